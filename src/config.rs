@@ -1,0 +1,1038 @@
+//! Configuration (DESIGN §10) in two layers: [`raw`] mirrors the TOML file
+//! with unknown keys rejected; [`Config`] is the validated form the rest of
+//! the program uses. [`Config::load`] reports every problem at once, each as
+//! one line naming file, key, rule and value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+
+use crate::domain::{Category, Level, Priority};
+
+/// The raw serde layer: exactly the keys of the file, nothing validated.
+pub mod raw {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct File {
+        pub support: Option<Support>,
+        pub mailbox: Option<Mailbox>,
+        pub transport: Option<Transport>,
+        pub store: Option<Store>,
+        pub hours: Option<Hours>,
+        pub agents: Option<Agents>,
+        #[serde(default)]
+        pub levels: BTreeMap<String, LevelTable>,
+        #[serde(default)]
+        pub categories: BTreeMap<String, CategoryTable>,
+        #[serde(default)]
+        pub customers: Vec<Customer>,
+        pub limits: Option<Limits>,
+        pub classifier: Option<Classifier>,
+        pub templates: Option<Templates>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Support {
+        pub address: Option<String>,
+        pub display_name: Option<String>,
+        pub tag_prefix: Option<String>,
+        pub language: Option<String>,
+        pub reopen_days: Option<i64>,
+        pub secret: Option<String>,
+        pub secret_file: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Mailbox {
+        pub kind: Option<String>,
+        pub path: Option<String>,
+        pub host: Option<String>,
+        pub port: Option<i64>,
+        pub security: Option<String>,
+        pub username: Option<String>,
+        pub password: Option<String>,
+        pub password_file: Option<String>,
+        pub ca_file: Option<String>,
+        pub folder: Option<String>,
+        pub processed_folder: Option<String>,
+        pub idle: Option<bool>,
+        pub poll_interval_secs: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Transport {
+        pub kind: Option<String>,
+        pub path: Option<String>,
+        pub host: Option<String>,
+        pub port: Option<i64>,
+        pub security: Option<String>,
+        pub username: Option<String>,
+        pub password: Option<String>,
+        pub password_file: Option<String>,
+        pub ca_file: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Store {
+        pub path: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Hours {
+        pub timezone: Option<String>,
+        pub weekdays: Option<Vec<String>>,
+        pub open: Option<String>,
+        pub close: Option<String>,
+        pub holidays: Option<String>,
+        pub extra_closed_days: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Agents {
+        pub addresses: Option<Vec<String>>,
+        pub domains: Option<Vec<String>>,
+        pub require_authentication: Option<bool>,
+        pub trusted_authserv_ids: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct LevelTable {
+        pub team: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct CategoryTable {
+        pub priority: Option<String>,
+        pub level: Option<i64>,
+        pub first_response_hours: Option<f64>,
+        pub resolution_hours: Option<f64>,
+        pub notify: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Customer {
+        pub name: Option<String>,
+        pub domains: Option<Vec<String>>,
+        pub language: Option<String>,
+        pub consultant: Option<String>,
+        pub contact_person: Option<String>,
+        pub project_team: Option<Vec<String>>,
+        pub report_cycle: Option<String>,
+        pub report_to: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Limits {
+        pub max_mail_bytes: Option<i64>,
+        pub max_mime_parts: Option<i64>,
+        pub max_mime_depth: Option<i64>,
+        pub auto_replies_per_hour: Option<i64>,
+        pub auto_replies_per_day: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Classifier {
+        pub path: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Templates {
+        pub path: Option<String>,
+    }
+}
+
+/// One configuration problem: file, key, rule and the offending value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub key: String,
+    pub rule: String,
+    pub value: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{}: {}: {}", self.file, self.key, self.rule)
+        } else {
+            write!(f, "{}: {}: {} (got {})", self.file, self.key, self.rule, self.value)
+        }
+    }
+}
+
+/// Every problem found in a config file; `Display` prints one line each.
+#[derive(Debug, Clone)]
+pub struct ConfigErrors(pub Vec<Problem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Transport security for IMAP and SMTP connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    Tls,
+    StartTls,
+    /// Only for loopback tests.
+    Plain,
+}
+
+/// A network endpoint with login, shared by IMAP and SMTP.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    /// Read from `password` or `password_file` at load time.
+    pub password: Option<String>,
+    /// Extra trusted CA (internal CAs, tests).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Where mail comes from.
+#[derive(Debug, Clone)]
+pub enum MailboxConfig {
+    Maildir {
+        path: PathBuf,
+    },
+    Imap {
+        endpoint: Endpoint,
+        folder: String,
+        /// `None`: processed mail is only flagged `\Seen`.
+        processed_folder: Option<String>,
+        idle: bool,
+        poll_interval_secs: u64,
+    },
+}
+
+/// Where outgoing mail goes.
+#[derive(Debug, Clone)]
+pub enum TransportConfig {
+    File { path: PathBuf },
+    Smtp { endpoint: Endpoint },
+}
+
+/// Support hours as configured; `calendar::BusinessCalendar` is built from it.
+#[derive(Debug, Clone)]
+pub struct HoursConfig {
+    pub timezone: chrono_tz::Tz,
+    pub weekdays: Vec<Weekday>,
+    pub open: NaiveTime,
+    pub close: NaiveTime,
+    /// Whether the public holidays of Baden-Württemberg close the support.
+    pub bw_holidays: bool,
+    pub extra_closed_days: Vec<NaiveDate>,
+}
+
+/// Who may command tickets by mail.
+#[derive(Debug, Clone)]
+pub struct AgentsConfig {
+    pub addresses: Vec<String>,
+    pub domains: Vec<String>,
+    pub require_authentication: bool,
+    pub trusted_authserv_ids: Vec<String>,
+}
+
+impl AgentsConfig {
+    /// Whether `addr` (lowercase) is an agent by address or domain.
+    pub fn is_agent(&self, addr: &str) -> bool {
+        let addr = addr.to_ascii_lowercase();
+        self.addresses.iter().any(|a| *a == addr)
+            || domain_of(&addr).is_some_and(|d| self.domains.iter().any(|x| *x == d))
+    }
+}
+
+/// Per-category defaults.
+#[derive(Debug, Clone)]
+pub struct CategoryConfig {
+    pub priority: Priority,
+    pub level: Level,
+    pub first_response_hours: f64,
+    pub resolution_hours: f64,
+    /// Told at once when a ticket of this category is opened.
+    pub notify: Vec<String>,
+}
+
+/// How often a customer gets a ticket report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportCycle {
+    Monthly,
+    Quarterly,
+    HalfYearly,
+    Yearly,
+}
+
+impl ReportCycle {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportCycle::Monthly => "monthly",
+            ReportCycle::Quarterly => "quarterly",
+            ReportCycle::HalfYearly => "half-yearly",
+            ReportCycle::Yearly => "yearly",
+        }
+    }
+}
+
+/// A customer organisation, recognised by its mail domains.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub language: String,
+    /// Change requests are forwarded here.
+    pub consultant: Option<String>,
+    /// Named in acknowledgements.
+    pub contact_person: Option<String>,
+    /// Joins the 2nd level for this customer's tickets.
+    pub project_team: Vec<String>,
+    pub report_cycle: ReportCycle,
+    pub report_to: Vec<String>,
+}
+
+/// Bounds on input and on automatic answers.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_mail_bytes: usize,
+    pub max_mime_parts: usize,
+    pub max_mime_depth: usize,
+    pub auto_replies_per_hour: u32,
+    pub auto_replies_per_day: u32,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (or `<embedded>`).
+    pub source: String,
+    pub support_address: String,
+    pub display_name: String,
+    pub tag_prefix: String,
+    pub language: String,
+    /// A customer reply within this many days reopens a closed ticket.
+    pub reopen_days: i64,
+    /// Key for our Message-ID hashes; `None`: generated once and kept in the store.
+    pub secret: Option<String>,
+    pub mailbox: MailboxConfig,
+    pub transport: TransportConfig,
+    pub store_path: PathBuf,
+    pub hours: HoursConfig,
+    pub agents: AgentsConfig,
+    /// Team addresses for levels 1, 2, 3 (index 0..=2).
+    pub level_teams: [Vec<String>; 3],
+    pub categories: BTreeMap<Category, CategoryConfig>,
+    pub customers: Vec<Customer>,
+    pub limits: Limits,
+    /// `None`: the embedded classifier data.
+    pub classifier_path: Option<PathBuf>,
+    /// Directory of templates; missing files fall back to the embedded ones.
+    pub templates_path: PathBuf,
+}
+
+/// The embedded default config, as shipped in `config/supportd.toml`.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../config/supportd.toml");
+
+/// The domain part of an address, lowercase.
+pub fn domain_of(addr: &str) -> Option<String> {
+    addr.rsplit_once('@').map(|(_, d)| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty())
+}
+
+fn looks_like_address(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((l, d)) => !l.is_empty() && d.contains('.') && !s.contains(char::is_whitespace) && !d.contains('@'),
+        None => false,
+    }
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    dir: &'a Path,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn bad(&mut self, key: impl Into<String>, rule: impl Into<String>, value: impl fmt::Debug) {
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            key: key.into(),
+            rule: rule.into(),
+            value: format!("{value:?}"),
+        });
+    }
+
+    fn missing(&mut self, key: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            key: key.into(),
+            rule: "is required".into(),
+            value: String::new(),
+        });
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() { p.to_path_buf() } else { self.dir.join(p) }
+    }
+
+    fn addresses(&mut self, key: &str, list: Option<Vec<String>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, a) in list.unwrap_or_default().into_iter().enumerate() {
+            if looks_like_address(&a) {
+                out.push(a.trim().to_ascii_lowercase());
+            } else {
+                self.bad(format!("{key}[{i}]"), "must be a mail address like name@example.org", a);
+            }
+        }
+        out
+    }
+
+    fn address(&mut self, key: &str, a: Option<String>) -> Option<String> {
+        let a = a?;
+        if looks_like_address(&a) {
+            Some(a.trim().to_ascii_lowercase())
+        } else {
+            self.bad(key, "must be a mail address like name@example.org", a);
+            None
+        }
+    }
+
+    fn language(&mut self, key: &str, l: Option<String>, default: &str) -> String {
+        match l {
+            None => default.to_string(),
+            Some(l) if l == "de" || l == "en" => l,
+            Some(l) => {
+                self.bad(key, "must be one of de, en", l);
+                default.to_string()
+            }
+        }
+    }
+
+    fn secret(&mut self, key: &str, inline: Option<String>, file: Option<String>) -> Option<String> {
+        match (inline, file) {
+            (Some(_), Some(_)) => {
+                self.bad(format!("{key}_file"), format!("give either {key} or {key}_file, not both"), "both");
+                None
+            }
+            (Some(s), None) => Some(s),
+            (None, Some(f)) => {
+                let expanded = expand_credentials(&f);
+                let p = self.path(&expanded);
+                match std::fs::read_to_string(&p) {
+                    Ok(s) => Some(s.trim_end_matches(['\r', '\n']).to_string()),
+                    Err(e) => {
+                        self.bad(format!("{key}_file"), format!("cannot be read: {e}"), p.display().to_string());
+                        None
+                    }
+                }
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn endpoint(&mut self, sect: &str, e: EndpointRaw) -> Option<Endpoint> {
+        let imap = e.imap;
+        let host = match e.host {
+            Some(h) if !h.trim().is_empty() => Some(h),
+            Some(h) => {
+                self.bad(format!("{sect}.host"), "must not be empty", h);
+                None
+            }
+            None => {
+                self.missing(format!("{sect}.host"));
+                None
+            }
+        };
+        let security = match e.security.as_deref() {
+            None | Some("tls") => Security::Tls,
+            Some("starttls") => Security::StartTls,
+            Some("plain") => Security::Plain,
+            Some(other) => {
+                self.bad(format!("{sect}.security"), "must be one of tls, starttls, plain", other);
+                Security::Tls
+            }
+        };
+        let port = match e.port {
+            None => Some(default_port(imap, security)),
+            Some(p) if (1..=65535).contains(&p) => Some(p as u16),
+            Some(p) => {
+                self.bad(format!("{sect}.port"), "must be 1..65535", p);
+                None
+            }
+        };
+        let password = self.secret(&format!("{sect}.password"), e.password, e.password_file);
+        let ca_file = e.ca_file.map(|c| {
+            let p = self.path(&c);
+            if !p.is_file() {
+                self.bad(format!("{sect}.ca_file"), "must be a readable file", p.display().to_string());
+            }
+            p
+        });
+        Some(Endpoint { host: host?, port: port?, security, username: e.username, password, ca_file })
+    }
+}
+
+/// `$CREDENTIALS_DIRECTORY` in a `*_file` value is replaced by systemd's credentials directory.
+fn expand_credentials(s: &str) -> String {
+    match std::env::var("CREDENTIALS_DIRECTORY") {
+        Ok(dir) => s.replace("${CREDENTIALS_DIRECTORY}", &dir).replace("$CREDENTIALS_DIRECTORY", &dir),
+        Err(_) => s.to_string(),
+    }
+}
+
+struct EndpointRaw {
+    host: Option<String>,
+    port: Option<i64>,
+    security: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<String>,
+    ca_file: Option<String>,
+    imap: bool,
+}
+
+fn default_port(imap: bool, s: Security) -> u16 {
+    {
+        match (imap, s) {
+            (true, Security::Tls) => 993,
+            (true, _) => 143,
+            (false, Security::Tls) => 465,
+            (false, Security::StartTls) => 587,
+            (false, Security::Plain) => 25,
+        }
+    }
+}
+
+fn default_category(c: Category) -> CategoryConfig {
+    let (priority, level, fr, res) = match c {
+        Category::SecurityError => (Priority::Critical, 2, 1.0, 8.0),
+        Category::FunctionalError => (Priority::Normal, 1, 4.0, 24.0),
+        Category::ChangeRequest => (Priority::Low, 1, 8.0, 40.0),
+        _ => (Priority::Normal, 1, 8.0, 40.0),
+    };
+    CategoryConfig {
+        priority,
+        level: Level::new(level).unwrap_or(Level::FIRST),
+        first_response_hours: fr,
+        resolution_hours: res,
+        notify: Vec::new(),
+    }
+}
+
+impl Config {
+    /// Load and validate a config file; all problems at once on failure.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![Problem {
+                file: file.clone(),
+                key: "(file)".into(),
+                rule: format!("cannot be read: {e}"),
+                value: String::new(),
+            }])
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        Config::from_str(&text, &file, &dir)
+    }
+
+    /// Validate config text; relative paths are resolved against `dir`.
+    pub fn from_str(text: &str, file: &str, dir: &Path) -> Result<Config, ConfigErrors> {
+        let raw: raw::File = toml::from_str(text).map_err(|e| {
+            let msg = e.message().replace('\n', " ");
+            let key = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}")
+                })
+                .unwrap_or_else(|| "(file)".into());
+            ConfigErrors(vec![Problem { file: file.to_string(), key, rule: msg, value: String::new() }])
+        })?;
+        let mut c = Checker { file, dir, problems: Vec::new() };
+
+        let s = raw.support.unwrap_or_default();
+        let support_address = match c.address("support.address", s.address.clone()) {
+            Some(a) => a,
+            None => {
+                if s.address.is_none() {
+                    c.missing("support.address");
+                }
+                String::new()
+            }
+        };
+        let tag_prefix = s.tag_prefix.unwrap_or_else(|| "MT".into());
+        if tag_prefix.is_empty() || tag_prefix.len() > 8 || !tag_prefix.bytes().all(|b| b.is_ascii_uppercase()) {
+            c.bad("support.tag_prefix", "must be 1-8 uppercase letters A-Z", &tag_prefix);
+        }
+        let language = c.language("support.language", s.language, "de");
+        let reopen_days = s.reopen_days.unwrap_or(14);
+        if !(0..=3650).contains(&reopen_days) {
+            c.bad("support.reopen_days", "must be 0..3650", reopen_days);
+        }
+        let secret = c.secret("support.secret", s.secret, s.secret_file);
+
+        let m = raw.mailbox.unwrap_or_default();
+        let mailbox = match m.kind.as_deref() {
+            None | Some("maildir") => {
+                let path = m.path.as_deref().map(|p| c.path(p));
+                if path.is_none() {
+                    c.missing("mailbox.path");
+                }
+                for (k, set) in
+                    [("host", m.host.is_some()), ("port", m.port.is_some()), ("username", m.username.is_some())]
+                {
+                    if set {
+                        c.bad(format!("mailbox.{k}"), "only applies to kind = \"imap\"", k);
+                    }
+                }
+                MailboxConfig::Maildir { path: path.unwrap_or_default() }
+            }
+            Some("imap") => {
+                let interval = m.poll_interval_secs.unwrap_or(60);
+                if !(1..=86400).contains(&interval) {
+                    c.bad("mailbox.poll_interval_secs", "must be 1..86400", interval);
+                }
+                if m.username.is_none() {
+                    c.missing("mailbox.username");
+                }
+                let ep = c.endpoint(
+                    "mailbox",
+                    EndpointRaw {
+                        host: m.host,
+                        port: m.port,
+                        security: m.security,
+                        username: m.username,
+                        password: m.password,
+                        password_file: m.password_file,
+                        ca_file: m.ca_file,
+                        imap: true,
+                    },
+                );
+                let processed = m.processed_folder.unwrap_or_else(|| "Processed".into());
+                MailboxConfig::Imap {
+                    endpoint: ep.unwrap_or_else(dummy_endpoint),
+                    folder: m.folder.unwrap_or_else(|| "INBOX".into()),
+                    processed_folder: (!processed.is_empty()).then_some(processed),
+                    idle: m.idle.unwrap_or(true),
+                    poll_interval_secs: interval.max(1) as u64,
+                }
+            }
+            Some(other) => {
+                c.bad("mailbox.kind", "must be one of maildir, imap", other);
+                MailboxConfig::Maildir { path: PathBuf::new() }
+            }
+        };
+
+        let t = raw.transport.unwrap_or_default();
+        let transport = match t.kind.as_deref() {
+            None | Some("file") => {
+                let path = t.path.as_deref().map(|p| c.path(p));
+                if path.is_none() {
+                    c.missing("transport.path");
+                }
+                TransportConfig::File { path: path.unwrap_or_default() }
+            }
+            Some("smtp") => {
+                let ep = c.endpoint(
+                    "transport",
+                    EndpointRaw {
+                        host: t.host,
+                        port: t.port,
+                        security: t.security,
+                        username: t.username,
+                        password: t.password,
+                        password_file: t.password_file,
+                        ca_file: t.ca_file,
+                        imap: false,
+                    },
+                );
+                TransportConfig::Smtp { endpoint: ep.unwrap_or_else(dummy_endpoint) }
+            }
+            Some(other) => {
+                c.bad("transport.kind", "must be one of file, smtp", other);
+                TransportConfig::File { path: PathBuf::new() }
+            }
+        };
+
+        let store_path = match raw.store.and_then(|s| s.path) {
+            Some(p) => c.path(&p),
+            None => {
+                c.missing("store.path");
+                PathBuf::new()
+            }
+        };
+
+        let h = raw.hours.unwrap_or_default();
+        let tz_name = h.timezone.unwrap_or_else(|| "Europe/Berlin".into());
+        let timezone = tz_name.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            c.bad("hours.timezone", "must be an IANA time zone such as Europe/Berlin", &tz_name);
+            chrono_tz::Europe::Berlin
+        });
+        let mut weekdays = Vec::new();
+        for (i, w) in h
+            .weekdays
+            .unwrap_or_else(|| ["mon", "tue", "wed", "thu", "fri"].map(String::from).to_vec())
+            .iter()
+            .enumerate()
+        {
+            match parse_weekday(w) {
+                Some(d) if !weekdays.contains(&d) => weekdays.push(d),
+                Some(_) => c.bad(format!("hours.weekdays[{i}]"), "is listed twice", w),
+                None => c.bad(format!("hours.weekdays[{i}]"), "must be one of mon, tue, wed, thu, fri, sat, sun", w),
+            }
+        }
+        if weekdays.is_empty() {
+            c.bad("hours.weekdays", "must name at least one day", "[]");
+        }
+        let mut time = |key: &str, v: Option<String>, d: &str| {
+            let v = v.unwrap_or_else(|| d.into());
+            NaiveTime::parse_from_str(&v, "%H:%M").unwrap_or_else(|_| {
+                c.bad(key, "must be a time HH:MM", &v);
+                NaiveTime::parse_from_str(d, "%H:%M").unwrap_or_default()
+            })
+        };
+        let open = time("hours.open", h.open, "08:00");
+        let close = time("hours.close", h.close, "17:00");
+        if open >= close {
+            c.bad("hours.close", "must be later than hours.open", close.format("%H:%M").to_string());
+        }
+        let bw_holidays = match h.holidays.as_deref() {
+            None | Some("DE-BW") => true,
+            Some("none") => false,
+            Some(other) => {
+                c.bad("hours.holidays", "must be one of DE-BW, none", other);
+                true
+            }
+        };
+        let mut extra_closed_days = Vec::new();
+        for (i, d) in h.extra_closed_days.unwrap_or_default().iter().enumerate() {
+            match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                Ok(d) => extra_closed_days.push(d),
+                Err(_) => c.bad(format!("hours.extra_closed_days[{i}]"), "must be a date YYYY-MM-DD", d),
+            }
+        }
+        let hours = HoursConfig { timezone, weekdays, open, close, bw_holidays, extra_closed_days };
+
+        let a = raw.agents.unwrap_or_default();
+        let addresses = c.addresses("agents.addresses", a.addresses);
+        let domains: Vec<String> =
+            a.domains.unwrap_or_default().into_iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+        for (i, d) in domains.iter().enumerate() {
+            if d.is_empty() || d.contains('@') || !d.contains('.') {
+                c.bad(format!("agents.domains[{i}]"), "must be a domain like roewaplan.de", d);
+            }
+        }
+        let agents = AgentsConfig {
+            addresses,
+            domains,
+            require_authentication: a.require_authentication.unwrap_or(true),
+            trusted_authserv_ids: a.trusted_authserv_ids.unwrap_or_default(),
+        };
+        if agents.require_authentication && agents.trusted_authserv_ids.is_empty() {
+            c.bad(
+                "agents.trusted_authserv_ids",
+                "must name at least one server when require_authentication = true",
+                "[]",
+            );
+        }
+
+        let mut level_teams: [Vec<String>; 3] = Default::default();
+        for (k, v) in raw.levels {
+            match k.parse::<usize>() {
+                Ok(n @ 1..=3) => level_teams[n - 1] = c.addresses(&format!("levels.{k}.team"), v.team),
+                _ => c.bad(format!("levels.{k}"), "level must be 1, 2 or 3", &k),
+            }
+        }
+
+        let mut categories: BTreeMap<Category, CategoryConfig> =
+            Category::ALL.iter().map(|c| (*c, default_category(*c))).collect();
+        for (k, v) in raw.categories {
+            let Some(cat) = Category::parse(&k) else {
+                c.bad(format!("categories.{k}"), format!("must be one of {}", Category::valid_ids()), &k);
+                continue;
+            };
+            let mut cc = default_category(cat);
+            if let Some(p) = v.priority {
+                match Priority::parse(&p) {
+                    Some(p) => cc.priority = p,
+                    None => c.bad(
+                        format!("categories.{k}.priority"),
+                        format!("must be one of {}", Priority::valid_ids()),
+                        p,
+                    ),
+                }
+            }
+            if let Some(l) = v.level {
+                match Level::new(l) {
+                    Some(l) => cc.level = l,
+                    None => c.bad(format!("categories.{k}.level"), "must be 1, 2 or 3", l),
+                }
+            }
+            for (key, val, slot) in [
+                ("first_response_hours", v.first_response_hours, &mut cc.first_response_hours),
+                ("resolution_hours", v.resolution_hours, &mut cc.resolution_hours),
+            ] {
+                if let Some(h) = val {
+                    if h > 0.0 && h <= 10_000.0 {
+                        *slot = h;
+                    } else {
+                        c.bad(format!("categories.{k}.{key}"), "must be > 0 and <= 10000 support hours", h);
+                    }
+                }
+            }
+            cc.notify = c.addresses(&format!("categories.{k}.notify"), v.notify);
+            if cat == Category::SecurityError && cc.priority < Priority::High {
+                c.bad(
+                    format!("categories.{k}.priority"),
+                    "security errors must be at least high",
+                    cc.priority.as_str(),
+                );
+            }
+            categories.insert(cat, cc);
+        }
+
+        let mut customers = Vec::new();
+        let mut seen_domains: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, cu) in raw.customers.into_iter().enumerate() {
+            let key = format!("customers[{i}]");
+            let name = cu.name.unwrap_or_default();
+            if name.trim().is_empty() {
+                c.missing(format!("{key}.name"));
+            }
+            let domains: Vec<String> =
+                cu.domains.unwrap_or_default().into_iter().map(|d| d.trim().to_ascii_lowercase()).collect();
+            if domains.is_empty() {
+                c.bad(format!("{key}.domains"), "must name at least one domain", "[]");
+            }
+            for (j, d) in domains.iter().enumerate() {
+                if d.is_empty() || d.contains('@') || !d.contains('.') {
+                    c.bad(format!("{key}.domains[{j}]"), "must be a domain like example.org", d);
+                } else if let Some(prev) = seen_domains.insert(d.clone(), i) {
+                    c.bad(format!("{key}.domains[{j}]"), format!("is already a domain of customers[{prev}]"), d);
+                }
+            }
+            let language = c.language(&format!("{key}.language"), cu.language, &language);
+            let consultant = c.address(&format!("{key}.consultant"), cu.consultant);
+            let project_team = c.addresses(&format!("{key}.project_team"), cu.project_team);
+            let report_cycle = match cu.report_cycle.as_deref() {
+                None | Some("monthly") => ReportCycle::Monthly,
+                Some("quarterly") => ReportCycle::Quarterly,
+                Some("half-yearly") => ReportCycle::HalfYearly,
+                Some("yearly") => ReportCycle::Yearly,
+                Some(other) => {
+                    c.bad(
+                        format!("{key}.report_cycle"),
+                        "must be one of monthly, quarterly, half-yearly, yearly",
+                        other,
+                    );
+                    ReportCycle::Monthly
+                }
+            };
+            let report_to = c.addresses(&format!("{key}.report_to"), cu.report_to);
+            customers.push(Customer {
+                name,
+                domains,
+                language,
+                consultant,
+                contact_person: cu.contact_person,
+                project_team,
+                report_cycle,
+                report_to,
+            });
+        }
+
+        let l = raw.limits.unwrap_or_default();
+        let mut limit = |key: &str, v: Option<i64>, d: i64, max: i64| -> i64 {
+            match v {
+                None => d,
+                Some(x) if (1..=max).contains(&x) => x,
+                Some(x) => {
+                    c.bad(format!("limits.{key}"), format!("must be 1..{max}"), x);
+                    d
+                }
+            }
+        };
+        let limits = Limits {
+            max_mail_bytes: limit("max_mail_bytes", l.max_mail_bytes, 25 * 1024 * 1024, 1 << 31) as usize,
+            max_mime_parts: limit("max_mime_parts", l.max_mime_parts, 500, 100_000) as usize,
+            max_mime_depth: limit("max_mime_depth", l.max_mime_depth, 20, 1000) as usize,
+            auto_replies_per_hour: limit("auto_replies_per_hour", l.auto_replies_per_hour, 5, 10_000) as u32,
+            auto_replies_per_day: limit("auto_replies_per_day", l.auto_replies_per_day, 20, 100_000) as u32,
+        };
+
+        let classifier_path = raw.classifier.and_then(|k| k.path).map(|p| {
+            let p = c.path(&p);
+            if !p.is_file() {
+                c.bad("classifier.path", "must be a readable file", p.display().to_string());
+            }
+            p
+        });
+        let templates_path = match raw.templates.and_then(|t| t.path) {
+            Some(p) => {
+                let p = c.path(&p);
+                if !p.is_dir() {
+                    c.bad("templates.path", "must be a directory", p.display().to_string());
+                }
+                p
+            }
+            None => c.path("templates"),
+        };
+
+        if !c.problems.is_empty() {
+            return Err(ConfigErrors(c.problems));
+        }
+        Ok(Config {
+            source: file.to_string(),
+            support_address,
+            display_name: s.display_name.unwrap_or_else(|| "MEIN TEAM Support".into()),
+            tag_prefix,
+            language,
+            reopen_days,
+            secret,
+            mailbox,
+            transport,
+            store_path,
+            hours,
+            agents,
+            level_teams,
+            categories,
+            customers,
+            limits,
+            classifier_path,
+            templates_path,
+        })
+    }
+
+    /// The customer a mail address belongs to, by domain.
+    pub fn customer_for(&self, addr: &str) -> Option<&Customer> {
+        let d = domain_of(addr)?;
+        self.customers.iter().find(|c| c.domains.iter().any(|x| *x == d))
+    }
+
+    pub fn customer_by_name(&self, name: &str) -> Option<&Customer> {
+        self.customers.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn category(&self, c: Category) -> &CategoryConfig {
+        &self.categories[&c]
+    }
+
+    pub fn level_team(&self, l: Level) -> &[String] {
+        &self.level_teams[(l.get() as usize).clamp(1, 3) - 1]
+    }
+
+    /// The domain of the support address, used in our Message-IDs.
+    pub fn support_domain(&self) -> String {
+        domain_of(&self.support_address).unwrap_or_else(|| "localhost".into())
+    }
+}
+
+fn dummy_endpoint() -> Endpoint {
+    Endpoint { host: String::new(), port: 0, security: Security::Tls, username: None, password: None, ca_file: None }
+}
+
+/// `mon`..`sun` to a weekday.
+pub fn parse_weekday(s: &str) -> Option<Weekday> {
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "mon" => Weekday::Mon,
+        "tue" => Weekday::Tue,
+        "wed" => Weekday::Wed,
+        "thu" => Weekday::Thu,
+        "fri" => Weekday::Fri,
+        "sat" => Weekday::Sat,
+        "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid_and_uses_maildir_and_file() {
+        let c = Config::from_str(EMBEDDED_DEFAULT, "supportd.toml", Path::new("/etc/x")).unwrap();
+        assert!(matches!(c.mailbox, MailboxConfig::Maildir { .. }));
+        assert!(matches!(c.transport, TransportConfig::File { .. }));
+        assert_eq!(c.store_path, Path::new("/etc/x/../var/supportd.sqlite3"));
+        assert_eq!(c.category(Category::SecurityError).priority, Priority::Critical);
+        assert_eq!(c.customer_for("kunde@Stadtwerke-Musterstadt.de").unwrap().name, "Stadtwerke Musterstadt");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = r#"
+[support]
+address = "not-an-address"
+tag_prefix = "mt"
+[mailbox]
+kind = "pop3"
+[transport]
+kind = "file"
+path = "out"
+[store]
+path = "db"
+[hours]
+open = "18:00"
+weekdays = ["mon", "funday"]
+[categories.security_error]
+priority = "low"
+[categories.bogus]
+level = 1
+"#;
+        let e = Config::from_str(text, "bad.toml", Path::new(".")).unwrap_err();
+        let lines: Vec<String> = e.0.iter().map(|p| p.to_string()).collect();
+        let joined = lines.join("\n");
+        for needle in [
+            "bad.toml: support.address: must be a mail address",
+            "support.tag_prefix",
+            "mailbox.kind: must be one of maildir, imap (got \"pop3\")",
+            "hours.weekdays[1]",
+            "hours.close: must be later",
+            "categories.security_error.priority: security errors must be at least high",
+            "categories.bogus",
+            "agents.trusted_authserv_ids",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        assert_eq!(lines.len(), 8, "{joined}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_line() {
+        let e =
+            Config::from_str("[support]\naddress = \"a@b.de\"\nadress = 1\n", "x.toml", Path::new(".")).unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("x.toml: line 3:"), "{s}");
+        assert!(s.contains("adress"), "{s}");
+    }
+}
