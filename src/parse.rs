@@ -1,0 +1,392 @@
+//! Raw bytes -> [`InboundMail`]: the owned, decoded facts of one incoming
+//! mail that every later stage reads. Pure: no IO, no clock.
+//!
+//! mail-parser never fails on odd input, but it has panicked on fuzzed input
+//! in past releases, and it has no limit on MIME parts: [`parse`] bounds the
+//! input first and catches a panic, so a bad mail becomes a [`ParseError`]
+//! (and is quarantined) instead of taking the daemon down.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
+
+use crate::config::Limits;
+
+/// A mail address with its display name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mailbox {
+    /// Lowercase address.
+    pub addr: String,
+    /// Display name, control characters removed.
+    pub name: Option<String>,
+}
+
+/// An attachment, decoded.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Safe file name: decoded, no path separators or control characters, length capped.
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+    /// Why ops should look at it (`winmail.dat`), if anything.
+    pub flag: Option<String>,
+}
+
+/// The facts of one mail that the pipeline decides on.
+#[derive(Debug, Clone, Default)]
+pub struct InboundMail {
+    /// `Message-ID` without `<>`, or a synthetic id derived from the bytes.
+    pub message_id: String,
+    /// Whether `message_id` was made up because the mail had none.
+    pub synthetic_id: bool,
+    /// SHA-256 of the raw bytes, hex.
+    pub content_hash: String,
+    pub from: Option<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    /// Decoded subject, single line.
+    pub subject: String,
+    /// `Date:` as RFC 3339, when present and valid.
+    pub date: Option<String>,
+    /// `In-Reply-To` ids without `<>`.
+    pub in_reply_to: Vec<String>,
+    /// `References` ids without `<>`, oldest first.
+    pub references: Vec<String>,
+    /// Every header as (lowercase name, raw value) for hygiene checks.
+    pub headers: Vec<(String, String)>,
+    /// The plain text body (HTML converted when there is no text part).
+    pub body_text: String,
+    /// Whether the mail had only an HTML body.
+    pub html_only: bool,
+    /// `multipart/report` with this `report-type` (DSN, MDN), lowercase.
+    pub report_type: Option<String>,
+    /// The text of a `message/delivery-status` part, if any.
+    pub delivery_status: Option<String>,
+    /// Headers of an attached original message (bounces), raw text.
+    pub embedded_headers: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+impl InboundMail {
+    /// All values of a header (lowercase name), raw.
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of a header, trimmed.
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.header_values(name).next().map(str::trim)
+    }
+
+    /// The sender's address, or "" when there is none.
+    pub fn from_addr(&self) -> &str {
+        self.from.as_ref().map(|m| m.addr.as_str()).unwrap_or("")
+    }
+}
+
+/// Why a mail could not be parsed; it is quarantined with this reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// SHA-256 of `data` as lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let d = Sha256::digest(data);
+    let mut s = String::with_capacity(64);
+    for b in d {
+        use std::fmt::Write;
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Remove CR, LF and other control characters (header injection) and trim.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_control() || c.is_whitespace() {
+            if !space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// Strip `<>` and whitespace from a message id.
+pub fn clean_id(s: &str) -> String {
+    s.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string()
+}
+
+fn ids(v: &HeaderValue) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => t.split_whitespace().map(clean_id).filter(|s| !s.is_empty()).collect(),
+        HeaderValue::TextList(l) => l.iter().map(|t| clean_id(t)).filter(|s| !s.is_empty()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn mailboxes(a: Option<&mail_parser::Address>) -> Vec<Mailbox> {
+    let Some(a) = a else { return Vec::new() };
+    a.iter()
+        .filter_map(|x| {
+            let addr = one_line(x.address()?).to_ascii_lowercase();
+            if !addr.contains('@') {
+                return None;
+            }
+            Some(Mailbox { addr, name: x.name().map(one_line).filter(|n| !n.is_empty()) })
+        })
+        .collect()
+}
+
+/// A safe attachment file name: decoded by the parser (RFC 2047 / 2231), no
+/// path separators or control characters, no leading dots, at most 120 chars.
+pub fn safe_filename(name: Option<&str>, index: usize) -> String {
+    let raw = name.unwrap_or("");
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut s: String = base.chars().filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')).collect();
+    s = s.trim().trim_start_matches('.').trim().to_string();
+    if s.chars().count() > 120 {
+        // Keep the extension.
+        let ext: String = match s.rsplit_once('.') {
+            Some((_, e)) if e.chars().count() <= 10 => format!(".{e}"),
+            _ => String::new(),
+        };
+        let keep = 120 - ext.chars().count();
+        s = s.chars().take(keep).collect::<String>() + &ext;
+    }
+    if s.is_empty() { format!("attachment-{}", index + 1) } else { s }
+}
+
+/// Cheap bounds before handing bytes to the parser: size and MIME part count.
+fn precheck(raw: &[u8], limits: &Limits) -> Result<(), ParseError> {
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ParseError("empty mail".into()));
+    }
+    if raw.len() > limits.max_mail_bytes {
+        return Err(ParseError(format!("mail of {} bytes exceeds limits.max_mail_bytes = {}", raw.len(), limits.max_mail_bytes)));
+    }
+    // Every MIME part has a Content-Type header; counting them bounds the
+    // work mail-parser will do (it has no part limit of its own).
+    let needle = b"content-type:";
+    let mut parts = 0usize;
+    for w in raw.windows(needle.len()) {
+        if w[0] | 0x20 == b'c' && w.eq_ignore_ascii_case(needle) {
+            parts += 1;
+            if parts > limits.max_mime_parts {
+                return Err(ParseError(format!("more than limits.max_mime_parts = {} MIME parts", limits.max_mime_parts)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn depth_of(msg: &mail_parser::Message, part: usize, level: usize, max: usize) -> Result<(), ()> {
+    if level > max {
+        return Err(());
+    }
+    if let Some(p) = msg.parts.get(part) {
+        match &p.body {
+            PartType::Multipart(children) => {
+                for c in children {
+                    depth_of(msg, *c as usize, level + 1, max)?;
+                }
+            }
+            PartType::Message(inner) => depth_of(inner, 0, level + 1, max)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Parse raw bytes into an [`InboundMail`], within `limits`.
+pub fn parse(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
+    precheck(raw, limits)?;
+    match catch_unwind(AssertUnwindSafe(|| parse_inner(raw, limits))) {
+        Ok(r) => r,
+        Err(_) => Err(ParseError("the MIME parser panicked on this mail".into())),
+    }
+}
+
+fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
+    let content_hash = sha256_hex(raw);
+    let msg = MessageParser::default().parse(raw).ok_or_else(|| ParseError("not a mail: no headers could be parsed".into()))?;
+    if msg.headers().is_empty() {
+        return Err(ParseError("not a mail: no headers".into()));
+    }
+    if depth_of(&msg, 0, 0, limits.max_mime_depth).is_err() {
+        return Err(ParseError(format!("MIME nesting deeper than limits.max_mime_depth = {}", limits.max_mime_depth)));
+    }
+    let from = mailboxes(msg.from()).into_iter().next();
+    let Some(from) = from else {
+        return Err(ParseError("no usable From address".into()));
+    };
+    let (message_id, synthetic_id) = match msg.message_id().map(clean_id).filter(|s| !s.is_empty()) {
+        Some(id) => (one_line(&id), false),
+        None => (format!("synthetic.{}@supportd.invalid", &content_hash[..32]), true),
+    };
+    let headers: Vec<(String, String)> =
+        msg.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string())).collect();
+    let subject = one_line(msg.subject().unwrap_or(""));
+    let date = msg.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339());
+
+    let html_only = msg.text_body_count() == 0 || msg.text_bodies().all(|p| p.is_text_html());
+    let mut body_text = msg.body_text(0).map(|c| c.into_owned()).unwrap_or_default();
+    // Concatenate further inline text parts (some clients split the body).
+    for i in 1..msg.text_body_count().min(8) {
+        if let Some(t) = msg.body_text(i) {
+            body_text.push('\n');
+            body_text.push_str(&t);
+        }
+    }
+    body_text = body_text.replace("\r\n", "\n").replace('\0', "");
+
+    let report_type = msg
+        .content_type()
+        .filter(|c| c.c_type.eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")))
+        .and_then(|c| c.attribute("report-type").map(|s| s.to_ascii_lowercase()));
+
+    let mut delivery_status = None;
+    let mut embedded_headers = None;
+    let mut attachments = Vec::new();
+    for (i, part) in msg.attachments().enumerate() {
+        let ct = part
+            .content_type()
+            .map(|c| format!("{}/{}", c.c_type, c.subtype().unwrap_or("octet-stream")).to_ascii_lowercase())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        if ct == "message/delivery-status" {
+            delivery_status = Some(String::from_utf8_lossy(part.contents()).into_owned());
+            continue;
+        }
+        if ct == "message/rfc822" || ct == "text/rfc822-headers" || ct == "message/rfc822-headers" {
+            let bytes = part.contents();
+            let end = find_header_end(bytes);
+            embedded_headers = Some(String::from_utf8_lossy(&bytes[..end]).into_owned());
+        }
+        let filename = safe_filename(part.attachment_name(), i);
+        let flag = filename.eq_ignore_ascii_case("winmail.dat").then(|| "winmail.dat (Outlook TNEF): contents not decoded".to_string());
+        attachments.push(Attachment { filename, content_type: ct, data: part.contents().to_vec(), flag });
+    }
+
+    Ok(InboundMail {
+        message_id,
+        synthetic_id,
+        content_hash,
+        from: Some(from),
+        reply_to: mailboxes(msg.reply_to()),
+        to: mailboxes(msg.to()),
+        cc: mailboxes(msg.cc()),
+        subject,
+        date,
+        in_reply_to: ids(msg.in_reply_to()),
+        references: ids(msg.references()),
+        headers,
+        body_text,
+        html_only,
+        report_type,
+        delivery_status,
+        embedded_headers,
+        attachments,
+    })
+}
+
+fn find_header_end(b: &[u8]) -> usize {
+    for (i, w) in b.windows(4).enumerate() {
+        if w == b"\r\n\r\n" {
+            return i;
+        }
+    }
+    for (i, w) in b.windows(2).enumerate() {
+        if w == b"\n\n" {
+            return i;
+        }
+    }
+    b.len().min(64 * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_mail_bytes: 1 << 20,
+            max_mime_parts: 50,
+            max_mime_depth: 10,
+            auto_replies_per_hour: 5,
+            auto_replies_per_day: 20,
+        }
+    }
+
+    #[test]
+    fn decodes_subject_ids_and_addresses() {
+        let raw = b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <J.Mueller@Example.org>\r\nTo: support@x.de\r\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\nMessage-ID: <abc@x>\r\nIn-Reply-To: <p1@x>\r\nReferences: <p0@x> <p1@x>\r\n\r\nHallo\r\n";
+        let m = parse(raw, &limits()).unwrap();
+        assert_eq!(m.subject, "Grüße");
+        assert_eq!(m.message_id, "abc@x");
+        assert_eq!(m.from_addr(), "j.mueller@example.org");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Jürgen Müller"));
+        assert_eq!(m.in_reply_to, vec!["p1@x"]);
+        assert_eq!(m.references, vec!["p0@x", "p1@x"]);
+        assert_eq!(m.body_text.trim(), "Hallo");
+    }
+
+    #[test]
+    fn a_mail_without_message_id_gets_a_stable_synthetic_one() {
+        let raw = b"From: a@b.de\r\nSubject: x\r\n\r\nbody\r\n";
+        let a = parse(raw, &limits()).unwrap();
+        let b = parse(raw, &limits()).unwrap();
+        assert!(a.synthetic_id);
+        assert_eq!(a.message_id, b.message_id);
+        assert!(a.message_id.ends_with("@supportd.invalid"));
+    }
+
+    #[test]
+    fn empty_and_fromless_and_oversized_mails_are_errors() {
+        assert!(parse(b"", &limits()).is_err());
+        assert!(parse(b"\r\n\r\n", &limits()).is_err());
+        assert!(parse(b"Subject: no from\r\n\r\nx", &limits()).unwrap_err().0.contains("From"));
+        let mut l = limits();
+        l.max_mail_bytes = 10;
+        assert!(parse(b"From: a@b.de\r\n\r\nmore than ten bytes", &l).unwrap_err().0.contains("max_mail_bytes"));
+    }
+
+    #[test]
+    fn too_many_parts_are_refused_before_parsing() {
+        let mut raw = String::from("From: a@b.de\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n");
+        for _ in 0..60 {
+            raw.push_str("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n");
+        }
+        raw.push_str("--b--\r\n");
+        assert!(parse(raw.as_bytes(), &limits()).unwrap_err().0.contains("max_mime_parts"));
+    }
+
+    #[test]
+    fn filenames_are_made_safe() {
+        assert_eq!(safe_filename(Some("../../etc/passwd"), 0), "passwd");
+        assert_eq!(safe_filename(Some("a\0b\r\n.txt"), 0), "ab.txt");
+        assert_eq!(safe_filename(Some("..\\..\\boot.ini"), 0), "boot.ini");
+        assert_eq!(safe_filename(None, 2), "attachment-3");
+        let long = format!("{}.pdf", "x".repeat(300));
+        let s = safe_filename(Some(&long), 0);
+        assert_eq!(s.chars().count(), 120);
+        assert!(s.ends_with(".pdf"));
+    }
+
+    #[test]
+    fn one_line_removes_header_injection() {
+        assert_eq!(one_line("Hallo\r\nBcc: evil@x"), "Hallo Bcc: evil@x");
+    }
+}
