@@ -1,3 +1,6 @@
 pub mod config;
 pub mod domain;
 pub mod parse;
+pub mod store;
+pub mod text;
+pub mod hygiene;

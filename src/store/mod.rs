@@ -1,0 +1,626 @@
+//! The SQLite store: open + migrate, and the reads and writes of tickets,
+//! messages, events, outbox rows and attachments.
+//!
+//! Invariant: the connection is owned by one thread; writers wrap their
+//! work in one transaction (see `pipeline`), so a ticket change and the mails
+//! it causes commit together or not at all.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// Append-only, numbered migrations. `PRAGMA user_version` is the count applied.
+pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+
+/// Time as stored: RFC 3339, UTC, seconds.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parse a stored time.
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// An open, migrated database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (creating the file and its directory if needed) and migrate.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating the store directory {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening the store {}", path.display()))?;
+        Store::init(conn).with_context(|| format!("preparing the store {}", path.display()))
+    }
+
+    /// A private in-memory store (tests, `classify`).
+    pub fn open_in_memory() -> Result<Store> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if mode != "wal" && mode != "memory" {
+            anyhow::bail!("journal_mode is {mode}, WAL was asked for");
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Apply the migrations not yet applied, each in its own transaction.
+    pub fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            anyhow::bail!(
+                "the database has schema version {version}, this supportd knows {}: refusing to run an older binary on it",
+                MIGRATIONS.len()
+            );
+        }
+        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql).with_context(|| format!("migration {name}"))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// `PRAGMA integrity_check` result ("ok" when healthy).
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+/// A ticket row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub subject: String,
+    pub category: String,
+    pub level: i64,
+    pub priority: String,
+    pub status: String,
+    pub customer: Option<String>,
+    pub requester: String,
+    pub billable: bool,
+    pub confidence: f64,
+    pub low_confidence: bool,
+    pub language: String,
+    pub assignee: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub first_response_due: Option<String>,
+    pub resolution_due: Option<String>,
+    pub first_response_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub merged_into: Option<i64>,
+    pub linked_to: Option<i64>,
+}
+
+const TICKET_COLS: &str = "id, subject, category, level, priority, status, customer, requester, billable, confidence, \
+    low_confidence, language, assignee, created_at, updated_at, first_response_due, resolution_due, \
+    first_response_at, closed_at, merged_into, linked_to";
+
+fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        subject: r.get(1)?,
+        category: r.get(2)?,
+        level: r.get(3)?,
+        priority: r.get(4)?,
+        status: r.get(5)?,
+        customer: r.get(6)?,
+        requester: r.get(7)?,
+        billable: r.get::<_, i64>(8)? != 0,
+        confidence: r.get(9)?,
+        low_confidence: r.get::<_, i64>(10)? != 0,
+        language: r.get(11)?,
+        assignee: r.get(12)?,
+        created_at: r.get(13)?,
+        updated_at: r.get(14)?,
+        first_response_due: r.get(15)?,
+        resolution_due: r.get(16)?,
+        first_response_at: r.get(17)?,
+        closed_at: r.get(18)?,
+        merged_into: r.get(19)?,
+        linked_to: r.get(20)?,
+    })
+}
+
+pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>> {
+    Ok(conn
+        .query_row(&format!("SELECT {TICKET_COLS} FROM tickets WHERE id = ?1"), [id], ticket_from_row)
+        .optional()?)
+}
+
+/// Tickets, newest first, optionally filtered.
+pub fn list_tickets(conn: &Connection, status: Option<&str>, customer: Option<&str>) -> Result<Vec<Ticket>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {TICKET_COLS} FROM tickets WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR customer = ?2 COLLATE NOCASE) ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![status, customer], ticket_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Everything a new ticket row needs.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub subject: String,
+    pub category: String,
+    pub level: i64,
+    pub priority: String,
+    pub status: String,
+    pub customer: Option<String>,
+    pub requester: String,
+    pub billable: bool,
+    pub confidence: f64,
+    pub low_confidence: bool,
+    pub language: String,
+    pub first_response_due: Option<String>,
+    pub resolution_due: Option<String>,
+    pub linked_to: Option<i64>,
+}
+
+pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO tickets (subject, category, level, priority, status, customer, requester, billable, confidence, \
+         low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
+        params![
+            t.subject,
+            t.category,
+            t.level,
+            t.priority,
+            t.status,
+            t.customer,
+            t.requester,
+            t.billable as i64,
+            t.confidence,
+            t.low_confidence as i64,
+            t.language,
+            ts(now),
+            t.first_response_due,
+            t.resolution_due,
+            t.linked_to,
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Set one column of a ticket (names are fixed by the callers, never user input).
+pub fn set_ticket_field(conn: &Connection, id: i64, column: &str, value: &dyn rusqlite::ToSql, now: DateTime<Utc>) -> Result<()> {
+    const ALLOWED: &[&str] = &[
+        "status",
+        "level",
+        "category",
+        "priority",
+        "assignee",
+        "billable",
+        "first_response_at",
+        "closed_at",
+        "merged_into",
+        "first_response_due",
+        "resolution_due",
+        "low_confidence",
+    ];
+    anyhow::ensure!(ALLOWED.contains(&column), "set_ticket_field: column {column} is not updatable");
+    conn.execute(&format!("UPDATE tickets SET {column} = ?1, updated_at = ?2 WHERE id = ?3"), params![value, ts(now), id])?;
+    Ok(())
+}
+
+pub fn touch_ticket(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute("UPDATE tickets SET updated_at = ?1 WHERE id = ?2", params![ts(now), id])?;
+    Ok(())
+}
+
+pub fn add_participant(conn: &Connection, ticket: i64, address: &str, role: &str) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO participants (ticket_id, address, role) VALUES (?1, ?2, ?3)",
+        params![ticket, address.to_ascii_lowercase(), role],
+    )?;
+    Ok(())
+}
+
+pub fn participants(conn: &Connection, ticket: i64) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT address, role FROM participants WHERE ticket_id = ?1 ORDER BY rowid")?;
+    let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Store the raw bytes of an incoming mail: the first write for every mail.
+pub fn insert_raw(conn: &Connection, raw: &[u8], hash: &str, source: &str, now: DateTime<Utc>) -> Result<i64> {
+    conn.prepare_cached("INSERT INTO messages (content_hash, raw, source, received_at) VALUES (?1, ?2, ?3, ?4)")?.execute(
+        params![hash, raw, source, ts(now)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The parsed facts and the outcome of a stored mail.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFacts {
+    pub message_id: Option<String>,
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub sent_date: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub refs: Option<String>,
+    pub new_text: Option<String>,
+    pub disposition: String,
+    pub reason: Option<String>,
+    pub ticket_id: Option<i64>,
+}
+
+pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET message_id = ?1, from_addr = ?2, subject = ?3, sent_date = ?4, in_reply_to = ?5, refs = ?6, \
+         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10 WHERE id = ?11",
+    )?
+    .execute(params![
+        f.message_id,
+        f.from_addr,
+        f.subject,
+        f.sent_date,
+        f.in_reply_to,
+        f.refs,
+        f.new_text,
+        f.disposition,
+        f.reason,
+        f.ticket_id,
+        row
+    ])?;
+    Ok(())
+}
+
+/// An earlier stored mail with the same Message-ID and the same bytes.
+pub fn find_duplicate(conn: &Connection, message_id: &str, hash: &str, this_row: i64) -> Result<Option<(i64, Option<i64>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, ticket_id FROM messages WHERE message_id = ?1 AND content_hash = ?2 AND id <> ?3 \
+             AND disposition IS NOT NULL AND disposition <> 'quarantined' ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![message_id, hash, this_row], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The ticket of a stored mail (incoming or ours) with one of these Message-IDs.
+pub fn ticket_for_message_ids(conn: &Connection, ids: &[String]) -> Result<Option<i64>> {
+    // Newest reference first: it points at the most recent state of the thread.
+    for id in ids.iter().rev() {
+        let found: Option<i64> = conn
+            .prepare_cached("SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        let found: Option<i64> = conn
+            .prepare_cached("SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL ORDER BY id LIMIT 1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+pub fn insert_event(
+    conn: &Connection,
+    ticket: Option<i64>,
+    message_row: Option<i64>,
+    now: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+    detail: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (ticket_id, message_row, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![ticket, message_row, ts(now), actor, kind, detail])?;
+    Ok(())
+}
+
+/// An event row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+pub fn events(conn: &Connection, ticket: i64) -> Result<Vec<Event>> {
+    let mut stmt = conn.prepare("SELECT at, actor, kind, detail FROM events WHERE ticket_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([ticket], |r| Ok(Event { at: r.get(0)?, actor: r.get(1)?, kind: r.get(2)?, detail: r.get(3)? }))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Store an attachment body once (content-addressed) and link it to its message.
+pub fn insert_attachment(
+    conn: &Connection,
+    message_row: i64,
+    filename: &str,
+    content_type: &str,
+    data: &[u8],
+    flag: Option<&str>,
+) -> Result<()> {
+    let sha = crate::parse::sha256_hex(data);
+    conn.prepare_cached("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)")?.execute(params![
+        sha,
+        data.len() as i64,
+        data
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO attachments (message_row, filename, content_type, size, sha256, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![message_row, filename, content_type, data.len() as i64, sha, flag])?;
+    Ok(())
+}
+
+/// An outgoing mail ready to queue.
+#[derive(Debug, Clone)]
+pub struct OutRow {
+    pub kind: String,
+    pub ticket_id: Option<i64>,
+    pub message_id: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub raw: Vec<u8>,
+    pub in_reply_to: Option<String>,
+}
+
+pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now: DateTime<Utc>) -> Result<i64> {
+    let now_s = ts(now);
+    conn.prepare_cached(
+        "INSERT INTO outbox (kind, ticket_id, message_id, recipients, subject, raw, in_reply_to, state, attempts, \
+         next_attempt_at, created_at, cause_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?8, ?9)",
+    )?
+    .execute(params![
+        o.kind,
+        o.ticket_id,
+        o.message_id,
+        serde_json::to_string(&o.recipients)?,
+        o.subject,
+        o.raw,
+        o.in_reply_to,
+        now_s,
+        cause_row
+    ])?;
+    let id = conn.last_insert_rowid();
+    for r in &o.recipients {
+        conn.prepare_cached("INSERT INTO outbox_rcpt (outbox_id, address, created_at) VALUES (?1, ?2, ?3)")?.execute(
+            params![id, r, now_s],
+        )?;
+    }
+    Ok(id)
+}
+
+/// How many automatic mails went (or are queued) to `addr` since `since`.
+pub fn auto_mails_to_since(conn: &Connection, addr: &str, since: DateTime<Utc>) -> Result<u32> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM outbox_rcpt WHERE address = ?1 AND created_at >= ?2")?
+        .query_row(params![addr, ts(since)], |r| r.get(0))?)
+}
+
+/// An outbox row as listed.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub kind: String,
+    pub ticket_id: Option<i64>,
+    pub message_id: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub state: String,
+    pub attempts: i64,
+    pub in_reply_to: Option<String>,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+}
+
+fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxEntry> {
+    let rcpt: String = r.get(4)?;
+    Ok(OutboxEntry {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        ticket_id: r.get(2)?,
+        message_id: r.get(3)?,
+        recipients: serde_json::from_str(&rcpt).unwrap_or_default(),
+        subject: r.get(5)?,
+        state: r.get(6)?,
+        attempts: r.get(7)?,
+        in_reply_to: r.get(8)?,
+        next_attempt_at: r.get(9)?,
+        last_error: r.get(10)?,
+    })
+}
+
+const OUTBOX_COLS: &str =
+    "id, kind, ticket_id, message_id, recipients, subject, state, attempts, in_reply_to, next_attempt_at, last_error";
+
+pub fn list_outbox(conn: &Connection, ticket: Option<i64>) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE (?1 IS NULL OR ticket_id = ?1) ORDER BY id"))?;
+    let rows = stmt.query_map([ticket], outbox_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Queued rows due at `now`, oldest first, with their raw bytes.
+pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<(OutboxEntry, Vec<u8>)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {OUTBOX_COLS}, raw FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![ts(now), limit as i64], |r| Ok((outbox_from_row(r)?, r.get::<_, Vec<u8>>(11)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The earliest `next_attempt_at` of a queued row.
+pub fn next_outbox_due(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+    let s: Option<String> =
+        conn.query_row("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'", [], |r| r.get(0))?;
+    Ok(s.as_deref().and_then(parse_ts))
+}
+
+/// Count an attempt before trying it (so a crash mid-send still counts).
+pub fn outbox_count_attempt(conn: &Connection, id: i64) -> Result<()> {
+    conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn outbox_mark_sent(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?1, last_error = NULL WHERE id = ?2", params![ts(now), id])?;
+    Ok(())
+}
+
+pub fn outbox_mark_retry(conn: &Connection, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
+    conn.execute("UPDATE outbox SET next_attempt_at = ?1, last_error = ?2 WHERE id = ?3", params![ts(next), error, id])?;
+    Ok(())
+}
+
+pub fn outbox_mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.execute("UPDATE outbox SET state = 'failed', last_error = ?1 WHERE id = ?2", params![error, id])?;
+    Ok(())
+}
+
+/// A stored incoming mail as listed.
+#[derive(Debug, Clone)]
+pub struct MessageEntry {
+    pub id: i64,
+    pub message_id: Option<String>,
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub disposition: Option<String>,
+    pub reason: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub received_at: String,
+    pub source: String,
+}
+
+const MESSAGE_COLS: &str = "id, message_id, from_addr, subject, disposition, reason, ticket_id, received_at, source";
+
+fn message_from_row(r: &rusqlite::Row) -> rusqlite::Result<MessageEntry> {
+    Ok(MessageEntry {
+        id: r.get(0)?,
+        message_id: r.get(1)?,
+        from_addr: r.get(2)?,
+        subject: r.get(3)?,
+        disposition: r.get(4)?,
+        reason: r.get(5)?,
+        ticket_id: r.get(6)?,
+        received_at: r.get(7)?,
+        source: r.get(8)?,
+    })
+}
+
+pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option<&str>) -> Result<Vec<MessageEntry>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE (?1 IS NULL OR ticket_id = ?1) AND (?2 IS NULL OR disposition = ?2) ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![ticket, disposition], message_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The Message-IDs of a ticket's mails, incoming and outgoing, in order of time.
+pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT message_id, t FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+         AND message_id IS NOT NULL AND disposition <> 'duplicate' \
+         UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1) ORDER BY t, o, id",
+    )?;
+    let rows = stmt.query_map([ticket], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.query_row("SELECT value FROM state WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
+pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_from_scratch_and_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let s = Store::open(&path).unwrap();
+        let v: i64 = s.conn().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let mode: String = s.conn().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn migration_names_are_numbered_in_order() {
+        for (i, (name, _)) in MIGRATIONS.iter().enumerate() {
+            assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name} out of order");
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        drop(Store::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 999).unwrap();
+        drop(c);
+        let err = Store::open(&path).err().unwrap();
+        assert!(format!("{err:#}").contains("schema version 999"), "{err:#}");
+    }
+
+    #[test]
+    fn ticket_numbers_are_never_reused() {
+        let s = Store::open_in_memory().unwrap();
+        let now = Utc::now();
+        let t = NewTicket {
+            subject: "x".into(),
+            category: "usage_question".into(),
+            level: 1,
+            priority: "normal".into(),
+            status: "new".into(),
+            customer: None,
+            requester: "a@b.de".into(),
+            billable: false,
+            confidence: 1.0,
+            low_confidence: false,
+            language: "de".into(),
+            first_response_due: None,
+            resolution_due: None,
+            linked_to: None,
+        };
+        let a = insert_ticket(s.conn(), &t, now).unwrap();
+        s.conn().execute("DELETE FROM tickets WHERE id = ?1", [a]).unwrap();
+        let b = insert_ticket(s.conn(), &t, now).unwrap();
+        assert!(b > a);
+    }
+}
