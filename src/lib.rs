@@ -4,3 +4,5 @@ pub mod parse;
 pub mod store;
 pub mod text;
 pub mod hygiene;
+pub mod thread;
+pub mod templates;

@@ -1,0 +1,173 @@
+//! Outgoing mails: minijinja templates (`config/templates/<lang>/<kind>.txt`,
+//! first line `Subject: …`, a blank line, then the body) rendered into RFC
+//! 5322 bytes with our Message-ID, threading headers, the ticket tag and the
+//! RFC 3834 `Auto-Submitted` header. Pure given `now`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+
+use crate::hygiene::LOOP_HEADER;
+use crate::parse::one_line;
+
+/// The templates shipped inside the binary; files in the configured
+/// directory override them one by one.
+const EMBEDDED: &[(&str, &str)] = &[
+    ("de/ack.txt", include_str!("../config/templates/de/ack.txt")),
+    ("en/ack.txt", include_str!("../config/templates/en/ack.txt")),
+    ("de/notify_agents.txt", include_str!("../config/templates/de/notify_agents.txt")),
+    ("en/notify_agents.txt", include_str!("../config/templates/en/notify_agents.txt")),
+    ("de/forward_consultant.txt", include_str!("../config/templates/de/forward_consultant.txt")),
+    ("en/forward_consultant.txt", include_str!("../config/templates/en/forward_consultant.txt")),
+];
+
+/// The loaded templates.
+pub struct Templates {
+    env: minijinja::Environment<'static>,
+    names: Vec<String>,
+}
+
+impl Templates {
+    /// The embedded templates only.
+    pub fn embedded() -> Templates {
+        Templates::from_sources(EMBEDDED.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect())
+            .expect("embedded templates compile")
+    }
+
+    /// Embedded templates, overridden by `dir/<lang>/<kind>.txt` where present.
+    pub fn load(dir: &Path) -> Result<Templates> {
+        let mut sources: BTreeMap<String, String> =
+            EMBEDDED.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect();
+        for lang in ["de", "en"] {
+            let d = dir.join(lang);
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "txt") {
+                    let name = format!("{lang}/{}", p.file_name().unwrap_or_default().to_string_lossy());
+                    let text = std::fs::read_to_string(&p).with_context(|| format!("reading template {}", p.display()))?;
+                    sources.insert(name, text);
+                }
+            }
+        }
+        Templates::from_sources(sources).map_err(|e| anyhow!("templates in {}: {e:#}", dir.display()))
+    }
+
+    fn from_sources(sources: BTreeMap<String, String>) -> Result<Templates> {
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        let mut names = Vec::new();
+        for (name, text) in sources {
+            if !text.starts_with("Subject:") {
+                anyhow::bail!("template {name}: the first line must be `Subject: …`");
+            }
+            env.add_template_owned(name.clone(), text).with_context(|| format!("template {name}"))?;
+            names.push(name);
+        }
+        Ok(Templates { env, names })
+    }
+
+    /// Render `kind` in `lang` (falling back to German): (subject, body).
+    pub fn render(&self, kind: &str, lang: &str, ctx: &serde_json::Value) -> Result<(String, String)> {
+        let name = format!("{lang}/{kind}.txt");
+        let name = if self.names.contains(&name) { name } else { format!("de/{kind}.txt") };
+        let t = self.env.get_template(&name).with_context(|| format!("no template for {kind}"))?;
+        let text = t.render(minijinja::value::Serde(ctx)).with_context(|| format!("rendering template {name}"))?;
+        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let subject = one_line(first.trim_start_matches("Subject:"));
+        let body = rest.trim_start_matches(['\r', '\n']).to_string();
+        Ok((subject, body))
+    }
+}
+
+/// An outgoing mail before it is turned into bytes.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub kind: String,
+    pub ticket: Option<i64>,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    /// Message-ID (without `<>`) of the mail this answers.
+    pub in_reply_to: Option<String>,
+    /// References chain (without `<>`), oldest first.
+    pub references: Vec<String>,
+    /// `auto-replied` for answers to a mail, `auto-generated` otherwise (RFC 3834).
+    pub auto_submitted: &'static str,
+}
+
+/// Render a draft into RFC 5322 bytes.
+pub fn build(
+    draft: &Draft,
+    from_addr: &str,
+    display_name: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>> {
+    let from = Mailbox::new(Some(display_name.to_string()), from_addr.parse().context("support address")?);
+    let mut b = Message::builder()
+        .from(from)
+        .subject(one_line(&draft.subject))
+        .date(std::time::SystemTime::from(now))
+        .message_id(Some(format!("<{message_id}>")));
+    for to in &draft.to {
+        let addr = to.parse().with_context(|| format!("recipient {to:?}"))?;
+        b = b.to(Mailbox::new(None, addr));
+    }
+    if let Some(irt) = &draft.in_reply_to {
+        b = b.in_reply_to(format!("<{}>", one_line(irt)));
+    }
+    if !draft.references.is_empty() {
+        let refs: Vec<String> = draft.references.iter().rev().take(20).rev().map(|r| format!("<{}>", one_line(r))).collect();
+        b = b.references(refs.join(" "));
+    }
+    b = b
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), draft.auto_submitted.to_string()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(LOOP_HEADER), from_addr.to_string()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".to_string()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Precedence"), "bulk".to_string()));
+    let msg = b.header(ContentType::TEXT_PLAIN).body(draft.body.clone()).context("building the mail")?;
+    Ok(msg.formatted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_starts_with_a_subject_and_renders() {
+        let t = Templates::embedded();
+        let ctx = serde_json::json!({"tag": "MT-000001", "subject": "Login", "covered": true, "in_hours": false, "next_opening": "Montag"});
+        for (name, _) in EMBEDDED {
+            let (lang, kind) = name.trim_end_matches(".txt").split_once('/').unwrap();
+            let (s, body) = t.render(kind, lang, &ctx).unwrap();
+            assert!(s.contains("MT-000001"), "{name}: subject {s:?} lacks the tag");
+            assert!(!body.is_empty());
+        }
+    }
+
+    #[test]
+    fn built_mail_has_threading_and_rfc3834_headers_and_no_injected_header() {
+        let d = Draft {
+            kind: "ack".into(),
+            ticket: Some(1),
+            to: vec!["kunde@example.org".into()],
+            subject: "[MT-000001] Hallo\r\nBcc: evil@example.org".into(),
+            body: "Grüße".into(),
+            in_reply_to: Some("abc@x".into()),
+            references: vec!["abc@x".into()],
+            auto_submitted: "auto-replied",
+        };
+        let raw = build(&d, "mein-team-support@roewaplan.de", "MEIN TEAM Support", "mt.x@roewaplan.de", Utc::now()).unwrap();
+        let s = String::from_utf8_lossy(&raw);
+        assert!(s.contains("In-Reply-To: <abc@x>"), "{s}");
+        assert!(s.contains("References: <abc@x>"), "{s}");
+        assert!(s.contains("Auto-Submitted: auto-replied"), "{s}");
+        assert!(s.contains("Message-ID: <mt.x@roewaplan.de>"), "{s}");
+        assert!(!s.lines().any(|l| l.starts_with("Bcc:")), "{s}");
+    }
+}
