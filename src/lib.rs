@@ -6,3 +6,4 @@ pub mod text;
 pub mod hygiene;
 pub mod thread;
 pub mod templates;
+pub mod pipeline;
