@@ -14,8 +14,8 @@
 //!   return [`DateTime::<Utc>::MAX_UTC`] ("never").
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Timelike, Utc, Weekday,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone, Timelike, Utc, Weekday,
 };
 
 /// How many consecutive days without any open time a scan tolerates before giving up.
@@ -317,9 +317,21 @@ impl BusinessCalendar {
         }
     }
 
-    /// Local date of instant `t` in the calendar's time zone.
+    /// Local date of instant `t` in the calendar's time zone. At the very ends of
+    /// chrono's range, where the local date does not exist, it is clamped to the
+    /// first/last representable date (no support windows exist beyond them anyway).
     fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
-        t.with_timezone(&self.tz).date_naive()
+        match self.local_naive(t) {
+            Some(local) => local.date(),
+            None if t.year() > 0 => NaiveDate::MAX,
+            None => NaiveDate::MIN,
+        }
+    }
+
+    /// Local wall-clock time of `t`; `None` only at the very ends of chrono's range.
+    fn local_naive(&self, t: DateTime<Utc>) -> Option<NaiveDateTime> {
+        let utc = t.naive_utc();
+        utc.checked_add_offset(self.tz.offset_from_utc_datetime(&utc).fix())
     }
 
     /// True if `t` lies within support hours.
@@ -477,18 +489,24 @@ impl BusinessCalendar {
     /// `t` in the calendar's local time, for mails:
     /// "de" → "Dienstag, 26.05.2026, 08:00 Uhr"; anything else → "Tuesday, 26 May 2026, 08:00".
     /// Language tags like "de-DE" count as German.
+    ///
+    /// An instant whose local time is not representable (e.g. `DateTime::<Utc>::MAX_UTC`,
+    /// the "never" of [`Self::next_opening`]) is shown in UTC with a " UTC" suffix.
     pub fn format_opening(&self, t: DateTime<Utc>, lang: &str) -> String {
-        let local = t.with_timezone(&self.tz);
+        let (local, suffix) = match self.local_naive(t) {
+            Some(local) => (local, ""),
+            None => (t.naive_utc(), " UTC"),
+        };
         if is_german(lang) {
             format!(
-                "{}, {}, {} Uhr",
+                "{}, {}, {} Uhr{suffix}",
                 weekday_de(local.weekday()),
                 local.format("%d.%m.%Y"),
                 local.format("%H:%M")
             )
         } else {
             format!(
-                "{}, {} {} {}, {}",
+                "{}, {} {} {}, {}{suffix}",
                 weekday_en(local.weekday()),
                 local.day(),
                 month_en(local.month()),
