@@ -1,9 +1,42 @@
+//! # supportd
+//!
+//! The support-mailbox daemon of the MEIN TEAM platform: every mail to the
+//! support address becomes a ticket or a follow-up in SQLite, classified into
+//! one of the five request categories of the support concept, with a support
+//! level, and is answered with templated status mails.
+//!
+//! # Layout
+//!
+//! The pure stages take `now` and do no IO; the store, the mailbox sources
+//! and the transports are the edges.
+//!
+//! - [`config`]: the TOML file, raw serde layer -> validated [`config::Config`].
+//! - [`domain`]: categories, levels, priorities, statuses, dispositions, tags.
+//! - [`pipeline`]: `process(raw, now)`, the one path for `run`, `ingest` and tests.
+//! - [`parse`]: raw bytes -> owned [`parse::InboundMail`], bounded and panic-safe.
+//! - [`hygiene`]: auto-replies, bounces, loops, spam: recorded, never answered.
+//! - [`thread`]: our signed Message-IDs and subject tags.
+//! - [`text`]: the new text of a mail (quotes, signatures, disclaimers removed).
+//! - [`classify`]: category + confidence + reasons.
+//! - [`calendar`]: support hours, Baden-Württemberg holidays, support-hour arithmetic.
+//! - [`templates`]: outgoing mails with RFC 3834 and threading headers.
+//! - [`store`]: SQLite, migrations, rows.
+//! - [`outbox`] and [`transport`]: sending queued mail (file or SMTP) with retries.
+//! - [`source`]: Maildir and file sources for `run` and `ingest`.
+//! - [`cli`]: the subcommands of DESIGN §9.
+//!
+//! Invariants: raw bytes are the first write for every mail; a ticket change
+//! and the mails it causes commit in one transaction; a source is acknowledged
+//! only after that commit; the same mail twice gives one ticket.
+
+pub mod calendar;
+pub mod classify;
 pub mod config;
 pub mod domain;
-pub mod parse;
-pub mod store;
-pub mod text;
 pub mod hygiene;
-pub mod thread;
-pub mod templates;
+pub mod parse;
 pub mod pipeline;
+pub mod store;
+pub mod templates;
+pub mod text;
+pub mod thread;
