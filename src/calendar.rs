@@ -272,7 +272,7 @@ impl BusinessCalendar {
     }
 
     /// Why `d` is closed: the holiday's German name, "extra closed day", "weekend",
-    /// or "no support on <weekday>"; `None` on a working day.
+    /// or `"no support on <Weekday>"`; `None` on a working day.
     pub fn closed_reason(&self, d: NaiveDate) -> Option<String> {
         let is_weekday = self.weekdays.contains(&d.weekday());
         if self.bw_holidays
