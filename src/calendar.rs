@@ -10,8 +10,10 @@
 //!   existing local minute after the gap; one that is ambiguous (fall back) uses the
 //!   earlier instant.
 //! * Scans are bounded: if no open time is found within [`MAX_SCAN_DAYS`] consecutive
-//!   days, or the date range of chrono is left, functions that return an instant
-//!   return [`DateTime::<Utc>::MAX_UTC`] ("never").
+//!   days, the result lies more than [`MAX_HORIZON_DAYS`] days ahead, or the date range
+//!   of chrono is left, functions that return an instant return
+//!   [`DateTime::<Utc>::MAX_UTC`] ("never"). Support time is counted over at most
+//!   [`MAX_HORIZON_DAYS`] days from the start of an interval.
 
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
@@ -20,6 +22,9 @@ use chrono::{
 
 /// How many consecutive days without any open time a scan tolerates before giving up.
 pub const MAX_SCAN_DAYS: u32 = 366 * 20;
+
+/// Far-future guard: no scan looks more than this many days (about 1000 years) ahead.
+pub const MAX_HORIZON_DAYS: u32 = 366 * 1000;
 
 /// One closed day with its German and English name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +272,7 @@ impl BusinessCalendar {
     }
 
     /// Why `d` is closed: the holiday's German name, "extra closed day", "weekend",
-    /// or "no support on <weekday>"; `None` on a working day.
+    /// or `"no support on <Weekday>"`; `None` on a working day.
     pub fn closed_reason(&self, d: NaiveDate) -> Option<String> {
         let is_weekday = self.weekdays.contains(&d.weekday());
         if self.bw_holidays
@@ -353,6 +358,7 @@ impl BusinessCalendar {
         let mut remaining = d.max(Duration::zero());
         let mut day = self.local_date(t);
         let mut idle_days = 0u32;
+        let mut scanned_days = 0u32;
         loop {
             if let Some((o, c)) = self.window(day)
                 && c > t
@@ -370,6 +376,10 @@ impl BusinessCalendar {
                     return DateTime::<Utc>::MAX_UTC;
                 }
             }
+            scanned_days += 1;
+            if scanned_days > MAX_HORIZON_DAYS {
+                return DateTime::<Utc>::MAX_UTC;
+            }
             match day.succ_opt() {
                 Some(next) => day = next,
                 None => return DateTime::<Utc>::MAX_UTC,
@@ -378,12 +388,18 @@ impl BusinessCalendar {
     }
 
     /// Support time within `[a, b)`; zero if `b <= a`.
+    ///
+    /// Far-future guard: only the local days from `a`'s day through `a`'s day +
+    /// [`MAX_HORIZON_DAYS`] are counted.
     pub fn support_time_between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
         if b <= a {
             return Duration::zero();
         }
-        let last = self.local_date(b);
         let mut day = self.local_date(a);
+        let last = match day.checked_add_days(chrono::Days::new(u64::from(MAX_HORIZON_DAYS))) {
+            Some(horizon) => self.local_date(b).min(horizon),
+            None => self.local_date(b),
+        };
         let mut total = Duration::zero();
         loop {
             if let Some((o, c)) = self.window(day) {
@@ -538,6 +554,20 @@ impl BusinessCalendar {
                 "none"
             }
         ));
+        if let (Some(first), Some(last)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) {
+            let support_days = first
+                .iter_days()
+                .take_while(|d| *d <= last)
+                .filter(|d| self.is_working_day(*d))
+                .count();
+            let all_days = last.ordinal();
+            s.push_str(&format!(
+                "Support days:  {support_days} of {all_days} days\n"
+            ));
+        }
         let closed = self.holidays(year);
         s.push_str(&format!("\nClosed days in {year} ({}):\n", closed.len()));
         if closed.is_empty() {

@@ -7,7 +7,9 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::Berlin;
 use holiday_de::{GermanHoliday, GermanRegion};
-use supportd::calendar::{BusinessCalendar, Holiday, bw_holidays, easter_sunday, parse_weekday};
+use supportd::calendar::{
+    BusinessCalendar, Holiday, MAX_HORIZON_DAYS, bw_holidays, easter_sunday, parse_weekday,
+};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -921,6 +923,7 @@ fn pauses_unsorted_overlapping_and_invalid_are_normalised() {
     let b = berlin(2026, 5, 19, 17, 0); // 18h of support time
     let messy = [
         (berlin(2026, 5, 19, 9, 0), berlin(2026, 5, 19, 11, 0)),
+        (berlin(2026, 5, 19, 9, 30), berlin(2026, 5, 19, 10, 0)), // nested in the previous
         (berlin(2026, 5, 18, 10, 0), berlin(2026, 5, 18, 12, 0)),
         (berlin(2026, 5, 18, 11, 0), berlin(2026, 5, 18, 13, 0)), // overlaps the previous
         (berlin(2026, 5, 19, 16, 0), berlin(2026, 5, 19, 15, 0)), // inverted: ignored
@@ -1038,6 +1041,7 @@ fn render_year_lists_settings_and_every_closed_day() {
         "17:00",
         "Monday, Tuesday, Wednesday, Thursday, Friday",
         "Baden-Württemberg",
+        "Support days:  251 of 365 days", // 252 hand-counted working days minus 24.12.
         "25.05.2026  Monday     Pfingstmontag (Whit Monday)",
         "24.12.2026  Thursday   Zusätzlicher Schließtag (Extra closed day)",
     ] {
@@ -1107,6 +1111,14 @@ fn far_future_guard_and_extreme_instants() {
 
     let bw = BusinessCalendar::default_bw();
     let max = DateTime::<Utc>::MAX_UTC;
+    // Huge durations and "never" end points stop at the ~1000-year horizon.
+    let start = utc(2026, 1, 1, 0, 0);
+    assert_eq!(bw.add_support_hours(start, hours(100_000_000)), max);
+    // Counted: the local days from start's day through start's day + MAX_HORIZON_DAYS.
+    let past_horizon = start + Duration::days(i64::from(MAX_HORIZON_DAYS) + 1);
+    let to_never = bw.support_time_between(start, max);
+    assert_eq!(to_never, bw.support_time_between(start, past_horizon));
+    assert!(to_never > hours(2_000_000));
     let min = DateTime::<Utc>::MIN_UTC;
     let _ = bw.is_open(max);
     let _ = bw.is_open(min);
