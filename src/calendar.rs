@@ -16,8 +16,8 @@
 //!   [`MAX_HORIZON_DAYS`] days from the start of an interval.
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
-    TimeZone, Timelike, Utc, Weekday,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+    Weekday,
 };
 
 /// How many consecutive days without any open time a scan tolerates before giving up.
@@ -53,8 +53,7 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
     let m = (a + 11 * h + 22 * l).div_euclid(451);
     let month = (h + l - 7 * m + 114).div_euclid(31);
     let day = (h + l - 7 * m + 114).rem_euclid(31) + 1;
-    NaiveDate::from_ymd_opt(year, month as u32, day as u32)
-        .expect("easter_sunday: year outside chrono's date range")
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32).expect("easter_sunday: year outside chrono's date range")
 }
 
 /// Fixed-date BW holidays: (month, day, German name, English name).
@@ -78,13 +77,8 @@ const BW_EASTER: [(i64, &str, &str); 5] = [
 ];
 
 /// The one-off holiday of 2017 (500 years of the Reformation; BW ordinance of 2016).
-const BW_REFORMATION_2017: (i32, u32, u32, &str, &str) = (
-    2017,
-    10,
-    31,
-    "Reformationstag (500 Jahre Reformation)",
-    "Reformation Day (500th anniversary)",
-);
+const BW_REFORMATION_2017: (i32, u32, u32, &str, &str) =
+    (2017, 10, 31, "Reformationstag (500 Jahre Reformation)", "Reformation Day (500th anniversary)");
 
 /// All dates with names, unsorted; dates outside chrono's range are left out.
 fn bw_holiday_entries(year: i32) -> Vec<(NaiveDate, &'static str, &'static str)> {
@@ -128,10 +122,7 @@ fn bw_holiday_name(d: NaiveDate) -> Option<&'static str> {
     }
     let easter = easter_sunday(d.year());
     let offset = d.signed_duration_since(easter).num_days();
-    BW_EASTER
-        .iter()
-        .find(|(o, _, _)| *o == offset)
-        .map(|(_, de, _)| *de)
+    BW_EASTER.iter().find(|(o, _, _)| *o == offset).map(|(_, de, _)| *de)
 }
 
 /// Public holidays of Baden-Württemberg in `year`, sorted by date.
@@ -143,11 +134,7 @@ pub fn bw_holidays(year: i32) -> Vec<Holiday> {
     entries.sort_by_key(|(d, _, _)| *d);
     entries
         .into_iter()
-        .map(|(date, de, en)| Holiday {
-            date,
-            name_de: de.to_string(),
-            name_en: en.to_string(),
-        })
+        .map(|(date, de, en)| Holiday { date, name_de: de.to_string(), name_en: en.to_string() })
         .collect()
 }
 
@@ -208,27 +195,14 @@ impl BusinessCalendar {
         let mut extra_closed_days = extra_closed_days;
         extra_closed_days.sort();
         extra_closed_days.dedup();
-        Ok(Self {
-            tz,
-            weekdays,
-            open,
-            close,
-            bw_holidays,
-            extra_closed_days,
-        })
+        Ok(Self { tz, weekdays, open, close, bw_holidays, extra_closed_days })
     }
 
     /// Europe/Berlin, Monday–Friday, 08:00–17:00, BW holidays, no extra closed days.
     pub fn default_bw() -> Self {
         Self::new(
             chrono_tz::Europe::Berlin,
-            vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
+            vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
             NaiveTime::from_hms_opt(8, 0, 0).expect("valid time"),
             NaiveTime::from_hms_opt(17, 0, 0).expect("valid time"),
             true,
@@ -313,10 +287,7 @@ impl BusinessCalendar {
                 let start = naive.with_second(0)?.with_nanosecond(0)?;
                 (1..=(48 * 60)).find_map(|m| {
                     let candidate = start.checked_add_signed(Duration::minutes(m))?;
-                    self.tz
-                        .from_local_datetime(&candidate)
-                        .earliest()
-                        .map(|t| t.with_timezone(&Utc))
+                    self.tz.from_local_datetime(&candidate).earliest().map(|t| t.with_timezone(&Utc))
                 })
             }
         }
@@ -341,8 +312,7 @@ impl BusinessCalendar {
 
     /// True if `t` lies within support hours.
     pub fn is_open(&self, t: DateTime<Utc>) -> bool {
-        self.window(self.local_date(t))
-            .is_some_and(|(o, c)| o <= t && t < c)
+        self.window(self.local_date(t)).is_some_and(|(o, c)| o <= t && t < c)
     }
 
     /// The first instant `>= t` within support hours (`t` itself when open).
@@ -469,8 +439,7 @@ impl BusinessCalendar {
             }
             if ps > cur {
                 let available = self.support_time_between(cur, ps);
-                if remaining < available || (remaining == available && remaining > Duration::zero())
-                {
+                if remaining < available || (remaining == available && remaining > Duration::zero()) {
                     return self.add_support_hours(cur, remaining);
                 }
                 remaining -= available;
@@ -484,18 +453,10 @@ impl BusinessCalendar {
     /// extra closed days of that year, sorted by date. An extra closed day that is
     /// also a holiday is listed once, as the holiday.
     pub fn holidays(&self, year: i32) -> Vec<Holiday> {
-        let mut out = if self.bw_holidays {
-            bw_holidays(year)
-        } else {
-            Vec::new()
-        };
+        let mut out = if self.bw_holidays { bw_holidays(year) } else { Vec::new() };
         for d in self.extra_closed_days.iter().filter(|d| d.year() == year) {
             if !out.iter().any(|h| h.date == *d) {
-                out.push(Holiday {
-                    date: *d,
-                    name_de: EXTRA_DE.to_string(),
-                    name_en: EXTRA_EN.to_string(),
-                });
+                out.push(Holiday { date: *d, name_de: EXTRA_DE.to_string(), name_en: EXTRA_EN.to_string() });
             }
         }
         out.sort_by_key(|h| h.date);
@@ -539,34 +500,18 @@ impl BusinessCalendar {
         let mut s = String::new();
         s.push_str(&format!("Support calendar {year}\n"));
         s.push_str(&format!("Time zone:     {}\n", self.tz.name()));
-        s.push_str(&format!(
-            "Support hours: {}–{}\n",
-            self.open.format("%H:%M"),
-            self.close.format("%H:%M")
-        ));
+        s.push_str(&format!("Support hours: {}–{}\n", self.open.format("%H:%M"), self.close.format("%H:%M")));
         let days: Vec<&str> = self.weekdays.iter().map(|w| weekday_en(*w)).collect();
         s.push_str(&format!("Weekdays:      {}\n", days.join(", ")));
         s.push_str(&format!(
             "Holidays:      {}\n",
-            if self.bw_holidays {
-                "public holidays of Baden-Württemberg (DE-BW)"
-            } else {
-                "none"
-            }
+            if self.bw_holidays { "public holidays of Baden-Württemberg (DE-BW)" } else { "none" }
         ));
-        if let (Some(first), Some(last)) = (
-            NaiveDate::from_ymd_opt(year, 1, 1),
-            NaiveDate::from_ymd_opt(year, 12, 31),
-        ) {
-            let support_days = first
-                .iter_days()
-                .take_while(|d| *d <= last)
-                .filter(|d| self.is_working_day(*d))
-                .count();
+        if let (Some(first), Some(last)) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31))
+        {
+            let support_days = first.iter_days().take_while(|d| *d <= last).filter(|d| self.is_working_day(*d)).count();
             let all_days = last.ordinal();
-            s.push_str(&format!(
-                "Support days:  {support_days} of {all_days} days\n"
-            ));
+            s.push_str(&format!("Support days:  {support_days} of {all_days} days\n"));
         }
         let closed = self.holidays(year);
         s.push_str(&format!("\nClosed days in {year} ({}):\n", closed.len()));
@@ -574,11 +519,7 @@ impl BusinessCalendar {
             s.push_str("  (none)\n");
         }
         for h in &closed {
-            let note = if self.weekdays.contains(&h.date.weekday()) {
-                ""
-            } else {
-                "  [not a support weekday anyway]"
-            };
+            let note = if self.weekdays.contains(&h.date.weekday()) { "" } else { "  [not a support weekday anyway]" };
             s.push_str(&format!(
                 "  {}  {:<10} {} ({}){}\n",
                 h.date.format("%d.%m.%Y"),
@@ -593,9 +534,7 @@ impl BusinessCalendar {
 }
 
 /// Sorted, merged, non-empty pauses.
-fn normalize_pauses(
-    pauses: &[(DateTime<Utc>, DateTime<Utc>)],
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+fn normalize_pauses(pauses: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let mut ps: Vec<_> = pauses.iter().copied().filter(|(s, e)| s < e).collect();
     ps.sort();
     let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(ps.len());

@@ -266,8 +266,8 @@ impl AgentsConfig {
     /// Whether `addr` (lowercase) is an agent by address or domain.
     pub fn is_agent(&self, addr: &str) -> bool {
         let addr = addr.to_ascii_lowercase();
-        self.addresses.iter().any(|a| *a == addr)
-            || domain_of(&addr).is_some_and(|d| self.domains.iter().any(|x| *x == d))
+        self.addresses.contains(&addr)
+            || domain_of(&addr).is_some_and(|d| self.domains.contains(&d))
     }
 }
 
@@ -935,7 +935,7 @@ impl Config {
     /// The customer a mail address belongs to, by domain.
     pub fn customer_for(&self, addr: &str) -> Option<&Customer> {
         let d = domain_of(addr)?;
-        self.customers.iter().find(|c| c.domains.iter().any(|x| *x == d))
+        self.customers.iter().find(|c| c.domains.contains(&d))
     }
 
     pub fn customer_by_name(&self, name: &str) -> Option<&Customer> {

@@ -31,12 +31,17 @@
 
 pub mod calendar;
 pub mod classify;
+pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod domain;
 pub mod hygiene;
+pub mod outbox;
 pub mod parse;
 pub mod pipeline;
+pub mod source;
 pub mod store;
 pub mod templates;
 pub mod text;
 pub mod thread;
+pub mod transport;

@@ -156,7 +156,8 @@ fn mailboxes(a: Option<&mail_parser::Address>) -> Vec<Mailbox> {
 pub fn safe_filename(name: Option<&str>, index: usize) -> String {
     let raw = name.unwrap_or("");
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut s: String = base.chars().filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')).collect();
+    let mut s: String =
+        base.chars().filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')).collect();
     s = s.trim().trim_start_matches('.').trim().to_string();
     if s.chars().count() > 120 {
         // Keep the extension.
@@ -176,7 +177,11 @@ fn precheck(raw: &[u8], limits: &Limits) -> Result<(), ParseError> {
         return Err(ParseError("empty mail".into()));
     }
     if raw.len() > limits.max_mail_bytes {
-        return Err(ParseError(format!("mail of {} bytes exceeds limits.max_mail_bytes = {}", raw.len(), limits.max_mail_bytes)));
+        return Err(ParseError(format!(
+            "mail of {} bytes exceeds limits.max_mail_bytes = {}",
+            raw.len(),
+            limits.max_mail_bytes
+        )));
     }
     // Every MIME part has a Content-Type header; counting them bounds the
     // work mail-parser will do (it has no part limit of its own).
@@ -186,7 +191,10 @@ fn precheck(raw: &[u8], limits: &Limits) -> Result<(), ParseError> {
         if w[0] | 0x20 == b'c' && w.eq_ignore_ascii_case(needle) {
             parts += 1;
             if parts > limits.max_mime_parts {
-                return Err(ParseError(format!("more than limits.max_mime_parts = {} MIME parts", limits.max_mime_parts)));
+                return Err(ParseError(format!(
+                    "more than limits.max_mime_parts = {} MIME parts",
+                    limits.max_mime_parts
+                )));
             }
         }
     }
@@ -222,7 +230,9 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
 
 fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
     let content_hash = sha256_hex(raw);
-    let msg = MessageParser::default().parse(raw).ok_or_else(|| ParseError("not a mail: no headers could be parsed".into()))?;
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| ParseError("not a mail: no headers could be parsed".into()))?;
     if msg.headers().is_empty() {
         return Err(ParseError("not a mail: no headers".into()));
     }
@@ -255,7 +265,9 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
 
     let report_type = msg
         .content_type()
-        .filter(|c| c.c_type.eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")))
+        .filter(|c| {
+            c.c_type.eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        })
         .and_then(|c| c.attribute("report-type").map(|s| s.to_ascii_lowercase()));
 
     let mut delivery_status = None;
@@ -276,7 +288,9 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
             embedded_headers = Some(String::from_utf8_lossy(&bytes[..end]).into_owned());
         }
         let filename = safe_filename(part.attachment_name(), i);
-        let flag = filename.eq_ignore_ascii_case("winmail.dat").then(|| "winmail.dat (Outlook TNEF): contents not decoded".to_string());
+        let flag = filename
+            .eq_ignore_ascii_case("winmail.dat")
+            .then(|| "winmail.dat (Outlook TNEF): contents not decoded".to_string());
         attachments.push(Attachment { filename, content_type: ct, data: part.contents().to_vec(), flag });
     }
 

@@ -219,19 +219,23 @@ type Decided = (Disposition, Option<i64>, Option<String>);
 /// Where a mail belongs.
 enum Thread {
     None,
-    Ticket(Ticket),
+    Ticket(Box<Ticket>),
     /// It points at this ticket, but its sender does not belong there.
     Stranger(i64, String),
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
     fn run(&mut self) -> Result<Decided> {
         let mail = self.mail;
         let cfg = &self.p.cfg;
         self.new_text = text::new_text(&mail.body_text);
 
         if let Some((_, ticket)) = store::find_duplicate(self.conn, &mail.message_id, &mail.content_hash, self.row)? {
-            return Ok((Disposition::Duplicate, ticket, Some("same Message-ID and same bytes as an earlier mail".into())));
+            return Ok((
+                Disposition::Duplicate,
+                ticket,
+                Some("same Message-ID and same bytes as an earlier mail".into()),
+            ));
         }
 
         if let Some(v) = hygiene::check(mail, &cfg.support_address) {
@@ -245,7 +249,15 @@ impl Writer<'_> {
                     } else {
                         format!("delivery failed to {}", info.failed_recipients.join(", "))
                     };
-                    store::insert_event(self.conn, Some(t), Some(self.row), self.now, "mailer-daemon", "bounce", &detail)?;
+                    store::insert_event(
+                        self.conn,
+                        Some(t),
+                        Some(self.row),
+                        self.now,
+                        "mailer-daemon",
+                        "bounce",
+                        &detail,
+                    )?;
                     for r in &info.failed_recipients {
                         store::add_participant(self.conn, t, r, "bounced")?;
                     }
@@ -259,8 +271,8 @@ impl Writer<'_> {
         let thread = self.find_thread()?;
 
         match thread {
-            Thread::Ticket(ticket) if is_agent => self.agent_mail(ticket),
-            Thread::Ticket(ticket) => self.customer_follow_up(ticket),
+            Thread::Ticket(ticket) if is_agent => self.agent_mail(*ticket),
+            Thread::Ticket(ticket) => self.customer_follow_up(*ticket),
             Thread::Stranger(other, detail) => self.new_ticket(Some(other), Some(detail)),
             Thread::None => self.new_ticket(None, None),
         }
@@ -297,7 +309,7 @@ impl Writer<'_> {
             warn!("{detail}");
             return Ok(Thread::Stranger(ticket.id, detail));
         }
-        Ok(Thread::Ticket(ticket))
+        Ok(Thread::Ticket(Box::new(ticket)))
     }
 
     fn ticket_for_ids(&self, ids: &[String]) -> Result<Option<(i64, &'static str)>> {
@@ -329,11 +341,16 @@ impl Writer<'_> {
             return Ok(c == tc);
         }
         // No customer configured: the same domain counts as the same organisation.
-        Ok(cust.is_none() && t.customer.is_none() && domain_of(from).is_some() && domain_of(from) == domain_of(&t.requester))
+        Ok(cust.is_none()
+            && t.customer.is_none()
+            && domain_of(from).is_some()
+            && domain_of(from) == domain_of(&t.requester))
     }
 
-    fn customer(&self) -> Option<&Customer> {
-        self.p.cfg.customer_for(self.mail.from_addr())
+    fn customer(&self) -> Option<&'a Customer> {
+        let p: &'a Pipeline = self.p;
+        let mail: &'a InboundMail = self.mail;
+        p.cfg.customer_for(mail.from_addr())
     }
 
     fn new_ticket(&mut self, linked_to: Option<i64>, note: Option<String>) -> Result<Decided> {
@@ -407,15 +424,20 @@ impl Writer<'_> {
         }
         let ticket = store::get_ticket(self.conn, id)?.context("the ticket just inserted")?;
         let in_hours = p.calendar.is_open(self.now);
-        let ctx = self.context(&ticket, customer, &language, json!({
-            "in_hours": in_hours,
-            "next_opening": p.calendar.format_opening(open_at, &language),
-            "security": cat == Category::SecurityError,
-            "reasons": reasons,
-            "confidence": format!("{:.2}", class.confidence),
-            "low_confidence": class.low_confidence,
-            "follow_up": false,
-        }));
+        let ctx = self.context(
+            &ticket,
+            customer,
+            &language,
+            json!({
+                "in_hours": in_hours,
+                "next_opening": p.calendar.format_opening(open_at, &language),
+                "security": cat == Category::SecurityError,
+                "reasons": reasons,
+                "confidence": format!("{:.2}", class.confidence),
+                "low_confidence": class.low_confidence,
+                "follow_up": false,
+            }),
+        );
         // The customer's acknowledgement.
         self.queue_to_customer("ack", &ticket, &language, &ctx)?;
         // The team of the ticket's level, the category's notify list, the project team on level 2.
@@ -442,22 +464,55 @@ impl Writer<'_> {
             let closed_at = ticket.closed_at.as_deref().and_then(store::parse_ts).unwrap_or(self.now);
             let within = self.now - closed_at <= Duration::days(p.cfg.reopen_days);
             if is_thanks_only(&self.new_text) {
-                store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, self.mail.from_addr(), "message", "thanks only: not reopened")?;
+                store::insert_event(
+                    self.conn,
+                    Some(ticket.id),
+                    Some(self.row),
+                    self.now,
+                    self.mail.from_addr(),
+                    "message",
+                    "thanks only: not reopened",
+                )?;
                 store::touch_ticket(self.conn, ticket.id, self.now)?;
                 return Ok((Disposition::FollowUp, Some(ticket.id), Some("thanks only; ticket stays closed".into())));
             }
             if !within {
-                let note = format!("reply to {} which was closed more than {} days ago", p.tag(ticket.id), p.cfg.reopen_days);
+                let note =
+                    format!("reply to {} which was closed more than {} days ago", p.tag(ticket.id), p.cfg.reopen_days);
                 return self.new_ticket(Some(ticket.id), Some(note));
             }
             store::set_ticket_field(self.conn, ticket.id, "status", &Status::Open.as_str(), self.now)?;
             store::set_ticket_field(self.conn, ticket.id, "closed_at", &rusqlite::types::Null, self.now)?;
-            store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, self.mail.from_addr(), "status", &format!("{status} -> open (customer replied)"))?;
+            store::insert_event(
+                self.conn,
+                Some(ticket.id),
+                Some(self.row),
+                self.now,
+                self.mail.from_addr(),
+                "status",
+                &format!("{status} -> open (customer replied)"),
+            )?;
         } else if status == Status::Waiting {
             store::set_ticket_field(self.conn, ticket.id, "status", &Status::Open.as_str(), self.now)?;
-            store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, self.mail.from_addr(), "status", "waiting -> open (customer replied)")?;
+            store::insert_event(
+                self.conn,
+                Some(ticket.id),
+                Some(self.row),
+                self.now,
+                self.mail.from_addr(),
+                "status",
+                "waiting -> open (customer replied)",
+            )?;
         }
-        store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, self.mail.from_addr(), "message", "customer follow-up")?;
+        store::insert_event(
+            self.conn,
+            Some(ticket.id),
+            Some(self.row),
+            self.now,
+            self.mail.from_addr(),
+            "message",
+            "customer follow-up",
+        )?;
         for cc in &self.mail.cc {
             if !cc.addr.eq_ignore_ascii_case(&p.cfg.support_address) && !p.cfg.agents.is_agent(&cc.addr) {
                 store::add_participant(self.conn, ticket.id, &cc.addr, "cc")?;
@@ -481,7 +536,15 @@ impl Writer<'_> {
     /// relayed to the customer as the support's answer.
     fn agent_mail(&mut self, ticket: Ticket) -> Result<Decided> {
         let from = self.mail.from_addr().to_string();
-        store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, &from, "agent_reply", "relayed to the customer")?;
+        store::insert_event(
+            self.conn,
+            Some(ticket.id),
+            Some(self.row),
+            self.now,
+            &from,
+            "agent_reply",
+            "relayed to the customer",
+        )?;
         if ticket.first_response_at.is_none() {
             store::set_ticket_field(self.conn, ticket.id, "first_response_at", &store::ts(self.now), self.now)?;
         }
@@ -499,7 +562,13 @@ impl Writer<'_> {
         Ok((Disposition::AgentReply, Some(ticket.id), None))
     }
 
-    fn context(&self, t: &Ticket, customer: Option<&Customer>, lang: &str, extra: serde_json::Value) -> serde_json::Value {
+    fn context(
+        &self,
+        t: &Ticket,
+        customer: Option<&Customer>,
+        lang: &str,
+        extra: serde_json::Value,
+    ) -> serde_json::Value {
         let cfg = &self.p.cfg;
         let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
         let level = Level::new(t.level).unwrap_or(Level::FIRST);
@@ -535,7 +604,15 @@ impl Writer<'_> {
     fn queue_to_customer(&mut self, kind: &str, t: &Ticket, lang: &str, ctx: &serde_json::Value) -> Result<()> {
         let to = self.mail.from_addr().to_string();
         if !self.under_rate_cap(&to)? {
-            store::insert_event(self.conn, Some(t.id), Some(self.row), self.now, "supportd", "rate_cap", &format!("no {kind} to {to}: automatic answer cap reached"))?;
+            store::insert_event(
+                self.conn,
+                Some(t.id),
+                Some(self.row),
+                self.now,
+                "supportd",
+                "rate_cap",
+                &format!("no {kind} to {to}: automatic answer cap reached"),
+            )?;
             return Ok(());
         }
         let (subject, body) = self.p.templates.render(kind, lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
@@ -633,8 +710,10 @@ fn priority_title(p: &str, lang: &str) -> &'static str {
 /// Remove `Re:`/`AW:`/`WG:`… chains and our tag from a subject.
 pub fn strip_reply_prefixes(s: &str) -> String {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?i)^\s*((re|aw|wg|fwd?|fw|antw|vs|sv|tr|wtr|rif|r)(\[\d+\])?\s*:\s*|\[[A-Z]{1,8}-\d{6}\]\s*)+")
-            .expect("static regex")
+        regex::Regex::new(
+            r"(?i)^\s*((re|aw|wg|fwd?|fw|antw|vs|sv|tr|wtr|rif|r)(\[\d+\])?\s*:\s*|\[[A-Z]{1,8}-\d{6}\]\s*)+",
+        )
+        .expect("static regex")
     });
     RE.replace(s, "").trim().to_string()
 }
@@ -653,7 +732,8 @@ pub fn is_thanks_only(text: &str) -> bool {
     if t.is_empty() || t.len() > 200 || lines.len() > 4 {
         return false;
     }
-    let body = if lines.len() > 1 && lines.last().is_some_and(|l| l.split_whitespace().count() <= 3 && !l.contains('?')) {
+    let body = if lines.len() > 1 && lines.last().is_some_and(|l| l.split_whitespace().count() <= 3 && !l.contains('?'))
+    {
         lines[..lines.len() - 1].join(" ")
     } else {
         lines.join(" ")
@@ -663,8 +743,12 @@ pub fn is_thanks_only(text: &str) -> bool {
 
 /// A crude language guess for senders without a configured customer.
 pub fn detect_language(text: &str, default: &str) -> String {
-    const EN: &[&str] = &["the", "and", "is", "not", "please", "we", "you", "our", "with", "cannot", "hello", "thanks", "have", "this"];
-    const DE: &[&str] = &["der", "die", "das", "und", "ist", "nicht", "bitte", "wir", "sie", "mit", "hallo", "ich", "danke", "haben", "ein", "eine"];
+    const EN: &[&str] =
+        &["the", "and", "is", "not", "please", "we", "you", "our", "with", "cannot", "hello", "thanks", "have", "this"];
+    const DE: &[&str] = &[
+        "der", "die", "das", "und", "ist", "nicht", "bitte", "wir", "sie", "mit", "hallo", "ich", "danke", "haben",
+        "ein", "eine",
+    ];
     let mut en = 0;
     let mut de = 0;
     for w in text.split(|c: char| !c.is_alphabetic()).take(400) {

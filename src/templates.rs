@@ -49,7 +49,8 @@ impl Templates {
                 let p = e.path();
                 if p.extension().is_some_and(|x| x == "txt") {
                     let name = format!("{lang}/{}", p.file_name().unwrap_or_default().to_string_lossy());
-                    let text = std::fs::read_to_string(&p).with_context(|| format!("reading template {}", p.display()))?;
+                    let text =
+                        std::fs::read_to_string(&p).with_context(|| format!("reading template {}", p.display()))?;
                     sources.insert(name, text);
                 }
             }
@@ -122,11 +123,15 @@ pub fn build(
         b = b.in_reply_to(format!("<{}>", one_line(irt)));
     }
     if !draft.references.is_empty() {
-        let refs: Vec<String> = draft.references.iter().rev().take(20).rev().map(|r| format!("<{}>", one_line(r))).collect();
+        let refs: Vec<String> =
+            draft.references.iter().rev().take(20).rev().map(|r| format!("<{}>", one_line(r))).collect();
         b = b.references(refs.join(" "));
     }
     b = b
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), draft.auto_submitted.to_string()))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            draft.auto_submitted.to_string(),
+        ))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(LOOP_HEADER), from_addr.to_string()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".to_string()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Precedence"), "bulk".to_string()));
@@ -162,7 +167,8 @@ mod tests {
             references: vec!["abc@x".into()],
             auto_submitted: "auto-replied",
         };
-        let raw = build(&d, "mein-team-support@roewaplan.de", "MEIN TEAM Support", "mt.x@roewaplan.de", Utc::now()).unwrap();
+        let raw =
+            build(&d, "mein-team-support@roewaplan.de", "MEIN TEAM Support", "mt.x@roewaplan.de", Utc::now()).unwrap();
         let s = String::from_utf8_lossy(&raw);
         assert!(s.contains("In-Reply-To: <abc@x>"), "{s}");
         assert!(s.contains("References: <abc@x>"), "{s}");

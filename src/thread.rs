@@ -37,8 +37,9 @@ pub enum OwnId {
 
 impl IdSigner {
     pub fn new(secret: &[u8], domain: &str, prefix: &str) -> IdSigner {
-        let tag_re = Regex::new(&format!(r"(?i)(?:^|[^A-Za-z0-9]){}[-_ ]?(\d{{6}})(?:[^0-9]|$)", regex::escape(prefix)))
-            .expect("escaped prefix");
+        let tag_re =
+            Regex::new(&format!(r"(?i)(?:^|[^A-Za-z0-9]){}[-_ ]?(\d{{6}})(?:[^0-9]|$)", regex::escape(prefix)))
+                .expect("escaped prefix");
         IdSigner { secret: secret.to_vec(), domain: domain.to_ascii_lowercase(), prefix: prefix.to_string(), tag_re }
     }
 

@@ -7,9 +7,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::Berlin;
 use holiday_de::{GermanHoliday, GermanRegion};
-use supportd::calendar::{
-    BusinessCalendar, Holiday, MAX_HORIZON_DAYS, bw_holidays, easter_sunday, parse_weekday,
-};
+use supportd::calendar::{BusinessCalendar, Holiday, MAX_HORIZON_DAYS, bw_holidays, easter_sunday, parse_weekday};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -21,11 +19,7 @@ fn time(h: u32, m: u32) -> NaiveTime {
 
 /// Berlin wall-clock time (must exist and be unambiguous) as UTC.
 fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    Berlin
-        .with_ymd_and_hms(y, mo, d, h, mi, 0)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc)
+    Berlin.with_ymd_and_hms(y, mo, d, h, mi, 0).single().unwrap().with_timezone(&Utc)
 }
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -40,34 +34,13 @@ fn hours(h: i64) -> Duration {
     Duration::hours(h)
 }
 
-const MON_FRI: [Weekday; 5] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-];
+const MON_FRI: [Weekday; 5] = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
 
-const ALL_WEEK: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
+const ALL_WEEK: [Weekday; 7] =
+    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
 
 fn with_extra_days(extra: Vec<NaiveDate>) -> BusinessCalendar {
-    BusinessCalendar::new(
-        Berlin,
-        MON_FRI.to_vec(),
-        time(8, 0),
-        time(17, 0),
-        true,
-        extra,
-    )
-    .unwrap()
+    BusinessCalendar::new(Berlin, MON_FRI.to_vec(), time(8, 0), time(17, 0), true, extra).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -87,13 +60,7 @@ fn known_bw(year: i32) -> Vec<(u32, u32, &'static str)> {
         2030 => [(4, 19), (4, 22), (5, 30), (6, 10), (6, 20)],
         _ => panic!("no hand-written list for {year}"),
     };
-    let names = [
-        "Karfreitag",
-        "Ostermontag",
-        "Christi Himmelfahrt",
-        "Pfingstmontag",
-        "Fronleichnam",
-    ];
+    let names = ["Karfreitag", "Ostermontag", "Christi Himmelfahrt", "Pfingstmontag", "Fronleichnam"];
     let mut v = vec![
         (1, 1, "Neujahr"),
         (1, 6, "Heilige Drei Könige"),
@@ -122,10 +89,7 @@ fn bw_holidays_2024_to_2030_match_hand_written_list() {
                 (h.date.month(), h.date.day(), h.name_de)
             })
             .collect();
-        let want: Vec<(u32, u32, String)> = known_bw(year)
-            .into_iter()
-            .map(|(m, d, n)| (m, d, n.to_string()))
-            .collect();
+        let want: Vec<(u32, u32, String)> = known_bw(year).into_iter().map(|(m, d, n)| (m, d, n.to_string())).collect();
         assert_eq!(got, want, "BW holidays {year}");
     }
 }
@@ -187,9 +151,7 @@ fn bw_holidays_exclude_reformationstag_buss_und_bettag_and_other_states_days() {
             }
         }
         assert!(
-            bw_holidays(year)
-                .iter()
-                .all(|h| !h.name_de.contains("Reformation") && !h.name_de.contains("Buß")),
+            bw_holidays(year).iter().all(|h| !h.name_de.contains("Reformation") && !h.name_de.contains("Buß")),
             "{year}"
         );
     }
@@ -203,11 +165,7 @@ fn reformationstag_only_in_2017_as_one_off() {
     assert_eq!(h2017.len(), 13);
     assert!(h2017.iter().any(|h| h.date == date(2017, 10, 31)));
     for year in [2016, 2018, 2026] {
-        assert!(
-            !bw_holidays(year)
-                .iter()
-                .any(|h| h.date.month() == 10 && h.date.day() == 31)
-        );
+        assert!(!bw_holidays(year).iter().any(|h| h.date.month() == 10 && h.date.day() == 31));
     }
 }
 
@@ -238,11 +196,7 @@ fn easter_sunday_known_dates() {
 #[test]
 fn easter_sunday_matches_holiday_de_1583_to_4099() {
     for year in 1583..=4099 {
-        assert_eq!(
-            Some(easter_sunday(year)),
-            GermanHoliday::Ostersonntag.date(year),
-            "Easter {year}"
-        );
+        assert_eq!(Some(easter_sunday(year)), GermanHoliday::Ostersonntag.date(year), "Easter {year}");
     }
 }
 
@@ -252,11 +206,8 @@ fn easter_sunday_matches_holiday_de_1583_to_4099() {
 fn bw_holidays_match_holiday_de_baden_wuerttemberg_1995_to_2100() {
     for year in 1995..=2100 {
         let ours: Vec<NaiveDate> = bw_holidays(year).iter().map(|h| h.date).collect();
-        let theirs: Vec<NaiveDate> = GermanRegion::BadenWuerttemberg
-            .holiday_dates_in_year(year)
-            .into_iter()
-            .map(|(d, _)| d)
-            .collect();
+        let theirs: Vec<NaiveDate> =
+            GermanRegion::BadenWuerttemberg.holiday_dates_in_year(year).into_iter().map(|(d, _)| d).collect();
         assert_eq!(ours, theirs, "BW holidays {year}");
     }
 }
@@ -295,16 +246,10 @@ fn bw_holidays_sorted_with_twelve_entries_per_year() {
         let h = bw_holidays(year);
         let want = if year == 2017 { 13 } else { 12 };
         assert_eq!(h.len(), want, "{year}");
-        assert!(
-            h.windows(2).all(|w| w[0].date <= w[1].date),
-            "{year} sorted"
-        );
+        assert!(h.windows(2).all(|w| w[0].date <= w[1].date), "{year} sorted");
         assert!(h.iter().all(|x| !x.name_en.is_empty()));
     }
-    let may1: Vec<Holiday> = bw_holidays(2008)
-        .into_iter()
-        .filter(|h| h.date == date(2008, 5, 1))
-        .collect();
+    let may1: Vec<Holiday> = bw_holidays(2008).into_iter().filter(|h| h.date == date(2008, 5, 1)).collect();
     assert_eq!(may1.len(), 2);
 }
 
@@ -382,10 +327,7 @@ fn closed_reason_table() {
         vec![],
     )
     .unwrap();
-    assert_eq!(
-        no_wed.closed_reason(date(2026, 5, 27)).as_deref(),
-        Some("no support on Wednesday")
-    );
+    assert_eq!(no_wed.closed_reason(date(2026, 5, 27)).as_deref(), Some("no support on Wednesday"));
     // BW holidays off: Pfingstmontag is an ordinary Monday.
     assert!(no_wed.is_working_day(date(2026, 5, 25)));
     assert!(no_wed.holidays(2026).is_empty());
@@ -410,81 +352,21 @@ fn is_open_table() {
         ("Sun noon", berlin(2026, 5, 24, 12, 0), false),
         ("Pfingstmontag noon", berlin(2026, 5, 25, 12, 0), false),
         ("Tue after Pentecost 08:00", berlin(2026, 5, 26, 8, 0), true),
-        (
-            "winter Mon 07:00Z = 08:00 CET",
-            utc(2026, 1, 12, 7, 0),
-            true,
-        ),
-        (
-            "winter Mon 06:59Z = 07:59 CET",
-            utc(2026, 1, 12, 6, 59),
-            false,
-        ),
-        (
-            "winter Mon 16:00Z = 17:00 CET",
-            utc(2026, 1, 12, 16, 0),
-            false,
-        ),
-        (
-            "Fri before spring DST 15:59Z = 16:59 CET",
-            utc(2026, 3, 27, 15, 59),
-            true,
-        ),
-        (
-            "Fri before spring DST 16:00Z = 17:00 CET",
-            utc(2026, 3, 27, 16, 0),
-            false,
-        ),
-        (
-            "Mon after spring DST 06:00Z = 08:00 CEST",
-            utc(2026, 3, 30, 6, 0),
-            true,
-        ),
-        (
-            "Mon after spring DST 05:59Z = 07:59 CEST",
-            utc(2026, 3, 30, 5, 59),
-            false,
-        ),
-        (
-            "Mon after spring DST 15:00Z = 17:00 CEST",
-            utc(2026, 3, 30, 15, 0),
-            false,
-        ),
-        (
-            "Fri before autumn DST 14:59Z = 16:59 CEST",
-            utc(2026, 10, 23, 14, 59),
-            true,
-        ),
-        (
-            "Fri before autumn DST 15:00Z = 17:00 CEST",
-            utc(2026, 10, 23, 15, 0),
-            false,
-        ),
-        (
-            "Mon after autumn DST 06:30Z = 07:30 CET",
-            utc(2026, 10, 26, 6, 30),
-            false,
-        ),
-        (
-            "Mon after autumn DST 07:00Z = 08:00 CET",
-            utc(2026, 10, 26, 7, 0),
-            true,
-        ),
-        (
-            "Mon after autumn DST 15:30Z = 16:30 CET",
-            utc(2026, 10, 26, 15, 30),
-            true,
-        ),
-        (
-            "Sun spring DST night 01:30Z",
-            utc(2026, 3, 29, 1, 30),
-            false,
-        ),
-        (
-            "Sun autumn DST night 00:30Z",
-            utc(2026, 10, 25, 0, 30),
-            false,
-        ),
+        ("winter Mon 07:00Z = 08:00 CET", utc(2026, 1, 12, 7, 0), true),
+        ("winter Mon 06:59Z = 07:59 CET", utc(2026, 1, 12, 6, 59), false),
+        ("winter Mon 16:00Z = 17:00 CET", utc(2026, 1, 12, 16, 0), false),
+        ("Fri before spring DST 15:59Z = 16:59 CET", utc(2026, 3, 27, 15, 59), true),
+        ("Fri before spring DST 16:00Z = 17:00 CET", utc(2026, 3, 27, 16, 0), false),
+        ("Mon after spring DST 06:00Z = 08:00 CEST", utc(2026, 3, 30, 6, 0), true),
+        ("Mon after spring DST 05:59Z = 07:59 CEST", utc(2026, 3, 30, 5, 59), false),
+        ("Mon after spring DST 15:00Z = 17:00 CEST", utc(2026, 3, 30, 15, 0), false),
+        ("Fri before autumn DST 14:59Z = 16:59 CEST", utc(2026, 10, 23, 14, 59), true),
+        ("Fri before autumn DST 15:00Z = 17:00 CEST", utc(2026, 10, 23, 15, 0), false),
+        ("Mon after autumn DST 06:30Z = 07:30 CET", utc(2026, 10, 26, 6, 30), false),
+        ("Mon after autumn DST 07:00Z = 08:00 CET", utc(2026, 10, 26, 7, 0), true),
+        ("Mon after autumn DST 15:30Z = 16:30 CET", utc(2026, 10, 26, 15, 30), true),
+        ("Sun spring DST night 01:30Z", utc(2026, 3, 29, 1, 30), false),
+        ("Sun autumn DST night 00:30Z", utc(2026, 10, 25, 0, 30), false),
     ];
     for (name, t, want) in cases {
         assert_eq!(cal.is_open(t), want, "{name}");
@@ -497,76 +379,20 @@ fn is_open_table() {
 fn next_opening_table() {
     let cal = BusinessCalendar::default_bw();
     let cases: Vec<(&str, DateTime<Utc>, DateTime<Utc>)> = vec![
-        (
-            "open: itself",
-            berlin(2026, 5, 19, 10, 17),
-            berlin(2026, 5, 19, 10, 17),
-        ),
-        (
-            "early morning",
-            berlin(2026, 5, 19, 6, 0),
-            berlin(2026, 5, 19, 8, 0),
-        ),
-        (
-            "evening to next morning",
-            berlin(2026, 5, 19, 17, 0),
-            berlin(2026, 5, 20, 8, 0),
-        ),
-        (
-            "Fri before Pentecost 17:00 -> Tue",
-            berlin(2026, 5, 22, 17, 0),
-            utc(2026, 5, 26, 6, 0),
-        ),
-        (
-            "evening before Himmelfahrt (Thu 14.05.) -> Fri",
-            berlin(2026, 5, 13, 17, 30),
-            berlin(2026, 5, 15, 8, 0),
-        ),
-        (
-            "evening before Tag der Arbeit (Fri 01.05.) -> Mon",
-            berlin(2026, 4, 30, 18, 0),
-            berlin(2026, 5, 4, 8, 0),
-        ),
-        (
-            "Maundy Thursday evening -> Tue after Easter",
-            berlin(2026, 4, 2, 17, 30),
-            berlin(2026, 4, 7, 8, 0),
-        ),
-        (
-            "Silvester evening -> Fri 02.01. (Neujahr Thu)",
-            berlin(2025, 12, 31, 17, 0),
-            berlin(2026, 1, 2, 8, 0),
-        ),
-        (
-            "Mon 05.01. evening -> Wed (Heilige Drei Könige Tue)",
-            berlin(2026, 1, 5, 17, 0),
-            berlin(2026, 1, 7, 8, 0),
-        ),
-        (
-            "spring DST weekend: Sat -> Mon 08:00 CEST = 06:00Z",
-            utc(2026, 3, 28, 12, 0),
-            utc(2026, 3, 30, 6, 0),
-        ),
-        (
-            "inside spring DST night -> Mon 06:00Z",
-            utc(2026, 3, 29, 1, 30),
-            utc(2026, 3, 30, 6, 0),
-        ),
-        (
-            "Fri 17:00 CET before spring DST -> Mon 06:00Z",
-            utc(2026, 3, 27, 16, 0),
-            utc(2026, 3, 30, 6, 0),
-        ),
-        (
-            "autumn DST weekend: Sat -> Mon 08:00 CET = 07:00Z",
-            utc(2026, 10, 24, 12, 0),
-            utc(2026, 10, 26, 7, 0),
-        ),
-        (
-            "Mon 07:30 CET after autumn DST -> 07:00Z",
-            utc(2026, 10, 26, 6, 30),
-            utc(2026, 10, 26, 7, 0),
-        ),
+        ("open: itself", berlin(2026, 5, 19, 10, 17), berlin(2026, 5, 19, 10, 17)),
+        ("early morning", berlin(2026, 5, 19, 6, 0), berlin(2026, 5, 19, 8, 0)),
+        ("evening to next morning", berlin(2026, 5, 19, 17, 0), berlin(2026, 5, 20, 8, 0)),
+        ("Fri before Pentecost 17:00 -> Tue", berlin(2026, 5, 22, 17, 0), utc(2026, 5, 26, 6, 0)),
+        ("evening before Himmelfahrt (Thu 14.05.) -> Fri", berlin(2026, 5, 13, 17, 30), berlin(2026, 5, 15, 8, 0)),
+        ("evening before Tag der Arbeit (Fri 01.05.) -> Mon", berlin(2026, 4, 30, 18, 0), berlin(2026, 5, 4, 8, 0)),
+        ("Maundy Thursday evening -> Tue after Easter", berlin(2026, 4, 2, 17, 30), berlin(2026, 4, 7, 8, 0)),
+        ("Silvester evening -> Fri 02.01. (Neujahr Thu)", berlin(2025, 12, 31, 17, 0), berlin(2026, 1, 2, 8, 0)),
+        ("Mon 05.01. evening -> Wed (Heilige Drei Könige Tue)", berlin(2026, 1, 5, 17, 0), berlin(2026, 1, 7, 8, 0)),
+        ("spring DST weekend: Sat -> Mon 08:00 CEST = 06:00Z", utc(2026, 3, 28, 12, 0), utc(2026, 3, 30, 6, 0)),
+        ("inside spring DST night -> Mon 06:00Z", utc(2026, 3, 29, 1, 30), utc(2026, 3, 30, 6, 0)),
+        ("Fri 17:00 CET before spring DST -> Mon 06:00Z", utc(2026, 3, 27, 16, 0), utc(2026, 3, 30, 6, 0)),
+        ("autumn DST weekend: Sat -> Mon 08:00 CET = 07:00Z", utc(2026, 10, 24, 12, 0), utc(2026, 10, 26, 7, 0)),
+        ("Mon 07:30 CET after autumn DST -> 07:00Z", utc(2026, 10, 26, 6, 30), utc(2026, 10, 26, 7, 0)),
     ];
     for (name, t, want) in cases {
         assert_eq!(cal.next_opening(t), want, "{name}");
@@ -581,48 +407,18 @@ fn next_opening_table() {
 fn add_support_hours_table() {
     let cal = BusinessCalendar::default_bw();
     let cases: Vec<(&str, DateTime<Utc>, Duration, DateTime<Utc>)> = vec![
-        (
-            "Fri 22.05. 16:58 + 2 min = 17:00",
-            berlin(2026, 5, 22, 16, 58),
-            mins(2),
-            berlin(2026, 5, 22, 17, 0),
-        ),
-        (
-            "Fri 22.05. 16:58 + 3 min = Tue 08:01",
-            berlin(2026, 5, 22, 16, 58),
-            mins(3),
-            berlin(2026, 5, 26, 8, 1),
-        ),
-        (
-            "Mon 08:00 + 9h = Mon 17:00",
-            berlin(2026, 5, 18, 8, 0),
-            hours(9),
-            berlin(2026, 5, 18, 17, 0),
-        ),
-        (
-            "Mon 08:00 + 9h01 = Tue 08:01",
-            berlin(2026, 5, 18, 8, 0),
-            hours(9) + mins(1),
-            berlin(2026, 5, 19, 8, 1),
-        ),
-        (
-            "Mon 18.05. 08:00 + 45h = Fri 17:00",
-            berlin(2026, 5, 18, 8, 0),
-            hours(45),
-            berlin(2026, 5, 22, 17, 0),
-        ),
+        ("Fri 22.05. 16:58 + 2 min = 17:00", berlin(2026, 5, 22, 16, 58), mins(2), berlin(2026, 5, 22, 17, 0)),
+        ("Fri 22.05. 16:58 + 3 min = Tue 08:01", berlin(2026, 5, 22, 16, 58), mins(3), berlin(2026, 5, 26, 8, 1)),
+        ("Mon 08:00 + 9h = Mon 17:00", berlin(2026, 5, 18, 8, 0), hours(9), berlin(2026, 5, 18, 17, 0)),
+        ("Mon 08:00 + 9h01 = Tue 08:01", berlin(2026, 5, 18, 8, 0), hours(9) + mins(1), berlin(2026, 5, 19, 8, 1)),
+        ("Mon 18.05. 08:00 + 45h = Fri 17:00", berlin(2026, 5, 18, 8, 0), hours(45), berlin(2026, 5, 22, 17, 0)),
         (
             "Mon 18.05. 08:00 + 46h = Tue 26.05. 09:00 (Pentecost)",
             berlin(2026, 5, 18, 8, 0),
             hours(46),
             berlin(2026, 5, 26, 9, 0),
         ),
-        (
-            "Wed 13.05. 16:00 + 2h skips Himmelfahrt",
-            berlin(2026, 5, 13, 16, 0),
-            hours(2),
-            berlin(2026, 5, 15, 9, 0),
-        ),
+        ("Wed 13.05. 16:00 + 2h skips Himmelfahrt", berlin(2026, 5, 13, 16, 0), hours(2), berlin(2026, 5, 15, 9, 0)),
         (
             "spring DST: Fri 16:00 CET + 2h = Mon 09:00 CEST = 07:00Z",
             utc(2026, 3, 27, 15, 0),
@@ -635,30 +431,10 @@ fn add_support_hours_table() {
             hours(2),
             utc(2026, 10, 26, 8, 0),
         ),
-        (
-            "0 when closed = next opening",
-            berlin(2026, 5, 23, 10, 0),
-            Duration::zero(),
-            berlin(2026, 5, 26, 8, 0),
-        ),
-        (
-            "0 when open = t",
-            berlin(2026, 5, 19, 10, 0),
-            Duration::zero(),
-            berlin(2026, 5, 19, 10, 0),
-        ),
-        (
-            "0 at closing time = next opening",
-            berlin(2026, 5, 19, 17, 0),
-            Duration::zero(),
-            berlin(2026, 5, 20, 8, 0),
-        ),
-        (
-            "negative counts as 0",
-            berlin(2026, 5, 23, 10, 0),
-            hours(-5),
-            berlin(2026, 5, 26, 8, 0),
-        ),
+        ("0 when closed = next opening", berlin(2026, 5, 23, 10, 0), Duration::zero(), berlin(2026, 5, 26, 8, 0)),
+        ("0 when open = t", berlin(2026, 5, 19, 10, 0), Duration::zero(), berlin(2026, 5, 19, 10, 0)),
+        ("0 at closing time = next opening", berlin(2026, 5, 19, 17, 0), Duration::zero(), berlin(2026, 5, 20, 8, 0)),
+        ("negative counts as 0", berlin(2026, 5, 23, 10, 0), hours(-5), berlin(2026, 5, 26, 8, 0)),
     ];
     for (name, t, d, want) in cases {
         assert_eq!(cal.add_support_hours(t, d), want, "{name}");
@@ -696,42 +472,17 @@ fn support_time_between_table() {
             berlin(2026, 10, 26, 9, 0),
             hours(2),
         ),
-        (
-            "normal week Mon-Mon: 45h",
-            berlin(2026, 5, 18, 0, 0),
-            berlin(2026, 5, 25, 0, 0),
-            hours(45),
-        ),
-        (
-            "Himmelfahrt week: 36h",
-            berlin(2026, 5, 11, 0, 0),
-            berlin(2026, 5, 18, 0, 0),
-            hours(36),
-        ),
+        ("normal week Mon-Mon: 45h", berlin(2026, 5, 18, 0, 0), berlin(2026, 5, 25, 0, 0), hours(45)),
+        ("Himmelfahrt week: 36h", berlin(2026, 5, 11, 0, 0), berlin(2026, 5, 18, 0, 0), hours(36)),
         (
             "evening before a holiday to the day after: 0",
             berlin(2026, 5, 13, 17, 0),
             berlin(2026, 5, 15, 8, 0),
             Duration::zero(),
         ),
-        (
-            "year 2026: 252 working days x 9h",
-            berlin(2026, 1, 1, 0, 0),
-            berlin(2027, 1, 1, 0, 0),
-            hours(252 * 9),
-        ),
-        (
-            "b == a",
-            berlin(2026, 5, 19, 10, 0),
-            berlin(2026, 5, 19, 10, 0),
-            Duration::zero(),
-        ),
-        (
-            "b < a",
-            berlin(2026, 5, 19, 12, 0),
-            berlin(2026, 5, 19, 10, 0),
-            Duration::zero(),
-        ),
+        ("year 2026: 252 working days x 9h", berlin(2026, 1, 1, 0, 0), berlin(2027, 1, 1, 0, 0), hours(252 * 9)),
+        ("b == a", berlin(2026, 5, 19, 10, 0), berlin(2026, 5, 19, 10, 0), Duration::zero()),
+        ("b < a", berlin(2026, 5, 19, 12, 0), berlin(2026, 5, 19, 10, 0), Duration::zero()),
     ];
     for (name, a, b, want) in cases {
         assert_eq!(cal.support_time_between(a, b), want, "{name}");
@@ -746,22 +497,13 @@ fn mail_friday_before_pentecost_1658_next_opening_tuesday() {
     let cal = BusinessCalendar::default_bw();
     let mail = berlin(2026, 5, 22, 16, 58);
     assert!(cal.is_open(mail));
-    assert_eq!(
-        cal.support_time_between(mail, berlin(2026, 5, 23, 0, 0)),
-        mins(2)
-    );
+    assert_eq!(cal.support_time_between(mail, berlin(2026, 5, 23, 0, 0)), mins(2));
     let close = cal.add_support_hours(mail, mins(2));
     assert_eq!(close, berlin(2026, 5, 22, 17, 0));
     let next = cal.next_opening(close);
     assert_eq!(next, utc(2026, 5, 26, 6, 0));
-    assert_eq!(
-        cal.format_opening(next, "de"),
-        "Dienstag, 26.05.2026, 08:00 Uhr"
-    );
-    assert_eq!(
-        cal.format_opening(next, "en"),
-        "Tuesday, 26 May 2026, 08:00"
-    );
+    assert_eq!(cal.format_opening(next, "de"), "Dienstag, 26.05.2026, 08:00 Uhr");
+    assert_eq!(cal.format_opening(next, "en"), "Tuesday, 26 May 2026, 08:00");
 }
 
 /// Proves: format_opening shows local time of the calendar's zone (CET vs CEST),
@@ -770,83 +512,40 @@ fn mail_friday_before_pentecost_1658_next_opening_tuesday() {
 fn format_opening_local_time_and_languages() {
     let cal = BusinessCalendar::default_bw();
     let winter = utc(2026, 1, 2, 7, 0); // 08:00 CET
-    assert_eq!(
-        cal.format_opening(winter, "de"),
-        "Freitag, 02.01.2026, 08:00 Uhr"
-    );
-    assert_eq!(
-        cal.format_opening(winter, "de-DE"),
-        "Freitag, 02.01.2026, 08:00 Uhr"
-    );
-    assert_eq!(
-        cal.format_opening(winter, "en"),
-        "Friday, 2 January 2026, 08:00"
-    );
+    assert_eq!(cal.format_opening(winter, "de"), "Freitag, 02.01.2026, 08:00 Uhr");
+    assert_eq!(cal.format_opening(winter, "de-DE"), "Freitag, 02.01.2026, 08:00 Uhr");
+    assert_eq!(cal.format_opening(winter, "en"), "Friday, 2 January 2026, 08:00");
     let summer = utc(2026, 3, 30, 6, 0); // 08:00 CEST
-    assert_eq!(
-        cal.format_opening(summer, "de"),
-        "Montag, 30.03.2026, 08:00 Uhr"
-    );
-    assert_eq!(
-        cal.format_opening(summer, "fr"),
-        "Monday, 30 March 2026, 08:00"
-    );
+    assert_eq!(cal.format_opening(summer, "de"), "Montag, 30.03.2026, 08:00 Uhr");
+    assert_eq!(cal.format_opening(summer, "fr"), "Monday, 30 March 2026, 08:00");
 }
 
 /// Proves: with a seven-day calendar open 00:00–23:59, support time on the DST switch
 /// Sundays is 22h59 (spring) and 24h59 (autumn) of real time, not the wall-clock 23h59.
 #[test]
 fn support_time_on_dst_switch_days_is_real_elapsed_time() {
-    let cal = BusinessCalendar::new(
-        Berlin,
-        ALL_WEEK.to_vec(),
-        time(0, 0),
-        time(23, 59),
-        false,
-        vec![],
-    )
-    .unwrap();
+    let cal = BusinessCalendar::new(Berlin, ALL_WEEK.to_vec(), time(0, 0), time(23, 59), false, vec![]).unwrap();
     let spring = cal.support_time_between(berlin(2026, 3, 29, 0, 0), berlin(2026, 3, 30, 0, 0));
     assert_eq!(spring, hours(22) + mins(59));
     let autumn = cal.support_time_between(berlin(2026, 10, 25, 0, 0), berlin(2026, 10, 26, 0, 0));
     assert_eq!(autumn, hours(24) + mins(59));
     // add_support_hours is consistent with it across the switch.
-    assert_eq!(
-        cal.add_support_hours(berlin(2026, 3, 29, 0, 0), hours(22) + mins(59)),
-        berlin(2026, 3, 29, 23, 59)
-    );
+    assert_eq!(cal.add_support_hours(berlin(2026, 3, 29, 0, 0), hours(22) + mins(59)), berlin(2026, 3, 29, 23, 59));
 }
 
 /// Proves: an opening time inside the spring-forward gap opens when clocks resume
 /// (03:00 CEST), and one inside the repeated autumn hour opens at its first occurrence.
 #[test]
 fn opening_time_inside_dst_gap_or_repeated_hour() {
-    let cal = BusinessCalendar::new(
-        Berlin,
-        vec![Weekday::Sun],
-        time(2, 30),
-        time(10, 0),
-        false,
-        vec![],
-    )
-    .unwrap();
+    let cal = BusinessCalendar::new(Berlin, vec![Weekday::Sun], time(2, 30), time(10, 0), false, vec![]).unwrap();
     // 29.03.2026: 02:00 CET -> 03:00 CEST; 02:30 does not exist.
-    assert_eq!(
-        cal.next_opening(utc(2026, 3, 28, 22, 0)),
-        utc(2026, 3, 29, 1, 0)
-    );
+    assert_eq!(cal.next_opening(utc(2026, 3, 28, 22, 0)), utc(2026, 3, 29, 1, 0));
     assert!(!cal.is_open(utc(2026, 3, 29, 0, 59)));
     assert!(cal.is_open(utc(2026, 3, 29, 1, 0)));
     // 25.10.2026: 03:00 CEST -> 02:00 CET; 02:30 exists twice (00:30Z and 01:30Z).
-    assert_eq!(
-        cal.next_opening(utc(2026, 10, 24, 22, 0)),
-        utc(2026, 10, 25, 0, 30)
-    );
+    assert_eq!(cal.next_opening(utc(2026, 10, 24, 22, 0)), utc(2026, 10, 25, 0, 30));
     // 02:30 CEST .. 10:00 CET = 8h30 of real time.
-    assert_eq!(
-        cal.support_time_between(utc(2026, 10, 24, 0, 0), utc(2026, 10, 26, 0, 0)),
-        hours(8) + mins(30)
-    );
+    assert_eq!(cal.support_time_between(utc(2026, 10, 24, 0, 0), utc(2026, 10, 26, 0, 0)), hours(8) + mins(30));
 }
 
 /// Proves: add_support_hours and support_time_between are inverse on a grid of start
@@ -894,19 +593,10 @@ fn pause_moves_the_deadline() {
     let cal = BusinessCalendar::default_bw();
     let t = berlin(2026, 5, 18, 9, 0);
     let pause = [(berlin(2026, 5, 18, 10, 0), berlin(2026, 5, 19, 10, 0))];
-    assert_eq!(
-        cal.add_support_hours(t, hours(4)),
-        berlin(2026, 5, 18, 13, 0)
-    );
-    assert_eq!(
-        cal.add_support_hours_excluding(t, hours(4), &pause),
-        berlin(2026, 5, 19, 13, 0)
-    );
+    assert_eq!(cal.add_support_hours(t, hours(4)), berlin(2026, 5, 18, 13, 0));
+    assert_eq!(cal.add_support_hours_excluding(t, hours(4), &pause), berlin(2026, 5, 19, 13, 0));
     // Exactly the support time before the pause: due when the pause starts.
-    assert_eq!(
-        cal.add_support_hours_excluding(t, hours(1), &pause),
-        berlin(2026, 5, 18, 10, 0)
-    );
+    assert_eq!(cal.add_support_hours_excluding(t, hours(1), &pause), berlin(2026, 5, 18, 10, 0));
     // Starting inside a pause with 0: the first opening after the pause.
     assert_eq!(
         cal.add_support_hours_excluding(berlin(2026, 5, 18, 12, 0), Duration::zero(), &pause),
@@ -935,14 +625,8 @@ fn pauses_unsorted_overlapping_and_invalid_are_normalised() {
     assert_eq!(cal.support_time_between_excluding(a, b, &messy), hours(13));
     // Pause covering everything: nothing counts.
     let all = [(berlin(2026, 5, 1, 0, 0), berlin(2026, 6, 1, 0, 0))];
-    assert_eq!(
-        cal.support_time_between_excluding(a, b, &all),
-        Duration::zero()
-    );
-    assert_eq!(
-        cal.add_support_hours_excluding(a, hours(13), &messy),
-        berlin(2026, 5, 19, 17, 0)
-    );
+    assert_eq!(cal.support_time_between_excluding(a, b, &all), Duration::zero());
+    assert_eq!(cal.add_support_hours_excluding(a, hours(13), &messy), berlin(2026, 5, 19, 17, 0));
 }
 
 /// Proves: add_support_hours_excluding and support_time_between_excluding are inverse
@@ -958,11 +642,7 @@ fn pauses_round_trip() {
     while t < berlin(2026, 5, 29, 0, 0) {
         for d in [mins(1), hours(2), hours(9), hours(20)] {
             let due = cal.add_support_hours_excluding(t, d, &pauses);
-            assert_eq!(
-                cal.support_time_between_excluding(t, due, &pauses),
-                d,
-                "t={t} d={d}"
-            );
+            assert_eq!(cal.support_time_between_excluding(t, due, &pauses), d, "t={t} d={d}");
             assert!(cal.support_time_between_excluding(t, due - Duration::seconds(1), &pauses) < d);
         }
         t += mins(53);
@@ -986,32 +666,16 @@ fn extra_closed_days_christmas_eve_and_new_years_eve_are_closed() {
         assert!(BusinessCalendar::default_bw().is_working_day(d));
     }
     // 24. Thu extra, 25./26. holidays, weekend -> Mon 28.12.
-    assert_eq!(
-        cal.next_opening(berlin(2026, 12, 23, 17, 0)),
-        berlin(2026, 12, 28, 8, 0)
-    );
+    assert_eq!(cal.next_opening(berlin(2026, 12, 23, 17, 0)), berlin(2026, 12, 28, 8, 0));
     // 31. Thu extra, 1.1. Fri holiday, weekend -> Mon 04.01.2027.
-    assert_eq!(
-        cal.next_opening(berlin(2026, 12, 30, 17, 0)),
-        berlin(2027, 1, 4, 8, 0)
-    );
-    assert_eq!(
-        cal.add_support_hours(berlin(2026, 12, 23, 16, 0), hours(2)),
-        berlin(2026, 12, 28, 9, 0)
-    );
+    assert_eq!(cal.next_opening(berlin(2026, 12, 30, 17, 0)), berlin(2027, 1, 4, 8, 0));
+    assert_eq!(cal.add_support_hours(berlin(2026, 12, 23, 16, 0), hours(2)), berlin(2026, 12, 28, 9, 0));
     // Mon 21.12. 08:00 to Mon 04.01.2027 08:00: 21., 22., 23., 28., 29., 30. = 6 days.
-    assert_eq!(
-        cal.support_time_between(berlin(2026, 12, 21, 8, 0), berlin(2027, 1, 4, 8, 0)),
-        hours(6 * 9)
-    );
+    assert_eq!(cal.support_time_between(berlin(2026, 12, 21, 8, 0), berlin(2027, 1, 4, 8, 0)), hours(6 * 9));
     let h = cal.holidays(2026);
     assert_eq!(h.len(), 14);
     assert!(h.windows(2).all(|w| w[0].date <= w[1].date));
-    let extra: Vec<NaiveDate> = h
-        .iter()
-        .filter(|x| x.name_en == "Extra closed day")
-        .map(|x| x.date)
-        .collect();
+    let extra: Vec<NaiveDate> = h.iter().filter(|x| x.name_en == "Extra closed day").map(|x| x.date).collect();
     assert_eq!(extra, vec![date(2026, 12, 24), date(2026, 12, 31)]);
     assert_eq!(cal.holidays(2027).len(), 12);
 }
@@ -1022,10 +686,7 @@ fn extra_closed_day_on_a_holiday_is_listed_once() {
     let cal = with_extra_days(vec![date(2026, 12, 25)]);
     let h = cal.holidays(2026);
     assert_eq!(h.len(), 12);
-    assert!(
-        h.iter()
-            .any(|x| x.date == date(2026, 12, 25) && x.name_de == "1. Weihnachtstag")
-    );
+    assert!(h.iter().any(|x| x.date == date(2026, 12, 25) && x.name_de == "1. Weihnachtstag"));
 }
 
 /// Proves: render_year names time zone, hours, weekdays and every closed day of the year
@@ -1061,23 +722,13 @@ fn render_year_lists_settings_and_every_closed_day() {
 #[test]
 fn other_time_zone_uses_its_own_local_time() {
     let ny = chrono_tz::America::New_York;
-    let cal = BusinessCalendar::new(ny, MON_FRI.to_vec(), time(9, 0), time(17, 0), false, vec![])
-        .unwrap();
+    let cal = BusinessCalendar::new(ny, MON_FRI.to_vec(), time(9, 0), time(17, 0), false, vec![]).unwrap();
     assert_eq!(cal.timezone(), ny);
     // Mon 09.03.2026 09:00 EDT (DST began Sun 08.03.) = 13:00Z.
-    assert_eq!(
-        cal.next_opening(utc(2026, 3, 7, 12, 0)),
-        utc(2026, 3, 9, 13, 0)
-    );
+    assert_eq!(cal.next_opening(utc(2026, 3, 7, 12, 0)), utc(2026, 3, 9, 13, 0));
     // Mon 02.03.2026 09:00 EST = 14:00Z.
-    assert_eq!(
-        cal.next_opening(utc(2026, 2, 28, 12, 0)),
-        utc(2026, 3, 2, 14, 0)
-    );
-    assert_eq!(
-        cal.format_opening(utc(2026, 3, 9, 13, 0), "en"),
-        "Monday, 9 March 2026, 09:00"
-    );
+    assert_eq!(cal.next_opening(utc(2026, 2, 28, 12, 0)), utc(2026, 3, 2, 14, 0));
+    assert_eq!(cal.format_opening(utc(2026, 3, 9, 13, 0), "en"), "Monday, 9 March 2026, 09:00");
 }
 
 /// Proves: a calendar that never opens (every Monday for 21 years is an extra closed
@@ -1091,23 +742,9 @@ fn far_future_guard_and_extreme_instants() {
         mondays.push(d);
         d += Duration::days(7);
     }
-    let cal = BusinessCalendar::new(
-        Berlin,
-        vec![Weekday::Mon],
-        time(8, 0),
-        time(17, 0),
-        false,
-        mondays,
-    )
-    .unwrap();
-    assert_eq!(
-        cal.next_opening(utc(2026, 1, 1, 0, 0)),
-        DateTime::<Utc>::MAX_UTC
-    );
-    assert_eq!(
-        cal.add_support_hours(utc(2026, 1, 1, 0, 0), hours(1)),
-        DateTime::<Utc>::MAX_UTC
-    );
+    let cal = BusinessCalendar::new(Berlin, vec![Weekday::Mon], time(8, 0), time(17, 0), false, mondays).unwrap();
+    assert_eq!(cal.next_opening(utc(2026, 1, 1, 0, 0)), DateTime::<Utc>::MAX_UTC);
+    assert_eq!(cal.add_support_hours(utc(2026, 1, 1, 0, 0), hours(1)), DateTime::<Utc>::MAX_UTC);
 
     let bw = BusinessCalendar::default_bw();
     let max = DateTime::<Utc>::MAX_UTC;

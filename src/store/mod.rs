@@ -147,9 +147,7 @@ fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
 }
 
 pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>> {
-    Ok(conn
-        .query_row(&format!("SELECT {TICKET_COLS} FROM tickets WHERE id = ?1"), [id], ticket_from_row)
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {TICKET_COLS} FROM tickets WHERE id = ?1"), [id], ticket_from_row).optional()?)
 }
 
 /// Tickets, newest first, optionally filtered.
@@ -207,7 +205,13 @@ pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Re
 }
 
 /// Set one column of a ticket (names are fixed by the callers, never user input).
-pub fn set_ticket_field(conn: &Connection, id: i64, column: &str, value: &dyn rusqlite::ToSql, now: DateTime<Utc>) -> Result<()> {
+pub fn set_ticket_field(
+    conn: &Connection,
+    id: i64,
+    column: &str,
+    value: &dyn rusqlite::ToSql,
+    now: DateTime<Utc>,
+) -> Result<()> {
     const ALLOWED: &[&str] = &[
         "status",
         "level",
@@ -223,7 +227,10 @@ pub fn set_ticket_field(conn: &Connection, id: i64, column: &str, value: &dyn ru
         "low_confidence",
     ];
     anyhow::ensure!(ALLOWED.contains(&column), "set_ticket_field: column {column} is not updatable");
-    conn.execute(&format!("UPDATE tickets SET {column} = ?1, updated_at = ?2 WHERE id = ?3"), params![value, ts(now), id])?;
+    conn.execute(
+        &format!("UPDATE tickets SET {column} = ?1, updated_at = ?2 WHERE id = ?3"),
+        params![value, ts(now), id],
+    )?;
     Ok(())
 }
 
@@ -248,9 +255,8 @@ pub fn participants(conn: &Connection, ticket: i64) -> Result<Vec<(String, Strin
 
 /// Store the raw bytes of an incoming mail: the first write for every mail.
 pub fn insert_raw(conn: &Connection, raw: &[u8], hash: &str, source: &str, now: DateTime<Utc>) -> Result<i64> {
-    conn.prepare_cached("INSERT INTO messages (content_hash, raw, source, received_at) VALUES (?1, ?2, ?3, ?4)")?.execute(
-        params![hash, raw, source, ts(now)],
-    )?;
+    conn.prepare_cached("INSERT INTO messages (content_hash, raw, source, received_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![hash, raw, source, ts(now)])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -291,7 +297,12 @@ pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<(
 }
 
 /// An earlier stored mail with the same Message-ID and the same bytes.
-pub fn find_duplicate(conn: &Connection, message_id: &str, hash: &str, this_row: i64) -> Result<Option<(i64, Option<i64>)>> {
+pub fn find_duplicate(
+    conn: &Connection,
+    message_id: &str,
+    hash: &str,
+    this_row: i64,
+) -> Result<Option<(i64, Option<i64>)>> {
     Ok(conn
         .prepare_cached(
             "SELECT id, ticket_id FROM messages WHERE message_id = ?1 AND content_hash = ?2 AND id <> ?3 \
@@ -313,7 +324,9 @@ pub fn ticket_for_message_ids(conn: &Connection, ids: &[String]) -> Result<Optio
             return Ok(found);
         }
         let found: Option<i64> = conn
-            .prepare_cached("SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL ORDER BY id LIMIT 1")?
+            .prepare_cached(
+                "SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL ORDER BY id LIMIT 1",
+            )?
             .query_row([id], |r| r.get(0))
             .optional()?;
         if found.is_some() {
@@ -350,7 +363,8 @@ pub struct Event {
 
 pub fn events(conn: &Connection, ticket: i64) -> Result<Vec<Event>> {
     let mut stmt = conn.prepare("SELECT at, actor, kind, detail FROM events WHERE ticket_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([ticket], |r| Ok(Event { at: r.get(0)?, actor: r.get(1)?, kind: r.get(2)?, detail: r.get(3)? }))?;
+    let rows = stmt
+        .query_map([ticket], |r| Ok(Event { at: r.get(0)?, actor: r.get(1)?, kind: r.get(2)?, detail: r.get(3)? }))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -407,9 +421,8 @@ pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now:
     ])?;
     let id = conn.last_insert_rowid();
     for r in &o.recipients {
-        conn.prepare_cached("INSERT INTO outbox_rcpt (outbox_id, address, created_at) VALUES (?1, ?2, ?3)")?.execute(
-            params![id, r, now_s],
-        )?;
+        conn.prepare_cached("INSERT INTO outbox_rcpt (outbox_id, address, created_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, r, now_s])?;
     }
     Ok(id)
 }
@@ -458,7 +471,8 @@ const OUTBOX_COLS: &str =
     "id, kind, ticket_id, message_id, recipients, subject, state, attempts, in_reply_to, next_attempt_at, last_error";
 
 pub fn list_outbox(conn: &Connection, ticket: Option<i64>) -> Result<Vec<OutboxEntry>> {
-    let mut stmt = conn.prepare(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE (?1 IS NULL OR ticket_id = ?1) ORDER BY id"))?;
+    let mut stmt =
+        conn.prepare(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE (?1 IS NULL OR ticket_id = ?1) ORDER BY id"))?;
     let rows = stmt.query_map([ticket], outbox_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -468,7 +482,8 @@ pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {OUTBOX_COLS}, raw FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![ts(now), limit as i64], |r| Ok((outbox_from_row(r)?, r.get::<_, Vec<u8>>(11)?)))?;
+    let rows =
+        stmt.query_map(params![ts(now), limit as i64], |r| Ok((outbox_from_row(r)?, r.get::<_, Vec<u8>>(11)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -486,12 +501,18 @@ pub fn outbox_count_attempt(conn: &Connection, id: i64) -> Result<()> {
 }
 
 pub fn outbox_mark_sent(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
-    conn.execute("UPDATE outbox SET state = 'sent', sent_at = ?1, last_error = NULL WHERE id = ?2", params![ts(now), id])?;
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = ?1, last_error = NULL WHERE id = ?2",
+        params![ts(now), id],
+    )?;
     Ok(())
 }
 
 pub fn outbox_mark_retry(conn: &Connection, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
-    conn.execute("UPDATE outbox SET next_attempt_at = ?1, last_error = ?2 WHERE id = ?3", params![ts(next), error, id])?;
+    conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
+        params![ts(next), error, id],
+    )?;
     Ok(())
 }
 

@@ -1,0 +1,436 @@
+//! The command line of DESIGN §9. Raw arguments (clap) first; each
+//! subcommand loads the validated config and does one job. `--json` prints
+//! one object per line with the stable fields.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use chrono::{Datelike, Utc};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::config::{Config, ConfigErrors, MailboxConfig};
+use crate::domain::{Disposition, TicketTag};
+use crate::pipeline::{self, Pipeline};
+use crate::source;
+use crate::store::{self, Store};
+
+/// A usage or config problem: exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+#[derive(Parser, Debug)]
+#[command(name = "supportd", version, about = "The MEIN TEAM support-mailbox daemon")]
+pub struct Cli {
+    /// Config file [default: $SUPPORTD_CONFIG, then config/supportd.toml]
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon: watch the mailbox, process mail, send the outbox, until SIGTERM/SIGINT.
+    Run {
+        /// One pass (process what is in the mailbox, send what is due), then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Process .eml files, directories of them, Maildirs or stdin (`-`) once, then exit.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Only queue outgoing mail; do not hand it to the transport.
+        #[arg(long)]
+        no_send: bool,
+        /// Mails per transaction.
+        #[arg(long, default_value_t = 200)]
+        batch: usize,
+    },
+    /// Classify one mail: category, confidence, reasons. Writes nothing.
+    Classify {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tickets.
+    Tickets {
+        #[command(subcommand)]
+        cmd: TicketsCmd,
+    },
+    /// Stored incoming mails.
+    Messages {
+        #[command(subcommand)]
+        cmd: ListCmd,
+    },
+    /// Outgoing mails.
+    Outbox {
+        #[command(subcommand)]
+        cmd: ListCmd,
+    },
+    /// The holidays and support hours in force.
+    Calendar {
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// Validate the config; every problem is printed; exit 2 on any.
+    CheckConfig,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TicketsCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        customer: Option<String>,
+    },
+    Show {
+        tag: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ListCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The config path: `--config`, `$SUPPORTD_CONFIG`, `config/supportd.toml`.
+pub fn config_path(arg: Option<PathBuf>) -> PathBuf {
+    arg.or_else(|| std::env::var_os("SUPPORTD_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("config/supportd.toml"))
+}
+
+pub fn load_config(path: &Path) -> Result<Config> {
+    Config::load(path).map_err(|e: ConfigErrors| anyhow::Error::new(UsageError(e.to_string())))
+}
+
+/// Open the store and build the pipeline for a config.
+pub fn open(cfg: Config) -> Result<(Store, Pipeline)> {
+    let store = Store::open(&cfg.store_path)?;
+    let pipeline = Pipeline::new(cfg, store.conn())?;
+    Ok((store, pipeline))
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let path = config_path(cli.config);
+    match cli.command {
+        Command::CheckConfig => {
+            let cfg = load_config(&path)?;
+            crate::templates::Templates::load(&cfg.templates_path).map_err(|e| UsageError(format!("{e:#}")))?;
+            if let Some(p) = &cfg.classifier_path {
+                crate::classify::Classifier::load(p).map_err(UsageError)?;
+            }
+            println!("{}: ok", path.display());
+            Ok(())
+        }
+        Command::Calendar { year } => {
+            let cfg = load_config(&path)?;
+            let h = &cfg.hours;
+            let cal = crate::calendar::BusinessCalendar::new(
+                h.timezone,
+                h.weekdays.clone(),
+                h.open,
+                h.close,
+                h.bw_holidays,
+                h.extra_closed_days.clone(),
+            )
+            .map_err(|e| UsageError(format!("{}: hours: {e}", path.display())))?;
+            let year = year.unwrap_or_else(|| Utc::now().with_timezone(&h.timezone).year());
+            print!("{}", cal.render_year(year));
+            Ok(())
+        }
+        Command::Classify { file, json } => {
+            let cfg = load_config(&path)?;
+            let classifier = match &cfg.classifier_path {
+                Some(p) => crate::classify::Classifier::load(p).map_err(UsageError)?,
+                None => crate::classify::Classifier::embedded(),
+            };
+            let raw = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mail =
+                crate::parse::parse(&raw, &cfg.limits).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let text = crate::text::new_text(&mail.body_text);
+            let c = classifier.classify(&mail.subject, &text);
+            if json {
+                println!(
+                    "{}",
+                    json!({"category": c.category.as_str(), "confidence": c.confidence, "reasons": c.reasons, "low_confidence": c.low_confidence})
+                );
+            } else {
+                println!(
+                    "{} (confidence {:.2}{})",
+                    c.category,
+                    c.confidence,
+                    if c.low_confidence { ", low" } else { "" }
+                );
+                for r in &c.reasons {
+                    println!("  - {r}");
+                }
+            }
+            Ok(())
+        }
+        Command::Ingest { paths, no_send, batch } => {
+            let cfg = load_config(&path)?;
+            let (store, pipeline) = open(cfg)?;
+            ingest(store, &pipeline, &paths, batch.max(1), !no_send)
+        }
+        Command::Run { once } => {
+            let cfg = load_config(&path)?;
+            crate::daemon::run(cfg, path, once)
+        }
+        Command::Tickets { cmd } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open(&cfg.store_path)?;
+            match cmd {
+                TicketsCmd::List { json, status, customer } => {
+                    if let Some(s) = &status
+                        && crate::domain::Status::parse(s).is_none()
+                    {
+                        return Err(UsageError(format!(
+                            "--status {s:?}: must be one of {}",
+                            crate::domain::Status::valid_ids()
+                        ))
+                        .into());
+                    }
+                    let tickets = store::list_tickets(store.conn(), status.as_deref(), customer.as_deref())?;
+                    for t in tickets {
+                        if json {
+                            println!("{}", ticket_json(&cfg, store.conn(), &t)?);
+                        } else {
+                            println!(
+                                "{}  {:<11} L{}  {:<8} {:<16} {:<24} {}",
+                                tag(&cfg, t.id),
+                                t.status,
+                                t.level,
+                                t.priority,
+                                t.category,
+                                t.customer.as_deref().unwrap_or(&t.requester),
+                                t.subject
+                            );
+                        }
+                    }
+                    Ok(())
+                }
+                TicketsCmd::Show { tag: tag_arg, json } => {
+                    let bare = tag_arg.trim().trim_start_matches('[').trim_end_matches(']');
+                    let parsed = TicketTag::parse(&cfg.tag_prefix, bare).ok_or_else(|| {
+                        UsageError(format!("{tag_arg:?} is not a ticket tag like {}-000123", cfg.tag_prefix))
+                    })?;
+                    let t = store::get_ticket(store.conn(), parsed.number)?
+                        .ok_or_else(|| anyhow::anyhow!("no ticket {parsed} in {}", cfg.store_path.display()))?;
+                    let mut v = ticket_json(&cfg, store.conn(), &t)?;
+                    let events = store::events(store.conn(), t.id)?;
+                    let outbox = store::list_outbox(store.conn(), Some(t.id))?;
+                    if json {
+                        if let Some(o) = v.as_object_mut() {
+                            o.insert("events".into(), serde_json::to_value(&events)?);
+                            o.insert(
+                                "outbox".into(),
+                                outbox.iter().map(|e| outbox_json(&cfg, e)).collect::<Vec<_>>().into(),
+                            );
+                        }
+                        println!("{v}");
+                    } else {
+                        println!("{}  {}", tag(&cfg, t.id), t.subject);
+                        for (k, val) in [
+                            ("status", t.status.clone()),
+                            ("category", t.category.clone()),
+                            ("level", t.level.to_string()),
+                            ("priority", t.priority.clone()),
+                            (
+                                "billable",
+                                if t.billable { "yes (change request)".into() } else { "no (maintenance)".into() },
+                            ),
+                            ("customer", t.customer.clone().unwrap_or_else(|| "-".into())),
+                            ("requester", t.requester.clone()),
+                            ("created", t.created_at.clone()),
+                            ("first response due", t.first_response_due.clone().unwrap_or_default()),
+                            ("first response", t.first_response_at.clone().unwrap_or_else(|| "-".into())),
+                            ("resolution due", t.resolution_due.clone().unwrap_or_default()),
+                        ] {
+                            println!("  {k:<19} {val}");
+                        }
+                        println!("  events:");
+                        for e in events {
+                            println!("    {} {:<12} {:<28} {}", e.at, e.kind, e.actor, e.detail);
+                        }
+                        println!("  outbox:");
+                        for o in outbox {
+                            println!("    #{} {:<18} {:<7} {}", o.id, o.kind, o.state, o.recipients.join(", "));
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Command::Messages { cmd: ListCmd::List { json } } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open(&cfg.store_path)?;
+            for m in store::list_messages(store.conn(), None, None)? {
+                let ticket = m.ticket_id.map(|t| tag(&cfg, t));
+                if json {
+                    println!(
+                        "{}",
+                        json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+                               "disposition": m.disposition, "ticket": ticket, "received_at": m.received_at,
+                               "reason": m.reason, "source": m.source})
+                    );
+                } else {
+                    println!(
+                        "#{:<5} {:<16} {:<10} {:<32} {}{}",
+                        m.id,
+                        m.disposition.as_deref().unwrap_or("-"),
+                        ticket.as_deref().unwrap_or("-"),
+                        m.from_addr.as_deref().unwrap_or("-"),
+                        m.subject.as_deref().unwrap_or(""),
+                        m.reason.map(|r| format!("  ({r})")).unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Outbox { cmd: ListCmd::List { json } } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open(&cfg.store_path)?;
+            for o in store::list_outbox(store.conn(), None)? {
+                if json {
+                    println!("{}", outbox_json(&cfg, &o));
+                } else {
+                    println!(
+                        "#{:<5} {:<18} {:<7} {:<10} {:<40} {}",
+                        o.id,
+                        o.kind,
+                        o.state,
+                        o.ticket_id.map(|t| tag(&cfg, t)).unwrap_or_else(|| "-".into()),
+                        o.recipients.join(","),
+                        o.subject
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn tag(cfg: &Config, n: i64) -> String {
+    TicketTag::new(&cfg.tag_prefix, n).to_string()
+}
+
+fn ticket_json(cfg: &Config, conn: &rusqlite::Connection, t: &store::Ticket) -> Result<serde_json::Value> {
+    Ok(json!({
+        "tag": tag(cfg, t.id),
+        "subject": t.subject,
+        "category": t.category,
+        "level": t.level,
+        "priority": t.priority,
+        "status": t.status,
+        "customer": t.customer,
+        "requester": t.requester,
+        "billable": t.billable,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "message_ids": store::ticket_message_ids(conn, t.id)?,
+        "confidence": t.confidence,
+        "low_confidence": t.low_confidence,
+        "language": t.language,
+        "assignee": t.assignee,
+        "first_response_due": t.first_response_due,
+        "first_response_at": t.first_response_at,
+        "resolution_due": t.resolution_due,
+        "closed_at": t.closed_at,
+        "linked_to": t.linked_to.map(|n| tag(cfg, n)),
+        "merged_into": t.merged_into.map(|n| tag(cfg, n)),
+    }))
+}
+
+fn outbox_json(cfg: &Config, o: &store::OutboxEntry) -> serde_json::Value {
+    json!({
+        "id": o.id,
+        "kind": o.kind,
+        "ticket": o.ticket_id.map(|t| tag(cfg, t)),
+        "to": o.recipients,
+        "subject": o.subject,
+        "state": o.state,
+        "attempts": o.attempts,
+        "in_reply_to": o.in_reply_to,
+        "message_id": o.message_id,
+        "next_attempt_at": o.next_attempt_at,
+        "last_error": o.last_error,
+    })
+}
+
+/// `ingest`: every path through the pipeline in batches, Maildir files
+/// acknowledged after their batch committed, then the outbox sent once.
+pub fn ingest(mut store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: usize, send: bool) -> Result<()> {
+    let started = std::time::Instant::now();
+    let all = source::collect_paths(paths).map_err(|e| UsageError(format!("{e:#}")))?;
+    let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let mut total = 0usize;
+    for chunk in all.chunks(batch) {
+        let mut items = Vec::with_capacity(chunk.len());
+        for (p, maildir) in chunk {
+            items.push(source::read_item(p, *maildir)?);
+        }
+        let mails: Vec<(String, Vec<u8>)> = items.iter().map(|i| (i.source.clone(), i.raw.clone())).collect();
+        let outcomes = pipeline::process_batch(pipeline, &mut store, &mails, Utc::now())?;
+        for (item, o) in items.iter().zip(&outcomes) {
+            if let Some(f) = &item.maildir_file {
+                source::maildir_ack(f)?;
+            }
+            *counts.entry(o.disposition.as_str()).or_default() += 1;
+            total += 1;
+            println!(
+                "{}\t{}\t{}{}",
+                item.source,
+                o.disposition,
+                o.ticket.map(|t| pipeline.tag(t)).unwrap_or_else(|| "-".into()),
+                o.reason
+                    .as_ref()
+                    .filter(|_| o.disposition == Disposition::Quarantined)
+                    .map(|r| format!("\t{r}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    eprintln!(
+        "ingested {total} mails in {secs:.2} s ({:.0} mails/s): {}",
+        total as f64 / secs.max(1e-9),
+        if summary.is_empty() { "nothing".into() } else { summary.join(", ") }
+    );
+    if send {
+        let store = Arc::new(Mutex::new(store));
+        let transport = crate::transport::Transport::from_config(&pipeline.cfg)?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let pass =
+            rt.block_on(crate::outbox::deliver_due(&store, &transport, &pipeline.cfg.support_address, Utc::now))?;
+        eprintln!("outbox: {} sent, {} to retry, {} failed", pass.sent, pass.retry, pass.failed);
+    }
+    Ok(())
+}
+
+/// Check that the configured mailbox is a Maildir and create it if needed.
+pub fn maildir_path(cfg: &Config) -> Option<&Path> {
+    match &cfg.mailbox {
+        MailboxConfig::Maildir { path } => Some(path),
+        MailboxConfig::Imap { .. } => None,
+    }
+}

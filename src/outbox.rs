@@ -1,0 +1,97 @@
+//! The outbox worker: queued rows -> transport -> sent / retry later / failed.
+//!
+//! A row is the unit of retry. The attempt is counted (and committed) before
+//! the send, so a crash mid-send is visible; a row marked `sent` is never
+//! sent again.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+use tracing::{info, warn};
+
+use crate::store::{self, Store};
+use crate::transport::{SendError, Transport};
+
+/// Give up on a row after this many attempts with temporary failures.
+pub const MAX_ATTEMPTS: i64 = 12;
+/// A permanent (5xx) failure is retried this many times before the row fails.
+pub const MAX_PERMANENT_ATTEMPTS: i64 = 3;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub retry: usize,
+    pub failed: usize,
+}
+
+/// Backoff after `attempts` failed attempts: 1, 2, 4, … minutes, at most an hour.
+pub fn backoff(attempts: i64) -> Duration {
+    Duration::minutes(1i64 << attempts.clamp(1, 7).saturating_sub(1)).min(Duration::hours(1))
+}
+
+/// Send every row due at `now()`, in batches, until none is due.
+pub async fn deliver_due(
+    store: &Arc<Mutex<Store>>,
+    transport: &Transport,
+    from: &str,
+    now: impl Fn() -> DateTime<Utc>,
+) -> Result<Pass> {
+    let mut pass = Pass::default();
+    loop {
+        let t = now();
+        let due = {
+            let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+            let due = store::due_outbox(s.conn(), t, 50)?;
+            for (row, _) in &due {
+                store::outbox_count_attempt(s.conn(), row.id)?;
+            }
+            due
+        };
+        if due.is_empty() {
+            return Ok(pass);
+        }
+        for (row, raw) in due {
+            let result = transport.send(row.id, &row.kind, from, &row.recipients, &raw).await;
+            let attempts = row.attempts + 1;
+            let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+            match result {
+                Ok(()) => {
+                    store::outbox_mark_sent(s.conn(), row.id, now())?;
+                    info!(outbox = row.id, kind = row.kind, to = row.recipients.join(","), "sent");
+                    pass.sent += 1;
+                }
+                Err(SendError::Permanent(e)) if attempts >= MAX_PERMANENT_ATTEMPTS => {
+                    store::outbox_mark_failed(s.conn(), row.id, &e)?;
+                    warn!(outbox = row.id, "failed for good after {attempts} attempts: {e}");
+                    pass.failed += 1;
+                }
+                Err(e) if attempts >= MAX_ATTEMPTS => {
+                    store::outbox_mark_failed(s.conn(), row.id, &e.to_string())?;
+                    warn!(outbox = row.id, "failed for good after {attempts} attempts: {e}");
+                    pass.failed += 1;
+                }
+                Err(e) => {
+                    let next = now() + backoff(attempts);
+                    store::outbox_mark_retry(s.conn(), row.id, next, &e.to_string())?;
+                    warn!(outbox = row.id, "will retry at {next}: {e}");
+                    pass.retry += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::minutes(1));
+        assert_eq!(backoff(2), Duration::minutes(2));
+        assert_eq!(backoff(4), Duration::minutes(8));
+        assert_eq!(backoff(30), Duration::hours(1));
+    }
+}
