@@ -82,7 +82,14 @@ def analyse(raw, rel):
     return msg, subject, plains, htmls, atts
 
 
+RAW_8BIT_HEADERS_OK = {"pipeline/17-poison-8bit-header.eml", "pipeline/15-poison-nul-bytes-muell.eml",
+                       "peer/django-helpdesk/utf-nondecodable.eml"}
+
+
 def check_crlf(raw, rel):
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    if rel not in RAW_8BIT_HEADERS_OK and any(b > 127 for b in head):
+        bad(rel, "raw 8-bit bytes in the header block")
     if rel in NOT_CRLF_OK:
         return
     if re.search(rb"(?<!\r)\n", raw):

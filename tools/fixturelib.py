@@ -249,12 +249,14 @@ ORGS = {
     "stadtwerke-musterstadt.de": ("mail.stadtwerke-musterstadt.de", "203.0.113.25", "postfix"),
     "lk-beispielhausen.de": ("mail.lk-beispielhausen.de", "198.51.100.80", "postfix"),
     "harbour-analytics.co.uk": ("mail-wm1-f54.google.com", "192.0.2.54", "google"),
+    "roewaplan.de": ("exchange.roewaplan.de", "192.0.2.20", "postfix"),
 }
 
 DKIM = {
     "stadtwerke-musterstadt.de": "dkim=pass header.d=stadtwerke-musterstadt.de header.s=mail2025 header.b=",
     "lk-beispielhausen.de": "dkim=none",
     "harbour-analytics.co.uk": "dkim=pass header.d=harbour-analytics.co.uk header.s=google header.b=",
+    "roewaplan.de": "dkim=pass header.d=roewaplan.de header.s=rp2026 header.b=",
 }
 
 PST = dt.timezone(dt.timedelta(hours=-8))
@@ -386,3 +388,101 @@ def quote(text, prefix="> "):
 def tb_date(d):
     """Thunderbird/Apple Date header: day not zero padded."""
     return d.strftime("%a, ") + str(d.day) + d.strftime(" %b %Y %H:%M:%S %z")
+
+
+# ---------------------------------------------------------------- generic client mail
+
+def _subject(subject, client):
+    if not needs_encoding(subject):
+        return subject
+    return {"thunderbird": lambda s: enc_q(s, "UTF-8", lower_hex=True),
+            "gmail": lambda s: enc_b(s, "UTF-8"),
+            "apple": lambda s: enc_b(s, "utf-8"),
+            "iphone": lambda s: enc_b(s, "utf-8"),
+            "notes": lambda s: enc_q(s, "UTF-8"),
+            }.get(client, lambda s: enc_q(s, "utf-8"))(subject)
+
+
+def build(client, who, subject, d, plain=None, html=None, to=None, extra=(), msgid=None,
+          in_reply_to=None, references=None, client_ip="10.20.4.77", client_rdns=None,
+          charset="utf-8", cte=None, envelope_kw=None):
+    """A complete mail in the header style of `client` (outlook, outlook-en,
+    thunderbird, gmail, apple, iphone, notes, claws, ox). `plain` and/or
+    `html` are the body texts (LF). Returns CRLF bytes."""
+    name, addr = who
+    raw_name = name
+    if needs_encoding(name):
+        name = enc_q(name, "UTF-8") if client != "gmail" else enc_b(name, "UTF-8")
+    dom = addr.split("@", 1)[1]
+    to = to or SUPPORT_FROM
+    env = envelope(addr, d, client_ip=None if client == "gmail" else client_ip,
+                   client_rdns=client_rdns, **(envelope_kw or {}))
+    thread = []
+    if in_reply_to:
+        thread.append(f"In-Reply-To: {in_reply_to}")
+    if references or in_reply_to:
+        thread.append(f"References: {references or in_reply_to}")
+    subj = _subject(subject, client)
+
+    if client in ("outlook", "outlook-en"):
+        mid = msgid or outlook_msgid(dom)
+        h = [f"From: {name} <{addr}>", f"To: {to}", *[e for e in extra if e.startswith("Cc:")],
+             f"Subject: {subj}", f"Date: {date(d)}", f"Message-ID: {mid}", *thread, "MIME-Version: 1.0",
+             "X-Mailer: Microsoft Outlook 16.0", f"Thread-Index: {thread_index()}",
+             f"Content-Language: {'en-gb' if client == 'outlook-en' else 'de'}",
+             *[e for e in extra if not e.startswith("Cc:")]]
+        b = f"----=_NextPart_000_{hexs(4, True)}_01DB{hexs(4, True)}.{hexs(8, True)}"
+        html = html or html_outlook(plain, "EN-GB" if client == "outlook-en" else "DE")
+        body = multipart(b, [text_part(plain, charset), html_part(html, "utf-8")])
+        return finish(env + "\n" + mail(h, f'multipart/alternative;\n\tboundary="{b}"', body))
+
+    if client == "thunderbird":
+        mid = msgid or f"<{uuid4()}@{dom}>"
+        h = [f"Message-ID: {mid}", f"Date: {tb_date(d)}", "MIME-Version: 1.0", "User-Agent: Mozilla Thunderbird",
+             *([f"Content-Language: {'en-GB' if dom.endswith('.uk') else 'de-DE'}"]),
+             f"To: {to}", *extra, f"References: {references or in_reply_to}" if (references or in_reply_to) else None,
+             f"From: {name} <{addr}>", f"Subject: {subj}",
+             f"In-Reply-To: {in_reply_to}" if in_reply_to else None]
+        h = [x for x in h if x]
+        if html is not None and plain is None:
+            return finish(env + "\n" + mail(h, "text/html; charset=UTF-8", html, "8bit"))
+        return finish(env + "\n" + mail(h, "text/plain; charset=UTF-8; format=flowed", plain, "8bit"))
+
+    if client == "gmail":
+        mid = msgid or gmail_msgid()
+        h = ["MIME-Version: 1.0", *([f"References: {references or in_reply_to}"] if (references or in_reply_to) else []),
+             *([f"In-Reply-To: {in_reply_to}"] if in_reply_to else []),
+             f"From: {name} <{addr}>", f"Date: {date(d)}", f"Message-ID: {mid}", f"Subject: {subj}", f"To: {to}", *extra]
+        b = "000000000000" + hexs(16)
+        body = multipart(b, [text_part(plain, "UTF-8"), html_part(html or html_gmail(plain), "UTF-8")], preamble=None)
+        return finish(env + "\n" + mail(h, f'multipart/alternative; boundary="{b}"', body))
+
+    if client in ("apple", "iphone"):
+        mid = msgid or f"<{uuid4().upper()}@{dom}>"
+        h = [f"From: {name} <{addr}>", "Content-Type: text/plain;\n\tcharset=utf-8" if client == "apple"
+             else "Content-Type: text/plain; charset=utf-8",
+             "Content-Transfer-Encoding: quoted-printable",
+             "Mime-Version: 1.0 (Mac OS X Mail 16.0 \\(3826.200.121\\))" if client == "apple" else "Mime-Version: 1.0 (1.0)",
+             f"Subject: {subj}", *thread, f"Date: {tb_date(d)}", f"To: {to}", *extra, f"Message-Id: {mid}",
+             "X-Mailer: Apple Mail (2.3826.200.121)" if client == "apple" else "X-Mailer: iPhone Mail (22B91)"]
+        return finish(env + "\n" + "\n".join(h) + "\n\n" + qp(plain))
+
+    if client == "notes":
+        mid = msgid or f"<OF{hexs(8, True)}.{hexs(8, True)}-ON{hexs(8, True)}.{hexs(8, True)}@lk-beispielhausen.de>"
+        h = [*thread, f"Subject: {subj}", f"To: {to}", *extra, f"From: {name} <{addr}>",
+             f"Message-ID: {mid}", f"Date: {tb_date(d)}", "MIME-Version: 1.0",
+             "X-KeepSent: " + f"{hexs(8, True)}:{hexs(8, True)}-C1258B{hexs(2, True)}:{hexs(8, True)}; type=4; name=$KeepSent",
+             "X-Mailer: HCL Notes Release 12.0.2 November 03, 2022",
+             f"X-MIMETrack: Serialize by Notes Client on {raw_name.replace('ü', 'ue')}/LKBSP(Release 12.0.2|November 03, 2022) at\n {d.strftime('%d.%m.%Y %H:%M:%S')},\n"
+             f"\tSerialize complete at {d.strftime('%d.%m.%Y %H:%M:%S')},\n"
+             f"\tSerialize by Router on NOTES01/LKBSP(Release 12.0.2|November 03, 2022) at\n {d.strftime('%d.%m.%Y %H:%M:%S')}"]
+        return finish(env + "\n" + mail(h, "text/plain; charset=UTF-8", qp(plain), "quoted-printable"))
+
+    if client == "claws":
+        mid = msgid or f"<{d.strftime('%Y%m%d%H%M%S')}.{hexs(8)}@pc-it-03.intern.{dom}>"
+        h = [f"Date: {tb_date(d)}", f"From: {name} <{addr}>", f"To: {to}", *extra, f"Subject: {subj}",
+             f"Message-ID: {mid}", *thread, "X-Mailer: Claws Mail 4.1.1 (GTK 3.24.38; x86_64-pc-linux-gnu)",
+             "MIME-Version: 1.0"]
+        return finish(env + "\n" + mail(h, "text/plain; charset=UTF-8", qp(plain), "quoted-printable"))
+
+    raise ValueError(client)
