@@ -266,8 +266,7 @@ impl AgentsConfig {
     /// Whether `addr` (lowercase) is an agent by address or domain.
     pub fn is_agent(&self, addr: &str) -> bool {
         let addr = addr.to_ascii_lowercase();
-        self.addresses.contains(&addr)
-            || domain_of(&addr).is_some_and(|d| self.domains.contains(&d))
+        self.addresses.contains(&addr) || domain_of(&addr).is_some_and(|d| self.domains.contains(&d))
     }
 }
 

@@ -287,6 +287,12 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
             let end = find_header_end(bytes);
             embedded_headers = Some(String::from_utf8_lossy(&bytes[..end]).into_owned());
         }
+        // A nameless text part is an alternative or broken-off body, not a file.
+        let disposition_attachment =
+            part.content_disposition().is_some_and(|d| d.c_type.eq_ignore_ascii_case("attachment"));
+        if (ct == "text/html" || ct == "text/plain") && part.attachment_name().is_none() && !disposition_attachment {
+            continue;
+        }
         let filename = safe_filename(part.attachment_name(), i);
         let flag = filename
             .eq_ignore_ascii_case("winmail.dat")

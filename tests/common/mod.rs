@@ -1,0 +1,113 @@
+//! Test harness: a fresh store and pipeline per test on the shipped default
+//! config (paths moved into a temporary directory), driving the same
+//! `process` function as the daemon and `ingest`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use supportd::config::Config;
+use supportd::pipeline::{self, Outcome, Pipeline};
+use supportd::store::{self, Store};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub p: Pipeline,
+}
+
+/// Tuesday 24.11.2026 10:00 Berlin: inside support hours.
+pub fn tuesday_morning() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped default config with `extra` TOML appended, its var/ paths in a temp dir.
+pub fn config_text(extra: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("config/supportd.toml")).unwrap();
+    format!("{text}\n{extra}")
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env::with_config("")
+    }
+
+    /// `extra` is TOML appended to the default config (new tables only).
+    pub fn with_config(extra: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let cfgdir = dir.path().join("config");
+        std::fs::create_dir_all(&cfgdir).unwrap();
+        let cfg = Config::from_str(&config_text(extra), "test.toml", &cfgdir).unwrap();
+        let store = Store::open(&cfg.store_path).unwrap();
+        let p = Pipeline::new(cfg, store.conn()).unwrap();
+        Env { dir, store, p }
+    }
+
+    /// Process one mail in its own transaction at `now`.
+    pub fn ingest_at(&mut self, raw: &[u8], now: DateTime<Utc>) -> Outcome {
+        pipeline::process_batch(&self.p, &mut self.store, &[("test".to_string(), raw.to_vec())], now).unwrap().remove(0)
+    }
+
+    pub fn ingest(&mut self, raw: &[u8]) -> Outcome {
+        self.ingest_at(raw, tuesday_morning())
+    }
+
+    pub fn ingest_file(&mut self, path: &Path) -> Outcome {
+        let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        self.ingest(&raw)
+    }
+
+    pub fn tickets(&self) -> Vec<store::Ticket> {
+        store::list_tickets(self.store.conn(), None, None).unwrap()
+    }
+
+    pub fn ticket(&self, n: i64) -> store::Ticket {
+        store::get_ticket(self.store.conn(), n).unwrap().unwrap()
+    }
+
+    pub fn outbox(&self) -> Vec<store::OutboxEntry> {
+        store::list_outbox(self.store.conn(), None).unwrap()
+    }
+
+    /// Outbox rows caused by the message row `row`.
+    pub fn outbox_for_row(&self, row: i64) -> Vec<(String, Vec<String>)> {
+        let mut stmt =
+            self.store.conn().prepare("SELECT kind, recipients FROM outbox WHERE cause_row = ?1 ORDER BY id").unwrap();
+        stmt.query_map([row], |r| {
+            let rc: String = r.get(1)?;
+            Ok((r.get::<_, String>(0)?, serde_json::from_str(&rc).unwrap()))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+    }
+
+    /// The raw bytes of an outgoing mail.
+    pub fn outbox_raw(&self, id: i64) -> String {
+        let raw: Vec<u8> =
+            self.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        String::from_utf8_lossy(&raw).into_owned()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+/// A plain customer mail, CRLF, with optional extra headers.
+pub fn mail(from: &str, subject: &str, message_id: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+    let mut s = format!(
+        "From: {from}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\nDate: Tue, 24 Nov 2026 09:55:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    );
+    for h in extra_headers.lines().filter(|l| !l.is_empty()) {
+        s.push_str(h);
+        s.push_str("\r\n");
+    }
+    s.push_str("\r\n");
+    s.push_str(&body.replace('\n', "\r\n"));
+    s.into_bytes()
+}
