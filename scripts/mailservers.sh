@@ -34,6 +34,12 @@ POSTFIX_MASTER=/usr/lib/postfix/sbin/master
 DOVECOT_BIN=/usr/sbin/dovecot
 
 die() { echo "mailservers.sh: $*" >&2; exit 1; }
+T0=$EPOCHREALTIME
+trace() { # MAILSERVERS_TRACE=1 prints timings of the steps to stderr
+    if [[ -n "${MAILSERVERS_TRACE:-}" ]]; then
+        echo "mailservers.sh: +$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }') s $*" >&2
+    fi
+}
 
 missing_packages() {
     local p
@@ -179,13 +185,16 @@ stop_master() { # KIND PIDFILE DIR
         [[ $n -lt 150 ]] || die "$kind processes ${alive[*]} do not end"
         sleep 0.1
     done
+    rm -f "$pidfile"
 }
 
 cmd_stop() {
     local dir=${1:?usage: stop DIR}
     dir=$(cd "$dir" 2>/dev/null && pwd -P) || { echo "mailservers.sh: no such dir $1" >&2; return 0; }
     stop_master postfix "$dir/pf/spool/pid/master.pid" "$dir"
+    trace "postfix stopped"
     stop_master dovecot "$dir/dc/master.pid" "$dir"
+    trace "dovecot stopped"
 }
 
 # --- configuration -----------------------------------------------------------
@@ -193,12 +202,12 @@ cmd_stop() {
 make_certs() { # DIR
     local t=$1/tls
     mkdir -p "$t"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=supportd test CA" \
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=supportd test CA" \
         -keyout "$t/ca.key" -out "$t/ca.crt" \
         -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
         -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
-    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
         "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$t/server.ext"
     openssl x509 -req -in "$t/server.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial \
         -days 30 -extfile "$t/server.ext" -out "$t/server.crt" 2>/dev/null
@@ -409,7 +418,9 @@ cmd_start() {
     chmod 755 "$dir/dc" "$dir/log"
     chown mail:mail "$dir/mail"
     chmod 700 "$dir/mail"
+    trace "dir prepared"
     make_certs "$dir"
+    trace "certificates made"
 
     # Port choice and daemon start under one machine-wide lock, so parallel
     # instances see each other's listening sockets.
@@ -426,6 +437,7 @@ cmd_start() {
             [[ $tries -lt 50 ]] || die "no free port block found"
         done
     fi
+    trace "ports chosen (lock held)"
     local imap=$base imaps=$((base + 1)) smtp=$((base + 2)) sub=$((base + 3))
     write_dovecot "$dir" "$imap" "$imaps"
     write_postfix "$dir" "$smtp" "$sub"
@@ -435,6 +447,7 @@ cmd_start() {
         { cat "$dir/log/dovecot.start.log" "$dir/log/dovecot.log" >&2 2>/dev/null; die "dovecot failed to start"; }
     /usr/sbin/postfix -c "$dir/pf/etc" start </dev/null >>"$dir/log/postfix.start.log" 2>&1 9>&- ||
         { cat "$dir/log/postfix.start.log" "$dir/log/postfix.log" >&2 2>/dev/null; cmd_stop "$dir"; die "postfix failed to start"; }
+    trace "daemons started"
     local p
     for p in "$imap" "$imaps" "$smtp" "$sub"; do
         wait_listening "$p" 100 || { cmd_stop "$dir"; die "nothing listens on port $p after 10 s (logs in $dir/log)"; }
@@ -445,6 +458,7 @@ cmd_start() {
         [[ $n -lt 100 ]] || { cmd_stop "$dir"; die "dovecot sockets missing"; }
         sleep 0.1
     done
+    trace "listening"
     flock -u 9
     exec 9>&-
     write_env "$dir" "$imap" "$imaps" "$smtp" "$sub"
