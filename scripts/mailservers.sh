@@ -8,8 +8,9 @@
 # `start` writes DIR/env (KEY=VALUE lines, see write_env below). Nothing is
 # written to /etc; no system service is started. DIR must be short (unix
 # socket paths) and traversable by the mail/postfix users: use /tmp/xyz.
-# Ports: BASE (argument) or $MAILSERVERS_BASE_PORT, else a random free block
-# in 24000..43999. Four consecutive ports are used: BASE+0 IMAP (plain +
+# Ports: BASE (argument, exact), else the first free block at or above
+# $MAILSERVERS_BASE_PORT (so parallel instances still work), else a random
+# free block in 24000..43999. Four consecutive ports: BASE+0 IMAP (plain +
 # STARTTLS), BASE+1 IMAPS, BASE+2 SMTP (MX-like, no auth, delivers locally),
 # BASE+3 submission (STARTTLS required, AUTH via Dovecot SASL).
 set -euo pipefail
@@ -32,6 +33,7 @@ USERS=(
 DOMAINS=(roewaplan.de stadtwerke-musterstadt.de harbour-analytics.co.uk example.org)
 POSTFIX_MASTER=/usr/lib/postfix/sbin/master
 DOVECOT_BIN=/usr/sbin/dovecot
+POLICY_RC=/usr/sbin/policy-rc.d
 
 die() { echo "mailservers.sh: $*" >&2; exit 1; }
 T0=$EPOCHREALTIME
@@ -57,15 +59,16 @@ cmd_install() {
         echo "mailservers.sh: all packages installed"
         return 0
     fi
-    [[ $(id -u) -eq 0 ]] || die "install needs root (missing: $(echo $missing))"
+    [[ $(id -u) -eq 0 ]] || die "install needs root (missing: ${missing//$'\n'/ })"
     CREATED_POLICY=0
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-        printf '#!/bin/sh\n# temporary, created by supportd scripts/mailservers.sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
+    # keep package scripts from starting the system services
+    if [[ ! -e "$POLICY_RC" ]]; then
+        printf '#!/bin/sh\n# temporary, created by supportd scripts/mailservers.sh\nexit 101\n' >"$POLICY_RC"
+        chmod 755 "$POLICY_RC"
         CREATED_POLICY=1
     fi
     # shellcheck disable=SC2317
-    cleanup_policy() { if [[ ${CREATED_POLICY:-0} -eq 1 ]]; then rm -f /usr/sbin/policy-rc.d; CREATED_POLICY=0; fi; }
+    cleanup_policy() { if [[ ${CREATED_POLICY:-0} -eq 1 ]]; then rm -f "$POLICY_RC"; CREATED_POLICY=0; fi; }
     trap cleanup_policy EXIT
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     export DEBIAN_FRONTEND=noninteractive
@@ -403,10 +406,11 @@ EOF
 }
 
 cmd_start() {
-    local dir=${1:?usage: start DIR [BASE_PORT]} base=${2:-${MAILSERVERS_BASE_PORT:-}}
+    local dir=${1:?usage: start DIR [BASE_PORT]} base=${2:-} from=${MAILSERVERS_BASE_PORT:-}
     [[ $(id -u) -eq 0 ]] || die "start needs root (Dovecot/Postfix masters drop privileges themselves)"
-    command -v "$DOVECOT_BIN" >/dev/null && [[ -x "$POSTFIX_MASTER" ]] ||
+    if [[ ! -x "$DOVECOT_BIN" || ! -x "$POSTFIX_MASTER" || ! -x /usr/lib/dovecot/lmtp ]]; then
         die "dovecot/postfix missing: run scripts/mailservers.sh install"
+    fi
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd -P)
     [[ ${#dir} -le 60 ]] || die "DIR too long for unix socket paths (${#dir} > 60): $dir"
@@ -428,7 +432,15 @@ cmd_start() {
     flock -w 60 9 || die "could not lock /tmp/.supportd-mailservers.lock"
     local tries=0
     if [[ -n "$base" ]]; then
+        [[ "$base" =~ ^[0-9]+$ && $base -ge 1024 && $base -le 65532 ]] || die "bad base port $base"
         block_free "$base" || die "ports $base..$((base + 3)) not free"
+    elif [[ -n "$from" ]]; then
+        [[ "$from" =~ ^[0-9]+$ && $from -ge 1024 && $from -le 65332 ]] || die "bad MAILSERVERS_BASE_PORT $from"
+        base=$from
+        until block_free "$base"; do
+            base=$((base + 4))
+            [[ $base -lt $((from + 200)) ]] || die "no free port block in $from..$((from + 199))"
+        done
     else
         while :; do
             base=$((24000 + (RANDOM % 5000) * 4))
@@ -465,9 +477,12 @@ cmd_start() {
     echo "mailservers.sh: started in $dir (imap $imap, imaps $imaps, smtp $smtp, submission $sub)"
 }
 
-case ${1:-} in
-    install) cmd_install ;;
-    start) shift; cmd_start "$@" ;;
-    stop) shift; cmd_stop "$@" ;;
-    *) echo "usage: $0 install | start DIR [BASE_PORT] | stop DIR" >&2; exit 2 ;;
-esac
+# (sourcing the file only defines the functions)
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    case ${1:-} in
+        install) cmd_install ;;
+        start) shift; cmd_start "$@" ;;
+        stop) shift; cmd_stop "$@" ;;
+        *) echo "usage: $0 install | start DIR [BASE_PORT] | stop DIR" >&2; exit 2 ;;
+    esac
+fi
