@@ -74,6 +74,9 @@ pub struct Fetched {
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Timeout for one command round trip (fetch batch, move, store, logout).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest single IDLE: RFC 2177 asks clients to re-issue IDLE at least
+/// every 29 minutes, so `wait` returns after this even if `max` is longer.
+pub const MAX_IDLE: Duration = Duration::from_secs(25 * 60);
 
 type Session = async_imap::Session<ImapStream>;
 
@@ -180,6 +183,14 @@ impl ImapMailbox {
         self.capabilities
             .iter()
             .any(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// Acts as if the server had not announced `name` (e.g. "MOVE" or
+    /// "IDLE"), so tests can exercise the fallback paths against a server
+    /// that has everything.
+    #[doc(hidden)]
+    pub fn forget_capability(&mut self, name: &str) {
+        self.capabilities.retain(|c| !c.eq_ignore_ascii_case(name));
     }
 
     fn session(&mut self) -> anyhow::Result<&mut Session> {
@@ -324,7 +335,8 @@ impl ImapMailbox {
     /// Waits until the server reports a change in the selected folder or
     /// `max` passes. Uses IDLE (ended with DONE) when the server has it,
     /// otherwise NOOP followed by a sleep of `max`. Returns at once if a
-    /// change was already reported during an earlier command.
+    /// change was already reported during an earlier command. One IDLE
+    /// lasts at most [`MAX_IDLE`]; callers loop anyway.
     pub async fn wait(&mut self, max: Duration) -> anyhow::Result<()> {
         if drain_unsolicited(self.session()?) {
             return Ok(());
@@ -342,6 +354,7 @@ impl ImapMailbox {
             return Ok(());
         }
 
+        let max = max.min(MAX_IDLE);
         let session = self
             .session
             .take()

@@ -273,7 +273,8 @@ async fn fetch_after_skips_old_uids_and_seen_only_acknowledge() {
 }
 
 /// Proves: a 5xx reply (unknown virtual user rejected at RCPT, wrong AUTH
-/// password) is `SendError::Permanent`; nothing listening is `Transient`.
+/// password) is `SendError::Permanent`; a 4xx reply and nothing listening
+/// are `Transient`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_errors_are_classified() {
     let ms = MailServers::start();
@@ -296,6 +297,16 @@ async fn smtp_errors_are_classified() {
         .unwrap_err();
     println!("wrong AUTH password: {err}");
     assert!(matches!(err, SendError::Permanent(_)), "{err:?}");
+
+    // a 4xx reply (the test Postfix answers 451 for this address) is transient
+    let tempfail = ms.env["TEMPFAIL_RECIPIENT"].clone();
+    let err = mx
+        .send_raw(SUPPORT, std::slice::from_ref(&tempfail), &raw)
+        .await
+        .unwrap_err();
+    println!("4xx recipient: {err}");
+    assert!(matches!(err, SendError::Transient(_)), "{err:?}");
+    assert!(err.to_string().contains("451"), "{err}");
 
     // a port nobody listens on
     let port = {
@@ -368,4 +379,46 @@ async fn stop_leaves_no_process_running() {
     }
     let again = ms.stop();
     assert!(again.status.success());
+}
+
+/// Proves: without MOVE the fallback (UID COPY + \\Deleted + UID EXPUNGE)
+/// moves exactly the acknowledged mail, and without IDLE `wait` polls (NOOP,
+/// then sleeps its full time) instead of returning at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallbacks_without_move_and_idle() {
+    let ms = MailServers::start();
+    for i in 1..=3 {
+        deliver(&ms, CUSTOMER, SUPPORT, &format!("Mail {i}")).await;
+    }
+    assert_eq!(
+        ms.wait_for_files(SUPPORT, "", 3, Duration::from_secs(10))
+            .len(),
+        3
+    );
+
+    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain))
+        .await
+        .unwrap();
+    assert!(mb.has_capability("MOVE") && mb.has_capability("UIDPLUS"));
+    mb.forget_capability("MOVE");
+    mb.forget_capability("IDLE");
+    assert!(!mb.supports_idle());
+    let got = mb.fetch_after(0, 10).await.unwrap();
+    assert_eq!(got.len(), 3);
+    mb.acknowledge(&[got[0].uid, got[2].uid]).await.unwrap();
+
+    let t0 = Instant::now();
+    mb.wait(Duration::from_millis(700)).await.unwrap();
+    let polled = t0.elapsed();
+    println!("wait without IDLE lasted {polled:?}");
+    assert!(polled >= Duration::from_millis(650), "{polled:?}");
+    // the acknowledged mail left INBOX: nothing after the last seen UID
+    assert!(mb.fetch_after(got[2].uid, 10).await.unwrap().is_empty());
+    mb.logout().await.unwrap();
+
+    let inbox = uids_and_flags(&ms, SUPPORT, "INBOX").await;
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0].0, got[1].uid);
+    assert!(!inbox[0].1.iter().any(|f| f == "Deleted"), "{inbox:?}");
+    assert_eq!(uids_and_flags(&ms, SUPPORT, "Processed").await.len(), 2);
 }
