@@ -5,7 +5,11 @@
 #   scripts/mailservers.sh start DIR [BASE] write configs into DIR, start Dovecot + Postfix
 #   scripts/mailservers.sh stop DIR         stop exactly the instances started in DIR
 #
-# `start` writes DIR/env (KEY=VALUE lines, see write_env below). Nothing is
+# `start` writes DIR/env, shell KEY=VALUE lines: HOST, IMAP_PORT, IMAPS_PORT,
+# SMTP_PORT, SUBMISSION_PORT, CA_FILE, PASSWORD (all users), SUPPORT_USER,
+# CUSTOMER_USER (+ _PASSWORD), USERS (comma list), TEMPFAIL_RECIPIENT (always
+# 451 at RCPT), DOVECOT_PID_FILE, POSTFIX_PID_FILE, DOVECOT_LOG, POSTFIX_LOG,
+# MAIL_ROOT (maildirs: MAIL_ROOT/<domain>/<local>). Nothing is
 # written to /etc; no system service is started. DIR must be short (unix
 # socket paths) and traversable by the mail/postfix users: use /tmp/xyz.
 # Ports: BASE (argument, exact), else the first free block at or above

@@ -381,7 +381,7 @@ async fn stop_leaves_no_process_running() {
     assert!(again.status.success());
 }
 
-/// Proves: without MOVE the fallback (UID COPY + \\Deleted + UID EXPUNGE)
+/// Proves: without MOVE the fallback (UID COPY + \Deleted + UID EXPUNGE)
 /// moves exactly the acknowledged mail, and without IDLE `wait` polls (NOOP,
 /// then sleeps its full time) instead of returning at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
