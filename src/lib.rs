@@ -22,7 +22,8 @@
 //! - [`templates`]: outgoing mails with RFC 3834 and threading headers.
 //! - [`store`]: SQLite, migrations, rows.
 //! - [`outbox`] and [`transport`]: sending queued mail (file or SMTP) with retries.
-//! - [`source`]: Maildir and file sources for `run` and `ingest`.
+//! - [`source`]: Maildir and file sources for `run` and `ingest`; [`imap`]: the IMAP mailbox.
+//! - [`smtp`]: the SMTP client under [`transport`].
 //! - [`cli`]: the subcommands of DESIGN §9.
 //!
 //! Invariants: raw bytes are the first write for every mail; a ticket change
@@ -36,9 +37,11 @@ pub mod config;
 pub mod daemon;
 pub mod domain;
 pub mod hygiene;
+pub mod imap;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;
+pub mod smtp;
 pub mod source;
 pub mod store;
 pub mod templates;

@@ -1,0 +1,618 @@
+//! The IMAP edge: connect (TLS, STARTTLS or plain), fetch new mail by UID,
+//! acknowledge processed mail (move to a folder or flag `\Seen`), and wait
+//! for new mail with IDLE (or NOOP + sleep where the server has no IDLE).
+//!
+//! Built on async-imap 0.12 (tokio runtime) over a tokio-rustls stream. The
+//! traps from FACTS.md §1 are handled here: the greeting is read before
+//! LOGIN, `UID FETCH n:*` results are filtered on `uid > last`, and the IDLE
+//! stop handle is kept alive for the whole wait.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use async_imap::types::{Capabilities, UnsolicitedResponse};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+/// How the connection is secured (config key `security`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Implicit TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS; the upgrade is required.
+    StartTls,
+    /// No encryption at all (loopback tests only).
+    Plain,
+}
+
+impl Security {
+    /// Parses the config spelling: `"tls"`, `"starttls"`, `"plain"`.
+    pub fn parse(s: &str) -> Option<Security> {
+        match s {
+            "tls" => Some(Security::Tls),
+            "starttls" => Some(Security::StartTls),
+            "plain" => Some(Security::Plain),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: String,
+    /// Extra CA (PEM) trusted in addition to the system roots.
+    pub ca_file: Option<PathBuf>,
+    pub folder: String,
+    /// `None`: acknowledge only sets `\Seen`.
+    pub processed_folder: Option<String>,
+}
+
+/// A fetched message: its UID in the selected folder and the raw RFC 5322 bytes.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+}
+
+/// Timeout for connecting (TCP + TLS + greeting + LOGIN + SELECT).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Timeout for one command round trip (fetch batch, move, store, logout).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest single IDLE: RFC 2177 asks clients to re-issue IDLE at least
+/// every 29 minutes, so `wait` returns after this even if `max` is longer.
+pub const MAX_IDLE: Duration = Duration::from_secs(25 * 60);
+
+type Session = async_imap::Session<ImapStream>;
+
+/// A logged-in IMAP session with the source folder selected.
+pub struct ImapMailbox {
+    session: Option<Session>,
+    uid_validity: u32,
+    capabilities: Vec<String>,
+    folder: String,
+    processed_folder: Option<String>,
+}
+
+impl fmt::Debug for ImapMailbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapMailbox")
+            .field("folder", &self.folder)
+            .field("uid_validity", &self.uid_validity)
+            .field("capabilities", &self.capabilities)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImapMailbox {
+    /// TCP, TLS/STARTTLS (system roots + optional extra CA), greeting, LOGIN,
+    /// CREATE the processed folder if missing, SELECT the folder.
+    pub async fn connect(s: &ImapSettings) -> anyhow::Result<ImapMailbox> {
+        tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_inner(s))
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "IMAP connect to {}:{} timed out after {:?}",
+                    s.host,
+                    s.port,
+                    CONNECT_TIMEOUT
+                )
+            })?
+    }
+
+    async fn connect_inner(s: &ImapSettings) -> anyhow::Result<ImapMailbox> {
+        let tcp = TcpStream::connect((s.host.as_str(), s.port))
+            .await
+            .with_context(|| format!("IMAP connect to {}:{}", s.host, s.port))?;
+        tcp.set_nodelay(true).ok();
+        let stream = match s.security {
+            Security::Plain => ImapStream::Plain(tcp),
+            Security::Tls => ImapStream::Tls(Box::new(tls_handshake(tcp, s).await?)),
+            Security::StartTls => {
+                let mut client = async_imap::Client::new(tcp);
+                read_greeting(&mut client).await?;
+                client
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .context("IMAP STARTTLS refused")?;
+                let tcp = client.into_inner();
+                ImapStream::Tls(Box::new(tls_handshake(tcp, s).await?))
+            }
+        };
+        let mut client = async_imap::Client::new(stream);
+        if s.security != Security::StartTls {
+            read_greeting(&mut client).await?;
+        }
+        let mut session = client
+            .login(&s.username, &s.password)
+            .await
+            .map_err(|(e, _client)| anyhow!("IMAP login as {} failed: {e}", s.username))?;
+
+        let caps = session.capabilities().await.context("IMAP CAPABILITY")?;
+        let capabilities = capability_names(&caps);
+
+        if let Some(processed) = &s.processed_folder {
+            ensure_folder(&mut session, processed).await?;
+        }
+        let mailbox = session
+            .select(&s.folder)
+            .await
+            .with_context(|| format!("IMAP SELECT {}", s.folder))?;
+        let uid_validity = mailbox
+            .uid_validity
+            .ok_or_else(|| anyhow!("IMAP server sent no UIDVALIDITY for {}", s.folder))?;
+        drain_unsolicited(&session);
+        Ok(ImapMailbox {
+            session: Some(session),
+            uid_validity,
+            capabilities,
+            folder: s.folder.clone(),
+            processed_folder: s.processed_folder.clone(),
+        })
+    }
+
+    pub fn uid_validity(&self) -> u32 {
+        self.uid_validity
+    }
+
+    pub fn supports_idle(&self) -> bool {
+        self.has_capability("IDLE")
+    }
+
+    /// Capability names as the server announced them after login (upper case).
+    pub fn capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// Acts as if the server had not announced `name` (e.g. "MOVE" or
+    /// "IDLE"), so tests can exercise the fallback paths against a server
+    /// that has everything.
+    #[doc(hidden)]
+    pub fn forget_capability(&mut self, name: &str) {
+        self.capabilities.retain(|c| !c.eq_ignore_ascii_case(name));
+    }
+
+    fn session(&mut self) -> anyhow::Result<&mut Session> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))
+    }
+
+    /// Messages with UID > `last_uid`, ascending, at most `max`. The flags are
+    /// not touched (BODY.PEEK[]). `UID FETCH n:*` always returns the newest
+    /// message even when its UID is below n: those are filtered out here.
+    pub async fn fetch_after(&mut self, last_uid: u32, max: usize) -> anyhow::Result<Vec<Fetched>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(first) = last_uid.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        let session = self.session()?;
+        let fut = async {
+            // Ask for the UIDs first so a large backlog is fetched in bounded batches.
+            let mut uids: Vec<u32> = session
+                .uid_search(format!("UID {first}:*"))
+                .await
+                .context("IMAP UID SEARCH")?
+                .into_iter()
+                .filter(|&u| u > last_uid)
+                .collect();
+            uids.sort_unstable();
+            uids.truncate(max);
+            if uids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let set = uid_set(&uids);
+            let fetches: Vec<_> = session
+                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .await
+                .context("IMAP UID FETCH")?
+                .try_collect()
+                .await
+                .context("IMAP UID FETCH response")?;
+            let mut out: Vec<Fetched> = fetches
+                .iter()
+                .filter_map(|f| {
+                    let uid = f.uid?;
+                    if uid <= last_uid {
+                        return None;
+                    }
+                    Some(Fetched {
+                        uid,
+                        raw: f.body().unwrap_or_default().to_vec(),
+                    })
+                })
+                .collect();
+            out.sort_by_key(|f| f.uid);
+            out.dedup_by_key(|f| f.uid);
+            out.truncate(max);
+            anyhow::Ok(out)
+        };
+        let out = tokio::time::timeout(COMMAND_TIMEOUT, fut)
+            .await
+            .map_err(|_| anyhow!("IMAP fetch timed out after {COMMAND_TIMEOUT:?}"))??;
+        Ok(out)
+    }
+
+    /// Marks messages as processed: MOVE to the processed folder (UID MOVE, or
+    /// UID COPY + \Deleted + UID EXPUNGE without MOVE), or only `\Seen` when
+    /// no processed folder is configured.
+    pub async fn acknowledge(&mut self, uids: &[u32]) -> anyhow::Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let mut sorted = uids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let set = uid_set(&sorted);
+        let has_move = self.has_capability("MOVE");
+        let has_uidplus = self.has_capability("UIDPLUS");
+        let processed = self.processed_folder.clone();
+        let session = self.session()?;
+        let fut = async {
+            match &processed {
+                None => {
+                    let _: Vec<_> = session
+                        .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
+                        .await
+                        .context("IMAP UID STORE \\Seen")?
+                        .try_collect()
+                        .await
+                        .context("IMAP UID STORE response")?;
+                }
+                Some(folder) if has_move => {
+                    session
+                        .uid_mv(&set, folder)
+                        .await
+                        .with_context(|| format!("IMAP UID MOVE to {folder}"))?;
+                }
+                Some(folder) => {
+                    session
+                        .uid_copy(&set, folder)
+                        .await
+                        .with_context(|| format!("IMAP UID COPY to {folder}"))?;
+                    let _: Vec<_> = session
+                        .uid_store(&set, "+FLAGS.SILENT (\\Seen \\Deleted)")
+                        .await
+                        .context("IMAP UID STORE \\Deleted")?
+                        .try_collect()
+                        .await
+                        .context("IMAP UID STORE response")?;
+                    if has_uidplus {
+                        let _: Vec<_> = session
+                            .uid_expunge(&set)
+                            .await
+                            .context("IMAP UID EXPUNGE")?
+                            .try_collect()
+                            .await
+                            .context("IMAP UID EXPUNGE response")?;
+                    } else {
+                        // Without UIDPLUS only a full EXPUNGE exists; it also
+                        // removes other \Deleted mail in this folder.
+                        tracing::warn!("IMAP server lacks MOVE and UIDPLUS: using EXPUNGE");
+                        let _: Vec<_> = session
+                            .expunge()
+                            .await
+                            .context("IMAP EXPUNGE")?
+                            .try_collect()
+                            .await
+                            .context("IMAP EXPUNGE response")?;
+                    }
+                }
+            }
+            anyhow::Ok(())
+        };
+        tokio::time::timeout(COMMAND_TIMEOUT, fut)
+            .await
+            .map_err(|_| anyhow!("IMAP acknowledge timed out after {COMMAND_TIMEOUT:?}"))??;
+        // Our own EXPUNGE responses are not news for `wait`.
+        drain_unsolicited(self.session()?);
+        Ok(())
+    }
+
+    /// Waits until the server reports a change in the selected folder or
+    /// `max` passes. Uses IDLE (ended with DONE) when the server has it,
+    /// otherwise NOOP followed by a sleep of `max`. Returns at once if a
+    /// change was already reported during an earlier command. One IDLE
+    /// lasts at most [`MAX_IDLE`]; callers loop anyway.
+    pub async fn wait(&mut self, max: Duration) -> anyhow::Result<()> {
+        if drain_unsolicited(self.session()?) {
+            return Ok(());
+        }
+        if !self.supports_idle() {
+            let session = self.session()?;
+            tokio::time::timeout(COMMAND_TIMEOUT, session.noop())
+                .await
+                .map_err(|_| anyhow!("IMAP NOOP timed out"))?
+                .context("IMAP NOOP")?;
+            if drain_unsolicited(session) {
+                return Ok(());
+            }
+            tokio::time::sleep(max).await;
+            return Ok(());
+        }
+
+        let max = max.min(MAX_IDLE);
+        let session = self
+            .session
+            .take()
+            .ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))?;
+        let mut idle = session.idle();
+        tokio::time::timeout(COMMAND_TIMEOUT, idle.init())
+            .await
+            .map_err(|_| anyhow!("IMAP IDLE start timed out"))?
+            .context("IMAP IDLE")?;
+        {
+            // Keep `_stop` alive until the wait is over: dropping the stop
+            // handle ends the wait at once (FACTS.md §1, busy loop otherwise).
+            let (fut, _stop) = idle.wait_with_timeout(max);
+            match tokio::time::timeout(max, fut).await {
+                Err(_elapsed) => {}
+                Ok(Ok(resp)) => tracing::debug!(?resp, "IMAP IDLE ended"),
+                Ok(Err(e)) => return Err(anyhow!(e).context("IMAP IDLE wait")),
+            }
+        }
+        let session = tokio::time::timeout(COMMAND_TIMEOUT, idle.done())
+            .await
+            .map_err(|_| anyhow!("IMAP IDLE DONE timed out"))?
+            .context("IMAP IDLE DONE")?;
+        // Responses that arrived while ending IDLE are in the channel; they
+        // belong to this wait, which is over now.
+        drain_unsolicited(&session);
+        self.session = Some(session);
+        Ok(())
+    }
+
+    /// LOGOUT and close the connection.
+    pub async fn logout(mut self) -> anyhow::Result<()> {
+        if let Some(mut session) = self.session.take() {
+            tokio::time::timeout(COMMAND_TIMEOUT, session.logout())
+                .await
+                .map_err(|_| anyhow!("IMAP LOGOUT timed out"))?
+                .context("IMAP LOGOUT")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the server greeting; it must come before LOGIN (FACTS.md §1).
+async fn read_greeting<T>(client: &mut async_imap::Client<T>) -> anyhow::Result<()>
+where
+    T: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
+{
+    let greeting = client
+        .read_response()
+        .await
+        .context("IMAP greeting")?
+        .ok_or_else(|| anyhow!("IMAP server closed the connection before its greeting"))?;
+    use async_imap::imap_proto::{Response, Status};
+    if let Response::Data {
+        status, outcome, ..
+    } = greeting.parsed()
+        && matches!(status, Status::Bye | Status::No)
+    {
+        bail!("IMAP server refused the connection: {outcome:?}");
+    }
+    Ok(())
+}
+
+/// CREATE (and SUBSCRIBE) the folder unless it already exists.
+async fn ensure_folder(session: &mut Session, folder: &str) -> anyhow::Result<()> {
+    let names: Vec<_> = session
+        .list(None, Some(folder))
+        .await
+        .context("IMAP LIST")?
+        .try_collect()
+        .await
+        .context("IMAP LIST response")?;
+    if names.iter().any(|n| n.name() == folder) {
+        return Ok(());
+    }
+    session
+        .create(folder)
+        .await
+        .with_context(|| format!("IMAP CREATE {folder}"))?;
+    if let Err(e) = session.subscribe(folder).await {
+        tracing::debug!(folder, error = %e, "IMAP SUBSCRIBE failed (ignored)");
+    }
+    Ok(())
+}
+
+/// Empties the unsolicited-response channel; true if it held news about the
+/// folder (EXISTS, RECENT, EXPUNGE).
+fn drain_unsolicited(session: &Session) -> bool {
+    let mut news = false;
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        if matches!(
+            r,
+            UnsolicitedResponse::Exists(_)
+                | UnsolicitedResponse::Recent(_)
+                | UnsolicitedResponse::Expunge(_)
+        ) {
+            news = true;
+        }
+    }
+    news
+}
+
+fn capability_names(caps: &Capabilities) -> Vec<String> {
+    use async_imap::types::Capability;
+    caps.iter()
+        .map(|c| match c {
+            Capability::Imap4rev1 => "IMAP4REV1".to_string(),
+            Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
+            Capability::Atom(a) => a.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+/// Compact UID set: `1:3,7,9:10`.
+pub fn uid_set(sorted_uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted_uids.len() {
+        let start = sorted_uids[i];
+        let mut end = start;
+        while i + 1 < sorted_uids.len() && sorted_uids[i + 1] == end.wrapping_add(1) {
+            i += 1;
+            end = sorted_uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+// --- TLS ---------------------------------------------------------------------
+
+fn native_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let res = rustls_native_certs::load_native_certs();
+        for e in &res.errors {
+            tracing::debug!(error = %e, "loading a system root certificate failed");
+        }
+        res.certs
+    })
+}
+
+/// Reads all certificates of a PEM file.
+pub fn load_pem_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("reading CA file {}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("parsing CA file {}", path.display()))?;
+    if certs.is_empty() {
+        bail!("CA file {} holds no PEM certificate", path.display());
+    }
+    Ok(certs)
+}
+
+/// A rustls client config trusting the system roots plus the certificates
+/// in `ca_file` (if any).
+pub fn tls_client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore::empty();
+    let (_added, _ignored) = roots.add_parsable_certificates(native_roots().iter().cloned());
+    if let Some(path) = ca_file {
+        for cert in load_pem_certs(path)? {
+            roots
+                .add(cert)
+                .with_context(|| format!("CA file {}: unusable certificate", path.display()))?;
+        }
+    }
+    if roots.is_empty() {
+        bail!("no trusted root certificates (no system roots and no ca_file)");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+async fn tls_handshake(tcp: TcpStream, s: &ImapSettings) -> anyhow::Result<TlsStream<TcpStream>> {
+    let config = tls_client_config(s.ca_file.as_deref())?;
+    let name = ServerName::try_from(s.host.clone())
+        .with_context(|| format!("invalid TLS server name {:?}", s.host))?;
+    TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .with_context(|| format!("TLS handshake with {}:{}", s.host, s.port))
+}
+
+/// The byte stream under the IMAP session: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub enum ImapStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ImapStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ImapStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_set_compacts_runs() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+        assert_eq!(uid_set(&[u32::MAX - 1, u32::MAX]), "4294967294:4294967295");
+    }
+
+    #[test]
+    fn security_parses_config_spelling() {
+        assert_eq!(Security::parse("starttls"), Some(Security::StartTls));
+        assert_eq!(Security::parse("TLS"), None);
+    }
+}
