@@ -482,7 +482,7 @@ def m10():
 
 
 # ==================================================================== 11
-def m11(t03):
+def m11():
     d = at(10, 12, 31, 5)
     mid = f"<{L.uuid4()}@lk-beispielhausen.de>"
     parent, pd = ids["03"]
@@ -1153,7 +1153,7 @@ def main():
     m01()
     d02 = m02()
     m03(); m04(); m05(); m06(); m07(); m08(); m09(); m10()
-    m11(None); m12()
+    m11(); m12()
     add("13-duplikat-von-02.eml", d02, "duplicate",
         "How do I export the monthly timesheet to CSV?", "export the monthly timesheet", ticket="MT-000002",
         comment="exact byte copy of 02 (same Message-ID): recognised as duplicate, no second ticket, no ack")
