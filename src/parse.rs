@@ -261,6 +261,10 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
             body_text.push_str(&t);
         }
     }
+    if html_only && let Some(html) = msg.body_html(0) {
+        // Our own conversion keeps paragraphs and drops quoted history.
+        body_text = crate::text::html_to_text(&html);
+    }
     body_text = body_text.replace("\r\n", "\n").replace('\0', "");
 
     let report_type = msg

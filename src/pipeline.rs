@@ -180,6 +180,9 @@ impl Pipeline {
         };
         store::finish_message(conn, row, &facts)?;
         if disposition != Disposition::Duplicate {
+            let mut refs = mail.references.clone();
+            refs.extend(mail.in_reply_to.iter().filter(|r| !mail.references.contains(r)).cloned());
+            store::insert_refs(conn, row, &refs)?;
             for a in &mail.attachments {
                 store::insert_attachment(conn, row, &a.filename, &a.content_type, &a.data, a.flag.as_deref())?;
             }
@@ -286,7 +289,11 @@ impl<'a> Writer<'a> {
         ids.extend(mail.in_reply_to.iter().cloned());
         let candidate = match self.ticket_for_ids(&ids)? {
             Some((t, how)) => Some((t, how)),
-            None => self.p.signer.subject_tag(&mail.subject).map(|t| (t, "subject tag")),
+            None => match self.p.signer.subject_tag(&mail.subject) {
+                Some(t) => Some((t, "subject tag")),
+                // A reply that was read first opened the ticket.
+                None => store::ticket_of_replies_to(self.conn, &mail.message_id)?.map(|t| (t, "a reply read earlier")),
+            },
         };
         let Some((number, how)) = candidate else { return Ok(Thread::None) };
         let Some(mut ticket) = store::get_ticket(self.conn, number)? else { return Ok(Thread::None) };

@@ -64,9 +64,14 @@ fn is_header_block(lines: &[&str], i: usize) -> bool {
 
 /// The new text of a plain-text body.
 pub fn new_text(body: &str) -> String {
+    new_text_depth(body, 0)
+}
+
+fn new_text_depth(body: &str, depth: usize) -> String {
     let body = body.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = body.lines().collect();
     let mut end = lines.len();
+    let mut cut_by_history = false;
     for i in 0..lines.len() {
         let l = lines[i].trim_end();
         let t = l.trim();
@@ -76,6 +81,7 @@ pub fn new_text(body: &str) -> String {
         }
         if HISTORY_START.iter().any(|r| r.is_match(t)) {
             end = i;
+            cut_by_history = true;
             break;
         }
         // Attribution wrapped over two lines, followed by quotes.
@@ -88,6 +94,7 @@ pub fn new_text(body: &str) -> String {
             && (t.contains("um") || t.contains(',') || t.contains("at"))
         {
             end = i;
+            cut_by_history = true;
             break;
         }
         if is_header_block(&lines, i) {
@@ -103,6 +110,12 @@ pub fn new_text(body: &str) -> String {
                 break;
             }
         }
+    }
+    // Bottom-posting: nothing new above the quoted mail, the answer is below it.
+    if cut_by_history && depth < 3 && lines[..end].iter().all(|l| l.trim().is_empty()) {
+        let below: Vec<&str> =
+            lines[end + 1..].iter().copied().skip_while(|l| !is_quote(l)).filter(|l| !is_quote(l)).collect();
+        return new_text_depth(&below.join("\n"), depth + 1);
     }
     let mut kept: Vec<&str> = lines[..end].iter().copied().filter(|l| !is_quote(l)).collect();
     // Footers and disclaimers at the end.
@@ -132,6 +145,91 @@ fn collapse_blank_lines(s: &str) -> String {
     out.trim_end().to_string()
 }
 
+static BLOCKQUOTE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?is)<blockquote\b.*</blockquote\s*>").expect("static regex"));
+static DROP_ELEMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?is)<(head|style|script|title)\b[^>]*>.*?</(head|style|script|title)\s*>|<!--.*?-->|<![^>]*>|<\?[^>]*>",
+    )
+    .expect("static regex")
+});
+static GMAIL_QUOTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?is)<div[^>]*class="?(gmail_quote|moz-cite-prefix|OutlookMessageHeader)"?[^>]*>.*"#)
+        .expect("static regex")
+});
+static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<(/?)([a-zA-Z0-9]+)[^>]*>").expect("static regex"));
+static ENTITY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});").expect("static regex"));
+
+/// Plain text from an HTML body: quoted history (`<blockquote>`, Gmail and
+/// Thunderbird quote containers) removed, paragraphs as blank lines, `<br>`
+/// as line breaks, scripts and styles dropped, entities decoded.
+pub fn html_to_text(html: &str) -> String {
+    let s = DROP_ELEMENTS.replace_all(html, "");
+    let s = BLOCKQUOTE.replace_all(&s, "");
+    let s = GMAIL_QUOTE.replace_all(&s, "");
+    let s = s.replace(['\r', '\n'], " ");
+    let s = TAG.replace_all(&s, |c: &regex::Captures| {
+        let closing = &c[1] == "/";
+        match c[2].to_ascii_lowercase().as_str() {
+            "br" => "\n".to_string(),
+            "p" => "\n\n".to_string(),
+            "div" | "tr" | "li" | "h1" | "h2" | "h3" | "h4" | "table" | "ul" | "ol" if !closing => "\n".to_string(),
+            "div" | "tr" | "h1" | "h2" | "h3" | "h4" | "table" | "ul" | "ol" => "\n".to_string(),
+            "td" | "th" if closing => " ".to_string(),
+            "li" => String::new(),
+            _ => String::new(),
+        }
+    });
+    let s = ENTITY.replace_all(&s, |c: &regex::Captures| decode_entity(&c[1]).unwrap_or_else(|| c[0].to_string()));
+    let lines: Vec<String> = s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    collapse_blank_lines(lines.join("\n").trim())
+}
+
+fn decode_entity(e: &str) -> Option<String> {
+    if let Some(num) = e.strip_prefix('#') {
+        let n = match num.strip_prefix(['x', 'X']) {
+            Some(h) => u32::from_str_radix(h, 16).ok()?,
+            None => num.parse().ok()?,
+        };
+        return char::from_u32(n).map(|c| if c == '\u{a0}' { " ".to_string() } else { c.to_string() });
+    }
+    let c = match e {
+        "amp" => "&",
+        "lt" => "<",
+        "gt" => ">",
+        "quot" => "\"",
+        "apos" => "'",
+        "nbsp" => " ",
+        "auml" => "ä",
+        "ouml" => "ö",
+        "uuml" => "ü",
+        "Auml" => "Ä",
+        "Ouml" => "Ö",
+        "Uuml" => "Ü",
+        "szlig" => "ß",
+        "euro" => "€",
+        "ndash" => "–",
+        "mdash" => "—",
+        "bdquo" => "„",
+        "ldquo" => "“",
+        "rdquo" => "”",
+        "sbquo" => "‚",
+        "lsquo" => "‘",
+        "rsquo" => "’",
+        "hellip" => "…",
+        "copy" => "©",
+        "eacute" => "é",
+        "egrave" => "è",
+        "agrave" => "à",
+        "aacute" => "á",
+        "ccedil" => "ç",
+        "shy" => "",
+        _ => return None,
+    };
+    Some(c.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +256,18 @@ mod tests {
     fn gmail_attribution_wrapped_over_two_lines_is_cut() {
         let t = "Neue Info.\n\nAm Do., 12. März 2026 um 10:15 Uhr schrieb Max Mustermann <\nmax@example.org>:\n> alt\n";
         assert_eq!(new_text(t), "Neue Info.");
+    }
+
+    #[test]
+    fn html_paragraphs_breaks_entities_and_blockquotes() {
+        let h = "<html><head><style>p{}</style></head><body><p>Guten Tag,</p><p>geht&nbsp;nicht &amp; h&auml;ngt.<br>Gru&szlig;</p><blockquote>alt</blockquote></body></html>";
+        assert_eq!(html_to_text(h), "Guten Tag,\n\ngeht nicht & hängt.\nGruß");
+    }
+
+    #[test]
+    fn bottom_posted_answer_below_the_quote_is_kept() {
+        let t = "On 12.03.2026 10:15, Anna wrote:\n> Which browser?\n\nChrome 131.\n\nRavi";
+        assert_eq!(new_text(t), "Chrome 131.\n\nRavi");
     }
 
     #[test]

@@ -13,7 +13,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// Append-only, numbered migrations. `PRAGMA user_version` is the count applied.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("migrations/0001_initial.sql")),
+    ("0002_message_refs", include_str!("migrations/0002_message_refs.sql")),
+];
 
 /// Time as stored: RFC 3339, UTC, seconds.
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -294,6 +297,26 @@ pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<(
         row
     ])?;
     Ok(())
+}
+
+/// Record the Message-IDs a stored mail refers to.
+pub fn insert_refs(conn: &Connection, row: i64, refs: &[String]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("INSERT INTO message_refs (message_row, ref_id) VALUES (?1, ?2)")?;
+    for r in refs {
+        stmt.execute(params![row, r])?;
+    }
+    Ok(())
+}
+
+/// The ticket of an earlier mail that referred to `message_id` (a reply read before its parent).
+pub fn ticket_of_replies_to(conn: &Connection, message_id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT m.ticket_id FROM message_refs r JOIN messages m ON m.id = r.message_row \
+             WHERE r.ref_id = ?1 AND m.ticket_id IS NOT NULL ORDER BY m.id LIMIT 1",
+        )?
+        .query_row([message_id], |r| r.get(0))
+        .optional()?)
 }
 
 /// An earlier stored mail with the same Message-ID and the same bytes.
