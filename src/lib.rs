@@ -33,6 +33,7 @@
 pub mod calendar;
 pub mod classify;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod domain;
@@ -41,6 +42,7 @@ pub mod imap;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;
+pub mod reports;
 pub mod smtp;
 pub mod source;
 pub mod store;

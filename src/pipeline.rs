@@ -21,10 +21,12 @@ use tracing::{info, warn};
 
 use crate::calendar::BusinessCalendar;
 use crate::classify::{Classification, Classifier};
+use crate::commands::{self, Command};
 use crate::config::{Config, Customer, domain_of};
 use crate::domain::{Category, Disposition, Level, Priority, Status, TicketTag};
 use crate::hygiene;
 use crate::parse::{self, InboundMail};
+use crate::reports;
 use crate::store::{self, MessageFacts, NewTicket, OutRow, Ticket};
 use crate::templates::{self, Draft, Templates};
 use crate::text;
@@ -273,11 +275,57 @@ impl<'a> Writer<'a> {
         let is_agent = cfg.agents.is_agent(&from);
         let thread = self.find_thread()?;
 
-        match thread {
-            Thread::Ticket(ticket) if is_agent => self.agent_mail(*ticket),
-            Thread::Ticket(ticket) => self.customer_follow_up(*ticket),
-            Thread::Stranger(other, detail) => self.new_ticket(Some(other), Some(detail)),
-            Thread::None => self.new_ticket(None, None),
+        let parsed = commands::parse(&self.new_text, &cfg.tag_prefix);
+        let agent_commands = parsed.commands.iter().any(|c| *c != Command::Overview) || !parsed.errors.is_empty();
+        // Commands from a sender who may not give them: not executed, logged as a
+        // security event, and the mail is handled as an ordinary message.
+        let refused = if agent_commands && !is_agent {
+            Some(format!("command tags from {from}, who is not an agent"))
+        } else if agent_commands
+            && cfg.agents.require_authentication
+            && !commands::authenticated(mail, &cfg.agents.trusted_authserv_ids)
+        {
+            Some(format!(
+                "command tags from {from} without a DKIM or SPF pass from {}",
+                cfg.agents.trusted_authserv_ids.join(", ")
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = &refused {
+            warn!(security = true, "rejected commands: {why}");
+        }
+        let wants_overview =
+            refused.is_none() && !is_agent && reports::asks_for_overview(&mail.subject, &self.new_text, &parsed);
+        let decided = match thread {
+            Thread::Ticket(ticket) if is_agent && refused.is_none() => self.agent_mail(*ticket, parsed)?,
+            Thread::Ticket(ticket)
+                if wants_overview && !reports::asks_about_one_ticket(&self.new_text, &cfg.tag_prefix) =>
+            {
+                let _ = ticket;
+                self.overview()?
+            }
+            Thread::Ticket(ticket) => self.customer_follow_up(*ticket, refused.is_some())?,
+            Thread::None if wants_overview => self.overview()?,
+            Thread::Stranger(other, detail) => self.new_ticket(Some(other), Some(detail))?,
+            Thread::None => self.new_ticket(None, None)?,
+        };
+        match refused {
+            Some(why) => {
+                if let Some(t) = decided.1 {
+                    store::insert_event(
+                        self.conn,
+                        Some(t),
+                        Some(self.row),
+                        self.now,
+                        &from,
+                        "security",
+                        &format!("rejected: {why}"),
+                    )?;
+                }
+                Ok((Disposition::RejectedCommand, decided.1, Some(why)))
+            }
+            None => Ok(decided),
         }
     }
 
@@ -464,9 +512,10 @@ impl<'a> Writer<'a> {
         Ok((Disposition::NewTicket, Some(id), note))
     }
 
-    fn customer_follow_up(&mut self, ticket: Ticket) -> Result<Decided> {
+    fn customer_follow_up(&mut self, ticket: Ticket, refused: bool) -> Result<Decided> {
         let p = self.p;
         let status = Status::parse(&ticket.status).unwrap_or(Status::Open);
+        let from = self.mail.from_addr().to_string();
         if !status.is_open() {
             let closed_at = ticket.closed_at.as_deref().and_then(store::parse_ts).unwrap_or(self.now);
             let within = self.now - closed_at <= Duration::days(p.cfg.reopen_days);
@@ -476,7 +525,7 @@ impl<'a> Writer<'a> {
                     Some(ticket.id),
                     Some(self.row),
                     self.now,
-                    self.mail.from_addr(),
+                    &from,
                     "message",
                     "thanks only: not reopened",
                 )?;
@@ -488,38 +537,12 @@ impl<'a> Writer<'a> {
                     format!("reply to {} which was closed more than {} days ago", p.tag(ticket.id), p.cfg.reopen_days);
                 return self.new_ticket(Some(ticket.id), Some(note));
             }
-            store::set_ticket_field(self.conn, ticket.id, "status", &Status::Open.as_str(), self.now)?;
-            store::set_ticket_field(self.conn, ticket.id, "closed_at", &rusqlite::types::Null, self.now)?;
-            store::insert_event(
-                self.conn,
-                Some(ticket.id),
-                Some(self.row),
-                self.now,
-                self.mail.from_addr(),
-                "status",
-                &format!("{status} -> open (customer replied)"),
-            )?;
-        } else if status == Status::Waiting {
-            store::set_ticket_field(self.conn, ticket.id, "status", &Status::Open.as_str(), self.now)?;
-            store::insert_event(
-                self.conn,
-                Some(ticket.id),
-                Some(self.row),
-                self.now,
-                self.mail.from_addr(),
-                "status",
-                "waiting -> open (customer replied)",
-            )?;
+            store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
+        } else if status == Status::Waiting && !refused {
+            // The customer answered: the ticket is back with the team.
+            store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
         }
-        store::insert_event(
-            self.conn,
-            Some(ticket.id),
-            Some(self.row),
-            self.now,
-            self.mail.from_addr(),
-            "message",
-            "customer follow-up",
-        )?;
+        store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, &from, "message", "follow-up")?;
         for cc in &self.mail.cc {
             if !cc.addr.eq_ignore_ascii_case(&p.cfg.support_address) && !p.cfg.agents.is_agent(&cc.addr) {
                 store::add_participant(self.conn, ticket.id, &cc.addr, "cc")?;
@@ -530,43 +553,389 @@ impl<'a> Writer<'a> {
         let customer = self.customer();
         let lang = ticket.language.clone();
         let ctx = self.context(&ticket, customer, &lang, json!({"follow_up": true}));
-        let level = Level::new(ticket.level).unwrap_or(Level::FIRST);
-        let mut team = p.cfg.level_team(level).to_vec();
-        if let Some(a) = &ticket.assignee {
-            team.push(a.clone());
-        }
+        let team = self.team_of(&ticket);
+        let team = team.into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
         self.queue_internal("notify_agents", &ticket, team, &ctx)?;
         Ok((Disposition::FollowUp, Some(ticket.id), None))
     }
 
-    /// An agent's mail on a ticket (commands come with the workflow issue):
-    /// relayed to the customer as the support's answer.
-    fn agent_mail(&mut self, ticket: Ticket) -> Result<Decided> {
-        let from = self.mail.from_addr().to_string();
-        store::insert_event(
-            self.conn,
-            Some(ticket.id),
-            Some(self.row),
-            self.now,
-            &from,
-            "agent_reply",
-            "relayed to the customer",
-        )?;
-        if ticket.first_response_at.is_none() {
-            store::set_ticket_field(self.conn, ticket.id, "first_response_at", &store::ts(self.now), self.now)?;
+    /// Who works a ticket now: its level's team, the project team on level 2, the assignee.
+    fn team_of(&self, t: &Ticket) -> Vec<String> {
+        let cfg = &self.p.cfg;
+        let level = Level::new(t.level).unwrap_or(Level::FIRST);
+        let mut team = cfg.level_team(level).to_vec();
+        if level.get() == 2
+            && let Some(c) = t.customer.as_deref().and_then(|n| cfg.customer_by_name(n))
+        {
+            team.extend(c.project_team.iter().cloned());
         }
-        let lang = ticket.language.clone();
-        let mut recipients = vec![ticket.requester.clone()];
-        for (a, role) in store::participants(self.conn, ticket.id)? {
-            if role == "cc" && !recipients.contains(&a) {
-                recipients.push(a);
+        if let Some(a) = &t.assignee {
+            team.push(a.clone());
+        }
+        team
+    }
+
+    /// The customer side of a ticket: requester and CC'd participants (never bounced ones).
+    fn customer_recipients(&self, t: &Ticket) -> Result<Vec<String>> {
+        let mut to = vec![t.requester.clone()];
+        for (a, role) in store::participants(self.conn, t.id)? {
+            if role == "cc" && !to.contains(&a) {
+                to.push(a);
             }
         }
-        let body = self.new_text.clone();
-        let subject = format!("[{}] {}", self.p.tag(ticket.id), strip_reply_prefixes(&ticket.subject));
-        self.queue_raw("agent_reply", &ticket, recipients, subject, body, "auto-generated", &lang)?;
-        let _ = lang;
-        Ok((Disposition::AgentReply, Some(ticket.id), None))
+        Ok(to)
+    }
+
+    /// An agent's mail on a ticket: commands executed (each an event), the
+    /// text relayed to the customer unless `#internal`, status mails for what
+    /// the customer should know. A malformed command executes nothing.
+    fn agent_mail(&mut self, ticket: Ticket, parsed: commands::Parsed) -> Result<Decided> {
+        let p = self.p;
+        let from = self.mail.from_addr().to_string();
+        let id = ticket.id;
+        if !parsed.errors.is_empty() {
+            let ctx = self.context(
+                &ticket,
+                None,
+                &p.cfg.language,
+                json!({"errors": parsed.errors.iter().map(|e| json!({"line": e.line, "message": e.message})).collect::<Vec<_>>(),
+                       "usage": commands::USAGE}),
+            );
+            let detail =
+                parsed.errors.iter().map(|e| format!("{:?}: {}", e.line, e.message)).collect::<Vec<_>>().join("; ");
+            store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "command_error", &detail)?;
+            self.queue_internal("command_error", &ticket, vec![from.clone()], &ctx)?;
+            return Ok((Disposition::AgentCommand, Some(id), Some(format!("commands not executed: {detail}"))));
+        }
+        let lang = ticket.language.clone();
+        let en = lang == "en";
+        let internal = parsed.commands.contains(&Command::Internal);
+        let mut customer_news: Vec<String> = Vec::new();
+        let mut level_raised_to: Option<Level> = None;
+        let mut merge_into: Option<i64> = None;
+        let mut change_mails: Vec<(store::Change, &'static str)> = Vec::new();
+        let mut executed: Vec<String> = Vec::new();
+        for c in &parsed.commands {
+            match c {
+                Command::Internal | Command::Overview => {}
+                Command::Status(st) => {
+                    if store::set_status(self.conn, id, *st, self.now, &from, Some(self.row))?.is_some() {
+                        customer_news.push(status_news(*st, en));
+                        executed.push(format!("#status {st}"));
+                    }
+                }
+                Command::Close => {
+                    if store::set_status(self.conn, id, Status::Closed, self.now, &from, Some(self.row))?.is_some() {
+                        customer_news.push(status_news(Status::Closed, en));
+                        executed.push("#close".into());
+                    }
+                }
+                Command::Reopen => {
+                    if store::set_status(self.conn, id, Status::Open, self.now, &from, Some(self.row))?.is_some() {
+                        customer_news.push(status_news(Status::Open, en));
+                        executed.push("#reopen".into());
+                    }
+                }
+                Command::Level(l) => {
+                    let old = store::get_ticket(self.conn, id)?.context("ticket")?.level;
+                    if old != l.get() as i64 {
+                        store::set_ticket_field(self.conn, id, "level", &(l.get() as i64), self.now)?;
+                        store::insert_event(
+                            self.conn,
+                            Some(id),
+                            Some(self.row),
+                            self.now,
+                            &from,
+                            "level",
+                            &format!("{old} -> {l}"),
+                        )?;
+                        customer_news.push(if en {
+                            format!("Your request has been handed to our {} Level Support.", l.ordinal())
+                        } else {
+                            format!("Ihre Anfrage wurde an unseren {} Level Support übergeben.", l.ordinal())
+                        });
+                        level_raised_to = Some(*l);
+                        executed.push(format!("#level {l}"));
+                    }
+                }
+                Command::Category(cat) => {
+                    let t = store::get_ticket(self.conn, id)?.context("ticket")?;
+                    if t.category != cat.as_str() {
+                        store::set_ticket_field(self.conn, id, "category", &cat.as_str(), self.now)?;
+                        store::set_ticket_field(
+                            self.conn,
+                            id,
+                            "billable",
+                            &(!cat.covered_by_maintenance() as i64),
+                            self.now,
+                        )?;
+                        store::set_ticket_field(self.conn, id, "low_confidence", &0i64, self.now)?;
+                        store::insert_event(
+                            self.conn,
+                            Some(id),
+                            Some(self.row),
+                            self.now,
+                            &from,
+                            "category",
+                            &format!("{} -> {cat}", t.category),
+                        )?;
+                        customer_news.push(if en {
+                            format!(
+                                "Your request is now filed as \"{}\"{}.",
+                                cat.title("en"),
+                                if cat.covered_by_maintenance() {
+                                    ""
+                                } else {
+                                    " (not covered by the maintenance fee; quoted separately)"
+                                }
+                            )
+                        } else {
+                            format!(
+                                "Ihre Anfrage wird jetzt als „{}“ geführt{}.",
+                                cat.title("de"),
+                                if cat.covered_by_maintenance() {
+                                    ""
+                                } else {
+                                    " (nicht im Wartungspreis enthalten; Abrechnung über ein explizites Angebot)"
+                                }
+                            )
+                        });
+                        if *cat == Category::ChangeRequest
+                            && let Some(consultant) = t
+                                .customer
+                                .as_deref()
+                                .and_then(|n| p.cfg.customer_by_name(n))
+                                .and_then(|c| c.consultant.clone())
+                        {
+                            let t = store::get_ticket(self.conn, id)?.context("ticket")?;
+                            let ctx = self.context(&t, None, &p.cfg.language, json!({}));
+                            self.queue_internal("forward_consultant", &t, vec![consultant], &ctx)?;
+                        }
+                        executed.push(format!("#category {cat}"));
+                    }
+                }
+                Command::Priority(pr) => {
+                    store::set_ticket_field(self.conn, id, "priority", &pr.as_str(), self.now)?;
+                    store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "priority", pr.as_str())?;
+                    executed.push(format!("#priority {pr}"));
+                }
+                Command::Assign(a) => {
+                    store::set_ticket_field(self.conn, id, "assignee", a, self.now)?;
+                    store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "assign", a)?;
+                    executed.push(format!("#assign {a}"));
+                }
+                Command::Merge(target) => merge_into = Some(*target),
+                Command::ChangeAnnounce(w) => {
+                    let tz = p.calendar.timezone();
+                    let at = |t: chrono::NaiveTime| {
+                        use chrono::TimeZone;
+                        tz.from_local_datetime(&w.date.and_time(t)).earliest().map(|d| d.with_timezone(&Utc))
+                    };
+                    let (Some(starts), Some(ends)) = (at(w.start), at(w.end)) else { continue };
+                    let cid = store::insert_change(self.conn, id, starts, ends, &w.description, &from, self.now)?;
+                    store::insert_event(
+                        self.conn,
+                        Some(id),
+                        Some(self.row),
+                        self.now,
+                        &from,
+                        "change",
+                        &format!(
+                            "announced {} {}-{}: {}",
+                            w.date,
+                            w.start.format("%H:%M"),
+                            w.end.format("%H:%M"),
+                            w.description
+                        ),
+                    )?;
+                    let ch = store::changes(self.conn, id)?.into_iter().find(|c| c.id == cid).context("change")?;
+                    change_mails.push((ch, "announced"));
+                    executed.push("#change".into());
+                }
+                Command::ChangeDone | Command::ChangeCancelled => {
+                    let state = if *c == Command::ChangeDone { "done" } else { "cancelled" };
+                    match store::changes(self.conn, id)?.into_iter().rev().find(|c| c.state == "announced") {
+                        Some(ch) => {
+                            store::set_change_state(self.conn, ch.id, state, self.now)?;
+                            store::insert_event(
+                                self.conn,
+                                Some(id),
+                                Some(self.row),
+                                self.now,
+                                &from,
+                                "change",
+                                &format!("{state}: {}", ch.description),
+                            )?;
+                            change_mails.push((ch, state));
+                            executed.push(format!("#change {state}"));
+                        }
+                        None => store::insert_event(
+                            self.conn,
+                            Some(id),
+                            Some(self.row),
+                            self.now,
+                            &from,
+                            "change",
+                            "no announced change to finish",
+                        )?,
+                    }
+                }
+            }
+        }
+        let ticket = store::get_ticket(self.conn, id)?.context("ticket")?;
+        let customer = ticket.customer.as_deref().and_then(|n| p.cfg.customer_by_name(n));
+        let text = parsed.text.clone();
+        let relayed = !internal && !text.trim().is_empty();
+        if internal {
+            let mut ctx = self.context(&ticket, customer, &p.cfg.language, json!({"agent": from, "changes": executed}));
+            ctx["text"] = json!(text);
+            store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "note", &text)?;
+            let team: Vec<String> =
+                self.team_of(&ticket).into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
+            self.queue_internal("note", &ticket, team, &ctx)?;
+        } else {
+            let to = self.customer_recipients(&ticket)?;
+            let in_reply_to = store::last_message_from(self.conn, id, &ticket.requester)?;
+            if relayed {
+                let mut ctx = self.context(&ticket, customer, &lang, json!({}));
+                ctx["text"] = json!(text);
+                let (subject, body) =
+                    p.templates.render("agent_reply", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                self.queue_raw(
+                    "agent_reply",
+                    &ticket,
+                    to.clone(),
+                    subject,
+                    body,
+                    "auto-generated",
+                    in_reply_to.clone(),
+                )?;
+                store::insert_event(
+                    self.conn,
+                    Some(id),
+                    Some(self.row),
+                    self.now,
+                    &from,
+                    "agent_reply",
+                    "relayed to the customer",
+                )?;
+                if ticket.first_response_at.is_none() {
+                    store::set_ticket_field(self.conn, id, "first_response_at", &store::ts(self.now), self.now)?;
+                }
+            }
+            if !customer_news.is_empty() {
+                let ctx = self.context(
+                    &ticket,
+                    customer,
+                    &lang,
+                    json!({
+                        "changes": customer_news,
+                        "status_headline": status_headline(&ticket, level_raised_to, en),
+                        "status_title": status_title(&ticket.status, en),
+                    }),
+                );
+                let (subject, body) =
+                    p.templates.render("status", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                self.queue_raw("status", &ticket, to.clone(), subject, body, "auto-generated", in_reply_to.clone())?;
+            }
+            for (ch, state) in change_mails {
+                let ctx = self.change_context(&ticket, customer, &lang, &ch, state);
+                let (subject, body) =
+                    p.templates.render("change", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                self.queue_raw("change", &ticket, to.clone(), subject, body, "auto-generated", in_reply_to.clone())?;
+            }
+        }
+        if let Some(l) = level_raised_to {
+            // The new level's team gets the ticket with its history.
+            let history = store::list_messages(self.conn, Some(id), None)?
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{}  {}  {}",
+                        m.received_at,
+                        m.from_addr.as_deref().unwrap_or("-"),
+                        m.subject.as_deref().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let first_text: String = self
+                .conn
+                .query_row(
+                    "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap_or_default();
+            let mut ctx = self.context(&ticket, customer, &p.cfg.language, json!({"follow_up": true}));
+            ctx["text"] = json!(format!("{first_text}\n\n----- Verlauf -----\n{history}"));
+            let mut team = p.cfg.level_team(l).to_vec();
+            if l.get() == 2
+                && let Some(c) = customer
+            {
+                team.extend(c.project_team.iter().cloned());
+            }
+            self.queue_internal("notify_agents", &ticket, team, &ctx)?;
+        }
+        if let Some(target) = merge_into {
+            self.merge(id, target, &from)?;
+        }
+        let disposition = if relayed { Disposition::AgentReply } else { Disposition::AgentCommand };
+        Ok((disposition, Some(id), None))
+    }
+
+    /// Move a ticket's mails into `target` and close it with a pointer.
+    fn merge(&mut self, source: i64, target: i64, by: &str) -> Result<()> {
+        if source == target || store::get_ticket(self.conn, target)?.is_none() {
+            store::insert_event(
+                self.conn,
+                Some(source),
+                Some(self.row),
+                self.now,
+                by,
+                "merge",
+                &format!("no ticket {} to merge into", self.p.tag(target)),
+            )?;
+            return Ok(());
+        }
+        self.conn
+            .execute("UPDATE messages SET ticket_id = ?1 WHERE ticket_id = ?2", rusqlite::params![target, source])?;
+        self.conn.execute(
+            "INSERT OR IGNORE INTO participants (ticket_id, address, role) SELECT ?1, address, role FROM participants WHERE ticket_id = ?2",
+            rusqlite::params![target, source],
+        )?;
+        store::set_ticket_field(self.conn, source, "merged_into", &target, self.now)?;
+        store::set_status(self.conn, source, Status::Closed, self.now, by, Some(self.row))?;
+        store::insert_event(
+            self.conn,
+            Some(source),
+            Some(self.row),
+            self.now,
+            by,
+            "merge",
+            &format!("merged into {}", self.p.tag(target)),
+        )?;
+        store::insert_event(
+            self.conn,
+            Some(target),
+            Some(self.row),
+            self.now,
+            by,
+            "merge",
+            &format!("{} merged into this ticket", self.p.tag(source)),
+        )?;
+        Ok(())
+    }
+
+    fn change_context(
+        &self,
+        t: &Ticket,
+        customer: Option<&Customer>,
+        lang: &str,
+        ch: &store::Change,
+        state: &str,
+    ) -> serde_json::Value {
+        change_context(self.p, t, customer, lang, ch, state, self.context(t, customer, lang, json!({})))
     }
 
     fn context(
@@ -623,7 +992,8 @@ impl<'a> Writer<'a> {
             return Ok(());
         }
         let (subject, body) = self.p.templates.render(kind, lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        self.queue_raw(kind, t, vec![to], subject, body, "auto-replied", lang)
+        let irt = Some(self.mail.message_id.clone());
+        self.queue_raw(kind, t, vec![to], subject, body, "auto-replied", irt)
     }
 
     fn queue_internal(&mut self, kind: &str, t: &Ticket, mut to: Vec<String>, ctx: &serde_json::Value) -> Result<()> {
@@ -635,7 +1005,8 @@ impl<'a> Writer<'a> {
         }
         let lang = self.p.cfg.language.clone();
         let (subject, body) = self.p.templates.render(kind, &lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        self.queue_raw(kind, t, to, subject, body, "auto-generated", &lang)
+        let irt = Some(self.mail.message_id.clone());
+        self.queue_raw(kind, t, to, subject, body, "auto-generated", irt)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -647,46 +1018,100 @@ impl<'a> Writer<'a> {
         subject: String,
         body: String,
         auto_submitted: &'static str,
-        _lang: &str,
+        in_reply_to: Option<String>,
     ) -> Result<()> {
-        let p = self.p;
-        let tag = p.tag(t.id);
-        let subject = if subject.contains(&tag) { subject } else { format!("[{tag}] {subject}") };
-        let unique = &parse::sha256_hex(
-            format!("{}|{}|{}|{}|{}", self.mail.content_hash, kind, self.queued.len(), t.id, self.row).as_bytes(),
-        )[..12];
-        let message_id = p.signer.make(Some(t.id), kind, unique);
-        let mut references = store::ticket_message_ids(self.conn, t.id)?;
-        references.retain(|r| *r != self.mail.message_id);
-        references.push(self.mail.message_id.clone());
-        let draft = Draft {
-            kind: kind.into(),
-            ticket: Some(t.id),
-            to: to.clone(),
-            subject: subject.clone(),
-            body,
-            in_reply_to: Some(self.mail.message_id.clone()),
-            references,
-            auto_submitted,
-        };
-        let raw = templates::build(&draft, &p.cfg.support_address, &p.cfg.display_name, &message_id, self.now)
-            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        store::insert_outbox(
+        self.queue_plain(kind, Some(t.id), to, subject, body, auto_submitted, in_reply_to)
+    }
+
+    /// Queue a rendered mail (with or without a ticket) in this transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_plain(
+        &mut self,
+        kind: &str,
+        ticket: Option<i64>,
+        to: Vec<String>,
+        subject: String,
+        body: String,
+        auto_submitted: &'static str,
+        in_reply_to: Option<String>,
+    ) -> Result<()> {
+        let seed = format!("{}|{}|{}|{:?}|{}", self.mail.content_hash, kind, self.queued.len(), ticket, self.row);
+        queue_mail(
+            self.p,
             self.conn,
-            &OutRow {
-                kind: kind.into(),
-                ticket_id: Some(t.id),
-                message_id,
-                recipients: to,
+            QueuedMail {
+                kind,
+                ticket,
+                to,
                 subject,
-                raw,
-                in_reply_to: Some(self.mail.message_id.clone()),
+                body,
+                auto_submitted,
+                in_reply_to,
+                seed: &seed,
+                cause_row: Some(self.row),
             },
-            Some(self.row),
             self.now,
         )?;
         self.queued.push(kind.to_string());
         Ok(())
+    }
+
+    /// The ticket overview for the sender: their organisation's tickets (by
+    /// domain), or only their own when they belong to no customer. Sent to
+    /// the From address only, under the per-address cap.
+    fn overview(&mut self) -> Result<Decided> {
+        let p = self.p;
+        let from = self.mail.from_addr().to_string();
+        let customer = self.customer();
+        if !self.under_rate_cap(&from)? {
+            return Ok((
+                Disposition::OverviewRequest,
+                None,
+                Some(format!("no overview to {from}: automatic answer cap reached")),
+            ));
+        }
+        let lang = self.p.language_for(customer, &self.new_text);
+        let tickets = match customer {
+            Some(c) => store::list_tickets(self.conn, None, Some(&c.name))?,
+            None => store::list_tickets(self.conn, None, None)?
+                .into_iter()
+                .filter(|t| t.requester.eq_ignore_ascii_case(&from))
+                .collect(),
+        };
+        let tz = p.calendar.timezone();
+        let fmt = |s: &str| {
+            store::parse_ts(s).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default()
+        };
+        let en = lang == "en";
+        let row = |t: &Ticket| {
+            json!({
+                "tag": p.tag(t.id),
+                "subject": t.subject,
+                "status": t.status,
+                "status_title": status_title(&t.status, en),
+                "level": t.level,
+                "category_title": Category::parse(&t.category).map(|c| c.title(&lang)).unwrap_or(""),
+                "opened": fmt(&t.created_at),
+                "last_activity": fmt(&t.updated_at),
+            })
+        };
+        let visible: Vec<&Ticket> = tickets.iter().filter(|t| t.merged_into.is_none()).collect();
+        let open: Vec<_> =
+            visible.iter().filter(|t| Status::parse(&t.status).is_some_and(|s| s.is_open())).map(|t| row(t)).collect();
+        let closed: Vec<_> =
+            visible.iter().filter(|t| !Status::parse(&t.status).is_some_and(|s| s.is_open())).map(|t| row(t)).collect();
+        let ctx = json!({
+            "customer": customer.map(|c| c.name.clone()),
+            "requester_name": self.mail.from.as_ref().and_then(|m| m.name.clone()),
+            "date": self.now.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
+            "open": open,
+            "closed": closed,
+            "display_name": p.cfg.display_name,
+        });
+        let (subject, body) = p.templates.render("overview", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let irt = Some(self.mail.message_id.clone());
+        self.queue_plain("overview", None, vec![from], subject, body, "auto-replied", irt)?;
+        Ok((Disposition::OverviewRequest, None, Some(format!("{} tickets listed", visible.len()))))
     }
 
     fn under_rate_cap(&self, addr: &str) -> Result<bool> {
@@ -695,6 +1120,142 @@ impl<'a> Writer<'a> {
         let day = store::auto_mails_to_since(self.conn, addr, self.now - Duration::days(1))?;
         Ok(hour < l.auto_replies_per_hour && day < l.auto_replies_per_day)
     }
+}
+
+/// A mail to queue, with or without a ticket.
+pub(crate) struct QueuedMail<'a> {
+    pub kind: &'a str,
+    pub ticket: Option<i64>,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub auto_submitted: &'static str,
+    pub in_reply_to: Option<String>,
+    /// Makes the Message-ID unique; derived from the cause.
+    pub seed: &'a str,
+    pub cause_row: Option<i64>,
+}
+
+/// Render a mail and put it in the outbox (inside the caller's transaction).
+pub(crate) fn queue_mail(p: &Pipeline, conn: &Connection, m: QueuedMail, now: DateTime<Utc>) -> Result<i64> {
+    let mut subject = m.subject;
+    if let Some(t) = m.ticket {
+        let tag = p.tag(t);
+        if !subject.contains(&tag) {
+            subject = format!("[{tag}] {subject}");
+        }
+    }
+    let unique = &parse::sha256_hex(m.seed.as_bytes())[..12];
+    let message_id = p.signer.make(m.ticket, m.kind, unique);
+    let mut references = match m.ticket {
+        Some(t) => store::ticket_message_ids(conn, t)?,
+        None => Vec::new(),
+    };
+    if let Some(irt) = &m.in_reply_to {
+        references.retain(|r| r != irt);
+        references.push(irt.clone());
+    }
+    let draft = Draft {
+        kind: m.kind.into(),
+        ticket: m.ticket,
+        to: m.to.clone(),
+        subject: subject.clone(),
+        body: m.body,
+        in_reply_to: m.in_reply_to.clone(),
+        references,
+        auto_submitted: m.auto_submitted,
+    };
+    let raw = templates::build(&draft, &p.cfg.support_address, &p.cfg.display_name, &message_id, now)
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    store::insert_outbox(
+        conn,
+        &OutRow {
+            kind: m.kind.into(),
+            ticket_id: m.ticket,
+            message_id,
+            recipients: m.to,
+            subject,
+            raw,
+            in_reply_to: m.in_reply_to,
+        },
+        m.cause_row,
+        now,
+    )
+}
+
+/// The customer's words for a status change.
+fn status_news(st: Status, en: bool) -> String {
+    let (de, e) = match st {
+        Status::Waiting => ("Wir benötigen Ihre Rückmeldung.", "We need your answer."),
+        Status::InProgress => ("Ihre Anfrage ist in Bearbeitung.", "We are working on your request."),
+        Status::Resolved => ("Ihre Anfrage wurde gelöst.", "Your request has been resolved."),
+        Status::Closed => ("Ihre Anfrage wurde geschlossen.", "Your request has been closed."),
+        Status::Open | Status::New => ("Ihre Anfrage wurde wieder geöffnet.", "Your request has been reopened."),
+        Status::Forwarded => (
+            "Ihre Anfrage wurde an Ihre Beraterin bzw. Ihren Berater weitergeleitet.",
+            "Your request has been forwarded to your consultant.",
+        ),
+    };
+    if en { e.into() } else { de.into() }
+}
+
+pub(crate) fn status_title(status: &str, en: bool) -> &'static str {
+    match (status, en) {
+        ("new", false) => "neu",
+        ("open", false) => "offen",
+        ("in_progress", false) => "in Bearbeitung",
+        ("waiting", false) => "wartet auf Ihre Rückmeldung",
+        ("forwarded", false) => "an Berater weitergeleitet",
+        ("resolved", false) => "gelöst",
+        ("closed", false) => "geschlossen",
+        ("new", true) => "new",
+        ("in_progress", true) => "in progress",
+        ("waiting", true) => "waiting for your answer",
+        ("forwarded", true) => "forwarded to your consultant",
+        ("resolved", true) => "resolved",
+        ("closed", true) => "closed",
+        _ => "open",
+    }
+}
+
+fn status_headline(t: &Ticket, level: Option<Level>, en: bool) -> String {
+    match (t.status.as_str(), level, en) {
+        ("closed", _, false) => "Ihre Anfrage wurde geschlossen".into(),
+        ("closed", _, true) => "Your request has been closed".into(),
+        ("resolved", _, false) => "Ihre Anfrage wurde gelöst".into(),
+        ("resolved", _, true) => "Your request has been resolved".into(),
+        ("waiting", _, false) => "Wir benötigen Ihre Rückmeldung".into(),
+        ("waiting", _, true) => "We need your answer".into(),
+        (_, Some(l), false) => format!("Übergabe an den {} Level Support", l.ordinal()),
+        (_, Some(l), true) => format!("Handed to {} Level Support", l.ordinal()),
+        (_, None, false) => "Neuigkeiten zu Ihrer Anfrage".into(),
+        (_, None, true) => "News on your request".into(),
+    }
+}
+
+/// Template variables of a `change` mail.
+pub(crate) fn change_context(
+    p: &Pipeline,
+    _t: &Ticket,
+    _customer: Option<&Customer>,
+    lang: &str,
+    ch: &store::Change,
+    state: &str,
+    mut base: serde_json::Value,
+) -> serde_json::Value {
+    let tz = p.calendar.timezone();
+    let starts = store::parse_ts(&ch.starts_at).unwrap_or_default().with_timezone(&tz);
+    let ends = store::parse_ts(&ch.ends_at).unwrap_or_default().with_timezone(&tz);
+    let weekday = crate::reports::weekday_name(starts.date_naive(), lang);
+    if let Some(o) = base.as_object_mut() {
+        o.insert("change_state".into(), json!(state));
+        o.insert("change_date".into(), json!(starts.format("%d.%m.%Y").to_string()));
+        o.insert("change_weekday".into(), json!(weekday));
+        o.insert("change_start".into(), json!(starts.format("%H:%M").to_string()));
+        o.insert("change_end".into(), json!(ends.format("%H:%M").to_string()));
+        o.insert("change_description".into(), json!(ch.description));
+    }
+    base
 }
 
 fn hours(h: f64) -> Duration {

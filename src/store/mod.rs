@@ -16,6 +16,7 @@ use serde::Serialize;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
     ("0002_message_refs", include_str!("migrations/0002_message_refs.sql")),
+    ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
 ];
 
 /// Time as stored: RFC 3339, UTC, seconds.
@@ -204,7 +205,12 @@ pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Re
             t.linked_to,
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)",
+        params![id, t.status, ts(now)],
+    )?;
+    Ok(id)
 }
 
 /// Set one column of a ticket (names are fixed by the callers, never user input).
@@ -228,6 +234,8 @@ pub fn set_ticket_field(
         "first_response_due",
         "resolution_due",
         "low_confidence",
+        "sla_warned_at",
+        "escalated_at",
     ];
     anyhow::ensure!(ALLOWED.contains(&column), "set_ticket_field: column {column} is not updatable");
     conn.execute(
@@ -297,6 +305,141 @@ pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<(
         row
     ])?;
     Ok(())
+}
+
+/// Change a ticket's status: the row, `closed_at`, the status history and an event.
+pub fn set_status(
+    conn: &Connection,
+    ticket: i64,
+    status: crate::domain::Status,
+    now: DateTime<Utc>,
+    actor: &str,
+    message_row: Option<i64>,
+) -> Result<Option<String>> {
+    let old: String = conn.query_row("SELECT status FROM tickets WHERE id = ?1", [ticket], |r| r.get(0))?;
+    if old == status.as_str() {
+        return Ok(None);
+    }
+    let closed_at = (!status.is_open()).then(|| ts(now));
+    conn.execute(
+        "UPDATE tickets SET status = ?1, closed_at = ?2, updated_at = ?3 WHERE id = ?4",
+        params![status.as_str(), closed_at, ts(now), ticket],
+    )?;
+    conn.execute(
+        "INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)",
+        params![ticket, status.as_str(), ts(now)],
+    )?;
+    insert_event(conn, Some(ticket), message_row, now, actor, "status", &format!("{old} -> {status}"))?;
+    Ok(Some(old))
+}
+
+/// The intervals in which a ticket was `waiting` on the customer (open ones end at `now`).
+pub fn waiting_intervals(
+    conn: &Connection,
+    ticket: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    let mut stmt = conn.prepare_cached("SELECT status, at FROM status_history WHERE ticket_id = ?1 ORDER BY at, id")?;
+    let rows: Vec<(String, String)> =
+        stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::new();
+    let mut start: Option<DateTime<Utc>> = None;
+    for (status, at) in rows {
+        let Some(at) = parse_ts(&at) else { continue };
+        match (status == "waiting", start) {
+            (true, None) => start = Some(at),
+            (false, Some(s)) => {
+                out.push((s, at));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, now));
+    }
+    Ok(out)
+}
+
+/// An announced change to a customer's instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub description: String,
+    pub state: String,
+    pub announced_by: String,
+    pub reminded_at: Option<String>,
+}
+
+fn change_from_row(r: &rusqlite::Row) -> rusqlite::Result<Change> {
+    Ok(Change {
+        id: r.get(0)?,
+        ticket_id: r.get(1)?,
+        starts_at: r.get(2)?,
+        ends_at: r.get(3)?,
+        description: r.get(4)?,
+        state: r.get(5)?,
+        announced_by: r.get(6)?,
+        reminded_at: r.get(7)?,
+    })
+}
+
+const CHANGE_COLS: &str = "id, ticket_id, starts_at, ends_at, description, state, announced_by, reminded_at";
+
+pub fn insert_change(
+    conn: &Connection,
+    ticket: i64,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    description: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO changes (ticket_id, starts_at, ends_at, description, state, announced_by, created_at) \
+         VALUES (?1, ?2, ?3, ?4, 'announced', ?5, ?6)",
+        params![ticket, ts(starts), ts(ends), description, by, ts(now)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn changes(conn: &Connection, ticket: i64) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare(&format!("SELECT {CHANGE_COLS} FROM changes WHERE ticket_id = ?1 ORDER BY id"))?;
+    let rows = stmt.query_map([ticket], change_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Announced changes that start before `until` and have had no reminder yet.
+pub fn changes_needing_reminder(conn: &Connection, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Change>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {CHANGE_COLS} FROM changes WHERE state = 'announced' AND reminded_at IS NULL AND starts_at <= ?1 AND starts_at > ?2 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![ts(until), ts(now)], change_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn set_change_state(conn: &Connection, id: i64, state: &str, now: DateTime<Utc>) -> Result<()> {
+    conn.execute("UPDATE changes SET state = ?1, finished_at = ?2 WHERE id = ?3", params![state, ts(now), id])?;
+    Ok(())
+}
+
+pub fn mark_change_reminded(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute("UPDATE changes SET reminded_at = ?1 WHERE id = ?2", params![ts(now), id])?;
+    Ok(())
+}
+
+/// The Message-ID of the newest mail of `from` on a ticket.
+pub fn last_message_from(conn: &Connection, ticket: i64, from: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT message_id FROM messages WHERE ticket_id = ?1 AND from_addr = ?2 AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            params![ticket, from],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Record the Message-IDs a stored mail refers to.
@@ -663,6 +806,7 @@ mod tests {
             linked_to: None,
         };
         let a = insert_ticket(s.conn(), &t, now).unwrap();
+        s.conn().execute("DELETE FROM status_history WHERE ticket_id = ?1", [a]).unwrap();
         s.conn().execute("DELETE FROM tickets WHERE id = ?1", [a]).unwrap();
         let b = insert_ticket(s.conn(), &t, now).unwrap();
         assert!(b > a);
