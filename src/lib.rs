@@ -43,6 +43,7 @@ pub mod outbox;
 pub mod parse;
 pub mod pipeline;
 pub mod reports;
+pub mod schedule;
 pub mod smtp;
 pub mod source;
 pub mod store;

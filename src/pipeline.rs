@@ -486,6 +486,7 @@ impl<'a> Writer<'a> {
             json!({
                 "in_hours": in_hours,
                 "next_opening": p.calendar.format_opening(open_at, &language),
+            "response_by": p.calendar.format_opening(fr_due, &language),
                 "security": cat == Category::SecurityError,
                 "reasons": reasons,
                 "confidence": format!("{:.2}", class.confidence),
@@ -881,7 +882,12 @@ impl<'a> Writer<'a> {
             self.merge(id, target, &from)?;
         }
         let disposition = if relayed { Disposition::AgentReply } else { Disposition::AgentCommand };
-        Ok((disposition, Some(id), None))
+        // After a merge the mail belongs with the others on the target.
+        let ticket = match merge_into {
+            Some(t) if store::get_ticket(self.conn, id)?.and_then(|x| x.merged_into) == Some(t) => t,
+            _ => id,
+        };
+        Ok((disposition, Some(ticket), None))
     }
 
     /// Move a ticket's mails into `target` and close it with a pointer.

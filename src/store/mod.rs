@@ -118,11 +118,15 @@ pub struct Ticket {
     pub closed_at: Option<String>,
     pub merged_into: Option<i64>,
     pub linked_to: Option<i64>,
+    /// When the team was warned that the first-response target is near.
+    pub sla_warned_at: Option<String>,
+    /// When the ticket last rose a level for a missed first response.
+    pub escalated_at: Option<String>,
 }
 
 const TICKET_COLS: &str = "id, subject, category, level, priority, status, customer, requester, billable, confidence, \
     low_confidence, language, assignee, created_at, updated_at, first_response_due, resolution_due, \
-    first_response_at, closed_at, merged_into, linked_to";
+    first_response_at, closed_at, merged_into, linked_to, sla_warned_at, escalated_at";
 
 fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -147,6 +151,8 @@ fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
         closed_at: r.get(18)?,
         merged_into: r.get(19)?,
         linked_to: r.get(20)?,
+        sla_warned_at: r.get(21)?,
+        escalated_at: r.get(22)?,
     })
 }
 

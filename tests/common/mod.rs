@@ -38,12 +38,23 @@ impl Env {
         Env::with_config("")
     }
 
+    /// The default config with `from` replaced by `to` (e.g. one key of a table).
+    pub fn with_replaced(from: &str, to: &str) -> Env {
+        let text = std::fs::read_to_string(repo().join("config/supportd.toml")).unwrap();
+        assert!(text.contains(from), "the default config has no {from:?}");
+        Env::with_text(&text.replace(from, to))
+    }
+
     /// `extra` is TOML appended to the default config (new tables only).
     pub fn with_config(extra: &str) -> Env {
+        Env::with_text(&config_text(extra))
+    }
+
+    fn with_text(text: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let cfgdir = dir.path().join("config");
         std::fs::create_dir_all(&cfgdir).unwrap();
-        let cfg = Config::from_str(&config_text(extra), "test.toml", &cfgdir).unwrap();
+        let cfg = Config::from_str(text, "test.toml", &cfgdir).unwrap();
         let store = Store::open(&cfg.store_path).unwrap();
         let p = Pipeline::new(cfg, store.conn()).unwrap();
         Env { dir, store, p }
@@ -92,7 +103,21 @@ impl Env {
     pub fn outbox_raw(&self, id: i64) -> String {
         let raw: Vec<u8> =
             self.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap();
-        String::from_utf8_lossy(&raw).into_owned()
+        // As a reader sees it: the header block, then the decoded body.
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let head = text.split("\r\n\r\n").next().unwrap_or("").to_string();
+        let msg = mail_parser::MessageParser::default().parse(&raw).expect("our mail parses");
+        format!("{head}\n\n{}", msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"))
+    }
+
+    /// Outbox rows of one kind, in order.
+    pub fn sent(&self, kind: &str) -> Vec<store::OutboxEntry> {
+        self.outbox().into_iter().filter(|o| o.kind == kind).collect()
+    }
+
+    /// The Message-ID of the newest outbox row of `kind`.
+    pub fn last_id(&self, kind: &str) -> String {
+        self.sent(kind).last().unwrap_or_else(|| panic!("no {kind} mail")).message_id.clone()
     }
 
     pub fn count(&self, sql: &str) -> i64 {
