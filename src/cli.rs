@@ -238,9 +238,11 @@ pub fn run(cli: Cli) -> Result<()> {
                     let mut v = ticket_json(&cfg, store.conn(), &t)?;
                     let events = store::events(store.conn(), t.id)?;
                     let outbox = store::list_outbox(store.conn(), Some(t.id))?;
+                    let changes = store::changes(store.conn(), t.id)?;
                     if json {
                         if let Some(o) = v.as_object_mut() {
                             o.insert("events".into(), serde_json::to_value(&events)?);
+                            o.insert("changes".into(), serde_json::to_value(&changes)?);
                             o.insert(
                                 "outbox".into(),
                                 outbox.iter().map(|e| outbox_json(&cfg, e)).collect::<Vec<_>>().into(),
@@ -270,6 +272,12 @@ pub fn run(cli: Cli) -> Result<()> {
                         println!("  events:");
                         for e in events {
                             println!("    {} {:<12} {:<28} {}", e.at, e.kind, e.actor, e.detail);
+                        }
+                        if !changes.is_empty() {
+                            println!("  changes:");
+                            for c in &changes {
+                                println!("    {} - {}  {:<9} {}", c.starts_at, c.ends_at, c.state, c.description);
+                            }
                         }
                         println!("  outbox:");
                         for o in outbox {

@@ -1,0 +1,226 @@
+//! The command line as ops and tests use it (DESIGN §9): the built binary,
+//! exit codes 0/1/2, one-line errors naming the culprit, JSON fields.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn supportd(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_supportd")).arg("--config").arg(config).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A copy of the default config in a temp dir (its var/ goes there too).
+fn temp_config() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    let cfg = dir.path().join("config/supportd.toml");
+    std::fs::write(&cfg, common::config_text("")).unwrap();
+    (dir, cfg)
+}
+
+#[test]
+fn check_config_accepts_the_shipped_default() {
+    let o = supportd(&common::repo().join("config/supportd.toml"), &["check-config"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn check_config_prints_every_problem_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "[support]\naddress = \"kaputt\"\n[mailbox]\nkind = \"pop3\"\n[transport]\nkind = \"file\"\npath = \"o\"\n[store]\npath = \"s\"\n[hours]\nopen = \"25:00\"\n[[customers]]\nname = \"X\"\ndomains = []\nreport_cycle = \"weekly\"\n",
+    )
+    .unwrap();
+    let o = supportd(&cfg, &["check-config"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    for key in ["support.address", "mailbox.kind", "hours.open", "customers[0].domains", "customers[0].report_cycle"] {
+        assert!(lines.iter().any(|l| l.contains(key) && l.contains("bad.toml")), "{key} missing in:\n{err}");
+    }
+    assert!(lines.len() >= 5);
+}
+
+#[test]
+fn a_missing_config_file_is_exit_2_naming_the_file() {
+    let o = supportd(Path::new("/nonexistent/supportd.toml"), &["check-config"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/supportd.toml"), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1);
+}
+
+#[test]
+fn ingest_then_list_gives_the_design_fields_as_json_lines() {
+    let (_dir, cfg) = temp_config();
+    let fixtures = common::repo().join("fixtures/pipeline");
+    let o = supportd(&cfg, &["ingest", fixtures.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("mails/s"));
+
+    let o = supportd(&cfg, &["tickets", "list", "--json"]);
+    assert!(o.status.success());
+    let tickets: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(tickets.len(), 22);
+    for f in [
+        "tag",
+        "subject",
+        "category",
+        "level",
+        "priority",
+        "status",
+        "customer",
+        "requester",
+        "billable",
+        "created_at",
+        "message_ids",
+    ] {
+        assert!(tickets[0].get(f).is_some(), "ticket field {f}");
+    }
+    assert_eq!(tickets[0]["tag"], "MT-000001");
+    assert!(tickets[0]["message_ids"].as_array().unwrap().len() >= 2);
+
+    let o = supportd(&cfg, &["messages", "list", "--json"]);
+    let msgs: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(msgs.len(), 33);
+    for f in ["message_id", "from", "subject", "disposition", "ticket", "received_at"] {
+        assert!(msgs[0].get(f).is_some(), "message field {f}");
+    }
+    assert_eq!(msgs.iter().filter(|m| m["disposition"] == "quarantined").count(), 3);
+
+    let o = supportd(&cfg, &["outbox", "list", "--json"]);
+    let out: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for f in ["id", "kind", "ticket", "to", "subject", "state", "attempts", "in_reply_to"] {
+        assert!(out[0].get(f).is_some(), "outbox field {f}");
+    }
+    assert!(out.iter().all(|r| r["state"] == "sent"), "the file transport wrote everything");
+    let files = std::fs::read_dir(cfg.parent().unwrap().join("../var/outbox")).unwrap().count();
+    assert_eq!(files, out.len());
+
+    let o = supportd(&cfg, &["tickets", "show", "MT-000001", "--json"]);
+    let t: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(t["tag"], "MT-000001");
+    assert!(t["events"].as_array().unwrap().len() >= 1);
+
+    // A second ingest of the same mails makes nothing new.
+    let o = supportd(&cfg, &["ingest", "--no-send", fixtures.to_str().unwrap()]);
+    assert!(stderr(&o).contains("duplicate"), "{}", stderr(&o));
+    let o = supportd(&cfg, &["tickets", "list", "--json"]);
+    assert_eq!(stdout(&o).lines().count(), 22);
+}
+
+#[test]
+fn tickets_show_errors_name_the_tag() {
+    let (_dir, cfg) = temp_config();
+    let o = supportd(&cfg, &["tickets", "show", "MT-000999"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("MT-000999"));
+    let o = supportd(&cfg, &["tickets", "show", "banana"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("banana"));
+}
+
+#[test]
+fn ingest_of_a_missing_path_is_exit_2_naming_it() {
+    let (_dir, cfg) = temp_config();
+    let o = supportd(&cfg, &["ingest", "/nonexistent/mail.eml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/mail.eml"));
+}
+
+#[test]
+fn ingest_reads_stdin() {
+    let (_dir, cfg) = temp_config();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_supportd"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ingest", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&common::mail("kunde@stadtwerke-musterstadt.de", "Frage", "stdin1@sw", "", "Wie geht das?"))
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("stdin\tnew_ticket\tMT-000001"), "{}", stdout(&o));
+}
+
+#[test]
+fn classify_prints_category_confidence_and_reasons() {
+    let (_dir, cfg) = temp_config();
+    let f = common::repo().join("fixtures/pipeline/04-de-latin1-sicherheitsluecke.eml");
+    let o = supportd(&cfg, &["classify", f.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["category"], "security_error");
+    let c = v["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&c));
+    assert!(!v["reasons"].as_array().unwrap().is_empty());
+    assert!(!cfg.parent().unwrap().join("../var/supportd.sqlite3").exists(), "classify writes nothing");
+}
+
+#[test]
+fn calendar_2027_shows_the_baden_wuerttemberg_holidays() {
+    let o = supportd(&common::repo().join("config/supportd.toml"), &["calendar", "--year", "2027"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for d in [
+        "01.01.2027",
+        "06.01.2027",
+        "26.03.2027",
+        "29.03.2027",
+        "01.05.2027",
+        "06.05.2027",
+        "17.05.2027",
+        "27.05.2027",
+        "03.10.2027",
+        "01.11.2027",
+        "25.12.2027",
+        "26.12.2027",
+    ] {
+        assert!(out.contains(d), "{d} missing:\n{out}");
+    }
+    assert!(!out.contains("31.10.2027"), "Reformationstag is not a holiday in Baden-Württemberg");
+    assert!(!out.contains("17.11.2027"), "nor Buß- und Bettag");
+}
+
+#[test]
+fn run_once_processes_the_maildir_and_moves_mail_to_cur() {
+    let (dir, cfg) = temp_config();
+    let inbox = dir.path().join("var/inbox");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(inbox.join(sub)).unwrap();
+    }
+    std::fs::write(
+        inbox.join("new/1.host"),
+        common::mail("kunde@stadtwerke-musterstadt.de", "Frage", "md1@sw", "", "Wie geht das?"),
+    )
+    .unwrap();
+    let o = supportd(&cfg, &["run", "--once"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(inbox.join("new")).unwrap().count(), 0);
+    let cur: Vec<String> = std::fs::read_dir(inbox.join("cur"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(cur, vec!["1.host:2,S"]);
+    let o = supportd(&cfg, &["tickets", "list"]);
+    assert!(stdout(&o).contains("MT-000001"));
+}
