@@ -9,9 +9,9 @@ people do: greetings, closings, long signatures, disclaimers, quoted history
 umlauts, ALL CAPS, HTML-only bodies, quoted-printable / base64 / ISO-8859-1.
 Deterministic (seeded). Usage: python3 tools/gen_corpus.py
 """
-import os, random, re, sys
+import hashlib, os, random, re, sys
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from email import policy
 import datetime
 
@@ -214,7 +214,7 @@ def build(rng, idx, cat, lang, subject, body, split):
     msg["To"] = f"MEIN TEAM Support <{SUPPORT}>"
     msg["Subject"] = subject
     msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = make_msgid(idstring=f"{split}{idx}", domain=dom)
+    msg["Message-ID"] = f"<{hashlib.sha1(f'{split}/{idx}'.encode()).hexdigest()[:20]}.{when.strftime('%Y%m%d%H%M')}@{dom}>"
     if rng.random() < 0.3:
         msg["X-Mailer"] = rng.choice(["Microsoft Outlook 16.0", "Apple Mail (2.3826)"])
     else:
