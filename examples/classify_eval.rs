@@ -61,7 +61,7 @@ fn main() {
     }
 
     let all: Vec<&LabeledMail> = mails.iter().collect();
-    let dev: Vec<&LabeledMail> = mails.iter().filter(|m| m.split == "dev").collect();
+    let dev: Vec<&LabeledMail> = mails.iter().filter(|m| m.split != "holdout").collect();
     let hold: Vec<&LabeledMail> = mails.iter().filter(|m| m.split == "holdout").collect();
 
     println!(

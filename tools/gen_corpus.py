@@ -2,8 +2,8 @@
 """Generate the labeled support-mail corpus (fixtures/corpus/{dev,holdout}/NNN.eml
 plus fixtures/corpus/labels.tsv) from hand-written request cores.
 
-The cores (subject + request text) are written by hand in corpus_dev.py and
-corpus_holdout.py; this script only wraps them the way real mail clients and
+The cores (subject + request text) are written by hand in corpus_dev.py,
+corpus_dev2.py and corpus_holdout.py; this script only wraps them the way real mail clients and
 people do: greetings, closings, long signatures, disclaimers, quoted history
 (Outlook / Thunderbird / English clients), forwarded mails, typos, missing
 umlauts, ALL CAPS, HTML-only bodies, quoted-printable / base64 / ISO-8859-1.
@@ -17,6 +17,7 @@ import datetime
 
 sys.path.insert(0, os.path.dirname(__file__))
 import corpus_dev
+import corpus_dev2
 try:
     import corpus_holdout
 except ImportError:
@@ -233,6 +234,7 @@ def build(rng, idx, cat, lang, subject, body, split):
         cte = rng.choice(["quoted-printable", "base64"])
         msg.set_content(text, charset=charset, cte=cte)
         msg.add_alternative(to_html(rng, text), subtype="html", charset="utf-8", cte="quoted-printable")
+        msg.set_boundary("=_mt_" + hashlib.sha1(f"{split}/{idx}/b".encode()).hexdigest()[:24])
         notes.append("multipart-alternative")
     else:
         cte = rng.choice(["quoted-printable", "base64", "8bit", "quoted-printable"])
@@ -244,9 +246,12 @@ def build(rng, idx, cat, lang, subject, body, split):
 
 
 def main():
-    splits = [("dev", corpus_dev.CORES, 20260301)]
+    # dev: round 1 development data; dev2: first holdout, written after the
+    # round-1 rules were frozen (honest figure then: 60 %), development data of
+    # round 2; holdout: written after the round-2 rules were frozen.
+    splits = [("dev", corpus_dev.CORES, 20260301), ("dev2", corpus_dev2.CORES, 20260415)]
     if corpus_holdout is not None:
-        splits.append(("holdout", corpus_holdout.CORES, 20260415))
+        splits.append(("holdout", corpus_holdout.CORES, 20260502))
     rows = []
     for split, cores, seed in splits:
         rng = random.Random(seed)
@@ -260,7 +265,7 @@ def main():
                 f.write(raw)
             rows.append(f"{fname}\t{cat}\t{lang}\t{','.join(notes)}")
     with open(os.path.join(ROOT, "labels.tsv"), "w", encoding="utf-8") as f:
-        f.write("# file\tcategory\tlang\tnote (split = directory: dev = rules written looking at it, holdout = written after the rules were frozen)\n")
+        f.write("# file\tcategory\tlang\tnote (split = directory: dev, dev2 = development data the rules were written on; holdout = written after the rules were frozen, evaluation only)\n")
         f.write("\n".join(rows) + "\n")
     print(f"wrote {len(rows)} mails")
 
