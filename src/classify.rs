@@ -411,6 +411,7 @@ impl Classifier {
         let (ns, nb) = prepare(inner, subject, text);
         let norm = format!("{ns}\n{nb}");
         let (mut z, matched) = rule_scores(inner, &norm);
+        let p_rules = softmax(&z);
         let mut rule_hits: Vec<(usize, f64, String)> = Vec::new();
         let mut forced: Option<String> = None;
         for &i in &matched {
@@ -460,15 +461,18 @@ impl Classifier {
         let (chosen, confidence) = if let Some(f) = &forced {
             reasons.push(format!("security first: forced by {f}"));
             (sec, p[sec].max(st.force_confidence))
-        } else if top != sec && p[sec] >= st.security_floor {
+        } else if top != sec && p[sec].max(p_rules[sec]) >= st.security_floor {
+            // The learned part may not talk the rules out of a security report.
+            let ps = p[sec].max(p_rules[sec]);
             reasons.push(format!(
-                "security first: security_error probability {:.2} >= floor {:.2} (model/rules preferred {} at {:.2})",
-                p[sec],
+                "security first: security_error probability {:.2} >= floor {:.2} ({} preferred {} at {:.2})",
+                ps,
                 st.security_floor,
+                if p[sec] >= st.security_floor { "model+rules" } else { "the model" },
                 Category::ALL[top],
                 p[top]
             ));
-            (sec, p[sec])
+            (sec, ps)
         } else if top != sec
             && second == sec
             && p[top] < st.low_confidence_threshold
@@ -557,8 +561,9 @@ fn prepare(inner: &Inner, subject: &str, text: &str) -> (String, String) {
 
 /// Typo correction at edit distance 1 (deletion index, as in SymSpell) against
 /// a vocabulary of the rule patterns' words and the words that occur in at
-/// least two training mails. Only unknown words of five or more letters are
-/// touched.
+/// least two training mails. Only unknown words of seven or more letters are
+/// touched (eight for substituted or swapped letters): shorter words have too
+/// many valid neighbours ("attach" -> "attack").
 #[derive(Debug, Clone, Default)]
 struct Speller {
     vocab: HashSet<String>,
@@ -580,7 +585,8 @@ fn deletions(w: &str) -> Vec<String> {
 }
 
 impl Speller {
-    const MIN_LEN: usize = 5;
+    const MIN_LEN: usize = 7;
+    const MIN_LEN_SUBST: usize = 8;
 
     fn build(inner: &Inner, examples: &[Example]) -> Speller {
         let mut df: HashMap<String, usize> = HashMap::new();
@@ -627,7 +633,9 @@ impl Speller {
             if let Some(w) = self.vocab.get(&d) {
                 return Some(w); // a letter was inserted or doubled
             }
-            if let Some(w) = self.dels.get(&d) {
+            if tok.chars().count() >= Self::MIN_LEN_SUBST
+                && let Some(w) = self.dels.get(&d)
+            {
                 return Some(w); // substituted or swapped letters
             }
         }
