@@ -69,6 +69,14 @@ struct Settings {
     security_floor: f64,
     #[serde(default = "default_force_confidence")]
     force_confidence: f64,
+    /// Security first, learned part: if the learned part alone gives
+    /// security_error at least this probability, it wins (1.0 = off).
+    #[serde(default = "default_off")]
+    model_security_floor: f64,
+}
+
+fn default_off() -> f64 {
+    1.0
 }
 
 fn default_force_confidence() -> f64 {
@@ -148,7 +156,13 @@ fn default_prefix_len() -> usize {
 struct RuleConfig {
     category: String,
     name: String,
-    pattern: String,
+    /// One regex; or use `all` for a conjunction.
+    #[serde(default)]
+    pattern: Option<String>,
+    /// Several regexes that must all match somewhere in the mail (concepts
+    /// that co-occur, e.g. sensitive data + visible + to outsiders).
+    #[serde(default)]
+    all: Vec<String>,
     weight: f64,
     #[serde(default)]
     force: bool,
@@ -183,8 +197,9 @@ struct Inner {
     model_cfg: ModelConfig,
     cut_at: RegexSet,
     rules: Vec<Rule>,
-    /// One regex per rule (a RegexSet over these patterns is ten times slower).
-    rule_regexes: Vec<Regex>,
+    /// The regexes of each rule, all of which must match (a RegexSet over
+    /// these patterns is ten times slower).
+    rule_regexes: Vec<Vec<Regex>>,
     stopwords: HashSet<String>,
     /// Words of the rule patterns (always part of the speller's vocabulary).
     pattern_words: Vec<String>,
@@ -285,6 +300,7 @@ impl Classifier {
             ),
             ("settings.security_floor", s.security_floor),
             ("settings.force_confidence", s.force_confidence),
+            ("settings.model_security_floor", s.model_security_floor),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{source}: {key}: must be between 0 and 1, got {v}"));
@@ -331,16 +347,35 @@ impl Classifier {
             if !r.weight.is_finite() {
                 return Err(format!("{source}: rule[{i}].weight: not a finite number"));
             }
-            let p = format!("(?i){}", normalize_pattern(&r.pattern));
-            let re = Regex::new(&p).map_err(|e| {
-                format!(
-                    "{source}: rule[{i}].pattern ('{}'): invalid regex: {}",
-                    r.name,
-                    one_line(&e.to_string())
-                )
-            })?;
-            rule_regexes.push(re);
-            pats.push(p);
+            let sources: Vec<(String, &String)> = match (&r.pattern, r.all.is_empty()) {
+                (Some(p), true) => vec![("pattern".to_string(), p)],
+                (None, false) => r
+                    .all
+                    .iter()
+                    .enumerate()
+                    .map(|(j, p)| (format!("all[{j}]"), p))
+                    .collect(),
+                _ => {
+                    return Err(format!(
+                        "{source}: rule[{i}]: give exactly one of 'pattern' or 'all' ('{}')",
+                        r.name
+                    ));
+                }
+            };
+            let mut res = Vec::new();
+            for (key, pat) in sources {
+                let p = format!("(?i){}", normalize_pattern(pat));
+                let re = Regex::new(&p).map_err(|e| {
+                    format!(
+                        "{source}: rule[{i}].{key} ('{}'): invalid regex: {}",
+                        r.name,
+                        one_line(&e.to_string())
+                    )
+                })?;
+                res.push(re);
+                pats.push(p);
+            }
+            rule_regexes.push(res);
             rules.push(Rule {
                 category: idx(cat),
                 name: r.name.clone(),
@@ -417,9 +452,11 @@ impl Classifier {
         for &i in &matched {
             let r = &inner.rules[i];
             let word = inner.rule_regexes[i]
-                .find(&norm)
+                .iter()
+                .filter_map(|re| re.find(&norm))
                 .map(|m| m.as_str().trim().to_string())
-                .unwrap_or_default();
+                .collect::<Vec<_>>()
+                .join("\" + \"");
             let desc = format!(
                 "rule '{}' {:+.1} {} (matched \"{}\")",
                 r.name,
@@ -433,18 +470,21 @@ impl Classifier {
             rule_hits.push((r.category, r.weight, desc));
         }
         let mut model_terms: Vec<(String, [f64; N])> = Vec::new();
+        let mut z_model = [0.0; N];
         if let Some(m) = &inner.model {
             let feats = features(inner, &ns, &nb, &matched);
             let x = 1.0 / (feats.len().max(1) as f64).sqrt();
             let w = inner.model_cfg.weight;
-            for (zc, b) in z.iter_mut().zip(m.bias) {
-                *zc += w * b;
+            for c in 0..N {
+                z[c] += w * m.bias[c];
+                z_model[c] += m.bias[c];
             }
             for f in feats {
                 if let Some(fw) = m.weights.get(&f) {
                     let mut contrib = [0.0; N];
                     for c in 0..N {
                         z[c] += w * x * fw[c];
+                        z_model[c] += x * fw[c];
                         contrib[c] = x * fw[c];
                     }
                     model_terms.push((f, contrib));
@@ -452,6 +492,11 @@ impl Classifier {
             }
         }
         let p = softmax(&z);
+        let p_model = if inner.model.is_some() {
+            softmax(&z_model)
+        } else {
+            [0.0; N]
+        };
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
@@ -473,6 +518,15 @@ impl Classifier {
                 p[top]
             ));
             (sec, ps)
+        } else if top != sec && p_model[sec] >= st.model_security_floor {
+            reasons.push(format!(
+                "security first: the learned part alone gives security_error {:.2} >= {:.2} (combined preferred {} at {:.2})",
+                p_model[sec],
+                st.model_security_floor,
+                Category::ALL[top],
+                p[top]
+            ));
+            (sec, p[sec].max(p_model[sec]))
         } else if top != sec
             && second == sec
             && p[top] < st.low_confidence_threshold
@@ -671,7 +725,7 @@ impl Speller {
 fn rule_scores(inner: &Inner, norm: &str) -> ([f64; N], Vec<usize>) {
     let mut z = [0.0; N];
     let matched: Vec<usize> = (0..inner.rules.len())
-        .filter(|&i| inner.rule_regexes[i].is_match(norm))
+        .filter(|&i| inner.rule_regexes[i].iter().all(|re| re.is_match(norm)))
         .collect();
     for &i in &matched {
         let r = &inner.rules[i];

@@ -2,8 +2,8 @@
 """Generate the labeled support-mail corpus (fixtures/corpus/{dev,holdout}/NNN.eml
 plus fixtures/corpus/labels.tsv) from hand-written request cores.
 
-The cores (subject + request text) are written by hand in corpus_dev.py,
-corpus_dev2.py and corpus_holdout.py; this script only wraps them the way real mail clients and
+The cores (subject + request text) are written by hand in corpus_dev*.py
+and corpus_holdout.py; this script only wraps them the way real mail clients and
 people do: greetings, closings, long signatures, disclaimers, quoted history
 (Outlook / Thunderbird / English clients), forwarded mails, typos, missing
 umlauts, ALL CAPS, HTML-only bodies, quoted-printable / base64 / ISO-8859-1.
@@ -18,6 +18,7 @@ import datetime
 sys.path.insert(0, os.path.dirname(__file__))
 import corpus_dev
 import corpus_dev2
+import corpus_dev3
 try:
     import corpus_holdout
 except ImportError:
@@ -246,12 +247,14 @@ def build(rng, idx, cat, lang, subject, body, split):
 
 
 def main():
-    # dev: round 1 development data; dev2: first holdout, written after the
-    # round-1 rules were frozen (honest figure then: 60 %), development data of
-    # round 2; holdout: written after the round-2 rules were frozen.
-    splits = [("dev", corpus_dev.CORES, 20260301), ("dev2", corpus_dev2.CORES, 20260415)]
+    # dev: round 1 development data; dev2 / dev3: holdouts 1 and 2, each written
+    # after the rules of its round were frozen (honest figures then: 60 % and
+    # 65 %), development data of the following round; holdout: written after the
+    # round-3 rules were frozen.
+    splits = [("dev", corpus_dev.CORES, 20260301), ("dev2", corpus_dev2.CORES, 20260415),
+              ("dev3", corpus_dev3.CORES, 20260502)]
     if corpus_holdout is not None:
-        splits.append(("holdout", corpus_holdout.CORES, 20260502))
+        splits.append(("holdout", corpus_holdout.CORES, 20260601))
     rows = []
     for split, cores, seed in splits:
         rng = random.Random(seed)
