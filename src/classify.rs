@@ -446,7 +446,11 @@ impl Classifier {
         let (ns, nb) = prepare(inner, subject, text);
         let norm = format!("{ns}\n{nb}");
         let (mut z, matched) = rule_scores(inner, &norm);
-        let p_rules = softmax(&z);
+        // Rules-only security probability, only if a security rule matched
+        // (without any match the rules say nothing: uniform 0.2 each).
+        let sec = idx(Category::SecurityError);
+        let sec_rule_hit = z[sec] > 0.0;
+        let p_rules_sec = if sec_rule_hit { softmax(&z)[sec] } else { 0.0 };
         let mut rule_hits: Vec<(usize, f64, String)> = Vec::new();
         let mut forced: Option<String> = None;
         for &i in &matched {
@@ -500,15 +504,17 @@ impl Classifier {
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
-        let sec = idx(Category::SecurityError);
         let st = &inner.settings;
         let mut reasons = Vec::new();
         let (chosen, confidence) = if let Some(f) = &forced {
             reasons.push(format!("security first: forced by {f}"));
             (sec, p[sec].max(st.force_confidence))
-        } else if top != sec && p[sec].max(p_rules[sec]) >= st.security_floor {
+        } else if top != sec
+            && (sec_rule_hit || p_model[sec] > 1.0 / N as f64)
+            && p[sec].max(p_rules_sec) >= st.security_floor
+        {
             // The learned part may not talk the rules out of a security report.
-            let ps = p[sec].max(p_rules[sec]);
+            let ps = p[sec].max(p_rules_sec);
             reasons.push(format!(
                 "security first: security_error probability {:.2} >= floor {:.2} ({} preferred {} at {:.2})",
                 ps,
