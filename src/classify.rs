@@ -12,6 +12,9 @@
 //! above `security_floor`, or a low-confidence decision with security as the
 //! runner-up all yield `security_error`.
 
+// Per-category loops index several [f64; 5] arrays at once; `0..N` is clearer.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
