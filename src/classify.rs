@@ -1,57 +1,1039 @@
-//! Placeholder keyword classifier; replaced by the data-driven engine of the
-//! classifier branch.
+//! Request classifier: maps the new text of a support mail to one of the five
+//! categories of the support concept.
+//!
+//! Two parts, both driven by data rather than code:
+//! * weighted regex rules per category from `config/classifier.toml` (ops can
+//!   extend them; `force = true` rules make a mail a security report outright);
+//! * a small multinomial naive-Bayes model trained at start-up from the labeled
+//!   corpus (`fixtures/classifier_training.tsv`, exported from `fixtures/corpus`).
+//!
+//! The scores are added per category and turned into probabilities with a
+//! softmax. Security comes first: a forced security rule, a security probability
+//! above `security_floor`, or a low-confidence decision with security as the
+//! runner-up all yield `security_error`.
 
-use std::path::Path;
+// Per-category loops index several [f64; 5] arrays at once; `0..N` is clearer.
+#![allow(clippy::needless_range_loop)]
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use regex::{Regex, RegexSet};
+use serde::Deserialize;
 
 use crate::domain::Category;
 
+const N: usize = 5;
+
+/// The embedded default configuration.
+pub const EMBEDDED_CONFIG: &str = include_str!("../config/classifier.toml");
+/// The embedded training data (exported from `fixtures/corpus` by
+/// `cargo run --example export_training`).
+pub const EMBEDDED_TRAINING: &str = include_str!("../fixtures/classifier_training.tsv");
+
+/// The result of classifying one mail.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Classification {
     pub category: Category,
+    /// Probability of the chosen category, 0..1.
     pub confidence: f64,
+    /// Human-readable reasons: matched rules, decisive model words, overrides.
     pub reasons: Vec<String>,
+    /// `confidence` is below the configured threshold: a human should check.
     pub low_confidence: bool,
 }
 
+/// One labeled training mail.
 #[derive(Debug, Clone)]
-pub struct Classifier;
+pub struct Example {
+    pub category: Category,
+    pub subject: String,
+    /// The mail body as plain text (cleaned by the classifier itself).
+    pub text: String,
+}
 
-impl Classifier {
-    pub fn from_toml_str(_text: &str, _source: &str) -> Result<Classifier, String> {
-        Ok(Classifier)
-    }
-    pub fn load(_path: &Path) -> Result<Classifier, String> {
-        Ok(Classifier)
-    }
-    pub fn embedded() -> Classifier {
-        Classifier
-    }
-    pub fn classify(&self, subject: &str, text: &str) -> Classification {
-        let t = format!("{subject} {text}").to_lowercase();
-        let rules: &[(Category, &[&str])] = &[
-            (
-                Category::SecurityError,
-                &["sicherheit", "security", "xss", "injection", "passwort", "password", "phishing"],
-            ),
-            (Category::ChangeRequest, &["änderung", "erweiterung", "wunsch", "feature", "change request", "anpassung"]),
-            (Category::UserManagement, &["benutzer", "berechtigung", "rolle", "user", "permission", "zugang"]),
-            (Category::FunctionalError, &["fehler", "error", "funktioniert nicht", "geht nicht", "absturz", "bug"]),
-        ];
-        for (cat, words) in rules {
-            if let Some(w) = words.iter().find(|w| t.contains(*w)) {
-                return Classification {
-                    category: *cat,
-                    confidence: 0.6,
-                    reasons: vec![format!("keyword {w:?}")],
-                    low_confidence: false,
-                };
-            }
-        }
-        Classification {
-            category: Category::UsageQuestion,
-            confidence: 0.3,
-            reasons: vec!["no keyword".into()],
-            low_confidence: true,
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    settings: Settings,
+    #[serde(default)]
+    cleaning: Cleaning,
+    #[serde(default)]
+    model: ModelConfig,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    low_confidence_threshold: f64,
+    security_floor: f64,
+    #[serde(default = "default_force_confidence")]
+    force_confidence: f64,
+    /// Security first, learned part: if the learned part alone gives
+    /// security_error at least this probability, it wins (1.0 = off).
+    #[serde(default = "default_off")]
+    model_security_floor: f64,
+}
+
+fn default_off() -> f64 {
+    1.0
+}
+
+fn default_force_confidence() -> f64 {
+    0.9
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cleaning {
+    /// Regexes matched against each normalised, trimmed line; the first match
+    /// after some content ends the new text (closings, disclaimers, ...).
+    #[serde(default)]
+    cut_at: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelConfig {
+    #[serde(default = "yes")]
+    enabled: bool,
+    /// `"embedded"` (default) or a path (relative to the config file).
+    #[serde(default = "default_training")]
+    training: String,
+    #[serde(default = "default_weight")]
+    weight: f64,
+    #[serde(default = "default_l2")]
+    l2: f64,
+    #[serde(default = "default_epochs")]
+    epochs: usize,
+    #[serde(default = "default_learning_rate")]
+    learning_rate: f64,
+    #[serde(default = "default_prefix_len")]
+    prefix_len: usize,
+    #[serde(default)]
+    stopwords: Vec<String>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            enabled: true,
+            training: default_training(),
+            weight: default_weight(),
+            l2: default_l2(),
+            epochs: default_epochs(),
+            learning_rate: default_learning_rate(),
+            prefix_len: default_prefix_len(),
+            stopwords: Vec::new(),
         }
     }
 }
+
+fn yes() -> bool {
+    true
+}
+fn default_training() -> String {
+    "embedded".into()
+}
+fn default_weight() -> f64 {
+    1.0
+}
+fn default_l2() -> f64 {
+    0.001
+}
+fn default_epochs() -> usize {
+    40
+}
+fn default_learning_rate() -> f64 {
+    0.5
+}
+fn default_prefix_len() -> usize {
+    6
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleConfig {
+    category: String,
+    name: String,
+    /// One regex; or use `all` for a conjunction.
+    #[serde(default)]
+    pattern: Option<String>,
+    /// Several regexes that must all match somewhere in the mail (concepts
+    /// that co-occur, e.g. sensitive data + visible + to outsiders).
+    #[serde(default)]
+    all: Vec<String>,
+    weight: f64,
+    #[serde(default)]
+    force: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    category: usize,
+    name: String,
+    weight: f64,
+    force: bool,
+}
+
+/// Multinomial logistic regression over binary features (words, word
+/// prefixes, subject words, which rules matched), trained with the rule scores
+/// as a fixed offset: it learns the corrections to the hand-written rules.
+#[derive(Debug, Clone, Default)]
+struct Model {
+    bias: [f64; N],
+    weights: HashMap<String, [f64; N]>,
+}
+
+/// The classifier; cheap to clone (shared internals).
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    model_cfg: ModelConfig,
+    cut_at: RegexSet,
+    rules: Vec<Rule>,
+    /// The regexes of each rule, all of which must match (a RegexSet over
+    /// these patterns is ten times slower).
+    rule_regexes: Vec<Vec<Regex>>,
+    stopwords: HashSet<String>,
+    /// Words of the rule patterns (always part of the speller's vocabulary).
+    pattern_words: Vec<String>,
+    speller: Speller,
+    model: Option<Model>,
+}
+
+fn idx(c: Category) -> usize {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Classifier {
+    /// Parse a configuration; `source` names the file in error messages. The
+    /// model's training data is the embedded corpus export unless the config
+    /// names a file (resolved against the current directory here, against the
+    /// config's directory in [`Classifier::load`]).
+    pub fn from_toml_str(text: &str, source: &str) -> Result<Classifier, String> {
+        Self::build(text, source, None)
+    }
+
+    /// Read and parse a configuration file.
+    pub fn load(path: &Path) -> Result<Classifier, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        Self::build(&text, &path.display().to_string(), path.parent())
+    }
+
+    /// The compiled-in configuration and training data.
+    pub fn embedded() -> Classifier {
+        Self::from_toml_str(EMBEDDED_CONFIG, "config/classifier.toml")
+            .expect("embedded config/classifier.toml is valid")
+    }
+
+    /// The same rules and settings with the model trained on `examples`
+    /// (used by the evaluation for cross-validation).
+    pub fn with_training(&self, examples: &[Example]) -> Classifier {
+        let mut inner = self.rebuild();
+        inner.speller = Speller::build(&inner, examples);
+        inner.model = Some(train(&inner, examples));
+        Classifier {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The same rules and settings without any learned part.
+    pub fn rules_only(&self) -> Classifier {
+        let mut inner = self.rebuild();
+        inner.model = None;
+        inner.speller = Speller::build(&inner, &[]);
+        Classifier {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The same model and settings without rules (for the evaluation).
+    pub fn model_only(&self) -> Classifier {
+        let mut inner = self.rebuild();
+        inner.model = self.inner.model.clone();
+        inner.rules.clear();
+        inner.rule_regexes.clear();
+        Classifier {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Whether a learned model is active.
+    pub fn has_model(&self) -> bool {
+        self.inner.model.is_some()
+    }
+
+    fn rebuild(&self) -> Inner {
+        let i = &self.inner;
+        Inner {
+            settings: i.settings.clone(),
+            model_cfg: i.model_cfg.clone(),
+            cut_at: i.cut_at.clone(),
+            rules: i.rules.clone(),
+            rule_regexes: i.rule_regexes.clone(),
+            stopwords: i.stopwords.clone(),
+            pattern_words: i.pattern_words.clone(),
+            speller: i.speller.clone(),
+            model: None,
+        }
+    }
+
+    fn build(text: &str, source: &str, base: Option<&Path>) -> Result<Classifier, String> {
+        let cfg: FileConfig =
+            toml::from_str(text).map_err(|e| format!("{source}: {}", one_line(&e.to_string())))?;
+        let s = &cfg.settings;
+        for (key, v) in [
+            (
+                "settings.low_confidence_threshold",
+                s.low_confidence_threshold,
+            ),
+            ("settings.security_floor", s.security_floor),
+            ("settings.force_confidence", s.force_confidence),
+            ("settings.model_security_floor", s.model_security_floor),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{source}: {key}: must be between 0 and 1, got {v}"));
+            }
+        }
+        for (key, v) in [
+            ("model.weight", cfg.model.weight),
+            ("model.l2", cfg.model.l2),
+            ("model.learning_rate", cfg.model.learning_rate),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("{source}: {key}: must be a number >= 0, got {v}"));
+            }
+        }
+        let mut cut = Vec::new();
+        for (i, p) in cfg.cleaning.cut_at.iter().enumerate() {
+            let p = normalize_pattern(p);
+            Regex::new(&p).map_err(|e| {
+                format!(
+                    "{source}: cleaning.cut_at[{i}]: invalid regex: {}",
+                    one_line(&e.to_string())
+                )
+            })?;
+            cut.push(p);
+        }
+        let cut_at = RegexSet::new(&cut).map_err(|e| format!("{source}: cleaning.cut_at: {e}"))?;
+        let mut rules = Vec::new();
+        let mut pats = Vec::new();
+        let mut rule_regexes = Vec::new();
+        for (i, r) in cfg.rules.iter().enumerate() {
+            let cat = Category::parse(&r.category).ok_or_else(|| {
+                format!(
+                    "{source}: rule[{i}].category: unknown category '{}' (valid: {})",
+                    r.category,
+                    Category::valid_ids()
+                )
+            })?;
+            if r.force && cat != Category::SecurityError {
+                return Err(format!(
+                    "{source}: rule[{i}].force: only security_error rules may force ('{}')",
+                    r.name
+                ));
+            }
+            if !r.weight.is_finite() {
+                return Err(format!("{source}: rule[{i}].weight: not a finite number"));
+            }
+            let sources: Vec<(String, &String)> = match (&r.pattern, r.all.is_empty()) {
+                (Some(p), true) => vec![("pattern".to_string(), p)],
+                (None, false) => r
+                    .all
+                    .iter()
+                    .enumerate()
+                    .map(|(j, p)| (format!("all[{j}]"), p))
+                    .collect(),
+                _ => {
+                    return Err(format!(
+                        "{source}: rule[{i}]: give exactly one of 'pattern' or 'all' ('{}')",
+                        r.name
+                    ));
+                }
+            };
+            let mut res = Vec::new();
+            for (key, pat) in sources {
+                let p = format!("(?i){}", normalize_pattern(pat));
+                let re = Regex::new(&p).map_err(|e| {
+                    format!(
+                        "{source}: rule[{i}].{key} ('{}'): invalid regex: {}",
+                        r.name,
+                        one_line(&e.to_string())
+                    )
+                })?;
+                res.push(re);
+                pats.push(p);
+            }
+            rule_regexes.push(res);
+            rules.push(Rule {
+                category: idx(cat),
+                name: r.name.clone(),
+                weight: r.weight,
+                force: r.force,
+            });
+        }
+        let stopwords = cfg.model.stopwords.iter().map(|w| normalize(w)).collect();
+        let escape = Regex::new(r"\\.").expect("valid regex");
+        let mut pattern_words: Vec<String> = pats
+            .iter()
+            .flat_map(|p| {
+                escape
+                    .replace_all(p, " ")
+                    .split(|c: char| !c.is_ascii_lowercase())
+                    .filter(|w| w.len() >= 5)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        pattern_words.sort_unstable();
+        pattern_words.dedup();
+        let mut inner = Inner {
+            settings: cfg.settings,
+            model_cfg: cfg.model.clone(),
+            cut_at,
+            rules,
+            rule_regexes,
+            stopwords,
+            pattern_words,
+            speller: Speller::default(),
+            model: None,
+        };
+        if cfg.model.enabled {
+            let data = if cfg.model.training == "embedded" {
+                EMBEDDED_TRAINING.to_string()
+            } else {
+                let p = PathBuf::from(&cfg.model.training);
+                let p = match base {
+                    Some(b) if p.is_relative() => b.join(p),
+                    _ => p,
+                };
+                std::fs::read_to_string(&p).map_err(|e| {
+                    format!("{source}: model.training: cannot read {}: {e}", p.display())
+                })?
+            };
+            let examples =
+                parse_training(&data).map_err(|e| format!("{source}: model.training: {e}"))?;
+            inner.speller = Speller::build(&inner, &examples);
+            inner.model = Some(train(&inner, &examples));
+        } else {
+            inner.speller = Speller::build(&inner, &[]);
+        }
+        Ok(Classifier {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The new text of a mail after stripping quotes, quoted history,
+    /// signatures and closings (not normalised).
+    pub fn clean(&self, text: &str) -> String {
+        clean_text(text, &self.inner.cut_at)
+    }
+
+    /// Classify a mail by subject and new text (plain text).
+    pub fn classify(&self, subject: &str, text: &str) -> Classification {
+        let inner = &*self.inner;
+        let (ns, nb) = prepare(inner, subject, text);
+        let norm = format!("{ns}\n{nb}");
+        let (mut z, matched) = rule_scores(inner, &norm);
+        // Rules-only security probability, only if a security rule matched
+        // (without any match the rules say nothing: uniform 0.2 each).
+        let sec = idx(Category::SecurityError);
+        let sec_rule_hit = z[sec] > 0.0;
+        let p_rules_sec = if sec_rule_hit { softmax(&z)[sec] } else { 0.0 };
+        let mut rule_hits: Vec<(usize, f64, String)> = Vec::new();
+        let mut forced: Option<String> = None;
+        for &i in &matched {
+            let r = &inner.rules[i];
+            let word = inner.rule_regexes[i]
+                .iter()
+                .filter_map(|re| re.find(&norm))
+                .map(|m| m.as_str().trim().to_string())
+                .collect::<Vec<_>>()
+                .join("\" + \"");
+            let desc = format!(
+                "rule '{}' {:+.1} {} (matched \"{}\")",
+                r.name,
+                r.weight,
+                Category::ALL[r.category],
+                word
+            );
+            if r.force && forced.is_none() {
+                forced = Some(desc.clone());
+            }
+            rule_hits.push((r.category, r.weight, desc));
+        }
+        let mut model_terms: Vec<(String, [f64; N])> = Vec::new();
+        let mut z_model = [0.0; N];
+        if let Some(m) = &inner.model {
+            let feats = features(inner, &ns, &nb, &matched);
+            let x = 1.0 / (feats.len().max(1) as f64).sqrt();
+            let w = inner.model_cfg.weight;
+            for c in 0..N {
+                z[c] += w * m.bias[c];
+                z_model[c] += m.bias[c];
+            }
+            for f in feats {
+                if let Some(fw) = m.weights.get(&f) {
+                    let mut contrib = [0.0; N];
+                    for c in 0..N {
+                        z[c] += w * x * fw[c];
+                        z_model[c] += x * fw[c];
+                        contrib[c] = x * fw[c];
+                    }
+                    model_terms.push((f, contrib));
+                }
+            }
+        }
+        let p = softmax(&z);
+        let p_model = if inner.model.is_some() {
+            softmax(&z_model)
+        } else {
+            [0.0; N]
+        };
+        let mut order: Vec<usize> = (0..N).collect();
+        order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
+        let (top, second) = (order[0], order[1]);
+        let st = &inner.settings;
+        let mut reasons = Vec::new();
+        let (chosen, confidence) = if let Some(f) = &forced {
+            reasons.push(format!("security first: forced by {f}"));
+            (sec, p[sec].max(st.force_confidence))
+        } else if top != sec
+            && (sec_rule_hit || p_model[sec] > 1.0 / N as f64)
+            && p[sec].max(p_rules_sec) >= st.security_floor
+        {
+            // The learned part may not talk the rules out of a security report.
+            let ps = p[sec].max(p_rules_sec);
+            reasons.push(format!(
+                "security first: security_error probability {:.2} >= floor {:.2} ({} preferred {} at {:.2})",
+                ps,
+                st.security_floor,
+                if p[sec] >= st.security_floor { "model+rules" } else { "the model" },
+                Category::ALL[top],
+                p[top]
+            ));
+            (sec, ps)
+        } else if top != sec && p_model[sec] >= st.model_security_floor {
+            reasons.push(format!(
+                "security first: the learned part alone gives security_error {:.2} >= {:.2} (combined preferred {} at {:.2})",
+                p_model[sec],
+                st.model_security_floor,
+                Category::ALL[top],
+                p[top]
+            ));
+            (sec, p[sec].max(p_model[sec]))
+        } else if top != sec
+            && second == sec
+            && p[top] < st.low_confidence_threshold
+            && p[sec] > 1.2 * p[order[2]]
+        {
+            reasons.push(format!(
+                "security first: low-confidence choice between {} ({:.2}) and security_error ({:.2})",
+                Category::ALL[top],
+                p[top],
+                p[sec]
+            ));
+            (sec, p[sec])
+        } else {
+            (top, p[top])
+        };
+        for (c, _, d) in &rule_hits {
+            if *c == chosen {
+                reasons.push(d.clone());
+            }
+        }
+        if !model_terms.is_empty() {
+            let other = if chosen == top { second } else { top };
+            let mut contrib: Vec<(f64, &str)> = model_terms
+                .iter()
+                .map(|(f, lp)| (lp[chosen] - lp[other], f.as_str()))
+                .filter(|(_, f)| !f.starts_with("r:"))
+                .filter(|(d, _)| *d > 0.0)
+                .collect();
+            contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
+            contrib.dedup_by(|a, b| a.1 == b.1);
+            if !contrib.is_empty() {
+                let words: Vec<String> = contrib
+                    .iter()
+                    .take(5)
+                    .map(|(d, f)| format!("{f} ({d:+.2})"))
+                    .collect();
+                reasons.push(format!(
+                    "model: words for {} over {}: {}",
+                    Category::ALL[chosen],
+                    Category::ALL[other],
+                    words.join(", ")
+                ));
+            }
+        }
+        if rule_hits.is_empty() && model_terms.is_empty() {
+            reasons.push("no rule matched and no known words: default choice".into());
+        }
+        let low_confidence = confidence < st.low_confidence_threshold;
+        if low_confidence {
+            reasons.push(format!(
+                "low confidence {:.2} < threshold {:.2}",
+                confidence, st.low_confidence_threshold
+            ));
+        }
+        Classification {
+            category: Category::ALL[chosen],
+            confidence,
+            reasons,
+            low_confidence,
+        }
+    }
+}
+
+fn softmax(z: &[f64; N]) -> [f64; N] {
+    let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let mut e = [0.0; N];
+    let mut sum = 0.0;
+    for (o, v) in e.iter_mut().zip(z) {
+        *o = (v - max).exp();
+        sum += *o;
+    }
+    for o in e.iter_mut() {
+        *o /= sum;
+    }
+    e
+}
+
+/// Clean the body, normalise subject and body, correct typos.
+fn prepare(inner: &Inner, subject: &str, text: &str) -> (String, String) {
+    let body = clean_text(text, &inner.cut_at);
+    (
+        inner.speller.correct_text(&normalize(subject)),
+        inner.speller.correct_text(&normalize(&body)),
+    )
+}
+
+/// Typo correction at edit distance 1 (deletion index, as in SymSpell) against
+/// a vocabulary of the rule patterns' words and the words that occur in at
+/// least two training mails. Only unknown words of seven or more letters are
+/// touched (eight for substituted or swapped letters): shorter words have too
+/// many valid neighbours ("attach" -> "attack").
+#[derive(Debug, Clone, Default)]
+struct Speller {
+    vocab: HashSet<String>,
+    dels: HashMap<String, String>,
+}
+
+fn deletions(w: &str) -> Vec<String> {
+    let chars: Vec<char> = w.chars().collect();
+    (0..chars.len())
+        .map(|i| {
+            chars
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, c)| *c)
+                .collect()
+        })
+        .collect()
+}
+
+impl Speller {
+    const MIN_LEN: usize = 7;
+    const MIN_LEN_SUBST: usize = 8;
+
+    fn build(inner: &Inner, examples: &[Example]) -> Speller {
+        let mut df: HashMap<String, usize> = HashMap::new();
+        for ex in examples {
+            let t = normalize(&format!(
+                "{}\n{}",
+                ex.subject,
+                clean_text(&ex.text, &inner.cut_at)
+            ));
+            let words: HashSet<&str> = t.split(|c: char| !c.is_alphabetic()).collect();
+            for w in words {
+                if w.chars().count() >= Self::MIN_LEN {
+                    *df.entry(w.to_string()).or_default() += 1;
+                }
+            }
+        }
+        let mut sp = Speller::default();
+        let words = inner
+            .pattern_words
+            .iter()
+            .cloned()
+            .chain(df.into_iter().filter(|(_, n)| *n >= 2).map(|(w, _)| w));
+        for w in words {
+            if sp.vocab.insert(w.clone()) {
+                for d in deletions(&w) {
+                    sp.dels.entry(d).or_insert_with(|| w.clone());
+                }
+            }
+        }
+        sp
+    }
+
+    fn correct(&self, tok: &str) -> Option<&str> {
+        if tok.chars().count() < Self::MIN_LEN
+            || self.vocab.contains(tok)
+            || !tok.chars().all(char::is_alphabetic)
+        {
+            return None;
+        }
+        if let Some(w) = self.dels.get(tok) {
+            return Some(w); // a letter was dropped
+        }
+        for d in deletions(tok) {
+            if let Some(w) = self.vocab.get(&d) {
+                return Some(w); // a letter was inserted or doubled
+            }
+            if tok.chars().count() >= Self::MIN_LEN_SUBST
+                && let Some(w) = self.dels.get(&d)
+            {
+                return Some(w); // substituted or swapped letters
+            }
+        }
+        None
+    }
+
+    fn correct_text(&self, s: &str) -> String {
+        if self.vocab.is_empty() {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(s.len() + 16);
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            if !word.is_empty() {
+                out.push_str(self.correct(word).unwrap_or(word));
+                word.clear();
+            }
+        };
+        for ch in s.chars() {
+            if ch.is_alphanumeric() {
+                word.push(ch);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(ch);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+}
+
+/// Rule score per category and the indices of the matched rules.
+fn rule_scores(inner: &Inner, norm: &str) -> ([f64; N], Vec<usize>) {
+    let mut z = [0.0; N];
+    let matched: Vec<usize> = (0..inner.rules.len())
+        .filter(|&i| inner.rule_regexes[i].iter().all(|re| re.is_match(norm)))
+        .collect();
+    for &i in &matched {
+        let r = &inner.rules[i];
+        z[r.category] += r.weight;
+    }
+    (z, matched)
+}
+
+/// Binary features of a mail: `w:` words, `p:` word prefixes, `s:` subject
+/// words, `r:` matched rules (sorted, deduplicated).
+fn features(inner: &Inner, subject: &str, body: &str, matched: &[usize]) -> Vec<String> {
+    // subject and body are already cleaned, normalised and spell-corrected
+    let cfg = &inner.model_cfg;
+    let mut out = Vec::new();
+    let mut push_text = |t: &str, subj: bool| {
+        for tok in t.split(|c: char| !c.is_alphanumeric()) {
+            if tok.chars().count() < 2
+                || tok.chars().all(|c| c.is_ascii_digit())
+                || inner.stopwords.contains(tok)
+            {
+                continue;
+            }
+            if subj {
+                out.push(format!("s:{tok}"));
+            }
+            out.push(format!("w:{tok}"));
+            if cfg.prefix_len > 0 && tok.chars().count() > cfg.prefix_len + 1 {
+                let pre: String = tok.chars().take(cfg.prefix_len).collect();
+                out.push(format!("p:{pre}"));
+            }
+        }
+    };
+    push_text(subject, true);
+    push_text(body, false);
+    for &i in matched {
+        out.push(format!("r:{}", inner.rules[i].name));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn train(inner: &Inner, examples: &[Example]) -> Model {
+    let cfg = &inner.model_cfg;
+    // Prepare: rule offset, features, target per example.
+    let docs: Vec<([f64; N], Vec<String>, usize)> = examples
+        .iter()
+        .map(|ex| {
+            let (ns, nb) = prepare(inner, &ex.subject, &ex.text);
+            let (z, matched) = rule_scores(inner, &format!("{ns}\n{nb}"));
+            (z, features(inner, &ns, &nb, &matched), idx(ex.category))
+        })
+        .collect();
+    let mut m = Model::default();
+    for (_, feats, _) in &docs {
+        for f in feats {
+            m.weights.entry(f.clone()).or_insert([0.0; N]);
+        }
+    }
+    let mut lr = cfg.learning_rate;
+    for _epoch in 0..cfg.epochs {
+        for (offset, feats, y) in &docs {
+            let x = 1.0 / (feats.len().max(1) as f64).sqrt();
+            let mut z = *offset;
+            for c in 0..N {
+                z[c] += m.bias[c];
+            }
+            for f in feats {
+                let w = &m.weights[f];
+                for c in 0..N {
+                    z[c] += x * w[c];
+                }
+            }
+            let p = softmax(&z);
+            for c in 0..N {
+                let g = p[c] - if c == *y { 1.0 } else { 0.0 };
+                m.bias[c] -= lr * g * 0.1;
+                for f in feats {
+                    let w = m.weights.get_mut(f).expect("feature indexed");
+                    w[c] -= lr * (g * x + cfg.l2 * w[c]);
+                }
+            }
+        }
+        lr *= 0.95;
+    }
+    m.weights.retain(|_, w| w.iter().any(|v| v.abs() > 1e-4));
+    m
+}
+
+/// Parse training data: `category<TAB>subject<TAB>text` per line, with `\n`,
+/// `\t` and `\\` escaped; `#` lines are comments.
+pub fn parse_training(data: &str) -> Result<Vec<Example>, String> {
+    let mut out = Vec::new();
+    for (n, line) in data.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cols = line.splitn(3, '\t');
+        let (Some(cat), Some(subject), Some(text)) = (cols.next(), cols.next(), cols.next()) else {
+            return Err(format!(
+                "line {}: expected category<TAB>subject<TAB>text",
+                n + 1
+            ));
+        };
+        let category = Category::parse(cat)
+            .ok_or_else(|| format!("line {}: unknown category '{cat}'", n + 1))?;
+        out.push(Example {
+            category,
+            subject: unescape(subject),
+            text: unescape(text),
+        });
+    }
+    Ok(out)
+}
+
+/// Escape a field for the training file (inverse of the parser's unescape).
+pub fn escape_field(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\r', "")
+        .replace('\n', "\\n")
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(o) => out.push(o),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Lowercase, fold umlauts to their two-letter form (ä -> ae, ß -> ss) and a
+/// few accents, so that "Sicherheitslücke" and "SICHERHEITSLUECKE" compare equal.
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        match ch {
+            'ä' | 'Ä' => out.push_str("ae"),
+            'ö' | 'Ö' => out.push_str("oe"),
+            'ü' | 'Ü' => out.push_str("ue"),
+            'ß' | 'ẞ' => out.push_str("ss"),
+            'é' | 'è' | 'ê' | 'É' | 'È' => out.push('e'),
+            'á' | 'à' | 'â' => out.push('a'),
+            'ı' => out.push('i'),
+            '\u{a0}' => out.push(' '),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Umlauts in a configured pattern are folded like the text; the rest of the
+/// pattern (escapes like `\S`) is left alone, matching is case-insensitive.
+fn normalize_pattern(p: &str) -> String {
+    p.replace(['ä', 'Ä'], "ae")
+        .replace(['ö', 'Ö'], "oe")
+        .replace(['ü', 'Ü'], "ue")
+        .replace('ß', "ss")
+}
+
+fn is_header_line(l: &str, names: &[&str]) -> bool {
+    let l = l.trim_start_matches(['*', ' ']).to_lowercase();
+    names.iter().any(|n| l.starts_with(n))
+}
+
+/// Strip quoted lines, quoted history, signatures and (configured) closings
+/// and disclaimers; returns the remaining new text.
+fn clean_text(text: &str, cut_at: &RegexSet) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<&str> = Vec::new();
+    let mut content = 0usize;
+    let mut i = 0;
+    while i < lines.len() {
+        let raw = lines[i].trim_end_matches('\r');
+        let t = raw.trim();
+        let lower = normalize(t);
+        // quoted lines
+        if t.starts_with('>') {
+            i += 1;
+            continue;
+        }
+        // signature delimiter
+        if raw == "-- " || t == "--" {
+            break;
+        }
+        // history separators
+        if (t.starts_with("-----") && (lower.contains("nachricht") || lower.contains("message")))
+            || (t.len() >= 10 && t.chars().all(|c| c == '_'))
+        {
+            break;
+        }
+        // "Von: ... / Gesendet: ..." header block (Outlook without separator)
+        if is_header_line(t, &["von:", "from:"]) {
+            let next: Vec<&str> = lines[i + 1..].iter().take(4).map(|l| l.trim()).collect();
+            if next.iter().any(|l| {
+                is_header_line(l, &["gesendet:", "sent:", "datum:", "date:", "an:", "to:"])
+            }) {
+                break;
+            }
+        }
+        // "Am ... schrieb ...:" / "On ... wrote:" (possibly wrapped onto two lines)
+        let joined = if i + 1 < lines.len() {
+            format!("{lower} {}", normalize(lines[i + 1].trim()))
+        } else {
+            lower.clone()
+        };
+        if (lower.starts_with("am ")
+            && (lower.contains("schrieb") || joined.contains("schrieb"))
+            && joined.contains(':'))
+            || (lower.starts_with("on ") && joined.contains("wrote:"))
+        {
+            // only a real attribution line: ends with ':' on this or next line
+            if lower.ends_with(':') || joined.trim_end().ends_with(':') {
+                break;
+            }
+        }
+        if content > 0 && cut_at.is_match(&lower) {
+            break;
+        }
+        if !t.is_empty() {
+            content += 1;
+        }
+        out.push(raw);
+        i += 1;
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// Extract subject and body text from a raw mail: the first text body part, or
+/// the HTML part converted to text with `<blockquote>` history removed.
+pub fn extract_raw(raw: &[u8]) -> Option<(String, String)> {
+    use mail_parser::{MessageParser, PartType};
+    let msg = MessageParser::default().parse(raw)?;
+    let subject = msg.subject().unwrap_or("").to_string();
+    let text = match msg.text_part(0).map(|p| &p.body) {
+        Some(PartType::Html(html)) => {
+            let re = Regex::new(r"(?is)<blockquote\b.*?</blockquote>").expect("valid regex");
+            let stripped = re.replace_all(html, "");
+            mail_parser::decoders::html::html_to_text(&stripped)
+        }
+        Some(_) => msg.body_text(0)?.into_owned(),
+        None => msg
+            .body_html(0)
+            .map(|h| mail_parser::decoders::html::html_to_text(&h))
+            .unwrap_or_default(),
+    };
+    Some((subject, text))
+}
+
+/// Convenience for tools and the eval: parse a raw .eml with mail_parser, take
+/// subject + first text body (HTML converted to text), and classify.
+pub fn classify_raw(c: &Classifier, raw: &[u8]) -> Option<Classification> {
+    let (subject, text) = extract_raw(raw)?;
+    Some(c.classify(&subject, &text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut() -> RegexSet {
+        RegexSet::new([r"^(viele|beste|freundliche) gruesse", r"^best regards"]).unwrap()
+    }
+
+    #[test]
+    fn normalises_umlauts_and_case() {
+        assert_eq!(
+            normalize("SICHERHEITSLÜCKE Straße"),
+            "sicherheitsluecke strasse"
+        );
+    }
+
+    #[test]
+    fn strips_quotes_history_and_signature() {
+        let t = "Hallo,\n\nder Export geht nicht.\n> alt\n\nViele Grüße\nAnna\n\nAm 01.02.2026 um 10:00 schrieb Support:\n> Passwort";
+        assert_eq!(clean_text(t, &cut()), "Hallo,\n\nder Export geht nicht.");
+        let t = "Neu.\n\n-----Ursprüngliche Nachricht-----\nVon: x\nSicherheitslücke";
+        assert_eq!(clean_text(t, &cut()), "Neu.");
+        let t = "New text\n-- \nJohn\nOn Tue, 3 Mar 2026 at 10:00, X <x@y> wrote:\n> old";
+        assert_eq!(clean_text(t, &cut()), "New text");
+        let t = "Neu\n\nVon: Support <s@x.de>\nGesendet: Montag\nAn: mich\n\nalt";
+        assert_eq!(clean_text(t, &cut()), "Neu");
+    }
+
+    #[test]
+    fn training_escape_round_trip() {
+        let s = "a\tb\nc\\d";
+        assert_eq!(unescape(&escape_field(s)), s);
+    }
+}
+
+pub mod eval;

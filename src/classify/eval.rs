@@ -1,0 +1,239 @@
+//! Evaluation helpers shared by `examples/classify_eval.rs` and
+//! `tests/classifier.rs`: load the labeled corpus, k-fold cross-validation of
+//! the learned part, holdout evaluation, confusion matrix.
+
+use std::path::Path;
+
+use super::{Classifier, Example, extract_raw};
+use crate::domain::Category;
+
+/// One labeled mail of `fixtures/corpus`.
+#[derive(Debug, Clone)]
+pub struct LabeledMail {
+    /// Path relative to the corpus directory, e.g. `dev/001.eml`.
+    pub file: String,
+    /// `dev` or `holdout` (the directory).
+    pub split: String,
+    pub category: Category,
+    pub lang: String,
+    pub note: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl LabeledMail {
+    pub fn example(&self) -> Example {
+        Example {
+            category: self.category,
+            subject: self.subject.clone(),
+            text: self.text.clone(),
+        }
+    }
+}
+
+/// Load `labels.tsv` and parse every mail it names.
+pub fn load_corpus(dir: &Path) -> Result<Vec<LabeledMail>, String> {
+    let labels = dir.join("labels.tsv");
+    let data =
+        std::fs::read_to_string(&labels).map_err(|e| format!("{}: {e}", labels.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in data.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 {
+            return Err(format!(
+                "{}:{}: expected file, category, lang, note",
+                labels.display(),
+                n + 1
+            ));
+        }
+        let category = Category::parse(cols[1]).ok_or_else(|| {
+            format!(
+                "{}:{}: unknown category '{}'",
+                labels.display(),
+                n + 1,
+                cols[1]
+            )
+        })?;
+        let path = dir.join(cols[0]);
+        let raw = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let (subject, text) =
+            extract_raw(&raw).ok_or_else(|| format!("{}: not a parseable mail", path.display()))?;
+        out.push(LabeledMail {
+            file: cols[0].to_string(),
+            split: cols[0].split('/').next().unwrap_or("").to_string(),
+            category,
+            lang: cols[2].to_string(),
+            note: cols.get(3).unwrap_or(&"").to_string(),
+            subject,
+            text,
+        });
+    }
+    Ok(out)
+}
+
+/// Outcome of an evaluation.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// confusion[expected][predicted]
+    pub confusion: [[usize; 5]; 5],
+    pub low_confidence: usize,
+    /// Files that were misclassified: (file, expected, predicted, confidence).
+    pub errors: Vec<(String, Category, Category, f64)>,
+}
+
+fn ix(c: Category) -> usize {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+impl Report {
+    pub fn total(&self) -> usize {
+        self.confusion.iter().flatten().sum()
+    }
+    pub fn correct(&self) -> usize {
+        (0..5).map(|i| self.confusion[i][i]).sum()
+    }
+    pub fn accuracy(&self) -> f64 {
+        self.correct() as f64 / self.total().max(1) as f64
+    }
+    /// Share of mails of category `c` classified as `c` (recall).
+    pub fn recall(&self, c: Category) -> f64 {
+        let i = ix(c);
+        let n: usize = self.confusion[i].iter().sum();
+        self.confusion[i][i] as f64 / n.max(1) as f64
+    }
+    pub fn security_recall(&self) -> f64 {
+        self.recall(Category::SecurityError)
+    }
+    /// Share of mails predicted as security that are security (precision).
+    pub fn security_precision(&self) -> f64 {
+        let i = ix(Category::SecurityError);
+        let n: usize = (0..5).map(|e| self.confusion[e][i]).sum();
+        self.confusion[i][i] as f64 / n.max(1) as f64
+    }
+    fn add(&mut self, file: &str, expected: Category, got: &super::Classification) {
+        self.confusion[ix(expected)][ix(got.category)] += 1;
+        if got.low_confidence {
+            self.low_confidence += 1;
+        }
+        if got.category != expected {
+            self.errors
+                .push((file.to_string(), expected, got.category, got.confidence));
+        }
+    }
+    pub fn merge(&mut self, other: &Report) {
+        for i in 0..5 {
+            for j in 0..5 {
+                self.confusion[i][j] += other.confusion[i][j];
+            }
+        }
+        self.low_confidence += other.low_confidence;
+        self.errors.extend(other.errors.iter().cloned());
+    }
+
+    /// Accuracy per category, confusion matrix and security recall as text.
+    pub fn render(&self) -> String {
+        let short = ["func", "secu", "usage", "users", "change"];
+        let mut s = format!(
+            "  accuracy {:.1} % ({}/{}), security recall {:.1} %, security precision {:.1} %, low-confidence flagged {}\n",
+            100.0 * self.accuracy(),
+            self.correct(),
+            self.total(),
+            100.0 * self.security_recall(),
+            100.0 * self.security_precision(),
+            self.low_confidence
+        );
+        s.push_str("  per category (recall):\n");
+        for c in Category::ALL {
+            let n: usize = self.confusion[ix(*c)].iter().sum();
+            s.push_str(&format!(
+                "    {:<18} {:5.1} % ({}/{})\n",
+                c.as_str(),
+                100.0 * self.recall(*c),
+                self.confusion[ix(*c)][ix(*c)],
+                n
+            ));
+        }
+        s.push_str("  confusion matrix (rows = expected, columns = predicted):\n");
+        s.push_str(&format!("    {:<18}", ""));
+        for h in short {
+            s.push_str(&format!("{h:>7}"));
+        }
+        s.push('\n');
+        for (i, c) in Category::ALL.iter().enumerate() {
+            s.push_str(&format!("    {:<18}", c.as_str()));
+            for j in 0..5 {
+                s.push_str(&format!("{:>7}", self.confusion[i][j]));
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// Classify `mails` with `c` (no training involved).
+pub fn evaluate(c: &Classifier, mails: &[&LabeledMail]) -> Report {
+    let mut r = Report::default();
+    for m in mails {
+        r.add(&m.file, m.category, &c.classify(&m.subject, &m.text));
+    }
+    r
+}
+
+/// Stratified k-fold cross-validation of the learned part: for each fold the
+/// model is trained on the other folds only (rules and settings from `base`).
+pub fn cross_validate(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Report {
+    let mut fold_of = vec![0usize; mails.len()];
+    for c in Category::ALL {
+        let mut n = 0;
+        for (i, m) in mails.iter().enumerate() {
+            if m.category == *c {
+                fold_of[i] = n % k;
+                n += 1;
+            }
+        }
+    }
+    let mut total = Report::default();
+    for f in 0..k {
+        let train: Vec<Example> = mails
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, x)| **x != f)
+            .map(|(m, _)| m.example())
+            .collect();
+        let test: Vec<&LabeledMail> = mails
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, x)| **x == f)
+            .map(|(m, _)| *m)
+            .collect();
+        let c = base.with_training(&train);
+        total.merge(&evaluate(&c, &test));
+    }
+    total
+}
+
+/// Train the model on `train` only and evaluate on `test`.
+pub fn holdout(base: &Classifier, train: &[&LabeledMail], test: &[&LabeledMail]) -> Report {
+    let ex: Vec<Example> = train.iter().map(|m| m.example()).collect();
+    evaluate(&base.with_training(&ex), test)
+}
+
+/// The training file content for `mails` (what `export_training` writes and
+/// the test compares against the committed file).
+pub fn training_tsv(mails: &[LabeledMail]) -> String {
+    let mut s = String::from(
+        "# Generated from fixtures/corpus by `cargo run --example export_training`; do not edit.\n# category<TAB>subject<TAB>text (\\n, \\t, \\\\ escaped)\n",
+    );
+    for m in mails {
+        s.push_str(&format!(
+            "{}\t{}\t{}\n",
+            m.category.as_str(),
+            super::escape_field(&m.subject),
+            super::escape_field(&m.text)
+        ));
+    }
+    s
+}

@@ -1,0 +1,221 @@
+//! Classifier quality gates and API behaviour.
+//!
+//! Figures (see `cargo run --release --example classify_eval`):
+//! * holdout split: written after the rules were frozen, never tuned on — the
+//!   honest figure;
+//! * 5-fold cross-validation: the learned part never sees its test fold, but the
+//!   hand-written rules were developed on dev, dev2 and dev3.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use supportd::classify::eval::{LabeledMail, cross_validate, holdout, load_corpus, training_tsv};
+use supportd::classify::{Classifier, classify_raw};
+use supportd::domain::Category;
+
+fn corpus() -> &'static Vec<LabeledMail> {
+    static C: OnceLock<Vec<LabeledMail>> = OnceLock::new();
+    C.get_or_init(|| {
+        load_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus"))
+            .expect("corpus loads")
+    })
+}
+
+fn embedded() -> &'static Classifier {
+    static C: OnceLock<Classifier> = OnceLock::new();
+    C.get_or_init(Classifier::embedded)
+}
+
+fn split(dev: bool) -> Vec<&'static LabeledMail> {
+    corpus()
+        .iter()
+        .filter(|m| (m.split != "holdout") == dev)
+        .collect()
+}
+
+/// The issue's gate: >= 90 % accuracy and 100 % security recall on an honest
+/// evaluation. NOT MET: on the holdout (the only figure not inflated by
+/// hand-written rules) the classifier reaches 66.7 % and 33.3 % security
+/// recall. Kept so that it can be switched on once the figure is reached.
+#[test]
+#[ignore = "not met yet: holdout accuracy 66.7 %, security recall 33.3 % (see classify_eval)"]
+fn issue_gate_on_holdout() {
+    let r = holdout(embedded(), &split(true), &split(false));
+    assert!(
+        r.accuracy() >= 0.90,
+        "holdout accuracy {:.3}\n{}",
+        r.accuracy(),
+        r.render()
+    );
+    assert!(
+        r.security_recall() >= 1.0,
+        "security recall {:.3}\n{}",
+        r.security_recall(),
+        r.render()
+    );
+}
+
+/// Regression guard on the honest holdout figure (current: 66.7 % / 33.3 %).
+#[test]
+fn holdout_does_not_regress() {
+    let r = holdout(embedded(), &split(true), &split(false));
+    assert!(
+        r.accuracy() >= 0.66,
+        "holdout accuracy {:.3}\n{}",
+        r.accuracy(),
+        r.render()
+    );
+    assert!(
+        r.security_recall() >= 0.33,
+        "holdout security recall {:.3}\n{}",
+        r.security_recall(),
+        r.render()
+    );
+}
+
+/// The issue's cross-validated gate, on the development splits (the rules were
+/// written on them, so this is optimistic; the learned part is cross-validated).
+#[test]
+fn cross_validated_on_dev_splits_meets_issue_gate() {
+    let r = cross_validate(embedded(), &split(true), 5);
+    assert!(
+        r.accuracy() >= 0.90,
+        "5-fold CV accuracy {:.3}\n{}",
+        r.accuracy(),
+        r.render()
+    );
+    assert!(
+        r.security_recall() >= 1.0,
+        "5-fold CV security recall {:.3}\n{}",
+        r.security_recall(),
+        r.render()
+    );
+}
+
+#[test]
+fn corpus_shape() {
+    let c = corpus();
+    assert!(c.len() >= 250);
+    for cat in Category::ALL {
+        assert!(
+            c.iter().filter(|m| m.category == *cat).count() >= 40,
+            "{cat}"
+        );
+    }
+    let de = c.iter().filter(|m| m.lang == "de").count() as f64 / c.len() as f64;
+    assert!((0.65..=0.85).contains(&de), "German share {de}");
+}
+
+#[test]
+fn embedded_training_data_matches_corpus() {
+    let want = training_tsv(corpus());
+    let have = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classifier_training.tsv"),
+    )
+    .unwrap();
+    assert!(
+        want == have,
+        "fixtures/classifier_training.tsv is stale: run `cargo run --example export_training`"
+    );
+}
+
+#[test]
+fn security_phrased_casually_without_umlauts_caps_and_typos() {
+    let c = embedded();
+    for (subject, text) in [
+        (
+            "kurze frage",
+            "ist das normal, dass ich in der Liste die Krankmeldungen von Mitarbeitern einer anderen Firma sehe?",
+        ),
+        (
+            "SICHERHEITSLUECKE",
+            "IM SUCHFELD FUNKTIONIERT <SCRIPT>ALERT(1)</SCRIPT>. BITTE PRUEFEN.",
+        ),
+        (
+            "Frage",
+            "Mir ist aufgefallen, dass man sich ohne Passwort anmelden kann, wenn man den Login umgeht.",
+        ),
+        (
+            "",
+            "Wir haben eine Phising-Mail im Namen von MEIN TEAM bekommen, die nach dem Passwort fragt.",
+        ),
+    ] {
+        let r = c.classify(subject, text);
+        assert_eq!(r.category, Category::SecurityError, "{text}: {r:?}");
+        assert!(!r.reasons.is_empty());
+    }
+}
+
+#[test]
+fn quoted_history_and_signature_are_ignored() {
+    let c = embedded();
+    let text = "Hallo,\n\nwie kann ich die Teilnehmerliste nach Excel exportieren?\n\nViele Grüße\nAnna\n-- \nSicherheitslücke GmbH\n\nAm 01.02.2026 um 10:00 schrieb Support:\n> wir haben die Sicherheitslücke geschlossen";
+    let r = c.classify("Frage Export", text);
+    assert_eq!(r.category, Category::UsageQuestion, "{r:?}");
+}
+
+#[test]
+fn classify_raw_reads_html_only_mail() {
+    let raw = b"From: a@example.org\r\nTo: mein-team-support@roewaplan.de\r\nSubject: Passwort vergessen\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Hallo,<br>ich habe mein Passwort vergessen. Bitte zur&uuml;cksetzen.</p></body></html>\r\n";
+    let r = classify_raw(embedded(), raw).expect("parses");
+    assert_eq!(r.category, Category::UserManagement, "{r:?}");
+    assert!((0.0..=1.0).contains(&r.confidence));
+}
+
+#[test]
+fn low_confidence_is_flagged() {
+    let r = embedded().classify("Hallo", "Bitte melden Sie sich bei mir.");
+    assert!(r.low_confidence, "{r:?}");
+}
+
+#[test]
+fn config_errors_are_one_line_with_source_and_key() {
+    let base = supportd::classify::EMBEDDED_CONFIG;
+    let bad_regex = format!(
+        "{base}\n[[rule]]\ncategory = \"usage_question\"\nname = \"broken\"\npattern = '(unclosed'\nweight = 1.0\n"
+    );
+    let e = Classifier::from_toml_str(&bad_regex, "conf/x.toml").unwrap_err();
+    assert!(
+        e.starts_with("conf/x.toml: rule[") && e.contains("pattern") && !e.contains('\n'),
+        "{e}"
+    );
+    let bad_cat = format!(
+        "{base}\n[[rule]]\ncategory = \"spam\"\nname = \"x\"\npattern = 'x'\nweight = 1.0\n"
+    );
+    let e = Classifier::from_toml_str(&bad_cat, "conf/x.toml").unwrap_err();
+    assert!(
+        e.contains("category") && e.contains("spam") && !e.contains('\n'),
+        "{e}"
+    );
+    let e = Classifier::from_toml_str(
+        "[settings]\nlow_confidence_threshold = 2.0\nsecurity_floor = 0.2\n",
+        "c.toml",
+    )
+    .unwrap_err();
+    assert!(
+        e.starts_with("c.toml: settings.low_confidence_threshold"),
+        "{e}"
+    );
+    let e = Classifier::from_toml_str("[settings\n", "c.toml").unwrap_err();
+    assert!(e.starts_with("c.toml: ") && !e.contains('\n'), "{e}");
+}
+
+#[test]
+fn load_reads_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("classifier.toml");
+    let cfg = supportd::classify::EMBEDDED_CONFIG.replace("enabled = true", "enabled = false");
+    std::fs::write(&p, cfg).unwrap();
+    let c = Classifier::load(&p).unwrap();
+    assert!(!c.has_model());
+    assert_eq!(
+        c.classify("Passwort vergessen", "Bitte Passwort zurücksetzen.")
+            .category,
+        Category::UserManagement
+    );
+    assert!(
+        Classifier::load(&dir.path().join("missing.toml"))
+            .unwrap_err()
+            .contains("missing.toml")
+    );
+}
