@@ -33,31 +33,12 @@ fn main() {
 
     if let Some(pos) = args.iter().position(|a| a == "--show") {
         let file = &args[pos + 1];
-        let m = mails
-            .iter()
-            .find(|m| &m.file == file)
-            .expect("file in labels.tsv");
-        println!(
-            "expected {}\nsubject: {}\n--- cleaned text ---\n{}\n---",
-            m.category,
-            m.subject,
-            base.clean(&m.text)
-        );
-        let dev: Vec<&LabeledMail> = mails
-            .iter()
-            .filter(|m| m.split == "dev" && m.file != *file)
-            .collect();
+        let m = mails.iter().find(|m| &m.file == file).expect("file in labels.tsv");
+        println!("expected {}\nsubject: {}\n--- cleaned text ---\n{}\n---", m.category, m.subject, base.clean(&m.text));
+        let dev: Vec<&LabeledMail> = mails.iter().filter(|m| m.split == "dev" && m.file != *file).collect();
         let ex: Vec<_> = dev.iter().map(|m| m.example()).collect();
-        println!(
-            "{:#?}",
-            base.with_training(&ex).classify(&m.subject, &m.text)
-        );
-        println!(
-            "model only: {:#?}",
-            base.with_training(&ex)
-                .model_only()
-                .classify(&m.subject, &m.text)
-        );
+        println!("{:#?}", base.with_training(&ex).classify(&m.subject, &m.text));
+        println!("model only: {:#?}", base.with_training(&ex).model_only().classify(&m.subject, &m.text));
         return;
     }
 
@@ -65,26 +46,10 @@ fn main() {
     let dev: Vec<&LabeledMail> = mails.iter().filter(|m| m.split != "holdout").collect();
     let hold: Vec<&LabeledMail> = mails.iter().filter(|m| m.split == "holdout").collect();
 
-    println!(
-        "corpus: {} mails ({} dev, {} holdout)",
-        mails.len(),
-        dev.len(),
-        hold.len()
-    );
+    println!("corpus: {} mails ({} dev, {} holdout)", mails.len(), dev.len(), hold.len());
     for c in Category::ALL {
-        let n = |lang: &str| {
-            mails
-                .iter()
-                .filter(|m| m.category == *c && m.lang == lang)
-                .count()
-        };
-        println!(
-            "  {:<18} {:3} (de {:3}, en {:3})",
-            c.as_str(),
-            n("de") + n("en"),
-            n("de"),
-            n("en")
-        );
+        let n = |lang: &str| mails.iter().filter(|m| m.category == *c && m.lang == lang).count();
+        println!("  {:<18} {:3} (de {:3}, en {:3})", c.as_str(), n("de") + n("en"), n("de"), n("en"));
     }
     println!(
         "rules: HAND-WRITTEN in config/classifier.toml while looking at dev, dev2, dev3 (3 rounds; dev2/dev3 were the holdouts of rounds 1/2); the holdout split was written after the round-3 rules were frozen"
@@ -104,14 +69,8 @@ fn main() {
 
     if !hold.is_empty() {
         let r = holdout(&base, &dev, &hold);
-        print(
-            "HEADLINE: holdout split (written after the rules were frozen), model trained on dev+dev2+dev3 only",
-            &r,
-        );
-        print(
-            "holdout, rules only (no learned model)",
-            &evaluate(&base.rules_only(), &hold),
-        );
+        print("HEADLINE: holdout split (written after the rules were frozen), model trained on dev+dev2+dev3 only", &r);
+        print("holdout, rules only (no learned model)", &evaluate(&base.rules_only(), &hold));
     }
     print(
         "5-fold cross-validation over the whole corpus (model never sees the test fold; rules saw dev+dev2+dev3)",
@@ -121,20 +80,14 @@ fn main() {
         "5-fold cross-validation over dev+dev2+dev3 (optimistic: rules were written on them)",
         &cross_validate(&base, &dev, 5),
     );
-    print(
-        "rules only on dev+dev2+dev3 (optimistic: rules were written on them)",
-        &evaluate(&base.rules_only(), &dev),
-    );
+    print("rules only on dev+dev2+dev3 (optimistic: rules were written on them)", &evaluate(&base.rules_only(), &dev));
     print(
         "model only (no rules), 5-fold cross-validation over the whole corpus",
         &cross_validate(&base.model_only(), &all, 5),
     );
 
     // timing: the production classifier (embedded config + training data)
-    let raws: Vec<Vec<u8>> = mails
-        .iter()
-        .map(|m| std::fs::read(corpus.join(&m.file)).expect("read mail"))
-        .collect();
+    let raws: Vec<Vec<u8>> = mails.iter().map(|m| std::fs::read(corpus.join(&m.file)).expect("read mail")).collect();
     let mut t_classify = Vec::new();
     let mut t_raw = Vec::new();
     for _ in 0..5 {

@@ -12,7 +12,6 @@ fn main() {
         std::process::exit(1)
     });
     let out = root.join("fixtures/classifier_training.tsv");
-    std::fs::write(&out, supportd::classify::eval::training_tsv(&mails))
-        .expect("write training file");
+    std::fs::write(&out, supportd::classify::eval::training_tsv(&mails)).expect("write training file");
     println!("wrote {} examples to {}", mails.len(), out.display());
 }

@@ -229,15 +229,20 @@ impl Classifier {
 
     /// Read and parse a configuration file.
     pub fn load(path: &Path) -> Result<Classifier, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         Self::build(&text, &path.display().to_string(), path.parent())
     }
 
     /// The compiled-in configuration and training data.
     pub fn embedded() -> Classifier {
-        Self::from_toml_str(EMBEDDED_CONFIG, "config/classifier.toml")
-            .expect("embedded config/classifier.toml is valid")
+        // Training takes a moment; build the embedded classifier once per process.
+        static EMBEDDED: std::sync::OnceLock<Classifier> = std::sync::OnceLock::new();
+        EMBEDDED
+            .get_or_init(|| {
+                Self::from_toml_str(EMBEDDED_CONFIG, "config/classifier.toml")
+                    .expect("embedded config/classifier.toml is valid")
+            })
+            .clone()
     }
 
     /// The same rules and settings with the model trained on `examples`
@@ -246,9 +251,7 @@ impl Classifier {
         let mut inner = self.rebuild();
         inner.speller = Speller::build(&inner, examples);
         inner.model = Some(train(&inner, examples));
-        Classifier {
-            inner: Arc::new(inner),
-        }
+        Classifier { inner: Arc::new(inner) }
     }
 
     /// The same rules and settings without any learned part.
@@ -256,9 +259,7 @@ impl Classifier {
         let mut inner = self.rebuild();
         inner.model = None;
         inner.speller = Speller::build(&inner, &[]);
-        Classifier {
-            inner: Arc::new(inner),
-        }
+        Classifier { inner: Arc::new(inner) }
     }
 
     /// The same model and settings without rules (for the evaluation).
@@ -267,9 +268,7 @@ impl Classifier {
         inner.model = self.inner.model.clone();
         inner.rules.clear();
         inner.rule_regexes.clear();
-        Classifier {
-            inner: Arc::new(inner),
-        }
+        Classifier { inner: Arc::new(inner) }
     }
 
     /// Whether a learned model is active.
@@ -293,14 +292,10 @@ impl Classifier {
     }
 
     fn build(text: &str, source: &str, base: Option<&Path>) -> Result<Classifier, String> {
-        let cfg: FileConfig =
-            toml::from_str(text).map_err(|e| format!("{source}: {}", one_line(&e.to_string())))?;
+        let cfg: FileConfig = toml::from_str(text).map_err(|e| format!("{source}: {}", one_line(&e.to_string())))?;
         let s = &cfg.settings;
         for (key, v) in [
-            (
-                "settings.low_confidence_threshold",
-                s.low_confidence_threshold,
-            ),
+            ("settings.low_confidence_threshold", s.low_confidence_threshold),
             ("settings.security_floor", s.security_floor),
             ("settings.force_confidence", s.force_confidence),
             ("settings.model_security_floor", s.model_security_floor),
@@ -321,12 +316,8 @@ impl Classifier {
         let mut cut = Vec::new();
         for (i, p) in cfg.cleaning.cut_at.iter().enumerate() {
             let p = normalize_pattern(p);
-            Regex::new(&p).map_err(|e| {
-                format!(
-                    "{source}: cleaning.cut_at[{i}]: invalid regex: {}",
-                    one_line(&e.to_string())
-                )
-            })?;
+            Regex::new(&p)
+                .map_err(|e| format!("{source}: cleaning.cut_at[{i}]: invalid regex: {}", one_line(&e.to_string())))?;
             cut.push(p);
         }
         let cut_at = RegexSet::new(&cut).map_err(|e| format!("{source}: cleaning.cut_at: {e}"))?;
@@ -342,49 +333,29 @@ impl Classifier {
                 )
             })?;
             if r.force && cat != Category::SecurityError {
-                return Err(format!(
-                    "{source}: rule[{i}].force: only security_error rules may force ('{}')",
-                    r.name
-                ));
+                return Err(format!("{source}: rule[{i}].force: only security_error rules may force ('{}')", r.name));
             }
             if !r.weight.is_finite() {
                 return Err(format!("{source}: rule[{i}].weight: not a finite number"));
             }
             let sources: Vec<(String, &String)> = match (&r.pattern, r.all.is_empty()) {
                 (Some(p), true) => vec![("pattern".to_string(), p)],
-                (None, false) => r
-                    .all
-                    .iter()
-                    .enumerate()
-                    .map(|(j, p)| (format!("all[{j}]"), p))
-                    .collect(),
+                (None, false) => r.all.iter().enumerate().map(|(j, p)| (format!("all[{j}]"), p)).collect(),
                 _ => {
-                    return Err(format!(
-                        "{source}: rule[{i}]: give exactly one of 'pattern' or 'all' ('{}')",
-                        r.name
-                    ));
+                    return Err(format!("{source}: rule[{i}]: give exactly one of 'pattern' or 'all' ('{}')", r.name));
                 }
             };
             let mut res = Vec::new();
             for (key, pat) in sources {
                 let p = format!("(?i){}", normalize_pattern(pat));
                 let re = Regex::new(&p).map_err(|e| {
-                    format!(
-                        "{source}: rule[{i}].{key} ('{}'): invalid regex: {}",
-                        r.name,
-                        one_line(&e.to_string())
-                    )
+                    format!("{source}: rule[{i}].{key} ('{}'): invalid regex: {}", r.name, one_line(&e.to_string()))
                 })?;
                 res.push(re);
                 pats.push(p);
             }
             rule_regexes.push(res);
-            rules.push(Rule {
-                category: idx(cat),
-                name: r.name.clone(),
-                weight: r.weight,
-                force: r.force,
-            });
+            rules.push(Rule { category: idx(cat), name: r.name.clone(), weight: r.weight, force: r.force });
         }
         let stopwords = cfg.model.stopwords.iter().map(|w| normalize(w)).collect();
         let escape = Regex::new(r"\\.").expect("valid regex");
@@ -421,20 +392,16 @@ impl Classifier {
                     Some(b) if p.is_relative() => b.join(p),
                     _ => p,
                 };
-                std::fs::read_to_string(&p).map_err(|e| {
-                    format!("{source}: model.training: cannot read {}: {e}", p.display())
-                })?
+                std::fs::read_to_string(&p)
+                    .map_err(|e| format!("{source}: model.training: cannot read {}: {e}", p.display()))?
             };
-            let examples =
-                parse_training(&data).map_err(|e| format!("{source}: model.training: {e}"))?;
+            let examples = parse_training(&data).map_err(|e| format!("{source}: model.training: {e}"))?;
             inner.speller = Speller::build(&inner, &examples);
             inner.model = Some(train(&inner, &examples));
         } else {
             inner.speller = Speller::build(&inner, &[]);
         }
-        Ok(Classifier {
-            inner: Arc::new(inner),
-        })
+        Ok(Classifier { inner: Arc::new(inner) })
     }
 
     /// The new text of a mail after stripping quotes, quoted history,
@@ -464,13 +431,8 @@ impl Classifier {
                 .map(|m| m.as_str().trim().to_string())
                 .collect::<Vec<_>>()
                 .join("\" + \"");
-            let desc = format!(
-                "rule '{}' {:+.1} {} (matched \"{}\")",
-                r.name,
-                r.weight,
-                Category::ALL[r.category],
-                word
-            );
+            let desc =
+                format!("rule '{}' {:+.1} {} (matched \"{}\")", r.name, r.weight, Category::ALL[r.category], word);
             if r.force && forced.is_none() {
                 forced = Some(desc.clone());
             }
@@ -499,11 +461,7 @@ impl Classifier {
             }
         }
         let p = softmax(&z);
-        let p_model = if inner.model.is_some() {
-            softmax(&z_model)
-        } else {
-            [0.0; N]
-        };
+        let p_model = if inner.model.is_some() { softmax(&z_model) } else { [0.0; N] };
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
@@ -536,11 +494,7 @@ impl Classifier {
                 p[top]
             ));
             (sec, p[sec].max(p_model[sec]))
-        } else if top != sec
-            && second == sec
-            && p[top] < st.low_confidence_threshold
-            && p[sec] > 1.2 * p[order[2]]
-        {
+        } else if top != sec && second == sec && p[top] < st.low_confidence_threshold && p[sec] > 1.2 * p[order[2]] {
             reasons.push(format!(
                 "security first: low-confidence choice between {} ({:.2}) and security_error ({:.2})",
                 Category::ALL[top],
@@ -567,11 +521,7 @@ impl Classifier {
             contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
             contrib.dedup_by(|a, b| a.1 == b.1);
             if !contrib.is_empty() {
-                let words: Vec<String> = contrib
-                    .iter()
-                    .take(5)
-                    .map(|(d, f)| format!("{f} ({d:+.2})"))
-                    .collect();
+                let words: Vec<String> = contrib.iter().take(5).map(|(d, f)| format!("{f} ({d:+.2})")).collect();
                 reasons.push(format!(
                     "model: words for {} over {}: {}",
                     Category::ALL[chosen],
@@ -585,17 +535,9 @@ impl Classifier {
         }
         let low_confidence = confidence < st.low_confidence_threshold;
         if low_confidence {
-            reasons.push(format!(
-                "low confidence {:.2} < threshold {:.2}",
-                confidence, st.low_confidence_threshold
-            ));
+            reasons.push(format!("low confidence {:.2} < threshold {:.2}", confidence, st.low_confidence_threshold));
         }
-        Classification {
-            category: Category::ALL[chosen],
-            confidence,
-            reasons,
-            low_confidence,
-        }
+        Classification { category: Category::ALL[chosen], confidence, reasons, low_confidence }
     }
 }
 
@@ -616,10 +558,7 @@ fn softmax(z: &[f64; N]) -> [f64; N] {
 /// Clean the body, normalise subject and body, correct typos.
 fn prepare(inner: &Inner, subject: &str, text: &str) -> (String, String) {
     let body = clean_text(text, &inner.cut_at);
-    (
-        inner.speller.correct_text(&normalize(subject)),
-        inner.speller.correct_text(&normalize(&body)),
-    )
+    (inner.speller.correct_text(&normalize(subject)), inner.speller.correct_text(&normalize(&body)))
 }
 
 /// Typo correction at edit distance 1 (deletion index, as in SymSpell) against
@@ -635,16 +574,7 @@ struct Speller {
 
 fn deletions(w: &str) -> Vec<String> {
     let chars: Vec<char> = w.chars().collect();
-    (0..chars.len())
-        .map(|i| {
-            chars
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, c)| *c)
-                .collect()
-        })
-        .collect()
+    (0..chars.len()).map(|i| chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect()).collect()
 }
 
 impl Speller {
@@ -654,11 +584,7 @@ impl Speller {
     fn build(inner: &Inner, examples: &[Example]) -> Speller {
         let mut df: HashMap<String, usize> = HashMap::new();
         for ex in examples {
-            let t = normalize(&format!(
-                "{}\n{}",
-                ex.subject,
-                clean_text(&ex.text, &inner.cut_at)
-            ));
+            let t = normalize(&format!("{}\n{}", ex.subject, clean_text(&ex.text, &inner.cut_at)));
             let words: HashSet<&str> = t.split(|c: char| !c.is_alphabetic()).collect();
             for w in words {
                 if w.chars().count() >= Self::MIN_LEN {
@@ -667,11 +593,7 @@ impl Speller {
             }
         }
         let mut sp = Speller::default();
-        let words = inner
-            .pattern_words
-            .iter()
-            .cloned()
-            .chain(df.into_iter().filter(|(_, n)| *n >= 2).map(|(w, _)| w));
+        let words = inner.pattern_words.iter().cloned().chain(df.into_iter().filter(|(_, n)| *n >= 2).map(|(w, _)| w));
         for w in words {
             if sp.vocab.insert(w.clone()) {
                 for d in deletions(&w) {
@@ -683,10 +605,7 @@ impl Speller {
     }
 
     fn correct(&self, tok: &str) -> Option<&str> {
-        if tok.chars().count() < Self::MIN_LEN
-            || self.vocab.contains(tok)
-            || !tok.chars().all(char::is_alphabetic)
-        {
+        if tok.chars().count() < Self::MIN_LEN || self.vocab.contains(tok) || !tok.chars().all(char::is_alphabetic) {
             return None;
         }
         if let Some(w) = self.dels.get(tok) {
@@ -733,9 +652,8 @@ impl Speller {
 /// Rule score per category and the indices of the matched rules.
 fn rule_scores(inner: &Inner, norm: &str) -> ([f64; N], Vec<usize>) {
     let mut z = [0.0; N];
-    let matched: Vec<usize> = (0..inner.rules.len())
-        .filter(|&i| inner.rule_regexes[i].iter().all(|re| re.is_match(norm)))
-        .collect();
+    let matched: Vec<usize> =
+        (0..inner.rules.len()).filter(|&i| inner.rule_regexes[i].iter().all(|re| re.is_match(norm))).collect();
     for &i in &matched {
         let r = &inner.rules[i];
         z[r.category] += r.weight;
@@ -751,10 +669,7 @@ fn features(inner: &Inner, subject: &str, body: &str, matched: &[usize]) -> Vec<
     let mut out = Vec::new();
     let mut push_text = |t: &str, subj: bool| {
         for tok in t.split(|c: char| !c.is_alphanumeric()) {
-            if tok.chars().count() < 2
-                || tok.chars().all(|c| c.is_ascii_digit())
-                || inner.stopwords.contains(tok)
-            {
+            if tok.chars().count() < 2 || tok.chars().all(|c| c.is_ascii_digit()) || inner.stopwords.contains(tok) {
                 continue;
             }
             if subj {
@@ -834,28 +749,17 @@ pub fn parse_training(data: &str) -> Result<Vec<Example>, String> {
         }
         let mut cols = line.splitn(3, '\t');
         let (Some(cat), Some(subject), Some(text)) = (cols.next(), cols.next(), cols.next()) else {
-            return Err(format!(
-                "line {}: expected category<TAB>subject<TAB>text",
-                n + 1
-            ));
+            return Err(format!("line {}: expected category<TAB>subject<TAB>text", n + 1));
         };
-        let category = Category::parse(cat)
-            .ok_or_else(|| format!("line {}: unknown category '{cat}'", n + 1))?;
-        out.push(Example {
-            category,
-            subject: unescape(subject),
-            text: unescape(text),
-        });
+        let category = Category::parse(cat).ok_or_else(|| format!("line {}: unknown category '{cat}'", n + 1))?;
+        out.push(Example { category, subject: unescape(subject), text: unescape(text) });
     }
     Ok(out)
 }
 
 /// Escape a field for the training file (inverse of the parser's unescape).
 pub fn escape_field(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\r', "")
-        .replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace('\t', "\\t").replace('\r', "").replace('\n', "\\n")
 }
 
 fn unescape(s: &str) -> String {
@@ -899,10 +803,7 @@ pub fn normalize(s: &str) -> String {
 /// Umlauts in a configured pattern are folded like the text; the rest of the
 /// pattern (escapes like `\S`) is left alone, matching is case-insensitive.
 fn normalize_pattern(p: &str) -> String {
-    p.replace(['ä', 'Ä'], "ae")
-        .replace(['ö', 'Ö'], "oe")
-        .replace(['ü', 'Ü'], "ue")
-        .replace('ß', "ss")
+    p.replace(['ä', 'Ä'], "ae").replace(['ö', 'Ö'], "oe").replace(['ü', 'Ü'], "ue").replace('ß', "ss")
 }
 
 fn is_header_line(l: &str, names: &[&str]) -> bool {
@@ -939,18 +840,13 @@ fn clean_text(text: &str, cut_at: &RegexSet) -> String {
         // "Von: ... / Gesendet: ..." header block (Outlook without separator)
         if is_header_line(t, &["von:", "from:"]) {
             let next: Vec<&str> = lines[i + 1..].iter().take(4).map(|l| l.trim()).collect();
-            if next.iter().any(|l| {
-                is_header_line(l, &["gesendet:", "sent:", "datum:", "date:", "an:", "to:"])
-            }) {
+            if next.iter().any(|l| is_header_line(l, &["gesendet:", "sent:", "datum:", "date:", "an:", "to:"])) {
                 break;
             }
         }
         // "Am ... schrieb ...:" / "On ... wrote:" (possibly wrapped onto two lines)
-        let joined = if i + 1 < lines.len() {
-            format!("{lower} {}", normalize(lines[i + 1].trim()))
-        } else {
-            lower.clone()
-        };
+        let joined =
+            if i + 1 < lines.len() { format!("{lower} {}", normalize(lines[i + 1].trim())) } else { lower.clone() };
         if (lower.starts_with("am ")
             && (lower.contains("schrieb") || joined.contains("schrieb"))
             && joined.contains(':'))
@@ -986,10 +882,7 @@ pub fn extract_raw(raw: &[u8]) -> Option<(String, String)> {
             mail_parser::decoders::html::html_to_text(&stripped)
         }
         Some(_) => msg.body_text(0)?.into_owned(),
-        None => msg
-            .body_html(0)
-            .map(|h| mail_parser::decoders::html::html_to_text(&h))
-            .unwrap_or_default(),
+        None => msg.body_html(0).map(|h| mail_parser::decoders::html::html_to_text(&h)).unwrap_or_default(),
     };
     Some((subject, text))
 }
@@ -1011,10 +904,7 @@ mod tests {
 
     #[test]
     fn normalises_umlauts_and_case() {
-        assert_eq!(
-            normalize("SICHERHEITSLÜCKE Straße"),
-            "sicherheitsluecke strasse"
-        );
+        assert_eq!(normalize("SICHERHEITSLÜCKE Straße"), "sicherheitsluecke strasse");
     }
 
     #[test]

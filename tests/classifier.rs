@@ -15,10 +15,7 @@ use supportd::domain::Category;
 
 fn corpus() -> &'static Vec<LabeledMail> {
     static C: OnceLock<Vec<LabeledMail>> = OnceLock::new();
-    C.get_or_init(|| {
-        load_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus"))
-            .expect("corpus loads")
-    })
+    C.get_or_init(|| load_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus")).expect("corpus loads"))
 }
 
 fn embedded() -> &'static Classifier {
@@ -27,10 +24,7 @@ fn embedded() -> &'static Classifier {
 }
 
 fn split(dev: bool) -> Vec<&'static LabeledMail> {
-    corpus()
-        .iter()
-        .filter(|m| (m.split != "holdout") == dev)
-        .collect()
+    corpus().iter().filter(|m| (m.split != "holdout") == dev).collect()
 }
 
 /// The issue's gate: >= 90 % accuracy and 100 % security recall on an honest
@@ -41,36 +35,16 @@ fn split(dev: bool) -> Vec<&'static LabeledMail> {
 #[ignore = "not met yet: holdout accuracy 66.7 %, security recall 33.3 % (see classify_eval)"]
 fn issue_gate_on_holdout() {
     let r = holdout(embedded(), &split(true), &split(false));
-    assert!(
-        r.accuracy() >= 0.90,
-        "holdout accuracy {:.3}\n{}",
-        r.accuracy(),
-        r.render()
-    );
-    assert!(
-        r.security_recall() >= 1.0,
-        "security recall {:.3}\n{}",
-        r.security_recall(),
-        r.render()
-    );
+    assert!(r.accuracy() >= 0.90, "holdout accuracy {:.3}\n{}", r.accuracy(), r.render());
+    assert!(r.security_recall() >= 1.0, "security recall {:.3}\n{}", r.security_recall(), r.render());
 }
 
 /// Regression guard on the honest holdout figure (current: 66.7 % / 33.3 %).
 #[test]
 fn holdout_does_not_regress() {
     let r = holdout(embedded(), &split(true), &split(false));
-    assert!(
-        r.accuracy() >= 0.66,
-        "holdout accuracy {:.3}\n{}",
-        r.accuracy(),
-        r.render()
-    );
-    assert!(
-        r.security_recall() >= 0.33,
-        "holdout security recall {:.3}\n{}",
-        r.security_recall(),
-        r.render()
-    );
+    assert!(r.accuracy() >= 0.66, "holdout accuracy {:.3}\n{}", r.accuracy(), r.render());
+    assert!(r.security_recall() >= 0.33, "holdout security recall {:.3}\n{}", r.security_recall(), r.render());
 }
 
 /// The issue's cross-validated gate, on the development splits (the rules were
@@ -78,18 +52,8 @@ fn holdout_does_not_regress() {
 #[test]
 fn cross_validated_on_dev_splits_meets_issue_gate() {
     let r = cross_validate(embedded(), &split(true), 5);
-    assert!(
-        r.accuracy() >= 0.90,
-        "5-fold CV accuracy {:.3}\n{}",
-        r.accuracy(),
-        r.render()
-    );
-    assert!(
-        r.security_recall() >= 1.0,
-        "5-fold CV security recall {:.3}\n{}",
-        r.security_recall(),
-        r.render()
-    );
+    assert!(r.accuracy() >= 0.90, "5-fold CV accuracy {:.3}\n{}", r.accuracy(), r.render());
+    assert!(r.security_recall() >= 1.0, "5-fold CV security recall {:.3}\n{}", r.security_recall(), r.render());
 }
 
 #[test]
@@ -97,10 +61,7 @@ fn corpus_shape() {
     let c = corpus();
     assert!(c.len() >= 250);
     for cat in Category::ALL {
-        assert!(
-            c.iter().filter(|m| m.category == *cat).count() >= 40,
-            "{cat}"
-        );
+        assert!(c.iter().filter(|m| m.category == *cat).count() >= 40, "{cat}");
     }
     let de = c.iter().filter(|m| m.lang == "de").count() as f64 / c.len() as f64;
     assert!((0.65..=0.85).contains(&de), "German share {de}");
@@ -109,14 +70,9 @@ fn corpus_shape() {
 #[test]
 fn embedded_training_data_matches_corpus() {
     let want = training_tsv(corpus());
-    let have = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classifier_training.tsv"),
-    )
-    .unwrap();
-    assert!(
-        want == have,
-        "fixtures/classifier_training.tsv is stale: run `cargo run --example export_training`"
-    );
+    let have = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/classifier_training.tsv"))
+        .unwrap();
+    assert!(want == have, "fixtures/classifier_training.tsv is stale: run `cargo run --example export_training`");
 }
 
 #[test]
@@ -127,18 +83,9 @@ fn security_phrased_casually_without_umlauts_caps_and_typos() {
             "kurze frage",
             "ist das normal, dass ich in der Liste die Krankmeldungen von Mitarbeitern einer anderen Firma sehe?",
         ),
-        (
-            "SICHERHEITSLUECKE",
-            "IM SUCHFELD FUNKTIONIERT <SCRIPT>ALERT(1)</SCRIPT>. BITTE PRUEFEN.",
-        ),
-        (
-            "Frage",
-            "Mir ist aufgefallen, dass man sich ohne Passwort anmelden kann, wenn man den Login umgeht.",
-        ),
-        (
-            "",
-            "Wir haben eine Phising-Mail im Namen von MEIN TEAM bekommen, die nach dem Passwort fragt.",
-        ),
+        ("SICHERHEITSLUECKE", "IM SUCHFELD FUNKTIONIERT <SCRIPT>ALERT(1)</SCRIPT>. BITTE PRUEFEN."),
+        ("Frage", "Mir ist aufgefallen, dass man sich ohne Passwort anmelden kann, wenn man den Login umgeht."),
+        ("", "Wir haben eine Phising-Mail im Namen von MEIN TEAM bekommen, die nach dem Passwort fragt."),
     ] {
         let r = c.classify(subject, text);
         assert_eq!(r.category, Category::SecurityError, "{text}: {r:?}");
@@ -175,27 +122,13 @@ fn config_errors_are_one_line_with_source_and_key() {
         "{base}\n[[rule]]\ncategory = \"usage_question\"\nname = \"broken\"\npattern = '(unclosed'\nweight = 1.0\n"
     );
     let e = Classifier::from_toml_str(&bad_regex, "conf/x.toml").unwrap_err();
-    assert!(
-        e.starts_with("conf/x.toml: rule[") && e.contains("pattern") && !e.contains('\n'),
-        "{e}"
-    );
-    let bad_cat = format!(
-        "{base}\n[[rule]]\ncategory = \"spam\"\nname = \"x\"\npattern = 'x'\nweight = 1.0\n"
-    );
+    assert!(e.starts_with("conf/x.toml: rule[") && e.contains("pattern") && !e.contains('\n'), "{e}");
+    let bad_cat = format!("{base}\n[[rule]]\ncategory = \"spam\"\nname = \"x\"\npattern = 'x'\nweight = 1.0\n");
     let e = Classifier::from_toml_str(&bad_cat, "conf/x.toml").unwrap_err();
-    assert!(
-        e.contains("category") && e.contains("spam") && !e.contains('\n'),
-        "{e}"
-    );
-    let e = Classifier::from_toml_str(
-        "[settings]\nlow_confidence_threshold = 2.0\nsecurity_floor = 0.2\n",
-        "c.toml",
-    )
-    .unwrap_err();
-    assert!(
-        e.starts_with("c.toml: settings.low_confidence_threshold"),
-        "{e}"
-    );
+    assert!(e.contains("category") && e.contains("spam") && !e.contains('\n'), "{e}");
+    let e = Classifier::from_toml_str("[settings]\nlow_confidence_threshold = 2.0\nsecurity_floor = 0.2\n", "c.toml")
+        .unwrap_err();
+    assert!(e.starts_with("c.toml: settings.low_confidence_threshold"), "{e}");
     let e = Classifier::from_toml_str("[settings\n", "c.toml").unwrap_err();
     assert!(e.starts_with("c.toml: ") && !e.contains('\n'), "{e}");
 }
@@ -208,14 +141,6 @@ fn load_reads_a_file() {
     std::fs::write(&p, cfg).unwrap();
     let c = Classifier::load(&p).unwrap();
     assert!(!c.has_model());
-    assert_eq!(
-        c.classify("Passwort vergessen", "Bitte Passwort zurücksetzen.")
-            .category,
-        Category::UserManagement
-    );
-    assert!(
-        Classifier::load(&dir.path().join("missing.toml"))
-            .unwrap_err()
-            .contains("missing.toml")
-    );
+    assert_eq!(c.classify("Passwort vergessen", "Bitte Passwort zurücksetzen.").category, Category::UserManagement);
+    assert!(Classifier::load(&dir.path().join("missing.toml")).unwrap_err().contains("missing.toml"));
 }

@@ -23,19 +23,14 @@ pub struct LabeledMail {
 
 impl LabeledMail {
     pub fn example(&self) -> Example {
-        Example {
-            category: self.category,
-            subject: self.subject.clone(),
-            text: self.text.clone(),
-        }
+        Example { category: self.category, subject: self.subject.clone(), text: self.text.clone() }
     }
 }
 
 /// Load `labels.tsv` and parse every mail it names.
 pub fn load_corpus(dir: &Path) -> Result<Vec<LabeledMail>, String> {
     let labels = dir.join("labels.tsv");
-    let data =
-        std::fs::read_to_string(&labels).map_err(|e| format!("{}: {e}", labels.display()))?;
+    let data = std::fs::read_to_string(&labels).map_err(|e| format!("{}: {e}", labels.display()))?;
     let mut out = Vec::new();
     for (n, line) in data.lines().enumerate() {
         if line.starts_with('#') || line.trim().is_empty() {
@@ -43,24 +38,13 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<LabeledMail>, String> {
         }
         let cols: Vec<&str> = line.split('\t').collect();
         if cols.len() < 3 {
-            return Err(format!(
-                "{}:{}: expected file, category, lang, note",
-                labels.display(),
-                n + 1
-            ));
+            return Err(format!("{}:{}: expected file, category, lang, note", labels.display(), n + 1));
         }
-        let category = Category::parse(cols[1]).ok_or_else(|| {
-            format!(
-                "{}:{}: unknown category '{}'",
-                labels.display(),
-                n + 1,
-                cols[1]
-            )
-        })?;
+        let category = Category::parse(cols[1])
+            .ok_or_else(|| format!("{}:{}: unknown category '{}'", labels.display(), n + 1, cols[1]))?;
         let path = dir.join(cols[0]);
         let raw = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let (subject, text) =
-            extract_raw(&raw).ok_or_else(|| format!("{}: not a parseable mail", path.display()))?;
+        let (subject, text) = extract_raw(&raw).ok_or_else(|| format!("{}: not a parseable mail", path.display()))?;
         out.push(LabeledMail {
             file: cols[0].to_string(),
             split: cols[0].split('/').next().unwrap_or("").to_string(),
@@ -119,8 +103,7 @@ impl Report {
             self.low_confidence += 1;
         }
         if got.category != expected {
-            self.errors
-                .push((file.to_string(), expected, got.category, got.confidence));
+            self.errors.push((file.to_string(), expected, got.category, got.confidence));
         }
     }
     pub fn merge(&mut self, other: &Report) {
@@ -197,18 +180,9 @@ pub fn cross_validate(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Re
     }
     let mut total = Report::default();
     for f in 0..k {
-        let train: Vec<Example> = mails
-            .iter()
-            .zip(&fold_of)
-            .filter(|(_, x)| **x != f)
-            .map(|(m, _)| m.example())
-            .collect();
-        let test: Vec<&LabeledMail> = mails
-            .iter()
-            .zip(&fold_of)
-            .filter(|(_, x)| **x == f)
-            .map(|(m, _)| *m)
-            .collect();
+        let train: Vec<Example> =
+            mails.iter().zip(&fold_of).filter(|(_, x)| **x != f).map(|(m, _)| m.example()).collect();
+        let test: Vec<&LabeledMail> = mails.iter().zip(&fold_of).filter(|(_, x)| **x == f).map(|(m, _)| *m).collect();
         let c = base.with_training(&train);
         total.merge(&evaluate(&c, &test));
     }
