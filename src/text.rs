@@ -7,8 +7,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// Lines that start the quoted history; everything from there on is dropped.
-static HISTORY_START: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
+/// One alternation, so each line is scanned once.
+static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
+    let parts = [
         // Outlook / Exchange separators.
         r"^-{2,}\s*(Ursprüngliche Nachricht|Original Message|Originalnachricht|Weitergeleitete Nachricht|Forwarded message|Message d'origine)\s*-{2,}",
         r"^_{10,}\s*$",
@@ -20,10 +21,8 @@ static HISTORY_START: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"^On .{4,160}wrote:\s*$",
         r"^Le .{4,160}a écrit\s*:\s*$",
         r"^.{0,80}<[^>\s]+@[^>\s]+>\s+(schrieb|wrote)\s*:\s*$",
-    ]
-    .iter()
-    .map(|p| Regex::new(&format!("(?i){p}")).expect("static regex"))
-    .collect()
+    ];
+    Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
 });
 
 /// Header blocks of quoted mails (Outlook "Von: … Gesendet: …", Notes "Von: … An: … Datum: …").
@@ -35,15 +34,13 @@ static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
 static WRAPPED_ATTRIBUTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^(Am|On)\s+\S.{4,160}$").expect("static regex"));
 
-static FOOTERS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
+static FOOTERS: LazyLock<Regex> = LazyLock::new(|| {
+    let parts = [
         r"^(Von meinem|Gesendet von meinem|Gesendet mit|Sent from my|Sent from Outlook|Get Outlook for)\b.*$",
         r"^(Diese E-Mail|Diese Nachricht|Die Information in dieser|This e-?mail|This message|The information contained)\b.*(vertraulich|confidential|bestimmt|intended).*",
         r"^(Disclaimer|Rechtlicher Hinweis|Haftungsausschluss|Pflichtangaben)\s*:.*$",
-    ]
-    .iter()
-    .map(|p| Regex::new(&format!("(?i){p}")).expect("static regex"))
-    .collect()
+    ];
+    Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
 });
 
 fn is_quote(line: &str) -> bool {
@@ -79,7 +76,7 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             end = i;
             break;
         }
-        if HISTORY_START.iter().any(|r| r.is_match(t)) {
+        if HISTORY_START.is_match(t) {
             end = i;
             cut_by_history = true;
             break;
@@ -119,7 +116,7 @@ fn new_text_depth(body: &str, depth: usize) -> String {
     }
     let mut kept: Vec<&str> = lines[..end].iter().copied().filter(|l| !is_quote(l)).collect();
     // Footers and disclaimers at the end.
-    if let Some(pos) = kept.iter().position(|l| FOOTERS.iter().any(|r| r.is_match(l.trim()))) {
+    if let Some(pos) = kept.iter().position(|l| FOOTERS.is_match(l.trim())) {
         kept.truncate(pos);
     }
     let text = kept.join("\n");

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
     ("0002_message_refs", include_str!("migrations/0002_message_refs.sql")),
     ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
+    ("0004_outbox_ticket_index", include_str!("migrations/0004_outbox_ticket_index.sql")),
 ];
 
 /// Time as stored: RFC 3339, UTC, seconds.
@@ -733,7 +734,7 @@ pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option
 
 /// The Message-IDs of a ticket's mails, incoming and outgoing, in order of time.
 pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT message_id, t FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
          AND message_id IS NOT NULL AND disposition <> 'duplicate' \
          UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1) ORDER BY t, o, id",
