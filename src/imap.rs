@@ -105,14 +105,7 @@ impl ImapMailbox {
     pub async fn connect(s: &ImapSettings) -> anyhow::Result<ImapMailbox> {
         tokio::time::timeout(CONNECT_TIMEOUT, Self::connect_inner(s))
             .await
-            .map_err(|_| {
-                anyhow!(
-                    "IMAP connect to {}:{} timed out after {:?}",
-                    s.host,
-                    s.port,
-                    CONNECT_TIMEOUT
-                )
-            })?
+            .map_err(|_| anyhow!("IMAP connect to {}:{} timed out after {:?}", s.host, s.port, CONNECT_TIMEOUT))?
     }
 
     async fn connect_inner(s: &ImapSettings) -> anyhow::Result<ImapMailbox> {
@@ -126,10 +119,7 @@ impl ImapMailbox {
             Security::StartTls => {
                 let mut client = async_imap::Client::new(tcp);
                 read_greeting(&mut client).await?;
-                client
-                    .run_command_and_check_ok("STARTTLS", None)
-                    .await
-                    .context("IMAP STARTTLS refused")?;
+                client.run_command_and_check_ok("STARTTLS", None).await.context("IMAP STARTTLS refused")?;
                 let tcp = client.into_inner();
                 ImapStream::Tls(Box::new(tls_handshake(tcp, s).await?))
             }
@@ -149,13 +139,9 @@ impl ImapMailbox {
         if let Some(processed) = &s.processed_folder {
             ensure_folder(&mut session, processed).await?;
         }
-        let mailbox = session
-            .select(&s.folder)
-            .await
-            .with_context(|| format!("IMAP SELECT {}", s.folder))?;
-        let uid_validity = mailbox
-            .uid_validity
-            .ok_or_else(|| anyhow!("IMAP server sent no UIDVALIDITY for {}", s.folder))?;
+        let mailbox = session.select(&s.folder).await.with_context(|| format!("IMAP SELECT {}", s.folder))?;
+        let uid_validity =
+            mailbox.uid_validity.ok_or_else(|| anyhow!("IMAP server sent no UIDVALIDITY for {}", s.folder))?;
         drain_unsolicited(&session);
         Ok(ImapMailbox {
             session: Some(session),
@@ -180,9 +166,7 @@ impl ImapMailbox {
     }
 
     pub fn has_capability(&self, name: &str) -> bool {
-        self.capabilities
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(name))
+        self.capabilities.iter().any(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// Acts as if the server had not announced `name` (e.g. "MOVE" or
@@ -194,9 +178,7 @@ impl ImapMailbox {
     }
 
     fn session(&mut self) -> anyhow::Result<&mut Session> {
-        self.session
-            .as_mut()
-            .ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))
+        self.session.as_mut().ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))
     }
 
     /// Messages with UID > `last_uid`, ascending, at most `max`. The flags are
@@ -239,10 +221,7 @@ impl ImapMailbox {
                     if uid <= last_uid {
                         return None;
                     }
-                    Some(Fetched {
-                        uid,
-                        raw: f.body().unwrap_or_default().to_vec(),
-                    })
+                    Some(Fetched { uid, raw: f.body().unwrap_or_default().to_vec() })
                 })
                 .collect();
             out.sort_by_key(|f| f.uid);
@@ -283,16 +262,10 @@ impl ImapMailbox {
                         .context("IMAP UID STORE response")?;
                 }
                 Some(folder) if has_move => {
-                    session
-                        .uid_mv(&set, folder)
-                        .await
-                        .with_context(|| format!("IMAP UID MOVE to {folder}"))?;
+                    session.uid_mv(&set, folder).await.with_context(|| format!("IMAP UID MOVE to {folder}"))?;
                 }
                 Some(folder) => {
-                    session
-                        .uid_copy(&set, folder)
-                        .await
-                        .with_context(|| format!("IMAP UID COPY to {folder}"))?;
+                    session.uid_copy(&set, folder).await.with_context(|| format!("IMAP UID COPY to {folder}"))?;
                     let _: Vec<_> = session
                         .uid_store(&set, "+FLAGS.SILENT (\\Seen \\Deleted)")
                         .await
@@ -355,10 +328,8 @@ impl ImapMailbox {
         }
 
         let max = max.min(MAX_IDLE);
-        let session = self
-            .session
-            .take()
-            .ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))?;
+        let session =
+            self.session.take().ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))?;
         let mut idle = session.idle();
         tokio::time::timeout(COMMAND_TIMEOUT, idle.init())
             .await
@@ -408,9 +379,7 @@ where
         .context("IMAP greeting")?
         .ok_or_else(|| anyhow!("IMAP server closed the connection before its greeting"))?;
     use async_imap::imap_proto::{Response, Status};
-    if let Response::Data {
-        status, outcome, ..
-    } = greeting.parsed()
+    if let Response::Data { status, outcome, .. } = greeting.parsed()
         && matches!(status, Status::Bye | Status::No)
     {
         bail!("IMAP server refused the connection: {outcome:?}");
@@ -430,10 +399,7 @@ async fn ensure_folder(session: &mut Session, folder: &str) -> anyhow::Result<()
     if names.iter().any(|n| n.name() == folder) {
         return Ok(());
     }
-    session
-        .create(folder)
-        .await
-        .with_context(|| format!("IMAP CREATE {folder}"))?;
+    session.create(folder).await.with_context(|| format!("IMAP CREATE {folder}"))?;
     if let Err(e) = session.subscribe(folder).await {
         tracing::debug!(folder, error = %e, "IMAP SUBSCRIBE failed (ignored)");
     }
@@ -447,9 +413,7 @@ fn drain_unsolicited(session: &Session) -> bool {
     while let Ok(r) = session.unsolicited_responses.try_recv() {
         if matches!(
             r,
-            UnsolicitedResponse::Exists(_)
-                | UnsolicitedResponse::Recent(_)
-                | UnsolicitedResponse::Expunge(_)
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_) | UnsolicitedResponse::Expunge(_)
         ) {
             news = true;
         }
@@ -524,9 +488,7 @@ pub fn tls_client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientCon
     let (_added, _ignored) = roots.add_parsable_certificates(native_roots().iter().cloned());
     if let Some(path) = ca_file {
         for cert in load_pem_certs(path)? {
-            roots
-                .add(cert)
-                .with_context(|| format!("CA file {}: unusable certificate", path.display()))?;
+            roots.add(cert).with_context(|| format!("CA file {}: unusable certificate", path.display()))?;
         }
     }
     if roots.is_empty() {
@@ -543,8 +505,7 @@ pub fn tls_client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientCon
 
 async fn tls_handshake(tcp: TcpStream, s: &ImapSettings) -> anyhow::Result<TlsStream<TcpStream>> {
     let config = tls_client_config(s.ca_file.as_deref())?;
-    let name = ServerName::try_from(s.host.clone())
-        .with_context(|| format!("invalid TLS server name {:?}", s.host))?;
+    let name = ServerName::try_from(s.host.clone()).with_context(|| format!("invalid TLS server name {:?}", s.host))?;
     TlsConnector::from(config)
         .connect(name, tcp)
         .await
@@ -559,11 +520,7 @@ pub enum ImapStream {
 }
 
 impl AsyncRead for ImapStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -572,11 +529,7 @@ impl AsyncRead for ImapStream {
 }
 
 impl AsyncWrite for ImapStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),

@@ -62,11 +62,7 @@ impl std::error::Error for SendError {}
 impl From<lettre::transport::smtp::Error> for SendError {
     fn from(e: lettre::transport::smtp::Error) -> Self {
         let msg = error_chain(&e);
-        if e.is_permanent() {
-            SendError::Permanent(msg)
-        } else {
-            SendError::Transient(msg)
-        }
+        if e.is_permanent() { SendError::Permanent(msg) } else { SendError::Transient(msg) }
     }
 }
 
@@ -93,9 +89,7 @@ pub struct SmtpTransport {
 
 impl std::fmt::Debug for SmtpTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpTransport")
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
+        f.debug_struct("SmtpTransport").field("endpoint", &self.endpoint).finish_non_exhaustive()
     }
 }
 
@@ -111,18 +105,12 @@ impl SmtpTransport {
                 if let Some(path) = &s.ca_file {
                     // parse with our loader first: it reports empty or broken files clearly
                     load_pem_certs(path)?;
-                    let pem = std::fs::read(path)
-                        .with_context(|| format!("reading CA file {}", path.display()))?;
-                    let cert = Certificate::from_pem(&pem)
-                        .with_context(|| format!("CA file {}", path.display()))?;
+                    let pem = std::fs::read(path).with_context(|| format!("reading CA file {}", path.display()))?;
+                    let cert = Certificate::from_pem(&pem).with_context(|| format!("CA file {}", path.display()))?;
                     params = params.add_root_certificate(cert);
                 }
                 let params = params.build_rustls().context("SMTP TLS parameters")?;
-                let tls = if s.security == Security::Tls {
-                    Tls::Wrapper(params)
-                } else {
-                    Tls::Required(params)
-                };
+                let tls = if s.security == Security::Tls { Tls::Wrapper(params) } else { Tls::Required(params) };
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host).tls(tls)
             }
         };
@@ -134,47 +122,36 @@ impl SmtpTransport {
             (None, None) => {}
             _ => anyhow::bail!("SMTP: username and password must be given together"),
         }
-        Ok(SmtpTransport {
-            inner: builder.build(),
-            endpoint: format!("{}:{}", s.host, s.port),
-        })
+        Ok(SmtpTransport { inner: builder.build(), endpoint: format!("{}:{}", s.host, s.port) })
     }
 
     /// Sends `raw` (a complete RFC 5322 message) with envelope sender `from`
     /// (empty = null sender `<>`) to the envelope recipients `to`.
     pub async fn send_raw(&self, from: &str, to: &[String], raw: &[u8]) -> Result<(), SendError> {
-        let from_addr =
-            if from.is_empty() {
-                None
-            } else {
-                Some(from.parse::<Address>().map_err(|e| {
-                    SendError::Permanent(format!("bad envelope sender {from:?}: {e}"))
-                })?)
-            };
+        let from_addr = if from.is_empty() {
+            None
+        } else {
+            Some(
+                from.parse::<Address>()
+                    .map_err(|e| SendError::Permanent(format!("bad envelope sender {from:?}: {e}")))?,
+            )
+        };
         let to_addrs = to
             .iter()
             .map(|t| {
-                t.parse::<Address>()
-                    .map_err(|e| SendError::Permanent(format!("bad envelope recipient {t:?}: {e}")))
+                t.parse::<Address>().map_err(|e| SendError::Permanent(format!("bad envelope recipient {t:?}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let envelope = Envelope::new(from_addr, to_addrs)
-            .map_err(|e| SendError::Permanent(format!("bad envelope: {e}")))?;
+        let envelope =
+            Envelope::new(from_addr, to_addrs).map_err(|e| SendError::Permanent(format!("bad envelope: {e}")))?;
         // lettre's own timeout covers each network step; this bounds the whole send.
         match tokio::time::timeout(SMTP_TIMEOUT * 4, self.inner.send_raw(&envelope, raw)).await {
-            Err(_) => Err(SendError::Transient(format!(
-                "SMTP send to {} timed out",
-                self.endpoint
-            ))),
+            Err(_) => Err(SendError::Transient(format!("SMTP send to {} timed out", self.endpoint))),
             Ok(Err(e)) => {
                 let err = SendError::from(e);
                 Err(match err {
-                    SendError::Permanent(m) => {
-                        SendError::Permanent(format!("{}: {m}", self.endpoint))
-                    }
-                    SendError::Transient(m) => {
-                        SendError::Transient(format!("{}: {m}", self.endpoint))
-                    }
+                    SendError::Permanent(m) => SendError::Permanent(format!("{}: {m}", self.endpoint)),
+                    SendError::Transient(m) => SendError::Transient(format!("{}: {m}", self.endpoint)),
                 })
             }
             Ok(Ok(_response)) => Ok(()),
@@ -188,11 +165,7 @@ mod tests {
 
     #[test]
     fn send_error_display_names_the_kind() {
-        assert!(
-            SendError::Permanent("550".into())
-                .to_string()
-                .starts_with("permanent")
-        );
+        assert!(SendError::Permanent("550".into()).to_string().starts_with("permanent"));
         assert!(!SendError::Transient("421".into()).is_permanent());
     }
 }

@@ -13,21 +13,11 @@ use supportd::smtp::{SendError, SmtpSettings, SmtpTransport};
 use common::mailservers::{CUSTOMER, MailServers, SUPPORT, message};
 
 /// An independent plain IMAP session (not through `ImapMailbox`) for checks.
-async fn raw_session(
-    ms: &MailServers,
-    user: &str,
-    folder: &str,
-) -> async_imap::Session<tokio::net::TcpStream> {
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", ms.imap_port))
-        .await
-        .unwrap();
+async fn raw_session(ms: &MailServers, user: &str, folder: &str) -> async_imap::Session<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", ms.imap_port)).await.unwrap();
     let mut client = async_imap::Client::new(tcp);
     client.read_response().await.unwrap().unwrap();
-    let mut s = client
-        .login(user, &ms.password)
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap();
+    let mut s = client.login(user, &ms.password).await.map_err(|(e, _)| e).unwrap();
     s.select(folder).await.unwrap();
     s
 }
@@ -38,13 +28,7 @@ async fn uids_and_flags(ms: &MailServers, user: &str, folder: &str) -> Vec<(u32,
     let exists = s.select(folder).await.unwrap().exists;
     let mut out = Vec::new();
     if exists > 0 {
-        let fetches: Vec<_> = s
-            .fetch("1:*", "(UID FLAGS)")
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
+        let fetches: Vec<_> = s.fetch("1:*", "(UID FLAGS)").await.unwrap().try_collect().await.unwrap();
         for f in &fetches {
             let flags = f.flags().map(|fl| format!("{fl:?}")).collect();
             out.push((f.uid.unwrap(), flags));
@@ -57,13 +41,9 @@ async fn uids_and_flags(ms: &MailServers, user: &str, folder: &str) -> Vec<(u32,
 
 async fn deliver(ms: &MailServers, from: &str, to: &str, subject: &str) {
     let t = SmtpTransport::new(&ms.smtp_mx()).unwrap();
-    t.send_raw(
-        from,
-        &[to.to_string()],
-        &message(from, to, subject, "Hallo"),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("delivery via SMTP port failed: {e}"));
+    t.send_raw(from, &[to.to_string()], &message(from, to, subject, "Hallo"))
+        .await
+        .unwrap_or_else(|e| panic!("delivery via SMTP port failed: {e}"));
 }
 
 /// Proves: submission with STARTTLS + AUTH works with `SmtpTransport`, the
@@ -76,23 +56,14 @@ async fn submission_to_imap_then_acknowledge_moves_to_processed() {
     println!("bring-up of Dovecot + Postfix: {:?}", ms.bring_up);
 
     let t = SmtpTransport::new(&ms.smtp_submission(CUSTOMER)).unwrap();
-    let raw = message(
-        CUSTOMER,
-        SUPPORT,
-        "Störung Portal",
-        "Das Portal lädt nicht.",
-    );
+    let raw = message(CUSTOMER, SUPPORT, "Störung Portal", "Das Portal lädt nicht.");
     let t0 = Instant::now();
-    t.send_raw(CUSTOMER, &[SUPPORT.to_string()], &raw)
-        .await
-        .expect("submission");
+    t.send_raw(CUSTOMER, &[SUPPORT.to_string()], &raw).await.expect("submission");
     let files = ms.wait_for_files(SUPPORT, "", 1, Duration::from_secs(10));
     assert_eq!(files.len(), 1, "delivered into the maildir: {files:?}");
     println!("submission -> maildir: {:?}", t0.elapsed());
 
-    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain))
-        .await
-        .unwrap();
+    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain)).await.unwrap();
     assert_ne!(mb.uid_validity(), 0);
     assert!(mb.supports_idle());
     let got = mb.fetch_after(0, 10).await.unwrap();
@@ -107,18 +78,13 @@ async fn submission_to_imap_then_acknowledge_moves_to_processed() {
     mb.acknowledge(&[got[0].uid]).await.unwrap();
     mb.logout().await.unwrap();
 
-    assert!(
-        uids_and_flags(&ms, SUPPORT, "INBOX").await.is_empty(),
-        "INBOX empty"
-    );
+    assert!(uids_and_flags(&ms, SUPPORT, "INBOX").await.is_empty(), "INBOX empty");
     assert_eq!(uids_and_flags(&ms, SUPPORT, "Processed").await.len(), 1);
     assert!(ms.maildir_files(SUPPORT, "").is_empty());
     assert_eq!(ms.maildir_files(SUPPORT, "Processed").len(), 1);
 
     // connect again: Processed already exists, nothing new in INBOX
-    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain))
-        .await
-        .unwrap();
+    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain)).await.unwrap();
     assert!(mb.fetch_after(0, 10).await.unwrap().is_empty());
     mb.logout().await.unwrap();
 }
@@ -130,9 +96,7 @@ async fn submission_to_imap_then_acknowledge_moves_to_processed() {
 async fn imaps_and_starttls_connect_wrong_password_fails_fast() {
     let ms = MailServers::start();
     for sec in [Security::Tls, Security::StartTls] {
-        let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, sec))
-            .await
-            .unwrap_or_else(|e| panic!("{sec:?}: {e:#}"));
+        let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, sec)).await.unwrap_or_else(|e| panic!("{sec:?}: {e:#}"));
         assert!(mb.fetch_after(0, 10).await.unwrap().is_empty());
         mb.logout().await.unwrap();
     }
@@ -162,9 +126,7 @@ async fn imaps_and_starttls_connect_wrong_password_fails_fast() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_wakes_up_on_delivery() {
     let ms = MailServers::start();
-    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain))
-        .await
-        .unwrap();
+    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain)).await.unwrap();
     assert!(mb.fetch_after(0, 10).await.unwrap().is_empty());
 
     // nothing happens: wait lasts its full time
@@ -172,10 +134,7 @@ async fn idle_wakes_up_on_delivery() {
     mb.wait(Duration::from_millis(1500)).await.unwrap();
     let quiet = t0.elapsed();
     println!("IDLE with no mail returned after {quiet:?}");
-    assert!(
-        quiet >= Duration::from_millis(1400),
-        "returned early: {quiet:?}"
-    );
+    assert!(quiet >= Duration::from_millis(1400), "returned early: {quiet:?}");
     assert!(quiet < Duration::from_secs(5), "{quiet:?}");
 
     let mx = ms.smtp_mx();
@@ -184,9 +143,7 @@ async fn idle_wakes_up_on_delivery() {
         let t = SmtpTransport::new(&mx).unwrap();
         let raw = message(CUSTOMER, SUPPORT, "IDLE", "neu");
         let started = Instant::now();
-        t.send_raw(CUSTOMER, &[SUPPORT.to_string()], &raw)
-            .await
-            .unwrap();
+        t.send_raw(CUSTOMER, &[SUPPORT.to_string()], &raw).await.unwrap();
         (started, Instant::now())
     });
     let t0 = Instant::now();
@@ -194,10 +151,7 @@ async fn idle_wakes_up_on_delivery() {
     let woke = Instant::now();
     let (send_started, accepted) = sender.await.unwrap();
     let latency = woke.saturating_duration_since(accepted);
-    println!(
-        "SMTP accepted -> IDLE wake-up latency: {latency:?} (wait lasted {:?})",
-        t0.elapsed()
-    );
+    println!("SMTP accepted -> IDLE wake-up latency: {latency:?} (wait lasted {:?})", t0.elapsed());
     assert!(woke >= send_started, "woke before the mail was sent");
     assert!(latency < Duration::from_secs(2), "latency {latency:?}");
 
@@ -220,11 +174,7 @@ async fn fetch_after_skips_old_uids_and_seen_only_acknowledge() {
     for i in 1..=3 {
         deliver(&ms, CUSTOMER, SUPPORT, &format!("Mail {i}")).await;
     }
-    assert_eq!(
-        ms.wait_for_files(SUPPORT, "", 3, Duration::from_secs(10))
-            .len(),
-        3
-    );
+    assert_eq!(ms.wait_for_files(SUPPORT, "", 3, Duration::from_secs(10)).len(), 3);
 
     let mut settings = ms.imap(SUPPORT, Security::Plain);
     settings.processed_folder = None;
@@ -238,21 +188,9 @@ async fn fetch_after_skips_old_uids_and_seen_only_acknowledge() {
     // the server answers "UID FETCH last+1:*" with the newest mail: filtered
     assert!(mb.fetch_after(last, 10).await.unwrap().is_empty());
     assert!(mb.fetch_after(last + 100, 10).await.unwrap().is_empty());
-    let tail: Vec<u32> = mb
-        .fetch_after(uids[0], 10)
-        .await
-        .unwrap()
-        .iter()
-        .map(|f| f.uid)
-        .collect();
+    let tail: Vec<u32> = mb.fetch_after(uids[0], 10).await.unwrap().iter().map(|f| f.uid).collect();
     assert_eq!(tail, &uids[1..]);
-    let first: Vec<u32> = mb
-        .fetch_after(0, 1)
-        .await
-        .unwrap()
-        .iter()
-        .map(|f| f.uid)
-        .collect();
+    let first: Vec<u32> = mb.fetch_after(0, 1).await.unwrap().iter().map(|f| f.uid).collect();
     assert_eq!(first, vec![uids[0]], "max keeps the lowest UIDs");
 
     mb.acknowledge(&uids[..2]).await.unwrap();
@@ -265,10 +203,7 @@ async fn fetch_after_skips_old_uids_and_seen_only_acknowledge() {
         assert_eq!(seen, *uid != last, "uid {uid}: {fl:?}");
         assert!(!fl.iter().any(|f| f == "Deleted"), "uid {uid}: {fl:?}");
     }
-    assert!(
-        !ms.maildir(SUPPORT).join(".Processed").exists(),
-        "no folder created"
-    );
+    assert!(!ms.maildir(SUPPORT).join(".Processed").exists(), "no folder created");
     let _ = Flag::Seen; // flags compare by their Debug name above
 }
 
@@ -280,30 +215,20 @@ async fn smtp_errors_are_classified() {
     let ms = MailServers::start();
     let mx = SmtpTransport::new(&ms.smtp_mx()).unwrap();
     let raw = message(SUPPORT, "nobody@roewaplan.de", "x", "y");
-    let err = mx
-        .send_raw(SUPPORT, &["nobody@roewaplan.de".to_string()], &raw)
-        .await
-        .unwrap_err();
+    let err = mx.send_raw(SUPPORT, &["nobody@roewaplan.de".to_string()], &raw).await.unwrap_err();
     println!("unknown recipient: {err}");
     assert!(matches!(err, SendError::Permanent(_)), "{err:?}");
     assert!(err.to_string().contains("550"), "{err}");
 
     let mut bad = ms.smtp_submission(CUSTOMER);
     bad.password = Some("wrong".into());
-    let err = SmtpTransport::new(&bad)
-        .unwrap()
-        .send_raw(CUSTOMER, &[SUPPORT.to_string()], &raw)
-        .await
-        .unwrap_err();
+    let err = SmtpTransport::new(&bad).unwrap().send_raw(CUSTOMER, &[SUPPORT.to_string()], &raw).await.unwrap_err();
     println!("wrong AUTH password: {err}");
     assert!(matches!(err, SendError::Permanent(_)), "{err:?}");
 
     // a 4xx reply (the test Postfix answers 451 for this address) is transient
     let tempfail = ms.env["TEMPFAIL_RECIPIENT"].clone();
-    let err = mx
-        .send_raw(SUPPORT, std::slice::from_ref(&tempfail), &raw)
-        .await
-        .unwrap_err();
+    let err = mx.send_raw(SUPPORT, std::slice::from_ref(&tempfail), &raw).await.unwrap_err();
     println!("4xx recipient: {err}");
     assert!(matches!(err, SendError::Transient(_)), "{err:?}");
     assert!(err.to_string().contains("451"), "{err}");
@@ -313,32 +238,15 @@ async fn smtp_errors_are_classified() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let nobody = SmtpSettings {
-        port,
-        ..ms.smtp_mx()
-    };
+    let nobody = SmtpSettings { port, ..ms.smtp_mx() };
     let t0 = Instant::now();
-    let err = SmtpTransport::new(&nobody)
-        .unwrap()
-        .send_raw(SUPPORT, &[CUSTOMER.to_string()], &raw)
-        .await
-        .unwrap_err();
+    let err = SmtpTransport::new(&nobody).unwrap().send_raw(SUPPORT, &[CUSTOMER.to_string()], &raw).await.unwrap_err();
     println!("nothing listening: {err} ({:?})", t0.elapsed());
     assert!(matches!(err, SendError::Transient(_)), "{err:?}");
 
     // the good path still works on the same transport after a rejection
-    mx.send_raw(
-        CUSTOMER,
-        &[SUPPORT.to_string()],
-        &message(CUSTOMER, SUPPORT, "ok", "ok"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        ms.wait_for_files(SUPPORT, "", 1, Duration::from_secs(10))
-            .len(),
-        1
-    );
+    mx.send_raw(CUSTOMER, &[SUPPORT.to_string()], &message(CUSTOMER, SUPPORT, "ok", "ok")).await.unwrap();
+    assert_eq!(ms.wait_for_files(SUPPORT, "", 1, Duration::from_secs(10)).len(), 1);
 }
 
 /// Proves: `mailservers.sh stop` ends every process of the instance (both
@@ -349,9 +257,7 @@ async fn stop_leaves_no_process_running() {
     // make Postfix and Dovecot fork their workers (smtpd, cleanup, lmtp, imap, ...)
     deliver(&ms, CUSTOMER, SUPPORT, "vor dem Stopp").await;
     ms.wait_for_files(SUPPORT, "", 1, Duration::from_secs(10));
-    let mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain))
-        .await
-        .unwrap();
+    let mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain)).await.unwrap();
     let before = ms.processes();
     println!("instance processes before stop: {}", before.len());
     assert!(before.len() >= 6, "masters and workers found: {before:?}");
@@ -360,22 +266,12 @@ async fn stop_leaves_no_process_running() {
     let t0 = Instant::now();
     let out = ms.stop();
     println!("stop took {:?}", t0.elapsed());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = common::mailservers::proc_table();
-    let alive: Vec<_> = before
-        .iter()
-        .filter(|(pid, start)| table.get(pid).is_some_and(|(_, s)| s == start))
-        .collect();
+    let alive: Vec<_> = before.iter().filter(|(pid, start)| table.get(pid).is_some_and(|(_, s)| s == start)).collect();
     assert!(alive.is_empty(), "still running: {alive:?}");
     for port in [ms.imap_port, ms.smtp_port] {
-        assert!(
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
-            "port {port} open"
-        );
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} open");
     }
     let again = ms.stop();
     assert!(again.status.success());
@@ -390,15 +286,9 @@ async fn fallbacks_without_move_and_idle() {
     for i in 1..=3 {
         deliver(&ms, CUSTOMER, SUPPORT, &format!("Mail {i}")).await;
     }
-    assert_eq!(
-        ms.wait_for_files(SUPPORT, "", 3, Duration::from_secs(10))
-            .len(),
-        3
-    );
+    assert_eq!(ms.wait_for_files(SUPPORT, "", 3, Duration::from_secs(10)).len(), 3);
 
-    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain))
-        .await
-        .unwrap();
+    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain)).await.unwrap();
     assert!(mb.has_capability("MOVE") && mb.has_capability("UIDPLUS"));
     mb.forget_capability("MOVE");
     mb.forget_capability("IDLE");

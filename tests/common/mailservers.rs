@@ -31,11 +31,7 @@ pub fn ensure_installed() {
         *done = true;
         return;
     }
-    let out = Command::new("bash")
-        .arg(script())
-        .arg("install")
-        .output()
-        .expect("run mailservers.sh install");
+    let out = Command::new("bash").arg(script()).arg("install").output().expect("run mailservers.sh install");
     assert!(
         out.status.success(),
         "mailservers.sh install failed:\n{}\n{}",
@@ -67,28 +63,16 @@ pub const CUSTOMER: &str = "kunde@stadtwerke-musterstadt.de";
 impl MailServers {
     pub fn start() -> MailServers {
         ensure_installed();
-        let tmp = tempfile::Builder::new()
-            .prefix("msv-")
-            .tempdir_in("/tmp")
-            .expect("temp dir under /tmp");
+        let tmp = tempfile::Builder::new().prefix("msv-").tempdir_in("/tmp").expect("temp dir under /tmp");
         let dir = tmp.path().to_path_buf();
         let t0 = Instant::now();
         // `output()` also proves the daemons do not keep our pipes open:
         // it would hang otherwise.
-        let out = Command::new("bash")
-            .arg(script())
-            .arg("start")
-            .arg(&dir)
-            .output()
-            .expect("run mailservers.sh start");
+        let out = Command::new("bash").arg(script()).arg("start").arg(&dir).output().expect("run mailservers.sh start");
         let bring_up = t0.elapsed();
         if !out.status.success() {
             // best effort cleanup before failing
-            let _ = Command::new("bash")
-                .arg(script())
-                .arg("stop")
-                .arg(&dir)
-                .output();
+            let _ = Command::new("bash").arg(script()).arg("stop").arg(&dir).output();
             panic!(
                 "mailservers.sh start failed:\n{}\n{}",
                 String::from_utf8_lossy(&out.stdout),
@@ -166,11 +150,7 @@ impl MailServers {
 
     /// Message files (new + cur) in a maildir folder ("" = INBOX).
     pub fn maildir_files(&self, user: &str, folder: &str) -> Vec<String> {
-        let base = if folder.is_empty() {
-            self.maildir(user)
-        } else {
-            self.maildir(user).join(format!(".{folder}"))
-        };
+        let base = if folder.is_empty() { self.maildir(user) } else { self.maildir(user).join(format!(".{folder}")) };
         let mut files = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(rd) = std::fs::read_dir(base.join(sub)) {
@@ -200,10 +180,7 @@ impl MailServers {
     pub fn processes(&self) -> Vec<(u32, u64)> {
         let mut roots = Vec::new();
         for k in ["DOVECOT_PID_FILE", "POSTFIX_PID_FILE"] {
-            if let Some(pid) = std::fs::read_to_string(&self.env[k])
-                .ok()
-                .and_then(|s| s.trim().parse::<u32>().ok())
-            {
+            if let Some(pid) = std::fs::read_to_string(&self.env[k]).ok().and_then(|s| s.trim().parse::<u32>().ok()) {
                 roots.push(pid);
             }
         }
@@ -220,19 +197,12 @@ impl MailServers {
                 break;
             }
         }
-        want.into_iter()
-            .filter_map(|p| table.get(&p).map(|(_, st)| (p, *st)))
-            .collect()
+        want.into_iter().filter_map(|p| table.get(&p).map(|(_, st)| (p, *st))).collect()
     }
 
     pub fn stop(&mut self) -> std::process::Output {
         self.stopped = true;
-        Command::new("bash")
-            .arg(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .output()
-            .expect("run mailservers.sh stop")
+        Command::new("bash").arg(script()).arg("stop").arg(&self.dir).output().expect("run mailservers.sh stop")
     }
 
     pub fn log_tail(&self) -> String {
@@ -250,19 +220,12 @@ impl MailServers {
 impl Drop for MailServers {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "mail server logs of {}:\n{}",
-                self.dir.display(),
-                self.log_tail()
-            );
+            eprintln!("mail server logs of {}:\n{}", self.dir.display(), self.log_tail());
         }
         if !self.stopped {
             let out = self.stop();
             if !out.status.success() {
-                eprintln!(
-                    "mailservers.sh stop failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                eprintln!("mailservers.sh stop failed: {}", String::from_utf8_lossy(&out.stderr));
             }
         }
     }
@@ -307,10 +270,7 @@ pub fn parse_env(text: &str) -> HashMap<String, String> {
 
 /// A small RFC 5322 message with a unique Message-ID.
 pub fn message(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Fri, 27 Nov 2026 10:00:00 +0100\r\n\
          Message-ID: <{nanos}.test@supportd.test>\r\nMIME-Version: 1.0\r\n\
