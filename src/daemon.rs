@@ -49,6 +49,8 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
     // with the default action halfway through opening the store.
     let mut term = tokio::signal::unix::signal(SignalKind::terminate())?;
     let mut int = tokio::signal::unix::signal(SignalKind::interrupt())?;
+    // SIGHUP's default action would end the process: say what to do instead.
+    let mut hup = tokio::signal::unix::signal(SignalKind::hangup())?;
     let store = Store::open(&cfg.store_path)?;
     if !once {
         // Sends cut off by a crash of the previous run go out now, not after the lease.
@@ -96,6 +98,9 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
         tokio::select! {
             _ = int.recv() => { info!("SIGINT: stopping"); break; }
             _ = term.recv() => { info!("SIGTERM: stopping"); break; }
+            _ = hup.recv() => {
+                warn!("SIGHUP: reloading the config is not supported yet; restart supportd to apply a changed config");
+            }
             _ = tick => {
                 if watchdog.is_some() && !mailbox.is_finished() && !outbox.is_finished() {
                     notify(&[sd_notify::NotifyState::Watchdog]);

@@ -143,12 +143,13 @@ async fn with_store<T: Send + 'static>(
     .context("store task")?
 }
 
-/// Reconnect delay: `base` plus up to a quarter of it as jitter from the
-/// clock's nanoseconds (spreads many daemons after a shared outage).
+/// Reconnect delay: `base` minus up to a quarter of it as jitter from the
+/// clock's nanoseconds (spreads many daemons after a shared outage and
+/// never exceeds the cap).
 pub fn with_jitter(base: Duration) -> Duration {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let quarter = base.as_millis() as u64 / 4;
-    base + Duration::from_millis(if quarter == 0 { 0 } else { u64::from(nanos) % quarter })
+    base - Duration::from_millis(if quarter == 0 { 0 } else { u64::from(nanos) % quarter })
 }
 
 /// Health of the connection for "log once per state change".
@@ -349,7 +350,7 @@ mod tests {
         for s in [1, 2, 64, 300] {
             let base = Duration::from_secs(s);
             let w = with_jitter(base);
-            assert!(w >= base && w <= base + base / 4, "{w:?} for {base:?}");
+            assert!(w <= base && w >= base - base / 4, "{w:?} for {base:?}");
         }
     }
 

@@ -593,6 +593,11 @@ async fn sigterm_during_work_exits_zero_and_leaves_a_consistent_store() {
                 query_i64(&cfg, "SELECT count(*) FROM outbox WHERE state = 'sent'") > 0
             });
         }
+        if round == 1 {
+            // SIGHUP is logged, not fatal (its default action would end the process)
+            assert!(Command::new("kill").arg("-HUP").arg(d.pid().to_string()).status().unwrap().success());
+            d.wait_log_count("SIGHUP", 1, Duration::from_secs(5));
+        }
         let (st, took) = d.terminate(Duration::from_secs(20));
         assert!(st.success(), "{st}");
         assert!(took < Duration::from_secs(16), "{took:?}");
@@ -673,4 +678,28 @@ async fn uidvalidity_change_gives_no_duplicate_tickets() {
     let per = wait_for_acks(&ms, 4, Duration::from_secs(20)).await;
     assert_eq!(per.len(), 4, "{per:?}");
     assert!(per.values().all(|n| *n == 1), "{per:?}");
+}
+
+/// Proves: `supportd run --once` with an IMAP mailbox drains the folder
+/// (tickets committed, mails moved to Processed), sends the outbox once and
+/// exits 0; a second `--once` finds nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_over_imap_drains_and_exits() {
+    let ms = MailServers::start();
+    for (i, c) in CUSTOMERS[..2].iter().enumerate() {
+        let (_, raw) = customer_mail(c, &format!("Einmal {i}"), "Text", "");
+        deliver(&ms, c, &raw).await;
+    }
+    ms.wait_for_files(SUPPORT, "", 2, Duration::from_secs(10));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &mailbox_toml(&ms, "plain", "Processed"), &transport_mx(&ms));
+    for expected in ["processed 2 mails; outbox: 4 sent", "processed 0 mails; outbox: 0 sent"] {
+        let out = Command::new(BIN).arg("--config").arg(&cfg).args(["run", "--once"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    assert_eq!(query_i64(&cfg, "SELECT count(*) FROM tickets"), 2);
+    assert!(ms.maildir_files(SUPPORT, "").is_empty());
+    assert_eq!(ms.maildir_files(SUPPORT, "Processed").len(), 2);
 }
