@@ -2,7 +2,7 @@
 # IMAP throughput and answer latency of `supportd run` (release build)
 # against a private Dovecot + Postfix on loopback (scripts/mailservers.sh).
 #
-#   scripts/bench-imap.sh [N_MAILS=500] [N_LATENCY=50]
+#   scripts/bench-imap.sh [N_MAILS=500] [N_LATENCY=50]     (0 skips that part)
 #
 # 1. For security plain and tls: N generated German customer mails are
 #    written straight into the support user's Maildir (new/), the daemon is
@@ -24,6 +24,7 @@ cargo build --release --locked --quiet
 bash "$MS" install >/dev/null
 
 WORK=$(mktemp -d /tmp/bench-XXXXXX)
+chmod 755 "$WORK" # the mail and postfix users must traverse it
 PIDS=()
 cleanup() {
     local p
@@ -35,7 +36,7 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-count_files() { find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l; }
+count_files() { { find "$1/new" "$1/cur" -type f 2>/dev/null || true; } | wc -l; }
 
 # --- generated mails --------------------------------------------------------------
 
@@ -140,7 +141,9 @@ start_servers() {
 # --- 1. throughput ----------------------------------------------------------------
 
 declare -A RATE RSS
-for sec in plain tls; do
+SECS=(plain tls)
+[[ $N -gt 0 ]] || SECS=()
+for sec in "${SECS[@]}"; do
     start_servers
     md=$MAIL_ROOT/roewaplan.de/mein-team-support
     fill_maildir "$md" "$N" "$sec"
@@ -176,6 +179,7 @@ done
 
 # --- 2. latency ---------------------------------------------------------------------
 
+[[ $NLAT -gt 0 ]] || exit 0
 start_servers
 dir=$WORK/latency
 write_config "$dir" plain
@@ -187,7 +191,7 @@ cust=$MAIL_ROOT/stadtwerke-musterstadt.de/kunde
 : >"$dir/lat.txt"
 for ((i = 1; i <= NLAT; i++)); do
     before=$(count_files "$cust")
-    swaks -q -s 127.0.0.1 -p "$SMTP_PORT" -f kunde@stadtwerke-musterstadt.de -t mein-team-support@roewaplan.de \
+    swaks --server "127.0.0.1:$SMTP_PORT" -f kunde@stadtwerke-musterstadt.de -t mein-team-support@roewaplan.de \
         --header "Subject: Latenztest $i: Fehler beim Speichern" \
         --header "Message-ID: <lat.$i.$$@kunde.test>" \
         --body "Beim Speichern erscheint ein Fehler. Bitte prüfen." --hide-all
