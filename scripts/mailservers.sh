@@ -4,6 +4,11 @@
 #   scripts/mailservers.sh install          install missing Debian packages (root)
 #   scripts/mailservers.sh start DIR [BASE] write configs into DIR, start Dovecot + Postfix
 #   scripts/mailservers.sh stop DIR         stop exactly the instances started in DIR
+#   scripts/mailservers.sh stop-dovecot DIR | start-dovecot DIR
+#   scripts/mailservers.sh stop-postfix DIR | start-postfix DIR
+#                                           one server of a started instance (outage tests;
+#                                           same config and ports; start-dovecot also asks
+#                                           Postfix to retry its deferred mail at once)
 #
 # `start` writes DIR/env, shell KEY=VALUE lines: HOST, IMAP_PORT, IMAPS_PORT,
 # SMTP_PORT, SUBMISSION_PORT, CA_FILE, PASSWORD (all users), SUPPORT_USER,
@@ -203,6 +208,52 @@ cmd_stop() {
     trace "postfix stopped"
     stop_master dovecot "$dir/dc/master.pid" "$dir"
     trace "dovecot stopped"
+}
+
+env_get() { # DIR KEY -> value from DIR/env
+    sed -n "s/^$2=//p" "$1/env"
+}
+
+cmd_stop_one() { # dovecot|postfix DIR
+    local dir
+    dir=$(cd "${2:?usage: stop-$1 DIR}" && pwd -P) || die "no such dir $2"
+    case $1 in
+        dovecot) stop_master dovecot "$dir/dc/master.pid" "$dir" ;;
+        postfix) stop_master postfix "$dir/pf/spool/pid/master.pid" "$dir" ;;
+    esac
+}
+
+cmd_start_one() { # dovecot|postfix DIR
+    local dir p
+    dir=$(cd "${2:?usage: start-$1 DIR}" && pwd -P) || die "no such dir $2"
+    [[ -f "$dir/env" ]] || die "$dir/env missing: start the instance first"
+    case $1 in
+        dovecot)
+            "$DOVECOT_BIN" -c "$dir/dovecot.conf" </dev/null >>"$dir/log/dovecot.start.log" 2>&1 ||
+                die "dovecot failed to start (logs in $dir/log)"
+            for p in "$(env_get "$dir" IMAP_PORT)" "$(env_get "$dir" IMAPS_PORT)"; do
+                wait_listening "$p" 100 || die "nothing listens on port $p after 10 s"
+            done
+            local n=0
+            until [[ -S "$dir/dc/lmtp" && -S "$dir/dc/auth-postfix" ]]; do
+                n=$((n + 1))
+                [[ $n -lt 100 ]] || die "dovecot sockets missing"
+                sleep 0.1
+            done
+            # deferred mail (LMTP was down) would wait for Postfix's queue run
+            if [[ -f "$dir/pf/spool/pid/master.pid" ]]; then
+                /usr/sbin/postqueue -c "$dir/pf/etc" -f >/dev/null 2>&1 || true
+            fi
+            ;;
+        postfix)
+            /usr/sbin/postfix -c "$dir/pf/etc" start </dev/null >>"$dir/log/postfix.start.log" 2>&1 ||
+                die "postfix failed to start (logs in $dir/log)"
+            for p in "$(env_get "$dir" SMTP_PORT)" "$(env_get "$dir" SUBMISSION_PORT)"; do
+                wait_listening "$p" 100 || die "nothing listens on port $p after 10 s"
+            done
+            ;;
+    esac
+    echo "mailservers.sh: $1 started again in $dir"
 }
 
 # --- configuration -----------------------------------------------------------
@@ -491,6 +542,11 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
         install) cmd_install ;;
         start) shift; cmd_start "$@" ;;
         stop) shift; cmd_stop "$@" ;;
-        *) echo "usage: $0 install | start DIR [BASE_PORT] | stop DIR" >&2; exit 2 ;;
+        stop-dovecot | stop-postfix) cmd_stop_one "${1#stop-}" "${2:-}" ;;
+        start-dovecot | start-postfix) cmd_start_one "${1#start-}" "${2:-}" ;;
+        *)
+            echo "usage: $0 install | start DIR [BASE_PORT] | stop DIR | {stop,start}-{dovecot,postfix} DIR" >&2
+            exit 2
+            ;;
     esac
 fi

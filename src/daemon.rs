@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use tokio::sync::watch;
+use tokio::signal::unix::SignalKind;
+use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{Config, MailboxConfig};
+use crate::imap_source::ImapSource;
 use crate::pipeline::{self, Pipeline};
 use crate::source;
 use crate::store::Store;
@@ -21,6 +23,12 @@ use crate::transport::Transport;
 const MAILDIR_POLL: Duration = Duration::from_millis(500);
 /// Mails per transaction.
 const BATCH: usize = 200;
+/// How long SIGTERM waits for the loops (the batch in hand is finished).
+const STOP_DEADLINE: Duration = Duration::from_secs(15);
+/// Longest outbox sleep with nothing queued (new rows also wake it).
+const OUTBOX_IDLE: Duration = Duration::from_secs(30);
+/// Outbox sleep after a store error.
+const OUTBOX_ERROR_WAIT: Duration = Duration::from_secs(5);
 
 /// Run the daemon until a stop signal (or one pass with `once`).
 pub fn run(cfg: Config, _config_path: PathBuf, once: bool) -> Result<()> {
@@ -37,14 +45,30 @@ fn notify(state: &[sd_notify::NotifyState]) {
 }
 
 async fn run_async(cfg: Config, once: bool) -> Result<()> {
+    // Signal handlers first: a SIGTERM during start-up must not kill us
+    // with the default action halfway through opening the store.
+    let mut term = tokio::signal::unix::signal(SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(SignalKind::interrupt())?;
+    // SIGHUP's default action would end the process: say what to do instead.
+    let mut hup = tokio::signal::unix::signal(SignalKind::hangup())?;
     let store = Store::open(&cfg.store_path)?;
+    if !once {
+        // Sends cut off by a crash of the previous run go out now, not after the lease.
+        let n = crate::store::outbox_release_claims(store.conn(), Utc::now())?;
+        if n > 0 {
+            warn!("{n} outgoing mails were being sent when the last run ended: sending them again");
+        }
+    }
     let pipeline = Arc::new(Pipeline::new(cfg.clone(), store.conn())?);
     let store = Arc::new(Mutex::new(store));
     let transport = Arc::new(Transport::from_config(&cfg)?);
+    let imap = ImapSource::from_config(&cfg).transpose()?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Poked after every committed batch: the outbox worker sends at once.
+    let queued = Arc::new(Notify::new());
 
     if once {
-        let n = mailbox_pass(&cfg, &pipeline, &store).await?;
+        let n = mailbox_pass(&cfg, imap.as_ref(), &pipeline, &store).await?;
         let pass = crate::outbox::deliver_due(&store, &transport, &cfg.support_address, Utc::now).await?;
         info!(
             "one pass: {n} mails processed; outbox {} sent, {} to retry, {} failed",
@@ -54,19 +78,29 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
         return Ok(());
     }
 
-    let mailbox = tokio::spawn(mailbox_loop(cfg.clone(), pipeline.clone(), store.clone(), stop_rx.clone()));
-    let outbox = tokio::spawn(outbox_loop(cfg.clone(), store.clone(), transport.clone(), stop_rx.clone()));
+    let mailbox = match imap {
+        Some(src) => {
+            tokio::spawn(crate::imap_source::run(src, pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone()))
+        }
+        None => {
+            tokio::spawn(mailbox_loop(cfg.clone(), pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone()))
+        }
+    };
+    let outbox =
+        tokio::spawn(outbox_loop(cfg.clone(), store.clone(), transport.clone(), queued.clone(), stop_rx.clone()));
 
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the mailbox")]);
     info!("supportd running on {}", cfg.source);
     let watchdog = sd_notify::watchdog_enabled().map(|us| us / 2);
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         let tick = tokio::time::sleep(watchdog.unwrap_or(Duration::from_secs(3600)));
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => { info!("SIGINT: stopping"); break; }
+            _ = int.recv() => { info!("SIGINT: stopping"); break; }
             _ = term.recv() => { info!("SIGTERM: stopping"); break; }
+            _ = hup.recv() => {
+                warn!("SIGHUP: reloading the config is not supported yet; restart supportd to apply a changed config");
+            }
             _ = tick => {
                 if watchdog.is_some() && !mailbox.is_finished() && !outbox.is_finished() {
                     notify(&[sd_notify::NotifyState::Watchdog]);
@@ -74,15 +108,16 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
             }
         }
     }
-    notify(&[sd_notify::NotifyState::Stopping]);
+    notify(&[sd_notify::NotifyState::Stopping, sd_notify::NotifyState::Status("stopping")]);
     let _ = stop_tx.send(true);
-    let deadline = Duration::from_secs(20);
+    // One deadline for both loops together (systemd's TimeoutStopSec is longer).
+    let deadline = tokio::time::Instant::now() + STOP_DEADLINE;
     for (name, task) in [("mailbox", mailbox), ("outbox", outbox)] {
-        match tokio::time::timeout(deadline, task).await {
+        match tokio::time::timeout_at(deadline, task).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => error!("{name} loop ended with an error: {e:#}"),
             Ok(Err(e)) => error!("{name} loop panicked: {e}"),
-            Err(_) => error!("{name} loop still running after {deadline:?}: abandoned"),
+            Err(_) => error!("{name} loop still running after {STOP_DEADLINE:?}: abandoned"),
         }
     }
     info!("stopped");
@@ -90,7 +125,12 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
 }
 
 /// Process everything waiting in the mailbox once; returns the count.
-async fn mailbox_pass(cfg: &Config, pipeline: &Arc<Pipeline>, store: &Arc<Mutex<Store>>) -> Result<usize> {
+async fn mailbox_pass(
+    cfg: &Config,
+    imap: Option<&ImapSource>,
+    pipeline: &Arc<Pipeline>,
+    store: &Arc<Mutex<Store>>,
+) -> Result<usize> {
     match &cfg.mailbox {
         MailboxConfig::Maildir { path } => {
             let path = path.clone();
@@ -98,9 +138,10 @@ async fn mailbox_pass(cfg: &Config, pipeline: &Arc<Pipeline>, store: &Arc<Mutex<
             let store = store.clone();
             tokio::task::spawn_blocking(move || maildir_drain(&path, &pipeline, &store)).await?
         }
-        MailboxConfig::Imap { .. } => {
-            anyhow::bail!("{}: mailbox.kind = \"imap\" is not built into this binary yet", cfg.source)
-        }
+        MailboxConfig::Imap { .. } => match imap {
+            Some(src) => crate::imap_source::drain_once(src, pipeline, store).await,
+            None => anyhow::bail!("{}: mailbox.kind = \"imap\" without IMAP settings", cfg.source),
+        },
     }
 }
 
@@ -132,17 +173,22 @@ pub fn maildir_drain(path: &std::path::Path, pipeline: &Pipeline, store: &Mutex<
     }
 }
 
+/// The Maildir loop (IMAP has its own in [`crate::imap_source`]).
 async fn mailbox_loop(
     cfg: Config,
     pipeline: Arc<Pipeline>,
     store: Arc<Mutex<Store>>,
+    queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
     let mut failing = false;
     let mut backoff = Duration::from_secs(1);
     loop {
-        match mailbox_pass(&cfg, &pipeline, &store).await {
-            Ok(_) => {
+        match mailbox_pass(&cfg, None, &pipeline, &store).await {
+            Ok(n) => {
+                if n > 0 {
+                    queued.notify_one();
+                }
                 if failing {
                     info!("mailbox: working again");
                 }
@@ -165,23 +211,60 @@ async fn mailbox_loop(
     }
 }
 
+/// Sends what is due, then sleeps until the next row is due, a batch was
+/// committed (`queued`), or the stop signal. On stop, the send in hand is
+/// finished and the rest stays queued for the next start.
 async fn outbox_loop(
     cfg: Config,
     store: Arc<Mutex<Store>>,
     transport: Arc<Transport>,
+    queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
+    let mut failing = false;
     loop {
-        if let Err(e) = crate::outbox::deliver_due(&store, &transport, &cfg.support_address, Utc::now).await {
-            error!("outbox: {e:#}");
+        let stopping = || *stop.borrow();
+        let pass = crate::outbox::deliver_due_until(&store, &transport, &cfg.support_address, Utc::now, stopping);
+        let wait = match pass.await {
+            Ok(_) => {
+                if failing {
+                    info!("outbox: working again");
+                }
+                failing = false;
+                next_due_in(&store).await
+            }
+            Err(e) => {
+                if !failing {
+                    error!("outbox: {e:#}");
+                }
+                failing = true;
+                OUTBOX_ERROR_WAIT
+            }
+        };
+        if *stop.borrow() {
+            // What is still queued goes out on the next start.
+            return Ok(());
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = stop.changed() => {
-                // One last pass so nothing due waits for the next start.
-                let _ = crate::outbox::deliver_due(&store, &transport, &cfg.support_address, Utc::now).await;
-                return Ok(());
-            }
+            _ = tokio::time::sleep(wait) => {}
+            _ = queued.notified() => {}
+            _ = stop.changed() => return Ok(()),
         }
+    }
+}
+
+/// Time until the earliest queued row is due (at most [`OUTBOX_IDLE`]).
+async fn next_due_in(store: &Arc<Mutex<Store>>) -> Duration {
+    let store = store.clone();
+    let next = tokio::task::spawn_blocking(move || {
+        let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+        crate::store::next_outbox_due(s.conn())
+    })
+    .await;
+    match next {
+        Ok(Ok(Some(t))) => {
+            (t - Utc::now()).to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(50), OUTBOX_IDLE)
+        }
+        _ => OUTBOX_IDLE,
     }
 }

@@ -22,7 +22,8 @@
 //! - [`templates`]: outgoing mails with RFC 3834 and threading headers.
 //! - [`store`]: SQLite, migrations, rows.
 //! - [`outbox`] and [`transport`]: sending queued mail (file or SMTP) with retries.
-//! - [`source`]: Maildir and file sources for `run` and `ingest`; [`imap`]: the IMAP mailbox.
+//! - [`source`]: Maildir and file sources for `run` and `ingest`; [`imap`]: the IMAP mailbox;
+//!   [`imap_source`]: the daemon's IMAP loop (UID/UIDVALIDITY state, ack after commit, backoff).
 //! - [`smtp`]: the SMTP client under [`transport`].
 //! - [`cli`]: the subcommands of DESIGN §9.
 //!
@@ -39,6 +40,7 @@ pub mod daemon;
 pub mod domain;
 pub mod hygiene;
 pub mod imap;
+pub mod imap_source;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;

@@ -1,8 +1,11 @@
 //! The outbox worker: queued rows -> transport -> sent / retry later / failed.
 //!
 //! A row is the unit of retry. The attempt is counted (and committed) before
-//! the send, so a crash mid-send is visible; a row marked `sent` is never
-//! sent again.
+//! the send by claiming the row (a conditional UPDATE, so two processes on
+//! one store never both send it), so a crash mid-send is visible; a row
+//! marked `sent` is never sent again (only `queued` rows are due). A crash
+//! between the server's 250 and `mark_sent` sends that row once more after
+//! the lease: at-least-once, the only honest promise without 2PC.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +20,10 @@ use crate::transport::{SendError, Transport};
 pub const MAX_ATTEMPTS: i64 = 12;
 /// A permanent (5xx) failure is retried this many times before the row fails.
 pub const MAX_PERMANENT_ATTEMPTS: i64 = 3;
+/// A claimed row is due again after this if its sender died mid-send
+/// (longer than one SMTP send may take; the daemon releases its own dead
+/// claims at start, see [`store::outbox_release_claims`]).
+pub const LEASE: Duration = Duration::minutes(3);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -38,21 +45,44 @@ pub async fn deliver_due(
     from: &str,
     now: impl Fn() -> DateTime<Utc>,
 ) -> Result<Pass> {
+    deliver_due_until(store, transport, from, now, || false).await
+}
+
+/// [`deliver_due`], but `stop()` is asked before each row: the daemon's
+/// SIGTERM ends the pass after the send in hand, never in the middle of one.
+pub async fn deliver_due_until(
+    store: &Arc<Mutex<Store>>,
+    transport: &Transport,
+    from: &str,
+    now: impl Fn() -> DateTime<Utc>,
+    stop: impl Fn() -> bool,
+) -> Result<Pass> {
     let mut pass = Pass::default();
     loop {
         let t = now();
         let due = {
             let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-            let due = store::due_outbox(s.conn(), t, 50)?;
-            for (row, _) in &due {
-                store::outbox_count_attempt(s.conn(), row.id)?;
-            }
-            due
+            store::due_outbox(s.conn(), t, 50)?
         };
         if due.is_empty() {
             return Ok(pass);
         }
+        let mut claimed_any = false;
         for (row, raw) in due {
+            if stop() {
+                return Ok(pass);
+            }
+            // Claimed one at a time, right before its send: at most one row
+            // is in flight (and leased) when the process dies.
+            let claimed = {
+                let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+                let t = now();
+                store::outbox_claim(s.conn(), row.id, t, t + LEASE)?
+            };
+            if !claimed {
+                continue;
+            }
+            claimed_any = true;
             let result = transport.send(row.id, &row.kind, from, &row.recipients, &raw).await;
             let attempts = row.attempts + 1;
             let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
@@ -79,6 +109,10 @@ pub async fn deliver_due(
                     pass.retry += 1;
                 }
             }
+        }
+        if !claimed_any {
+            // Every due row was taken by another process: do not spin.
+            return Ok(pass);
         }
     }
 }

@@ -1358,11 +1358,25 @@ pub fn process_batch(
     mails: &[(String, Vec<u8>)],
     now: DateTime<Utc>,
 ) -> Result<Vec<Outcome>> {
+    process_batch_then(p, store, mails, now, |_, _| Ok(()))
+}
+
+/// [`process_batch`], plus `then` inside the same transaction before the
+/// commit (a source records how far it got, e.g. the IMAP UID, atomically
+/// with the mails themselves).
+pub fn process_batch_then(
+    p: &Pipeline,
+    store: &mut store::Store,
+    mails: &[(String, Vec<u8>)],
+    now: DateTime<Utc>,
+    then: impl FnOnce(&Connection, &[Outcome]) -> Result<()>,
+) -> Result<Vec<Outcome>> {
     let tx = store.conn_mut().transaction()?;
     let mut out = Vec::with_capacity(mails.len());
     for (source, raw) in mails {
         out.push(p.process(&tx, raw, source, now)?);
     }
+    then(&tx, &out)?;
     tx.commit().context("committing the batch")?;
     Ok(out)
 }

@@ -27,21 +27,47 @@ impl std::fmt::Display for SendError {
 pub enum Transport {
     /// Writes each mail as `<outbox id>-<kind>.eml` into the directory.
     File(PathBuf),
+    /// Hands each mail to an SMTP relay (submission or MX).
+    Smtp(crate::smtp::SmtpTransport),
+}
+
+impl From<crate::smtp::SendError> for SendError {
+    fn from(e: crate::smtp::SendError) -> Self {
+        match e {
+            crate::smtp::SendError::Transient(m) => SendError::Transient(m),
+            crate::smtp::SendError::Permanent(m) => SendError::Permanent(m),
+        }
+    }
+}
+
+/// The SMTP edge's settings for a `[transport]` endpoint.
+pub fn smtp_settings(e: &crate::config::Endpoint) -> crate::smtp::SmtpSettings {
+    crate::smtp::SmtpSettings {
+        host: e.host.clone(),
+        port: e.port,
+        security: crate::imap_source::security(e.security),
+        username: e.username.clone(),
+        password: e.password.clone(),
+        ca_file: e.ca_file.clone(),
+    }
 }
 
 impl Transport {
     pub fn from_config(cfg: &crate::config::Config) -> Result<Transport> {
         match &cfg.transport {
             crate::config::TransportConfig::File { path } => Ok(Transport::File(path.clone())),
-            crate::config::TransportConfig::Smtp { .. } => {
-                anyhow::bail!("{}: transport.kind = \"smtp\" is not built into this binary yet", cfg.source)
+            crate::config::TransportConfig::Smtp { endpoint } => {
+                let t = crate::smtp::SmtpTransport::new(&smtp_settings(endpoint))
+                    .map_err(|e| anyhow::anyhow!("{}: transport: {e:#}", cfg.source))?;
+                Ok(Transport::Smtp(t))
             }
         }
     }
 
     /// Send one rendered mail to `to` (envelope recipients).
-    pub async fn send(&self, id: i64, kind: &str, _from: &str, _to: &[String], raw: &[u8]) -> Result<(), SendError> {
+    pub async fn send(&self, id: i64, kind: &str, from: &str, to: &[String], raw: &[u8]) -> Result<(), SendError> {
         match self {
+            Transport::Smtp(t) => t.send_raw(from, to, raw).await.map_err(SendError::from),
             Transport::File(dir) => {
                 let name = format!("{id:06}-{kind}.eml");
                 let tmp = dir.join(format!(".{name}.tmp"));

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# IMAP throughput and answer latency of `supportd run` (release build)
+# against a private Dovecot + Postfix on loopback (scripts/mailservers.sh).
+#
+#   scripts/bench-imap.sh [N_MAILS=500] [N_LATENCY=50]     (0 skips that part)
+#
+# 1. For security plain and tls: N generated German customer mails are
+#    written straight into the support user's Maildir (new/), the daemon is
+#    started and timed until all N are in the Processed folder (= committed
+#    and acknowledged); prints mails/s and the peak RSS (/usr/bin/time -v).
+#    The answers go out through Postfix meanwhile (they compete for the CPU).
+# 2. With the daemon running (plain, IDLE): N_LATENCY mails, one at a time,
+#    submitted over SMTP with swaks; latency = SMTP accepted -> the ack is in
+#    the customer's Maildir. Prints median and p95.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-500}
+NLAT=${2:-50}
+ROOT=$PWD
+BIN=$ROOT/target/release/supportd
+MS=$ROOT/scripts/mailservers.sh
+
+cargo build --release --locked --quiet
+bash "$MS" install >/dev/null
+
+WORK=$(mktemp -d /tmp/bench-XXXXXX)
+chmod 755 "$WORK" # the mail and postfix users must traverse it
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    bash "$MS" stop "$WORK/ms" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+count_files() { { find "$1/new" "$1/cur" -type f 2>/dev/null || true; } | wc -l; }
+
+# --- generated mails --------------------------------------------------------------
+
+SENDERS=(kunde@stadtwerke-musterstadt.de it@stadtwerke-musterstadt.de jane@harbour-analytics.co.uk)
+SUBJECTS=(
+    "Fehler beim Speichern der Stammdaten"
+    "Wie exportiere ich die Monatsübersicht?"
+    "Neuer Benutzer für Frau Müller benötigt"
+    "Verdacht auf unbefugten Zugriff"
+    "Änderungswunsch: zusätzliches Feld im Formular"
+    "Portal lädt sehr langsam"
+    "Passwort zurücksetzen für Herrn Groß"
+    "Frage zur Schnittstelle"
+)
+BODIES=(
+    "beim Speichern der Stammdaten erscheint seit heute Morgen die Meldung \"Interner Fehler 500\". Betroffen sind alle Kolleginnen und Kollegen."
+    "wie kann ich die Monatsübersicht als Excel-Datei exportieren? Ich finde den Knopf dafür nicht."
+    "bitte legen Sie für unsere neue Kollegin Frau Müller einen Zugang mit Leserechten an."
+    "uns ist aufgefallen, dass sich ein unbekannter Benutzer nachts angemeldet hat. Bitte prüfen Sie das dringend."
+    "wir hätten gern im Anmeldeformular ein zusätzliches Feld für die Kostenstelle. Was würde das kosten?"
+    "das Portal braucht seit dem letzten Update über eine Minute zum Laden der Startseite."
+    "Herr Groß hat sein Passwort vergessen und kann sich nicht mehr anmelden. Bitte setzen Sie es zurück."
+    "gibt es eine Dokumentation zur REST-Schnittstelle? Wir möchten Daten aus unserem ERP übertragen."
+)
+
+# fill_maildir MAILDIR N TAG: N mails into MAILDIR/new, owned like MAILDIR's parent
+fill_maildir() {
+    local md=$1 n=$2 tag=$3 i s b from f owner
+    owner=$(stat -c %u:%g "$(dirname "$(dirname "$md")")")
+    mkdir -p "$md/new" "$md/cur" "$md/tmp"
+    for ((i = 1; i <= n; i++)); do
+        s=$((i % ${#SUBJECTS[@]}))
+        b=$((i % ${#BODIES[@]}))
+        from=${SENDERS[$((i % ${#SENDERS[@]}))]}
+        f="$md/tmp/$(date +%s).M${i}P$$.$tag"
+        printf '%s\r\n' \
+            "Return-Path: <$from>" \
+            "From: Kunde $i <$from>" \
+            "To: mein-team-support@roewaplan.de" \
+            "Subject: ${SUBJECTS[$s]} ($tag $i)" \
+            "Date: $(date -R)" \
+            "Message-ID: <bench.$tag.$i.$$@kunde.test>" \
+            "MIME-Version: 1.0" \
+            "Content-Type: text/plain; charset=utf-8" \
+            "Content-Transfer-Encoding: 8bit" \
+            "" \
+            "Sehr geehrte Damen und Herren," \
+            "" \
+            "${BODIES[$b]}" \
+            "" \
+            "Mit freundlichen Grüßen" \
+            "Kunde $i" >"$f"
+        mv "$f" "$md/new/"
+    done
+    chown "$owner" "$(dirname "$md")"
+    chown -R "$owner" "$md"
+}
+
+# write_config DIR SECURITY
+write_config() {
+    local dir=$1 sec=$2 port ca=""
+    # shellcheck disable=SC1091
+    source "$WORK/ms/env"
+    port=$IMAP_PORT
+    if [[ $sec == tls ]]; then port=$IMAPS_PORT; ca="ca_file = \"$CA_FILE\""; fi
+    mkdir -p "$dir"
+    sed -e '/^\[mailbox\]/,/^$/d' -e '/^\[transport\]/,/^$/d' -e '/^\[store\]/,/^$/d' config/supportd.toml >"$dir/supportd.toml"
+    cat >>"$dir/supportd.toml" <<EOF
+
+[mailbox]
+kind = "imap"
+host = "127.0.0.1"
+port = $port
+security = "$sec"
+$ca
+username = "mein-team-support@roewaplan.de"
+password = "$PASSWORD"
+processed_folder = "Processed"
+
+[transport]
+kind = "smtp"
+host = "127.0.0.1"
+port = $SMTP_PORT
+security = "plain"
+
+[store]
+path = "supportd.sqlite3"
+
+[limits]
+auto_replies_per_hour = 10000
+auto_replies_per_day = 100000
+EOF
+}
+
+start_servers() {
+    bash "$MS" stop "$WORK/ms" >/dev/null 2>&1 || true
+    bash "$MS" start "$WORK/ms" >/dev/null
+    # shellcheck disable=SC1091
+    source "$WORK/ms/env"
+}
+
+# --- 1. throughput ----------------------------------------------------------------
+
+declare -A RATE RSS
+SECS=(plain tls)
+[[ $N -gt 0 ]] || SECS=()
+for sec in "${SECS[@]}"; do
+    start_servers
+    md=$MAIL_ROOT/roewaplan.de/mein-team-support
+    fill_maildir "$md" "$N" "$sec"
+    dir=$WORK/$sec
+    write_config "$dir" "$sec"
+    t0=$(now)
+    RUST_LOG=warn /usr/bin/time -v -o "$dir/time.txt" "$BIN" --config "$dir/supportd.toml" run 2>"$dir/daemon.log" &
+    PIDS+=($!)
+    tpid=$!
+    until [[ $(count_files "$md/.Processed") -ge $N ]]; do
+        sleep 0.05
+        kill -0 "$tpid" 2>/dev/null || { cat "$dir/daemon.log" >&2; echo "daemon died" >&2; exit 1; }
+    done
+    t1=$(now)
+    secs=$(elapsed "$t0" "$t1")
+    # let the outbox finish so the RSS covers sending too, then stop
+    for _ in $(seq 600); do
+        q=$(sqlite3 "$dir/supportd.sqlite3" "SELECT count(*) FROM outbox WHERE state = 'queued'")
+        [[ $q -eq 0 ]] && break
+        sleep 0.1
+    done
+    t2=$(now)
+    dpid=$(pgrep -P "$tpid" -x supportd || true)
+    [[ -n "$dpid" ]] && kill -TERM "$dpid"
+    wait "$tpid" || true
+    tickets=$(sqlite3 "$dir/supportd.sqlite3" "SELECT count(*) FROM tickets")
+    sent=$(sqlite3 "$dir/supportd.sqlite3" "SELECT count(*) FROM outbox WHERE state = 'sent'")
+    RATE[$sec]=$(awk -v n="$N" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
+    RSS[$sec]=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$dir/time.txt")
+    echo "imap $sec: $N mails processed (committed + moved) in ${secs}s = ${RATE[$sec]} mails/s;" \
+        "$tickets tickets; $sent answers sent after $(elapsed "$t0" "$t2")s; peak RSS ${RSS[$sec]} MB"
+done
+
+# --- 2. latency ---------------------------------------------------------------------
+
+[[ $NLAT -gt 0 ]] || exit 0
+start_servers
+dir=$WORK/latency
+write_config "$dir" plain
+RUST_LOG=warn "$BIN" --config "$dir/supportd.toml" run 2>"$dir/daemon.log" &
+PIDS+=($!)
+dpid=$!
+sleep 1
+cust=$MAIL_ROOT/stadtwerke-musterstadt.de/kunde
+: >"$dir/lat.txt"
+for ((i = 1; i <= NLAT; i++)); do
+    before=$(count_files "$cust")
+    swaks --server "127.0.0.1:$SMTP_PORT" -f kunde@stadtwerke-musterstadt.de -t mein-team-support@roewaplan.de \
+        --header "Subject: Latenztest $i: Fehler beim Speichern" \
+        --header "Message-ID: <lat.$i.$$@kunde.test>" \
+        --body "Beim Speichern erscheint ein Fehler. Bitte prüfen." --hide-all
+    t0=$(now)
+    until [[ $(count_files "$cust") -gt $before ]]; do
+        sleep 0.005
+        awk -v e="$(elapsed "$t0" "$(now)")" 'BEGIN { exit !(e < 30) }' || { echo "no ack for mail $i after 30 s" >&2; exit 1; }
+    done
+    elapsed "$t0" "$(now)" >>"$dir/lat.txt"
+    echo >>"$dir/lat.txt"
+done
+kill -TERM "$dpid"
+wait "$dpid" || true
+sort -n "$dir/lat.txt" | awk 'NF { a[n++] = $1 } END {
+    printf "latency SMTP accepted -> ack in customer Maildir over %d mails: median %.0f ms, p95 %.0f ms, max %.0f ms\n",
+        n, a[int((n - 1) * 0.5)] * 1000, a[int((n - 1) * 0.95 + 0.5)] * 1000, a[n - 1] * 1000 }'
