@@ -69,6 +69,7 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
 
     if once {
         let n = mailbox_pass(&cfg, imap.as_ref(), &pipeline, &store).await?;
+        clock_pass(&pipeline, &store).await?;
         let pass = crate::outbox::deliver_due(&store, &transport, &cfg.support_address, Utc::now).await?;
         info!(
             "one pass: {n} mails processed; outbox {} sent, {} to retry, {} failed",
@@ -88,6 +89,7 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
     };
     let outbox =
         tokio::spawn(outbox_loop(cfg.clone(), store.clone(), transport.clone(), queued.clone(), stop_rx.clone()));
+    let clock = tokio::spawn(clock_loop(pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone()));
 
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the mailbox")]);
     info!("supportd running on {}", cfg.source);
@@ -102,7 +104,7 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
                 warn!("SIGHUP: reloading the config is not supported yet; restart supportd to apply a changed config");
             }
             _ = tick => {
-                if watchdog.is_some() && !mailbox.is_finished() && !outbox.is_finished() {
+                if watchdog.is_some() && !mailbox.is_finished() && !outbox.is_finished() && !clock.is_finished() {
                     notify(&[sd_notify::NotifyState::Watchdog]);
                 }
             }
@@ -112,7 +114,7 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
     let _ = stop_tx.send(true);
     // One deadline for both loops together (systemd's TimeoutStopSec is longer).
     let deadline = tokio::time::Instant::now() + STOP_DEADLINE;
-    for (name, task) in [("mailbox", mailbox), ("outbox", outbox)] {
+    for (name, task) in [("mailbox", mailbox), ("outbox", outbox), ("clock", clock)] {
         match tokio::time::timeout_at(deadline, task).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => error!("{name} loop ended with an error: {e:#}"),
@@ -122,6 +124,61 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// How often the clock looks for SLA warnings, escalations and reminders.
+const CLOCK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// One run of the clock (`schedule::tick`) in its own transaction.
+async fn clock_pass(pipeline: &Arc<Pipeline>, store: &Arc<Mutex<Store>>) -> Result<crate::schedule::Tick> {
+    let pipeline = pipeline.clone();
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+        crate::schedule::tick_store(&pipeline, &mut s, Utc::now())
+    })
+    .await?
+}
+
+/// The clock: escalations, SLA warnings, change reminders, every minute.
+/// Everything it does is recorded, so a restart repeats nothing and a
+/// missed minute (or day) is caught up on the next tick.
+async fn clock_loop(
+    pipeline: Arc<Pipeline>,
+    store: Arc<Mutex<Store>>,
+    queued: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
+    let mut failing = false;
+    loop {
+        match clock_pass(&pipeline, &store).await {
+            Ok(t) => {
+                if !t.escalated.is_empty() || !t.warned.is_empty() || !t.reminded.is_empty() {
+                    info!(
+                        "clock: {} escalated, {} warned, {} change reminders",
+                        t.escalated.len(),
+                        t.warned.len(),
+                        t.reminded.len()
+                    );
+                    queued.notify_one();
+                }
+                if failing {
+                    info!("clock: working again");
+                }
+                failing = false;
+            }
+            Err(e) => {
+                if !failing {
+                    error!("clock: {e:#}");
+                }
+                failing = true;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CLOCK_INTERVAL) => {}
+            _ = stop.changed() => return Ok(()),
+        }
+    }
 }
 
 /// Process everything waiting in the mailbox once; returns the count.
