@@ -106,10 +106,14 @@ impl Pipeline {
                 conn.execute_batch("RELEASE mail")?;
                 o
             }
-            Ok(Err(storage)) => {
+            // The store failed (disk full, read-only, I/O): the whole batch
+            // fails and the source keeps the mail for the next try.
+            Ok(Err(e)) if is_storage_error(&e) => {
                 conn.execute_batch("ROLLBACK TO mail; RELEASE mail")?;
-                return Err(storage);
+                return Err(e);
             }
+            // Anything else is this mail's fault: keep it, quarantined.
+            Ok(Err(e)) => self.quarantine(conn, row, raw, format!("{e:#}"))?,
             Ok(Ok(Err(MailError(reason)))) => self.quarantine(conn, row, raw, reason)?,
             Err(panic) => {
                 let what = panic
@@ -1042,7 +1046,7 @@ impl<'a> Writer<'a> {
         in_reply_to: Option<String>,
     ) -> Result<()> {
         let seed = format!("{}|{}|{}|{:?}|{}", self.mail.content_hash, kind, self.queued.len(), ticket, self.row);
-        queue_mail(
+        let queued = queue_mail(
             self.p,
             self.conn,
             QueuedMail {
@@ -1058,7 +1062,9 @@ impl<'a> Writer<'a> {
             },
             self.now,
         )?;
-        self.queued.push(kind.to_string());
+        if queued.is_some() {
+            self.queued.push(kind.to_string());
+        }
         Ok(())
     }
 
@@ -1128,6 +1134,11 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// Whether an error came from SQLite (then the batch must not commit).
+fn is_storage_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<rusqlite::Error>().is_some())
+}
+
 /// A mail to queue, with or without a ticket.
 pub(crate) struct QueuedMail<'a> {
     pub kind: &'a str,
@@ -1143,7 +1154,30 @@ pub(crate) struct QueuedMail<'a> {
 }
 
 /// Render a mail and put it in the outbox (inside the caller's transaction).
-pub(crate) fn queue_mail(p: &Pipeline, conn: &Connection, m: QueuedMail, now: DateTime<Utc>) -> Result<i64> {
+pub(crate) fn queue_mail(
+    p: &Pipeline,
+    conn: &Connection,
+    mut m: QueuedMail,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    // An address no SMTP server would take (8-bit junk, no domain) is left out, with an event.
+    let (valid, invalid): (Vec<String>, Vec<String>) =
+        m.to.drain(..).partition(|a| a.parse::<lettre::Address>().is_ok());
+    m.to = valid;
+    if !invalid.is_empty() {
+        store::insert_event(
+            conn,
+            m.ticket,
+            m.cause_row,
+            now,
+            "supportd",
+            "bad_address",
+            &format!("no {} to {}: not a deliverable address", m.kind, invalid.join(", ")),
+        )?;
+    }
+    if m.to.is_empty() {
+        return Ok(None);
+    }
     let mut subject = m.subject;
     if let Some(t) = m.ticket {
         let tag = p.tag(t);
@@ -1187,6 +1221,7 @@ pub(crate) fn queue_mail(p: &Pipeline, conn: &Connection, m: QueuedMail, now: Da
         m.cause_row,
         now,
     )
+    .map(Some)
 }
 
 /// The customer's words for a status change.
