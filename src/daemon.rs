@@ -14,7 +14,7 @@ use tracing::{error, info, warn};
 
 use crate::config::{Config, MailboxConfig};
 use crate::imap_source::ImapSource;
-use crate::pipeline::{self, Pipeline};
+use crate::pipeline::{self, Pipeline, SharedPipeline};
 use crate::source;
 use crate::store::Store;
 use crate::transport::Transport;
@@ -31,9 +31,9 @@ const OUTBOX_IDLE: Duration = Duration::from_secs(30);
 const OUTBOX_ERROR_WAIT: Duration = Duration::from_secs(5);
 
 /// Run the daemon until a stop signal (or one pass with `once`).
-pub fn run(cfg: Config, _config_path: PathBuf, once: bool) -> Result<()> {
+pub fn run(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(run_async(cfg, once))
+    rt.block_on(run_async(cfg, config_path, once))
 }
 
 fn notify(state: &[sd_notify::NotifyState]) {
@@ -44,7 +44,7 @@ fn notify(state: &[sd_notify::NotifyState]) {
     }
 }
 
-async fn run_async(cfg: Config, once: bool) -> Result<()> {
+async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> {
     // Signal handlers first: a SIGTERM during start-up must not kill us
     // with the default action halfway through opening the store.
     let mut term = tokio::signal::unix::signal(SignalKind::terminate())?;
@@ -59,7 +59,7 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
             warn!("{n} outgoing mails were being sent when the last run ended: sending them again");
         }
     }
-    let pipeline = Arc::new(Pipeline::new(cfg.clone(), store.conn())?);
+    let pipeline = SharedPipeline::new(Pipeline::new(cfg.clone(), store.conn())?);
     let store = Arc::new(Mutex::new(store));
     let transport = Arc::new(Transport::from_config(&cfg)?);
     let imap = ImapSource::from_config(&cfg).transpose()?;
@@ -100,9 +100,7 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
         tokio::select! {
             _ = int.recv() => { info!("SIGINT: stopping"); break; }
             _ = term.recv() => { info!("SIGTERM: stopping"); break; }
-            _ = hup.recv() => {
-                warn!("SIGHUP: reloading the config is not supported yet; restart supportd to apply a changed config");
-            }
+            _ = hup.recv() => reload(&config_path, &cfg, &pipeline, &store),
             _ = tick => {
                 if watchdog.is_some() && !mailbox.is_finished() && !outbox.is_finished() && !clock.is_finished() {
                     notify(&[sd_notify::NotifyState::Watchdog]);
@@ -126,12 +124,50 @@ async fn run_async(cfg: Config, once: bool) -> Result<()> {
     Ok(())
 }
 
+/// SIGHUP: read the config file again; if it is valid, the next batch uses
+/// the new customers, agents, categories, hours, templates and classifier.
+/// An invalid config is refused and the old one stays. Mailbox, transport and
+/// store settings need a restart (logged when they changed).
+fn reload(path: &std::path::Path, running: &Config, pipeline: &Arc<SharedPipeline>, store: &Arc<Mutex<Store>>) {
+    let new = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            error!(
+                "SIGHUP: {} is invalid, keeping the running config: {}",
+                path.display(),
+                e.to_string().replace('\n', "; ")
+            );
+            return;
+        }
+    };
+    let built = match store.lock() {
+        Ok(s) => Pipeline::new(new.clone(), s.conn()),
+        Err(_) => Err(anyhow::anyhow!("store lock poisoned")),
+    };
+    match built {
+        Ok(p) => {
+            pipeline.replace(p);
+            let restart_needed = format!("{:?}{:?}{:?}", new.mailbox, new.transport, new.store_path)
+                != format!("{:?}{:?}{:?}", running.mailbox, running.transport, running.store_path);
+            if restart_needed {
+                warn!(
+                    "SIGHUP: reloaded {}; mailbox, transport and store changes take effect after a restart",
+                    path.display()
+                );
+            } else {
+                info!("SIGHUP: reloaded {}", path.display());
+            }
+        }
+        Err(e) => error!("SIGHUP: {}: {e:#}; keeping the running config", path.display()),
+    }
+}
+
 /// How often the clock looks for SLA warnings, escalations and reminders.
 const CLOCK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// One run of the clock (`schedule::tick`) in its own transaction.
-async fn clock_pass(pipeline: &Arc<Pipeline>, store: &Arc<Mutex<Store>>) -> Result<crate::schedule::Tick> {
-    let pipeline = pipeline.clone();
+async fn clock_pass(pipeline: &Arc<SharedPipeline>, store: &Arc<Mutex<Store>>) -> Result<crate::schedule::Tick> {
+    let pipeline = pipeline.current();
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
         let mut s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
@@ -144,7 +180,7 @@ async fn clock_pass(pipeline: &Arc<Pipeline>, store: &Arc<Mutex<Store>>) -> Resu
 /// Everything it does is recorded, so a restart repeats nothing and a
 /// missed minute (or day) is caught up on the next tick.
 async fn clock_loop(
-    pipeline: Arc<Pipeline>,
+    pipeline: Arc<SharedPipeline>,
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -185,13 +221,13 @@ async fn clock_loop(
 async fn mailbox_pass(
     cfg: &Config,
     imap: Option<&ImapSource>,
-    pipeline: &Arc<Pipeline>,
+    pipeline: &Arc<SharedPipeline>,
     store: &Arc<Mutex<Store>>,
 ) -> Result<usize> {
     match &cfg.mailbox {
         MailboxConfig::Maildir { path } => {
             let path = path.clone();
-            let pipeline = pipeline.clone();
+            let pipeline = pipeline.current();
             let store = store.clone();
             tokio::task::spawn_blocking(move || maildir_drain(&path, &pipeline, &store)).await?
         }
@@ -233,7 +269,7 @@ pub fn maildir_drain(path: &std::path::Path, pipeline: &Pipeline, store: &Mutex<
 /// The Maildir loop (IMAP has its own in [`crate::imap_source`]).
 async fn mailbox_loop(
     cfg: Config,
-    pipeline: Arc<Pipeline>,
+    pipeline: Arc<SharedPipeline>,
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,

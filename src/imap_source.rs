@@ -26,7 +26,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, Endpoint, MailboxConfig, Security};
 use crate::imap::{self, ImapMailbox, ImapSettings};
-use crate::pipeline::{self, Pipeline};
+use crate::pipeline::{self, SharedPipeline};
 use crate::store::{self, Store};
 
 /// Mails per fetch and per transaction.
@@ -172,7 +172,7 @@ impl Health {
 /// `queued` is poked after every committed batch (the outbox worker wakes).
 pub async fn run(
     src: ImapSource,
-    pipeline: Arc<Pipeline>,
+    pipeline: Arc<SharedPipeline>,
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -207,7 +207,7 @@ pub async fn run(
 
 /// `supportd run --once`: one connection, everything waiting is processed
 /// and acknowledged, then LOGOUT. Returns the number of mails.
-pub async fn drain_once(src: &ImapSource, pipeline: &Arc<Pipeline>, store: &Arc<Mutex<Store>>) -> Result<usize> {
+pub async fn drain_once(src: &ImapSource, pipeline: &Arc<SharedPipeline>, store: &Arc<Mutex<Store>>) -> Result<usize> {
     let (_tx, mut stop) = watch::channel(false);
     let mut health = Health { failing: false, backoff: BACKOFF_MIN };
     session(src, pipeline, store, &Arc::new(Notify::new()), &mut stop, &mut health, true).await
@@ -218,7 +218,7 @@ pub async fn drain_once(src: &ImapSource, pipeline: &Arc<Pipeline>, store: &Arc<
 /// it returns as soon as the folder is drained. Ok holds the mail count.
 async fn session(
     src: &ImapSource,
-    pipeline: &Arc<Pipeline>,
+    pipeline: &Arc<SharedPipeline>,
     store: &Arc<Mutex<Store>>,
     queued: &Arc<Notify>,
     stop: &mut watch::Receiver<bool>,
@@ -257,7 +257,7 @@ async fn session(
 async fn serve(
     src: &ImapSource,
     mb: &mut ImapMailbox,
-    pipeline: &Arc<Pipeline>,
+    pipeline: &Arc<SharedPipeline>,
     store: &Arc<Mutex<Store>>,
     queued: &Arc<Notify>,
     stop: &mut watch::Receiver<bool>,
@@ -310,7 +310,7 @@ async fn serve(
             let folder = src.settings.folder.clone();
             let mails: Vec<(String, Vec<u8>)> =
                 fetched.into_iter().map(|f| (format!("imap:{folder}/{validity}/{}", f.uid), f.raw)).collect();
-            let (p, s2, n2) = (pipeline.clone(), src.clone(), next.clone());
+            let (p, s2, n2) = (pipeline.current(), src.clone(), next.clone());
             // Not raced against `stop`: the batch in hand is finished.
             let outcomes = with_store(store, move |s| {
                 pipeline::process_batch_then(&p, s, &mails, Utc::now(), |tx, _| save_position(&s2, tx, &n2))

@@ -41,6 +41,33 @@ pub struct Pipeline {
     pub calendar: BusinessCalendar,
 }
 
+/// The pipeline the daemon's loops use, swapped as a whole on SIGHUP: each
+/// batch takes the current one, so a reload never changes a batch midway.
+pub struct SharedPipeline(std::sync::RwLock<std::sync::Arc<Pipeline>>);
+
+impl SharedPipeline {
+    pub fn new(p: Pipeline) -> std::sync::Arc<SharedPipeline> {
+        std::sync::Arc::new(SharedPipeline(std::sync::RwLock::new(std::sync::Arc::new(p))))
+    }
+
+    /// The pipeline in force now.
+    pub fn current(&self) -> std::sync::Arc<Pipeline> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Put a new pipeline in force for the next batch.
+    pub fn replace(&self, p: Pipeline) {
+        let new = std::sync::Arc::new(p);
+        match self.0.write() {
+            Ok(mut g) => *g = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
+}
+
 /// What became of one mail.
 #[derive(Debug, Clone)]
 pub struct Outcome {
