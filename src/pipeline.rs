@@ -426,11 +426,11 @@ impl<'a> Writer<'a> {
         if let (Some(c), Some(tc)) = (cust, t.customer.as_deref()) {
             return Ok(c == tc);
         }
-        // No customer configured: the same domain counts as the same organisation.
-        Ok(cust.is_none()
-            && t.customer.is_none()
-            && domain_of(from).is_some()
-            && domain_of(from) == domain_of(&t.requester))
+        // No customer configured: the same company domain counts as the same
+        // organisation — but never a public mail service, whose users are strangers.
+        let same_domain =
+            domain_of(from).is_some_and(|d| !is_public_mail_domain(&d) && Some(d) == domain_of(&t.requester));
+        Ok(cust.is_none() && t.customer.is_none() && same_domain)
     }
 
     fn customer(&self) -> Option<&'a Customer> {
@@ -1159,6 +1159,55 @@ impl<'a> Writer<'a> {
         let day = store::auto_mails_to_since(self.conn, addr, self.now - Duration::days(1))?;
         Ok(hour < l.auto_replies_per_hour && day < l.auto_replies_per_day)
     }
+}
+
+/// Domains of public mail services: two addresses there are two strangers.
+pub fn is_public_mail_domain(domain: &str) -> bool {
+    const PUBLIC: &[&str] = &[
+        "gmail.com",
+        "googlemail.com",
+        "web.de",
+        "gmx.de",
+        "gmx.net",
+        "gmx.at",
+        "gmx.ch",
+        "t-online.de",
+        "freenet.de",
+        "arcor.de",
+        "posteo.de",
+        "mailbox.org",
+        "outlook.com",
+        "outlook.de",
+        "hotmail.com",
+        "hotmail.de",
+        "live.com",
+        "live.de",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.de",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "aol.de",
+        "protonmail.com",
+        "proton.me",
+        "pm.me",
+        "gmx.com",
+        "mail.de",
+        "email.de",
+        "online.de",
+        "vodafone.de",
+        "kabelmail.de",
+        "1und1.de",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "yandex.ru",
+        "tutanota.com",
+        "tuta.io",
+    ];
+    PUBLIC.contains(&domain)
 }
 
 /// Whether an error came from SQLite (then the batch must not commit).
