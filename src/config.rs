@@ -35,6 +35,13 @@ pub mod raw {
         pub limits: Option<Limits>,
         pub classifier: Option<Classifier>,
         pub templates: Option<Templates>,
+        pub metrics: Option<Metrics>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Metrics {
+        pub listen: Option<String>,
     }
 
     #[derive(Debug, Deserialize, Default)]
@@ -354,6 +361,8 @@ pub struct Config {
     pub classifier_path: Option<PathBuf>,
     /// Directory of templates; missing files fall back to the embedded ones.
     pub templates_path: PathBuf,
+    /// Prometheus text metrics on this address (loopback only), if set.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The embedded default config, as shipped in `config/supportd.toml`.
@@ -906,6 +915,21 @@ impl Config {
             None => c.path("templates"),
         };
 
+        let metrics_listen = match raw.metrics.and_then(|m| m.listen) {
+            None => None,
+            Some(a) => match a.parse::<std::net::SocketAddr>() {
+                Ok(sa) if sa.ip().is_loopback() => Some(sa),
+                Ok(_) => {
+                    c.bad("metrics.listen", "must be a loopback address (metrics have no authentication)", &a);
+                    None
+                }
+                Err(_) => {
+                    c.bad("metrics.listen", "must be an address like 127.0.0.1:9187", &a);
+                    None
+                }
+            },
+        };
+
         if !c.problems.is_empty() {
             return Err(ConfigErrors(c.problems));
         }
@@ -928,6 +952,7 @@ impl Config {
             limits,
             classifier_path,
             templates_path,
+            metrics_listen,
         })
     }
 

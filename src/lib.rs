@@ -48,6 +48,7 @@ pub mod reports;
 pub mod schedule;
 pub mod smtp;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod templates;
 pub mod text;

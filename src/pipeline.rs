@@ -124,6 +124,7 @@ impl Pipeline {
 
     /// Process one mail inside the caller's transaction.
     pub fn process(&self, conn: &Connection, raw: &[u8], source: &str, now: DateTime<Utc>) -> Result<Outcome> {
+        let started = std::time::Instant::now();
         let hash = parse::sha256_hex(raw);
         let row = store::insert_raw(conn, raw, &hash, source, now).context("storing the raw mail")?;
         conn.execute_batch("SAVEPOINT mail")?;
@@ -151,6 +152,7 @@ impl Pipeline {
                 self.quarantine(conn, row, raw, format!("internal error while processing: {what}"))?
             }
         };
+        crate::status::COUNTERS.observe_latency(started.elapsed().as_secs_f64());
         info!(
             message_id = outcome.message_id.as_deref().unwrap_or("-"),
             ticket = outcome.ticket.map(|t| self.tag(t)).as_deref().unwrap_or("-"),
@@ -171,6 +173,7 @@ impl Pipeline {
             subject: peek.as_ref().map(|m| m.subject.clone()),
             disposition: Disposition::Quarantined.as_str().into(),
             reason: Some(reason.clone()),
+            trail: vec![format!("quarantined: {reason}")],
             ..Default::default()
         };
         store::finish_message(conn, row, &facts)?;
@@ -197,8 +200,30 @@ impl Pipeline {
             Ok(m) => m,
             Err(e) => return Ok(Err(MailError(e.0))),
         };
-        let mut w = Writer { p: self, conn, row, now, mail: &mail, queued: Vec::new(), new_text: String::new() };
+        let mut w = Writer {
+            p: self,
+            conn,
+            row,
+            now,
+            mail: &mail,
+            queued: Vec::new(),
+            new_text: String::new(),
+            thread_how: String::new(),
+            trail: vec![format!(
+                "parse: Message-ID {}{}, from {}, {} attachments{}",
+                mail.message_id,
+                if mail.synthetic_id { " (synthetic: the mail had none)" } else { "" },
+                mail.from_addr(),
+                mail.attachments.len(),
+                if mail.html_only { ", HTML only" } else { "" }
+            )],
+        };
         let (disposition, ticket, reason) = w.run()?;
+        w.trail.push(format!(
+            "decide: {disposition}{}{}",
+            ticket.map(|t| format!(" on {}", self.tag(t))).unwrap_or_default(),
+            if w.queued.is_empty() { String::new() } else { format!(", queued {}", w.queued.join(", ")) }
+        ));
         let facts = MessageFacts {
             message_id: Some(mail.message_id.clone()),
             from_addr: Some(mail.from_addr().to_string()),
@@ -210,6 +235,7 @@ impl Pipeline {
             disposition: disposition.as_str().into(),
             reason: reason.clone(),
             ticket_id: ticket,
+            trail: w.trail.clone(),
         };
         store::finish_message(conn, row, &facts)?;
         if disposition != Disposition::Duplicate {
@@ -248,6 +274,10 @@ struct Writer<'a> {
     mail: &'a InboundMail,
     queued: Vec<String>,
     new_text: String,
+    /// What each stage decided (stored with the message).
+    trail: Vec<String>,
+    /// How the thread was found (for the trail).
+    thread_how: String,
 }
 
 type Decided = (Disposition, Option<i64>, Option<String>);
@@ -266,7 +296,9 @@ impl<'a> Writer<'a> {
         let cfg = &self.p.cfg;
         self.new_text = text::new_text(&mail.body_text);
 
-        if let Some((_, ticket)) = store::find_duplicate(self.conn, &mail.message_id, &mail.content_hash, self.row)? {
+        if let Some((orig, ticket)) = store::find_duplicate(self.conn, &mail.message_id, &mail.content_hash, self.row)?
+        {
+            self.trail.push(format!("dedupe: same Message-ID and bytes as message #{orig}"));
             return Ok((
                 Disposition::Duplicate,
                 ticket,
@@ -274,7 +306,9 @@ impl<'a> Writer<'a> {
             ));
         }
 
+        self.trail.push("dedupe: first time seen".into());
         if let Some(v) = hygiene::check(mail, &cfg.support_address) {
+            self.trail.push(format!("hygiene: {} ({}): never answered", v.disposition, v.reason));
             let mut ticket = None;
             if v.disposition == Disposition::Bounce {
                 let info = hygiene::bounce_info(mail);
@@ -302,9 +336,15 @@ impl<'a> Writer<'a> {
             return Ok((v.disposition, ticket, Some(v.reason)));
         }
 
+        self.trail.push("hygiene: written by a person".into());
         let from = mail.from_addr().to_string();
         let is_agent = cfg.agents.is_agent(&from);
         let thread = self.find_thread()?;
+        self.trail.push(match &thread {
+            Thread::None => "thread: no ticket found (our ids, References, subject tag, earlier replies)".to_string(),
+            Thread::Ticket(t) => format!("thread: {} by {}", self.p.tag(t.id), self.thread_how),
+            Thread::Stranger(t, why) => format!("thread: not joined to {}: {why}", self.p.tag(*t)),
+        });
 
         let parsed = commands::parse(&self.new_text, &cfg.tag_prefix);
         let agent_commands = parsed.commands.iter().any(|c| *c != Command::Overview) || !parsed.errors.is_empty();
@@ -325,6 +365,17 @@ impl<'a> Writer<'a> {
         };
         if let Some(why) = &refused {
             warn!(security = true, "rejected commands: {why}");
+            self.trail.push(format!("commands: rejected: {why}"));
+        } else if !parsed.commands.is_empty() || !parsed.errors.is_empty() {
+            self.trail.push(format!(
+                "commands: {} understood{}",
+                parsed.commands.len(),
+                if parsed.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} not understood", parsed.errors.len())
+                }
+            ));
         }
         let wants_overview =
             refused.is_none() && !is_agent && reports::asks_for_overview(&mail.subject, &self.new_text, &parsed);
@@ -375,6 +426,7 @@ impl<'a> Writer<'a> {
             },
         };
         let Some((number, how)) = candidate else { return Ok(Thread::None) };
+        self.thread_how = how.to_string();
         let Some(mut ticket) = store::get_ticket(self.conn, number)? else { return Ok(Thread::None) };
         // Follow merges to the surviving ticket.
         let mut hops = 0;
@@ -446,6 +498,13 @@ impl<'a> Writer<'a> {
         let from = mail.from_addr().to_string();
         let customer = self.customer();
         let class: Classification = p.classifier.classify(&mail.subject, &self.new_text);
+        self.trail.push(format!(
+            "classify: {} (confidence {:.2}{}): {}",
+            class.category,
+            class.confidence,
+            if class.low_confidence { ", LOW" } else { "" },
+            class.reasons.join("; ")
+        ));
         let cat = class.category;
         let cc = cfg.category(cat);
         let mut priority = cc.priority;

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_message_refs", include_str!("migrations/0002_message_refs.sql")),
     ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
     ("0004_outbox_ticket_index", include_str!("migrations/0004_outbox_ticket_index.sql")),
+    ("0006_trail", include_str!("migrations/0006_trail.sql")),
 ];
 
 /// Time as stored: RFC 3339, UTC, seconds.
@@ -291,12 +292,14 @@ pub struct MessageFacts {
     pub disposition: String,
     pub reason: Option<String>,
     pub ticket_id: Option<i64>,
+    /// What each stage decided, in order.
+    pub trail: Vec<String>,
 }
 
 pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<()> {
     conn.prepare_cached(
         "UPDATE messages SET message_id = ?1, from_addr = ?2, subject = ?3, sent_date = ?4, in_reply_to = ?5, refs = ?6, \
-         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10 WHERE id = ?11",
+         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10, trail = ?12 WHERE id = ?11",
     )?
     .execute(params![
         f.message_id,
@@ -309,7 +312,8 @@ pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<(
         f.disposition,
         f.reason,
         f.ticket_id,
-        row
+        row,
+        serde_json::to_string(&f.trail)?
     ])?;
     Ok(())
 }
