@@ -91,7 +91,7 @@ fn main() {
             base.security_floor()
         );
         let no_rules = Classifier::from_toml_str(
-            &EMBEDDED_CONFIG.replace("rule_feature = 0.3", "rule_feature = 0.0"),
+            &EMBEDDED_CONFIG.replace("rule_feature = 0.2", "rule_feature = 0.0"),
             "config/classifier.toml",
         )
         .expect("valid config")

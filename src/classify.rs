@@ -883,7 +883,8 @@ impl Model {
 fn train(inner: &Inner, examples: &[Example]) -> Model {
     let cfg = &inner.model_cfg;
     // Prepare: rule offset, features, target per example.
-    let docs: Vec<([f64; N], Vec<(u32, f32)>, usize)> = examples
+    type Doc = ([f64; N], Vec<(u32, f32)>, usize);
+    let docs: Vec<Doc> = examples
         .iter()
         .map(|ex| {
             let (ns, nb) = prepare(inner, &ex.subject, &ex.text);

@@ -24,6 +24,7 @@ try:
 except ImportError:
     corpus_holdout = None
 import corpus_new4
+import corpus_new4b
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "corpus")
 SUPPORT = "mein-team-support@roewaplan.de"
@@ -259,6 +260,8 @@ def main():
     # new4: round 4, written after the round-3 rules were frozen (the rules
     # stayed frozen); training and cross-validation data like the others.
     splits.append(("new4", corpus_new4.CORES, 20260701))
+    # new4b: written after the independent check (see corpus_new4b.py).
+    splits.append(("new4b", corpus_new4b.CORES, 20260715))
     rows = []
     for split, cores, seed in splits:
         rng = random.Random(seed)
