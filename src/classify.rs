@@ -72,14 +72,6 @@ struct Settings {
     security_floor: f64,
     #[serde(default = "default_force_confidence")]
     force_confidence: f64,
-    /// Security first, learned part: if the learned part alone gives
-    /// security_error at least this probability, it wins (1.0 = off).
-    #[serde(default = "default_off")]
-    model_security_floor: f64,
-}
-
-fn default_off() -> f64 {
-    1.0
 }
 
 fn default_force_confidence() -> f64 {
@@ -103,6 +95,7 @@ struct ModelConfig {
     /// `"embedded"` (default) or a path (relative to the config file).
     #[serde(default = "default_training")]
     training: String,
+    /// Multiplier of the learned part at prediction time (0 = rules only).
     #[serde(default = "default_weight")]
     weight: f64,
     #[serde(default = "default_l2")]
@@ -111,8 +104,25 @@ struct ModelConfig {
     epochs: usize,
     #[serde(default = "default_learning_rate")]
     learning_rate: f64,
-    #[serde(default = "default_prefix_len")]
-    prefix_len: usize,
+    /// Feature hashing: 2^hash_bits buckets.
+    #[serde(default = "default_hash_bits")]
+    hash_bits: u32,
+    /// Character n-grams of each word (with boundary marks), lengths
+    /// char_min..=char_max; char_min = 0 turns them off.
+    #[serde(default = "default_char_min")]
+    char_min: usize,
+    #[serde(default = "default_char_max")]
+    char_max: usize,
+    /// Word bigrams.
+    #[serde(default = "yes")]
+    bigrams: bool,
+    /// Value of a matched-rule feature (0 = rules are no features).
+    #[serde(default = "default_weight")]
+    rule_feature: f64,
+    /// Multiplier of the rule scores as a fixed offset of the model
+    /// (0 = the model decides alone, with the rule hits as features).
+    #[serde(default)]
+    rule_offset: f64,
     #[serde(default)]
     stopwords: Vec<String>,
 }
@@ -126,7 +136,12 @@ impl Default for ModelConfig {
             l2: default_l2(),
             epochs: default_epochs(),
             learning_rate: default_learning_rate(),
-            prefix_len: default_prefix_len(),
+            hash_bits: default_hash_bits(),
+            char_min: default_char_min(),
+            char_max: default_char_max(),
+            bigrams: true,
+            rule_feature: default_weight(),
+            rule_offset: 0.0,
             stopwords: Vec::new(),
         }
     }
@@ -142,16 +157,22 @@ fn default_weight() -> f64 {
     1.0
 }
 fn default_l2() -> f64 {
-    0.001
+    0.0001
 }
 fn default_epochs() -> usize {
-    40
+    15
 }
 fn default_learning_rate() -> f64 {
     0.5
 }
-fn default_prefix_len() -> usize {
-    6
+fn default_hash_bits() -> u32 {
+    18
+}
+fn default_char_min() -> usize {
+    3
+}
+fn default_char_max() -> usize {
+    5
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,15 +198,6 @@ struct Rule {
     name: String,
     weight: f64,
     force: bool,
-}
-
-/// Multinomial logistic regression over binary features (words, word
-/// prefixes, subject words, which rules matched), trained with the rule scores
-/// as a fixed offset: it learns the corrections to the hand-written rules.
-#[derive(Debug, Clone, Default)]
-struct Model {
-    bias: [f64; N],
-    weights: HashMap<String, [f64; N]>,
 }
 
 /// The classifier; cheap to clone (shared internals).
@@ -298,13 +310,24 @@ impl Classifier {
             ("settings.low_confidence_threshold", s.low_confidence_threshold),
             ("settings.security_floor", s.security_floor),
             ("settings.force_confidence", s.force_confidence),
-            ("settings.model_security_floor", s.model_security_floor),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{source}: {key}: must be between 0 and 1, got {v}"));
             }
         }
+        let m = &cfg.model;
+        if !(8..=24).contains(&m.hash_bits) {
+            return Err(format!("{source}: model.hash_bits: must be between 8 and 24, got {}", m.hash_bits));
+        }
+        if m.char_min > m.char_max || m.char_max > 10 {
+            return Err(format!(
+                "{source}: model.char_min/char_max: need char_min <= char_max <= 10, got {}/{}",
+                m.char_min, m.char_max
+            ));
+        }
         for (key, v) in [
+            ("model.rule_feature", cfg.model.rule_feature),
+            ("model.rule_offset", cfg.model.rule_offset),
             ("model.weight", cfg.model.weight),
             ("model.l2", cfg.model.l2),
             ("model.learning_rate", cfg.model.learning_rate),
@@ -347,7 +370,12 @@ impl Classifier {
             };
             let mut res = Vec::new();
             for (key, pat) in sources {
-                let p = format!("(?i){}", normalize_pattern(pat));
+                // The text is lowercased and folded (umlauts -> ae, ...), so the
+                // pattern is lowercased instead of matching with (?i), and word
+                // boundaries are ASCII ones: both keep the automata small (and
+                // Unicode \b makes the regex engine fall back to its slow NFA
+                // simulation on any non-ASCII text).
+                let p = lower_pattern(&normalize_pattern(pat)).replace(r"\b", r"(?-u:\b)");
                 let re = Regex::new(&p).map_err(|e| {
                     format!("{source}: rule[{i}].{key} ('{}'): invalid regex: {}", r.name, one_line(&e.to_string()))
                 })?;
@@ -410,17 +438,38 @@ impl Classifier {
         clean_text(text, &self.inner.cut_at)
     }
 
+    /// The probabilities behind a decision (for tuning the security floor by
+    /// cross-validation without classifying again per candidate floor).
+    pub fn scores(&self, subject: &str, text: &str) -> Scores {
+        self.classify_scored(subject, text).1
+    }
+
     /// Classify a mail by subject and new text (plain text).
     pub fn classify(&self, subject: &str, text: &str) -> Classification {
+        self.classify_scored(subject, text).0
+    }
+
+    /// A copy with another `settings.security_floor` (evaluation: floors
+    /// tuned inside cross-validation folds).
+    pub fn with_security_floor(&self, floor: f64) -> Classifier {
+        let mut inner = self.rebuild();
+        inner.model = self.inner.model.clone();
+        inner.settings.security_floor = floor;
+        Classifier { inner: Arc::new(inner) }
+    }
+
+    /// The configured security floor.
+    pub fn security_floor(&self) -> f64 {
+        self.inner.settings.security_floor
+    }
+
+    fn classify_scored(&self, subject: &str, text: &str) -> (Classification, Scores) {
         let inner = &*self.inner;
         let (ns, nb) = prepare(inner, subject, text);
         let norm = format!("{ns}\n{nb}");
-        let (mut z, matched) = rule_scores(inner, &norm);
-        // Rules-only security probability, only if a security rule matched
-        // (without any match the rules say nothing: uniform 0.2 each).
+        let (z_rules, matched) = rule_scores(inner, &norm);
         let sec = idx(Category::SecurityError);
-        let sec_rule_hit = z[sec] > 0.0;
-        let p_rules_sec = if sec_rule_hit { softmax(&z)[sec] } else { 0.0 };
+        let sec_rule_hit = z_rules[sec] > 0.0;
         let mut rule_hits: Vec<(usize, f64, String)> = Vec::new();
         let mut forced: Option<String> = None;
         for &i in &matched {
@@ -438,90 +487,81 @@ impl Classifier {
             }
             rule_hits.push((r.category, r.weight, desc));
         }
-        let mut model_terms: Vec<(String, [f64; N])> = Vec::new();
-        let mut z_model = [0.0; N];
-        if let Some(m) = &inner.model {
-            let feats = features(inner, &ns, &nb, &matched);
-            let x = 1.0 / (feats.len().max(1) as f64).sqrt();
-            let w = inner.model_cfg.weight;
-            for c in 0..N {
-                z[c] += w * m.bias[c];
-                z_model[c] += m.bias[c];
-            }
-            for f in feats {
-                if let Some(fw) = m.weights.get(&f) {
-                    let mut contrib = [0.0; N];
-                    for c in 0..N {
-                        z[c] += w * x * fw[c];
-                        z_model[c] += x * fw[c];
-                        contrib[c] = x * fw[c];
-                    }
-                    model_terms.push((f, contrib));
+        // Scores: rules alone, or the learned model (rule hits are among its
+        // features) plus the rule scores times `rule_offset`.
+        let mut feats = Vec::new();
+        let mut tokens = Vec::new();
+        let z = match &inner.model {
+            None => z_rules,
+            Some(m) => {
+                let (f, t) = features(inner, &ns, &nb, &matched);
+                let zm = m.scores(&f);
+                feats = f;
+                tokens = t;
+                let mut z = [0.0; N];
+                for c in 0..N {
+                    z[c] = inner.model_cfg.rule_offset * z_rules[c] + inner.model_cfg.weight * zm[c];
                 }
+                z
             }
-        }
+        };
         let p = softmax(&z);
-        let p_model = if inner.model.is_some() { softmax(&z_model) } else { [0.0; N] };
+        let scores = Scores {
+            p,
+            forced: forced.is_some(),
+            evidence: inner.model.is_some() || sec_rule_hit,
+            low_confidence_threshold: inner.settings.low_confidence_threshold,
+            force_confidence: inner.settings.force_confidence,
+        };
+        let st = &inner.settings;
+        let (chosen, confidence, why) = scores.decide(st.security_floor);
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
-        let st = &inner.settings;
         let mut reasons = Vec::new();
-        let (chosen, confidence) = if let Some(f) = &forced {
-            reasons.push(format!("security first: forced by {f}"));
-            (sec, p[sec].max(st.force_confidence))
-        } else if top != sec
-            && (sec_rule_hit || p_model[sec] > 1.0 / N as f64)
-            && p[sec].max(p_rules_sec) >= st.security_floor
-        {
-            // The learned part may not talk the rules out of a security report.
-            let ps = p[sec].max(p_rules_sec);
-            reasons.push(format!(
-                "security first: security_error probability {:.2} >= floor {:.2} ({} preferred {} at {:.2})",
-                ps,
+        match why {
+            Why::Forced => reasons.push(format!("security first: forced by {}", forced.unwrap_or_default())),
+            Why::Floor => reasons.push(format!(
+                "security first: security_error probability {:.2} >= floor {:.2} ({} had {:.2})",
+                p[sec],
                 st.security_floor,
-                if p[sec] >= st.security_floor { "model+rules" } else { "the model" },
                 Category::ALL[top],
                 p[top]
-            ));
-            (sec, ps)
-        } else if top != sec && p_model[sec] >= st.model_security_floor {
-            reasons.push(format!(
-                "security first: the learned part alone gives security_error {:.2} >= {:.2} (combined preferred {} at {:.2})",
-                p_model[sec],
-                st.model_security_floor,
-                Category::ALL[top],
-                p[top]
-            ));
-            (sec, p[sec].max(p_model[sec]))
-        } else if top != sec && second == sec && p[top] < st.low_confidence_threshold && p[sec] > 1.2 * p[order[2]] {
-            reasons.push(format!(
+            )),
+            Why::LowConfidence => reasons.push(format!(
                 "security first: low-confidence choice between {} ({:.2}) and security_error ({:.2})",
                 Category::ALL[top],
                 p[top],
                 p[sec]
-            ));
-            (sec, p[sec])
-        } else {
-            (top, p[top])
-        };
+            )),
+            Why::Top => {}
+        }
         for (c, _, d) in &rule_hits {
             if *c == chosen {
                 reasons.push(d.clone());
             }
         }
-        if !model_terms.is_empty() {
+        if let Some(m) = &inner.model {
             let other = if chosen == top { second } else { top };
-            let mut contrib: Vec<(f64, &str)> = model_terms
-                .iter()
-                .map(|(f, lp)| (lp[chosen] - lp[other], f.as_str()))
-                .filter(|(_, f)| !f.starts_with("r:"))
-                .filter(|(d, _)| *d > 0.0)
-                .collect();
+            // contribution of each word / word pair to chosen over other
+            let mut contrib: Vec<(f64, String)> = Vec::new();
+            let mut add = |key: String, d: f64| match contrib.iter_mut().find(|(_, k)| *k == key) {
+                Some(e) => e.0 += d,
+                None => contrib.push((d, key)),
+            };
+            for &(f, x, o) in &feats {
+                let w = &m.weights[f as usize * N..f as usize * N + N];
+                let d = (x * (w[chosen] - w[other])) as f64;
+                match o {
+                    Origin::Word(i) => add(tokens[i].to_string(), d),
+                    Origin::Bigram(i) if i + 1 < tokens.len() => add(format!("{} {}", tokens[i], tokens[i + 1]), d),
+                    _ => {}
+                }
+            }
+            contrib.retain(|(d, _)| *d > 0.05);
             contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
-            contrib.dedup_by(|a, b| a.1 == b.1);
             if !contrib.is_empty() {
-                let words: Vec<String> = contrib.iter().take(5).map(|(d, f)| format!("{f} ({d:+.2})")).collect();
+                let words: Vec<String> = contrib.iter().take(5).map(|(d, f)| format!("\"{f}\" ({d:+.2})")).collect();
                 reasons.push(format!(
                     "model: words for {} over {}: {}",
                     Category::ALL[chosen],
@@ -530,14 +570,63 @@ impl Classifier {
                 ));
             }
         }
-        if rule_hits.is_empty() && model_terms.is_empty() {
-            reasons.push("no rule matched and no known words: default choice".into());
+        if reasons.is_empty() {
+            reasons.push("no rule matched and no decisive words: default choice".into());
         }
         let low_confidence = confidence < st.low_confidence_threshold;
         if low_confidence {
             reasons.push(format!("low confidence {:.2} < threshold {:.2}", confidence, st.low_confidence_threshold));
         }
-        Classification { category: Category::ALL[chosen], confidence, reasons, low_confidence }
+        (Classification { category: Category::ALL[chosen], confidence, reasons, low_confidence }, scores)
+    }
+}
+
+/// Why a category was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Forced,
+    Floor,
+    LowConfidence,
+    Top,
+}
+
+/// The probabilities of one mail and the inputs of the security-first
+/// decision rule.
+#[derive(Debug, Clone)]
+pub struct Scores {
+    /// Probability per category, in the order of `Category::ALL`.
+    pub p: [f64; N],
+    /// A `force = true` security rule matched.
+    pub forced: bool,
+    evidence: bool,
+    low_confidence_threshold: f64,
+    force_confidence: f64,
+}
+
+impl Scores {
+    /// The category the decision rule picks with the given security floor.
+    pub fn category(&self, security_floor: f64) -> Category {
+        Category::ALL[self.decide(security_floor).0]
+    }
+
+    /// Security first: a forced rule, security_error probability at least
+    /// `floor`, or a low-confidence winner with security_error as the
+    /// runner-up; otherwise the most probable category.
+    fn decide(&self, floor: f64) -> (usize, f64, Why) {
+        let p = &self.p;
+        let sec = idx(Category::SecurityError);
+        let mut order: Vec<usize> = (0..N).collect();
+        order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
+        let (top, second) = (order[0], order[1]);
+        if self.forced {
+            (sec, p[sec].max(self.force_confidence), Why::Forced)
+        } else if top != sec && self.evidence && p[sec] >= floor {
+            (sec, p[sec], Why::Floor)
+        } else if top != sec && second == sec && p[top] < self.low_confidence_threshold && p[sec] > 1.2 * p[order[2]] {
+            (sec, p[sec], Why::LowConfidence)
+        } else {
+            (top, p[top], Why::Top)
+        }
     }
 }
 
@@ -661,81 +750,192 @@ fn rule_scores(inner: &Inner, norm: &str) -> ([f64; N], Vec<usize>) {
     (z, matched)
 }
 
-/// Binary features of a mail: `w:` words, `p:` word prefixes, `s:` subject
-/// words, `r:` matched rules (sorted, deduplicated).
-fn features(inner: &Inner, subject: &str, body: &str, matched: &[usize]) -> Vec<String> {
+/// Where a hashed feature came from (for the human-readable reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Word `i` of the token list (its unigram and character n-grams).
+    Word(usize),
+    /// Words `i` and `i + 1`.
+    Bigram(usize),
+    /// Rule `i` matched.
+    Rule(usize),
+}
+
+/// FNV-1a over a tag byte and some byte slices.
+fn fnv(tag: u8, parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: u8| {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    eat(tag);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            eat(b' ');
+        }
+        for &b in *p {
+            eat(b);
+        }
+    }
+    h
+}
+
+/// Hashed sparse features of a mail: word unigrams (`w`), subject words
+/// (`s`), word bigrams (`b`), character n-grams of each word with boundary
+/// marks (`c`), matched rules (`r`). Binary, deduplicated, text features
+/// scaled to unit length; rule features get `model.rule_feature` each.
+/// Returns (index, value, origin) and the token list (for reasons).
+fn features<'a>(
+    inner: &Inner,
+    subject: &'a str,
+    body: &'a str,
+    matched: &[usize],
+) -> (Vec<(u32, f32, Origin)>, Vec<&'a str>) {
     // subject and body are already cleaned, normalised and spell-corrected
     let cfg = &inner.model_cfg;
-    let mut out = Vec::new();
-    let mut push_text = |t: &str, subj: bool| {
-        for tok in t.split(|c: char| !c.is_alphanumeric()) {
-            if tok.chars().count() < 2 || tok.chars().all(|c| c.is_ascii_digit()) || inner.stopwords.contains(tok) {
+    let mask = (1u64 << cfg.hash_bits) - 1;
+    let mut raw: Vec<(u32, Origin)> = Vec::with_capacity(1024);
+    let mut tokens: Vec<&str> = Vec::with_capacity(128);
+    let mut buf: Vec<u8> = Vec::with_capacity(64);
+    for (part, subj) in [(subject, true), (body, false)] {
+        let start = tokens.len();
+        for tok in part.split(|c: char| !c.is_alphanumeric()) {
+            if tok.is_empty() {
                 continue;
             }
-            if subj {
-                out.push(format!("s:{tok}"));
+            tokens.push(tok);
+        }
+        for i in start..tokens.len() {
+            let tok = tokens[i];
+            let digits = tok.chars().all(|c| c.is_ascii_digit());
+            let tb: &[u8] = if digits { b"0" } else { tok.as_bytes() };
+            if i + 1 < tokens.len() && cfg.bigrams {
+                let next = tokens[i + 1];
+                let nb: &[u8] = if next.chars().all(|c| c.is_ascii_digit()) { b"0" } else { next.as_bytes() };
+                raw.push(((fnv(b'b', &[tb, nb]) & mask) as u32, Origin::Bigram(i)));
             }
-            out.push(format!("w:{tok}"));
-            if cfg.prefix_len > 0 && tok.chars().count() > cfg.prefix_len + 1 {
-                let pre: String = tok.chars().take(cfg.prefix_len).collect();
-                out.push(format!("p:{pre}"));
+            if digits || tok.chars().count() < 2 || inner.stopwords.contains(tok) {
+                continue;
+            }
+            raw.push(((fnv(b'w', &[tb]) & mask) as u32, Origin::Word(i)));
+            if subj {
+                raw.push(((fnv(b's', &[tb]) & mask) as u32, Origin::Word(i)));
+            }
+            if cfg.char_max >= cfg.char_min && cfg.char_min > 0 {
+                buf.clear();
+                buf.push(b'<');
+                buf.extend_from_slice(tb);
+                buf.push(b'>');
+                // character boundaries of the padded word
+                let text = std::str::from_utf8(&buf).unwrap_or("");
+                let bounds: Vec<usize> = text.char_indices().map(|(j, _)| j).chain([buf.len()]).collect();
+                let nchars = bounds.len() - 1;
+                for n in cfg.char_min..=cfg.char_max.min(nchars) {
+                    if n >= nchars {
+                        break; // the whole padded word is already the unigram
+                    }
+                    for s in 0..=nchars - n {
+                        raw.push(((fnv(b'c', &[&buf[bounds[s]..bounds[s + n]]]) & mask) as u32, Origin::Word(i)));
+                    }
+                }
             }
         }
-    };
-    push_text(subject, true);
-    push_text(body, false);
-    for &i in matched {
-        out.push(format!("r:{}", inner.rules[i].name));
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    raw.sort_unstable_by_key(|(f, _)| *f);
+    raw.dedup_by_key(|(f, _)| *f);
+    let x = 1.0 / (raw.len().max(1) as f32).sqrt();
+    let mut out: Vec<(u32, f32, Origin)> = raw.into_iter().map(|(f, o)| (f, x, o)).collect();
+    if cfg.rule_feature > 0.0 {
+        for &i in matched {
+            let f = (fnv(b'r', &[inner.rules[i].name.as_bytes()]) & mask) as u32;
+            out.push((f, cfg.rule_feature as f32, Origin::Rule(i)));
+        }
+    }
+    (out, tokens)
+}
+
+/// Multinomial logistic regression over hashed features, trained by SGD with
+/// L2 regularisation; the rule scores (times `model.rule_offset`) are a fixed
+/// offset, the matched rules are also features whose weights are learned.
+#[derive(Debug, Clone, Default)]
+struct Model {
+    bias: [f32; N],
+    /// weights[feature * N + category]
+    weights: Vec<f32>,
+}
+
+impl Model {
+    fn scores(&self, feats: &[(u32, f32, Origin)]) -> [f64; N] {
+        let mut z = [0.0f64; N];
+        for c in 0..N {
+            z[c] = self.bias[c] as f64;
+        }
+        for &(f, x, _) in feats {
+            let w = &self.weights[f as usize * N..f as usize * N + N];
+            for c in 0..N {
+                z[c] += (x * w[c]) as f64;
+            }
+        }
+        z
+    }
 }
 
 fn train(inner: &Inner, examples: &[Example]) -> Model {
     let cfg = &inner.model_cfg;
     // Prepare: rule offset, features, target per example.
-    let docs: Vec<([f64; N], Vec<String>, usize)> = examples
+    type Doc = ([f64; N], Vec<(u32, f32)>, usize);
+    let docs: Vec<Doc> = examples
         .iter()
         .map(|ex| {
             let (ns, nb) = prepare(inner, &ex.subject, &ex.text);
             let (z, matched) = rule_scores(inner, &format!("{ns}\n{nb}"));
-            (z, features(inner, &ns, &nb, &matched), idx(ex.category))
+            let (feats, _) = features(inner, &ns, &nb, &matched);
+            let mut off = [0.0; N];
+            for c in 0..N {
+                off[c] = cfg.rule_offset * z[c];
+            }
+            (off, feats.into_iter().map(|(f, x, _)| (f, x)).collect(), idx(ex.category))
         })
         .collect();
-    let mut m = Model::default();
-    for (_, feats, _) in &docs {
-        for f in feats {
-            m.weights.entry(f.clone()).or_insert([0.0; N]);
+    let mut m = Model { bias: [0.0; N], weights: vec![0.0; (1usize << cfg.hash_bits) * N] };
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let l2 = cfg.l2 as f32;
+    for epoch in 0..cfg.epochs {
+        // deterministic shuffle (xorshift)
+        for i in (1..order.len()).rev() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(i, (seed % (i as u64 + 1)) as usize);
         }
-    }
-    let mut lr = cfg.learning_rate;
-    for _epoch in 0..cfg.epochs {
-        for (offset, feats, y) in &docs {
-            let x = 1.0 / (feats.len().max(1) as f64).sqrt();
-            let mut z = *offset;
+        let lr = (cfg.learning_rate / (1.0 + epoch as f64 * 0.2)) as f32;
+        for &d in &order {
+            let (off, feats, y) = &docs[d];
+            let mut z = *off;
             for c in 0..N {
-                z[c] += m.bias[c];
+                z[c] += m.bias[c] as f64;
             }
-            for f in feats {
-                let w = &m.weights[f];
+            for &(f, x) in feats {
+                let w = &m.weights[f as usize * N..f as usize * N + N];
                 for c in 0..N {
-                    z[c] += x * w[c];
+                    z[c] += (x * w[c]) as f64;
                 }
             }
             let p = softmax(&z);
+            let mut g = [0.0f32; N];
             for c in 0..N {
-                let g = p[c] - if c == *y { 1.0 } else { 0.0 };
-                m.bias[c] -= lr * g * 0.1;
-                for f in feats {
-                    let w = m.weights.get_mut(f).expect("feature indexed");
-                    w[c] -= lr * (g * x + cfg.l2 * w[c]);
+                g[c] = (p[c] - if c == *y { 1.0 } else { 0.0 }) as f32;
+                m.bias[c] -= lr * g[c] * 0.1;
+            }
+            for &(f, x) in feats {
+                let w = &mut m.weights[f as usize * N..f as usize * N + N];
+                for c in 0..N {
+                    w[c] -= lr * (g[c] * x + l2 * w[c]);
                 }
             }
         }
-        lr *= 0.95;
     }
-    m.weights.retain(|_, w| w.iter().any(|v| v.abs() > 1e-4));
     m
 }
 
@@ -804,6 +1004,40 @@ pub fn normalize(s: &str) -> String {
 /// pattern (escapes like `\S`) is left alone, matching is case-insensitive.
 fn normalize_pattern(p: &str) -> String {
     p.replace(['ä', 'Ä'], "ae").replace(['ö', 'Ö'], "oe").replace(['ü', 'Ü'], "ue").replace('ß', "ss")
+}
+
+/// Lowercase the literal letters of a regex, leaving escapes (`\S`, `\W`,
+/// `\B`, `\p{Lu}`) alone.
+fn lower_pattern(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let ch = chars[i];
+        if ch == '\\' && i + 1 < chars.len() {
+            let e = chars[i + 1];
+            out.push(ch);
+            out.push(e);
+            i += 2;
+            if matches!(e, 'p' | 'P') && i < chars.len() {
+                // \pL or \p{Name}
+                if chars[i] == '{' {
+                    while i < chars.len() && chars[i] != '}' {
+                        out.push(chars[i]);
+                        i += 1;
+                    }
+                }
+                if i < chars.len() {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+            }
+        } else {
+            out.extend(ch.to_lowercase());
+            i += 1;
+        }
+    }
+    out
 }
 
 fn is_header_line(l: &str, names: &[&str]) -> bool {
@@ -900,6 +1134,11 @@ mod tests {
 
     fn cut() -> RegexSet {
         RegexSet::new([r"^(viele|beste|freundliche) gruesse", r"^best regards"]).unwrap()
+    }
+
+    #[test]
+    fn lowercases_patterns_but_not_escapes() {
+        assert_eq!(lower_pattern(r"SQL\S+\p{Lu}\pL\W"), r"sql\S+\p{Lu}\pL\W");
     }
 
     #[test]

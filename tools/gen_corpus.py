@@ -2,8 +2,8 @@
 """Generate the labeled support-mail corpus (fixtures/corpus/{dev,holdout}/NNN.eml
 plus fixtures/corpus/labels.tsv) from hand-written request cores.
 
-The cores (subject + request text) are written by hand in corpus_dev*.py
-and corpus_holdout.py; this script only wraps them the way real mail clients and
+The cores (subject + request text) are written by hand in corpus_dev*.py,
+corpus_holdout.py and corpus_new4.py; this script only wraps them the way real mail clients and
 people do: greetings, closings, long signatures, disclaimers, quoted history
 (Outlook / Thunderbird / English clients), forwarded mails, typos, missing
 umlauts, ALL CAPS, HTML-only bodies, quoted-printable / base64 / ISO-8859-1.
@@ -23,6 +23,8 @@ try:
     import corpus_holdout
 except ImportError:
     corpus_holdout = None
+import corpus_new4
+import corpus_new4b
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "corpus")
 SUPPORT = "mein-team-support@roewaplan.de"
@@ -255,6 +257,11 @@ def main():
               ("dev3", corpus_dev3.CORES, 20260502)]
     if corpus_holdout is not None:
         splits.append(("holdout", corpus_holdout.CORES, 20260601))
+    # new4: round 4, written after the round-3 rules were frozen (the rules
+    # stayed frozen); training and cross-validation data like the others.
+    splits.append(("new4", corpus_new4.CORES, 20260701))
+    # new4b: written after the independent check (see corpus_new4b.py).
+    splits.append(("new4b", corpus_new4b.CORES, 20260715))
     rows = []
     for split, cores, seed in splits:
         rng = random.Random(seed)
@@ -268,7 +275,7 @@ def main():
                 f.write(raw)
             rows.append(f"{fname}\t{cat}\t{lang}\t{','.join(notes)}")
     with open(os.path.join(ROOT, "labels.tsv"), "w", encoding="utf-8") as f:
-        f.write("# file\tcategory\tlang\tnote (split = directory: dev, dev2 = development data the rules were written on; holdout = written after the rules were frozen, evaluation only)\n")
+        f.write("# file\tcategory\tlang\tnote (split = directory: dev, dev2, dev3 = development data the rules were written on; holdout, new4 = written after the rules were frozen)\n")
         f.write("\n".join(rows) + "\n")
     print(f"wrote {len(rows)} mails")
 

@@ -66,6 +66,8 @@ pub struct Report {
     pub low_confidence: usize,
     /// Files that were misclassified: (file, expected, predicted, confidence).
     pub errors: Vec<(String, Category, Category, f64)>,
+    /// Every classified file: (file, expected, predicted, low confidence).
+    pub items: Vec<(String, Category, Category, bool)>,
 }
 
 fn ix(c: Category) -> usize {
@@ -97,14 +99,30 @@ impl Report {
         let n: usize = (0..5).map(|e| self.confusion[e][i]).sum();
         self.confusion[i][i] as f64 / n.max(1) as f64
     }
-    fn add(&mut self, file: &str, expected: Category, got: &super::Classification) {
-        self.confusion[ix(expected)][ix(got.category)] += 1;
-        if got.low_confidence {
+    /// Count one classified mail.
+    pub fn record(&mut self, file: &str, expected: Category, got: &super::Classification) {
+        self.push(file, expected, got.category, got.confidence, got.low_confidence);
+    }
+    fn push(&mut self, file: &str, expected: Category, got: Category, confidence: f64, low: bool) {
+        self.confusion[ix(expected)][ix(got)] += 1;
+        if low {
             self.low_confidence += 1;
         }
-        if got.category != expected {
-            self.errors.push((file.to_string(), expected, got.category, got.confidence));
+        if got != expected {
+            self.errors.push((file.to_string(), expected, got, confidence));
         }
+        self.items.push((file.to_string(), expected, got, low));
+    }
+    /// The part of the report about the files `keep` accepts.
+    pub fn subset(&self, keep: impl Fn(&str) -> bool) -> Report {
+        let mut r = Report::default();
+        for (f, e, g, low) in &self.items {
+            if keep(f) {
+                let conf = self.errors.iter().find(|x| &x.0 == f).map(|x| x.3).unwrap_or(1.0);
+                r.push(f, *e, *g, conf, *low);
+            }
+        }
+        r
     }
     pub fn merge(&mut self, other: &Report) {
         for i in 0..5 {
@@ -114,6 +132,7 @@ impl Report {
         }
         self.low_confidence += other.low_confidence;
         self.errors.extend(other.errors.iter().cloned());
+        self.items.extend(other.items.iter().cloned());
     }
 
     /// Accuracy per category, confusion matrix and security recall as text.
@@ -160,14 +179,13 @@ impl Report {
 pub fn evaluate(c: &Classifier, mails: &[&LabeledMail]) -> Report {
     let mut r = Report::default();
     for m in mails {
-        r.add(&m.file, m.category, &c.classify(&m.subject, &m.text));
+        r.record(&m.file, m.category, &c.classify(&m.subject, &m.text));
     }
     r
 }
 
-/// Stratified k-fold cross-validation of the learned part: for each fold the
-/// model is trained on the other folds only (rules and settings from `base`).
-pub fn cross_validate(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Report {
+/// Stratified fold numbers: mails of each category dealt round-robin.
+fn folds(mails: &[&LabeledMail], k: usize) -> Vec<usize> {
     let mut fold_of = vec![0usize; mails.len()];
     for c in Category::ALL {
         let mut n = 0;
@@ -178,6 +196,97 @@ pub fn cross_validate(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Re
             }
         }
     }
+    fold_of
+}
+
+/// Relative cost of a missed security report against any other error, used
+/// to pick the security floor: security first.
+pub const SECURITY_MISS_COST: f64 = 10.0;
+
+/// Candidate security floors.
+fn floor_grid() -> impl Iterator<Item = f64> {
+    (2..=50).map(|i| i as f64 / 100.0)
+}
+
+/// Pick the security floor from out-of-fold scores: the floor with the lowest
+/// cost (missed security reports count SECURITY_MISS_COST, other errors 1);
+/// among equal costs the highest floor (fewest false alarms).
+pub fn pick_floor(oof: &[(Category, super::Scores)]) -> f64 {
+    let mut best = (f64::INFINITY, 0.5);
+    for t in floor_grid() {
+        let cost: f64 = oof
+            .iter()
+            .map(|(want, s)| {
+                let got = s.category(t);
+                if got == *want {
+                    0.0
+                } else if *want == Category::SecurityError {
+                    SECURITY_MISS_COST
+                } else {
+                    1.0
+                }
+            })
+            .sum();
+        if cost <= best.0 {
+            best = (cost, t);
+        }
+    }
+    best.1
+}
+
+/// Out-of-fold scores of `mails` (k-fold, each mail scored by a model that
+/// did not train on it).
+pub fn out_of_fold_scores(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Vec<(Category, super::Scores)> {
+    let fold_of = folds(mails, k);
+    let mut out: Vec<Option<(Category, super::Scores)>> = vec![None; mails.len()];
+    for f in 0..k {
+        let train: Vec<Example> =
+            mails.iter().zip(&fold_of).filter(|(_, x)| **x != f).map(|(m, _)| m.example()).collect();
+        let c = base.with_training(&train);
+        for (i, m) in mails.iter().enumerate() {
+            if fold_of[i] == f {
+                out[i] = Some((m.category, c.scores(&m.subject, &m.text)));
+            }
+        }
+    }
+    out.into_iter().map(|x| x.expect("every mail in one fold")).collect()
+}
+
+/// The security floor tuned by k-fold cross-validation on `mails`.
+pub fn tune_security_floor(base: &Classifier, mails: &[&LabeledMail], k: usize) -> f64 {
+    pick_floor(&out_of_fold_scores(base, mails, k))
+}
+
+/// Cross-validation of the whole pipeline with the security floor tuned
+/// INSIDE each fold (nested: an inner `k_inner`-fold cross-validation on the
+/// training folds picks the floor, the test fold never takes part). Returns
+/// the report and the floor of each fold.
+pub fn cross_validate_nested(
+    base: &Classifier,
+    mails: &[&LabeledMail],
+    k: usize,
+    k_inner: usize,
+) -> (Report, Vec<f64>) {
+    let fold_of = folds(mails, k);
+    let mut total = Report::default();
+    let mut floors = Vec::new();
+    for f in 0..k {
+        let train_m: Vec<&LabeledMail> =
+            mails.iter().zip(&fold_of).filter(|(_, x)| **x != f).map(|(m, _)| *m).collect();
+        let test: Vec<&LabeledMail> = mails.iter().zip(&fold_of).filter(|(_, x)| **x == f).map(|(m, _)| *m).collect();
+        let floor = tune_security_floor(base, &train_m, k_inner);
+        floors.push(floor);
+        let ex: Vec<Example> = train_m.iter().map(|m| m.example()).collect();
+        let c = base.with_training(&ex).with_security_floor(floor);
+        total.merge(&evaluate(&c, &test));
+    }
+    (total, floors)
+}
+
+/// Stratified k-fold cross-validation of the learned part: for each fold the
+/// model is trained on the other folds only (rules and settings from `base`).
+pub fn cross_validate(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Report {
+    let fold_of = folds(mails, k);
     let mut total = Report::default();
     for f in 0..k {
         let train: Vec<Example> =
