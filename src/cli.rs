@@ -71,13 +71,25 @@ pub enum Command {
     /// Stored incoming mails.
     Messages {
         #[command(subcommand)]
-        cmd: ListCmd,
+        cmd: MessagesCmd,
     },
     /// Outgoing mails.
     Outbox {
         #[command(subcommand)]
-        cmd: ListCmd,
+        cmd: OutboxCmd,
     },
+    /// Mails that could not be processed: list, show, process again.
+    Quarantine {
+        #[command(subcommand)]
+        cmd: QuarantineCmd,
+    },
+    /// The daemon's state: mailbox, backlog, outbox, quarantine, next escalation and report.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A consistent copy of the store (safe while the daemon runs).
+    Backup { path: PathBuf },
     /// The holidays and support hours in force.
     Calendar {
         #[arg(long)]
@@ -105,11 +117,39 @@ pub enum TicketsCmd {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum ListCmd {
+pub enum MessagesCmd {
     List {
         #[arg(long)]
         json: bool,
     },
+    /// One stored mail with its processing trail (what each stage decided).
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a failed (or waiting) outgoing mail for sending now.
+    Retry { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The reason and the raw bytes of a quarantined mail.
+    Show { id: i64 },
+    /// Run a quarantined mail through the pipeline again (after a fix or a config change).
+    Reprocess { id: i64 },
 }
 
 /// The config path: `--config`, `$SUPPORTD_CONFIG`, `config/supportd.toml`.
@@ -288,7 +328,137 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Messages { cmd: ListCmd::List { json } } => {
+        Command::Messages { cmd: MessagesCmd::Show { id, json } } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open(&cfg.store_path)?;
+            let m = store::get_message(store.conn(), id)?
+                .ok_or_else(|| anyhow::anyhow!("no message #{id} in {}", cfg.store_path.display()))?;
+            let ticket = m.entry.ticket_id.map(|t| tag(&cfg, t));
+            if json {
+                println!(
+                    "{}",
+                    json!({"id": m.entry.id, "message_id": m.entry.message_id, "from": m.entry.from_addr, "subject": m.entry.subject,
+                           "disposition": m.entry.disposition, "ticket": ticket, "received_at": m.entry.received_at,
+                           "reason": m.entry.reason, "source": m.entry.source, "trail": m.trail, "new_text": m.new_text,
+                           "size": m.size})
+                );
+            } else {
+                println!("message #{}  {}", m.entry.id, m.entry.disposition.as_deref().unwrap_or("-"));
+                println!("  Message-ID  {}", m.entry.message_id.as_deref().unwrap_or("-"));
+                println!("  from        {}", m.entry.from_addr.as_deref().unwrap_or("-"));
+                println!("  subject     {}", m.entry.subject.as_deref().unwrap_or(""));
+                println!("  ticket      {}", ticket.as_deref().unwrap_or("-"));
+                println!("  received    {} via {}", m.entry.received_at, m.entry.source);
+                println!("  size        {} bytes", m.size);
+                if let Some(r) = &m.entry.reason {
+                    println!("  reason      {r}");
+                }
+                println!("  trail:");
+                for t in &m.trail {
+                    println!("    - {t}");
+                }
+            }
+            Ok(())
+        }
+        Command::Quarantine { cmd } => {
+            let cfg = load_config(&path)?;
+            match cmd {
+                QuarantineCmd::List { json } => {
+                    let store = Store::open(&cfg.store_path)?;
+                    for m in store::list_messages(store.conn(), None, Some("quarantined"))? {
+                        if json {
+                            println!(
+                                "{}",
+                                json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+                                       "reason": m.reason, "received_at": m.received_at, "source": m.source})
+                            );
+                        } else {
+                            println!(
+                                "#{:<6} {}  {:<30} {}",
+                                m.id,
+                                m.received_at,
+                                m.from_addr.as_deref().unwrap_or("-"),
+                                m.reason.as_deref().unwrap_or("")
+                            );
+                        }
+                    }
+                    Ok(())
+                }
+                QuarantineCmd::Show { id } => {
+                    let store = Store::open(&cfg.store_path)?;
+                    let m = store::get_message(store.conn(), id)?
+                        .filter(|m| m.entry.disposition.as_deref() == Some("quarantined"))
+                        .ok_or_else(|| anyhow::anyhow!("no quarantined message #{id}"))?;
+                    println!("# message #{id}: {}", m.entry.reason.as_deref().unwrap_or(""));
+                    use std::io::Write;
+                    std::io::stdout().write_all(&m.raw)?;
+                    Ok(())
+                }
+                QuarantineCmd::Reprocess { id } => {
+                    let (mut store, pipeline) = open(cfg)?;
+                    let o = reprocess(&mut store, &pipeline, id)?;
+                    println!(
+                        "message #{id} -> #{}: {}{}",
+                        o.row,
+                        o.disposition,
+                        o.ticket.map(|t| format!(" {}", pipeline.tag(t))).unwrap_or_default()
+                    );
+                    Ok(())
+                }
+            }
+        }
+        Command::Outbox { cmd: OutboxCmd::Retry { id } } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open(&cfg.store_path)?;
+            if !store::outbox_retry(store.conn(), id, Utc::now())? {
+                return Err(anyhow::anyhow!("no outgoing mail #{id} that is queued or failed"));
+            }
+            println!("outgoing mail #{id} queued for sending now");
+            Ok(())
+        }
+        Command::Status { json } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open(&cfg.store_path)?;
+            let r = crate::status::report(store.conn())?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                println!(
+                    "daemon          pid {}, started {}, last heartbeat {}",
+                    o(&r.daemon_pid),
+                    o(&r.daemon_started_at),
+                    o(&r.daemon_heartbeat)
+                );
+                println!("mailbox         {}", o(&r.mailbox_state));
+                println!("  last success  {}", o(&r.mailbox_last_success));
+                println!("  last error    {}", o(&r.mailbox_last_error));
+                println!("  backlog       {}", o(&r.mailbox_backlog));
+                println!(
+                    "outbox          {} queued, {} failed, {} sent; last error {}",
+                    r.outbox_queued,
+                    r.outbox_failed,
+                    r.outbox_sent,
+                    o(&r.outbox_last_error)
+                );
+                println!("quarantined     {}", r.quarantined);
+                println!(
+                    "tickets         {}",
+                    r.tickets_by_status.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ")
+                );
+                println!("next escalation {}", o(&r.next_escalation));
+                println!("next report     {}", o(&r.next_report));
+            }
+            Ok(())
+        }
+        Command::Backup { path: dest } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open(&cfg.store_path)?;
+            store::backup(store.conn(), &dest)?;
+            println!("{} -> {}", cfg.store_path.display(), dest.display());
+            Ok(())
+        }
+        Command::Messages { cmd: MessagesCmd::List { json } } => {
             let cfg = load_config(&path)?;
             let store = Store::open(&cfg.store_path)?;
             for m in store::list_messages(store.conn(), None, None)? {
@@ -314,7 +484,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Outbox { cmd: ListCmd::List { json } } => {
+        Command::Outbox { cmd: OutboxCmd::List { json } } => {
             let cfg = load_config(&path)?;
             let store = Store::open(&cfg.store_path)?;
             for o in store::list_outbox(store.conn(), None)? {
@@ -433,6 +603,28 @@ pub fn ingest(mut store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: u
         eprintln!("outbox: {} sent, {} to retry, {} failed", pass.sent, pass.retry, pass.failed);
     }
     Ok(())
+}
+
+/// Run a quarantined mail through the pipeline again; the old row is
+/// replaced by the new one (same raw bytes, its trail names the old row).
+pub fn reprocess(store: &mut Store, pipeline: &Pipeline, id: i64) -> Result<pipeline::Outcome> {
+    let m = store::get_message(store.conn(), id)?
+        .filter(|m| m.entry.disposition.as_deref() == Some("quarantined"))
+        .ok_or_else(|| anyhow::anyhow!("no quarantined message #{id}"))?;
+    let tx = store.conn_mut().transaction()?;
+    let o = pipeline.process(&tx, &m.raw, &format!("reprocess:#{id}:{}", m.entry.source), Utc::now())?;
+    tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+    store::insert_event(
+        &tx,
+        o.ticket,
+        Some(o.row),
+        Utc::now(),
+        "ops",
+        "reprocess",
+        &format!("was quarantined message #{id}: {}", m.entry.reason.as_deref().unwrap_or("")),
+    )?;
+    tx.commit()?;
+    Ok(o)
 }
 
 /// Check that the configured mailbox is a Maildir and create it if needed.

@@ -776,6 +776,51 @@ pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>>
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// One stored mail with its raw bytes and trail.
+#[derive(Debug, Clone)]
+pub struct MessageDetail {
+    pub entry: MessageEntry,
+    pub raw: Vec<u8>,
+    pub size: usize,
+    pub new_text: Option<String>,
+    pub trail: Vec<String>,
+}
+
+pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> {
+    Ok(conn
+        .query_row(&format!("SELECT {MESSAGE_COLS}, raw, new_text, trail FROM messages WHERE id = ?1"), [id], |r| {
+            let raw: Vec<u8> = r.get(9)?;
+            let trail: Option<String> = r.get(11)?;
+            Ok(MessageDetail {
+                entry: message_from_row(r)?,
+                size: raw.len(),
+                raw,
+                new_text: r.get(10)?,
+                trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+            })
+        })
+        .optional()?)
+}
+
+/// Queue an outgoing mail (failed or waiting for a retry) to be sent now.
+pub fn outbox_retry(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = ?1 WHERE id = ?2 AND state IN ('queued', 'failed')",
+        params![ts(now), id],
+    )?;
+    Ok(n == 1)
+}
+
+/// A consistent copy of the database (`VACUUM INTO`), safe while others write.
+pub fn backup(conn: &Connection, dest: &Path) -> Result<()> {
+    if dest.exists() {
+        anyhow::bail!("{} exists: refusing to overwrite a backup", dest.display());
+    }
+    let d = dest.to_str().ok_or_else(|| anyhow::anyhow!("{}: not a UTF-8 path", dest.display()))?;
+    conn.execute("VACUUM INTO ?1", [d]).with_context(|| format!("writing the backup {}", dest.display()))?;
+    Ok(())
+}
+
 pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM state WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
