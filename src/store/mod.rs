@@ -18,7 +18,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_message_refs", include_str!("migrations/0002_message_refs.sql")),
     ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
     ("0004_outbox_ticket_index", include_str!("migrations/0004_outbox_ticket_index.sql")),
-    ("0006_trail", include_str!("migrations/0006_trail.sql")),
+    ("0005_trail", include_str!("migrations/0005_trail.sql")),
 ];
 
 /// Time as stored: RFC 3339, UTC, seconds.
