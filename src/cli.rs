@@ -613,6 +613,9 @@ pub fn reprocess(store: &mut Store, pipeline: &Pipeline, id: i64) -> Result<pipe
         .ok_or_else(|| anyhow::anyhow!("no quarantined message #{id}"))?;
     let tx = store.conn_mut().transaction()?;
     let o = pipeline.process(&tx, &m.raw, &format!("reprocess:#{id}:{}", m.entry.source), Utc::now())?;
+    // The old row's history (its quarantine event, earlier reprocess events) moves to the new row.
+    tx.execute("UPDATE events SET message_row = ?1 WHERE message_row = ?2", [o.row, id])?;
+    tx.execute("DELETE FROM message_refs WHERE message_row = ?1", [id])?;
     tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
     store::insert_event(
         &tx,

@@ -224,3 +224,140 @@ fn run_once_processes_the_maildir_and_moves_mail_to_cur() {
     let o = supportd(&cfg, &["tickets", "list"]);
     assert!(stdout(&o).contains("MT-000001"));
 }
+
+/// A config whose mail size cap (2,000 bytes) quarantines a long mail.
+fn temp_config_small_limit() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    let cfg = dir.path().join("config/supportd.toml");
+    std::fs::write(&cfg, common::config_text("[limits]\nmax_mail_bytes = 2000\n")).unwrap();
+    (dir, cfg)
+}
+
+#[test]
+fn quarantine_list_show_and_reprocess_after_the_limit_was_raised() {
+    let (dir, cfg) = temp_config_small_limit();
+    let big = common::mail(
+        "kunde@stadtwerke-musterstadt.de",
+        "Login geht nicht",
+        "big1@sw",
+        "",
+        &"Fehlermeldung beim Login. ".repeat(200),
+    );
+    let small =
+        common::mail("kunde@stadtwerke-musterstadt.de", "Frage zum Export", "small1@sw", "", "Wie exportiere ich?");
+    std::fs::write(dir.path().join("big.eml"), &big).unwrap();
+    std::fs::write(dir.path().join("small.eml"), &small).unwrap();
+    let o = supportd(
+        &cfg,
+        &["ingest", dir.path().join("big.eml").to_str().unwrap(), dir.path().join("small.eml").to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // list: exactly the big mail, with its reason.
+    let o = supportd(&cfg, &["quarantine", "list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(q[0]["reason"].as_str().unwrap().contains("bytes"), "{q:?}");
+    assert!(q[0]["reason"].as_str().unwrap().contains("2000"), "{q:?}");
+    let id = q[0]["id"].as_i64().unwrap().to_string();
+
+    // show: the reason line, then the raw bytes exactly.
+    let o = supportd(&cfg, &["quarantine", "show", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (head, raw) = o.stdout.split_at(o.stdout.iter().position(|b| *b == b'\n').unwrap() + 1);
+    assert!(String::from_utf8_lossy(head).starts_with(&format!("# message #{id}:")));
+    assert_eq!(raw, &big[..]);
+
+    // reprocess while the limit still holds: quarantined again (no ticket).
+    let o = supportd(&cfg, &["quarantine", "reprocess", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("quarantined"), "{}", stdout(&o));
+    let id = supportd(&cfg, &["quarantine", "list", "--json"]);
+    let q: Vec<serde_json::Value> = stdout(&id).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(q.len(), 1, "the old row is replaced, not kept beside the new one");
+    let id = q[0]["id"].as_i64().unwrap().to_string();
+
+    // raise the limit, reprocess: a ticket, and the quarantine is empty.
+    std::fs::write(&cfg, common::config_text("")).unwrap();
+    let o = supportd(&cfg, &["quarantine", "reprocess", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("new_ticket MT-000002"), "{}", stdout(&o));
+    assert_eq!(stdout(&supportd(&cfg, &["quarantine", "list"])).trim(), "");
+    let o = supportd(&cfg, &["messages", "list", "--json"]);
+    let msgs: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(msgs.iter().filter(|m| m["message_id"] == "big1@sw").count(), 1, "one row for the mail");
+
+    // a mail that is not quarantined cannot be reprocessed.
+    let o = supportd(&cfg, &["quarantine", "reprocess", "99999"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("#99999"), "{}", stderr(&o));
+}
+
+#[test]
+fn messages_show_prints_the_processing_trail() {
+    let (_dir, cfg) = temp_config();
+    let f = common::repo().join("fixtures/pipeline/04-de-latin1-sicherheitsluecke.eml");
+    assert!(supportd(&cfg, &["ingest", f.to_str().unwrap()]).status.success());
+    let o = supportd(&cfg, &["messages", "show", "1", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(m["disposition"], "new_ticket");
+    assert_eq!(m["ticket"], "MT-000001");
+    let trail: Vec<String> = m["trail"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    assert!(trail.len() >= 3, "{trail:?}");
+    assert!(trail.iter().any(|t| t.contains("security_error")), "the classifier's decision is in the trail: {trail:?}");
+    let o = supportd(&cfg, &["messages", "show", "1"]);
+    assert!(stdout(&o).contains("trail:"), "{}", stdout(&o));
+    let o = supportd(&cfg, &["messages", "show", "42"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("#42"));
+}
+
+#[test]
+fn outbox_retry_requeues_only_unsent_rows() {
+    let (_dir, cfg) = temp_config();
+    let f = common::repo().join("fixtures/pipeline/01-de-outlook-login-fehler.eml");
+    assert!(supportd(&cfg, &["ingest", "--no-send", f.to_str().unwrap()]).status.success());
+    let o = supportd(&cfg, &["outbox", "list", "--json"]);
+    let rows: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(rows.iter().all(|r| r["state"] == "queued"), "{rows:?}");
+    let id = rows[0]["id"].as_i64().unwrap().to_string();
+    let o = supportd(&cfg, &["outbox", "retry", &id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // send everything, then a retry of a sent row is refused.
+    assert!(supportd(&cfg, &["run", "--once"]).status.success());
+    let o = supportd(&cfg, &["outbox", "list", "--json"]);
+    assert!(stdout(&o).lines().all(|l| l.contains("\"state\":\"sent\"")), "{}", stdout(&o));
+    let o = supportd(&cfg, &["outbox", "retry", &id]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&format!("#{id}")), "{}", stderr(&o));
+}
+
+#[test]
+fn status_reports_counts_and_backup_is_a_consistent_copy() {
+    let (dir, cfg) = temp_config();
+    let fixtures = common::repo().join("fixtures/pipeline");
+    assert!(supportd(&cfg, &["ingest", fixtures.to_str().unwrap()]).status.success());
+    let o = supportd(&cfg, &["status", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(s["quarantined"], 3);
+    assert_eq!(s["outbox_queued"], 0);
+    assert!(s["outbox_sent"].as_i64().unwrap() > 0);
+    assert!(stdout(&supportd(&cfg, &["status"])).contains("quarantined     3"));
+
+    let dest = dir.path().join("backup.sqlite3");
+    let o = supportd(&cfg, &["backup", dest.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = rusqlite::Connection::open(&dest).unwrap();
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    let n: i64 = c.query_row("SELECT COUNT(*) FROM tickets", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 22);
+    // never over an existing file
+    let o = supportd(&cfg, &["backup", dest.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("backup.sqlite3"));
+}
