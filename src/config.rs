@@ -36,6 +36,23 @@ pub mod raw {
         pub classifier: Option<Classifier>,
         pub templates: Option<Templates>,
         pub metrics: Option<Metrics>,
+        pub sla: Option<Sla>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Sla {
+        pub warn_share: Option<f64>,
+        pub max_escalation_level: Option<i64>,
+        #[serde(default)]
+        pub priorities: BTreeMap<String, SlaTarget>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SlaTarget {
+        pub first_response_hours: Option<f64>,
+        pub resolution_hours: Option<f64>,
     }
 
     #[derive(Debug, Deserialize, Default)]
@@ -288,6 +305,34 @@ pub struct CategoryConfig {
     pub notify: Vec<String>,
 }
 
+/// SLA rules beyond the per-category targets (`[sla]`).
+#[derive(Debug, Clone)]
+pub struct SlaConfig {
+    /// Warn the level's team when this share of the first-response target is used up.
+    pub warn_share: f64,
+    /// A missed first response raises a ticket one level at a time up to this level.
+    pub max_escalation_level: Level,
+    /// Targets per priority (`[sla.priorities.critical]`); the stricter of
+    /// the category's and the priority's target applies.
+    pub priorities: BTreeMap<Priority, PriorityTargets>,
+}
+
+/// First-response and resolution targets of one priority, in support hours.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PriorityTargets {
+    pub first_response_hours: Option<f64>,
+    pub resolution_hours: Option<f64>,
+}
+
+fn default_sla() -> SlaConfig {
+    let t = |fr: f64, res: f64| PriorityTargets { first_response_hours: Some(fr), resolution_hours: Some(res) };
+    SlaConfig {
+        warn_share: 0.8,
+        max_escalation_level: Level::new(3).unwrap_or(Level::FIRST),
+        priorities: BTreeMap::from([(Priority::Critical, t(1.0, 8.0)), (Priority::High, t(4.0, 24.0))]),
+    }
+}
+
 /// How often a customer gets a ticket report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportCycle {
@@ -363,6 +408,7 @@ pub struct Config {
     pub templates_path: PathBuf,
     /// Prometheus text metrics on this address (loopback only), if set.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    pub sla: SlaConfig,
 }
 
 /// The embedded default config, as shipped in `config/supportd.toml`.
@@ -930,6 +976,43 @@ impl Config {
             },
         };
 
+        let mut sla = default_sla();
+        if let Some(raw_sla) = raw.sla {
+            if let Some(w) = raw_sla.warn_share {
+                if w > 0.0 && w < 1.0 {
+                    sla.warn_share = w;
+                } else {
+                    c.bad("sla.warn_share", "must be a share between 0 and 1 (exclusive), like 0.8", w);
+                }
+            }
+            if let Some(l) = raw_sla.max_escalation_level {
+                match Level::new(l) {
+                    Some(l) => sla.max_escalation_level = l,
+                    None => c.bad("sla.max_escalation_level", "must be 1 (never escalate), 2 or 3", l),
+                }
+            }
+            for (k, v) in raw_sla.priorities {
+                let Some(pr) = Priority::parse(&k) else {
+                    c.bad(format!("sla.priorities.{k}"), format!("must be one of {}", Priority::valid_ids()), &k);
+                    continue;
+                };
+                let mut t = PriorityTargets::default();
+                for (key, val, slot) in [
+                    ("first_response_hours", v.first_response_hours, &mut t.first_response_hours),
+                    ("resolution_hours", v.resolution_hours, &mut t.resolution_hours),
+                ] {
+                    match val {
+                        Some(h) if h > 0.0 && h <= 10_000.0 => *slot = Some(h),
+                        Some(h) => {
+                            c.bad(format!("sla.priorities.{k}.{key}"), "must be > 0 and <= 10000 support hours", h)
+                        }
+                        None => {}
+                    }
+                }
+                sla.priorities.insert(pr, t);
+            }
+        }
+
         if !c.problems.is_empty() {
             return Err(ConfigErrors(c.problems));
         }
@@ -953,6 +1036,7 @@ impl Config {
             classifier_path,
             templates_path,
             metrics_listen,
+            sla,
         })
     }
 
@@ -968,6 +1052,15 @@ impl Config {
 
     pub fn category(&self, c: Category) -> &CategoryConfig {
         &self.categories[&c]
+    }
+
+    /// First-response and resolution targets (support hours) of a ticket:
+    /// the stricter of its category's and its priority's.
+    pub fn sla_targets(&self, c: Category, p: Priority) -> (f64, f64) {
+        let cc = self.category(c);
+        let pt = self.sla.priorities.get(&p).copied().unwrap_or_default();
+        let min = |a: f64, b: Option<f64>| b.map_or(a, |b| a.min(b));
+        (min(cc.first_response_hours, pt.first_response_hours), min(cc.resolution_hours, pt.resolution_hours))
     }
 
     pub fn level_team(&self, l: Level) -> &[String] {

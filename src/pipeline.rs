@@ -291,6 +291,25 @@ enum Thread {
 }
 
 impl<'a> Writer<'a> {
+    /// After a category or priority change: the due times follow the new
+    /// targets (the first-response one only while no answer reached the customer).
+    fn refresh_due_times(&self, id: i64) -> Result<()> {
+        let t = store::get_ticket(self.conn, id)?.context("ticket")?;
+        let (Some(cat), Some(prio)) = (Category::parse(&t.category), Priority::parse(&t.priority)) else {
+            return Ok(());
+        };
+        let (fr, res) = self.p.cfg.sla_targets(cat, prio);
+        let created = store::parse_ts(&t.created_at).context("ticket without a creation time")?;
+        if t.first_response_at.is_none() {
+            let start = t.escalated_at.as_deref().and_then(store::parse_ts).unwrap_or(created);
+            let due = self.p.calendar.add_support_hours(start, hours(fr));
+            store::set_ticket_field(self.conn, id, "first_response_due", &store::ts(due), self.now)?;
+        }
+        let due = self.p.calendar.add_support_hours(created, hours(res));
+        store::set_ticket_field(self.conn, id, "resolution_due", &store::ts(due), self.now)?;
+        Ok(())
+    }
+
     fn run(&mut self) -> Result<Decided> {
         let mail = self.mail;
         let cfg = &self.p.cfg;
@@ -519,8 +538,9 @@ impl<'a> Writer<'a> {
         };
         let language = p.language_for(customer, &format!("{}\n{}", mail.subject, self.new_text));
         let open_at = p.calendar.next_opening(self.now);
-        let fr_due = p.calendar.add_support_hours(self.now, hours(cc.first_response_hours));
-        let res_due = p.calendar.add_support_hours(self.now, hours(cc.resolution_hours));
+        let (fr_hours, res_hours) = p.cfg.sla_targets(cat, priority);
+        let fr_due = p.calendar.add_support_hours(self.now, hours(fr_hours));
+        let res_due = p.calendar.add_support_hours(self.now, hours(res_hours));
         let subject = if mail.subject.is_empty() { "(kein Betreff)".to_string() } else { mail.subject.clone() };
         let nt = NewTicket {
             subject: subject.chars().take(200).collect(),
@@ -761,6 +781,7 @@ impl<'a> Writer<'a> {
                             self.now,
                         )?;
                         store::set_ticket_field(self.conn, id, "low_confidence", &0i64, self.now)?;
+                        self.refresh_due_times(id)?;
                         store::insert_event(
                             self.conn,
                             Some(id),
@@ -808,6 +829,7 @@ impl<'a> Writer<'a> {
                 Command::Priority(pr) => {
                     store::set_ticket_field(self.conn, id, "priority", &pr.as_str(), self.now)?;
                     store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "priority", pr.as_str())?;
+                    self.refresh_due_times(id)?;
                     executed.push(format!("#priority {pr}"));
                 }
                 Command::Assign(a) => {
@@ -910,9 +932,6 @@ impl<'a> Writer<'a> {
                     "agent_reply",
                     "relayed to the customer",
                 )?;
-                if ticket.first_response_at.is_none() {
-                    store::set_ticket_field(self.conn, id, "first_response_at", &store::ts(self.now), self.now)?;
-                }
             }
             if !customer_news.is_empty() {
                 let ctx = self.context(

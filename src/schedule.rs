@@ -9,12 +9,9 @@ use rusqlite::Connection;
 use serde_json::json;
 use tracing::info;
 
-use crate::domain::{Category, Level, Status};
+use crate::domain::{Category, Level, Priority, Status};
 use crate::pipeline::{Pipeline, QueuedMail, change_context, queue_mail, status_title};
 use crate::store::{self, Ticket};
-
-/// Warn the team when this share of the first-response target is used up.
-pub const WARN_SHARE: f64 = 0.8;
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,10 +46,12 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
             continue;
         }
         let Some(cat) = Category::parse(&t.category) else { continue };
-        let target = hours(p.cfg.category(cat).first_response_hours);
+        let prio = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
+        let target = hours(p.cfg.sla_targets(cat, prio).0);
+        let warn_share = p.cfg.sla.warn_share;
         let elapsed = sla_elapsed(p, conn, &t, now)?;
         let level = Level::new(t.level).unwrap_or(Level::FIRST);
-        if elapsed >= target && level.get() < 3 {
+        if elapsed >= target && level < p.cfg.sla.max_escalation_level {
             let next = Level::new(t.level + 1).unwrap_or(level);
             store::set_ticket_field(conn, t.id, "level", &(next.get() as i64), now)?;
             store::set_ticket_field(conn, t.id, "escalated_at", &store::ts(now), now)?;
@@ -77,7 +76,7 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
             }
             mail_team(p, conn, &t2, "escalation", team, json!({"warning": false}), now)?;
             out.escalated.push(t.id);
-        } else if elapsed.num_seconds() as f64 >= target.num_seconds() as f64 * WARN_SHARE
+        } else if elapsed.num_seconds() as f64 >= target.num_seconds() as f64 * warn_share
             && t.sla_warned_at.is_none()
             && elapsed < target
         {
@@ -89,7 +88,7 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
                 now,
                 "supportd",
                 "sla_warning",
-                &format!("{:.0} % of the first-response time used", WARN_SHARE * 100.0),
+                &format!("{:.0} % of the first-response time used", warn_share * 100.0),
             )?;
             let team = p.cfg.level_team(level).to_vec();
             mail_team(
@@ -98,7 +97,7 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
                 &t,
                 "escalation",
                 team,
-                json!({"warning": true, "share": (WARN_SHARE * 100.0) as i64}),
+                json!({"warning": true, "share": (warn_share * 100.0) as i64}),
                 now,
             )?;
             out.warned.push(t.id);

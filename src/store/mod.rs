@@ -706,7 +706,14 @@ pub fn outbox_release_claims(conn: &Connection, now: DateTime<Utc>) -> Result<us
     )?)
 }
 
+/// Mark a row sent (the server said 250). The first `agent_reply` that
+/// reaches the customer is the ticket's first response (SLA).
 pub fn outbox_mark_sent(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE tickets SET first_response_at = ?1 WHERE first_response_at IS NULL \
+         AND id = (SELECT ticket_id FROM outbox WHERE id = ?2 AND kind = 'agent_reply' AND state = 'queued')",
+        params![ts(now), id],
+    )?;
     conn.execute(
         "UPDATE outbox SET state = 'sent', sent_at = ?1, last_error = NULL WHERE id = ?2",
         params![ts(now), id],

@@ -65,6 +65,14 @@ impl Env {
         pipeline::process_batch(&self.p, &mut self.store, &[("test".to_string(), raw.to_vec())], now).unwrap().remove(0)
     }
 
+    /// What the outbox worker does after the transport's 250: every queued
+    /// row is marked sent at `now` (through the same store function).
+    pub fn deliver_at(&mut self, now: DateTime<Utc>) {
+        for o in self.outbox().into_iter().filter(|o| o.state == "queued") {
+            store::outbox_mark_sent(self.store.conn(), o.id, now).unwrap();
+        }
+    }
+
     pub fn ingest(&mut self, raw: &[u8]) -> Outcome {
         self.ingest_at(raw, tuesday_morning())
     }
