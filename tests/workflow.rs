@@ -48,7 +48,9 @@ fn a_whole_conversation_by_mail() {
     assert_eq!(o.disposition.as_str(), "agent_reply");
     assert_eq!(kinds_for(&env, o.row), vec!["agent_reply", "status"]);
     assert_eq!(env.ticket(1).status, "waiting");
-    assert!(env.ticket(1).first_response_at.is_some(), "the relayed answer is the first response");
+    assert!(env.ticket(1).first_response_at.is_none(), "not yet: the answer has not reached the customer");
+    env.deliver_at(common::tuesday_morning());
+    assert!(env.ticket(1).first_response_at.is_some(), "the relayed answer, once sent, is the first response");
     let relay = env.sent("agent_reply").pop().unwrap();
     assert_eq!(relay.recipients, vec!["m.keller@stadtwerke-musterstadt.de"]);
     assert_eq!(relay.in_reply_to.as_deref(), Some("c1@sw"), "threaded to the customer's mail");
@@ -264,9 +266,55 @@ fn a_change_announcement_reminder_and_confirmation() {
     let changes = supportd::store::changes(env.store.conn(), 1).unwrap();
     assert_eq!((changes.len(), changes[0].state.as_str()), (1, "announced"));
 
+    // The reminder: on the working day before (Wed 02.12.2026) from opening time, exactly once.
+    use chrono::TimeZone;
+    let berlin = |d: u32, h: u32, m: u32| chrono::Utc.with_ymd_and_hms(2026, 12, d, h - 1, m, 0).unwrap();
+    let tick = |env: &mut Env, at| supportd::schedule::tick_store(&env.p, &mut env.store, at).unwrap();
+    assert!(tick(&mut env, berlin(1, 16, 0)).reminded.is_empty(), "not two working days before");
+    assert!(tick(&mut env, berlin(2, 7, 59)).reminded.is_empty(), "not before opening time");
+    assert_eq!(tick(&mut env, berlin(2, 8, 0)).reminded, vec![changes[0].id]);
+    assert!(tick(&mut env, berlin(2, 9, 0)).reminded.is_empty(), "a second tick sends no second reminder");
+    let reminders = env.sent("change");
+    assert_eq!(reminders.len(), 2, "announcement + one reminder");
+    let rem = env.outbox_raw(reminders[1].id);
+    assert!(rem.contains("03.12.2026") && rem.contains("18:00") && rem.contains("erinnern"), "{rem}");
+    assert_eq!(reminders[1].recipients, vec!["m.keller@stadtwerke-musterstadt.de"]);
+
     let o = env.ingest(&mail(ANNA, "Re: [MT-000001]", "ch2@rp", "", "#change done\nDas Update ist eingespielt."));
     assert_eq!(kinds_for(&env, o.row), vec!["agent_reply", "change"]);
     assert_eq!(supportd::store::changes(env.store.conn(), 1).unwrap()[0].state, "done");
     let done = env.sent("change").pop().unwrap();
     assert!(env.outbox_raw(done.id).contains("abgeschlossen"));
+}
+
+#[test]
+fn a_change_announced_with_the_german_alias_and_cancelled_gets_no_reminder() {
+    let mut env = Env::new();
+    env.ingest(&mail(KUNDE, "Wartungsfenster", "c1@sw", "", "Wann ist die Wartung?"));
+    let o =
+        env.ingest(&mail(ANNA, "Re: [MT-000001]", "ch1@rp", "", "#änderung 2026-12-03 18:00-20:00 Datenbankwartung"));
+    assert_eq!(kinds_for(&env, o.row), vec!["change"]);
+    let o = env.ingest(&mail(ANNA, "Re: [MT-000001]", "ch2@rp", "", "#änderung abgesagt\nDie Wartung entfällt."));
+    assert!(kinds_for(&env, o.row).contains(&"change".to_string()), "{:?}", kinds_for(&env, o.row));
+    let ch = supportd::store::changes(env.store.conn(), 1).unwrap();
+    assert_eq!(ch[0].state, "cancelled");
+    let cancelled = env.sent("change").pop().unwrap();
+    assert!(env.outbox_raw(cancelled.id).contains("NICHT statt"), "{}", env.outbox_raw(cancelled.id));
+    use chrono::TimeZone;
+    let wed = chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap();
+    assert!(supportd::schedule::tick_store(&env.p, &mut env.store, wed).unwrap().reminded.is_empty());
+}
+
+#[test]
+fn zusammenfuehren_is_merge() {
+    let mut env = Env::new();
+    env.ingest(&mail(KUNDE, "Export bricht ab", "c1@sw", "", "Der Export bricht ab."));
+    env.ingest(&mail(KUNDE, "Nochmal: Export", "c2@sw", "", "Der Export bricht immer noch ab."));
+    env.ingest(&mail(ANNA, "Re: [MT-000002]", "m1@rp", "", "#zusammenführen MT-000001"));
+    let src = env.ticket(2);
+    assert_eq!((src.status.as_str(), src.merged_into), ("closed", Some(1)));
+    assert_eq!(
+        env.count("SELECT COUNT(*) FROM messages WHERE ticket_id = 1 AND disposition IN ('new_ticket', 'follow_up')"),
+        2
+    );
 }
