@@ -431,6 +431,19 @@ fn day_fmt(d: NaiveDate, lang: &str) -> String {
     if lang == "en" { d.format("%Y-%m-%d").to_string() } else { d.format("%d.%m.%Y").to_string() }
 }
 
+static ESCALATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"level (\d) -> (\d)").expect("static regex"));
+
+/// The customer's words for an escalation event ("… level 1 -> 2" as the clock records it).
+fn escalation_words(detail: &str, en: bool) -> String {
+    match ESCALATED.captures(detail) {
+        Some(c) if en => {
+            format!("no first response within the target time: raised from level {} to level {}", &c[1], &c[2])
+        }
+        Some(c) => format!("Zielzeit der ersten Antwort überschritten: vom {}. in den {}. Level", &c[1], &c[2]),
+        None => detail.to_string(),
+    }
+}
+
 fn sla_title(sla: &str, en: bool) -> &'static str {
     match (sla, en) {
         ("met", false) => "eingehalten",
@@ -528,7 +541,11 @@ pub fn compute(
             .collect();
         let tag = p.tag(t.id);
         for (at, detail) in &esc {
-            escalations.push(Escalation { tag: tag.clone(), date: date_fmt(*at, tz, lang), detail: detail.clone() });
+            escalations.push(Escalation {
+                tag: tag.clone(),
+                date: date_fmt(*at, tz, lang),
+                detail: escalation_words(detail, en),
+            });
         }
 
         if opened_in {
