@@ -24,7 +24,7 @@
 # BASE+3 submission (STARTTLS required, AUTH via Dovecot SASL).
 set -euo pipefail
 
-PACKAGES=(dovecot-imapd dovecot-lmtpd postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl)
+PACKAGES=(dovecot-imapd dovecot-lmtpd postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl chromium)
 PASSWORD="secret"
 USERS=(
     mein-team-support@roewaplan.de

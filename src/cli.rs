@@ -97,6 +97,22 @@ pub enum Command {
     },
     /// Validate the config; every problem is printed; exit 2 on any.
     CheckConfig,
+    /// The ticket report of one customer for one period: print it, or queue and send it with --send.
+    Report {
+        /// Customer name (case-insensitive) or one of its mail domains.
+        #[arg(long)]
+        customer: String,
+        /// 2026-11 (month), 2026-Q4 (quarter), 2026-H2 (half-year) or 2026 (year).
+        #[arg(long)]
+        period: String,
+        /// What to print: text (the mail body), csv (the attachment) or html (the HTML alternative).
+        #[arg(long, default_value = "text", value_parser = ["text", "csv", "html"])]
+        format: String,
+        /// Queue the report mail to the customer's report_to and hand the outbox to the transport
+        /// (a manual send: always sends, even if the scheduled report went out already).
+        #[arg(long)]
+        send: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -230,6 +246,64 @@ pub fn run(cli: Cli) -> Result<()> {
             let cfg = load_config(&path)?;
             let (store, pipeline) = open(cfg)?;
             ingest(store, &pipeline, &paths, batch.max(1), !no_send)
+        }
+        Command::Report { customer, period, format, send } => {
+            let cfg = load_config(&path)?;
+            let period = crate::reports::Period::parse(&period).map_err(|e| UsageError(format!("--period {e}")))?;
+            let c = cfg
+                .customer_by_name(&customer)
+                .or_else(|| cfg.customers.iter().find(|c| c.domains.iter().any(|d| d.eq_ignore_ascii_case(&customer))))
+                .cloned()
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "--customer {customer:?}: no such customer in {} (known: {})",
+                        path.display(),
+                        cfg.customers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                })?;
+            if send && c.report_to.is_empty() {
+                return Err(UsageError(format!(
+                    "--send: customer {:?} has no report_to in {}",
+                    c.name,
+                    path.display()
+                ))
+                .into());
+            }
+            let (mut store, pipeline) = open(cfg)?;
+            let now = Utc::now();
+            if send {
+                let tx = store.conn_mut().transaction()?;
+                let id = crate::reports::queue_report(&pipeline, &tx, &c, &period, "manual", now)?;
+                tx.commit()?;
+                let id = id.ok_or_else(|| anyhow::anyhow!("no deliverable address in report_to of {}", c.name))?;
+                println!(
+                    "queued report {} of {} as outbox #{id} to {}",
+                    period.label(),
+                    c.name,
+                    c.report_to.join(", ")
+                );
+                let store = Arc::new(Mutex::new(store));
+                let transport = crate::transport::Transport::from_config(&pipeline.cfg)?;
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                let pass = rt.block_on(crate::outbox::deliver_due(
+                    &store,
+                    &transport,
+                    &pipeline.cfg.support_address,
+                    Utc::now,
+                ))?;
+                eprintln!("outbox: {} sent, {} to retry, {} failed", pass.sent, pass.retry, pass.failed);
+                return Ok(());
+            }
+            let r = crate::reports::compute(&pipeline, store.conn(), &c, &period, now)?;
+            match format.as_str() {
+                "csv" => print!("{}", crate::reports::to_csv(&r)),
+                "html" => print!("{}", crate::reports::render_html(&pipeline, &r)?),
+                _ => {
+                    let (subject, body) = crate::reports::render_text(&pipeline, &r)?;
+                    println!("Subject: {subject}\n\n{}", body.trim_end());
+                }
+            }
+            Ok(())
         }
         Command::Run { once } => {
             let cfg = load_config(&path)?;

@@ -37,6 +37,7 @@ pub mod raw {
         pub templates: Option<Templates>,
         pub metrics: Option<Metrics>,
         pub sla: Option<Sla>,
+        pub reports: Option<Reports>,
     }
 
     #[derive(Debug, Deserialize, Default)]
@@ -53,6 +54,12 @@ pub mod raw {
     pub struct SlaTarget {
         pub first_response_hours: Option<f64>,
         pub resolution_hours: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Reports {
+        pub send_at: Option<String>,
     }
 
     #[derive(Debug, Deserialize, Default)]
@@ -409,6 +416,9 @@ pub struct Config {
     /// Prometheus text metrics on this address (loopback only), if set.
     pub metrics_listen: Option<std::net::SocketAddr>,
     pub sla: SlaConfig,
+    /// Local time (support time zone) at which periodic reports go out on the
+    /// first working day of a cycle (`[reports] send_at`, default 08:00).
+    pub report_send_at: NaiveTime,
 }
 
 /// The embedded default config, as shipped in `config/supportd.toml`.
@@ -1012,6 +1022,13 @@ impl Config {
                 sla.priorities.insert(pr, t);
             }
         }
+        let report_send_at = match raw.reports.and_then(|r| r.send_at) {
+            None => NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            Some(v) => NaiveTime::parse_from_str(&v, "%H:%M").unwrap_or_else(|_| {
+                c.bad("reports.send_at", "must be a time HH:MM", &v);
+                NaiveTime::default()
+            }),
+        };
 
         if !c.problems.is_empty() {
             return Err(ConfigErrors(c.problems));
@@ -1037,6 +1054,7 @@ impl Config {
             templates_path,
             metrics_listen,
             sla,
+            report_send_at,
         })
     }
 
@@ -1142,6 +1160,33 @@ level = 1
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
         assert_eq!(lines.len(), 8, "{joined}");
+    }
+
+    #[test]
+    fn reports_send_at_defaults_to_eight_and_is_validated() {
+        let c = Config::from_str(EMBEDDED_DEFAULT, "x.toml", Path::new(".")).unwrap();
+        assert_eq!(c.report_send_at, NaiveTime::from_hms_opt(8, 0, 0).unwrap());
+        let c = Config::from_str(
+            &format!("{EMBEDDED_DEFAULT}\n[reports]\nsend_at = \"07:30\"\n"),
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(c.report_send_at, NaiveTime::from_hms_opt(7, 30, 0).unwrap());
+        let e = Config::from_str(
+            &format!("{EMBEDDED_DEFAULT}\n[reports]\nsend_at = \"8 Uhr\"\n"),
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "x.toml: reports.send_at: must be a time HH:MM (got \"8 Uhr\")");
+        let e = Config::from_str(
+            &format!("{EMBEDDED_DEFAULT}\n[reports]\nsend_time = \"08:00\"\n"),
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("send_time"), "{e}");
     }
 
     #[test]

@@ -189,12 +189,13 @@ async fn clock_loop(
     loop {
         match clock_pass(&pipeline, &store).await {
             Ok(t) => {
-                if !t.escalated.is_empty() || !t.warned.is_empty() || !t.reminded.is_empty() {
+                if !t.escalated.is_empty() || !t.warned.is_empty() || !t.reminded.is_empty() || !t.reports.is_empty() {
                     info!(
-                        "clock: {} escalated, {} warned, {} change reminders",
+                        "clock: {} escalated, {} warned, {} change reminders, {} reports",
                         t.escalated.len(),
                         t.warned.len(),
-                        t.reminded.len()
+                        t.reminded.len(),
+                        t.reports.len()
                     );
                     queued.notify_one();
                 }

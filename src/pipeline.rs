@@ -1308,10 +1308,17 @@ pub(crate) struct QueuedMail<'a> {
 }
 
 /// Render a mail and put it in the outbox (inside the caller's transaction).
-pub(crate) fn queue_mail(
+pub(crate) fn queue_mail(p: &Pipeline, conn: &Connection, m: QueuedMail, now: DateTime<Utc>) -> Result<Option<i64>> {
+    queue_mail_parts(p, conn, m, None, Vec::new(), now)
+}
+
+/// [`queue_mail`] with an HTML alternative and attachments (the report mail).
+pub(crate) fn queue_mail_parts(
     p: &Pipeline,
     conn: &Connection,
     mut m: QueuedMail,
+    html: Option<String>,
+    attachments: Vec<templates::Attachment>,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
     // An address no SMTP server would take (8-bit junk, no domain) is left out, with an event.
@@ -1358,6 +1365,8 @@ pub(crate) fn queue_mail(
         in_reply_to: m.in_reply_to.clone(),
         references,
         auto_submitted: m.auto_submitted,
+        html,
+        attachments,
     };
     let raw = templates::build(&draft, &p.cfg.support_address, &p.cfg.display_name, &message_id, now)
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;

@@ -1,13 +1,26 @@
 //! Ticket overview on request and periodic ticket reports (DESIGN §8).
 //! Which tickets a sender may see, and the words that ask for an overview,
-//! are pure functions here.
+//! are pure functions here; so are report periods (parsing, boundaries,
+//! when a report is due) and the report formats (text, CSV, HTML with an
+//! inline SVG chart). [`compute`] reads one customer's tickets from the
+//! store; [`queue_report`] and [`tick_reports`] write the report mail.
 
 use std::sync::LazyLock;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use regex::Regex;
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::json;
 
+use crate::calendar::BusinessCalendar;
 use crate::commands::{Command, Parsed};
+use crate::config::{Customer, ReportCycle};
+use crate::domain::{Category, Priority, Status};
+use crate::pipeline::{Pipeline, QueuedMail, queue_mail_parts, status_title};
+use crate::store;
+use crate::templates::Attachment;
 
 static OVERVIEW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -45,6 +58,838 @@ pub fn weekday_name(d: NaiveDate, lang: &str) -> &'static str {
 /// Weekday from its index, for callers that need the enum.
 pub fn weekday(i: u32) -> Weekday {
     Weekday::try_from(i as u8).unwrap_or(Weekday::Mon)
+}
+
+// ---------------------------------------------------------------------------
+// Periods
+
+/// One report period: a month, quarter, half-year or year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub cycle: ReportCycle,
+    pub year: i32,
+    /// Month 1..=12, quarter 1..=4, half 1..=2, or 1 for a year.
+    pub index: u32,
+}
+
+fn months_per(cycle: ReportCycle) -> u32 {
+    match cycle {
+        ReportCycle::Monthly => 1,
+        ReportCycle::Quarterly => 3,
+        ReportCycle::HalfYearly => 6,
+        ReportCycle::Yearly => 12,
+    }
+}
+
+const MONTHS_DE: [&str; 12] = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+impl Period {
+    /// `2026-11` (month), `2026-Q4` (quarter), `2026-H2` (half-year), `2026` (year).
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let bad = || format!("{s:?}: a period is written 2026-11, 2026-Q4, 2026-H2 or 2026");
+        let t = s.trim();
+        let (y, rest) = match t.split_once('-') {
+            Some((y, r)) => (y, Some(r)),
+            None => (t, None),
+        };
+        if y.len() != 4 || !y.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        if year < 1970 {
+            return Err(bad());
+        }
+        let num = |r: &str, max: u32| -> Result<u32, String> {
+            match r.parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) && r.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+                _ => Err(bad()),
+            }
+        };
+        let (cycle, index) = match rest {
+            None => (ReportCycle::Yearly, 1),
+            Some(r) if r.len() == 2 && (r.starts_with('Q') || r.starts_with('q')) => {
+                (ReportCycle::Quarterly, num(&r[1..], 4)?)
+            }
+            Some(r) if r.len() == 2 && (r.starts_with('H') || r.starts_with('h')) => {
+                (ReportCycle::HalfYearly, num(&r[1..], 2)?)
+            }
+            Some(r) if r.len() == 2 => (ReportCycle::Monthly, num(r, 12)?),
+            Some(_) => return Err(bad()),
+        };
+        Ok(Period { cycle, year, index })
+    }
+
+    /// The period of `cycle` that contains the local date `d`.
+    pub fn containing(cycle: ReportCycle, d: NaiveDate) -> Period {
+        Period { cycle, year: d.year(), index: (d.month() - 1) / months_per(cycle) + 1 }
+    }
+
+    /// First day (local date, inclusive).
+    pub fn first_day(&self) -> NaiveDate {
+        let month = (self.index - 1) * months_per(self.cycle) + 1;
+        NaiveDate::from_ymd_opt(self.year, month, 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The first day after the period (local date, exclusive end).
+    pub fn end_day(&self) -> NaiveDate {
+        self.next().first_day()
+    }
+
+    /// The last day of the period (inclusive).
+    pub fn last_day(&self) -> NaiveDate {
+        self.end_day().pred_opt().unwrap_or(NaiveDate::MIN)
+    }
+
+    pub fn next(&self) -> Period {
+        let n = 12 / months_per(self.cycle);
+        if self.index >= n {
+            Period { cycle: self.cycle, year: self.year + 1, index: 1 }
+        } else {
+            Period { index: self.index + 1, ..*self }
+        }
+    }
+
+    pub fn prev(&self) -> Period {
+        let n = 12 / months_per(self.cycle);
+        if self.index <= 1 {
+            Period { cycle: self.cycle, year: self.year - 1, index: n }
+        } else {
+            Period { index: self.index - 1, ..*self }
+        }
+    }
+
+    /// As written on the command line and stored: `2026-11`, `2026-Q4`, `2026-H2`, `2026`.
+    pub fn label(&self) -> String {
+        match self.cycle {
+            ReportCycle::Monthly => format!("{}-{:02}", self.year, self.index),
+            ReportCycle::Quarterly => format!("{}-Q{}", self.year, self.index),
+            ReportCycle::HalfYearly => format!("{}-H{}", self.year, self.index),
+            ReportCycle::Yearly => format!("{}", self.year),
+        }
+    }
+
+    /// In words: "November 2026", "4. Quartal 2026" / "Q4 2026", …
+    pub fn title(&self, lang: &str) -> String {
+        let en = lang == "en";
+        match self.cycle {
+            ReportCycle::Monthly => {
+                let i = (self.index as usize).clamp(1, 12) - 1;
+                format!("{} {}", if en { MONTHS_EN[i] } else { MONTHS_DE[i] }, self.year)
+            }
+            ReportCycle::Quarterly if en => format!("Q{} {}", self.index, self.year),
+            ReportCycle::Quarterly => format!("{}. Quartal {}", self.index, self.year),
+            ReportCycle::HalfYearly if en => {
+                format!("{} half of {}", if self.index == 1 { "first" } else { "second" }, self.year)
+            }
+            ReportCycle::HalfYearly => format!("{}. Halbjahr {}", self.index, self.year),
+            ReportCycle::Yearly if en => format!("the year {}", self.year),
+            ReportCycle::Yearly => format!("Jahr {}", self.year),
+        }
+    }
+
+    /// The months of the period: (year, month).
+    pub fn months(&self) -> Vec<(i32, u32)> {
+        let first = (self.index - 1) * months_per(self.cycle) + 1;
+        (first..first + months_per(self.cycle)).map(|m| (self.year, m)).collect()
+    }
+
+    /// Start instant: local midnight of the first day in `tz`.
+    pub fn start(&self, tz: chrono_tz::Tz) -> DateTime<Utc> {
+        local_at(tz, self.first_day(), NaiveTime::MIN)
+    }
+
+    /// End instant (exclusive): local midnight after the last day.
+    pub fn end(&self, tz: chrono_tz::Tz) -> DateTime<Utc> {
+        local_at(tz, self.end_day(), NaiveTime::MIN)
+    }
+}
+
+/// A local date and time in `tz` as UTC (a time in a DST gap moves forward by an hour).
+pub fn local_at(tz: chrono_tz::Tz, d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
+    let naive = d.and_time(t);
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(naive + Duration::hours(1))).earliest())
+        .map(|x| x.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
+}
+
+/// The period of `cycle` that ended last before `now` (local time of `tz`).
+pub fn period_just_ended(cycle: ReportCycle, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Period {
+    Period::containing(cycle, now.with_timezone(&tz).date_naive()).prev()
+}
+
+/// When the report for `period` is due: the first working day (support
+/// calendar) on or after the day the period ended, at `send_at` local time.
+pub fn report_due_at(period: &Period, cal: &BusinessCalendar, send_at: NaiveTime) -> DateTime<Utc> {
+    let mut d = period.end_day();
+    for _ in 0..60 {
+        if cal.is_working_day(d) {
+            break;
+        }
+        d = d.succ_opt().unwrap_or(d);
+    }
+    local_at(cal.timezone(), d, send_at)
+}
+
+/// How many missed periods are caught up at most.
+pub const MAX_CATCH_UP: usize = 12;
+
+/// The periods whose scheduled report is due at `now`, oldest first: every
+/// period of `cycle` whose due time ([`report_due_at`]) lies between `since`
+/// (when the daemon first looked at this customer's reports) and `now`, at
+/// most [`MAX_CATCH_UP`] back. So a report missed while the daemon was down
+/// is sent when it is back, and a new installation (or a newly configured
+/// customer) does not send reports of the past. Whether one was sent
+/// already is the caller's question.
+pub fn periods_due(
+    cycle: ReportCycle,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    cal: &BusinessCalendar,
+    send_at: NaiveTime,
+) -> Vec<Period> {
+    let mut out = Vec::new();
+    let mut p = period_just_ended(cycle, now, cal.timezone());
+    for _ in 0..MAX_CATCH_UP {
+        let due = report_due_at(&p, cal, send_at);
+        if due < since {
+            break;
+        }
+        if due <= now {
+            out.push(p);
+        }
+        p = p.prev();
+    }
+    out.reverse();
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Report content
+
+/// One named count.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Count {
+    pub key: String,
+    pub title: String,
+    pub n: usize,
+    /// `title` padded to 30 characters, for the text columns.
+    pub pad: String,
+}
+
+impl Count {
+    fn new(key: impl Into<String>, title: impl Into<String>, n: usize) -> Count {
+        let title = title.into();
+        Count { key: key.into(), pad: format!("{title:<30}"), title, n }
+    }
+}
+
+/// One ticket's facts in a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportTicket {
+    pub tag: String,
+    pub subject: String,
+    pub category: String,
+    pub category_title: String,
+    pub level: i64,
+    pub priority: String,
+    /// Status at the end of the period.
+    pub status: String,
+    pub status_title: String,
+    pub billable: bool,
+    pub opened: String,
+    /// `opened` as an ISO date (CSV).
+    pub opened_date: String,
+    /// `closed` as an ISO date (CSV), or empty.
+    pub closed_date: String,
+    /// Date it was closed (resolved/closed) if it was closed at the end of the period.
+    pub closed: String,
+    pub opened_in_period: bool,
+    /// First response in support minutes (pauses while waiting on the customer excluded).
+    pub first_response_minutes: Option<i64>,
+    pub first_response: String,
+    /// `met`, `missed`, `pending` (no first response yet, target not yet used up).
+    pub sla: String,
+    pub sla_title: String,
+    pub escalations: usize,
+}
+
+/// An escalation in the period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Escalation {
+    pub tag: String,
+    pub date: String,
+    pub detail: String,
+}
+
+/// A periodic ticket report of one customer for one period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub customer: String,
+    pub language: String,
+    pub period: String,
+    pub period_title: String,
+    pub from: String,
+    pub to: String,
+    /// The period has not ended yet: figures as of `as_of`.
+    pub partial: bool,
+    pub as_of: String,
+    pub opened: usize,
+    pub closed: usize,
+    pub open_at_end: usize,
+    pub by_category: Vec<Count>,
+    pub by_level: Vec<Count>,
+    pub by_status: Vec<Count>,
+    pub per_month: Vec<Count>,
+    /// Tickets opened in the period that are change requests (not covered by maintenance).
+    pub billable: usize,
+    pub covered: usize,
+    pub first_responses: usize,
+    pub first_response_median: String,
+    pub first_response_p90: String,
+    pub sla_met: usize,
+    pub sla_missed: usize,
+    pub sla_pending: usize,
+    pub escalations: Vec<Escalation>,
+    pub tickets: Vec<ReportTicket>,
+}
+
+/// Short category names for the chart.
+pub fn category_short(c: Category, lang: &str) -> &'static str {
+    match (c, lang == "en") {
+        (Category::FunctionalError, true) => "Functional error",
+        (Category::SecurityError, true) => "Security error",
+        (Category::UsageQuestion, true) => "Usage question",
+        (Category::UserManagement, true) => "Users/permissions",
+        (Category::ChangeRequest, true) => "Change request",
+        (Category::FunctionalError, false) => "Funktionaler Fehler",
+        (Category::SecurityError, false) => "Sicherheitsfehler",
+        (Category::UsageQuestion, false) => "Bedienungsfrage",
+        (Category::UserManagement, false) => "Benutzer/Rechte",
+        (Category::ChangeRequest, false) => "Änderungsanforderung",
+    }
+}
+
+/// Support minutes as `h:mm h`.
+pub fn hm(minutes: i64) -> String {
+    format!("{}:{:02} h", minutes / 60, minutes % 60)
+}
+
+/// Median (mean of the two middle values for an even count) of sorted values.
+pub fn median(sorted: &[i64]) -> Option<i64> {
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
+    }
+}
+
+/// The 90th percentile by the nearest-rank method (the ⌈0.9·n⌉-th value) of sorted values.
+pub fn p90(sorted: &[i64]) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (sorted.len() * 9).div_ceil(10).max(1);
+    Some(sorted[rank - 1])
+}
+
+fn date_fmt(d: DateTime<Utc>, tz: chrono_tz::Tz, lang: &str) -> String {
+    let l = d.with_timezone(&tz);
+    if lang == "en" { l.format("%Y-%m-%d").to_string() } else { l.format("%d.%m.%Y").to_string() }
+}
+
+fn day_fmt(d: NaiveDate, lang: &str) -> String {
+    if lang == "en" { d.format("%Y-%m-%d").to_string() } else { d.format("%d.%m.%Y").to_string() }
+}
+
+static ESCALATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"level (\d) -> (\d)").expect("static regex"));
+
+/// The customer's words for an escalation event ("… level 1 -> 2" as the clock records it).
+fn escalation_words(detail: &str, en: bool) -> String {
+    match ESCALATED.captures(detail) {
+        Some(c) if en => {
+            format!("no first response within the target time: raised from level {} to level {}", &c[1], &c[2])
+        }
+        Some(c) => format!("Zielzeit der ersten Antwort überschritten: vom {}. in den {}. Level", &c[1], &c[2]),
+        None => detail.to_string(),
+    }
+}
+
+fn sla_title(sla: &str, en: bool) -> &'static str {
+    match (sla, en) {
+        ("met", false) => "eingehalten",
+        ("missed", false) => "verfehlt",
+        ("pending", false) => "offen",
+        ("met", true) => "met",
+        ("missed", true) => "missed",
+        ("pending", true) => "pending",
+        _ => "",
+    }
+}
+
+/// The report of `customer` for `period`, from the store, as of `now`: only
+/// this customer's tickets (merged ones left out). A period not yet ended is
+/// reported up to `now` (`partial`).
+pub fn compute(
+    p: &Pipeline,
+    conn: &Connection,
+    customer: &Customer,
+    period: &Period,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    let tz = p.calendar.timezone();
+    let lang = customer.language.as_str();
+    let en = lang == "en";
+    let start = period.start(tz);
+    let period_end = period.end(tz);
+    let partial = now < period_end;
+    let end = period_end.min(now);
+
+    let mut tickets = Vec::new();
+    let mut escalations = Vec::new();
+    let (mut opened, mut closed, mut open_at_end) = (0, 0, 0);
+    let mut fr_minutes = Vec::new();
+    let (mut sla_met, mut sla_missed, mut sla_pending) = (0, 0, 0);
+    let mut by_cat: Vec<(Category, usize)> = Category::ALL.iter().map(|c| (*c, 0)).collect();
+    let mut by_level = [0usize; 3];
+    let mut by_status: Vec<(Status, usize)> = Status::ALL.iter().map(|s| (*s, 0)).collect();
+    let mut per_month: Vec<((i32, u32), usize)> = period.months().into_iter().map(|m| (m, 0)).collect();
+    let (mut billable, mut covered) = (0, 0);
+
+    for t in store::list_tickets(conn, None, None)? {
+        if t.merged_into.is_some() || t.customer.as_deref() != Some(customer.name.as_str()) {
+            continue;
+        }
+        let Some(created) = store::parse_ts(&t.created_at) else { continue };
+        if created >= end {
+            continue;
+        }
+        let history: Vec<(Status, DateTime<Utc>)> = store::status_history(conn, t.id)?
+            .into_iter()
+            .filter_map(|(s, at)| Some((Status::parse(&s)?, store::parse_ts(&at)?)))
+            .collect();
+        let status_end = history.iter().rev().find(|(_, at)| *at < end).map(|(s, _)| *s).unwrap_or(Status::New);
+        let opened_in = created >= start;
+        let closed_in =
+            !status_end.is_open() && history.iter().any(|(s, at)| !s.is_open() && *at >= start && *at < end);
+        let open_end = status_end.is_open();
+        if !(opened_in || closed_in || open_end) {
+            continue;
+        }
+        let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
+        let closed_at = if status_end.is_open() {
+            None
+        } else {
+            history.iter().rev().find(|(s, at)| !s.is_open() && *at < end).map(|(_, at)| *at)
+        };
+
+        // First response in support time; the clock pauses while waiting on the customer.
+        let fr_at = t.first_response_at.as_deref().and_then(store::parse_ts).filter(|f| *f < end);
+        let prio = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
+        let target = Duration::seconds((p.cfg.sla_targets(cat, prio).0 * 3600.0).round() as i64);
+        let (fr, sla) = match fr_at {
+            Some(f) => {
+                let pauses = store::waiting_intervals(conn, t.id, f)?;
+                let d = p.calendar.support_time_between_excluding(created, f, &pauses);
+                (Some(d.num_minutes()), if d <= target { "met" } else { "missed" })
+            }
+            None => {
+                let pauses = store::waiting_intervals(conn, t.id, end)?;
+                let d = p.calendar.support_time_between_excluding(created, end, &pauses);
+                if !status_end.is_open() {
+                    // Closed without an answer by mail (e.g. solved by phone): no measurement.
+                    (None, "")
+                } else if d > target {
+                    (None, "missed")
+                } else {
+                    (None, "pending")
+                }
+            }
+        };
+        let esc: Vec<(DateTime<Utc>, String)> = store::ticket_events(conn, t.id, "escalation")?
+            .into_iter()
+            .filter_map(|(at, detail)| Some((store::parse_ts(&at)?, detail)))
+            .filter(|(at, _)| *at >= start && *at < end)
+            .collect();
+        let tag = p.tag(t.id);
+        for (at, detail) in &esc {
+            escalations.push(Escalation {
+                tag: tag.clone(),
+                date: date_fmt(*at, tz, lang),
+                detail: escalation_words(detail, en),
+            });
+        }
+
+        if opened_in {
+            opened += 1;
+            if let Some(c) = by_cat.iter_mut().find(|(c, _)| *c == cat) {
+                c.1 += 1;
+            }
+            by_level[(t.level.clamp(1, 3) - 1) as usize] += 1;
+            let local = created.with_timezone(&tz);
+            if let Some(m) = per_month.iter_mut().find(|(m, _)| *m == (local.year(), local.month())) {
+                m.1 += 1;
+            }
+            if t.billable {
+                billable += 1;
+            } else {
+                covered += 1;
+            }
+            if let Some(m) = fr {
+                fr_minutes.push(m);
+            }
+            match sla {
+                "met" => sla_met += 1,
+                "missed" => sla_missed += 1,
+                "pending" => sla_pending += 1,
+                _ => {}
+            }
+        }
+        if closed_in {
+            closed += 1;
+        }
+        if open_end {
+            open_at_end += 1;
+        }
+        if let Some(s) = by_status.iter_mut().find(|(s, _)| *s == status_end) {
+            s.1 += 1;
+        }
+        tickets.push(ReportTicket {
+            tag,
+            subject: crate::pipeline::strip_reply_prefixes(&t.subject),
+            category: t.category.clone(),
+            category_title: cat.title(lang).to_string(),
+            level: t.level,
+            priority: t.priority.clone(),
+            status: status_end.as_str().to_string(),
+            status_title: status_title(status_end.as_str(), en).to_string(),
+            billable: t.billable,
+            opened: date_fmt(created, tz, lang),
+            closed: closed_at.map(|c| date_fmt(c, tz, lang)).unwrap_or_default(),
+            opened_date: date_fmt(created, tz, "en"),
+            closed_date: closed_at.map(|c| date_fmt(c, tz, "en")).unwrap_or_default(),
+            opened_in_period: opened_in,
+            first_response_minutes: fr,
+            first_response: fr.map(hm).unwrap_or_else(|| "-".into()),
+            sla: sla.to_string(),
+            sla_title: sla_title(sla, en).to_string(),
+            escalations: esc.len(),
+        });
+    }
+    fr_minutes.sort_unstable();
+    let months = if en { &MONTHS_EN } else { &MONTHS_DE };
+    Ok(Report {
+        customer: customer.name.clone(),
+        language: lang.to_string(),
+        period: period.label(),
+        period_title: period.title(lang),
+        from: day_fmt(period.first_day(), lang),
+        to: day_fmt(period.last_day(), lang),
+        partial,
+        as_of: if en {
+            now.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+        } else {
+            now.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
+        },
+        opened,
+        closed,
+        open_at_end,
+        by_category: by_cat.into_iter().map(|(c, n)| Count::new(c.as_str(), category_short(c, lang), n)).collect(),
+        by_level: by_level
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                Count::new(
+                    format!("{}", i + 1),
+                    if en { format!("Level {}", i + 1) } else { format!("{}. Level", i + 1) },
+                    *n,
+                )
+            })
+            .collect(),
+        by_status: by_status
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| Count::new(s.as_str(), status_title(s.as_str(), en), n))
+            .collect(),
+        per_month: per_month
+            .into_iter()
+            .map(|((y, m), n)| {
+                Count::new(
+                    format!("{y}-{m:02}"),
+                    format!("{} {y}", months[(m as usize) - 1].chars().take(3).collect::<String>()),
+                    n,
+                )
+            })
+            .collect(),
+        billable,
+        covered,
+        first_responses: fr_minutes.len(),
+        first_response_median: median(&fr_minutes).map(hm).unwrap_or_else(|| "-".into()),
+        first_response_p90: p90(&fr_minutes).map(hm).unwrap_or_else(|| "-".into()),
+        sla_met,
+        sla_missed,
+        sla_pending,
+        escalations,
+        tickets,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Formats
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// The tickets of a report as CSV (RFC 4180, comma, CRLF, UTF-8; stable
+/// English column ids, ids as values, ISO dates, in every language).
+pub fn to_csv(r: &Report) -> String {
+    let mut out = String::from(
+        "tag,subject,category,level,priority,status_at_period_end,billable,opened,closed,opened_in_period,first_response_support_minutes,first_response_sla,escalations\r\n",
+    );
+    for t in &r.tickets {
+        let fields = [
+            t.tag.clone(),
+            t.subject.clone(),
+            t.category.clone(),
+            t.level.to_string(),
+            t.priority.clone(),
+            t.status.clone(),
+            t.billable.to_string(),
+            t.opened_date.clone(),
+            t.closed_date.clone(),
+            t.opened_in_period.to_string(),
+            t.first_response_minutes.map(|m| m.to_string()).unwrap_or_default(),
+            t.sla.clone(),
+            t.escalations.to_string(),
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Bar colour of the category chart.
+pub const CATEGORY_COLOUR: &str = "#1f6fb2";
+/// Bar colour of the month chart.
+pub const MONTH_COLOUR: &str = "#e07b00";
+
+/// A small horizontal bar chart as inline SVG: one `<rect class="bar">` per item (also for 0).
+pub fn svg_bars(id: &str, title: &str, items: &[Count], colour: &str) -> String {
+    let row = 24;
+    let label_w = 170;
+    let bar_w = 260;
+    let top = 26;
+    let height = top + row * items.len() as i64 + 8;
+    let width = label_w + bar_w + 50;
+    let max = items.iter().map(|c| c.n).max().unwrap_or(0).max(1);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"{id}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{t}\" font-family=\"Arial, Helvetica, sans-serif\" font-size=\"12\">\n<title>{t}</title>\n<text x=\"0\" y=\"16\" font-size=\"13\" font-weight=\"bold\" fill=\"#222\">{t}</text>\n",
+        t = xml_escape(title)
+    );
+    for (i, c) in items.iter().enumerate() {
+        let y = top + row * i as i64;
+        let w = (c.n as i64 * bar_w) / max as i64;
+        s.push_str(&format!(
+            "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" fill=\"#333\">{label}</text>\n<rect class=\"bar\" data-key=\"{key}\" x=\"{label_w}\" y=\"{y2}\" width=\"{w}\" height=\"16\" fill=\"{colour}\"/>\n<text x=\"{vx}\" y=\"{ty}\" fill=\"#333\">{n}</text>\n",
+            lx = label_w - 8,
+            ty = y + 13,
+            label = xml_escape(&c.title),
+            key = xml_escape(&c.key),
+            y2 = y + 1,
+            vx = label_w + w + 6,
+            n = c.n,
+        ));
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The template context of a report: its fields, the charts and the sender's name.
+pub fn context(p: &Pipeline, r: &Report) -> serde_json::Value {
+    let en = r.language == "en";
+    let mut ctx = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
+    let cat_title = if en { "Tickets opened per category" } else { "Neue Tickets je Kategorie" };
+    let month_title = if en { "Tickets opened per month" } else { "Neue Tickets je Monat" };
+    ctx["chart_categories"] = json!(svg_bars("chart-categories", cat_title, &r.by_category, CATEGORY_COLOUR));
+    ctx["chart_months"] = json!(svg_bars("chart-months", month_title, &r.per_month, MONTH_COLOUR));
+    ctx["display_name"] = json!(p.cfg.display_name);
+    ctx["support_address"] = json!(p.cfg.support_address);
+    ctx
+}
+
+/// Plain-text report: (subject, body) from the `report` template.
+pub fn render_text(p: &Pipeline, r: &Report) -> Result<(String, String)> {
+    p.templates.render("report", &r.language, &context(p, r)).map_err(|e| anyhow::anyhow!("{e:#}"))
+}
+
+/// HTML report (the `report.html` template) with the inline SVG charts.
+pub fn render_html(p: &Pipeline, r: &Report) -> Result<String> {
+    p.templates
+        .render_html("report", &r.language, &context(p, r))
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?
+        .context("no report.html template")
+}
+
+/// File name of the CSV attachment.
+pub fn csv_filename(r: &Report) -> String {
+    let slug: String = r
+        .customer
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("tickets-{slug}-{}.csv", r.period)
+}
+
+// ---------------------------------------------------------------------------
+// Sending
+
+/// Queue the report mail of `customer` for `period` to its `report_to`
+/// (multipart/alternative text + HTML, the CSV attached) and record it in
+/// `reports_sent`, in the caller's transaction. `trigger` is `schedule`
+/// (exactly once per customer and period: a second one fails on the unique
+/// index) or `manual` (`supportd report --send`: may repeat). Returns the
+/// outbox id, or None when `report_to` holds no deliverable address.
+pub fn queue_report(
+    p: &Pipeline,
+    conn: &Connection,
+    customer: &Customer,
+    period: &Period,
+    trigger: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    anyhow::ensure!(trigger == "schedule" || trigger == "manual", "report trigger {trigger:?}");
+    let r = compute(p, conn, customer, period, now)?;
+    let (subject, body) = render_text(p, &r)?;
+    let html = render_html(p, &r)?;
+    let csv = to_csv(&r);
+    let seed = if trigger == "schedule" {
+        format!("report|{}|{}|schedule", customer.name, r.period)
+    } else {
+        let n: i64 = conn.query_row("SELECT count(*) FROM reports_sent", [], |x| x.get(0))?;
+        format!("report|{}|{}|manual|{}|{n}", customer.name, r.period, store::ts(now))
+    };
+    let id = queue_mail_parts(
+        p,
+        conn,
+        QueuedMail {
+            kind: "report",
+            ticket: None,
+            to: customer.report_to.clone(),
+            subject,
+            body,
+            auto_submitted: "auto-generated",
+            in_reply_to: None,
+            seed: &seed,
+            cause_row: None,
+        },
+        Some(html),
+        vec![Attachment {
+            filename: csv_filename(&r),
+            content_type: "text/csv; charset=utf-8".into(),
+            data: csv.into_bytes(),
+        }],
+        now,
+    )?;
+    store::insert_report_sent(conn, &customer.name, &r.period, trigger, id, now)
+        .with_context(|| format!("recording the {trigger} report {} of {}", r.period, customer.name))?;
+    store::insert_event(
+        conn,
+        None,
+        None,
+        now,
+        "supportd",
+        "report",
+        &format!("{trigger} report {} of {} to {}", r.period, customer.name, customer.report_to.join(", ")),
+    )?;
+    Ok(id)
+}
+
+/// State key: when the clock first looked at a customer's reports.
+pub fn since_key(customer: &str) -> String {
+    format!("report.since.{customer}")
+}
+
+/// The clock's part for reports, in the caller's transaction: every customer
+/// with `report_to` gets the report of each period that is due and not yet
+/// sent (see [`periods_due`]). Returns "customer period" of each report
+/// queued, and keeps `report.next_due` in the state table for `status`.
+pub fn tick_reports(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut next: Option<(DateTime<Utc>, String)> = None;
+    for c in &p.cfg.customers {
+        if c.report_to.is_empty() {
+            continue;
+        }
+        let key = since_key(&c.name);
+        let since = match store::get_state(conn, &key)?.as_deref().and_then(store::parse_ts) {
+            Some(s) => s,
+            None => {
+                store::set_state(conn, &key, &store::ts(now))?;
+                now
+            }
+        };
+        for period in periods_due(c.report_cycle, since, now, &p.calendar, p.cfg.report_send_at) {
+            if store::report_scheduled_sent(conn, &c.name, &period.label())? {
+                continue;
+            }
+            queue_report(p, conn, c, &period, "schedule", now)?;
+            tracing::info!(customer = c.name, period = period.label(), "report queued");
+            out.push(format!("{} {}", c.name, period.label()));
+        }
+        let mut upcoming = period_just_ended(c.report_cycle, now, p.calendar.timezone());
+        if report_due_at(&upcoming, &p.calendar, p.cfg.report_send_at) <= now {
+            upcoming = upcoming.next();
+        }
+        let due = report_due_at(&upcoming, &p.calendar, p.cfg.report_send_at);
+        if next.as_ref().is_none_or(|(d, _)| due < *d) {
+            next = Some((due, format!("{} {} {}", store::ts(due), c.name, upcoming.label())));
+        }
+    }
+    match next {
+        Some((_, s)) => store::set_state(conn, "report.next_due", &s)?,
+        None => {
+            conn.execute("DELETE FROM state WHERE key = 'report.next_due'", [])?;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The daemon's clock: SLA warnings and escalations, change reminders.
+//! The daemon's clock: SLA warnings and escalations, change reminders,
+//! periodic ticket reports (`reports::tick_reports`).
 //! [`tick`] is a function of the store and `now`, so it is tested with a
 //! controlled clock; everything it does is recorded in the store, so a
 //! restart never does it twice and a missed tick is caught up.
@@ -19,6 +20,8 @@ pub struct Tick {
     pub warned: Vec<i64>,
     pub escalated: Vec<i64>,
     pub reminded: Vec<i64>,
+    /// Periodic reports queued: "customer period".
+    pub reports: Vec<String>,
 }
 
 fn hours(h: f64) -> Duration {
@@ -153,6 +156,9 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
         )?;
         out.reminded.push(ch.id);
     }
+
+    // Periodic reports: exactly once per customer and period (recorded with the outbox row).
+    out.reports = crate::reports::tick_reports(p, conn, now)?;
     Ok(out)
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, MultiPart, SinglePart};
 
 use crate::hygiene::LOOP_HEADER;
 use crate::parse::one_line;
@@ -37,6 +37,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("en/escalation.txt", include_str!("../config/templates/en/escalation.txt")),
     ("de/overview.txt", include_str!("../config/templates/de/overview.txt")),
     ("en/overview.txt", include_str!("../config/templates/en/overview.txt")),
+    ("de/report.txt", include_str!("../config/templates/de/report.txt")),
+    ("en/report.txt", include_str!("../config/templates/en/report.txt")),
+    ("de/report.html", include_str!("../config/templates/de/report.html")),
+    ("en/report.html", include_str!("../config/templates/en/report.html")),
 ];
 
 /// The loaded templates.
@@ -61,7 +65,7 @@ impl Templates {
             let Ok(entries) = std::fs::read_dir(&d) else { continue };
             for e in entries.flatten() {
                 let p = e.path();
-                if p.extension().is_some_and(|x| x == "txt") {
+                if p.extension().is_some_and(|x| x == "txt" || x == "html") {
                     let name = format!("{lang}/{}", p.file_name().unwrap_or_default().to_string_lossy());
                     let text =
                         std::fs::read_to_string(&p).with_context(|| format!("reading template {}", p.display()))?;
@@ -77,13 +81,25 @@ impl Templates {
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         let mut names = Vec::new();
         for (name, text) in sources {
-            if !text.starts_with("Subject:") {
+            if name.ends_with(".txt") && !text.starts_with("Subject:") {
                 anyhow::bail!("template {name}: the first line must be `Subject: …`");
             }
             env.add_template_owned(name.clone(), text).with_context(|| format!("template {name}"))?;
             names.push(name);
         }
         Ok(Templates { env, names })
+    }
+
+    /// Render the HTML alternative `<lang>/<kind>.html` (falling back to
+    /// German), if there is one. HTML templates escape values automatically.
+    pub fn render_html(&self, kind: &str, lang: &str, ctx: &serde_json::Value) -> Result<Option<String>> {
+        let name = format!("{lang}/{kind}.html");
+        let name = if self.names.contains(&name) { name } else { format!("de/{kind}.html") };
+        if !self.names.contains(&name) {
+            return Ok(None);
+        }
+        let t = self.env.get_template(&name).with_context(|| format!("no template for {kind}"))?;
+        Ok(Some(t.render(minijinja::value::Serde(ctx)).with_context(|| format!("rendering template {name}"))?))
     }
 
     /// Render `kind` in `lang` (falling back to German): (subject, body).
@@ -113,6 +129,19 @@ pub struct Draft {
     pub references: Vec<String>,
     /// `auto-replied` for answers to a mail, `auto-generated` otherwise (RFC 3834).
     pub auto_submitted: &'static str,
+    /// An HTML alternative of `body` (then the mail is multipart/alternative).
+    pub html: Option<String>,
+    /// Files attached after the text (then the mail is multipart/mixed).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an outgoing mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    /// e.g. `text/csv; charset=utf-8`
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 /// Render a draft into RFC 5322 bytes.
@@ -149,7 +178,27 @@ pub fn build(
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(LOOP_HEADER), from_addr.to_string()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".to_string()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Precedence"), "bulk".to_string()));
-    let msg = b.header(ContentType::TEXT_PLAIN).body(draft.body.clone()).context("building the mail")?;
+    if draft.html.is_none() && draft.attachments.is_empty() {
+        let msg = b.header(ContentType::TEXT_PLAIN).body(draft.body.clone()).context("building the mail")?;
+        return Ok(msg.formatted());
+    }
+    let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(draft.body.clone());
+    let mut mixed = match &draft.html {
+        Some(html) => MultiPart::mixed().multipart(MultiPart::alternative_plain_html(draft.body.clone(), html.clone())),
+        None => MultiPart::mixed().singlepart(text),
+    };
+    for a in &draft.attachments {
+        let ct = ContentType::parse(&a.content_type)
+            .with_context(|| format!("attachment {}: content type {:?}", a.filename, a.content_type))?;
+        mixed = mixed.singlepart(lettre::message::Attachment::new(one_line(&a.filename)).body(a.data.clone(), ct));
+    }
+    let msg = if draft.attachments.is_empty() {
+        // Only an alternative: no mixed wrapper around it.
+        let html = draft.html.clone().unwrap_or_default();
+        b.multipart(MultiPart::alternative_plain_html(draft.body.clone(), html)).context("building the mail")?
+    } else {
+        b.multipart(mixed).context("building the mail")?
+    };
     Ok(msg.formatted())
 }
 
@@ -161,10 +210,10 @@ mod tests {
     fn every_embedded_template_starts_with_a_subject_and_renders() {
         let t = Templates::embedded();
         let ctx = serde_json::json!({"tag": "MT-000001", "subject": "Login", "covered": true, "in_hours": false, "next_opening": "Montag"});
-        for (name, _) in EMBEDDED {
+        for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".txt")) {
             let (lang, kind) = name.trim_end_matches(".txt").split_once('/').unwrap();
             let (s, body) = t.render(kind, lang, &ctx).unwrap();
-            if kind != "overview" {
+            if kind != "overview" && kind != "report" {
                 assert!(s.contains("MT-000001"), "{name}: subject {s:?} lacks the tag");
             }
             assert!(!body.is_empty());
@@ -182,6 +231,8 @@ mod tests {
             in_reply_to: Some("abc@x".into()),
             references: vec!["abc@x".into()],
             auto_submitted: "auto-replied",
+            html: None,
+            attachments: Vec::new(),
         };
         let raw =
             build(&d, "mein-team-support@roewaplan.de", "MEIN TEAM Support", "mt.x@roewaplan.de", Utc::now()).unwrap();

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
     ("0004_outbox_ticket_index", include_str!("migrations/0004_outbox_ticket_index.sql")),
     ("0005_trail", include_str!("migrations/0005_trail.sql")),
+    ("0006_reports", include_str!("migrations/0006_reports.sql")),
 ];
 
 /// Time as stored: RFC 3339, UTC, seconds.
@@ -828,6 +829,49 @@ pub fn backup(conn: &Connection, dest: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether the scheduled report of `customer` for `period` was queued.
+pub fn report_scheduled_sent(conn: &Connection, customer: &str, period: &str) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM reports_sent WHERE customer = ?1 AND period = ?2 AND trigger = 'schedule'",
+            params![customer, period],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Record a queued report mail (`trigger`: `schedule` or `manual`).
+pub fn insert_report_sent(
+    conn: &Connection,
+    customer: &str,
+    period: &str,
+    trigger: &str,
+    outbox_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO reports_sent (customer, period, trigger, outbox_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![customer, period, trigger, outbox_id, ts(now)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Status changes of a ticket in order: (status, at).
+pub fn status_history(conn: &Connection, ticket: i64) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT status, at FROM status_history WHERE ticket_id = ?1 ORDER BY at, id")?;
+    let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Events of one kind on a ticket: (at, detail), oldest first.
+pub fn ticket_events(conn: &Connection, ticket: i64, kind: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT at, detail FROM events WHERE ticket_id = ?1 AND kind = ?2 ORDER BY at, id")?;
+    let rows = stmt.query_map(params![ticket, kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM state WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
@@ -860,9 +904,12 @@ mod tests {
 
     #[test]
     fn migration_names_are_numbered_in_order() {
+        // Append-only and numbered without gaps: entry i is NNNN = i + 1
+        // (`user_version` counts applied entries).
         for (i, (name, _)) in MIGRATIONS.iter().enumerate() {
-            assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name} out of order");
+            assert!(name.starts_with(&format!("{:04}_", i + 1)), "{name} out of order (want {:04}_)", i + 1);
         }
+        assert_eq!(MIGRATIONS.first().map(|m| m.0), Some("0001_initial"));
     }
 
     #[test]
