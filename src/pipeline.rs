@@ -125,8 +125,18 @@ impl Pipeline {
     /// Process one mail inside the caller's transaction.
     pub fn process(&self, conn: &Connection, raw: &[u8], source: &str, now: DateTime<Utc>) -> Result<Outcome> {
         let started = std::time::Instant::now();
+        // One span per mail; its Message-ID and ticket are recorded once known.
+        let span = tracing::info_span!(
+            "mail",
+            source,
+            row = tracing::field::Empty,
+            message_id = tracing::field::Empty,
+            ticket = tracing::field::Empty
+        );
+        let _entered = span.enter();
         let hash = parse::sha256_hex(raw);
         let row = store::insert_raw(conn, raw, &hash, source, now).context("storing the raw mail")?;
+        span.record("row", row);
         conn.execute_batch("SAVEPOINT mail")?;
         let result = catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, raw, now)));
         let outcome = match result {
@@ -153,6 +163,12 @@ impl Pipeline {
             }
         };
         crate::status::COUNTERS.observe_latency(started.elapsed().as_secs_f64());
+        if let Some(m) = &outcome.message_id {
+            span.record("message_id", m.as_str());
+        }
+        if let Some(t) = outcome.ticket {
+            span.record("ticket", self.tag(t).as_str());
+        }
         info!(
             message_id = outcome.message_id.as_deref().unwrap_or("-"),
             ticket = outcome.ticket.map(|t| self.tag(t)).as_deref().unwrap_or("-"),

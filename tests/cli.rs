@@ -361,3 +361,18 @@ fn status_reports_counts_and_backup_is_a_consistent_copy() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("backup.sqlite3"));
 }
+
+#[test]
+fn tickets_show_prints_the_sla_due_times() {
+    let (_dir, cfg) = temp_config();
+    let f = common::repo().join("fixtures/pipeline/04-de-latin1-sicherheitsluecke.eml");
+    assert!(supportd(&cfg, &["ingest", f.to_str().unwrap()]).status.success());
+    let o = supportd(&cfg, &["tickets", "show", "MT-000001", "--json"]);
+    let t: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let fr = t["first_response_due"].as_str().expect("first_response_due");
+    let res = t["resolution_due"].as_str().expect("resolution_due");
+    assert!(fr < res, "{fr} < {res}");
+    assert!(t["first_response_at"].is_null());
+    let text = stdout(&supportd(&cfg, &["tickets", "show", "MT-000001"]));
+    assert!(text.contains("first response due") && text.contains(&fr[..10]), "{text}");
+}
