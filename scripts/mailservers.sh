@@ -26,6 +26,9 @@ set -euo pipefail
 
 PACKAGES=(dovecot-imapd dovecot-lmtpd postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl chromium)
 PASSWORD="secret"
+# Every address of config/supportd.toml that supportd may send to (teams,
+# notify lists, consultants, project teams, report_to) is a user here, or
+# Postfix rejects it with 550 and the outbox never drains.
 USERS=(
     mein-team-support@roewaplan.de
     support-1st@roewaplan.de
@@ -33,14 +36,18 @@ USERS=(
     entwicklung@roewaplan.de
     security@roewaplan.de
     berater@roewaplan.de
+    m.wagner@roewaplan.de
+    p.schmidt@roewaplan.de
+    l.frank@roewaplan.de
     anna@roewaplan.de
     kunde@stadtwerke-musterstadt.de
     it@stadtwerke-musterstadt.de
     jane@harbour-analytics.co.uk
+    poststelle@lk-beispielhausen.de
     fremder@example.org
 )
 TEMPFAIL_RECIPIENT=tempfail@example.org
-DOMAINS=(roewaplan.de stadtwerke-musterstadt.de harbour-analytics.co.uk example.org)
+DOMAINS=(roewaplan.de stadtwerke-musterstadt.de harbour-analytics.co.uk lk-beispielhausen.de example.org)
 POSTFIX_MASTER=/usr/lib/postfix/sbin/master
 DOVECOT_BIN=/usr/sbin/dovecot
 POLICY_RC=/usr/sbin/policy-rc.d

@@ -312,3 +312,39 @@ async fn fallbacks_without_move_and_idle() {
     assert!(!inbox[0].1.iter().any(|f| f == "Deleted"), "{inbox:?}");
     assert_eq!(uids_and_flags(&ms, SUPPORT, "Processed").await.len(), 2);
 }
+
+/// Proves: every address of the shipped `config/supportd.toml` that supportd
+/// may send to (level teams, category notify lists, consultants, project
+/// teams, report_to) is a mailbox on the test servers: Postfix accepts it at
+/// RCPT (no 550) and the mail lands in its maildir. A recipient added to the
+/// config but not to `scripts/mailservers.sh` fails here, by name, instead of
+/// as "outbox never drained" somewhere in the live daemon tests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_configured_recipient_is_a_mailbox() {
+    let cfg = supportd::config::Config::load(&common::repo().join("config/supportd.toml"))
+        .unwrap_or_else(|e| panic!("config/supportd.toml: {e}"));
+    let mut want: Vec<String> = cfg.level_teams.iter().flatten().cloned().collect();
+    want.extend(cfg.categories.values().flat_map(|c| c.notify.iter().cloned()));
+    for c in &cfg.customers {
+        want.extend(c.consultant.iter().cloned());
+        want.extend(c.project_team.iter().cloned());
+        want.extend(c.report_to.iter().cloned());
+    }
+    want.sort();
+    want.dedup();
+    assert!(want.len() >= 10, "fewer recipients than the shipped config has: {want:?}");
+
+    let ms = MailServers::start();
+    let users: Vec<String> = ms.env["USERS"].split(',').map(str::to_string).collect();
+    let missing: Vec<&String> = want.iter().filter(|a| !users.contains(a)).collect();
+    assert!(missing.is_empty(), "not users in scripts/mailservers.sh: {missing:?}");
+    let mx = SmtpTransport::new(&ms.smtp_mx()).unwrap();
+    for to in &want {
+        let raw = message(SUPPORT, to, "Zustellbar?", "Test");
+        mx.send_raw(SUPPORT, std::slice::from_ref(to), &raw).await.unwrap_or_else(|e| panic!("RCPT {to}: {e}"));
+    }
+    for to in &want {
+        let files = ms.wait_for_files(to, "", 1, Duration::from_secs(10));
+        assert_eq!(files.len(), 1, "{to}: no mail in its maildir");
+    }
+}
