@@ -54,3 +54,4 @@ pub mod templates;
 pub mod text;
 pub mod thread;
 pub mod transport;
+pub mod watchdog;
