@@ -41,6 +41,7 @@ pub mod domain;
 pub mod hygiene;
 pub mod imap;
 pub mod imap_source;
+pub mod journal;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;
