@@ -80,7 +80,8 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
         return Ok(());
     }
 
-    let beats = [Arc::new(Heartbeat::new("mailbox")), Arc::new(Heartbeat::new("outbox")), Arc::new(Heartbeat::new("clock"))];
+    let beats =
+        [Arc::new(Heartbeat::new("mailbox")), Arc::new(Heartbeat::new("outbox")), Arc::new(Heartbeat::new("clock"))];
     let mailbox = match imap {
         Some(src) => tokio::spawn(crate::imap_source::run(
             src,

@@ -41,10 +41,8 @@ pub fn field_name(name: &str) -> String {
         "message" => "MESSAGE".into(),
         "message_id" => "MAIL_MESSAGE_ID".into(),
         _ => {
-            let mut s: String = name
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
-                .collect();
+            let mut s: String =
+                name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
             // journald ignores client fields starting with `_` or a digit
             if s.starts_with(|c: char| c == '_' || c.is_ascii_digit()) {
                 s.insert_str(0, "F");

@@ -81,7 +81,9 @@ fn old_store(path: &Path, k: usize) {
 /// Every schema object except SQLite's own, with its SQL.
 fn schema(conn: &Connection) -> Vec<(String, String, String, Option<String>)> {
     let mut st = conn
-        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+        )
         .unwrap();
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
 }
@@ -128,7 +130,10 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
         assert_eq!(raw, RAW, "raw bytes from {k}");
         let outbox = store::list_outbox(c, Some(1)).unwrap();
         assert_eq!(outbox.len(), 1, "from {k}");
-        assert_eq!(store::get_state(c, "imap:INBOX:position").unwrap().as_deref(), Some("{\"uid_validity\":7,\"last_uid\":42}"));
+        assert_eq!(
+            store::get_state(c, "imap:INBOX:position").unwrap().as_deref(),
+            Some("{\"uid_validity\":7,\"last_uid\":42}")
+        );
         for (table, n) in [("participants", 1), ("events", 1), ("outbox_rcpt", 1), ("blobs", 1), ("attachments", 1)] {
             assert_eq!(count(c, table), n, "{table} from {k}");
         }
@@ -162,9 +167,11 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
         let s = Store::open(&path).unwrap();
         let (disp, ticket): (String, Option<i64>) = s
             .conn()
-            .query_row("SELECT disposition, ticket_id FROM messages WHERE message_id = ?1", [format!("reply{k}@sw")], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT disposition, ticket_id FROM messages WHERE message_id = ?1",
+                [format!("reply{k}@sw")],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .unwrap();
         assert_eq!((disp.as_str(), ticket), ("follow_up", Some(1)), "reply after upgrading from {k}");
     }
