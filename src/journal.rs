@@ -45,7 +45,7 @@ pub fn field_name(name: &str) -> String {
                 name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
             // journald ignores client fields starting with `_` or a digit
             if s.starts_with(|c: char| c == '_' || c.is_ascii_digit()) {
-                s.insert_str(0, "F");
+                s.insert(0, 'F');
             }
             s.truncate(64);
             s
