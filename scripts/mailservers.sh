@@ -24,7 +24,8 @@
 # BASE+3 submission (STARTTLS required, AUTH via Dovecot SASL).
 set -euo pipefail
 
-PACKAGES=(dovecot-imapd dovecot-lmtpd postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl chromium)
+PACKAGES=(dovecot-imapd dovecot-lmtpd postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl chromium
+    systemd) # systemd: systemd-analyze verify|security for tests/systemd_unit.rs (PID 1 need not be systemd)
 PASSWORD="secret"
 # Every address of config/supportd.toml that supportd may send to (teams,
 # notify lists, consultants, project teams, report_to) is a user here, or

@@ -18,6 +18,7 @@ use crate::pipeline::{self, Pipeline, SharedPipeline};
 use crate::source;
 use crate::store::Store;
 use crate::transport::Transport;
+use crate::watchdog::{self, Heartbeat};
 
 /// How often the Maildir is looked at.
 const MAILDIR_POLL: Duration = Duration::from_millis(500);
@@ -79,21 +80,42 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
         return Ok(());
     }
 
+    let beats =
+        [Arc::new(Heartbeat::new("mailbox")), Arc::new(Heartbeat::new("outbox")), Arc::new(Heartbeat::new("clock"))];
     let mailbox = match imap {
-        Some(src) => {
-            tokio::spawn(crate::imap_source::run(src, pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone()))
-        }
-        None => {
-            tokio::spawn(mailbox_loop(cfg.clone(), pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone()))
-        }
+        Some(src) => tokio::spawn(crate::imap_source::run(
+            src,
+            pipeline.clone(),
+            store.clone(),
+            queued.clone(),
+            stop_rx.clone(),
+            beats[0].clone(),
+        )),
+        None => tokio::spawn(mailbox_loop(
+            cfg.clone(),
+            pipeline.clone(),
+            store.clone(),
+            queued.clone(),
+            stop_rx.clone(),
+            beats[0].clone(),
+        )),
     };
-    let outbox =
-        tokio::spawn(outbox_loop(cfg.clone(), store.clone(), transport.clone(), queued.clone(), stop_rx.clone()));
-    let clock = tokio::spawn(clock_loop(pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone()));
+    let outbox = tokio::spawn(outbox_loop(
+        cfg.clone(),
+        store.clone(),
+        transport.clone(),
+        queued.clone(),
+        stop_rx.clone(),
+        beats[1].clone(),
+    ));
+    let clock =
+        tokio::spawn(clock_loop(pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone(), beats[2].clone()));
 
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the mailbox")]);
     info!("supportd running on {}", cfg.source);
     let watchdog = sd_notify::watchdog_enabled().map(|us| us / 2);
+    // Logged once per change, so the journal says why systemd killed us.
+    let mut withheld: Option<String> = None;
 
     loop {
         let tick = tokio::time::sleep(watchdog.unwrap_or(Duration::from_secs(3600)));
@@ -102,8 +124,26 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
             _ = term.recv() => { info!("SIGTERM: stopping"); break; }
             _ = hup.recv() => reload(&config_path, &cfg, &pipeline, &store),
             _ = tick => {
-                if watchdog.is_some() && !mailbox.is_finished() && !outbox.is_finished() && !clock.is_finished() {
-                    notify(&[sd_notify::NotifyState::Watchdog]);
+                if watchdog.is_some() {
+                    let loops = [
+                        (&*beats[0], mailbox.is_finished()),
+                        (&*beats[1], outbox.is_finished()),
+                        (&*beats[2], clock.is_finished()),
+                    ];
+                    match watchdog::unhealthy(&loops, std::time::Instant::now()) {
+                        None => {
+                            if withheld.take().is_some() {
+                                info!("watchdog: all loops healthy again");
+                            }
+                            notify(&[sd_notify::NotifyState::Watchdog]);
+                        }
+                        Some(why) => {
+                            if withheld.as_deref() != Some(why.as_str()) {
+                                error!("watchdog: not sending WATCHDOG=1: {why}");
+                            }
+                            withheld = Some(why);
+                        }
+                    }
                 }
             }
         }
@@ -184,9 +224,11 @@ async fn clock_loop(
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
+    beat: Arc<Heartbeat>,
 ) -> Result<()> {
     let mut failing = false;
     loop {
+        beat.working();
         match clock_pass(&pipeline, &store).await {
             Ok(t) => {
                 if !t.escalated.is_empty() || !t.warned.is_empty() || !t.reminded.is_empty() || !t.reports.is_empty() {
@@ -211,6 +253,7 @@ async fn clock_loop(
                 failing = true;
             }
         }
+        beat.waiting(CLOCK_INTERVAL);
         tokio::select! {
             _ = tokio::time::sleep(CLOCK_INTERVAL) => {}
             _ = stop.changed() => return Ok(()),
@@ -274,10 +317,12 @@ async fn mailbox_loop(
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
+    beat: Arc<Heartbeat>,
 ) -> Result<()> {
     let mut failing = false;
     let mut backoff = Duration::from_secs(1);
     loop {
+        beat.working();
         match mailbox_pass(&cfg, None, &pipeline, &store).await {
             Ok(n) => {
                 if n > 0 {
@@ -298,6 +343,7 @@ async fn mailbox_loop(
             }
         }
         let wait = if failing { backoff } else { MAILDIR_POLL };
+        beat.waiting(wait);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return Ok(()),
@@ -314,10 +360,16 @@ async fn outbox_loop(
     transport: Arc<Transport>,
     queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
+    beat: Arc<Heartbeat>,
 ) -> Result<()> {
     let mut failing = false;
     loop {
-        let stopping = || *stop.borrow();
+        beat.working();
+        // Asked before each send: every send is a new piece of work.
+        let stopping = || {
+            beat.working();
+            *stop.borrow()
+        };
         let pass = crate::outbox::deliver_due_until(&store, &transport, &cfg.support_address, Utc::now, stopping);
         let wait = match pass.await {
             Ok(_) => {
@@ -339,6 +391,7 @@ async fn outbox_loop(
             // What is still queued goes out on the next start.
             return Ok(());
         }
+        beat.waiting(wait);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = queued.notified() => {}

@@ -28,6 +28,7 @@ use crate::config::{Config, Endpoint, MailboxConfig, Security};
 use crate::imap::{self, ImapMailbox, ImapSettings};
 use crate::pipeline::{self, SharedPipeline};
 use crate::store::{self, Store};
+use crate::watchdog::Heartbeat;
 
 /// Mails per fetch and per transaction.
 pub const BATCH: usize = 200;
@@ -176,13 +177,15 @@ pub async fn run(
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
+    beat: Arc<Heartbeat>,
 ) -> Result<()> {
     let mut health = Health { failing: false, backoff: BACKOFF_MIN };
     loop {
         if *stop.borrow() {
             return Ok(());
         }
-        match session(&src, &pipeline, &store, &queued, &mut stop, &mut health, false).await {
+        beat.working();
+        match session(&src, &pipeline, &store, &queued, &mut stop, &mut health, &beat, false).await {
             Ok(_) => return Ok(()),
             Err(e) => {
                 if health.failing {
@@ -196,6 +199,7 @@ pub async fn run(
                 health.failing = true;
                 let wait = with_jitter(health.backoff);
                 health.backoff = (health.backoff * 2).min(BACKOFF_MAX);
+                beat.waiting(wait);
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = stop.changed() => return Ok(()),
@@ -210,12 +214,14 @@ pub async fn run(
 pub async fn drain_once(src: &ImapSource, pipeline: &Arc<SharedPipeline>, store: &Arc<Mutex<Store>>) -> Result<usize> {
     let (_tx, mut stop) = watch::channel(false);
     let mut health = Health { failing: false, backoff: BACKOFF_MIN };
-    session(src, pipeline, store, &Arc::new(Notify::new()), &mut stop, &mut health, true).await
+    let beat = Heartbeat::new("mailbox");
+    session(src, pipeline, store, &Arc::new(Notify::new()), &mut stop, &mut health, &beat, true).await
 }
 
 /// One connection: connect, repair, then fetch/process/ack/wait until stop
 /// (Ok) or an error (Err: the caller backs off and reconnects). With `once`
 /// it returns as soon as the folder is drained. Ok holds the mail count.
+#[allow(clippy::too_many_arguments)]
 async fn session(
     src: &ImapSource,
     pipeline: &Arc<SharedPipeline>,
@@ -223,6 +229,7 @@ async fn session(
     queued: &Arc<Notify>,
     stop: &mut watch::Receiver<bool>,
     health: &mut Health,
+    beat: &Heartbeat,
     once: bool,
 ) -> Result<usize> {
     let mut mb = tokio::select! {
@@ -245,7 +252,7 @@ async fn session(
             format!("polling every {:?}", src.poll_interval)
         }
     );
-    let result = serve(src, &mut mb, pipeline, store, queued, stop, health, once).await;
+    let result = serve(src, &mut mb, pipeline, store, queued, stop, health, beat, once).await;
     if result.is_ok() {
         // Stopping: say goodbye, but do not hold the shutdown up for it.
         let _ = tokio::time::timeout(Duration::from_secs(2), mb.logout()).await;
@@ -262,6 +269,7 @@ async fn serve(
     queued: &Arc<Notify>,
     stop: &mut watch::Receiver<bool>,
     health: &mut Health,
+    beat: &Heartbeat,
     once: bool,
 ) -> Result<usize> {
     let mut total = 0;
@@ -294,6 +302,7 @@ async fn serve(
         if *stop.borrow() {
             return Ok(total);
         }
+        beat.working();
         let fetched = tokio::select! {
             r = mb.fetch_after(pos.last_uid, BATCH) => r?,
             _ = stop.changed() => return Ok(total),
@@ -334,6 +343,8 @@ async fn serve(
             return Ok(total);
         }
         let max = if mb.supports_idle() { IDLE_MAX } else { src.poll_interval };
+        // IDLE ends after `max` at the latest, plus its start and DONE (each bounded).
+        beat.waiting(max + 2 * imap::COMMAND_TIMEOUT);
         tokio::select! {
             r = mb.wait(max) => r?,
             _ = stop.changed() => return Ok(total),

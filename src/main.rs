@@ -1,4 +1,5 @@
-//! The `supportd` binary: parse the command line, set up logging, run, and
+//! The `supportd` binary: parse the command line, set up logging (journald
+//! or stderr, see `supportd::journal`), run, and
 //! turn the result into an exit status (0 ok, 1 runtime failure, 2 bad usage
 //! or bad config) with the error on stderr.
 
@@ -6,14 +7,8 @@ use clap::Parser;
 
 fn main() {
     let cli = supportd::cli::Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if matches!(cli.command, supportd::cli::Command::Run { .. }) {
-            "info"
-        } else {
-            "warn"
-        })
-    });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // journald (structured fields) under systemd, else stderr; RUST_LOG filters both.
+    supportd::journal::init(if matches!(cli.command, supportd::cli::Command::Run { .. }) { "info" } else { "warn" });
     match supportd::cli::run(cli) {
         Ok(()) => {}
         Err(e) => {
