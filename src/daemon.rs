@@ -80,6 +80,15 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
         return Ok(());
     }
 
+    // Bound before the loops start: a taken port fails the start, not a scrape.
+    let metrics = match cfg.metrics_listen {
+        Some(addr) => {
+            let listener = crate::metrics::bind(addr).await?;
+            Some(tokio::spawn(crate::metrics::serve(listener, cfg.store_path.clone(), stop_rx.clone())))
+        }
+        None => None,
+    };
+
     let beats =
         [Arc::new(Heartbeat::new("mailbox")), Arc::new(Heartbeat::new("outbox")), Arc::new(Heartbeat::new("clock"))];
     let mailbox = match imap {
@@ -159,6 +168,9 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
             Ok(Err(e)) => error!("{name} loop panicked: {e}"),
             Err(_) => error!("{name} loop still running after {STOP_DEADLINE:?}: abandoned"),
         }
+    }
+    if let Some(m) = metrics {
+        m.abort();
     }
     info!("stopped");
     Ok(())

@@ -42,6 +42,7 @@ pub mod hygiene;
 pub mod imap;
 pub mod imap_source;
 pub mod journal;
+pub mod metrics;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;

@@ -114,3 +114,52 @@ fn run_processes_maildir_reloads_on_sighup_and_stops_on_sigterm() {
     };
     assert!(status.success(), "exit status {status:?}\n{}", std::fs::read_to_string(&log).unwrap());
 }
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Proves: with `[metrics] listen`, the running daemon serves the Prometheus
+/// text on that loopback address: mails by disposition, tickets by status,
+/// outbox state and the processing-latency histogram, current with the store.
+#[test]
+fn run_serves_prometheus_metrics_on_the_configured_loopback_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let cfgdir = dir.path().join("config");
+    std::fs::create_dir_all(&cfgdir).unwrap();
+    let cfg = cfgdir.join("supportd.toml");
+    std::fs::write(&cfg, common::config_text(&format!("[metrics]\nlisten = \"{addr}\"\n"))).unwrap();
+    let inbox = dir.path().join("var/inbox");
+    let child = Command::new(env!("CARGO_BIN_EXE_supportd"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _d = Daemon(child);
+    wait_for("the metrics listener", Duration::from_secs(30), || std::net::TcpStream::connect(&addr).is_ok());
+    wait_for("the Maildir", Duration::from_secs(30), || inbox.join("tmp").is_dir() && inbox.join("new").is_dir());
+    let raw =
+        common::mail("m.keller@stadtwerke-musterstadt.de", "Frage zum Export", "m1@sw", "", "Wie exportiere ich?");
+    std::fs::write(inbox.join("tmp/1.test"), &raw).unwrap();
+    std::fs::rename(inbox.join("tmp/1.test"), inbox.join("new/1.test")).unwrap();
+    wait_for("the mail in the metrics", Duration::from_secs(30), || {
+        http_get(&addr, "/metrics").contains("supportd_messages{disposition=\"new_ticket\"} 1")
+    });
+    let m = http_get(&addr, "/metrics");
+    assert!(m.starts_with("HTTP/1.1 200 OK\r\n") && m.contains("Content-Type: text/plain; version=0.0.4"), "{m}");
+    assert!(m.contains("supportd_tickets{status=\"new\"} 1"), "{m}");
+    assert!(m.contains("supportd_processing_seconds_count 1"), "{m}");
+    assert!(m.contains("supportd_outbox{state="), "{m}");
+    assert!(http_get(&addr, "/").starts_with("HTTP/1.1 404"), "only /metrics is served");
+}
