@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use supportd::classify::eval::{
-    LabeledMail, Report, cross_validate, cross_validate_nested, evaluate, load_corpus, tune_security_floor,
+    LabeledMail, Report, cross_validate, cross_validate_nested, evaluate, load_corpus, tune_security_floors,
 };
 use supportd::classify::{Classifier, EMBEDDED_CONFIG, classify_raw};
 use supportd::domain::Category;
@@ -72,10 +72,10 @@ fn main() {
     let (k, k_inner) = (10, 5);
     let t = Instant::now();
     let (r, floors) = cross_validate_nested(&base, &all, k, k_inner);
-    let fl: Vec<String> = floors.iter().map(|f| format!("{f:.2}")).collect();
+    let fl: Vec<String> = floors.iter().map(|f| format!("{:.2}/{:.2}", f.plain, f.rule_hit)).collect();
     print(
         &format!(
-            "HEADLINE: {k}-fold cross-validation of the whole pipeline over the whole corpus, security floor tuned inside each fold (floors {})",
+            "HEADLINE: {k}-fold cross-validation of the whole pipeline over the whole corpus, security floors tuned inside each fold (floors without/with a security rule hit: {})",
             fl.join(" ")
         ),
         &r,
@@ -85,10 +85,11 @@ fn main() {
     eprintln!("(nested cross-validation took {:.1} s)", t.elapsed().as_secs_f64());
 
     if !quick {
-        let floor = tune_security_floor(&base, &all, 10);
+        let floor = tune_security_floors(&base, &all, 10);
+        let conf = base.security_floors();
         println!(
-            "security floor tuned by 10-fold cross-validation on the whole corpus: {floor:.2} (config: {:.2})\n",
-            base.security_floor()
+            "security floors tuned by 10-fold cross-validation on the whole corpus: {:.2} / {:.2} with a security rule hit (config: {:.2} / {:.2})\n",
+            floor.plain, floor.rule_hit, conf.plain, conf.rule_hit
         );
         let no_rules = Classifier::from_toml_str(
             &EMBEDDED_CONFIG.replace("rule_feature = 0.2", "rule_feature = 0.0"),

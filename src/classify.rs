@@ -69,9 +69,19 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct Settings {
     low_confidence_threshold: f64,
+    /// Security first, with only the learned part as evidence: security_error
+    /// wins at this probability or more.
     security_floor: f64,
+    /// The same when a (non-forcing) security rule matched: the concept
+    /// lexicon saw a security cue, so a lower probability suffices.
+    #[serde(default = "default_floor_rule_hit")]
+    security_floor_rule_hit: f64,
     #[serde(default = "default_force_confidence")]
     force_confidence: f64,
+}
+
+fn default_floor_rule_hit() -> f64 {
+    0.0
 }
 
 fn default_force_confidence() -> f64 {
@@ -309,6 +319,7 @@ impl Classifier {
         for (key, v) in [
             ("settings.low_confidence_threshold", s.low_confidence_threshold),
             ("settings.security_floor", s.security_floor),
+            ("settings.security_floor_rule_hit", s.security_floor_rule_hit),
             ("settings.force_confidence", s.force_confidence),
         ] {
             if !(0.0..=1.0).contains(&v) {
@@ -449,18 +460,19 @@ impl Classifier {
         self.classify_scored(subject, text).0
     }
 
-    /// A copy with another `settings.security_floor` (evaluation: floors
-    /// tuned inside cross-validation folds).
-    pub fn with_security_floor(&self, floor: f64) -> Classifier {
+    /// A copy with other security floors (evaluation: floors tuned inside
+    /// cross-validation folds).
+    pub fn with_security_floors(&self, floors: Floors) -> Classifier {
         let mut inner = self.rebuild();
         inner.model = self.inner.model.clone();
-        inner.settings.security_floor = floor;
+        inner.settings.security_floor = floors.plain;
+        inner.settings.security_floor_rule_hit = floors.rule_hit;
         Classifier { inner: Arc::new(inner) }
     }
 
-    /// The configured security floor.
-    pub fn security_floor(&self) -> f64 {
-        self.inner.settings.security_floor
+    /// The configured security floors.
+    pub fn security_floors(&self) -> Floors {
+        Floors { plain: self.inner.settings.security_floor, rule_hit: self.inner.settings.security_floor_rule_hit }
     }
 
     fn classify_scored(&self, subject: &str, text: &str) -> (Classification, Scores) {
@@ -510,11 +522,13 @@ impl Classifier {
             p,
             forced: forced.is_some(),
             evidence: inner.model.is_some() || sec_rule_hit,
+            security_rule_hit: sec_rule_hit,
             low_confidence_threshold: inner.settings.low_confidence_threshold,
             force_confidence: inner.settings.force_confidence,
         };
         let st = &inner.settings;
-        let (chosen, confidence, why) = scores.decide(st.security_floor);
+        let floors = self.security_floors();
+        let (chosen, confidence, why) = scores.decide(floors);
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
@@ -522,9 +536,10 @@ impl Classifier {
         match why {
             Why::Forced => reasons.push(format!("security first: forced by {}", forced.unwrap_or_default())),
             Why::Floor => reasons.push(format!(
-                "security first: security_error probability {:.2} >= floor {:.2} ({} had {:.2})",
+                "security first: security_error probability {:.2} >= floor {:.2}{} ({} had {:.2})",
                 p[sec],
-                st.security_floor,
+                floors.get(sec_rule_hit),
+                if sec_rule_hit { " (a security rule matched)" } else { "" },
                 Category::ALL[top],
                 p[top]
             )),
@@ -581,6 +596,21 @@ impl Classifier {
     }
 }
 
+/// The security floors: the security_error probability from which security
+/// wins over a more probable category, without and with a matched security
+/// rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Floors {
+    pub plain: f64,
+    pub rule_hit: f64,
+}
+
+impl Floors {
+    fn get(&self, rule_hit: bool) -> f64 {
+        if rule_hit { self.rule_hit } else { self.plain }
+    }
+}
+
 /// Why a category was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Why {
@@ -599,20 +629,23 @@ pub struct Scores {
     /// A `force = true` security rule matched.
     pub forced: bool,
     evidence: bool,
+    /// A security rule (not forcing) matched.
+    pub security_rule_hit: bool,
     low_confidence_threshold: f64,
     force_confidence: f64,
 }
 
 impl Scores {
     /// The category the decision rule picks with the given security floor.
-    pub fn category(&self, security_floor: f64) -> Category {
-        Category::ALL[self.decide(security_floor).0]
+    pub fn category(&self, floors: Floors) -> Category {
+        Category::ALL[self.decide(floors).0]
     }
 
     /// Security first: a forced rule, security_error probability at least
     /// `floor`, or a low-confidence winner with security_error as the
     /// runner-up; otherwise the most probable category.
-    fn decide(&self, floor: f64) -> (usize, f64, Why) {
+    fn decide(&self, floors: Floors) -> (usize, f64, Why) {
+        let floor = floors.get(self.security_rule_hit);
         let p = &self.p;
         let sec = idx(Category::SecurityError);
         let mut order: Vec<usize> = (0..N).collect();
