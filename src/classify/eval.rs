@@ -203,40 +203,36 @@ fn folds(mails: &[&LabeledMail], k: usize) -> Vec<usize> {
 /// to pick the security floor: security first.
 pub const SECURITY_MISS_COST: f64 = 10.0;
 
-/// Pick the security floors from out-of-fold scores: the pair with the lowest
-/// cost (missed security reports count SECURITY_MISS_COST, other errors 1);
-/// among equal costs the highest floors (fewest false alarms). Each floor only
-/// affects the mails with (or without) a security rule hit, so the two are
-/// picked independently.
-pub fn pick_floors(oof: &[(Category, super::Scores)]) -> Floors {
-    let pick = |rule_hit: bool, grid: &mut dyn Iterator<Item = f64>| {
-        let mut best = (f64::INFINITY, 0.5);
-        for t in grid {
-            let floors = Floors { plain: t, rule_hit: t };
-            let cost: f64 = oof
-                .iter()
-                .filter(|(_, s)| s.security_rule_hit == rule_hit)
-                .map(|(want, s)| {
-                    let got = s.category(floors);
-                    if got == *want {
-                        0.0
-                    } else if *want == Category::SecurityError {
-                        SECURITY_MISS_COST
-                    } else {
-                        1.0
-                    }
-                })
-                .sum();
-            if cost <= best.0 {
-                best = (cost, t);
-            }
+/// Pick the security floor for mails without a security rule hit from
+/// out-of-fold scores: the floor with the lowest cost (missed security reports
+/// count SECURITY_MISS_COST, other errors 1); among equal costs the lowest
+/// (security first: of two floors that decide the tuning mails alike, the
+/// lower errs towards security). The floor for mails WITH a security rule hit
+/// is policy, not tuned: `rule_hit` (the configured value; 0 = a matched
+/// security rule is plausible security, which wins).
+pub fn pick_floors(oof: &[(Category, super::Scores)], rule_hit: f64) -> Floors {
+    let mut best = (f64::INFINITY, 0.5);
+    for i in 2..=50 {
+        let floors = Floors { plain: i as f64 / 100.0, rule_hit };
+        let cost: f64 = oof
+            .iter()
+            .filter(|(_, s)| !s.security_rule_hit)
+            .map(|(want, s)| {
+                let got = s.category(floors);
+                if got == *want {
+                    0.0
+                } else if *want == Category::SecurityError {
+                    SECURITY_MISS_COST
+                } else {
+                    1.0
+                }
+            })
+            .sum();
+        if cost < best.0 {
+            best = (cost, floors.plain);
         }
-        best.1
-    };
-    Floors {
-        plain: pick(false, &mut (2..=50).map(|i| i as f64 / 100.0)),
-        rule_hit: pick(true, &mut (0..=50).map(|i| i as f64 / 100.0)),
     }
+    Floors { plain: best.1, rule_hit }
 }
 
 /// Out-of-fold scores of `mails` (k-fold, each mail scored by a model that
@@ -259,7 +255,7 @@ pub fn out_of_fold_scores(base: &Classifier, mails: &[&LabeledMail], k: usize) -
 
 /// The security floors tuned by k-fold cross-validation on `mails`.
 pub fn tune_security_floors(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Floors {
-    pick_floors(&out_of_fold_scores(base, mails, k))
+    pick_floors(&out_of_fold_scores(base, mails, k), base.security_floors().rule_hit)
 }
 
 /// Cross-validation of the whole pipeline with the security floor tuned
