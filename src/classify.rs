@@ -841,10 +841,12 @@ fn features<'a>(
         for i in start..tokens.len() {
             let tok = tokens[i];
             let digits = tok.chars().all(|c| c.is_ascii_digit());
-            let tb: &[u8] = if digits { b"0" } else { tok.as_bytes() };
+            let folded = fold_umlaut_digraphs(tok);
+            let tb: &[u8] = if digits { b"0" } else { folded.as_bytes() };
             if i + 1 < tokens.len() && cfg.bigrams {
                 let next = tokens[i + 1];
-                let nb: &[u8] = if next.chars().all(|c| c.is_ascii_digit()) { b"0" } else { next.as_bytes() };
+                let next_folded = fold_umlaut_digraphs(next);
+                let nb: &[u8] = if next.chars().all(|c| c.is_ascii_digit()) { b"0" } else { next_folded.as_bytes() };
                 raw.push(((fnv(b'b', &[tb, nb]) & mask) as u32, Origin::Bigram(i)));
             }
             if digits || tok.chars().count() < 2 || inner.stopwords.contains(tok) {
@@ -885,6 +887,30 @@ fn features<'a>(
         }
     }
     (out, tokens)
+}
+
+/// The model's spelling of a normalised word: "ae", "oe", "ue" become "a",
+/// "o", "u", so that a word written with its umlauts (folded to "ue" by
+/// [`normalize`]), with "ue" or with the dots simply dropped
+/// ("Sicherheitslücke", "Sicherheitsluecke", "Sicherheitslucke") gives the
+/// same features. Lossy ("neue" -> "neu") but the same for training and
+/// classification.
+fn fold_umlaut_digraphs(tok: &str) -> std::borrow::Cow<'_, str> {
+    let b = tok.as_bytes();
+    if !b.windows(2).any(|w| matches!(w, [b'a' | b'o' | b'u', b'e'])) {
+        return std::borrow::Cow::Borrowed(tok);
+    }
+    let mut out = String::with_capacity(tok.len());
+    let mut prev: Option<char> = None;
+    for ch in tok.chars() {
+        if ch == 'e' && matches!(prev, Some('a' | 'o' | 'u')) {
+            prev = None;
+            continue;
+        }
+        out.push(ch);
+        prev = Some(ch);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Multinomial logistic regression over hashed features, trained by SGD with
@@ -1189,6 +1215,15 @@ mod tests {
         assert_eq!(clean_text(t, &cut()), "New text");
         let t = "Neu\n\nVon: Support <s@x.de>\nGesendet: Montag\nAn: mich\n\nalt";
         assert_eq!(clean_text(t, &cut()), "Neu");
+    }
+
+    #[test]
+    fn model_spelling_of_umlauts() {
+        for w in ["sicherheitsluecke", "sicherheitslucke"] {
+            assert_eq!(fold_umlaut_digraphs(w), "sicherheitslucke");
+        }
+        assert_eq!(fold_umlaut_digraphs("gruesse"), "grusse");
+        assert_eq!(fold_umlaut_digraphs("export"), "export");
     }
 
     #[test]
