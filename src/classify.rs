@@ -76,6 +76,11 @@ struct Settings {
     /// lexicon saw a security cue, so a lower probability suffices.
     #[serde(default = "default_floor_rule_hit")]
     security_floor_rule_hit: f64,
+    /// The matched security rules' weights must add up to at least this for
+    /// `security_floor_rule_hit` to apply (weak cues such as "Datenschutz"
+    /// alone are left to the learned part).
+    #[serde(default)]
+    security_evidence_weight: f64,
     #[serde(default = "default_force_confidence")]
     force_confidence: f64,
 }
@@ -326,6 +331,12 @@ impl Classifier {
                 return Err(format!("{source}: {key}: must be between 0 and 1, got {v}"));
             }
         }
+        if !(s.security_evidence_weight.is_finite() && s.security_evidence_weight >= 0.0) {
+            return Err(format!(
+                "{source}: settings.security_evidence_weight: must be a number >= 0, got {}",
+                s.security_evidence_weight
+            ));
+        }
         let m = &cfg.model;
         if !(8..=24).contains(&m.hash_bits) {
             return Err(format!("{source}: model.hash_bits: must be between 8 and 24, got {}", m.hash_bits));
@@ -482,6 +493,7 @@ impl Classifier {
         let (z_rules, matched) = rule_scores(inner, &norm);
         let sec = idx(Category::SecurityError);
         let sec_rule_hit = z_rules[sec] > 0.0;
+        let sec_evidence = sec_rule_hit && z_rules[sec] >= inner.settings.security_evidence_weight;
         let mut rule_hits: Vec<(usize, f64, String)> = Vec::new();
         let mut forced: Option<String> = None;
         for &i in &matched {
@@ -522,7 +534,7 @@ impl Classifier {
             p,
             forced: forced.is_some(),
             evidence: inner.model.is_some() || sec_rule_hit,
-            security_rule_hit: sec_rule_hit,
+            security_rule_hit: sec_evidence,
             low_confidence_threshold: inner.settings.low_confidence_threshold,
             force_confidence: inner.settings.force_confidence,
         };
@@ -538,8 +550,8 @@ impl Classifier {
             Why::Floor => reasons.push(format!(
                 "security first: security_error probability {:.2} >= floor {:.2}{} ({} had {:.2})",
                 p[sec],
-                floors.get(sec_rule_hit),
-                if sec_rule_hit { " (a security rule matched)" } else { "" },
+                floors.get(sec_evidence),
+                if sec_evidence { " (security rules matched)" } else { "" },
                 Category::ALL[top],
                 p[top]
             )),
@@ -629,7 +641,8 @@ pub struct Scores {
     /// A `force = true` security rule matched.
     pub forced: bool,
     evidence: bool,
-    /// A security rule (not forcing) matched.
+    /// Security rules (not forcing) matched with at least
+    /// `settings.security_evidence_weight` in all.
     pub security_rule_hit: bool,
     low_confidence_threshold: f64,
     force_confidence: f64,
