@@ -4,13 +4,17 @@
 //! Two parts, both driven by data rather than code:
 //! * weighted regex rules per category from `config/classifier.toml` (ops can
 //!   extend them; `force = true` rules make a mail a security report outright);
-//! * a small multinomial naive-Bayes model trained at start-up from the labeled
-//!   corpus (`fixtures/classifier_training.tsv`, exported from `fixtures/corpus`).
+//! * a multinomial logistic regression over hashed words, word pairs,
+//!   character n-grams and the matched rules, trained at start-up from the
+//!   labeled corpus (`fixtures/classifier_training.tsv`, exported from
+//!   `fixtures/corpus`).
 //!
-//! The scores are added per category and turned into probabilities with a
-//! softmax. Security comes first: a forced security rule, a security probability
-//! above `security_floor`, or a low-confidence decision with security as the
-//! runner-up all yield `security_error`.
+//! The model's scores are turned into probabilities with a softmax. Security
+//! comes first: a forced security rule; security rules of enough weight
+//! (`security_evidence_weight`) with a security probability of at least
+//! `security_floor_rule_hit`; a security probability of at least
+//! `security_floor` on the model alone; or a low-confidence decision with
+//! security as the runner-up: all yield `security_error`.
 
 // Per-category loops index several [f64; 5] arrays at once; `0..N` is clearer.
 #![allow(clippy::needless_range_loop)]
