@@ -4,13 +4,17 @@
 //! Two parts, both driven by data rather than code:
 //! * weighted regex rules per category from `config/classifier.toml` (ops can
 //!   extend them; `force = true` rules make a mail a security report outright);
-//! * a small multinomial naive-Bayes model trained at start-up from the labeled
-//!   corpus (`fixtures/classifier_training.tsv`, exported from `fixtures/corpus`).
+//! * a multinomial logistic regression over hashed words, word pairs,
+//!   character n-grams and the matched rules, trained at start-up from the
+//!   labeled corpus (`fixtures/classifier_training.tsv`, exported from
+//!   `fixtures/corpus`).
 //!
-//! The scores are added per category and turned into probabilities with a
-//! softmax. Security comes first: a forced security rule, a security probability
-//! above `security_floor`, or a low-confidence decision with security as the
-//! runner-up all yield `security_error`.
+//! The model's scores are turned into probabilities with a softmax. Security
+//! comes first: a forced security rule; security rules of enough weight
+//! (`security_evidence_weight`) with a security probability of at least
+//! `security_floor_rule_hit`; a security probability of at least
+//! `security_floor` on the model alone; or a low-confidence decision with
+//! security as the runner-up: all yield `security_error`.
 
 // Per-category loops index several [f64; 5] arrays at once; `0..N` is clearer.
 #![allow(clippy::needless_range_loop)]
@@ -69,9 +73,24 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct Settings {
     low_confidence_threshold: f64,
+    /// Security first, with only the learned part as evidence: security_error
+    /// wins at this probability or more.
     security_floor: f64,
+    /// The same when a (non-forcing) security rule matched: the concept
+    /// lexicon saw a security cue, so a lower probability suffices.
+    #[serde(default = "default_floor_rule_hit")]
+    security_floor_rule_hit: f64,
+    /// The matched security rules' weights must add up to at least this for
+    /// `security_floor_rule_hit` to apply (weak cues such as "Datenschutz"
+    /// alone are left to the learned part).
+    #[serde(default)]
+    security_evidence_weight: f64,
     #[serde(default = "default_force_confidence")]
     force_confidence: f64,
+}
+
+fn default_floor_rule_hit() -> f64 {
+    0.0
 }
 
 fn default_force_confidence() -> f64 {
@@ -309,11 +328,18 @@ impl Classifier {
         for (key, v) in [
             ("settings.low_confidence_threshold", s.low_confidence_threshold),
             ("settings.security_floor", s.security_floor),
+            ("settings.security_floor_rule_hit", s.security_floor_rule_hit),
             ("settings.force_confidence", s.force_confidence),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{source}: {key}: must be between 0 and 1, got {v}"));
             }
+        }
+        if !(s.security_evidence_weight.is_finite() && s.security_evidence_weight >= 0.0) {
+            return Err(format!(
+                "{source}: settings.security_evidence_weight: must be a number >= 0, got {}",
+                s.security_evidence_weight
+            ));
         }
         let m = &cfg.model;
         if !(8..=24).contains(&m.hash_bits) {
@@ -449,18 +475,19 @@ impl Classifier {
         self.classify_scored(subject, text).0
     }
 
-    /// A copy with another `settings.security_floor` (evaluation: floors
-    /// tuned inside cross-validation folds).
-    pub fn with_security_floor(&self, floor: f64) -> Classifier {
+    /// A copy with other security floors (evaluation: floors tuned inside
+    /// cross-validation folds).
+    pub fn with_security_floors(&self, floors: Floors) -> Classifier {
         let mut inner = self.rebuild();
         inner.model = self.inner.model.clone();
-        inner.settings.security_floor = floor;
+        inner.settings.security_floor = floors.plain;
+        inner.settings.security_floor_rule_hit = floors.rule_hit;
         Classifier { inner: Arc::new(inner) }
     }
 
-    /// The configured security floor.
-    pub fn security_floor(&self) -> f64 {
-        self.inner.settings.security_floor
+    /// The configured security floors.
+    pub fn security_floors(&self) -> Floors {
+        Floors { plain: self.inner.settings.security_floor, rule_hit: self.inner.settings.security_floor_rule_hit }
     }
 
     fn classify_scored(&self, subject: &str, text: &str) -> (Classification, Scores) {
@@ -470,6 +497,7 @@ impl Classifier {
         let (z_rules, matched) = rule_scores(inner, &norm);
         let sec = idx(Category::SecurityError);
         let sec_rule_hit = z_rules[sec] > 0.0;
+        let sec_evidence = sec_rule_hit && z_rules[sec] >= inner.settings.security_evidence_weight;
         let mut rule_hits: Vec<(usize, f64, String)> = Vec::new();
         let mut forced: Option<String> = None;
         for &i in &matched {
@@ -510,11 +538,13 @@ impl Classifier {
             p,
             forced: forced.is_some(),
             evidence: inner.model.is_some() || sec_rule_hit,
+            security_rule_hit: sec_evidence,
             low_confidence_threshold: inner.settings.low_confidence_threshold,
             force_confidence: inner.settings.force_confidence,
         };
         let st = &inner.settings;
-        let (chosen, confidence, why) = scores.decide(st.security_floor);
+        let floors = self.security_floors();
+        let (chosen, confidence, why) = scores.decide(floors);
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
@@ -522,9 +552,10 @@ impl Classifier {
         match why {
             Why::Forced => reasons.push(format!("security first: forced by {}", forced.unwrap_or_default())),
             Why::Floor => reasons.push(format!(
-                "security first: security_error probability {:.2} >= floor {:.2} ({} had {:.2})",
+                "security first: security_error probability {:.2} >= floor {:.2}{} ({} had {:.2})",
                 p[sec],
-                st.security_floor,
+                floors.get(sec_evidence),
+                if sec_evidence { " (security rules matched)" } else { "" },
                 Category::ALL[top],
                 p[top]
             )),
@@ -581,6 +612,21 @@ impl Classifier {
     }
 }
 
+/// The security floors: the security_error probability from which security
+/// wins over a more probable category, without and with a matched security
+/// rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Floors {
+    pub plain: f64,
+    pub rule_hit: f64,
+}
+
+impl Floors {
+    fn get(&self, rule_hit: bool) -> f64 {
+        if rule_hit { self.rule_hit } else { self.plain }
+    }
+}
+
 /// Why a category was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Why {
@@ -599,20 +645,24 @@ pub struct Scores {
     /// A `force = true` security rule matched.
     pub forced: bool,
     evidence: bool,
+    /// Security rules (not forcing) matched with at least
+    /// `settings.security_evidence_weight` in all.
+    pub security_rule_hit: bool,
     low_confidence_threshold: f64,
     force_confidence: f64,
 }
 
 impl Scores {
     /// The category the decision rule picks with the given security floor.
-    pub fn category(&self, security_floor: f64) -> Category {
-        Category::ALL[self.decide(security_floor).0]
+    pub fn category(&self, floors: Floors) -> Category {
+        Category::ALL[self.decide(floors).0]
     }
 
     /// Security first: a forced rule, security_error probability at least
     /// `floor`, or a low-confidence winner with security_error as the
     /// runner-up; otherwise the most probable category.
-    fn decide(&self, floor: f64) -> (usize, f64, Why) {
+    fn decide(&self, floors: Floors) -> (usize, f64, Why) {
+        let floor = floors.get(self.security_rule_hit);
         let p = &self.p;
         let sec = idx(Category::SecurityError);
         let mut order: Vec<usize> = (0..N).collect();
@@ -808,10 +858,12 @@ fn features<'a>(
         for i in start..tokens.len() {
             let tok = tokens[i];
             let digits = tok.chars().all(|c| c.is_ascii_digit());
-            let tb: &[u8] = if digits { b"0" } else { tok.as_bytes() };
+            let folded = fold_umlaut_digraphs(tok);
+            let tb: &[u8] = if digits { b"0" } else { folded.as_bytes() };
             if i + 1 < tokens.len() && cfg.bigrams {
                 let next = tokens[i + 1];
-                let nb: &[u8] = if next.chars().all(|c| c.is_ascii_digit()) { b"0" } else { next.as_bytes() };
+                let next_folded = fold_umlaut_digraphs(next);
+                let nb: &[u8] = if next.chars().all(|c| c.is_ascii_digit()) { b"0" } else { next_folded.as_bytes() };
                 raw.push(((fnv(b'b', &[tb, nb]) & mask) as u32, Origin::Bigram(i)));
             }
             if digits || tok.chars().count() < 2 || inner.stopwords.contains(tok) {
@@ -852,6 +904,30 @@ fn features<'a>(
         }
     }
     (out, tokens)
+}
+
+/// The model's spelling of a normalised word: "ae", "oe", "ue" become "a",
+/// "o", "u", so that a word written with its umlauts (folded to "ue" by
+/// [`normalize`]), with "ue" or with the dots simply dropped
+/// ("Sicherheitslücke", "Sicherheitsluecke", "Sicherheitslucke") gives the
+/// same features. Lossy ("neue" -> "neu") but the same for training and
+/// classification.
+fn fold_umlaut_digraphs(tok: &str) -> std::borrow::Cow<'_, str> {
+    let b = tok.as_bytes();
+    if !b.windows(2).any(|w| matches!(w, [b'a' | b'o' | b'u', b'e'])) {
+        return std::borrow::Cow::Borrowed(tok);
+    }
+    let mut out = String::with_capacity(tok.len());
+    let mut prev: Option<char> = None;
+    for ch in tok.chars() {
+        if ch == 'e' && matches!(prev, Some('a' | 'o' | 'u')) {
+            prev = None;
+            continue;
+        }
+        out.push(ch);
+        prev = Some(ch);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Multinomial logistic regression over hashed features, trained by SGD with
@@ -1156,6 +1232,15 @@ mod tests {
         assert_eq!(clean_text(t, &cut()), "New text");
         let t = "Neu\n\nVon: Support <s@x.de>\nGesendet: Montag\nAn: mich\n\nalt";
         assert_eq!(clean_text(t, &cut()), "Neu");
+    }
+
+    #[test]
+    fn model_spelling_of_umlauts() {
+        for w in ["sicherheitsluecke", "sicherheitslucke"] {
+            assert_eq!(fold_umlaut_digraphs(w), "sicherheitslucke");
+        }
+        assert_eq!(fold_umlaut_digraphs("gruesse"), "grusse");
+        assert_eq!(fold_umlaut_digraphs("export"), "export");
     }
 
     #[test]

@@ -25,6 +25,7 @@ except ImportError:
     corpus_holdout = None
 import corpus_new4
 import corpus_new4b
+import corpus_new5
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "corpus")
 SUPPORT = "mein-team-support@roewaplan.de"
@@ -262,6 +263,8 @@ def main():
     splits.append(("new4", corpus_new4.CORES, 20260701))
     # new4b: written after the independent check (see corpus_new4b.py).
     splits.append(("new4b", corpus_new4b.CORES, 20260715))
+    # new5: written after the round-5 rules, floors and features were frozen.
+    splits.append(("new5", corpus_new5.CORES, 20260801))
     rows = []
     for split, cores, seed in splits:
         rng = random.Random(seed)
@@ -275,7 +278,7 @@ def main():
                 f.write(raw)
             rows.append(f"{fname}\t{cat}\t{lang}\t{','.join(notes)}")
     with open(os.path.join(ROOT, "labels.tsv"), "w", encoding="utf-8") as f:
-        f.write("# file\tcategory\tlang\tnote (split = directory: dev, dev2, dev3 = development data the rules were written on; holdout, new4 = written after the rules were frozen)\n")
+        f.write("# file\tcategory\tlang\tnote (split = directory: dev, dev2, dev3 = development data the rules were written on; holdout, new4, new5 = written after the rules of their round were frozen)\n")
         f.write("\n".join(rows) + "\n")
     print(f"wrote {len(rows)} mails")
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{Classifier, Example, extract_raw};
+use super::{Classifier, Example, Floors, extract_raw};
 use crate::domain::Category;
 
 /// One labeled mail of `fixtures/corpus`.
@@ -203,21 +203,22 @@ fn folds(mails: &[&LabeledMail], k: usize) -> Vec<usize> {
 /// to pick the security floor: security first.
 pub const SECURITY_MISS_COST: f64 = 10.0;
 
-/// Candidate security floors.
-fn floor_grid() -> impl Iterator<Item = f64> {
-    (2..=50).map(|i| i as f64 / 100.0)
-}
-
-/// Pick the security floor from out-of-fold scores: the floor with the lowest
-/// cost (missed security reports count SECURITY_MISS_COST, other errors 1);
-/// among equal costs the highest floor (fewest false alarms).
-pub fn pick_floor(oof: &[(Category, super::Scores)]) -> f64 {
+/// Pick the security floor for mails without a security rule hit from
+/// out-of-fold scores: the floor with the lowest cost (missed security reports
+/// count SECURITY_MISS_COST, other errors 1); among equal costs the lowest
+/// (security first: of two floors that decide the tuning mails alike, the
+/// lower errs towards security). The floor for mails WITH a security rule hit
+/// is policy, not tuned: `rule_hit` (the configured value; 0 = a matched
+/// security rule is plausible security, which wins).
+pub fn pick_floors(oof: &[(Category, super::Scores)], rule_hit: f64) -> Floors {
     let mut best = (f64::INFINITY, 0.5);
-    for t in floor_grid() {
+    for i in 2..=50 {
+        let floors = Floors { plain: i as f64 / 100.0, rule_hit };
         let cost: f64 = oof
             .iter()
+            .filter(|(_, s)| !s.security_rule_hit)
             .map(|(want, s)| {
-                let got = s.category(t);
+                let got = s.category(floors);
                 if got == *want {
                     0.0
                 } else if *want == Category::SecurityError {
@@ -227,11 +228,11 @@ pub fn pick_floor(oof: &[(Category, super::Scores)]) -> f64 {
                 }
             })
             .sum();
-        if cost <= best.0 {
-            best = (cost, t);
+        if cost < best.0 {
+            best = (cost, floors.plain);
         }
     }
-    best.1
+    Floors { plain: best.1, rule_hit }
 }
 
 /// Out-of-fold scores of `mails` (k-fold, each mail scored by a model that
@@ -252,9 +253,9 @@ pub fn out_of_fold_scores(base: &Classifier, mails: &[&LabeledMail], k: usize) -
     out.into_iter().map(|x| x.expect("every mail in one fold")).collect()
 }
 
-/// The security floor tuned by k-fold cross-validation on `mails`.
-pub fn tune_security_floor(base: &Classifier, mails: &[&LabeledMail], k: usize) -> f64 {
-    pick_floor(&out_of_fold_scores(base, mails, k))
+/// The security floors tuned by k-fold cross-validation on `mails`.
+pub fn tune_security_floors(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Floors {
+    pick_floors(&out_of_fold_scores(base, mails, k), base.security_floors().rule_hit)
 }
 
 /// Cross-validation of the whole pipeline with the security floor tuned
@@ -266,7 +267,7 @@ pub fn cross_validate_nested(
     mails: &[&LabeledMail],
     k: usize,
     k_inner: usize,
-) -> (Report, Vec<f64>) {
+) -> (Report, Vec<Floors>) {
     let fold_of = folds(mails, k);
     let mut total = Report::default();
     let mut floors = Vec::new();
@@ -274,10 +275,10 @@ pub fn cross_validate_nested(
         let train_m: Vec<&LabeledMail> =
             mails.iter().zip(&fold_of).filter(|(_, x)| **x != f).map(|(m, _)| *m).collect();
         let test: Vec<&LabeledMail> = mails.iter().zip(&fold_of).filter(|(_, x)| **x == f).map(|(m, _)| *m).collect();
-        let floor = tune_security_floor(base, &train_m, k_inner);
+        let floor = tune_security_floors(base, &train_m, k_inner);
         floors.push(floor);
         let ex: Vec<Example> = train_m.iter().map(|m| m.example()).collect();
-        let c = base.with_training(&ex).with_security_floor(floor);
+        let c = base.with_training(&ex).with_security_floors(floor);
         total.merge(&evaluate(&c, &test));
     }
     (total, floors)
