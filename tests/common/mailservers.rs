@@ -112,6 +112,7 @@ impl MailServers {
             security,
             username: user.into(),
             password: self.password.clone(),
+            token: None,
             ca_file: Some(self.ca_file.clone()),
             folder: "INBOX".into(),
             processed_folder: Some("Processed".into()),
@@ -126,6 +127,7 @@ impl MailServers {
             security: Security::Plain,
             username: None,
             password: None,
+            token: None,
             ca_file: None,
         }
     }
@@ -138,6 +140,7 @@ impl MailServers {
             security: Security::StartTls,
             username: Some(user.into()),
             password: Some(self.password.clone()),
+            token: None,
             ca_file: Some(self.ca_file.clone()),
         }
     }
