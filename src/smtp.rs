@@ -201,6 +201,9 @@ impl SmtpTransport {
     fn auth_failed(&self, oauth: &OauthState, e: &SendErrorOrTimeout, what: &str) -> SendError {
         let key = &oauth.source.key;
         let detail = match e {
+            SendErrorOrTimeout::Smtp(e) if e.status().is_none() => {
+                "the server answered AUTH with an XOAUTH2 error challenge".to_string()
+            }
             SendErrorOrTimeout::Smtp(e) => error_chain(e),
             SendErrorOrTimeout::Timeout => "timeout".into(),
         };
