@@ -1306,6 +1306,106 @@ level = 1
         assert!(e.to_string().contains("send_time"), "{e}");
     }
 
+    /// The embedded default with `[mailbox]`/`[transport]` replaced.
+    fn with_endpoints(mailbox: &str, transport: &str) -> String {
+        let mut out = String::new();
+        let mut skip = false;
+        for line in EMBEDDED_DEFAULT.lines() {
+            if line.starts_with('[') {
+                skip = line == "[mailbox]" || line == "[transport]";
+            }
+            if !skip {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        format!("{out}\n[mailbox]\n{mailbox}\n[transport]\n{transport}\n")
+    }
+
+    #[test]
+    fn xoauth2_keys_build_token_sources() {
+        use crate::oauth::TokenKind;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("imap-token"), "t\n").unwrap();
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"outlook.office365.com\"\nusername = \"support@example.org\"\n\
+             auth = \"xoauth2\"\ntoken_file = \"imap-token\"",
+            "kind = \"smtp\"\nhost = \"smtp.office365.com\"\nsecurity = \"starttls\"\n\
+             username = \"support@example.org\"\nauth = \"xoauth2\"\ntoken_command = [\"oauth2ms\", \"--encode-xoauth2=no\"]",
+        );
+        let c = Config::from_str(&text, "x.toml", dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let MailboxConfig::Imap { endpoint, .. } = &c.mailbox else { panic!() };
+        let t = endpoint.token.as_ref().unwrap();
+        assert_eq!(t.key, "mailbox.token_file");
+        assert_eq!(t.kind, TokenKind::File(dir.path().join("imap-token")));
+        assert_eq!((endpoint.port, endpoint.password.as_deref()), (993, None));
+        let TransportConfig::Smtp { endpoint } = &c.transport else { panic!() };
+        let t = endpoint.token.as_ref().unwrap();
+        assert_eq!(t.key, "transport.token_command");
+        assert_eq!(t.kind, TokenKind::Command(vec!["oauth2ms".into(), "--encode-xoauth2=no".into()]));
+        assert_eq!(endpoint.port, 587);
+
+        // password auth (the default) has no token
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\nauth = \"password\"",
+            "kind = \"file\"\npath = \"out\"",
+        );
+        let c = Config::from_str(&text, "x.toml", dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let MailboxConfig::Imap { endpoint, .. } = &c.mailbox else { panic!() };
+        assert!(endpoint.token.is_none());
+    }
+
+    #[test]
+    fn xoauth2_problems_are_all_reported() {
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\npassword = \"p\"\n\
+             token_file = \"/nonexistent/token\"\ntoken_command = [\"x\"]",
+            "kind = \"smtp\"\nhost = \"h\"\nauth = \"xoauth2\"",
+        );
+        let e = Config::from_str(&text, "x.toml", Path::new(".")).unwrap_err();
+        let joined = e.to_string();
+        for needle in [
+            "x.toml: mailbox.password: does not apply to auth = \"xoauth2\"",
+            "x.toml: mailbox.token_command: give either token_file or token_command, not both",
+            "x.toml: transport.username: is required for auth = \"xoauth2\"",
+            "x.toml: transport.token_file: auth = \"xoauth2\" needs token_file or token_command",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        assert_eq!(e.0.len(), 4, "{joined}");
+
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\nauth = \"oauth\"",
+            "kind = \"smtp\"\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\ntoken_file = \"t\"",
+        );
+        let e = Config::from_str(&text, "x.toml", Path::new(".")).unwrap_err();
+        let joined = e.to_string();
+        for needle in [
+            "mailbox.auth: must be one of password, xoauth2 (got \"oauth\")",
+            "transport.token_file: only applies to auth = \"xoauth2\"",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\ntoken_file = \"/nonexistent/token\"",
+            "kind = \"smtp\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\ntoken_command = []",
+        );
+        let e = Config::from_str(&text, "x.toml", Path::new(".")).unwrap_err();
+        let joined = e.to_string();
+        assert!(joined.contains("mailbox.token_file: cannot be read"), "{joined}");
+        assert!(joined.contains("transport.token_command: must name a program"), "{joined}");
+
+        // token keys on a maildir mailbox
+        let e = Config::from_str(
+            &with_endpoints("kind = \"maildir\"\npath = \"m\"\nauth = \"xoauth2\"", "kind = \"file\"\npath = \"o\""),
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("mailbox.auth: only applies to kind = \"imap\""), "{e}");
+    }
+
     #[test]
     fn unknown_keys_are_rejected_with_the_line() {
         let e =
