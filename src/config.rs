@@ -91,6 +91,9 @@ pub mod raw {
         pub username: Option<String>,
         pub password: Option<String>,
         pub password_file: Option<String>,
+        pub auth: Option<String>,
+        pub token_file: Option<String>,
+        pub token_command: Option<Vec<String>>,
         pub ca_file: Option<String>,
         pub folder: Option<String>,
         pub processed_folder: Option<String>,
@@ -109,6 +112,9 @@ pub mod raw {
         pub username: Option<String>,
         pub password: Option<String>,
         pub password_file: Option<String>,
+        pub auth: Option<String>,
+        pub token_file: Option<String>,
+        pub token_command: Option<Vec<String>>,
         pub ca_file: Option<String>,
     }
 
@@ -245,6 +251,8 @@ pub struct Endpoint {
     pub username: Option<String>,
     /// Read from `password` or `password_file` at load time.
     pub password: Option<String>,
+    /// `auth = "xoauth2"`: where the access token comes from (`None`: password auth).
+    pub token: Option<crate::oauth::TokenSource>,
     /// Extra trusted CA (internal CAs, tests).
     pub ca_file: Option<PathBuf>,
 }
@@ -462,6 +470,16 @@ impl Checker<'_> {
         });
     }
 
+    /// A problem without a value to show.
+    fn rule(&mut self, key: impl Into<String>, rule: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.file.to_string(),
+            key: key.into(),
+            rule: rule.into(),
+            value: String::new(),
+        });
+    }
+
     fn path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() { p.to_path_buf() } else { self.dir.join(p) }
@@ -524,6 +542,7 @@ impl Checker<'_> {
 
     fn endpoint(&mut self, sect: &str, e: EndpointRaw) -> Option<Endpoint> {
         let imap = e.imap;
+        let token = self.token(sect, &e);
         let host = match e.host {
             Some(h) if !h.trim().is_empty() => Some(h),
             Some(h) => {
@@ -560,7 +579,83 @@ impl Checker<'_> {
             }
             p
         });
-        Some(Endpoint { host: host?, port: port?, security, username: e.username, password, ca_file })
+        Some(Endpoint { host: host?, port: port?, security, username: e.username, password, token, ca_file })
+    }
+
+    /// `auth`, `token_file`, `token_command`: `None` for password auth.
+    fn token(&mut self, sect: &str, e: &EndpointRaw) -> Option<crate::oauth::TokenSource> {
+        use crate::oauth::{TokenKind, TokenSource};
+        let xoauth2 = match e.auth.as_deref() {
+            None | Some("password") => false,
+            Some("xoauth2") => true,
+            Some(other) => {
+                self.bad(format!("{sect}.auth"), "must be one of password, xoauth2", other);
+                return None;
+            }
+        };
+        if !xoauth2 {
+            for (k, set) in [("token_file", e.token_file.is_some()), ("token_command", e.token_command.is_some())] {
+                if set {
+                    self.bad(format!("{sect}.{k}"), "only applies to auth = \"xoauth2\"", k);
+                }
+            }
+            return None;
+        }
+        if e.username.is_none() && !e.imap {
+            // (IMAP requires a username anyway and reports it already)
+            self.rule(format!("{sect}.username"), "is required for auth = \"xoauth2\"");
+        }
+        for (k, set) in [("password", e.password.is_some()), ("password_file", e.password_file.is_some())] {
+            if set {
+                self.bad(
+                    format!("{sect}.{k}"),
+                    "does not apply to auth = \"xoauth2\" (use token_file or token_command)",
+                    k,
+                );
+            }
+        }
+        match (&e.token_file, &e.token_command) {
+            (Some(_), Some(_)) => {
+                self.bad(format!("{sect}.token_command"), "give either token_file or token_command, not both", "both");
+                None
+            }
+            (None, None) => {
+                self.rule(format!("{sect}.token_file"), "auth = \"xoauth2\" needs token_file or token_command");
+                None
+            }
+            (Some(f), None) => {
+                let key = format!("{sect}.token_file");
+                let p = self.path(&expand_credentials(f));
+                if let Err(err) = std::fs::File::open(&p) {
+                    self.bad(&key, format!("cannot be read: {err}"), p.display().to_string());
+                }
+                Some(TokenSource { key, kind: TokenKind::File(p) })
+            }
+            (None, Some(argv)) => {
+                let key = format!("{sect}.token_command");
+                match argv.first() {
+                    None => {
+                        self.bad(&key, "must name a program and its arguments, like [\"/usr/bin/oauth2ms\"]", "[]");
+                        None
+                    }
+                    Some(prog) if prog.trim().is_empty() => {
+                        self.bad(&key, "the program must not be empty", prog);
+                        None
+                    }
+                    Some(prog) => {
+                        let mut argv = argv.clone();
+                        if prog.contains('/') {
+                            let p = self.path(&expand_credentials(prog));
+                            if !p.is_file() {
+                                self.bad(&key, "the program must be an existing file", p.display().to_string());
+                            }
+                            argv[0] = p.display().to_string();
+                        }
+                        Some(TokenSource { key, kind: TokenKind::Command(argv) })
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -579,6 +674,9 @@ struct EndpointRaw {
     username: Option<String>,
     password: Option<String>,
     password_file: Option<String>,
+    auth: Option<String>,
+    token_file: Option<String>,
+    token_command: Option<Vec<String>>,
     ca_file: Option<String>,
     imap: bool,
 }
@@ -671,9 +769,14 @@ impl Config {
                 if path.is_none() {
                     c.missing("mailbox.path");
                 }
-                for (k, set) in
-                    [("host", m.host.is_some()), ("port", m.port.is_some()), ("username", m.username.is_some())]
-                {
+                for (k, set) in [
+                    ("host", m.host.is_some()),
+                    ("port", m.port.is_some()),
+                    ("username", m.username.is_some()),
+                    ("auth", m.auth.is_some()),
+                    ("token_file", m.token_file.is_some()),
+                    ("token_command", m.token_command.is_some()),
+                ] {
                     if set {
                         c.bad(format!("mailbox.{k}"), "only applies to kind = \"imap\"", k);
                     }
@@ -697,6 +800,9 @@ impl Config {
                         username: m.username,
                         password: m.password,
                         password_file: m.password_file,
+                        auth: m.auth,
+                        token_file: m.token_file,
+                        token_command: m.token_command,
                         ca_file: m.ca_file,
                         imap: true,
                     },
@@ -735,6 +841,9 @@ impl Config {
                         username: t.username,
                         password: t.password,
                         password_file: t.password_file,
+                        auth: t.auth,
+                        token_file: t.token_file,
+                        token_command: t.token_command,
                         ca_file: t.ca_file,
                         imap: false,
                     },
@@ -1092,7 +1201,15 @@ impl Config {
 }
 
 fn dummy_endpoint() -> Endpoint {
-    Endpoint { host: String::new(), port: 0, security: Security::Tls, username: None, password: None, ca_file: None }
+    Endpoint {
+        host: String::new(),
+        port: 0,
+        security: Security::Tls,
+        username: None,
+        password: None,
+        token: None,
+        ca_file: None,
+    }
 }
 
 /// `mon`..`sun` to a weekday.
@@ -1187,6 +1304,106 @@ level = 1
         )
         .unwrap_err();
         assert!(e.to_string().contains("send_time"), "{e}");
+    }
+
+    /// The embedded default with `[mailbox]`/`[transport]` replaced.
+    fn with_endpoints(mailbox: &str, transport: &str) -> String {
+        let mut out = String::new();
+        let mut skip = false;
+        for line in EMBEDDED_DEFAULT.lines() {
+            if line.starts_with('[') {
+                skip = line == "[mailbox]" || line == "[transport]";
+            }
+            if !skip {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        format!("{out}\n[mailbox]\n{mailbox}\n[transport]\n{transport}\n")
+    }
+
+    #[test]
+    fn xoauth2_keys_build_token_sources() {
+        use crate::oauth::TokenKind;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("imap-token"), "t\n").unwrap();
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"outlook.office365.com\"\nusername = \"support@example.org\"\n\
+             auth = \"xoauth2\"\ntoken_file = \"imap-token\"",
+            "kind = \"smtp\"\nhost = \"smtp.office365.com\"\nsecurity = \"starttls\"\n\
+             username = \"support@example.org\"\nauth = \"xoauth2\"\ntoken_command = [\"oauth2ms\", \"--encode-xoauth2=no\"]",
+        );
+        let c = Config::from_str(&text, "x.toml", dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let MailboxConfig::Imap { endpoint, .. } = &c.mailbox else { panic!() };
+        let t = endpoint.token.as_ref().unwrap();
+        assert_eq!(t.key, "mailbox.token_file");
+        assert_eq!(t.kind, TokenKind::File(dir.path().join("imap-token")));
+        assert_eq!((endpoint.port, endpoint.password.as_deref()), (993, None));
+        let TransportConfig::Smtp { endpoint } = &c.transport else { panic!() };
+        let t = endpoint.token.as_ref().unwrap();
+        assert_eq!(t.key, "transport.token_command");
+        assert_eq!(t.kind, TokenKind::Command(vec!["oauth2ms".into(), "--encode-xoauth2=no".into()]));
+        assert_eq!(endpoint.port, 587);
+
+        // password auth (the default) has no token
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\nauth = \"password\"",
+            "kind = \"file\"\npath = \"out\"",
+        );
+        let c = Config::from_str(&text, "x.toml", dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let MailboxConfig::Imap { endpoint, .. } = &c.mailbox else { panic!() };
+        assert!(endpoint.token.is_none());
+    }
+
+    #[test]
+    fn xoauth2_problems_are_all_reported() {
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\npassword = \"p\"\n\
+             token_file = \"/nonexistent/token\"\ntoken_command = [\"x\"]",
+            "kind = \"smtp\"\nhost = \"h\"\nauth = \"xoauth2\"",
+        );
+        let e = Config::from_str(&text, "x.toml", Path::new(".")).unwrap_err();
+        let joined = e.to_string();
+        for needle in [
+            "x.toml: mailbox.password: does not apply to auth = \"xoauth2\"",
+            "x.toml: mailbox.token_command: give either token_file or token_command, not both",
+            "x.toml: transport.username: is required for auth = \"xoauth2\"",
+            "x.toml: transport.token_file: auth = \"xoauth2\" needs token_file or token_command",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        assert_eq!(e.0.len(), 4, "{joined}");
+
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\nauth = \"oauth\"",
+            "kind = \"smtp\"\nhost = \"h\"\nusername = \"u\"\npassword = \"p\"\ntoken_file = \"t\"",
+        );
+        let e = Config::from_str(&text, "x.toml", Path::new(".")).unwrap_err();
+        let joined = e.to_string();
+        for needle in [
+            "mailbox.auth: must be one of password, xoauth2 (got \"oauth\")",
+            "transport.token_file: only applies to auth = \"xoauth2\"",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+
+        let text = with_endpoints(
+            "kind = \"imap\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\ntoken_file = \"/nonexistent/token\"",
+            "kind = \"smtp\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\ntoken_command = []",
+        );
+        let e = Config::from_str(&text, "x.toml", Path::new(".")).unwrap_err();
+        let joined = e.to_string();
+        assert!(joined.contains("mailbox.token_file: cannot be read"), "{joined}");
+        assert!(joined.contains("transport.token_command: must name a program"), "{joined}");
+
+        // token keys on a maildir mailbox
+        let e = Config::from_str(
+            &with_endpoints("kind = \"maildir\"\npath = \"m\"\nauth = \"xoauth2\"", "kind = \"file\"\npath = \"o\""),
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("mailbox.auth: only applies to kind = \"imap\""), "{e}");
     }
 
     #[test]

@@ -55,7 +55,10 @@ pub struct ImapSettings {
     pub port: u16,
     pub security: Security,
     pub username: String,
+    /// Ignored when `token` is set.
     pub password: String,
+    /// `Some`: `AUTHENTICATE XOAUTH2` with a token from here instead of LOGIN.
+    pub token: Option<crate::oauth::TokenSource>,
     /// Extra CA (PEM) trusted in addition to the system roots.
     pub ca_file: Option<PathBuf>,
     pub folder: String,
@@ -128,10 +131,13 @@ impl ImapMailbox {
         if s.security != Security::StartTls {
             read_greeting(&mut client).await?;
         }
-        let mut session = client
-            .login(&s.username, &s.password)
-            .await
-            .map_err(|(e, _client)| anyhow!("IMAP login as {} failed: {e}", s.username))?;
+        let mut session = match &s.token {
+            None => client
+                .login(&s.username, &s.password)
+                .await
+                .map_err(|(e, _client)| anyhow!("IMAP login as {} failed: {e}", s.username))?,
+            Some(source) => authenticate_xoauth2(client, s, source).await?,
+        };
 
         let caps = session.capabilities().await.context("IMAP CAPABILITY")?;
         let capabilities = capability_names(&caps);
@@ -419,6 +425,40 @@ fn drain_unsolicited(session: &Session) -> bool {
         }
     }
     news
+}
+
+/// `AUTHENTICATE XOAUTH2` with a token from `source`. When the server
+/// rejects it, the token is fetched once more (a refresher may have replaced
+/// it, or the command mints a new one) and, if it changed, tried again on the
+/// same connection. Errors name the user and the config key, never the token.
+async fn authenticate_xoauth2(
+    client: async_imap::Client<ImapStream>,
+    s: &ImapSettings,
+    source: &crate::oauth::TokenSource,
+) -> anyhow::Result<Session> {
+    let key = &source.key;
+    let token = source.fetch().await?;
+    let client = match client.authenticate("XOAUTH2", crate::oauth::Xoauth2::new(&s.username, &token)).await {
+        Ok(session) => return Ok(session),
+        Err((e @ (async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)), client)) => {
+            tracing::info!(user = %s.username, key = %key, "IMAP XOAUTH2 token rejected ({e}); fetching a fresh one");
+            client
+        }
+        Err((e, _)) => bail!("IMAP XOAUTH2 login as {} failed: {e} (token from {key})", s.username),
+    };
+    let fresh = source.fetch().await?;
+    if fresh == token {
+        bail!(
+            "IMAP XOAUTH2 login as {} failed: the server rejected the token from {key} (expired or not valid for this user?) and {key} gives no newer one",
+            s.username
+        );
+    }
+    client.authenticate("XOAUTH2", crate::oauth::Xoauth2::new(&s.username, &fresh)).await.map_err(|(e, _)| {
+        anyhow!(
+            "IMAP XOAUTH2 login as {} failed: {e}; the server rejected both the token from {key} and the fresh one fetched after it",
+            s.username
+        )
+    })
 }
 
 fn capability_names(caps: &Capabilities) -> Vec<String> {

@@ -74,10 +74,16 @@ impl ImapSource {
     ) -> Result<ImapSource> {
         let username =
             e.username.clone().ok_or_else(|| anyhow!("{}: mailbox.username is required for IMAP", cfg.source))?;
-        let password = e
-            .password
-            .clone()
-            .ok_or_else(|| anyhow!("{}: mailbox.password or mailbox.password_file is required for IMAP", cfg.source))?;
+        let password = match (&e.token, &e.password) {
+            (Some(_), _) => String::new(),
+            (None, Some(p)) => p.clone(),
+            (None, None) => {
+                return Err(anyhow!(
+                    "{}: mailbox.password or mailbox.password_file is required for IMAP (or auth = \"xoauth2\")",
+                    cfg.source
+                ));
+            }
+        };
         Ok(ImapSource {
             settings: ImapSettings {
                 host: e.host.clone(),
@@ -85,6 +91,7 @@ impl ImapSource {
                 security: security(e.security),
                 username,
                 password,
+                token: e.token.clone(),
                 ca_file: e.ca_file.clone(),
                 folder: folder.to_string(),
                 processed_folder: processed_folder.clone(),
@@ -375,6 +382,7 @@ mod tests {
                 security: imap::Security::Plain,
                 username: "u".into(),
                 password: "p".into(),
+                token: None,
                 ca_file: None,
                 folder: "INBOX".into(),
                 processed_folder: None,

@@ -43,6 +43,7 @@ pub mod imap;
 pub mod imap_source;
 pub mod journal;
 pub mod metrics;
+pub mod oauth;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;

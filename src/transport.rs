@@ -48,6 +48,7 @@ pub fn smtp_settings(e: &crate::config::Endpoint) -> crate::smtp::SmtpSettings {
         security: crate::imap_source::security(e.security),
         username: e.username.clone(),
         password: e.password.clone(),
+        token: e.token.clone(),
         ca_file: e.ca_file.clone(),
     }
 }

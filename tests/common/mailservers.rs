@@ -62,13 +62,24 @@ pub const CUSTOMER: &str = "kunde@stadtwerke-musterstadt.de";
 
 impl MailServers {
     pub fn start() -> MailServers {
+        Self::start_with_env(&[])
+    }
+
+    /// `start` with extra environment for mailservers.sh (e.g. `MAILSERVERS_OAUTH2_URL`).
+    pub fn start_with_env(vars: &[(&str, &str)]) -> MailServers {
         ensure_installed();
         let tmp = tempfile::Builder::new().prefix("msv-").tempdir_in("/tmp").expect("temp dir under /tmp");
         let dir = tmp.path().to_path_buf();
         let t0 = Instant::now();
         // `output()` also proves the daemons do not keep our pipes open:
         // it would hang otherwise.
-        let out = Command::new("bash").arg(script()).arg("start").arg(&dir).output().expect("run mailservers.sh start");
+        let out = Command::new("bash")
+            .arg(script())
+            .arg("start")
+            .arg(&dir)
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run mailservers.sh start");
         let bring_up = t0.elapsed();
         if !out.status.success() {
             // best effort cleanup before failing
@@ -112,6 +123,7 @@ impl MailServers {
             security,
             username: user.into(),
             password: self.password.clone(),
+            token: None,
             ca_file: Some(self.ca_file.clone()),
             folder: "INBOX".into(),
             processed_folder: Some("Processed".into()),
@@ -126,6 +138,7 @@ impl MailServers {
             security: Security::Plain,
             username: None,
             password: None,
+            token: None,
             ca_file: None,
         }
     }
@@ -138,6 +151,7 @@ impl MailServers {
             security: Security::StartTls,
             username: Some(user.into()),
             password: Some(self.password.clone()),
+            token: None,
             ca_file: Some(self.ca_file.clone()),
         }
     }
