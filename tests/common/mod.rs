@@ -3,6 +3,7 @@
 //! `process` function as the daemon and `ingest`.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod mailservers;
 
 use std::path::{Path, PathBuf};
