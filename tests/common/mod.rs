@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod imap_peer;
 pub mod mailservers;
 
 use std::path::{Path, PathBuf};
