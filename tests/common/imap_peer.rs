@@ -128,7 +128,7 @@ fn serve(conn: TcpStream, st: &Mutex<PeerState>) -> std::io::Result<()> {
         } else if upper.starts_with("UID SEARCH") {
             let s = st.lock().unwrap();
             let all: Vec<u32> = s.inbox.iter().map(|(u, _)| *u).collect();
-            let set = words.iter().rev().next().copied().unwrap_or("1:*");
+            let set = words.last().copied().unwrap_or("1:*");
             let hits = uids_in(set, &all);
             drop(s);
             let list: Vec<String> = hits.iter().map(u32::to_string).collect();
