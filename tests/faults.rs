@@ -279,7 +279,12 @@ fn store_disk_full_mail_stays_on_the_server_and_recovers() {
     let count = || query_i64_at(&db, "SELECT count(*) FROM messages");
     let (_, raw) = customer_mail(CUSTOMERS[0], "Vor dem Ausfall", "Der Export bricht ab.", "");
     write_into_maildir(&ms, SUPPORT, &raw);
-    wait_until("the first mail", Duration::from_secs(20), || count() == 1);
+    // committed, moved, and the position saved (so the disk fills between mails)
+    wait_until("the first mail done", Duration::from_secs(20), || {
+        count() == 1
+            && ms.maildir_files(SUPPORT, "").is_empty()
+            && query_i64_at(&db, "SELECT count(*) FROM state WHERE key = 'imap.INBOX.unacked' AND value = ''") == 1
+    });
 
     // --- disk full
     let filler = fs.0.join("filler");
