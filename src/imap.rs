@@ -220,18 +220,29 @@ impl ImapMailbox {
                 .try_collect()
                 .await
                 .context("IMAP UID FETCH response")?;
-            let mut out: Vec<Fetched> = fetches
-                .iter()
-                .filter_map(|f| {
-                    let uid = f.uid?;
-                    if uid <= last_uid {
-                        return None;
-                    }
-                    Some(Fetched { uid, raw: f.body().unwrap_or_default().to_vec() })
-                })
-                .collect();
+            // A FETCH of a requested UID without its body (no BODY[] item,
+            // or BODY[] NIL) is a server fault, not an empty mail: storing
+            // it would acknowledge, i.e. lose, the real one. The whole fetch
+            // fails and stays unacknowledged. FETCH responses for other UIDs
+            // (flag updates) are ignored.
+            let mut out: Vec<Fetched> = Vec::new();
+            let mut bodyless: Vec<u32> = Vec::new();
+            for f in &fetches {
+                let Some(uid) = f.uid else { continue };
+                if uid <= last_uid || uids.binary_search(&uid).is_err() {
+                    continue;
+                }
+                match f.body() {
+                    Some(raw) => out.push(Fetched { uid, raw: raw.to_vec() }),
+                    None => bodyless.push(uid),
+                }
+            }
             out.sort_by_key(|f| f.uid);
             out.dedup_by_key(|f| f.uid);
+            bodyless.retain(|u| out.binary_search_by_key(u, |f| f.uid).is_err());
+            if let Some(u) = bodyless.first() {
+                bail!("IMAP server answered UID FETCH for UID {u} without the message body (BODY[])");
+            }
             out.truncate(max);
             anyhow::Ok(out)
         };

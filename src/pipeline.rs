@@ -146,8 +146,13 @@ impl Pipeline {
             }
             // The store failed (disk full, read-only, I/O): the whole batch
             // fails and the source keeps the mail for the next try.
+            // SQLite may already have rolled the whole transaction back
+            // (SQLITE_FULL, SQLITE_IOERR): then the savepoint is gone too,
+            // and the original error, not "no such savepoint", is the news.
             Ok(Err(e)) if is_storage_error(&e) => {
-                conn.execute_batch("ROLLBACK TO mail; RELEASE mail")?;
+                if let Err(r) = conn.execute_batch("ROLLBACK TO mail; RELEASE mail") {
+                    tracing::debug!("rollback after a storage error: {r}");
+                }
                 return Err(e);
             }
             // Anything else is this mail's fault: keep it, quarantined.

@@ -3,6 +3,8 @@
 //! `process` function as the daemon and `ingest`.
 #![allow(dead_code)]
 
+pub mod daemon;
+pub mod imap_peer;
 pub mod mailservers;
 
 use std::path::{Path, PathBuf};
