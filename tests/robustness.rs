@@ -159,3 +159,21 @@ fn regression_an_undeliverable_sender_address_still_makes_a_ticket() {
     let o = env.ingest(&common::mail("kunde@stadtwerke-musterstadt.de", "Frage", "ok@sw", "", "Wie geht das?"));
     assert_eq!(o.disposition.as_str(), "new_ticket");
 }
+
+/// Regression (found by the fuzzer): a DSN whose inner part claims a
+/// `multipart` type without a boundary makes mail-parser 0.11.9 panic
+/// ("Invalid part ID, could not find multipart."). The panic is caught: the
+/// mail is quarantined with its raw bytes and the reason, and the batch goes on.
+#[test]
+fn regression_a_mail_parser_panic_quarantines_the_mail() {
+    let mut env = Env::new();
+    let raw = std::fs::read(common::repo().join("fuzz/regressions/mail-parser-invalid-part-id-dsn.eml")).unwrap();
+    let o = env.ingest(&raw);
+    assert_eq!(o.disposition.as_str(), "quarantined", "{o:?}");
+    assert!(o.reason.as_deref().unwrap_or("").contains("panic"), "{o:?}");
+    let stored: Vec<u8> =
+        env.store.conn().query_row("SELECT raw FROM messages WHERE id = ?1", [o.row], |r| r.get(0)).unwrap();
+    assert_eq!(stored, raw, "the raw bytes are kept");
+    let next = env.ingest(&common::mail("kunde@stadtwerke-musterstadt.de", "Frage", "after@sw", "", "Wie geht das?"));
+    assert_eq!(next.disposition.as_str(), "new_ticket");
+}
