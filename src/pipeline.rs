@@ -1140,7 +1140,12 @@ impl<'a> Writer<'a> {
             return Ok(());
         }
         let lang = self.p.cfg.language.clone();
-        let (subject, body) = self.p.templates.render(kind, &lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        // The team reads the support's language, whatever the customer's is.
+        let mut ctx = ctx.clone();
+        let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
+        ctx["category_title"] = json!(cat.title(&lang));
+        ctx["priority_title"] = json!(priority_title(&t.priority, &lang));
+        let (subject, body) = self.p.templates.render(kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let irt = Some(self.mail.message_id.clone());
         self.queue_raw(kind, t, to, subject, body, "auto-generated", irt)
     }

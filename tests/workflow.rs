@@ -318,3 +318,23 @@ fn zusammenfuehren_is_merge() {
         2
     );
 }
+
+/// The team's notification is in the support's language (German) also for
+/// an English-speaking customer: category and priority titles included.
+#[test]
+fn the_team_is_notified_in_german_for_an_english_customer() {
+    let mut env = Env::new();
+    let o = env.ingest(&mail(
+        "Jane Doe <jane@harbour-analytics.co.uk>",
+        "Security issue: session remains valid after logout",
+        "en1@h",
+        "",
+        "After logging out, the old session cookie still gives access. This is a security problem.",
+    ));
+    let ack = env.sent("ack").pop().unwrap();
+    assert!(env.outbox_raw(ack.id).contains("We have received"), "the customer gets English");
+    let n = env.sent("notify_agents").pop().unwrap();
+    let raw = env.outbox_raw(n.id);
+    assert!(raw.contains("Sicherheitsrelevante Fehler") && !raw.contains("Security-relevant error"), "{raw}");
+    assert_eq!(o.disposition.as_str(), "new_ticket");
+}
