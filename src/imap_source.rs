@@ -314,8 +314,12 @@ async fn serve(
             r = mb.fetch_after(pos.last_uid, BATCH) => r?,
             _ = stop.changed() => return Ok(total),
         };
-        health.ok("connected and reading");
-        if !fetched.is_empty() {
+        // Healthy means a whole cycle worked: an empty fetch, or a batch
+        // committed and acknowledged (a store that keeps failing its commit
+        // must not reset the backoff on every successful fetch).
+        if fetched.is_empty() {
+            health.ok("connected and reading");
+        } else {
             let n = fetched.len();
             let uids: Vec<u32> = fetched.iter().map(|f| f.uid).collect();
             let next = Position {
@@ -342,6 +346,7 @@ async fn serve(
             let (s2, p2) = (src.clone(), pos.clone());
             with_store(store, move |s| save_position(&s2, s.conn(), &p2)).await?;
             total += n;
+            health.ok("connected, mail committed");
             if n >= BATCH {
                 continue;
             }

@@ -314,6 +314,10 @@ fn store_disk_full_mail_stays_on_the_server_and_recovers() {
     let line = d.log_text().lines().find(|l| l.contains("left unacknowledged")).unwrap_or("").to_string();
     assert!(line.contains("full"), "the error names the cause: {line}");
     println!("disk full: {line}");
+    // Logged once per state change: retries while the disk stays full are
+    // quiet (and back off), not an error plus "working again" each time.
+    assert_eq!(d.count("left unacknowledged"), 1, "{}", d.log_text());
+    assert_eq!(d.count("working again"), 0, "{}", d.log_text());
     std::fs::remove_file(&filler).unwrap();
     let t = wait_until("recovery after space is freed", Duration::from_secs(40), || {
         count() == 3 && ms.maildir_files(SUPPORT, "").is_empty()
