@@ -25,6 +25,11 @@
 //! - [`source`]: Maildir and file sources for `run` and `ingest`; [`imap`]: the IMAP mailbox;
 //!   [`imap_source`]: the daemon's IMAP loop (UID/UIDVALIDITY state, ack after commit, backoff).
 //! - [`smtp`]: the SMTP client under [`transport`].
+//! - [`oauth`]: XOAUTH2 access tokens for IMAP and SMTP (file or command, fetched again after a rejection).
+//! - [`schedule`]: the daemon's clock (SLA warnings, escalations, change reminders, periodic reports);
+//!   [`reports`]: overview and ticket reports.
+//! - [`daemon`]: `run`, its loops under one stop signal; [`watchdog`]: their heartbeats for systemd;
+//!   [`journal`]: logs to journald or stderr; [`status`] and [`metrics`]: what ops can ask for.
 //! - [`cli`]: the subcommands of DESIGN §9.
 //!
 //! Invariants: raw bytes are the first write for every mail; a ticket change
