@@ -61,7 +61,7 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<LabeledMail>, String> {
 /// Outcome of an evaluation.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// confusion[expected][predicted]
+    /// `confusion[expected][predicted]`
     pub confusion: [[usize; 5]; 5],
     pub low_confidence: usize,
     /// Files that were misclassified: (file, expected, predicted, confidence).
