@@ -11,9 +11,9 @@
 //! - `PRAGMA integrity_check` is ok;
 //! - every mail of the IMAP folder was processed: the INBOX is empty and
 //!   the Processed folder holds all 1,000;
-//! - every ticket's ack reached the customer's mailbox, and no ack arrived
-//!   more than twice; the duplicates (a kill between the SMTP server's 250
-//!   and the outbox commit) are counted, printed, and at most one per kill.
+//! - every ticket's ack reached the customer's mailbox; the extra deliveries
+//!   (a kill between the SMTP server's 250 and the outbox commit) are
+//!   counted, printed, and at most one per kill.
 //!
 //! The kills are proven to land mid-work: before each kill the test records
 //! what was committed, moved and sent since the start, and whether work was
@@ -263,7 +263,7 @@ fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
     assert!(ms.maildir_files(SUPPORT, "").is_empty(), "mail left in the INBOX");
     assert_eq!(ms.maildir_files(SUPPORT, "Processed").len(), TOTAL, "Processed holds every mail once");
 
-    // --- the customers' mailboxes: every ack arrives, none more than twice
+    // --- the customers' mailboxes: every ack arrives; extra deliveries <= kills
     let mut seen: HashMap<String, usize> = HashMap::new();
     wait_until("every ack in the customers' mailboxes", Duration::from_secs(120), || {
         seen.clear();
@@ -291,6 +291,12 @@ fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
         t_start.elapsed()
     );
     assert_eq!(seen.len(), expected_tickets, "acks that are not in the store");
-    assert!(seen.values().all(|n| *n <= 2), "an ack arrived more than twice: {dupes:?}");
-    assert!(dupes.len() <= kills, "more duplicate acks ({}) than kills ({kills})", dupes.len());
+    // Each kill can cut at most one send between the server's 250 and the
+    // commit of `sent` (the worker sends one row at a time), so the extra
+    // deliveries are at most the kills. One row can take two of them: after a
+    // restart the cut-off row is the first one sent again, and a kill soon
+    // after the start can cut it once more.
+    let extra: usize = seen.values().map(|n| n - 1).sum();
+    println!("extra ack deliveries: {extra} (at most one per kill: {kills})");
+    assert!(extra <= kills, "more extra ack deliveries ({extra}) than kills ({kills}): {dupes:?}");
 }
