@@ -5,37 +5,17 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use supportd::imap::{ImapMailbox, Security};
 use supportd::smtp::SmtpTransport;
 
+use common::daemon::*;
 use common::mailservers::{CUSTOMER, MailServers, SUPPORT};
 
-const BIN: &str = env!("CARGO_BIN_EXE_supportd");
-/// Customers of the shipped config that exist as users on the test servers.
-const CUSTOMERS: [&str; 3] = [CUSTOMER, "it@stadtwerke-musterstadt.de", "jane@harbour-analytics.co.uk"];
-
-// --- config --------------------------------------------------------------------
-
-fn mailbox_toml(ms: &MailServers, security: &str, processed_folder: &str) -> String {
-    let port = if security == "tls" { ms.imaps_port } else { ms.imap_port };
-    let ca = if security == "plain" { String::new() } else { format!("ca_file = {:?}\n", ms.ca_file) };
-    format!(
-        "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"{security}\"\n\
-         username = \"{SUPPORT}\"\npassword = \"{}\"\n{ca}folder = \"INBOX\"\n\
-         processed_folder = \"{processed_folder}\"\nidle = true\npoll_interval_secs = 60\n",
-        ms.password
-    )
-}
-
-/// Port-25 style: plain, no AUTH.
-fn transport_mx(ms: &MailServers) -> String {
-    format!("[transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n", ms.smtp_port)
-}
+// --- config (the shared helpers are in tests/common/daemon.rs) -------------------
 
 /// Submission: STARTTLS required + AUTH as the support user, password from a file.
 fn transport_submission(ms: &MailServers, dir: &Path) -> String {
@@ -46,165 +26,6 @@ fn transport_submission(ms: &MailServers, dir: &Path) -> String {
          username = \"{SUPPORT}\"\npassword_file = {:?}\nca_file = {:?}\n",
         ms.submission_port, pw, ms.ca_file
     )
-}
-
-/// The shipped config with mailbox, transport and store replaced; the
-/// per-sender answer limits raised (tests send many mails from few senders).
-fn write_config(dir: &Path, mailbox: &str, transport: &str) -> PathBuf {
-    let text = std::fs::read_to_string(common::repo().join("config/supportd.toml")).unwrap();
-    let replace = |text: String, old: &str, new: &str| {
-        assert!(text.contains(old), "shipped config lacks {old:?}");
-        text.replace(old, new)
-    };
-    let text = replace(text, "[mailbox]\nkind = \"maildir\"\npath = \"../var/inbox\"\n", mailbox);
-    let text = replace(text, "[transport]\nkind = \"file\"\npath = \"../var/outbox\"\n", transport);
-    let text = replace(text, "[store]\npath = \"../var/supportd.sqlite3\"\n", "[store]\npath = \"supportd.sqlite3\"\n");
-    let text = format!("{text}\n[limits]\nauto_replies_per_hour = 10000\nauto_replies_per_day = 100000\n");
-    let path = dir.join("supportd.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-// --- the daemon as a child process ----------------------------------------------
-
-struct Daemon {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Daemon {
-    /// Starts `supportd run`; stderr (the log) is appended to `DIR/daemon.log`.
-    /// Returns once the IMAP loop is connected (or panics after 20 s).
-    fn start(config: &Path) -> Daemon {
-        let log = config.parent().unwrap().join("daemon.log");
-        let before = std::fs::read_to_string(log).unwrap_or_default().matches("IMAP connected").count();
-        let d = Daemon::spawn(config);
-        d.wait_log_count("IMAP connected", before + 1, Duration::from_secs(20));
-        d
-    }
-
-    fn spawn(config: &Path) -> Daemon {
-        let log = config.parent().unwrap().join("daemon.log");
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let child = Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .env("RUST_LOG", "info")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        Daemon { child: Some(child), log }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.log_text().matches(needle).count()
-    }
-
-    fn wait_log_count(&self, needle: &str, n: usize, max: Duration) {
-        let t0 = Instant::now();
-        while self.count(needle) < n {
-            assert!(t0.elapsed() < max, "no {needle:?} (x{n}) in the daemon log after {max:?}:\n{}", self.log_text());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-
-    /// SIGTERM; returns the exit status and how long the exit took.
-    fn terminate(&mut self, max: Duration) -> (ExitStatus, Duration) {
-        let t0 = Instant::now();
-        let ok = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status().unwrap();
-        assert!(ok.success());
-        let mut child = self.child.take().unwrap();
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                return (st, t0.elapsed());
-            }
-            if t0.elapsed() > max {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("daemon still running {max:?} after SIGTERM:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// SIGKILL, no chance to clean up.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let text = self.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            eprintln!("--- daemon log tail\n{}", lines[lines.len().saturating_sub(40)..].join("\n"));
-        }
-        self.kill();
-    }
-}
-
-/// `supportd --config C ARGS... --json`: one JSON object per line.
-fn cli_json(config: &Path, args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::new(BIN).arg("--config").arg(config).args(args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn store_path(config: &Path) -> PathBuf {
-    config.parent().unwrap().join("supportd.sqlite3")
-}
-
-/// A read-only look into the daemon's store (WAL: does not disturb it).
-fn query_i64(config: &Path, sql: &str) -> i64 {
-    let c =
-        rusqlite::Connection::open_with_flags(store_path(config), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    c.busy_timeout(Duration::from_secs(10)).unwrap();
-    c.query_row(sql, [], |r| r.get(0)).unwrap_or(0)
-}
-
-fn wait_until(what: &str, max: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(t0.elapsed() < max, "timed out after {max:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    t0.elapsed()
-}
-
-// --- mail -----------------------------------------------------------------------
-
-fn unique() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{nanos}.{}.{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
-}
-
-/// A customer mail to the support address; returns (Message-ID without <>, raw).
-fn customer_mail(from: &str, subject: &str, body: &str, extra: &str) -> (String, Vec<u8>) {
-    let id = format!("{}@kunde.test", unique());
-    let raw = format!(
-        "From: {from}\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\nDate: Fri, 27 Nov 2026 10:00:00 +0100\r\n\
-         Message-ID: <{id}>\r\n{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
-    );
-    (id, raw.into_bytes())
 }
 
 async fn deliver(ms: &MailServers, from: &str, raw: &[u8]) {
@@ -531,37 +352,6 @@ async fn dovecot_and_postfix_outages_are_survived() {
     wait_until("the whole outbox sent", Duration::from_secs(10), || {
         cli_json(&cfg, &["outbox", "list"]).iter().all(|o| o["state"] == "sent")
     });
-}
-
-/// Drops a mail straight into a user's Maildir `new/` (what LMTP would do).
-fn write_into_maildir(ms: &MailServers, user: &str, raw: &[u8]) {
-    use std::os::unix::fs::MetadataExt;
-    // owned like the rest (the `mail` user Dovecot runs as); Dovecot creates
-    // a user's maildir on first use, so it may not exist yet
-    let owner = std::fs::metadata(ms.dir.join("mail")).unwrap();
-    let mut p = ms.dir.join("mail");
-    for part in ms.maildir(user).strip_prefix(ms.dir.join("mail")).unwrap().components() {
-        p.push(part);
-        if !p.exists() {
-            std::fs::create_dir(&p).unwrap();
-            std::os::unix::fs::chown(&p, Some(owner.uid()), Some(owner.gid())).unwrap();
-        }
-    }
-    for sub in ["new", "cur", "tmp"] {
-        let d = ms.maildir(user).join(sub);
-        if !d.exists() {
-            std::fs::create_dir(&d).unwrap();
-            std::os::unix::fs::chown(&d, Some(owner.uid()), Some(owner.gid())).unwrap();
-        }
-    }
-    let new = ms.maildir(user).join("new");
-    let name = format!("{}.M1P1.supportd-test", unique());
-    let tmp = ms.maildir(user).join("tmp").join(&name);
-    let mut f = std::fs::File::create(&tmp).unwrap();
-    f.write_all(raw).unwrap();
-    f.sync_all().unwrap();
-    std::os::unix::fs::chown(&tmp, Some(owner.uid()), Some(owner.gid())).unwrap();
-    std::fs::rename(&tmp, new.join(&name)).unwrap();
 }
 
 /// Proves: SIGTERM while a backlog is being fetched/processed, and again

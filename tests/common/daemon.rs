@@ -1,8 +1,7 @@
 //! The daemon (`supportd run`, the built binary) as a child process, its
 //! config for the loopback mail servers, and looks into its store. Shared by
 //! the live tests of the [proof] issue (tests/crash_consistency.rs,
-//! tests/faults.rs, tests/security.rs); tests/live_daemon.rs has its own
-//! copies of the same helpers.
+//! tests/faults.rs, tests/security.rs) and tests/live_daemon.rs.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
