@@ -247,26 +247,7 @@ fn mail_bombs_in_bounded_memory_and_time_in_a_child_ingest() {
     std::fs::create_dir_all(&cfgdir).unwrap();
     let cfg = cfgdir.join("supportd.toml");
     std::fs::write(&cfg, common::config_text("")).unwrap();
-    let mut parts = String::from(
-        "From: a@example.org\r\nSubject: parts\r\nMessage-ID: <bomb1@x>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n",
-    );
-    for _ in 0..10_000 {
-        parts.push_str("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n");
-    }
-    parts.push_str("--b--\r\n");
-    let mut nested = String::from("From: a@example.org\r\nSubject: nested\r\nMessage-ID: <bomb2@x>\r\n");
-    for i in 0..1000 {
-        nested.push_str(&format!("Content-Type: multipart/mixed; boundary=n{i}\r\n\r\n--n{i}\r\n"));
-    }
-    nested.push_str("Content-Type: text/plain\r\n\r\nx\r\n");
-    let mut big = String::from(
-        "From: a@example.org\r\nSubject: big\r\nMessage-ID: <bomb3@x>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-    );
-    let line = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n";
-    while big.len() < 30 * 1024 * 1024 {
-        big.push_str(line);
-    }
-    big.push_str("--b--\r\n");
+    let [(_, parts), (_, nested), (_, big)] = common::mail_bombs();
     let small = String::from_utf8(mail(KUNDE, "Frage", "base@sw", "", "Wie exportiere ich?")).unwrap();
     let mut baseline_kb = 0;
     for (name, raw) in

@@ -301,27 +301,7 @@ fn attachments_are_stored_once_with_safe_names() {
 #[test]
 fn mime_bombs_are_quarantined_in_bounded_time() {
     let mut env = Env::new();
-    let mut parts = String::from(
-        "From: a@example.org\r\nSubject: parts\r\nMessage-ID: <bomb1@x>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n",
-    );
-    for _ in 0..10_000 {
-        parts.push_str("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n");
-    }
-    parts.push_str("--b--\r\n");
-    let mut nested = String::from("From: a@example.org\r\nSubject: nested\r\nMessage-ID: <bomb2@x>\r\n");
-    for i in 0..1000 {
-        nested.push_str(&format!("Content-Type: multipart/mixed; boundary=n{i}\r\n\r\n--n{i}\r\n"));
-    }
-    nested.push_str("Content-Type: text/plain\r\n\r\nx\r\n");
-    let mut big = String::from(
-        "From: a@example.org\r\nSubject: big\r\nMessage-ID: <bomb3@x>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n",
-    );
-    let line = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\r\n";
-    while big.len() < 30 * 1024 * 1024 {
-        big.push_str(line);
-    }
-    big.push_str("--b--\r\n");
-    for (name, raw) in [("10,000 parts", parts), ("1,000 levels", nested), ("30 MB", big)] {
+    for (name, raw) in common::mail_bombs() {
         let t = std::time::Instant::now();
         let o = env.ingest(raw.as_bytes());
         let took = t.elapsed();
