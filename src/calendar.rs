@@ -576,20 +576,22 @@ fn weekday_en(w: Weekday) -> &'static str {
     }
 }
 
+/// English month names, January first.
+pub const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 fn month_en(m: u32) -> &'static str {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    MONTHS[(m as usize).saturating_sub(1).min(11)]
+    MONTHS_EN[(m as usize).saturating_sub(1).min(11)]
 }

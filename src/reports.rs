@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::calendar::BusinessCalendar;
+use crate::calendar::MONTHS_EN;
 use crate::commands::{Command, Parsed};
 use crate::config::{Customer, ReportCycle};
 use crate::domain::{Category, Priority, Status};
@@ -94,20 +95,6 @@ const MONTHS_DE: [&str; 12] = [
     "Oktober",
     "November",
     "Dezember",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
 ];
 
 impl Period {
