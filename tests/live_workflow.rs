@@ -9,16 +9,15 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mail_parser::{Message, MessageParser};
 use supportd::imap::{ImapMailbox, Security};
 use supportd::smtp::SmtpTransport;
 
+use common::daemon::{Daemon, cli_json, wait_until};
 use common::mailservers::{CUSTOMER, MailServers, SUPPORT};
 
-const BIN: &str = env!("CARGO_BIN_EXE_supportd");
 const ANNA: &str = "anna@roewaplan.de";
 const FIRST: &str = "support-1st@roewaplan.de";
 const SECOND: &str = "support-2nd@roewaplan.de";
@@ -55,69 +54,8 @@ fn write_config(ms: &MailServers, dir: &Path) -> PathBuf {
     path
 }
 
-/// `supportd run`, killed on drop; its log tail is printed when the test fails.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let log = config.parent().unwrap().join("daemon.log");
-        let f = std::fs::File::create(&log).unwrap();
-        let child = Command::new(BIN)
-            .arg("--config")
-            .arg(config)
-            .arg("run")
-            .env("RUST_LOG", "info")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        let d = Daemon { child, log };
-        let t0 = Instant::now();
-        while !d.log_text().contains("IMAP connected") {
-            assert!(t0.elapsed() < Duration::from_secs(20), "daemon not connected to IMAP after 20 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        d
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let text = self.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            eprintln!("--- daemon log tail\n{}", lines[lines.len().saturating_sub(40)..].join("\n"));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cli_json(config: &Path, args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::new(BIN).arg("--config").arg(config).args(args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 fn ticket(config: &Path) -> serde_json::Value {
     cli_json(config, &["tickets", "show", "MT-000001"]).remove(0)
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(t0.elapsed() < WAIT, "timed out after {WAIT:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A plain text mail to the support address; returns (Message-ID without <>, raw).
@@ -319,7 +257,7 @@ async fn the_whole_conversation_through_real_mailboxes() {
         let note = find(&mails, "Interne Notiz");
         assert!(body(note).contains("NullPointer in DienstplanService"), "{team}: {}", body(note));
     }
-    wait_until("the whole outbox sent", || {
+    wait_until("the whole outbox sent", WAIT, || {
         let t = ticket(&cfg);
         t["outbox"].as_array().unwrap().iter().all(|o| o["state"] == "sent")
     });
@@ -339,7 +277,7 @@ async fn the_whole_conversation_through_real_mailboxes() {
 
     // The store: closed on level 2, every mail of the conversation on the
     // ticket, every command an event, every answer sent, no command rejected.
-    wait_until("the whole outbox sent", || {
+    wait_until("the whole outbox sent", WAIT, || {
         ticket(&cfg)["outbox"].as_array().unwrap().iter().all(|o| o["state"] == "sent")
     });
     let t = ticket(&cfg);
