@@ -5,9 +5,11 @@
 //! * weighted regex rules per category from `config/classifier.toml` (ops can
 //!   extend them; `force = true` rules make a mail a security report outright);
 //! * a multinomial logistic regression over hashed words, word pairs,
-//!   character n-grams and the matched rules, trained at start-up from the
-//!   labeled corpus (`fixtures/classifier_training.tsv`, exported from
-//!   `fixtures/corpus`).
+//!   character n-grams and the matched rules, trained on the labeled corpus
+//!   (`fixtures/classifier_training.tsv`, exported from `fixtures/corpus`).
+//!   For the embedded configuration the trained model is compiled in
+//!   (`fixtures/classifier_model.bin`); any other configuration or training
+//!   file is trained at start-up (about 0.2 s).
 //!
 //! The model's scores are turned into probabilities with a softmax. Security
 //! comes first: a forced security rule; security rules of enough weight
@@ -35,6 +37,17 @@ pub const EMBEDDED_CONFIG: &str = include_str!("../config/classifier.toml");
 /// The embedded training data (exported from `fixtures/corpus` by
 /// `cargo run --example export_training`).
 pub const EMBEDDED_TRAINING: &str = include_str!("../fixtures/classifier_training.tsv");
+/// The model trained on the embedded configuration and training data
+/// (`cargo run --release --example export_model`; the test
+/// `embedded_model_is_fresh` fails when it no longer matches them). Used
+/// instead of training at start-up whenever its fingerprint matches the
+/// configuration being loaded: training took 0.2 s and ~15 MB at start.
+pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../fixtures/classifier_model.bin");
+
+/// Bump when feature extraction, cleaning, the speller or training change in
+/// a way that changes the trained model (the fingerprint of a saved model
+/// includes it).
+const MODEL_FORMAT: u32 = 1;
 
 /// The result of classifying one mail.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -256,13 +269,13 @@ impl Classifier {
     /// names a file (resolved against the current directory here, against the
     /// config's directory in [`Classifier::load`]).
     pub fn from_toml_str(text: &str, source: &str) -> Result<Classifier, String> {
-        Self::build(text, source, None)
+        Self::build(text, source, None, false)
     }
 
     /// Read and parse a configuration file.
     pub fn load(path: &Path) -> Result<Classifier, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        Self::build(&text, &path.display().to_string(), path.parent())
+        Self::build(&text, &path.display().to_string(), path.parent(), false)
     }
 
     /// The compiled-in configuration and training data.
@@ -275,6 +288,27 @@ impl Classifier {
                     .expect("embedded config/classifier.toml is valid")
             })
             .clone()
+    }
+
+    /// The embedded configuration with its model trained now rather than
+    /// taken from [`EMBEDDED_MODEL`] (to regenerate and to check that file).
+    pub fn train_embedded() -> Classifier {
+        Self::build(EMBEDDED_CONFIG, "config/classifier.toml", None, true)
+            .expect("embedded config/classifier.toml is valid")
+    }
+
+    /// The learned part (weights and speller vocabulary) in the format of
+    /// [`EMBEDDED_MODEL`], fingerprinted for the embedded configuration and
+    /// training data; `None` without a model.
+    pub fn export_model(&self) -> Option<Vec<u8>> {
+        let m = self.inner.model.as_ref()?;
+        let saved = SavedModel {
+            fingerprint: fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING),
+            hash_bits: self.inner.model_cfg.hash_bits,
+            model: m.clone(),
+            vocab: self.inner.speller.words.clone(),
+        };
+        Some(saved.encode())
     }
 
     /// The same rules and settings with the model trained on `examples`
@@ -323,7 +357,7 @@ impl Classifier {
         }
     }
 
-    fn build(text: &str, source: &str, base: Option<&Path>) -> Result<Classifier, String> {
+    fn build(text: &str, source: &str, base: Option<&Path>, force_training: bool) -> Result<Classifier, String> {
         let cfg: FileConfig = toml::from_str(text).map_err(|e| format!("{source}: {}", one_line(&e.to_string())))?;
         let s = &cfg.settings;
         for (key, v) in [
@@ -437,7 +471,16 @@ impl Classifier {
             speller: Speller::default(),
             model: None,
         };
-        if cfg.model.enabled {
+        let saved = if cfg.model.enabled && cfg.model.training == "embedded" && !force_training {
+            SavedModel::decode(EMBEDDED_MODEL)
+                .filter(|m| m.fingerprint == fingerprint(text, EMBEDDED_TRAINING) && m.hash_bits == cfg.model.hash_bits)
+        } else {
+            None
+        };
+        if let Some(saved) = saved {
+            inner.speller = Speller::from_words(saved.vocab);
+            inner.model = Some(saved.model);
+        } else if cfg.model.enabled {
             let data = if cfg.model.training == "embedded" {
                 EMBEDDED_TRAINING.to_string()
             } else {
@@ -705,15 +748,44 @@ fn prepare(inner: &Inner, subject: &str, text: &str) -> (String, String) {
 /// least two training mails. Only unknown words of seven or more letters are
 /// touched (eight for substituted or swapped letters): shorter words have too
 /// many valid neighbours ("attach" -> "attack").
+///
+/// The indexes hold 64-bit hashes, not strings (a third of the memory); a hit
+/// is checked against the word itself.
 #[derive(Debug, Clone, Default)]
 struct Speller {
-    vocab: HashSet<String>,
-    dels: HashMap<String, String>,
+    /// The vocabulary in insertion order (pattern words first); the first
+    /// word with a given deletion wins.
+    words: Vec<String>,
+    /// Hash of a word -> its index in `words`.
+    vocab: HashMap<u64, u32>,
+    /// Hash of a word with one letter deleted -> the first such word.
+    dels: HashMap<u64, u32>,
 }
 
 fn deletions(w: &str) -> Vec<String> {
     let chars: Vec<char> = w.chars().collect();
     (0..chars.len()).map(|i| chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect()).collect()
+}
+
+/// Whether `d` is `w` with exactly one letter deleted.
+fn is_deletion(w: &str, d: &str) -> bool {
+    let mut wc = w.chars();
+    let mut dc = d.chars().peekable();
+    let mut skipped = false;
+    for c in wc.by_ref() {
+        if dc.peek() == Some(&c) {
+            dc.next();
+        } else if skipped {
+            return false;
+        } else {
+            skipped = true;
+        }
+    }
+    dc.next().is_none() && skipped
+}
+
+fn word_hash(w: &str) -> u64 {
+    fnv(b'v', &[w.as_bytes()])
 }
 
 impl Speller {
@@ -731,31 +803,52 @@ impl Speller {
                 }
             }
         }
+        let mut frequent: Vec<String> = df.into_iter().filter(|(_, n)| *n >= 2).map(|(w, _)| w).collect();
+        frequent.sort_unstable();
+        Speller::from_words(inner.pattern_words.iter().cloned().chain(frequent).collect())
+    }
+
+    /// The speller of a vocabulary (duplicates are dropped, order kept).
+    fn from_words(list: Vec<String>) -> Speller {
         let mut sp = Speller::default();
-        let words = inner.pattern_words.iter().cloned().chain(df.into_iter().filter(|(_, n)| *n >= 2).map(|(w, _)| w));
-        for w in words {
-            if sp.vocab.insert(w.clone()) {
-                for d in deletions(&w) {
-                    sp.dels.entry(d).or_insert_with(|| w.clone());
-                }
+        for w in list {
+            let i = sp.words.len() as u32;
+            if sp.vocab.contains_key(&word_hash(&w)) {
+                continue;
             }
+            sp.vocab.insert(word_hash(&w), i);
+            for d in deletions(&w) {
+                sp.dels.entry(word_hash(&d)).or_insert(i);
+            }
+            sp.words.push(w);
         }
         sp
     }
 
+    fn word(&self, tok: &str) -> Option<&str> {
+        let w = &self.words[*self.vocab.get(&word_hash(tok))? as usize];
+        (w == tok).then_some(w.as_str())
+    }
+
+    /// The first word that gives `d` with one letter deleted.
+    fn with_deletion(&self, d: &str) -> Option<&str> {
+        let w = &self.words[*self.dels.get(&word_hash(d))? as usize];
+        is_deletion(w, d).then_some(w.as_str())
+    }
+
     fn correct(&self, tok: &str) -> Option<&str> {
-        if tok.chars().count() < Self::MIN_LEN || self.vocab.contains(tok) || !tok.chars().all(char::is_alphabetic) {
+        if tok.chars().count() < Self::MIN_LEN || self.word(tok).is_some() || !tok.chars().all(char::is_alphabetic) {
             return None;
         }
-        if let Some(w) = self.dels.get(tok) {
+        if let Some(w) = self.with_deletion(tok) {
             return Some(w); // a letter was dropped
         }
         for d in deletions(tok) {
-            if let Some(w) = self.vocab.get(&d) {
+            if let Some(w) = self.word(&d) {
                 return Some(w); // a letter was inserted or doubled
             }
             if tok.chars().count() >= Self::MIN_LEN_SUBST
-                && let Some(w) = self.dels.get(&d)
+                && let Some(w) = self.with_deletion(&d)
             {
                 return Some(w); // substituted or swapped letters
             }
@@ -764,7 +857,7 @@ impl Speller {
     }
 
     fn correct_text(&self, s: &str) -> String {
-        if self.vocab.is_empty() {
+        if self.words.is_empty() {
             return s.to_string();
         }
         let mut out = String::with_capacity(s.len() + 16);
@@ -785,6 +878,100 @@ impl Speller {
         }
         flush(&mut word, &mut out);
         out
+    }
+}
+
+/// The fingerprint of a configuration and its training data, as saved with
+/// a trained model.
+fn fingerprint(config: &str, training: &str) -> u64 {
+    fnv(b'm', &[&MODEL_FORMAT.to_le_bytes(), config.as_bytes(), training.as_bytes()])
+}
+
+/// A trained model with the speller vocabulary, as saved in
+/// [`EMBEDDED_MODEL`]: magic, fingerprint, hash bits, biases, the non-zero
+/// weight rows, the vocabulary; little-endian.
+struct SavedModel {
+    fingerprint: u64,
+    hash_bits: u32,
+    model: Model,
+    vocab: Vec<String>,
+}
+
+const MODEL_MAGIC: &[u8; 8] = b"SDCLFM01";
+
+impl SavedModel {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = MODEL_MAGIC.to_vec();
+        out.extend(self.fingerprint.to_le_bytes());
+        out.extend(self.hash_bits.to_le_bytes());
+        for b in self.model.bias {
+            out.extend(b.to_le_bytes());
+        }
+        let w = &self.model.weights;
+        let rows: Vec<usize> = (0..w.len() / N).filter(|&f| w[f * N..f * N + N].iter().any(|x| *x != 0.0)).collect();
+        out.extend((rows.len() as u32).to_le_bytes());
+        for f in rows {
+            out.extend((f as u32).to_le_bytes());
+            for x in &w[f * N..f * N + N] {
+                out.extend(x.to_le_bytes());
+            }
+        }
+        out.extend((self.vocab.len() as u32).to_le_bytes());
+        for v in &self.vocab {
+            out.extend((v.len() as u16).to_le_bytes());
+            out.extend(v.as_bytes());
+        }
+        out
+    }
+
+    /// `None` for anything but a complete, consistent file.
+    fn decode(b: &[u8]) -> Option<SavedModel> {
+        let mut r = Reader(b);
+        if r.take(8)? != MODEL_MAGIC {
+            return None;
+        }
+        let fingerprint = u64::from_le_bytes(r.take(8)?.try_into().ok()?);
+        let hash_bits = r.u32()?;
+        if !(8..=24).contains(&hash_bits) {
+            return None;
+        }
+        let mut model = Model { bias: [0.0; N], weights: vec![0.0; (1usize << hash_bits) * N] };
+        for c in 0..N {
+            model.bias[c] = r.f32()?;
+        }
+        for _ in 0..r.u32()? {
+            let f = r.u32()? as usize;
+            let row = model.weights.get_mut(f * N..f * N + N)?;
+            for x in row {
+                *x = r.f32()?;
+            }
+        }
+        let n = r.u32()? as usize;
+        let mut vocab = Vec::with_capacity(n.min(1 << 20));
+        for _ in 0..n {
+            let len = u16::from_le_bytes(r.take(2)?.try_into().ok()?) as usize;
+            vocab.push(String::from_utf8(r.take(len)?.to_vec()).ok()?);
+        }
+        r.0.is_empty().then_some(SavedModel { fingerprint, hash_bits, model, vocab })
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn f32(&mut self) -> Option<f32> {
+        Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 }
 
@@ -1228,6 +1415,39 @@ mod tests {
 
     fn cut() -> regex::bytes::RegexSet {
         regex::bytes::RegexSet::new([r"^(viele|beste|freundliche) gruesse", r"^best regards"]).unwrap()
+    }
+
+    #[test]
+    fn the_saved_model_matches_the_embedded_configuration() {
+        let m = SavedModel::decode(EMBEDDED_MODEL).expect("fixtures/classifier_model.bin decodes");
+        assert_eq!(m.fingerprint, fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING));
+        assert_eq!(m.encode(), EMBEDDED_MODEL, "decode and encode are inverse");
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_model_file_is_not_used() {
+        assert!(SavedModel::decode(&EMBEDDED_MODEL[..EMBEDDED_MODEL.len() - 1]).is_none(), "truncated");
+        let mut longer = EMBEDDED_MODEL.to_vec();
+        longer.push(0);
+        assert!(SavedModel::decode(&longer).is_none(), "trailing bytes");
+        assert!(SavedModel::decode(b"").is_none());
+        // Another configuration (here one comment more) trains its own model.
+        let other = Classifier::from_toml_str(&format!("# local copy\n{EMBEDDED_CONFIG}"), "x.toml").unwrap();
+        assert!(other.has_model());
+        assert_ne!(
+            fingerprint(&format!("# local copy\n{EMBEDDED_CONFIG}"), EMBEDDED_TRAINING),
+            fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING)
+        );
+    }
+
+    #[test]
+    fn deletion_check() {
+        assert!(is_deletion("passwort", "passwrt"));
+        assert!(is_deletion("passwort", "asswort"));
+        assert!(is_deletion("passwort", "passwor"));
+        assert!(!is_deletion("passwort", "passwort"));
+        assert!(!is_deletion("passwort", "pasword"));
+        assert!(!is_deletion("passwort", "passwxrt"));
     }
 
     #[test]

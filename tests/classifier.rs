@@ -74,6 +74,30 @@ fn embedded_training_data_matches_corpus() {
     assert!(want == have, "fixtures/classifier_training.tsv is stale: run `cargo run --example export_training`");
 }
 
+/// The saved model that the embedded classifier loads instead of training at
+/// start-up is exactly what training on the embedded configuration and data
+/// gives now (weights, biases and speller vocabulary, byte for byte).
+#[test]
+fn embedded_model_is_fresh() {
+    let trained = Classifier::train_embedded().export_model().expect("the model is enabled");
+    assert!(
+        trained == supportd::classify::EMBEDDED_MODEL,
+        "fixtures/classifier_model.bin is stale: run `cargo run --release --example export_model`"
+    );
+}
+
+/// The embedded classifier classifies like a freshly trained one: loading
+/// the saved model loses nothing.
+#[test]
+fn saved_model_classifies_like_training() {
+    let trained = Classifier::train_embedded();
+    for m in corpus().iter().step_by(7) {
+        let a = embedded().scores(&m.subject, &m.text);
+        let b = trained.scores(&m.subject, &m.text);
+        assert_eq!(a.p, b.p, "{}", m.file);
+    }
+}
+
 #[test]
 fn security_phrased_casually_without_umlauts_caps_and_typos() {
     let c = embedded();
