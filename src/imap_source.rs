@@ -305,14 +305,25 @@ async fn serve(
         with_store(store, move |s| save_position(&s2, s.conn(), &p2)).await?;
     }
 
+    // The next batch, fetched while the previous one was being processed.
+    let mut prefetched: Option<Vec<imap::Fetched>> = None;
+    // The acknowledged batch is still listed as unacknowledged in the store;
+    // the next batch's transaction overwrites that, or it is cleared before
+    // waiting for new mail (one commit, i.e. one fsync, less per batch of a
+    // backlog; a crash in between only repeats a MOVE of moved UIDs, which
+    // the server ignores).
+    let mut clear_unacked = false;
     loop {
         if *stop.borrow() {
             return Ok(total);
         }
         beat.working();
-        let fetched = tokio::select! {
-            r = mb.fetch_after(pos.last_uid, BATCH) => r?,
-            _ = stop.changed() => return Ok(total),
+        let fetched = match prefetched.take() {
+            Some(f) => f,
+            None => tokio::select! {
+                r = mb.fetch_after(pos.last_uid, BATCH) => r?,
+                _ = stop.changed() => return Ok(total),
+            },
         };
         // Healthy means a whole cycle worked: an empty fetch, or a batch
         // committed and acknowledged (a store that keeps failing its commit
@@ -332,24 +343,38 @@ async fn serve(
                 fetched.into_iter().map(|f| (format!("imap:{folder}/{validity}/{}", f.uid), f.raw)).collect();
             let (p, s2, n2) = (pipeline.current(), src.clone(), next.clone());
             // Not raced against `stop`: the batch in hand is finished.
-            let outcomes = with_store(store, move |s| {
+            let process = with_store(store, move |s| {
                 pipeline::process_batch_then(&p, s, &mails, Utc::now(), |tx, _| save_position(&s2, tx, &n2))
-            })
-            .await
-            .context("processing an IMAP batch (left unacknowledged on the server)")?;
+            });
+            // A full batch means a backlog: fetch the next batch meanwhile
+            // (the processing runs on the blocking pool).
+            let (outcomes, ahead) = if n >= BATCH {
+                let (o, a) = tokio::join!(process, mb.fetch_after(next.last_uid, BATCH));
+                (o, Some(a))
+            } else {
+                (process.await, None)
+            };
+            let outcomes = outcomes.context("processing an IMAP batch (left unacknowledged on the server)")?;
             queued.notify_one();
             let new = outcomes.iter().filter(|o| !o.queued.is_empty()).count();
             info!(folder = src.settings.folder, "{n} mails committed ({new} answered), up to UID {}", next.last_uid);
             // Only now, after the commit, tell the server.
             mb.acknowledge(&uids).await?;
             pos = Position { unacked: Vec::new(), ..next };
-            let (s2, p2) = (src.clone(), pos.clone());
-            with_store(store, move |s| save_position(&s2, s.conn(), &p2)).await?;
+            clear_unacked = true;
             total += n;
             health.ok("connected, mail committed");
-            if n >= BATCH {
+            // A failed read-ahead is the connection's failure (reconnect);
+            // the batch before it is committed and acknowledged.
+            prefetched = ahead.transpose()?.filter(|f| !f.is_empty());
+            if prefetched.is_some() {
                 continue;
             }
+        }
+        if clear_unacked {
+            let (s2, p2) = (src.clone(), pos.clone());
+            with_store(store, move |s| save_position(&s2, s.conn(), &p2)).await?;
+            clear_unacked = false;
         }
         if once {
             return Ok(total);
