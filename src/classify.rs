@@ -624,7 +624,7 @@ impl Classifier {
                 None => contrib.push((d, key)),
             };
             for &(f, x, o) in &feats {
-                let w = &m.weights[f as usize * N..f as usize * N + N];
+                let w = m.row(f);
                 let d = (x * (w[chosen] - w[other])) as f64;
                 match o {
                     Origin::Word(i) => add(tokens[i].to_string(), d),
@@ -907,12 +907,11 @@ impl SavedModel {
         for b in self.model.bias {
             out.extend(b.to_le_bytes());
         }
-        let w = &self.model.weights;
-        let rows: Vec<usize> = (0..w.len() / N).filter(|&f| w[f * N..f * N + N].iter().any(|x| *x != 0.0)).collect();
+        let rows = self.model.nonzero_rows();
         out.extend((rows.len() as u32).to_le_bytes());
-        for f in rows {
-            out.extend((f as u32).to_le_bytes());
-            for x in &w[f * N..f * N + N] {
+        for (f, row) in rows {
+            out.extend(f.to_le_bytes());
+            for x in row {
                 out.extend(x.to_le_bytes());
             }
         }
@@ -924,8 +923,9 @@ impl SavedModel {
         out
     }
 
-    /// `None` for anything but a complete, consistent file.
-    fn decode(b: &[u8]) -> Option<SavedModel> {
+    /// `None` for anything but a complete, consistent file. The weights are
+    /// read in place from `b` (only an index of the rows is allocated).
+    fn decode(b: &'static [u8]) -> Option<SavedModel> {
         let mut r = Reader(b);
         if r.take(8)? != MODEL_MAGIC {
             return None;
@@ -935,17 +935,18 @@ impl SavedModel {
         if !(8..=24).contains(&hash_bits) {
             return None;
         }
-        let mut model = Model { bias: [0.0; N], weights: vec![0.0; (1usize << hash_bits) * N] };
-        for c in 0..N {
-            model.bias[c] = r.f32()?;
+        let mut bias = [0.0; N];
+        for b in bias.iter_mut() {
+            *b = r.f32()?;
         }
-        for _ in 0..r.u32()? {
-            let f = r.u32()? as usize;
-            let row = model.weights.get_mut(f * N..f * N + N)?;
-            for x in row {
-                *x = r.f32()?;
-            }
+        let n_rows = r.u32()? as usize;
+        let rows = r.take(n_rows.checked_mul(ROW_BYTES)?)?;
+        let mut slot = vec![0u32; 1usize << hash_bits];
+        for (i, row) in rows.chunks_exact(ROW_BYTES).enumerate() {
+            let f = u32::from_le_bytes(row[..4].try_into().ok()?) as usize;
+            *slot.get_mut(f)? = i as u32 + 1;
         }
+        let model = Model { bias, weights: Weights::Saved { slot, rows } };
         let n = r.u32()? as usize;
         let mut vocab = Vec::with_capacity(n.min(1 << 20));
         for _ in 0..n {
@@ -955,6 +956,9 @@ impl SavedModel {
         r.0.is_empty().then_some(SavedModel { fingerprint, hash_bits, model, vocab })
     }
 }
+
+/// A saved weight row: the feature (u32) and one f32 per category.
+const ROW_BYTES: usize = 4 + 4 * N;
 
 struct Reader<'a>(&'a [u8]);
 
@@ -1138,21 +1142,57 @@ fn fold_umlaut_digraphs(tok: &str) -> std::borrow::Cow<'_, str> {
 /// Multinomial logistic regression over hashed features, trained by SGD with
 /// L2 regularisation; the rule scores (times `model.rule_offset`) are a fixed
 /// offset, the matched rules are also features whose weights are learned.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Model {
     bias: [f32; N],
-    /// weights[feature * N + category]
-    weights: Vec<f32>,
+    weights: Weights,
+}
+
+#[derive(Debug, Clone)]
+enum Weights {
+    /// `w[feature * N + category]`: a model trained in this process.
+    Dense(Vec<f32>),
+    /// The non-zero rows of a saved model, read in place from its bytes
+    /// (see [`SavedModel`]); `slot[feature]` is 1 + the row's position, 0
+    /// for a row of zeros.
+    Saved { slot: Vec<u32>, rows: &'static [u8] },
 }
 
 impl Model {
+    /// The weights of feature `f` per category.
+    fn row(&self, f: u32) -> [f32; N] {
+        let f = f as usize;
+        let mut out = [0.0; N];
+        match &self.weights {
+            Weights::Dense(w) => out.copy_from_slice(&w[f * N..f * N + N]),
+            Weights::Saved { slot, rows } => {
+                if let Some(k) = slot[f].checked_sub(1) {
+                    let row = &rows[k as usize * ROW_BYTES + 4..(k as usize + 1) * ROW_BYTES];
+                    for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
+                        *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The features whose weights are not all zero, ascending.
+    fn nonzero_rows(&self) -> Vec<(u32, [f32; N])> {
+        let n = match &self.weights {
+            Weights::Dense(w) => w.len() / N,
+            Weights::Saved { slot, .. } => slot.len(),
+        };
+        (0..n as u32).map(|f| (f, self.row(f))).filter(|(_, r)| r.iter().any(|x| *x != 0.0)).collect()
+    }
+
     fn scores(&self, feats: &[(u32, f32, Origin)]) -> [f64; N] {
         let mut z = [0.0f64; N];
         for c in 0..N {
             z[c] = self.bias[c] as f64;
         }
         for &(f, x, _) in feats {
-            let w = &self.weights[f as usize * N..f as usize * N + N];
+            let w = self.row(f);
             for c in 0..N {
                 z[c] += (x * w[c]) as f64;
             }
@@ -1178,7 +1218,8 @@ fn train(inner: &Inner, examples: &[Example]) -> Model {
             (off, feats.into_iter().map(|(f, x, _)| (f, x)).collect(), idx(ex.category))
         })
         .collect();
-    let mut m = Model { bias: [0.0; N], weights: vec![0.0; (1usize << cfg.hash_bits) * N] };
+    let mut bias = [0.0f32; N];
+    let mut weights = vec![0.0f32; (1usize << cfg.hash_bits) * N];
     let mut order: Vec<usize> = (0..docs.len()).collect();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let l2 = cfg.l2 as f32;
@@ -1195,10 +1236,10 @@ fn train(inner: &Inner, examples: &[Example]) -> Model {
             let (off, feats, y) = &docs[d];
             let mut z = *off;
             for c in 0..N {
-                z[c] += m.bias[c] as f64;
+                z[c] += bias[c] as f64;
             }
             for &(f, x) in feats {
-                let w = &m.weights[f as usize * N..f as usize * N + N];
+                let w = &weights[f as usize * N..f as usize * N + N];
                 for c in 0..N {
                     z[c] += (x * w[c]) as f64;
                 }
@@ -1207,17 +1248,17 @@ fn train(inner: &Inner, examples: &[Example]) -> Model {
             let mut g = [0.0f32; N];
             for c in 0..N {
                 g[c] = (p[c] - if c == *y { 1.0 } else { 0.0 }) as f32;
-                m.bias[c] -= lr * g[c] * 0.1;
+                bias[c] -= lr * g[c] * 0.1;
             }
             for &(f, x) in feats {
-                let w = &mut m.weights[f as usize * N..f as usize * N + N];
+                let w = &mut weights[f as usize * N..f as usize * N + N];
                 for c in 0..N {
                     w[c] -= lr * (g[c] * x + l2 * w[c]);
                 }
             }
         }
     }
-    m
+    Model { bias, weights: Weights::Dense(weights) }
 }
 
 /// Parse training data: `category<TAB>subject<TAB>text` per line, with `\n`,
@@ -1429,7 +1470,7 @@ mod tests {
         assert!(SavedModel::decode(&EMBEDDED_MODEL[..EMBEDDED_MODEL.len() - 1]).is_none(), "truncated");
         let mut longer = EMBEDDED_MODEL.to_vec();
         longer.push(0);
-        assert!(SavedModel::decode(&longer).is_none(), "trailing bytes");
+        assert!(SavedModel::decode(longer.leak()).is_none(), "trailing bytes");
         assert!(SavedModel::decode(b"").is_none());
         // Another configuration (here one comment more) trains its own model.
         let other = Classifier::from_toml_str(&format!("# local copy\n{EMBEDDED_CONFIG}"), "x.toml").unwrap();
