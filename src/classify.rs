@@ -996,7 +996,6 @@ fn compile_rule(pat: &str) -> Result<regex::bytes::Regex, regex::Error> {
 }
 
 /// Rule score per category and the indices of the matched rules.
-
 fn rule_scores(inner: &Inner, norm: &str) -> ([f64; N], Vec<usize>) {
     let mut z = [0.0; N];
     let matched: Vec<usize> = (0..inner.rules.len())
