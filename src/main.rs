@@ -6,6 +6,7 @@
 use clap::Parser;
 
 fn main() {
+    limit_malloc_arenas();
     let cli = supportd::cli::Cli::parse();
     // journald (structured fields) under systemd, else stderr; RUST_LOG filters both.
     supportd::journal::init(if matches!(cli.command, supportd::cli::Command::Run { .. }) { "info" } else { "warn" });
@@ -24,3 +25,24 @@ fn main() {
         }
     }
 }
+
+/// glibc gives each thread that allocates an arena of its own (up to eight
+/// per core), and memory freed in one arena is not reused by the others: the
+/// daemon's runtime and blocking-pool threads grew its resident memory that
+/// way. Two arenas are plenty for one pipeline thread plus the I/O tasks.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    unsafe extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    /// `M_ARENA_MAX` of glibc's malloc.h.
+    const M_ARENA_MAX: i32 = -8;
+    // SAFETY: mallopt only sets a tuning parameter of the allocator; it is
+    // called before any other thread exists.
+    unsafe {
+        mallopt(M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
