@@ -8,21 +8,25 @@ use regex::Regex;
 
 /// Lines that start the quoted history; everything from there on is dropped.
 /// One alternation, so each line is scanned once.
-static HISTORY_START: LazyLock<Regex> = LazyLock::new(|| {
+// The gaps of the line patterns below are `(?-u:.)` (any byte but a
+// newline) rather than Unicode `.`: a bounded repetition of Unicode `.`
+// compiles to a large automaton (HISTORY_START took 1.4 MB, now 0.4 MB). A
+// gap's bound now counts bytes, not characters.
+static HISTORY_START: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     let parts = [
         // Outlook / Exchange separators.
         r"^-{2,}\s*(Ursprüngliche Nachricht|Original Message|Originalnachricht|Weitergeleitete Nachricht|Forwarded message|Message d'origine)\s*-{2,}",
         r"^_{10,}\s*$",
         // HCL Notes.
-        r"^-{3,}\s*Weitergeleitet von .*-{3,}",
-        r"^-{3,}\s*Forwarded by .*-{3,}",
+        r"^-{3,}\s*Weitergeleitet von (?-u:.)*-{3,}",
+        r"^-{3,}\s*Forwarded by (?-u:.)*-{3,}",
         // Thunderbird, Apple Mail, Gmail (German and English).
-        r"^Am .{4,120}(schrieb|geschrieben)\s*.{0,120}:\s*$",
-        r"^On .{4,160}wrote:\s*$",
-        r"^Le .{4,160}a écrit\s*:\s*$",
-        r"^.{0,80}<[^>\s]+@[^>\s]+>\s+(schrieb|wrote)\s*:\s*$",
+        r"^Am (?-u:.){4,120}(schrieb|geschrieben)\s*(?-u:.){0,120}:\s*$",
+        r"^On (?-u:.){4,160}wrote:\s*$",
+        r"^Le (?-u:.){4,160}a écrit\s*:\s*$",
+        r"^(?-u:.){0,80}<[^>\s]+@[^>\s]+>\s+(schrieb|wrote)\s*:\s*$",
     ];
-    Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
+    regex::bytes::Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
 });
 
 /// Header blocks of quoted mails (Outlook "Von: … Gesendet: …", Notes "Von: … An: … Datum: …").
@@ -31,8 +35,8 @@ static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The first line of a Gmail/Thunderbird attribution wrapped over two lines.
-static WRAPPED_ATTRIBUTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(Am|On)\s+\S.{4,160}$").expect("static regex"));
+static WRAPPED_ATTRIBUTION: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(r"(?i)^(Am|On)\s+\S(?-u:.){4,160}$").expect("static regex"));
 
 static FOOTERS: LazyLock<Regex> = LazyLock::new(|| {
     let parts = [
@@ -76,13 +80,13 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             end = i;
             break;
         }
-        if HISTORY_START.is_match(t) {
+        if HISTORY_START.is_match(t.as_bytes()) {
             end = i;
             cut_by_history = true;
             break;
         }
         // Attribution wrapped over two lines, followed by quotes.
-        if WRAPPED_ATTRIBUTION.is_match(t)
+        if WRAPPED_ATTRIBUTION.is_match(t.as_bytes())
             && i + 1 < lines.len()
             && {
                 let n = lines[i + 1].trim();
