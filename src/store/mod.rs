@@ -22,6 +22,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_reports", include_str!("migrations/0006_reports.sql")),
 ];
 
+/// Prepared statements kept per connection (`prepare_cached`).
+const STATEMENT_CACHE: usize = 64;
+
 /// Time as stored: RFC 3339, UTC, seconds.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -60,6 +63,17 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The per-mail SAVEPOINT and the statement journals live in memory
+        // instead of a temp file: they only undo work inside the open
+        // transaction (nothing of them is needed after a crash), and each is
+        // small because the savepoint is released after every mail.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Plans that do not depend on bound values: otherwise a cached
+        // statement whose plan looked at a parameter is re-compiled on every
+        // use (rusqlite clears the bindings when it returns it to the cache).
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        // Every statement of the per-mail path fits (the default holds 16).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut store = Store { conn };
         store.migrate()?;
         Ok(store)
