@@ -661,6 +661,22 @@ pub fn auto_mails_to_since(conn: &Connection, addr: &str, since: DateTime<Utc>) 
         .query_row(params![addr, ts(since)], |r| r.get(0))?)
 }
 
+/// [`auto_mails_to_since`] for two points in time at once (one index range
+/// read instead of two): the counts since `recent` and since `earlier`.
+pub fn auto_mails_to_since2(
+    conn: &Connection,
+    addr: &str,
+    recent: DateTime<Utc>,
+    earlier: DateTime<Utc>,
+) -> Result<(u32, u32)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FILTER (WHERE created_at >= ?2), count(*) FROM outbox_rcpt \
+             WHERE address = ?1 AND created_at >= ?3",
+        )?
+        .query_row(params![addr, ts(recent), ts(earlier.min(recent))], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
 /// An outbox row as listed.
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
