@@ -640,7 +640,10 @@ pub fn ingest(mut store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: u
         for (p, maildir) in chunk {
             items.push(source::read_item(p, *maildir)?);
         }
-        let mails: Vec<(String, Vec<u8>)> = items.iter().map(|i| (i.source.clone(), i.raw.clone())).collect();
+        // The raw bytes move into the batch (only the source and the Maildir
+        // file of an item are needed after it).
+        let mails: Vec<(String, Vec<u8>)> =
+            items.iter_mut().map(|i| (i.source.clone(), std::mem::take(&mut i.raw))).collect();
         let outcomes = pipeline::process_batch(pipeline, &mut store, &mails, Utc::now())?;
         for (item, o) in items.iter().zip(&outcomes) {
             if let Some(f) = &item.maildir_file {

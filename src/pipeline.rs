@@ -137,11 +137,11 @@ impl Pipeline {
         let hash = parse::sha256_hex(raw);
         let row = store::insert_raw(conn, raw, &hash, source, now).context("storing the raw mail")?;
         span.record("row", row);
-        conn.execute_batch("SAVEPOINT mail")?;
+        conn.prepare_cached("SAVEPOINT mail")?.execute([])?;
         let result = catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, raw, now)));
         let outcome = match result {
             Ok(Ok(Ok(o))) => {
-                conn.execute_batch("RELEASE mail")?;
+                conn.prepare_cached("RELEASE mail")?.execute([])?;
                 o
             }
             // The store failed (disk full, read-only, I/O): the whole batch
@@ -608,7 +608,7 @@ impl<'a> Writer<'a> {
         if let Some(n) = &note {
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, "supportd", "linked", n)?;
         }
-        let ticket = store::get_ticket(self.conn, id)?.context("the ticket just inserted")?;
+        let ticket = nt.as_inserted(id, self.now);
         let in_hours = p.calendar.is_open(self.now);
         let ctx = self.context(
             &ticket,
@@ -1259,8 +1259,8 @@ impl<'a> Writer<'a> {
 
     fn under_rate_cap(&self, addr: &str) -> Result<bool> {
         let l = &self.p.cfg.limits;
-        let hour = store::auto_mails_to_since(self.conn, addr, self.now - Duration::hours(1))?;
-        let day = store::auto_mails_to_since(self.conn, addr, self.now - Duration::days(1))?;
+        let (hour, day) =
+            store::auto_mails_to_since2(self.conn, addr, self.now - Duration::hours(1), self.now - Duration::days(1))?;
         Ok(hour < l.auto_replies_per_hour && day < l.auto_replies_per_day)
     }
 }

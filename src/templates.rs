@@ -152,15 +152,23 @@ pub fn build(
     message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>> {
-    let from = Mailbox::new(Some(display_name.to_string()), from_addr.parse().context("support address")?);
+    let from_address: lettre::Address = from_addr.parse().context("support address")?;
+    let from = Mailbox::new(Some(display_name.to_string()), from_address.clone());
     let mut b = Message::builder()
         .from(from)
         .subject(one_line(&draft.subject))
         .date(std::time::SystemTime::from(now))
         .message_id(Some(format!("<{message_id}>")));
+    let mut rcpt = Vec::with_capacity(draft.to.len());
     for to in &draft.to {
-        let addr = to.parse().with_context(|| format!("recipient {to:?}"))?;
+        let addr: lettre::Address = to.parse().with_context(|| format!("recipient {to:?}"))?;
+        rcpt.push(addr.clone());
         b = b.to(Mailbox::new(None, addr));
+    }
+    // The envelope the headers give (From -> the To addresses), set here so
+    // that lettre does not parse the header values back to find it.
+    if !rcpt.is_empty() {
+        b = b.envelope(lettre::address::Envelope::new(Some(from_address), rcpt).context("building the mail")?);
     }
     if let Some(irt) = &draft.in_reply_to {
         b = b.in_reply_to(format!("<{}>", one_line(irt)));

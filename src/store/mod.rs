@@ -22,6 +22,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_reports", include_str!("migrations/0006_reports.sql")),
 ];
 
+/// Prepared statements kept per connection (`prepare_cached`).
+const STATEMENT_CACHE: usize = 64;
+
 /// Time as stored: RFC 3339, UTC, seconds.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -64,6 +67,17 @@ impl Store {
         // the lookups (duplicates, threading) touch a few index pages, and
         // the kernel caches the file anyway. -1.3 MB peak RSS.
         conn.pragma_update(None, "cache_size", -1024)?;
+        // The per-mail SAVEPOINT and the statement journals live in memory
+        // instead of a temp file: they only undo work inside the open
+        // transaction (nothing of them is needed after a crash), and each is
+        // small because the savepoint is released after every mail.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Plans that do not depend on bound values: otherwise a cached
+        // statement whose plan looked at a parameter is re-compiled on every
+        // use (rusqlite clears the bindings when it returns it to the cache).
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        // Every statement of the per-mail path fits (the default holds 16).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut store = Store { conn };
         store.migrate()?;
         Ok(store)
@@ -164,7 +178,9 @@ fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
 }
 
 pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>> {
-    Ok(conn.query_row(&format!("SELECT {TICKET_COLS} FROM tickets WHERE id = ?1"), [id], ticket_from_row).optional()?)
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {TICKET_COLS} FROM tickets WHERE id = ?1"));
+    Ok(conn.prepare_cached(&SQL)?.query_row([id], ticket_from_row).optional()?)
 }
 
 /// Tickets, newest first, optionally filtered.
@@ -195,34 +211,68 @@ pub struct NewTicket {
     pub linked_to: Option<i64>,
 }
 
+impl NewTicket {
+    /// The row [`insert_ticket`] writes for this ticket under `id` at `now`,
+    /// as [`get_ticket`] would read it back (saves that read).
+    pub fn as_inserted(&self, id: i64, now: DateTime<Utc>) -> Ticket {
+        let now = ts(now);
+        Ticket {
+            id,
+            subject: self.subject.clone(),
+            category: self.category.clone(),
+            level: self.level,
+            priority: self.priority.clone(),
+            status: self.status.clone(),
+            customer: self.customer.clone(),
+            requester: self.requester.clone(),
+            billable: self.billable,
+            confidence: self.confidence,
+            low_confidence: self.low_confidence,
+            language: self.language.clone(),
+            assignee: None,
+            created_at: now.clone(),
+            updated_at: now,
+            first_response_due: self.first_response_due.clone(),
+            resolution_due: self.resolution_due.clone(),
+            first_response_at: None,
+            closed_at: None,
+            merged_into: None,
+            linked_to: self.linked_to,
+            sla_warned_at: None,
+            escalated_at: None,
+        }
+    }
+}
+
 pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO tickets (subject, category, level, priority, status, customer, requester, billable, confidence, \
          low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
-        params![
-            t.subject,
-            t.category,
-            t.level,
-            t.priority,
-            t.status,
-            t.customer,
-            t.requester,
-            t.billable as i64,
-            t.confidence,
-            t.low_confidence as i64,
-            t.language,
-            ts(now),
-            t.first_response_due,
-            t.resolution_due,
-            t.linked_to,
-        ],
-    )?;
+    )?
+    .execute(params![
+        t.subject,
+        t.category,
+        t.level,
+        t.priority,
+        t.status,
+        t.customer,
+        t.requester,
+        t.billable as i64,
+        t.confidence,
+        t.low_confidence as i64,
+        t.language,
+        ts(now),
+        t.first_response_due,
+        t.resolution_due,
+        t.linked_to,
+    ])?;
     let id = conn.last_insert_rowid();
-    conn.execute(
-        "INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)",
-        params![id, t.status, ts(now)],
-    )?;
+    conn.prepare_cached("INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)")?.execute(params![
+        id,
+        t.status,
+        ts(now)
+    ])?;
     Ok(id)
 }
 
@@ -251,23 +301,19 @@ pub fn set_ticket_field(
         "escalated_at",
     ];
     anyhow::ensure!(ALLOWED.contains(&column), "set_ticket_field: column {column} is not updatable");
-    conn.execute(
-        &format!("UPDATE tickets SET {column} = ?1, updated_at = ?2 WHERE id = ?3"),
-        params![value, ts(now), id],
-    )?;
+    conn.prepare_cached(&format!("UPDATE tickets SET {column} = ?1, updated_at = ?2 WHERE id = ?3"))?
+        .execute(params![value, ts(now), id])?;
     Ok(())
 }
 
 pub fn touch_ticket(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
-    conn.execute("UPDATE tickets SET updated_at = ?1 WHERE id = ?2", params![ts(now), id])?;
+    conn.prepare_cached("UPDATE tickets SET updated_at = ?1 WHERE id = ?2")?.execute(params![ts(now), id])?;
     Ok(())
 }
 
 pub fn add_participant(conn: &Connection, ticket: i64, address: &str, role: &str) -> Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO participants (ticket_id, address, role) VALUES (?1, ?2, ?3)",
-        params![ticket, address.to_ascii_lowercase(), role],
-    )?;
+    conn.prepare_cached("INSERT OR IGNORE INTO participants (ticket_id, address, role) VALUES (?1, ?2, ?3)")?
+        .execute(params![ticket, address.to_ascii_lowercase(), role])?;
     Ok(())
 }
 
@@ -332,19 +378,19 @@ pub fn set_status(
     actor: &str,
     message_row: Option<i64>,
 ) -> Result<Option<String>> {
-    let old: String = conn.query_row("SELECT status FROM tickets WHERE id = ?1", [ticket], |r| r.get(0))?;
+    let old: String =
+        conn.prepare_cached("SELECT status FROM tickets WHERE id = ?1")?.query_row([ticket], |r| r.get(0))?;
     if old == status.as_str() {
         return Ok(None);
     }
     let closed_at = (!status.is_open()).then(|| ts(now));
-    conn.execute(
-        "UPDATE tickets SET status = ?1, closed_at = ?2, updated_at = ?3 WHERE id = ?4",
-        params![status.as_str(), closed_at, ts(now), ticket],
-    )?;
-    conn.execute(
-        "INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)",
-        params![ticket, status.as_str(), ts(now)],
-    )?;
+    conn.prepare_cached("UPDATE tickets SET status = ?1, closed_at = ?2, updated_at = ?3 WHERE id = ?4")?
+        .execute(params![status.as_str(), closed_at, ts(now), ticket])?;
+    conn.prepare_cached("INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)")?.execute(params![
+        ticket,
+        status.as_str(),
+        ts(now)
+    ])?;
     insert_event(conn, Some(ticket), message_row, now, actor, "status", &format!("{old} -> {status}"))?;
     Ok(Some(old))
 }
@@ -414,11 +460,11 @@ pub fn insert_change(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO changes (ticket_id, starts_at, ends_at, description, state, announced_by, created_at) \
          VALUES (?1, ?2, ?3, ?4, 'announced', ?5, ?6)",
-        params![ticket, ts(starts), ts(ends), description, by, ts(now)],
-    )?;
+    )?
+    .execute(params![ticket, ts(starts), ts(ends), description, by, ts(now)])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -438,23 +484,26 @@ pub fn changes_needing_reminder(conn: &Connection, until: DateTime<Utc>, now: Da
 }
 
 pub fn set_change_state(conn: &Connection, id: i64, state: &str, now: DateTime<Utc>) -> Result<()> {
-    conn.execute("UPDATE changes SET state = ?1, finished_at = ?2 WHERE id = ?3", params![state, ts(now), id])?;
+    conn.prepare_cached("UPDATE changes SET state = ?1, finished_at = ?2 WHERE id = ?3")?.execute(params![
+        state,
+        ts(now),
+        id
+    ])?;
     Ok(())
 }
 
 pub fn mark_change_reminded(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
-    conn.execute("UPDATE changes SET reminded_at = ?1 WHERE id = ?2", params![ts(now), id])?;
+    conn.prepare_cached("UPDATE changes SET reminded_at = ?1 WHERE id = ?2")?.execute(params![ts(now), id])?;
     Ok(())
 }
 
 /// The Message-ID of the newest mail of `from` on a ticket.
 pub fn last_message_from(conn: &Connection, ticket: i64, from: &str) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT message_id FROM messages WHERE ticket_id = ?1 AND from_addr = ?2 AND message_id IS NOT NULL ORDER BY id DESC LIMIT 1",
-            params![ticket, from],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![ticket, from], |r| r.get(0))
         .optional()?)
 }
 
@@ -616,6 +665,22 @@ pub fn auto_mails_to_since(conn: &Connection, addr: &str, since: DateTime<Utc>) 
         .query_row(params![addr, ts(since)], |r| r.get(0))?)
 }
 
+/// [`auto_mails_to_since`] for two points in time at once (one index range
+/// read instead of two): the counts since `recent` and since `earlier`.
+pub fn auto_mails_to_since2(
+    conn: &Connection,
+    addr: &str,
+    recent: DateTime<Utc>,
+    earlier: DateTime<Utc>,
+) -> Result<(u32, u32)> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FILTER (WHERE created_at >= ?2), count(*) FROM outbox_rcpt \
+             WHERE address = ?1 AND created_at >= ?3",
+        )?
+        .query_row(params![addr, ts(recent), ts(earlier.min(recent))], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
 /// An outbox row as listed.
 #[derive(Debug, Clone)]
 pub struct OutboxEntry {
@@ -678,7 +743,7 @@ pub fn next_outbox_due(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
 
 /// Count an attempt before trying it (so a crash mid-send still counts).
 pub fn outbox_count_attempt(conn: &Connection, id: i64) -> Result<()> {
-    conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1", [id])?;
+    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1")?.execute([id])?;
     Ok(())
 }
 
@@ -688,11 +753,12 @@ pub fn outbox_count_attempt(conn: &Connection, id: i64) -> Result<()> {
 /// another process (a concurrent `supportd ingest`) claimed it first or it
 /// was sent meanwhile: do not send it.
 pub fn outbox_claim(conn: &Connection, id: i64, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> Result<bool> {
-    let n = conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?4 \
+    let n = conn
+        .prepare_cached(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?4 \
          WHERE id = ?2 AND state = 'queued' AND next_attempt_at <= ?3",
-        params![ts(lease_until), id, ts(now), format!("{CLAIM_MARK} {}", ts(now))],
-    )?;
+        )?
+        .execute(params![ts(lease_until), id, ts(now), format!("{CLAIM_MARK} {}", ts(now))])?;
     Ok(n == 1)
 }
 
@@ -714,28 +780,28 @@ pub fn outbox_release_claims(conn: &Connection, now: DateTime<Utc>) -> Result<us
 /// Mark a row sent (the server said 250). The first `agent_reply` that
 /// reaches the customer is the ticket's first response (SLA).
 pub fn outbox_mark_sent(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE tickets SET first_response_at = ?1 WHERE first_response_at IS NULL \
          AND id = (SELECT ticket_id FROM outbox WHERE id = ?2 AND kind = 'agent_reply' AND state = 'queued')",
-        params![ts(now), id],
-    )?;
-    conn.execute(
-        "UPDATE outbox SET state = 'sent', sent_at = ?1, last_error = NULL WHERE id = ?2",
-        params![ts(now), id],
-    )?;
+    )?
+    .execute(params![ts(now), id])?;
+    conn.prepare_cached("UPDATE outbox SET state = 'sent', sent_at = ?1, last_error = NULL WHERE id = ?2")?
+        .execute(params![ts(now), id])?;
     Ok(())
 }
 
 pub fn outbox_mark_retry(conn: &Connection, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE outbox SET next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
-        params![ts(next), error, id],
-    )?;
+    conn.prepare_cached("UPDATE outbox SET next_attempt_at = ?1, last_error = ?2 WHERE id = ?3")?.execute(params![
+        ts(next),
+        error,
+        id
+    ])?;
     Ok(())
 }
 
 pub fn outbox_mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
-    conn.execute("UPDATE outbox SET state = 'failed', last_error = ?1 WHERE id = ?2", params![error, id])?;
+    conn.prepare_cached("UPDATE outbox SET state = 'failed', last_error = ?1 WHERE id = ?2")?
+        .execute(params![error, id])?;
     Ok(())
 }
 
@@ -854,10 +920,10 @@ pub fn insert_report_sent(
     outbox_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO reports_sent (customer, period, trigger, outbox_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![customer, period, trigger, outbox_id, ts(now)],
-    )?;
+    )?
+    .execute(params![customer, period, trigger, outbox_id, ts(now)])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -877,14 +943,14 @@ pub fn ticket_events(conn: &Connection, ticket: i64, kind: &str) -> Result<Vec<(
 }
 
 pub fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM state WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn.prepare_cached("SELECT value FROM state WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
 }
 
 pub fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
+    )?
+    .execute(params![key, value])?;
     Ok(())
 }
 
@@ -953,5 +1019,34 @@ mod tests {
         s.conn().execute("DELETE FROM tickets WHERE id = ?1", [a]).unwrap();
         let b = insert_ticket(s.conn(), &t, now).unwrap();
         assert!(b > a);
+    }
+
+    #[test]
+    fn a_new_ticket_as_inserted_is_the_row_read_back() {
+        let s = Store::open_in_memory().unwrap();
+        let now = Utc::now();
+        let base = NewTicket {
+            subject: "Login geht nicht".into(),
+            category: "functional_error".into(),
+            level: 2,
+            priority: "high".into(),
+            status: "forwarded".into(),
+            customer: Some("Stadtwerke".into()),
+            requester: "a@b.de".into(),
+            billable: true,
+            confidence: 0.123_456_789_012_345_67,
+            low_confidence: true,
+            language: "en".into(),
+            first_response_due: Some(ts(now)),
+            resolution_due: Some(ts(now + chrono::Duration::hours(8))),
+            linked_to: None,
+        };
+        let first = insert_ticket(s.conn(), &base, now).unwrap();
+        let linked = NewTicket { linked_to: Some(first), customer: None, first_response_due: None, ..base.clone() };
+        for t in [base, linked] {
+            let id = insert_ticket(s.conn(), &t, now).unwrap();
+            let read = get_ticket(s.conn(), id).unwrap().unwrap();
+            assert_eq!(serde_json::to_value(t.as_inserted(id, now)).unwrap(), serde_json::to_value(read).unwrap());
+        }
     }
 }
