@@ -154,7 +154,7 @@ for sec in "${SECS[@]}"; do
     PIDS+=($!)
     tpid=$!
     until [[ $(count_files "$md/.Processed") -ge $N ]]; do
-        sleep 0.05
+        sleep 0.01
         kill -0 "$tpid" 2>/dev/null || { cat "$dir/daemon.log" >&2; echo "daemon died" >&2; exit 1; }
     done
     t1=$(now)

@@ -9,7 +9,9 @@
 //! - `imap.<folder>.unacked`: UIDs committed but not yet acknowledged on the
 //!   server (set in the batch's transaction, cleared after the MOVE/STORE),
 //!   so a connection lost between commit and acknowledge is repaired on the
-//!   next connect instead of leaving the mail in the INBOX forever.
+//!   next connect instead of leaving the mail in the INBOX forever. In a
+//!   backlog, a batch's MOVE runs while the next batch is processed, and the
+//!   next batch's transaction lists both batches' UIDs.
 //!
 //! All three are written in the same transaction as the batch's mails, so a
 //! crash re-fetches at most what was not committed. When UIDVALIDITY changes,
@@ -34,6 +36,8 @@ use crate::watchdog::Heartbeat;
 pub const BATCH: usize = 200;
 /// Longest IDLE before it is re-issued (RFC 2177: below 29 minutes).
 pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
+/// In a backlog, the outbox is woken at most this long after the first batch.
+const BACKLOG_NOTIFY: Duration = Duration::from_secs(5);
 /// First reconnect delay; doubles per failure up to [`BACKOFF_MAX`].
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
@@ -307,14 +311,25 @@ async fn serve(
 
     // The next batch, fetched while the previous one was being processed.
     let mut prefetched: Option<Vec<imap::Fetched>> = None;
+    // In a backlog, a committed batch is acknowledged (MOVE) while the next
+    // one is processed; until that MOVE is confirmed its UIDs stay listed as
+    // unacknowledged in the store (the next batch's transaction lists both).
+    let mut in_flight: Vec<u32> = Vec::new();
     // The acknowledged batch is still listed as unacknowledged in the store;
     // the next batch's transaction overwrites that, or it is cleared before
     // waiting for new mail (one commit, i.e. one fsync, less per batch of a
     // backlog; a crash in between only repeats a MOVE of moved UIDs, which
     // the server ignores).
     let mut clear_unacked = false;
+    // During a backlog storing comes first: the outbox is woken when the
+    // backlog is drained, or every BACKLOG_NOTIFY at the latest.
+    let mut notified = std::time::Instant::now();
     loop {
         if *stop.borrow() {
+            if !in_flight.is_empty() {
+                // Committed: tell the server before leaving (else the next start does).
+                mb.acknowledge(&in_flight).await?;
+            }
             return Ok(total);
         }
         beat.working();
@@ -333,10 +348,11 @@ async fn serve(
         } else {
             let n = fetched.len();
             let uids: Vec<u32> = fetched.iter().map(|f| f.uid).collect();
+            let to_ack = std::mem::take(&mut in_flight);
             let next = Position {
                 uid_validity: Some(validity),
                 last_uid: uids.iter().copied().max().unwrap_or(pos.last_uid).max(pos.last_uid),
-                unacked: uids.clone(),
+                unacked: to_ack.iter().chain(&uids).copied().collect(),
             };
             let folder = src.settings.folder.clone();
             let mails: Vec<(String, Vec<u8>)> =
@@ -346,30 +362,44 @@ async fn serve(
             let process = with_store(store, move |s| {
                 pipeline::process_batch_then(&p, s, &mails, Utc::now(), |tx, _| save_position(&s2, tx, &n2))
             });
-            // A full batch means a backlog: fetch the next batch meanwhile
-            // (the processing runs on the blocking pool).
-            let (outcomes, ahead) = if n >= BATCH {
-                let (o, a) = tokio::join!(process, mb.fetch_after(next.last_uid, BATCH));
-                (o, Some(a))
-            } else {
-                (process.await, None)
+            // Meanwhile, on the connection (the processing runs on the
+            // blocking pool): the MOVE of the batch committed before, and
+            // for a full batch (a backlog) the fetch of the next one.
+            let last_uid = next.last_uid;
+            let io = async {
+                if !to_ack.is_empty() {
+                    mb.acknowledge(&to_ack).await?;
+                }
+                if n >= BATCH { mb.fetch_after(last_uid, BATCH).await.map(Some) } else { anyhow::Ok(None) }
             };
+            let (outcomes, io) = tokio::join!(process, io);
             let outcomes = outcomes.context("processing an IMAP batch (left unacknowledged on the server)")?;
-            queued.notify_one();
             let new = outcomes.iter().filter(|o| !o.queued.is_empty()).count();
             info!(folder = src.settings.folder, "{n} mails committed ({new} answered), up to UID {}", next.last_uid);
-            // Only now, after the commit, tell the server.
-            mb.acknowledge(&uids).await?;
-            pos = Position { unacked: Vec::new(), ..next };
-            clear_unacked = true;
             total += n;
-            health.ok("connected, mail committed");
-            // A failed read-ahead is the connection's failure (reconnect);
-            // the batch before it is committed and acknowledged.
-            prefetched = ahead.transpose()?.filter(|f| !f.is_empty());
+            // A failed MOVE or read-ahead is the connection's failure
+            // (reconnect); both batches are committed and listed as
+            // unacknowledged, so the next connection moves them.
+            let ahead = io?;
+            in_flight = uids;
+            pos = Position { unacked: in_flight.clone(), ..next };
+            clear_unacked = true;
+            prefetched = ahead.filter(|f| !f.is_empty());
             if prefetched.is_some() {
+                health.ok("connected, mail committed");
+                if notified.elapsed() >= BACKLOG_NOTIFY {
+                    queued.notify_one();
+                    notified = std::time::Instant::now();
+                }
                 continue;
             }
+            queued.notify_one();
+            notified = std::time::Instant::now();
+            // Only now, after the commit, tell the server.
+            mb.acknowledge(&in_flight).await?;
+            in_flight.clear();
+            pos.unacked.clear();
+            health.ok("connected, mail committed");
         }
         if clear_unacked {
             let (s2, p2) = (src.clone(), pos.clone());
