@@ -1369,7 +1369,7 @@ impl<'a> Writer<'a> {
     fn under_rate_cap(&self, addr: &str) -> Result<bool> {
         let l = &self.p.cfg.limits;
         let (hour, day) =
-            store::auto_mails_to_since2(self.conn, addr, self.now - Duration::hours(1), self.now - Duration::days(1))?;
+            store::auto_mails_to_since(self.conn, addr, self.now - Duration::hours(1), self.now - Duration::days(1))?;
         Ok(hour < l.auto_replies_per_hour && day < l.auto_replies_per_day)
     }
 }

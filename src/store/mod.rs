@@ -658,16 +658,9 @@ pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now:
     Ok(id)
 }
 
-/// How many automatic mails went (or are queued) to `addr` since `since`.
-pub fn auto_mails_to_since(conn: &Connection, addr: &str, since: DateTime<Utc>) -> Result<u32> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM outbox_rcpt WHERE address = ?1 AND created_at >= ?2")?
-        .query_row(params![addr, ts(since)], |r| r.get(0))?)
-}
-
-/// [`auto_mails_to_since`] for two points in time at once (one index range
-/// read instead of two): the counts since `recent` and since `earlier`.
-pub fn auto_mails_to_since2(
+/// How many automatic mails went (or are queued) to `addr` since `recent`
+/// and since `earlier`, in one index range read.
+pub fn auto_mails_to_since(
     conn: &Connection,
     addr: &str,
     recent: DateTime<Utc>,
