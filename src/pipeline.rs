@@ -104,7 +104,7 @@ pub struct Prepared {
 struct PreparedMail {
     mail: InboundMail,
     new_text: String,
-    class: std::cell::OnceCell<Classification>,
+    class: Option<Classification>,
 }
 
 /// See [`Pipeline::prepare`].
@@ -113,10 +113,7 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
     let work = catch_unwind(AssertUnwindSafe(|| match parse::parse(raw, limits) {
         Ok(mail) => {
             let new_text = text::new_text(&mail.body_text);
-            let class = std::cell::OnceCell::new();
-            if classify {
-                let _ = class.set(classifier.classify(&mail.subject, &new_text));
-            }
+            let class = classify.then(|| classifier.classify(&mail.subject, &new_text));
             Ok(Box::new(PreparedMail { mail, new_text, class }))
         }
         Err(e) => Err(e.0),
@@ -403,7 +400,7 @@ struct Writer<'a> {
     queued: Vec<String>,
     new_text: String,
     /// The classification, if [`Pipeline::prepare`] made it already.
-    class: std::cell::OnceCell<Classification>,
+    class: Option<Classification>,
     /// What each stage decided (stored with the message).
     trail: Vec<String>,
     /// How the thread was found (for the trail).
