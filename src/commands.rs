@@ -28,6 +28,8 @@ pub enum Command {
     Category(Category),
     Priority(Priority),
     Assign(String),
+    /// Add a person to the ticket's customer side (CC'd on every answer).
+    AddParticipant(String),
     Internal,
     Close,
     Reopen,
@@ -60,7 +62,7 @@ pub struct Parsed {
 /// The valid forms, for error mails and the agents' cheat sheet.
 pub const USAGE: &str = "#status open|in_progress|waiting|resolved|closed  #level 1|2|3  \
 #category functional_error|security_error|usage_question|user_management|change_request  \
-#priority low|normal|high|critical  #assign name@roewaplan.de  #internal  #close  #reopen  \
+#priority low|normal|high|critical  #assign name@roewaplan.de  #cc name@customer.example  #internal  #close  #reopen  \
 #merge MT-000042  #change YYYY-MM-DD HH:MM-HH:MM what is included  #change done|cancelled";
 
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s)#([\p{L}_]+)").expect("static regex"));
@@ -81,6 +83,7 @@ fn canonical(word: &str) -> Option<&'static str> {
         "close" | "schliessen" | "schliesen" => "close",
         "reopen" | "oeffnen" | "wiedereroeffnen" | "wiederoeffnen" => "reopen",
         "merge" | "zusammenfuehren" => "merge",
+        "cc" | "teilnehmer" | "beteiligt" => "cc",
         "change" | "aenderung" | "wartung" => "change",
         "overview" | "uebersicht" | "ticketuebersicht" => "overview",
         _ => return None,
@@ -147,13 +150,14 @@ fn parse_change(rest: &str) -> Result<Command, String> {
 
 fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, String> {
     let arg = arg.trim();
+    let shown: String = arg.chars().take(60).collect();
     let need = |what: &str| if arg.is_empty() { Err(format!("#{name} needs {what}")) } else { Ok(()) };
     match name {
         "status" => {
             need("a status")?;
             status_value(arg)
                 .map(Command::Status)
-                .ok_or_else(|| format!("{arg:?} is not a status (open, in_progress, waiting, resolved, closed)"))
+                .ok_or_else(|| format!("{shown:?} is not a status (open, in_progress, waiting, resolved, closed)"))
         }
         "level" => {
             need("1, 2 or 3")?;
@@ -162,19 +166,19 @@ fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, String>
                 .ok()
                 .and_then(Level::new)
                 .map(Command::Level)
-                .ok_or_else(|| format!("{arg:?} is not a level (1, 2, 3)"))
+                .ok_or_else(|| format!("{shown:?} is not a level (1, 2, 3)"))
         }
         "category" => {
             need("a category")?;
             category_value(arg)
                 .map(Command::Category)
-                .ok_or_else(|| format!("{arg:?} is not a category ({})", Category::valid_ids()))
+                .ok_or_else(|| format!("{shown:?} is not a category ({})", Category::valid_ids()))
         }
         "priority" => {
             need("a priority")?;
             priority_value(arg)
                 .map(Command::Priority)
-                .ok_or_else(|| format!("{arg:?} is not a priority ({})", Priority::valid_ids()))
+                .ok_or_else(|| format!("{shown:?} is not a priority ({})", Priority::valid_ids()))
         }
         "assign" => {
             need("an address")?;
@@ -182,7 +186,16 @@ fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, String>
             if a.contains('@') && !a.contains(char::is_whitespace) {
                 Ok(Command::Assign(a))
             } else {
-                Err(format!("{arg:?} is not a mail address"))
+                Err(format!("{shown:?} is not a mail address"))
+            }
+        }
+        "cc" => {
+            need("an address")?;
+            let a = arg.trim_matches(['<', '>']).to_ascii_lowercase();
+            if a.parse::<lettre::Address>().is_ok() {
+                Ok(Command::AddParticipant(a))
+            } else {
+                Err(format!("{shown:?} is not a mail address"))
             }
         }
         "merge" => {
@@ -190,11 +203,11 @@ fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, String>
             let t = arg.trim_matches(['[', ']']);
             crate::domain::TicketTag::parse(tag_prefix, &t.to_ascii_uppercase())
                 .map(|t| Command::Merge(t.number))
-                .ok_or_else(|| format!("{arg:?} is not a ticket tag like {tag_prefix}-000042"))
+                .ok_or_else(|| format!("{shown:?} is not a ticket tag like {tag_prefix}-000042"))
         }
         "change" => parse_change(arg),
         "internal" | "close" | "reopen" | "overview" if !arg.is_empty() => {
-            Err(format!("#{name} takes no value, got {arg:?}"))
+            Err(format!("#{name} takes no value, got {shown:?}"))
         }
         "internal" => Ok(Command::Internal),
         "close" => Ok(Command::Close),
@@ -210,84 +223,288 @@ fn is_command_line(line: &str) -> bool {
     t.starts_with('#') && t[1..].chars().next().is_some_and(|c| c.is_alphabetic())
 }
 
+/// At most this many command errors are kept per mail (a hostile mail can
+/// hold thousands of unknown `#words`); the rest are counted.
+pub const MAX_ERRORS: usize = 20;
+
+/// At most this many characters of a line are kept in an error.
+const ERROR_LINE_CHARS: usize = 120;
+
+/// The line as quoted in an error: trimmed and cut (char-safe) to a bound.
+fn excerpt(line: &str) -> String {
+    let t = line.trim();
+    match t.char_indices().nth(ERROR_LINE_CHARS) {
+        Some((end, _)) => format!("{}…", &t[..end]),
+        None => t.to_string(),
+    }
+}
+
 /// Parse the command lines at the top of `text` (blank lines between them allowed).
+///
+/// Linear in the text: each line is scanned once, an error keeps a bounded
+/// excerpt of its line, and at most [`MAX_ERRORS`] errors are kept.
 pub fn parse(text: &str, tag_prefix: &str) -> Parsed {
     let mut out = Parsed::default();
-    let lines: Vec<&str> = text.lines().collect();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
+    let mut dropped_errors = 0usize;
+    let mut push_error = |errors: &mut Vec<CommandError>, line: &str, message: String| {
+        if errors.len() < MAX_ERRORS {
+            errors.push(CommandError { line: excerpt(line), message });
+        } else {
+            dropped_errors += 1;
+        }
+    };
+    let mut rest = text;
+    loop {
+        let (line, after) = match rest.find('\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
         if line.trim().is_empty() {
-            i += 1;
+            if after.is_empty() {
+                rest = after;
+                break;
+            }
+            rest = after;
             continue;
         }
         if !is_command_line(line) {
             break;
         }
+        let line = line.strip_suffix('\r').unwrap_or(line);
         // Split the line at each `#word`; `#change` takes the rest of the line.
-        let starts: Vec<(usize, usize, String)> = TOKEN
-            .captures_iter(line)
-            .map(|c| (c.get(0).unwrap().start(), c.get(1).unwrap().end(), c[1].to_string()))
-            .collect();
-        let mut k = 0;
-        while k < starts.len() {
-            let (_, word_end, ref word) = starts[k];
+        let mut starts = TOKEN.captures_iter(line).map(|c| {
+            let (m, w) = (c.get(0).expect("group 0"), c.get(1).expect("group 1"));
+            (m.start(), w.end(), w.as_str())
+        });
+        let mut current = starts.next();
+        while let Some((_, word_end, word)) = current {
+            let next = starts.next();
             let Some(name) = canonical(word) else {
-                out.errors
-                    .push(CommandError { line: line.trim().to_string(), message: format!("unknown command #{word}") });
-                k += 1;
+                let shown: String = word.chars().take(40).collect();
+                push_error(&mut out.errors, line, format!("unknown command #{shown}"));
+                current = next;
                 continue;
             };
-            let arg_end =
-                if name == "change" { line.len() } else { starts.get(k + 1).map(|s| s.0).unwrap_or(line.len()) };
+            let arg_end = if name == "change" { line.len() } else { next.map(|s| s.0).unwrap_or(line.len()) };
             let arg = &line[word_end..arg_end];
             match parse_one(name, arg, tag_prefix) {
                 Ok(c) => out.commands.push(c),
-                Err(message) => out.errors.push(CommandError { line: line.trim().to_string(), message }),
+                Err(message) => push_error(&mut out.errors, line, message),
             }
             if name == "change" {
                 break;
             }
-            k += 1;
+            current = next;
         }
-        i += 1;
+        rest = after;
+        if rest.is_empty() {
+            break;
+        }
     }
-    out.text = lines[i..].join("\n").trim().to_string();
+    if dropped_errors > 0 {
+        out.errors.push(CommandError {
+            line: String::new(),
+            message: format!("{dropped_errors} more command errors not shown"),
+        });
+    }
+    out.text = rest.trim().to_string();
     out
 }
 
-/// Whether the receiving server vouches for the sender: an
-/// `Authentication-Results` header from a trusted authserv-id with
-/// `dkim=pass` for the sender's domain or `spf=pass` for it.
+/// One result of an `Authentication-Results` header (RFC 8601 §2.2):
+/// `method=result` and its properties (`header.d`, `smtp.mailfrom`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthResult {
+    /// `dkim`, `spf`, `dmarc`, … (lower case, version dropped).
+    pub method: String,
+    /// `pass`, `fail`, `softfail`, `none`, … (lower case).
+    pub result: String,
+    /// `(ptype.property, value)` pairs, the name in lower case, the value as written.
+    pub props: Vec<(String, String)>,
+}
+
+/// An `Authentication-Results` header value, parsed as RFC 8601 says:
+/// comments are ignored (nested, escaped), a `;` inside a quoted string
+/// does not split, spaces around `=` are allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthResults {
+    /// The authserv-id of the server that wrote the header (lower case).
+    pub authserv_id: String,
+    pub results: Vec<AuthResult>,
+}
+
+/// Strip RFC 5322 comments (outside quoted strings) from a header value; linear.
+fn strip_comments(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    for c in v.chars() {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(c);
+            }
+            continue;
+        }
+        match c {
+            '\\' if quoted || depth > 0 => {
+                escaped = true;
+                if depth == 0 {
+                    out.push(c);
+                }
+            }
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(' ');
+                }
+            }
+            '\r' | '\n' | '\t' if depth == 0 => out.push(' '),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Split at `;` outside quoted strings.
+fn split_outside_quotes(v: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in v.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(&v[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&v[start..]);
+    parts
+}
+
+/// The `key=value` pairs of one resinfo (values may be quoted strings).
+fn pairs(s: &str) -> Vec<(String, String)> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while *i < b.len() && b[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+    };
+    loop {
+        skip_ws(&mut i);
+        if i >= b.len() {
+            break;
+        }
+        let k0 = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' {
+            i += 1;
+        }
+        let key = s[k0..i].to_ascii_lowercase();
+        skip_ws(&mut i);
+        if i >= b.len() || b[i] != b'=' {
+            // A bare word (e.g. `none`): a result without properties.
+            out.push((key, String::new()));
+            continue;
+        }
+        i += 1;
+        skip_ws(&mut i);
+        let value = if i < b.len() && b[i] == b'"' {
+            i += 1;
+            let mut v = String::new();
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' && i + 1 < b.len() {
+                    i += 1;
+                }
+                let ch = s[i..].chars().next().unwrap_or(' ');
+                v.push(ch);
+                i += ch.len_utf8();
+            }
+            i += 1;
+            v
+        } else {
+            let v0 = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            s[v0..i].to_string()
+        };
+        out.push((key, value));
+    }
+    out
+}
+
+/// Parse one `Authentication-Results` value.
+pub fn parse_auth_results(value: &str) -> AuthResults {
+    let clean = strip_comments(value);
+    let mut parts = split_outside_quotes(&clean).into_iter();
+    let authserv_id =
+        parts.next().unwrap_or("").split_whitespace().next().unwrap_or("").trim_matches('"').to_ascii_lowercase();
+    let mut results = Vec::new();
+    for part in parts {
+        let mut kv = pairs(part).into_iter();
+        let Some((method, result)) = kv.next() else { continue };
+        if result.is_empty() {
+            continue; // `none`: no result given
+        }
+        let method = method.split('/').next().unwrap_or("").to_string();
+        results.push(AuthResult { method, result: result.to_ascii_lowercase(), props: kv.collect() });
+    }
+    AuthResults { authserv_id, results }
+}
+
+/// Whether the receiving server vouches for the sender: a `dkim=pass` for
+/// the sender's domain (`header.d` or `header.i`), an `spf=pass` for it
+/// (`smtp.mailfrom`) or a `dmarc=pass` for it (`header.from`), in the
+/// topmost `Authentication-Results` block of a trusted authserv-id.
+///
+/// Only the topmost header(s) count (RFC 8601 §5): the first header with a
+/// trusted authserv-id and the ones right after it, up to the next
+/// `Received:`; a header below that was written by someone else (a sender
+/// can put any header into its mail), however it names itself.
 pub fn authenticated(mail: &InboundMail, trusted_authserv_ids: &[String]) -> bool {
     let from = mail.from_addr();
     let Some(domain) = crate::config::domain_of(from) else { return false };
-    for v in mail.header_values("authentication-results") {
-        let v = v.replace(['\r', '\n'], " ");
-        let mut parts = v.split(';');
-        let authserv = parts.next().unwrap_or("").split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-        if !trusted_authserv_ids.iter().any(|t| t.eq_ignore_ascii_case(&authserv)) {
-            continue;
-        }
-        for res in parts {
-            let r = res.trim().to_ascii_lowercase();
-            let props: Vec<&str> = r.split_whitespace().collect();
-            let Some(method) = props.first() else { continue };
-            let prop_domain = |key: &str| {
-                props
-                    .iter()
-                    .find_map(|p| p.strip_prefix(key))
-                    .map(|v| v.trim_start_matches('@').rsplit('@').next().unwrap_or("").to_string())
-            };
-            if *method == "dkim=pass"
-                && (prop_domain("header.d=").as_deref() == Some(domain.as_str())
-                    || prop_domain("header.i=").as_deref() == Some(domain.as_str()))
-            {
-                return true;
+    let domain_of_value = |v: &str| v.trim_start_matches('@').rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+    let mut in_block = false;
+    for (name, value) in &mail.headers {
+        match name.as_str() {
+            "received" if in_block => break,
+            "authentication-results" => {
+                let ar = parse_auth_results(value);
+                if !trusted_authserv_ids.iter().any(|t| t.eq_ignore_ascii_case(&ar.authserv_id)) {
+                    continue;
+                }
+                in_block = true;
+                for r in &ar.results {
+                    if r.result != "pass" {
+                        continue;
+                    }
+                    let keys: &[&str] = match r.method.as_str() {
+                        "dkim" => &["header.d", "header.i"],
+                        "spf" => &["smtp.mailfrom"],
+                        "dmarc" => &["header.from"],
+                        _ => &[],
+                    };
+                    if r.props.iter().any(|(k, v)| keys.contains(&k.as_str()) && domain_of_value(v) == domain) {
+                        return true;
+                    }
+                }
             }
-            if *method == "spf=pass" && prop_domain("smtp.mailfrom=").as_deref() == Some(domain.as_str()) {
-                return true;
-            }
+            _ => {}
         }
     }
     false
@@ -323,6 +540,10 @@ mod tests {
             ("#schliessen", Command::Close),
             ("#reopen", Command::Reopen),
             ("#merge MT-000042", Command::Merge(42)),
+            (
+                "#cc Eva.Kunz@Stadtwerke-Musterstadt.de",
+                Command::AddParticipant("eva.kunz@stadtwerke-musterstadt.de".into()),
+            ),
             ("#change done", Command::ChangeDone),
             ("#change cancelled", Command::ChangeCancelled),
             ("#uebersicht", Command::Overview),

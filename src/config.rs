@@ -181,6 +181,7 @@ pub mod raw {
         pub max_mime_depth: Option<i64>,
         pub auto_replies_per_hour: Option<i64>,
         pub auto_replies_per_day: Option<i64>,
+        pub max_recipients: Option<i64>,
     }
 
     #[derive(Debug, Deserialize, Default)]
@@ -392,6 +393,10 @@ pub struct Limits {
     pub max_mime_depth: usize,
     pub auto_replies_per_hour: u32,
     pub auto_replies_per_day: u32,
+    /// At most this many addresses receive one mail to a ticket's customer
+    /// side (requester and CC'd participants), and a ticket has at most this
+    /// many customer participants: no fan-out from one hostile mail.
+    pub max_recipients: usize,
 }
 
 /// The validated configuration.
@@ -1060,6 +1065,7 @@ impl Config {
             max_mime_depth: limit("max_mime_depth", l.max_mime_depth, 20, 1000) as usize,
             auto_replies_per_hour: limit("auto_replies_per_hour", l.auto_replies_per_hour, 5, 10_000) as u32,
             auto_replies_per_day: limit("auto_replies_per_day", l.auto_replies_per_day, 20, 100_000) as u32,
+            max_recipients: limit("max_recipients", l.max_recipients, 20, 1000) as usize,
         };
 
         let classifier_path = raw.classifier.and_then(|k| k.path).map(|p| {

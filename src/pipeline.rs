@@ -334,6 +334,9 @@ impl Pipeline {
             new_text,
             class,
             thread_how: String::new(),
+            agent: false,
+            warnings: Vec::new(),
+            notices: Vec::new(),
             trail: vec![format!(
                 "parse: Message-ID {}{}, from {}, {} attachments{}",
                 mail.message_id,
@@ -364,8 +367,12 @@ impl Pipeline {
         };
         store::finish_message(conn, row, &facts)?;
         if disposition != Disposition::Duplicate {
-            let mut refs = mail.references.clone();
-            refs.extend(mail.in_reply_to.iter().filter(|r| !mail.references.contains(r)).cloned());
+            // The newest references only: a mail with 20,000 of them stores no 20,000 rows.
+            let skip = mail.references.len().saturating_sub(MAX_REFERENCES);
+            let mut refs: Vec<String> = mail.references[skip..].to_vec();
+            let known: std::collections::HashSet<&String> = refs.iter().collect();
+            let extra: Vec<String> = mail.in_reply_to.iter().filter(|r| !known.contains(r)).cloned().collect();
+            refs.extend(extra);
             store::insert_refs(conn, row, &refs)?;
             for a in &mail.attachments {
                 store::insert_attachment(conn, row, &a.filename, &a.content_type, &a.data, a.flag.as_deref())?;
@@ -390,6 +397,10 @@ impl Pipeline {
     }
 }
 
+/// At most this many of a mail's `References` (the newest) are used to
+/// find its thread and are stored: real threads stay far below it.
+pub const MAX_REFERENCES: usize = 100;
+
 /// The state of one mail being decided and written.
 struct Writer<'a> {
     p: &'a Pipeline,
@@ -405,6 +416,15 @@ struct Writer<'a> {
     trail: Vec<String>,
     /// How the thread was found (for the trail).
     thread_how: String,
+    /// The sender is an agent whose mail passed the trust check
+    /// (`require_authentication`); only such a mail acts as an agent.
+    agent: bool,
+    /// What the team must know about this mail (a failed trust check,
+    /// refused commands, people not added): shown in its notifications.
+    warnings: Vec<String>,
+    /// What the agent who wrote must know (recipients left out, …): sent
+    /// to them as an `agent_notice` mail.
+    notices: Vec<String>,
 }
 
 type Decided = (Disposition, Option<i64>, Option<String>);
@@ -483,7 +503,30 @@ impl<'a> Writer<'a> {
 
         self.trail.push("hygiene: written by a person".into());
         let from = mail.from_addr().to_string();
-        let is_agent = cfg.agents.is_agent(&from);
+        // `require_authentication` guards everything an agent mail can cause
+        // (relay, first response, status, commands): an agent address without
+        // the trusted pass is an ordinary, suspicious customer mail.
+        let agent_address = cfg.agents.is_agent(&from);
+        let impostor = agent_address
+            && cfg.agents.require_authentication
+            && !commands::authenticated(mail, &cfg.agents.trusted_authserv_ids);
+        self.agent = agent_address && !impostor;
+        let is_agent = self.agent;
+        if impostor {
+            let why = format!(
+                "{from} is an agent address, but the mail has no DKIM, SPF or DMARC pass from {}: handled as a customer mail, nothing relayed",
+                cfg.agents.trusted_authserv_ids.join(", ")
+            );
+            warn!(security = true, "unauthenticated agent address: {why}");
+            self.trail.push(format!("trust: {why}"));
+            self.warnings.push(self.team_words(
+                &format!(
+                    "Absender {from} ist eine Agenten-Adresse, aber die Mail trägt keine DKIM/SPF/DMARC-Bestätigung von {}: als Kundenmail behandelt, nichts an Kunden weitergeleitet, kein Befehl ausgeführt.",
+                    cfg.agents.trusted_authserv_ids.join(", ")
+                ),
+                &why,
+            ));
+        }
         let thread = self.find_thread()?;
         self.trail.push(match &thread {
             Thread::None => "thread: no ticket found (our ids, References, subject tag, earlier replies)".to_string(),
@@ -495,12 +538,9 @@ impl<'a> Writer<'a> {
         let agent_commands = parsed.commands.iter().any(|c| *c != Command::Overview) || !parsed.errors.is_empty();
         // Commands from a sender who may not give them: not executed, logged as a
         // security event, and the mail is handled as an ordinary message.
-        let refused = if agent_commands && !is_agent {
+        let refused = if agent_commands && !agent_address {
             Some(format!("command tags from {from}, who is not an agent"))
-        } else if agent_commands
-            && cfg.agents.require_authentication
-            && !commands::authenticated(mail, &cfg.agents.trusted_authserv_ids)
-        {
+        } else if agent_commands && impostor {
             Some(format!(
                 "command tags from {from} without a DKIM or SPF pass from {}",
                 cfg.agents.trusted_authserv_ids.join(", ")
@@ -511,6 +551,10 @@ impl<'a> Writer<'a> {
         if let Some(why) = &refused {
             warn!(security = true, "rejected commands: {why}");
             self.trail.push(format!("commands: rejected: {why}"));
+            self.warnings.push(self.team_words(
+                &format!("Befehle in dieser Mail wurden NICHT ausgeführt: {why}"),
+                &format!("Commands in this mail were NOT executed: {why}"),
+            ));
         } else if !parsed.commands.is_empty() || !parsed.errors.is_empty() {
             self.trail.push(format!(
                 "commands: {} understood{}",
@@ -537,6 +581,20 @@ impl<'a> Writer<'a> {
             Thread::Stranger(other, detail) => self.new_ticket(Some(other), Some(detail))?,
             Thread::None => self.new_ticket(None, None)?,
         };
+        if impostor
+            && refused.is_none()
+            && let Some(t) = decided.1
+        {
+            store::insert_event(
+                self.conn,
+                Some(t),
+                Some(self.row),
+                self.now,
+                &from,
+                "security",
+                "agent address without a trusted authentication pass: handled as a customer mail",
+            )?;
+        }
         match refused {
             Some(why) => {
                 if let Some(t) = decided.1 {
@@ -595,17 +653,34 @@ impl<'a> Writer<'a> {
         Ok(Thread::Ticket(Box::new(ticket)))
     }
 
+    /// The ticket the newest of `ids` points at (at most the newest
+    /// [`MAX_REFERENCES`] are looked at). Forged ids (ours in shape, wrong
+    /// hash) are ignored and logged once per mail, with their count.
     fn ticket_for_ids(&self, ids: &[String]) -> Result<Option<(i64, &'static str)>> {
         let mut foreign = Vec::new();
-        for id in ids.iter().rev() {
+        let mut forged: Vec<&str> = Vec::new();
+        let mut found = None;
+        for id in ids.iter().rev().take(MAX_REFERENCES) {
             match self.p.signer.check(id) {
-                OwnId::Ours(Some(n)) => return Ok(Some((n, "our Message-ID"))),
-                OwnId::Ours(None) => {}
-                OwnId::Forged => {
-                    warn!(id, "a reference looks like our Message-ID but its hash is wrong: ignored");
+                OwnId::Ours(Some(n)) => {
+                    found = Some(n);
+                    break;
                 }
+                OwnId::Ours(None) => {}
+                OwnId::Forged => forged.push(id),
                 OwnId::Foreign => foreign.push(id.clone()),
             }
+        }
+        if let Some(first) = forged.first() {
+            warn!(
+                security = true,
+                forged = forged.len(),
+                "{} reference(s) look like our Message-IDs but their hash is wrong (first: {first}): ignored",
+                forged.len()
+            );
+        }
+        if let Some(n) = found {
+            return Ok(Some((n, "our Message-ID")));
         }
         foreign.reverse();
         Ok(store::ticket_for_message_ids(self.conn, &foreign)?.map(|t| (t, "References")))
@@ -613,7 +688,7 @@ impl<'a> Writer<'a> {
 
     fn belongs_to(&self, t: &Ticket) -> Result<bool> {
         let from = self.mail.from_addr();
-        if from.eq_ignore_ascii_case(&t.requester) || self.p.cfg.agents.is_agent(from) {
+        if from.eq_ignore_ascii_case(&t.requester) || self.agent {
             return Ok(true);
         }
         if store::participants(self.conn, t.id)?.iter().any(|(a, _)| a.eq_ignore_ascii_case(from)) {
@@ -687,12 +762,8 @@ impl<'a> Writer<'a> {
         };
         let id = store::insert_ticket(self.conn, &nt, self.now)?;
         store::add_participant(self.conn, id, &from, "requester")?;
-        for cc_addr in mail.cc.iter().chain(mail.to.iter()) {
-            let a = &cc_addr.addr;
-            if !a.eq_ignore_ascii_case(&cfg.support_address) && !cfg.agents.is_agent(a) {
-                store::add_participant(self.conn, id, a, "cc")?;
-            }
-        }
+        let copied: Vec<String> = mail.cc.iter().chain(mail.to.iter()).map(|m| m.addr.clone()).collect();
+        self.add_cc_participants(id, nt.customer.as_deref(), &from, &copied)?;
         let reasons = class.reasons.join("; ");
         store::insert_event(
             self.conn,
@@ -750,11 +821,25 @@ impl<'a> Writer<'a> {
         Ok((Disposition::NewTicket, Some(id), note))
     }
 
-    fn customer_follow_up(&mut self, ticket: Ticket, refused: bool) -> Result<Decided> {
+    /// A customer's mail on a ticket. `untrusted`: the mail failed a trust
+    /// check (refused commands, an agent address without the trusted pass):
+    /// it is recorded and the team told, but it changes no status and adds
+    /// nobody to the ticket.
+    fn customer_follow_up(&mut self, ticket: Ticket, untrusted: bool) -> Result<Decided> {
         let p = self.p;
         let status = Status::parse(&ticket.status).unwrap_or(Status::Open);
         let from = self.mail.from_addr().to_string();
-        if !status.is_open() {
+        if untrusted {
+            store::insert_event(
+                self.conn,
+                Some(ticket.id),
+                Some(self.row),
+                self.now,
+                &from,
+                "message",
+                "follow-up that failed a trust check: no status change, nobody added",
+            )?;
+        } else if !status.is_open() {
             let closed_at = ticket.closed_at.as_deref().and_then(store::parse_ts).unwrap_or(self.now);
             let within = self.now - closed_at <= Duration::days(p.cfg.reopen_days);
             if is_thanks_only(&self.new_text) {
@@ -776,15 +861,14 @@ impl<'a> Writer<'a> {
                 return self.new_ticket(Some(ticket.id), Some(note));
             }
             store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
-        } else if status == Status::Waiting && !refused {
+        } else if status == Status::Waiting {
             // The customer answered: the ticket is back with the team.
             store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
         }
-        store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, &from, "message", "follow-up")?;
-        for cc in &self.mail.cc {
-            if !cc.addr.eq_ignore_ascii_case(&p.cfg.support_address) && !p.cfg.agents.is_agent(&cc.addr) {
-                store::add_participant(self.conn, ticket.id, &cc.addr, "cc")?;
-            }
+        if !untrusted {
+            store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, &from, "message", "follow-up")?;
+            let copied: Vec<String> = self.mail.cc.iter().map(|m| m.addr.clone()).collect();
+            self.add_cc_participants(ticket.id, ticket.customer.as_deref(), &ticket.requester, &copied)?;
         }
         store::touch_ticket(self.conn, ticket.id, self.now)?;
         let ticket = store::get_ticket(self.conn, ticket.id)?.context("ticket")?;
@@ -813,15 +897,125 @@ impl<'a> Writer<'a> {
         team
     }
 
-    /// The customer side of a ticket: requester and CC'd participants (never bounced ones).
-    fn customer_recipients(&self, t: &Ticket) -> Result<Vec<String>> {
+    /// The customer side of a ticket: requester and CC'd participants (never
+    /// bounced ones), at most `limits.max_recipients`; the ones left out are
+    /// returned too. Linear in the number of participants.
+    fn customer_recipients(&self, t: &Ticket) -> Result<(Vec<String>, Vec<String>)> {
+        let max = self.p.cfg.limits.max_recipients.max(1);
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(t.requester.to_ascii_lowercase());
         let mut to = vec![t.requester.clone()];
+        let mut left_out = Vec::new();
         for (a, role) in store::participants(self.conn, t.id)? {
-            if role == "cc" && !to.contains(&a) {
-                to.push(a);
+            if role == "cc" && seen.insert(a.to_ascii_lowercase()) {
+                if to.len() < max {
+                    to.push(a);
+                } else {
+                    left_out.push(a);
+                }
             }
         }
-        Ok(to)
+        Ok((to, left_out))
+    }
+
+    /// Whether `addr` belongs to the organisation of a ticket whose customer
+    /// is `customer` and whose requester is `requester`: the same configured
+    /// customer, or (no customer configured on either side) the same company
+    /// domain, never a public mail service.
+    fn same_organisation(&self, addr: &str, customer: Option<&str>, requester: &str) -> bool {
+        match (self.p.cfg.customer_for(addr), customer) {
+            (Some(c), Some(tc)) => c.name == tc,
+            (None, None) => {
+                domain_of(addr).is_some_and(|d| !is_public_mail_domain(&d) && Some(d) == domain_of(requester))
+            }
+            _ => false,
+        }
+    }
+
+    /// Add the people a customer's mail copied (To/CC) to the ticket, the
+    /// way a cautious helpdesk does: only people of the ticket's own
+    /// organisation, never the support or an agent, at most
+    /// `limits.max_recipients` on the customer side. Everyone else is left
+    /// out, recorded as an event and named to the team (an agent adds
+    /// others with `#cc`). Linear in the number of addresses.
+    fn add_cc_participants(
+        &mut self,
+        ticket: i64,
+        customer: Option<&str>,
+        requester: &str,
+        addrs: &[String],
+    ) -> Result<()> {
+        let cfg = &self.p.cfg;
+        let max = cfg.limits.max_recipients.max(1);
+        let existing = store::participants(self.conn, ticket)?;
+        let mut count = 1 + existing.iter().filter(|(_, r)| r == "cc").count();
+        let mut seen: std::collections::HashSet<String> =
+            existing.into_iter().map(|(a, _)| a.to_ascii_lowercase()).collect();
+        seen.insert(requester.to_ascii_lowercase());
+        let (mut stranger, mut over_cap) = (Vec::new(), Vec::new());
+        for a in addrs {
+            let a = a.to_ascii_lowercase();
+            if a.eq_ignore_ascii_case(&cfg.support_address) || cfg.agents.is_agent(&a) || !seen.insert(a.clone()) {
+                continue;
+            }
+            if !self.same_organisation(&a, customer, requester) {
+                stranger.push(a);
+            } else if count >= max {
+                over_cap.push(a);
+            } else {
+                store::add_participant(self.conn, ticket, &a, "cc")?;
+                count += 1;
+            }
+        }
+        let listed = |v: &[String]| {
+            let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+            if v.len() > 10 {
+                s.push_str(&format!(" and {} more", v.len() - 10));
+            }
+            s
+        };
+        if !stranger.is_empty() {
+            let detail =
+                format!("not added to the ticket (outside the customer's organisation): {}", listed(&stranger));
+            store::insert_event(
+                self.conn,
+                Some(ticket),
+                Some(self.row),
+                self.now,
+                "supportd",
+                "cc_not_added",
+                &detail,
+            )?;
+            self.warnings.push(self.team_words(
+                &format!(
+                    "Nicht als Beteiligte übernommen (nicht aus der Organisation des Kunden): {}. Mit #cc ADRESSE hinzufügen, wenn gewollt.",
+                    listed(&stranger)
+                ),
+                &format!("Not added as participants (outside the customer's organisation): {}. Add with #cc ADDRESS if wanted.", listed(&stranger)),
+            ));
+        }
+        if !over_cap.is_empty() {
+            let detail = format!("not added to the ticket (more than {max} recipients): {}", listed(&over_cap));
+            store::insert_event(
+                self.conn,
+                Some(ticket),
+                Some(self.row),
+                self.now,
+                "supportd",
+                "cc_not_added",
+                &detail,
+            )?;
+            self.warnings.push(self.team_words(
+                &format!("Nicht als Beteiligte übernommen (mehr als {max} Empfänger): {}", listed(&over_cap)),
+                &format!("Not added as participants (more than {max} recipients): {}", listed(&over_cap)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A text for the team, in the support's language.
+    fn team_words(&self, de: &str, en: &str) -> String {
+        if self.p.cfg.language == "en" { en.to_string() } else { de.to_string() }
     }
 
     /// An agent's mail on a ticket: commands executed (each an event), the
@@ -831,6 +1025,9 @@ impl<'a> Writer<'a> {
         let p = self.p;
         let from = self.mail.from_addr().to_string();
         let id = ticket.id;
+        let mut parsed = parsed;
+        let problems = self.check_commands(&ticket, &parsed.commands)?;
+        parsed.errors.extend(problems);
         if !parsed.errors.is_empty() {
             let ctx = self.context(
                 &ticket,
@@ -964,6 +1161,14 @@ impl<'a> Writer<'a> {
                     store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "assign", a)?;
                     executed.push(format!("#assign {a}"));
                 }
+                Command::AddParticipant(a) => {
+                    let (to, _) = self.customer_recipients(&store::get_ticket(self.conn, id)?.context("ticket")?)?;
+                    if !to.iter().any(|x| x.eq_ignore_ascii_case(a)) {
+                        store::add_participant(self.conn, id, a, "cc")?;
+                        store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "participant", a)?;
+                        executed.push(format!("#cc {a}"));
+                    }
+                }
                 Command::Merge(target) => merge_into = Some(*target),
                 Command::ChangeAnnounce(w) => {
                     let tz = p.calendar.timezone();
@@ -1034,7 +1239,34 @@ impl<'a> Writer<'a> {
                 self.team_of(&ticket).into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
             self.queue_internal("note", &ticket, team, &ctx)?;
         } else {
-            let to = self.customer_recipients(&ticket)?;
+            let (to, left_out) = self.customer_recipients(&ticket)?;
+            if !left_out.is_empty() {
+                let max = p.cfg.limits.max_recipients;
+                let detail = format!(
+                    "{} participants not mailed (at most {max} recipients per mail): {}{}",
+                    left_out.len(),
+                    left_out.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+                    if left_out.len() > 10 { ", ..." } else { "" }
+                );
+                store::insert_event(
+                    self.conn,
+                    Some(id),
+                    Some(self.row),
+                    self.now,
+                    "supportd",
+                    "recipients_capped",
+                    &detail,
+                )?;
+                self.notices.push(self.team_words(
+                    &format!(
+                        "Ihre Antwort ging an höchstens {max} Empfänger; {} Beteiligte haben sie NICHT erhalten: {}{}",
+                        left_out.len(),
+                        left_out.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+                        if left_out.len() > 10 { ", …" } else { "" }
+                    ),
+                    &detail,
+                ));
+            }
             let in_reply_to = store::last_message_from(self.conn, id, &ticket.requester)?;
             if relayed {
                 let mut ctx = self.context(&ticket, customer, &lang, json!({}));
@@ -1117,35 +1349,134 @@ impl<'a> Writer<'a> {
         if let Some(target) = merge_into {
             self.merge(id, target, &from)?;
         }
+        if !self.notices.is_empty() {
+            let ticket = store::get_ticket(self.conn, id)?.context("ticket")?;
+            let mut ctx = self.context(&ticket, None, &p.cfg.language, json!({}));
+            ctx["notices"] = json!(self.notices);
+            self.queue_internal("agent_notice", &ticket, vec![from.clone()], &ctx)?;
+        }
         let disposition = if relayed { Disposition::AgentReply } else { Disposition::AgentCommand };
         // After a merge the mail belongs with the others on the target.
         let ticket = match merge_into {
-            Some(t) if store::get_ticket(self.conn, id)?.and_then(|x| x.merged_into) == Some(t) => t,
+            Some(_) => store::get_ticket(self.conn, id)?.and_then(|x| x.merged_into).unwrap_or(id),
             _ => id,
         };
         Ok((disposition, Some(ticket), None))
     }
 
-    /// Move a ticket's mails into `target` and close it with a pointer.
-    fn merge(&mut self, source: i64, target: i64, by: &str) -> Result<()> {
-        if source == target || store::get_ticket(self.conn, target)?.is_none() {
-            store::insert_event(
-                self.conn,
-                Some(source),
-                Some(self.row),
-                self.now,
-                by,
-                "merge",
-                &format!("no ticket {} to merge into", self.p.tag(target)),
-            )?;
-            return Ok(());
+    /// The ticket that survives `n` after merges (at most 10 hops), if `n` exists.
+    fn surviving(&self, n: i64) -> Result<Option<Ticket>> {
+        let Some(mut t) = store::get_ticket(self.conn, n)? else { return Ok(None) };
+        for _ in 0..10 {
+            match t.merged_into {
+                Some(next) => match store::get_ticket(self.conn, next)? {
+                    Some(x) => t = x,
+                    None => break,
+                },
+                None => break,
+            }
         }
+        Ok(Some(t))
+    }
+
+    /// Commands that parse but cannot be executed on this ticket with this
+    /// config: an assignee who is no agent, a `#cc` over the recipient cap,
+    /// a change window at a local time that does not exist (clock change),
+    /// a merge into this ticket, into a ticket merged into it, or into
+    /// another customer's ticket. Nothing of the mail is executed then.
+    fn check_commands(&self, ticket: &Ticket, commands: &[Command]) -> Result<Vec<commands::CommandError>> {
+        let cfg = &self.p.cfg;
+        let mut errors = Vec::new();
+        let mut err = |line: String, message: String| errors.push(commands::CommandError { line, message });
+        for c in commands {
+            match c {
+                Command::Assign(a) if !cfg.agents.is_agent(a) => err(
+                    format!("#assign {a}"),
+                    format!("{a} is not an agent (only addresses and domains of [agents] can be assigned)"),
+                ),
+                Command::AddParticipant(a) => {
+                    let (to, left_out) = self.customer_recipients(ticket)?;
+                    if cfg.agents.is_agent(a) || a.eq_ignore_ascii_case(&cfg.support_address) {
+                        err(
+                            format!("#cc {a}"),
+                            format!("{a} is an agent or the support address, not a customer participant"),
+                        );
+                    } else if to.len() + left_out.len() >= cfg.limits.max_recipients
+                        && !to.iter().chain(left_out.iter()).any(|x| x.eq_ignore_ascii_case(a))
+                    {
+                        err(
+                            format!("#cc {a}"),
+                            format!(
+                                "the ticket has {} recipients already (limits.max_recipients)",
+                                cfg.limits.max_recipients
+                            ),
+                        );
+                    }
+                }
+                Command::ChangeAnnounce(w) => {
+                    use chrono::TimeZone;
+                    let tz = self.p.calendar.timezone();
+                    for t in [w.start, w.end] {
+                        if tz.from_local_datetime(&w.date.and_time(t)).earliest().is_none() {
+                            err(
+                                format!("#change {} {}-{}", w.date, w.start.format("%H:%M"), w.end.format("%H:%M")),
+                                format!(
+                                    "{} {} does not exist in {} (the clock is changed then): choose another time",
+                                    w.date,
+                                    t.format("%H:%M"),
+                                    tz
+                                ),
+                            );
+                            break;
+                        }
+                    }
+                }
+                Command::Merge(target) => {
+                    let tag = self.p.tag(*target);
+                    let line = format!("#merge {tag}");
+                    match self.surviving(*target)? {
+                        None => err(line, format!("there is no ticket {tag}")),
+                        Some(t) if t.id == ticket.id => {
+                            err(line, format!("{tag} is this ticket or was merged into it: nothing to merge"))
+                        }
+                        Some(t)
+                            if t.customer != ticket.customer
+                                || (t.customer.is_none()
+                                    && !t.requester.eq_ignore_ascii_case(&ticket.requester)
+                                    && !self.same_organisation(&t.requester, None, &ticket.requester)) =>
+                        {
+                            err(
+                                line,
+                                format!(
+                                    "{} belongs to another customer: tickets are merged only within one",
+                                    self.p.tag(t.id)
+                                ),
+                            )
+                        }
+                        Some(_) => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(errors)
+    }
+
+    /// Move a ticket's mails into `target` (or the ticket that survives it)
+    /// and close it with a pointer. [`Writer::check_commands`] made sure
+    /// the target exists, is not this ticket and is the same customer's.
+    fn merge(&mut self, source: i64, target: i64, by: &str) -> Result<()> {
+        let Some(target_ticket) = self.surviving(target)?.filter(|t| t.id != source) else {
+            return Ok(());
+        };
+        let target = target_ticket.id;
         self.conn
             .execute("UPDATE messages SET ticket_id = ?1 WHERE ticket_id = ?2", rusqlite::params![target, source])?;
-        self.conn.execute(
-            "INSERT OR IGNORE INTO participants (ticket_id, address, role) SELECT ?1, address, role FROM participants WHERE ticket_id = ?2",
-            rusqlite::params![target, source],
-        )?;
+        // The source's customer side joins the target, by the same rule and cap as CCs.
+        let source_ticket = store::get_ticket(self.conn, source)?.context("ticket")?;
+        let mut people = vec![source_ticket.requester.clone()];
+        people.extend(store::participants(self.conn, source)?.into_iter().filter(|(_, r)| r == "cc").map(|(a, _)| a));
+        self.add_cc_participants(target, target_ticket.customer.as_deref(), &target_ticket.requester, &people)?;
         store::set_ticket_field(self.conn, source, "merged_into", &target, self.now)?;
         store::set_status(self.conn, source, Status::Closed, self.now, by, Some(self.row))?;
         store::insert_event(
@@ -1211,6 +1542,7 @@ impl<'a> Writer<'a> {
             "first_response_due": t.first_response_due.as_deref().and_then(store::parse_ts)
                 .map(|d| d.with_timezone(&self.p.calendar.timezone()).format("%d.%m.%Y %H:%M").to_string()),
             "text": self.new_text,
+            "warnings": self.warnings,
         });
         if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
             o.extend(e);

@@ -653,7 +653,7 @@ pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now:
     let id = conn.last_insert_rowid();
     for r in &o.recipients {
         conn.prepare_cached("INSERT INTO outbox_rcpt (outbox_id, address, created_at) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, r, now_s])?;
+            .execute(params![id, r.to_ascii_lowercase(), now_s])?;
     }
     Ok(id)
 }
@@ -666,12 +666,25 @@ pub fn auto_mails_to_since(
     recent: DateTime<Utc>,
     earlier: DateTime<Utc>,
 ) -> Result<(u32, u32)> {
+    // `user+anything@domain` is the same mailbox as `user@domain` (RFC 5233
+    // subaddressing): the cap counts them together. The `+` variants are a
+    // range of the index on address: from `user+` up to `user,` (the next
+    // character), then the domain.
+    let addr = addr.to_ascii_lowercase();
+    let (local, domain) = addr.rsplit_once('@').unwrap_or((addr.as_str(), ""));
+    let base_local = local.split('+').next().unwrap_or(local);
+    let base = format!("{base_local}@{domain}");
+    let (lo, hi) = (format!("{base_local}+"), format!("{base_local},"));
+    let at_domain = format!("@{domain}");
     Ok(conn
         .prepare_cached(
             "SELECT count(*) FILTER (WHERE created_at >= ?2), count(*) FROM outbox_rcpt \
-             WHERE address = ?1 AND created_at >= ?3",
+             WHERE (address = ?1 OR (address >= ?4 AND address < ?5 AND substr(address, -length(?6)) = ?6)) \
+             AND created_at >= ?3",
         )?
-        .query_row(params![addr, ts(recent), ts(earlier.min(recent))], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        .query_row(params![base, ts(recent), ts(earlier.min(recent)), lo, hi, at_domain], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?)
 }
 
 /// An outbox row as listed.
