@@ -397,6 +397,11 @@ impl Pipeline {
     }
 }
 
+/// The automatic answers that count against a sender's acknowledgement cap.
+const ACK_BUDGET: &[&str] = &["ack"];
+/// The overview answers: a budget of their own, with the same numbers.
+const OVERVIEW_BUDGET: &[&str] = &["overview"];
+
 /// At most this many of a mail's `References` (the newest) are used to
 /// find its thread and are stored: real threads stay far below it.
 pub const MAX_REFERENCES: usize = 100;
@@ -759,6 +764,7 @@ impl<'a> Writer<'a> {
             first_response_due: Some(store::ts(fr_due)),
             resolution_due: Some(store::ts(res_due)),
             linked_to,
+            requester_name: mail.from.as_ref().and_then(|m| m.name.clone()).filter(|n| !n.trim().is_empty()),
         };
         let id = store::insert_ticket(self.conn, &nt, self.now)?;
         store::add_participant(self.conn, id, &from, "requester")?;
@@ -867,6 +873,13 @@ impl<'a> Writer<'a> {
         }
         if !untrusted {
             store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, &from, "message", "follow-up")?;
+            if from.eq_ignore_ascii_case(&ticket.requester)
+                && let Some(name) =
+                    self.mail.from.as_ref().and_then(|m| m.name.as_deref()).filter(|n| !n.trim().is_empty())
+                && ticket.requester_name.as_deref() != Some(name)
+            {
+                store::set_ticket_field(self.conn, ticket.id, "requester_name", &name, self.now)?;
+            }
             let copied: Vec<String> = self.mail.cc.iter().map(|m| m.addr.clone()).collect();
             self.add_cc_participants(ticket.id, ticket.customer.as_deref(), &ticket.requester, &copied)?;
         }
@@ -1525,7 +1538,8 @@ impl<'a> Writer<'a> {
             "tag": self.p.tag(t.id),
             "subject": strip_reply_prefixes(&t.subject),
             "requester": t.requester,
-            "requester_name": self.mail.from.as_ref().and_then(|m| m.name.clone()),
+            // The greeting is the requester's, whoever's mail caused this one.
+            "requester_name": t.requester_name,
             "customer": t.customer,
             "customer_or_requester": t.customer.clone().unwrap_or_else(|| t.requester.clone()),
             "category": t.category,
@@ -1553,7 +1567,7 @@ impl<'a> Writer<'a> {
     /// Queue a templated mail to the ticket's requester, unless the per-sender cap is reached.
     fn queue_to_customer(&mut self, kind: &str, t: &Ticket, lang: &str, ctx: &serde_json::Value) -> Result<()> {
         let to = self.mail.from_addr().to_string();
-        if !self.under_rate_cap(&to)? {
+        if !self.under_rate_cap(&to, ACK_BUDGET)? {
             store::insert_event(
                 self.conn,
                 Some(t.id),
@@ -1563,6 +1577,18 @@ impl<'a> Writer<'a> {
                 "rate_cap",
                 &format!("no {kind} to {to}: automatic answer cap reached"),
             )?;
+            let l = &self.p.cfg.limits;
+            self.warnings.push(self.team_words(
+                &format!(
+                    "Keine automatische Antwort ({kind}) an {to}: höchstens {} pro Stunde und {} pro Tag an einen Absender, die Grenze ist erreicht. Bitte persönlich antworten.",
+                    l.auto_replies_per_hour, l.auto_replies_per_day
+                ),
+                &format!(
+                    "No automatic answer ({kind}) to {to}: at most {} per hour and {} per day to one sender, the cap is reached. Please answer in person.",
+                    l.auto_replies_per_hour, l.auto_replies_per_day
+                ),
+            ));
+            info!(ticket = %self.p.tag(t.id), "no {kind} to {to}: automatic answer cap reached");
             return Ok(());
         }
         let (subject, body) = self.p.templates.render(kind, lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
@@ -1580,6 +1606,7 @@ impl<'a> Writer<'a> {
         let lang = self.p.cfg.language.clone();
         // The team reads the support's language, whatever the customer's is.
         let mut ctx = ctx.clone();
+        ctx["warnings"] = json!(self.warnings);
         let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
         ctx["category_title"] = json!(cat.title(&lang));
         ctx["priority_title"] = json!(priority_title(&t.priority, &lang));
@@ -1644,7 +1671,10 @@ impl<'a> Writer<'a> {
         let p = self.p;
         let from = self.mail.from_addr().to_string();
         let customer = self.customer();
-        if !self.under_rate_cap(&from)? {
+        if !self.under_rate_cap(&from, OVERVIEW_BUDGET)? {
+            let detail = format!("no overview to {from}: overview answer cap reached");
+            store::insert_event(self.conn, None, Some(self.row), self.now, "supportd", "rate_cap", &detail)?;
+            warn!("{detail}");
             return Ok((
                 Disposition::OverviewRequest,
                 None,
@@ -1695,10 +1725,20 @@ impl<'a> Writer<'a> {
         Ok((Disposition::OverviewRequest, None, Some(format!("{} tickets listed", visible.len()))))
     }
 
-    fn under_rate_cap(&self, addr: &str) -> Result<bool> {
+    /// Whether `addr` may get another automatic answer of this budget: the
+    /// acknowledgement budget counts acks (and any other automatic answer to
+    /// a customer), the overview budget only overviews — an explicit
+    /// request is owed its answer even after a busy exchange. Relayed agent
+    /// answers and status mails are people's answers and never count.
+    fn under_rate_cap(&self, addr: &str, budget: &[&str]) -> Result<bool> {
         let l = &self.p.cfg.limits;
-        let (hour, day) =
-            store::auto_mails_to_since(self.conn, addr, self.now - Duration::hours(1), self.now - Duration::days(1))?;
+        let (hour, day) = store::auto_mails_to_since(
+            self.conn,
+            addr,
+            budget,
+            self.now - Duration::hours(1),
+            self.now - Duration::days(1),
+        )?;
         Ok(hour < l.auto_replies_per_hour && day < l.auto_replies_per_day)
     }
 }

@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_outbox_ticket_index", include_str!("migrations/0004_outbox_ticket_index.sql")),
     ("0005_trail", include_str!("migrations/0005_trail.sql")),
     ("0006_reports", include_str!("migrations/0006_reports.sql")),
+    ("0008_requester_name", include_str!("migrations/0008_requester_name.sql")),
 ];
 
 /// Prepared statements kept per connection (`prepare_cached`).
@@ -143,11 +144,13 @@ pub struct Ticket {
     pub sla_warned_at: Option<String>,
     /// When the ticket last rose a level for a missed first response.
     pub escalated_at: Option<String>,
+    /// The requester's display name, for greetings (None: none known).
+    pub requester_name: Option<String>,
 }
 
 const TICKET_COLS: &str = "id, subject, category, level, priority, status, customer, requester, billable, confidence, \
     low_confidence, language, assignee, created_at, updated_at, first_response_due, resolution_due, \
-    first_response_at, closed_at, merged_into, linked_to, sla_warned_at, escalated_at";
+    first_response_at, closed_at, merged_into, linked_to, sla_warned_at, escalated_at, requester_name";
 
 fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -174,6 +177,7 @@ fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
         linked_to: r.get(20)?,
         sla_warned_at: r.get(21)?,
         escalated_at: r.get(22)?,
+        requester_name: r.get(23)?,
     })
 }
 
@@ -209,6 +213,8 @@ pub struct NewTicket {
     pub first_response_due: Option<String>,
     pub resolution_due: Option<String>,
     pub linked_to: Option<i64>,
+    /// The requester's display name, if the mail gave one.
+    pub requester_name: Option<String>,
 }
 
 impl NewTicket {
@@ -240,6 +246,7 @@ impl NewTicket {
             linked_to: self.linked_to,
             sla_warned_at: None,
             escalated_at: None,
+            requester_name: self.requester_name.clone(),
         }
     }
 }
@@ -247,8 +254,8 @@ impl NewTicket {
 pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO tickets (subject, category, level, priority, status, customer, requester, billable, confidence, \
-         low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
+         low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to, requester_name) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         t.subject,
@@ -266,6 +273,7 @@ pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Re
         t.first_response_due,
         t.resolution_due,
         t.linked_to,
+        t.requester_name,
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)")?.execute(params![
@@ -292,6 +300,7 @@ pub fn set_ticket_field(
         "assignee",
         "billable",
         "first_response_at",
+        "requester_name",
         "closed_at",
         "merged_into",
         "first_response_due",
@@ -660,9 +669,13 @@ pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now:
 
 /// How many automatic mails went (or are queued) to `addr` since `recent`
 /// and since `earlier`, in one index range read.
+/// How many mails of the given `kinds` went to `addr` since `recent` and
+/// since `earlier` (the per-sender caps of automatic answers count only the
+/// automatic kinds, never relayed agent answers or status mails).
 pub fn auto_mails_to_since(
     conn: &Connection,
     addr: &str,
+    kinds: &[&str],
     recent: DateTime<Utc>,
     earlier: DateTime<Utc>,
 ) -> Result<(u32, u32)> {
@@ -678,11 +691,11 @@ pub fn auto_mails_to_since(
     let at_domain = format!("@{domain}");
     Ok(conn
         .prepare_cached(
-            "SELECT count(*) FILTER (WHERE created_at >= ?2), count(*) FROM outbox_rcpt \
-             WHERE (address = ?1 OR (address >= ?4 AND address < ?5 AND substr(address, -length(?6)) = ?6)) \
-             AND created_at >= ?3",
+            "SELECT count(*) FILTER (WHERE r.created_at >= ?2), count(*) FROM outbox_rcpt r JOIN outbox o ON o.id = r.outbox_id \
+             WHERE (r.address = ?1 OR (r.address >= ?4 AND r.address < ?5 AND substr(r.address, -length(?6)) = ?6)) \
+             AND r.created_at >= ?3 AND instr(?7, ',' || o.kind || ',') > 0",
         )?
-        .query_row(params![base, ts(recent), ts(earlier.min(recent)), lo, hi, at_domain], |r| {
+        .query_row(params![base, ts(recent), ts(earlier.min(recent)), lo, hi, at_domain, format!(",{},", kinds.join(","))], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?)
 }
@@ -1019,6 +1032,7 @@ mod tests {
             first_response_due: None,
             resolution_due: None,
             linked_to: None,
+            requester_name: None,
         };
         let a = insert_ticket(s.conn(), &t, now).unwrap();
         s.conn().execute("DELETE FROM status_history WHERE ticket_id = ?1", [a]).unwrap();
@@ -1046,6 +1060,7 @@ mod tests {
             first_response_due: Some(ts(now)),
             resolution_due: Some(ts(now + chrono::Duration::hours(8))),
             linked_to: None,
+            requester_name: None,
         };
         let first = insert_ticket(s.conn(), &base, now).unwrap();
         let linked = NewTicket { linked_to: Some(first), customer: None, first_response_due: None, ..base.clone() };
