@@ -151,13 +151,30 @@ fn mailboxes(a: Option<&mail_parser::Address>) -> Vec<Mailbox> {
         .collect()
 }
 
+/// Characters that reorder or hide text where it is shown: bidi
+/// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), marks
+/// (U+200E, U+200F, U+061C), zero-width characters (U+200B-U+200D, U+2060-
+/// U+2064, U+FEFF), the deprecated format controls U+206A-U+206F, and the
+/// line and paragraph separators U+2028/U+2029. `rechnung\u{202E}fdp.exe`
+/// shows as `rechnungexe.pdf`.
+pub fn is_bidi_or_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
 /// A safe attachment file name: decoded by the parser (RFC 2047 / 2231), no
-/// path separators or control characters, no leading dots, at most 120 chars.
+/// path separators, control, bidi or zero-width characters
+/// ([`is_bidi_or_invisible`]), no leading dots, at most 120 chars.
 pub fn safe_filename(name: Option<&str>, index: usize) -> String {
     let raw = name.unwrap_or("");
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut s: String =
-        base.chars().filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')).collect();
+    let mut s: String = base
+        .chars()
+        .filter(|&c| {
+            !c.is_control() && !is_bidi_or_invisible(c) && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        })
+        .collect();
     s = s.trim().trim_start_matches('.').trim().to_string();
     if s.chars().count() > 120 {
         // Keep the extension.
@@ -656,6 +673,10 @@ mod tests {
         assert_eq!(safe_filename(Some("a\0b\r\n.txt"), 0), "ab.txt");
         assert_eq!(safe_filename(Some("..\\..\\boot.ini"), 0), "boot.ini");
         assert_eq!(safe_filename(None, 2), "attachment-3");
+        assert_eq!(safe_filename(Some("rechnung\u{202E}fdp.exe"), 0), "rechnungfdp.exe");
+        assert_eq!(safe_filename(Some("\u{FEFF}.\u{200B}profile\u{2066}"), 0), "profile");
+        assert_eq!(safe_filename(Some("\u{202E}\u{200D}"), 0), "attachment-1");
+        assert_eq!(safe_filename(Some("Übersicht – März.pdf"), 0), "Übersicht – März.pdf");
         let long = format!("{}.pdf", "x".repeat(300));
         let s = safe_filename(Some(&long), 0);
         assert_eq!(s.chars().count(), 120);

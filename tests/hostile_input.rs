@@ -5,12 +5,22 @@
 //!
 //! 1. MIME part and depth limits that headerless parts or an odd header
 //!    spelling used to slip past;
+//! 2. bidi / zero-width characters in attachment names;
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::Env;
+
+const KUNDE: &str = "Max Keller <m.keller@stadtwerke-musterstadt.de>";
+
+/// The characters that reorder or hide text (bidi embeddings, overrides and
+/// isolates, marks, zero-width characters, the BOM, the line separator).
+const BIDI: [char; 17] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+    '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{FEFF}', '\u{2028}',
+];
 
 fn raw_kept(env: &Env, row: i64) -> usize {
     env.store.conn().query_row("SELECT length(raw) FROM messages WHERE id = ?1", [row], |r| r.get::<_, i64>(0)).unwrap()
@@ -172,4 +182,48 @@ fn counting_parts_is_linear_in_the_worst_case() {
     }
     assert!(times[0] < Duration::from_secs(1), "4 MB took {:?}", times[0]);
     assert!(times[1] < times[0] * 8, "16 MB took {:?}, 4 MB {:?}: not linear", times[1], times[0]);
+}
+
+// ---------------------------------------------------------------------------
+// 2. Attachment names
+
+/// RFC 2231 percent-encoding of a UTF-8 string.
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Proves: bidi overrides, embeddings, isolates, marks, zero-width
+/// characters and the BOM are removed from stored attachment names
+/// (`rechnung\u{202E}fdp.exe` is stored as `rechnungfdp.exe`, which shows
+/// what it is: an .exe), one attachment per character, while the other
+/// rules of the name sanitiser still hold (no path, no leading dot).
+#[test]
+fn bidi_and_zero_width_characters_are_stripped_from_attachment_names() {
+    let mut env = Env::new();
+    let mut names: Vec<String> = vec!["rechnung\u{202E}fdp.exe".into(), "../\u{202E}.\u{200B}bashrc".into()];
+    names.extend(BIDI.iter().map(|c| format!("datei{c}.txt")));
+    let mut raw = format!(
+        "From: {KUNDE}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: Rechnung\r\nMessage-ID: <bidi@sw>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"X\"\r\n\r\n--X\r\nContent-Type: text/plain\r\n\r\nSiehe Anhang.\r\n"
+    );
+    for n in &names {
+        raw.push_str(&format!(
+            "--X\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''{}\r\nContent-Transfer-Encoding: base64\r\n\r\nSGFsbG8gV2VsdA==\r\n",
+            pct(n)
+        ));
+    }
+    raw.push_str("--X--\r\n");
+    let o = env.ingest(raw.as_bytes());
+    assert_eq!(o.disposition.as_str(), "new_ticket", "{:?}", o.reason);
+    let stored: Vec<String> = {
+        let mut st = env.store.conn().prepare("SELECT filename FROM attachments ORDER BY id").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    };
+    assert_eq!(stored.len(), names.len(), "{stored:?}");
+    assert_eq!(stored[0], "rechnungfdp.exe");
+    assert_eq!(stored[1], "bashrc");
+    for s in &stored[2..] {
+        assert_eq!(s, "datei.txt", "{:?}", s.chars().map(|c| format!("U+{:04X}", c as u32)).collect::<Vec<_>>());
+    }
 }
