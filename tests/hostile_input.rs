@@ -6,14 +6,18 @@
 //! 1. MIME part and depth limits that headerless parts or an odd header
 //!    spelling used to slip past;
 //! 2. bidi / zero-width characters in attachment names;
+//! 3. terminal control and bidi characters in the CLI's text output;
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::Env;
+use common::{Env, mail};
 
 const KUNDE: &str = "Max Keller <m.keller@stadtwerke-musterstadt.de>";
+const ANNA: &str = "Anna Berg <anna@roewaplan.de>";
 
 /// The characters that reorder or hide text (bidi embeddings, overrides and
 /// isolates, marks, zero-width characters, the BOM, the line separator).
@@ -226,4 +230,118 @@ fn bidi_and_zero_width_characters_are_stripped_from_attachment_names() {
     for s in &stored[2..] {
         assert_eq!(s, "datei.txt", "{:?}", s.chars().map(|c| format!("U+{:04X}", c as u32)).collect::<Vec<_>>());
     }
+}
+
+// ---------------------------------------------------------------------------
+// 3. The CLI's text output
+
+fn supportd(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_supportd")).arg("--config").arg(config).args(args).output().unwrap()
+}
+
+/// A copy of the default config in a temp dir (its var/ goes there too).
+fn temp_config() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    let cfg = dir.path().join("config/supportd.toml");
+    std::fs::write(&cfg, common::config_text("")).unwrap();
+    (dir, cfg)
+}
+
+/// Characters that must never reach a terminal from text output: C0 other
+/// than the line feed ending each line, DEL, C1, and the bidi/format set.
+fn unsafe_chars(s: &str) -> Vec<String> {
+    s.chars()
+        .filter(|&c| (c.is_control() && c != '\n') || BIDI.contains(&c) || c == '\u{2029}')
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect()
+}
+
+fn b64(s: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in s.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            out.push(if k <= c.len() { A[((v >> (18 - 6 * k)) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// Proves: mail-derived strings with terminal escapes (ESC sequences that
+/// clear the screen or set the window title, BEL, DEL, C1 CSI) and bidi
+/// overrides are escaped in the text output of `messages list/show`,
+/// `tickets list/show` (subject, requester, events, note text), `outbox
+/// list` and `quarantine list`: no such character reaches stdout; the
+/// escape is visible (`\x1b`, `\u{202e}`). The `--json` output stays valid
+/// JSON, carries the stored values unchanged, and prints no raw C1 or bidi
+/// character either (they are `\u` escapes inside the JSON strings).
+#[test]
+fn control_and_bidi_characters_from_mail_are_escaped_in_cli_output() {
+    let (dir, cfg) = temp_config();
+    let mails = dir.path().join("mails");
+    std::fs::create_dir_all(&mails).unwrap();
+    let evil = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{7f}\u{9b}31m \u{202E}gepj.exe";
+    // 1: a new ticket: subject and display name with a bidi override (and
+    // the escapes, which the subject's one-line rule drops anyway).
+    let subject = format!("=?utf-8?B?{}?=", b64(format!("Rechnung {evil}").as_bytes()));
+    let name = format!("=?utf-8?B?{}?=", b64("Max \u{202E}relleK".as_bytes()));
+    let m1 = mail(&format!("{name} <m.keller@stadtwerke-musterstadt.de>"), &subject, "c1@sw", "", "Bitte prüfen.");
+    // 2: an auto-reply whose header value (raw bytes) carries the escapes: the
+    // hygiene reason and the trail quote it.
+    let m2 = mail(KUNDE, "Abwesend", "c2@sw", &format!("X-Autoreply: yes {evil}"), "Bin weg.");
+    // 3: an agent's internal note with the escapes in its text.
+    let m3 = mail(ANNA, "Re: [MT-000001] Rechnung", "a1@rp", "", &format!("#intern\nnotiz {evil}\nzweite Zeile"));
+    for (i, m) in [m1, m2, m3].iter().enumerate() {
+        std::fs::write(mails.join(format!("{i}.eml")), m).unwrap();
+    }
+    let o = supportd(&cfg, &["ingest", "--no-send", mails.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let text_commands: [&[&str]; 8] = [
+        &["messages", "list"],
+        &["messages", "show", "1"],
+        &["messages", "show", "2"],
+        &["messages", "show", "3"],
+        &["tickets", "list"],
+        &["tickets", "show", "MT-000001"],
+        &["outbox", "list"],
+        &["quarantine", "list"],
+    ];
+    let mut all = String::new();
+    for args in text_commands {
+        let o = supportd(&cfg, args);
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8(o.stdout).unwrap();
+        let bad = unsafe_chars(&out);
+        assert!(bad.is_empty(), "{args:?} printed {bad:?}:\n{}", out.escape_debug());
+        all.push_str(&out);
+    }
+    // The hostile text is shown, escaped, not dropped.
+    assert!(all.contains(r"\x1b]0;pwned\x07\x1b[2J\x7f\x9b31m"), "{all}");
+    assert!(all.contains(r"\u{202e}gepj.exe"), "{all}");
+    assert!(all.contains(r"Max \u{202e}relleK") || all.contains(r"\u{202e}"), "{all}");
+
+    let json_commands: [&[&str]; 4] = [
+        &["messages", "list", "--json"],
+        &["messages", "show", "2", "--json"],
+        &["tickets", "list", "--json"],
+        &["tickets", "show", "MT-000001", "--json"],
+    ];
+    let mut values = Vec::new();
+    for args in json_commands {
+        let o = supportd(&cfg, args);
+        assert!(o.status.success(), "{args:?}");
+        let out = String::from_utf8(o.stdout).unwrap();
+        let bad = unsafe_chars(&out);
+        assert!(bad.is_empty(), "{args:?} printed {bad:?}:\n{}", out.escape_debug());
+        for line in out.lines() {
+            values.push(serde_json::from_str::<serde_json::Value>(line).expect("valid JSON"));
+        }
+    }
+    // The values are the stored ones, escapes and all.
+    assert!(values.iter().any(|v| v["subject"].as_str().is_some_and(|s| s.ends_with(" \u{202E}gepj.exe"))));
+    assert!(values.iter().any(|v| v["reason"].as_str().is_some_and(|s| s.contains(evil))), "{values:?}");
 }
