@@ -2,6 +2,7 @@
 //! subcommand loads the validated config and does one job. `--json` prints
 //! one object per line with the stable fields.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -227,7 +228,9 @@ pub fn run(cli: Cli) -> Result<()> {
             if json {
                 println!(
                     "{}",
-                    json!({"category": c.category.as_str(), "confidence": c.confidence, "reasons": c.reasons, "low_confidence": c.low_confidence})
+                    json_line(
+                        &json!({"category": c.category.as_str(), "confidence": c.confidence, "reasons": c.reasons, "low_confidence": c.low_confidence})
+                    )
                 );
             } else {
                 println!(
@@ -237,7 +240,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     if c.low_confidence { ", low" } else { "" }
                 );
                 for r in &c.reasons {
-                    println!("  - {r}");
+                    println!("  - {}", shown(r));
                 }
             }
             Ok(())
@@ -300,7 +303,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 "html" => print!("{}", crate::reports::render_html(&pipeline, &r)?),
                 _ => {
                     let (subject, body) = crate::reports::render_text(&pipeline, &r)?;
-                    println!("Subject: {subject}\n\n{}", body.trim_end());
+                    println!("Subject: {}\n\n{}", shown(&subject), shown_lines(body.trim_end()));
                 }
             }
             Ok(())
@@ -326,7 +329,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     let tickets = store::list_tickets(store.conn(), status.as_deref(), customer.as_deref())?;
                     for t in tickets {
                         if json {
-                            println!("{}", ticket_json(&cfg, store.conn(), &t)?);
+                            println!("{}", json_line(&ticket_json(&cfg, store.conn(), &t)?));
                         } else {
                             println!(
                                 "{}  {:<11} L{}  {:<8} {:<16} {:<24} {}",
@@ -335,8 +338,8 @@ pub fn run(cli: Cli) -> Result<()> {
                                 t.level,
                                 t.priority,
                                 t.category,
-                                t.customer.as_deref().unwrap_or(&t.requester),
-                                t.subject
+                                shown(t.customer.as_deref().unwrap_or(&t.requester)),
+                                shown(&t.subject)
                             );
                         }
                     }
@@ -362,9 +365,9 @@ pub fn run(cli: Cli) -> Result<()> {
                                 outbox.iter().map(|e| outbox_json(&cfg, e)).collect::<Vec<_>>().into(),
                             );
                         }
-                        println!("{v}");
+                        println!("{}", json_line(&v));
                     } else {
-                        println!("{}  {}", tag(&cfg, t.id), t.subject);
+                        println!("{}  {}", tag(&cfg, t.id), shown(&t.subject));
                         for (k, val) in [
                             ("status", t.status.clone()),
                             ("category", t.category.clone()),
@@ -381,21 +384,27 @@ pub fn run(cli: Cli) -> Result<()> {
                             ("first response", t.first_response_at.clone().unwrap_or_else(|| "-".into())),
                             ("resolution due", t.resolution_due.clone().unwrap_or_default()),
                         ] {
-                            println!("  {k:<19} {val}");
+                            println!("  {k:<19} {}", shown(&val));
                         }
                         println!("  events:");
                         for e in events {
-                            println!("    {} {:<12} {:<28} {}", e.at, e.kind, e.actor, e.detail);
+                            println!("    {} {:<12} {:<28} {}", e.at, e.kind, shown(&e.actor), shown(&e.detail));
                         }
                         if !changes.is_empty() {
                             println!("  changes:");
                             for c in &changes {
-                                println!("    {} - {}  {:<9} {}", c.starts_at, c.ends_at, c.state, c.description);
+                                println!(
+                                    "    {} - {}  {:<9} {}",
+                                    c.starts_at,
+                                    c.ends_at,
+                                    c.state,
+                                    shown(&c.description)
+                                );
                             }
                         }
                         println!("  outbox:");
                         for o in outbox {
-                            println!("    #{} {:<18} {:<7} {}", o.id, o.kind, o.state, o.recipients.join(", "));
+                            println!("    #{} {:<18} {:<7} {}", o.id, o.kind, o.state, shown(&o.recipients.join(", ")));
                         }
                     }
                     Ok(())
@@ -411,25 +420,27 @@ pub fn run(cli: Cli) -> Result<()> {
             if json {
                 println!(
                     "{}",
-                    json!({"id": m.entry.id, "message_id": m.entry.message_id, "from": m.entry.from_addr, "subject": m.entry.subject,
+                    json_line(
+                        &json!({"id": m.entry.id, "message_id": m.entry.message_id, "from": m.entry.from_addr, "subject": m.entry.subject,
                            "disposition": m.entry.disposition, "ticket": ticket, "received_at": m.entry.received_at,
                            "reason": m.entry.reason, "source": m.entry.source, "trail": m.trail, "new_text": m.new_text,
                            "size": m.size})
+                    )
                 );
             } else {
                 println!("message #{}  {}", m.entry.id, m.entry.disposition.as_deref().unwrap_or("-"));
-                println!("  Message-ID  {}", m.entry.message_id.as_deref().unwrap_or("-"));
-                println!("  from        {}", m.entry.from_addr.as_deref().unwrap_or("-"));
-                println!("  subject     {}", m.entry.subject.as_deref().unwrap_or(""));
+                println!("  Message-ID  {}", shown(m.entry.message_id.as_deref().unwrap_or("-")));
+                println!("  from        {}", shown(m.entry.from_addr.as_deref().unwrap_or("-")));
+                println!("  subject     {}", shown(m.entry.subject.as_deref().unwrap_or("")));
                 println!("  ticket      {}", ticket.as_deref().unwrap_or("-"));
-                println!("  received    {} via {}", m.entry.received_at, m.entry.source);
+                println!("  received    {} via {}", m.entry.received_at, shown(&m.entry.source));
                 println!("  size        {} bytes", m.size);
                 if let Some(r) = &m.entry.reason {
-                    println!("  reason      {r}");
+                    println!("  reason      {}", shown(r));
                 }
                 println!("  trail:");
                 for t in &m.trail {
-                    println!("    - {t}");
+                    println!("    - {}", shown(t));
                 }
             }
             Ok(())
@@ -443,16 +454,18 @@ pub fn run(cli: Cli) -> Result<()> {
                         if json {
                             println!(
                                 "{}",
-                                json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+                                json_line(
+                                    &json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
                                        "reason": m.reason, "received_at": m.received_at, "source": m.source})
+                                )
                             );
                         } else {
                             println!(
                                 "#{:<6} {}  {:<30} {}",
                                 m.id,
                                 m.received_at,
-                                m.from_addr.as_deref().unwrap_or("-"),
-                                m.reason.as_deref().unwrap_or("")
+                                shown(m.from_addr.as_deref().unwrap_or("-")),
+                                shown(m.reason.as_deref().unwrap_or(""))
                             );
                         }
                     }
@@ -463,9 +476,16 @@ pub fn run(cli: Cli) -> Result<()> {
                     let m = store::get_message(store.conn(), id)?
                         .filter(|m| m.entry.disposition.as_deref() == Some("quarantined"))
                         .ok_or_else(|| anyhow::anyhow!("no quarantined message #{id}"))?;
-                    println!("# message #{id}: {}", m.entry.reason.as_deref().unwrap_or(""));
-                    use std::io::Write;
-                    std::io::stdout().write_all(&m.raw)?;
+                    println!("# message #{id}: {}", shown(m.entry.reason.as_deref().unwrap_or("")));
+                    use std::io::{IsTerminal, Write};
+                    // The bytes as they came when redirected (to keep or
+                    // feed back); escaped on a terminal.
+                    let mut out = std::io::stdout();
+                    if out.is_terminal() {
+                        out.write_all(shown_lines(&String::from_utf8_lossy(&m.raw)).as_bytes())?;
+                    } else {
+                        out.write_all(&m.raw)?;
+                    }
                     Ok(())
                 }
                 QuarantineCmd::Reprocess { id } => {
@@ -495,9 +515,9 @@ pub fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&cfg.store_path)?;
             let r = crate::status::report(store.conn())?;
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                println!("{}", json_line(&serde_json::to_value(&r)?));
             } else {
-                let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+                let o = |v: &Option<String>| shown(v.as_deref().unwrap_or("-")).into_owned();
                 println!(
                     "daemon          pid {}, started {}, last heartbeat {}",
                     o(&r.daemon_pid),
@@ -540,9 +560,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 if json {
                     println!(
                         "{}",
-                        json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+                        json_line(
+                            &json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
                                "disposition": m.disposition, "ticket": ticket, "received_at": m.received_at,
                                "reason": m.reason, "source": m.source})
+                        )
                     );
                 } else {
                     println!(
@@ -550,9 +572,9 @@ pub fn run(cli: Cli) -> Result<()> {
                         m.id,
                         m.disposition.as_deref().unwrap_or("-"),
                         ticket.as_deref().unwrap_or("-"),
-                        m.from_addr.as_deref().unwrap_or("-"),
-                        m.subject.as_deref().unwrap_or(""),
-                        m.reason.map(|r| format!("  ({r})")).unwrap_or_default()
+                        shown(m.from_addr.as_deref().unwrap_or("-")),
+                        shown(m.subject.as_deref().unwrap_or("")),
+                        m.reason.map(|r| format!("  ({})", shown(&r))).unwrap_or_default()
                     );
                 }
             }
@@ -563,7 +585,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let store = Store::open(&cfg.store_path)?;
             for o in store::list_outbox(store.conn(), None)? {
                 if json {
-                    println!("{}", outbox_json(&cfg, &o));
+                    println!("{}", json_line(&outbox_json(&cfg, &o)));
                 } else {
                     println!(
                         "#{:<5} {:<18} {:<7} {:<10} {:<40} {}",
@@ -571,14 +593,90 @@ pub fn run(cli: Cli) -> Result<()> {
                         o.kind,
                         o.state,
                         o.ticket_id.map(|t| tag(&cfg, t)).unwrap_or_else(|| "-".into()),
-                        o.recipients.join(","),
-                        o.subject
+                        shown(&o.recipients.join(",")),
+                        shown(&o.subject)
                     );
                 }
             }
             Ok(())
         }
     }
+}
+
+/// Mail-derived text for one line of text output: every control character
+/// (C0 including tab and line feed, DEL, C1) and every bidi or invisible
+/// character ([`crate::parse::is_bidi_or_invisible`]) shown as a visible
+/// escape (`\x1b`, `\n`, `\u{202e}`; a backslash itself stays as it is),
+/// so a mail cannot move the cursor, clear the screen, set the window
+/// title, reorder what follows or add a line of its own to the listing.
+/// Borrowed when nothing needs escaping.
+pub fn shown(s: &str) -> Cow<'_, str> {
+    escaped(s, false)
+}
+
+/// [`shown`] for text printed over several lines (a report body, a raw
+/// mail): line feeds, tabs and the CR of a CRLF stay.
+pub fn shown_lines(s: &str) -> Cow<'_, str> {
+    escaped(s, true)
+}
+
+fn escaped(s: &str, lines: bool) -> Cow<'_, str> {
+    let bad = |c: char, next: Option<char>| {
+        let kept = lines && (matches!(c, '\n' | '\t') || (c == '\r' && next == Some('\n')));
+        (c.is_control() && !kept) || crate::parse::is_bidi_or_invisible(c)
+    };
+    let mut it = s.chars().peekable();
+    let mut first_bad = None;
+    let mut at = 0;
+    while let Some(c) = it.next() {
+        if bad(c, it.peek().copied()) {
+            first_bad = Some(at);
+            break;
+        }
+        at += c.len_utf8();
+    }
+    let Some(at) = first_bad else { return Cow::Borrowed(s) };
+    let mut out = String::with_capacity(s.len() + 16);
+    out.push_str(&s[..at]);
+    let mut it = s[at..].chars().peekable();
+    while let Some(c) = it.next() {
+        if bad(c, it.peek().copied()) {
+            use std::fmt::Write;
+            let _ = match c {
+                '\n' => write!(out, "\\n"),
+                '\r' => write!(out, "\\r"),
+                '\t' => write!(out, "\\t"),
+                c if (c as u32) < 0x100 => write!(out, "\\x{:02x}", c as u32),
+                c => write!(out, "\\u{{{:x}}}", c as u32),
+            };
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One JSON line for `--json` output: valid JSON with the stored values
+/// unchanged, but DEL, C1 and bidi/invisible characters written as `\uXXXX`
+/// escapes (serde_json writes them raw; it escapes only C0), so no such
+/// character reaches the terminal either.
+pub fn json_line(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    if !text.chars().any(|c| c.is_control() || crate::parse::is_bidi_or_invisible(c)) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        // Outside strings JSON has no such characters: each one is inside a
+        // string, where its \u escape means the same character.
+        if c.is_control() || crate::parse::is_bidi_or_invisible(c) {
+            use std::fmt::Write;
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn tag(cfg: &Config, n: i64) -> String {
@@ -653,13 +751,13 @@ pub fn ingest(mut store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: u
             total += 1;
             println!(
                 "{}\t{}\t{}{}",
-                item.source,
+                shown(&item.source),
                 o.disposition,
                 o.ticket.map(|t| pipeline.tag(t)).unwrap_or_else(|| "-".into()),
                 o.reason
                     .as_ref()
                     .filter(|_| o.disposition == Disposition::Quarantined)
-                    .map(|r| format!("\t{r}"))
+                    .map(|r| format!("\t{}", shown(r)))
                     .unwrap_or_default()
             );
         }
@@ -712,5 +810,30 @@ pub fn maildir_path(cfg: &Config) -> Option<&Path> {
     match &cfg.mailbox {
         MailboxConfig::Maildir { path } => Some(path),
         MailboxConfig::Imap { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_escapes_terminal_controls_and_bidi_visibly() {
+        assert!(matches!(shown("Grüße – Rechnung"), Cow::Borrowed(_)));
+        assert_eq!(shown("a\u{1b}]0;x\u{7}b"), r"a\x1b]0;x\x07b");
+        assert_eq!(shown("\u{7f}\u{9b}31m\u{85}"), r"\x7f\x9b31m\x85");
+        assert_eq!(shown("rechnung\u{202E}fdp.exe"), r"rechnung\u{202e}fdp.exe");
+        assert_eq!(shown("a\tb\r\nc\u{2066}\u{FEFF}"), r"a\tb\r\nc\u{2066}\u{feff}");
+        assert_eq!(shown_lines("a\tb\r\nc\rd\n\u{1b}[2J"), "a\tb\r\nc\\rd\n\\x1b[2J");
+    }
+
+    #[test]
+    fn json_lines_stay_valid_json_with_the_same_values() {
+        let s = "x\u{1b}[2J\u{7f}\u{9b}\u{202E}gepj.exe\u{200B}\n\"";
+        let line = json_line(&json!({"subject": s}));
+        assert!(!line.chars().any(|c| c.is_control() || crate::parse::is_bidi_or_invisible(c)), "{line}");
+        assert!(line.contains(r"\u202e") && line.contains(r"\u009b"), "{line}");
+        let back: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["subject"], s);
     }
 }

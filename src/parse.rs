@@ -151,13 +151,30 @@ fn mailboxes(a: Option<&mail_parser::Address>) -> Vec<Mailbox> {
         .collect()
 }
 
+/// Characters that reorder or hide text where it is shown: bidi
+/// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), marks
+/// (U+200E, U+200F, U+061C), zero-width characters (U+200B-U+200D, U+2060-
+/// U+2064, U+FEFF), the deprecated format controls U+206A-U+206F, and the
+/// line and paragraph separators U+2028/U+2029. `rechnung\u{202E}fdp.exe`
+/// shows as `rechnungexe.pdf`.
+pub fn is_bidi_or_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
 /// A safe attachment file name: decoded by the parser (RFC 2047 / 2231), no
-/// path separators or control characters, no leading dots, at most 120 chars.
+/// path separators, control, bidi or zero-width characters
+/// ([`is_bidi_or_invisible`]), no leading dots, at most 120 chars.
 pub fn safe_filename(name: Option<&str>, index: usize) -> String {
     let raw = name.unwrap_or("");
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let mut s: String =
-        base.chars().filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')).collect();
+    let mut s: String = base
+        .chars()
+        .filter(|&c| {
+            !c.is_control() && !is_bidi_or_invisible(c) && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        })
+        .collect();
     s = s.trim().trim_start_matches('.').trim().to_string();
     if s.chars().count() > 120 {
         // Keep the extension.
@@ -183,22 +200,230 @@ fn precheck(raw: &[u8], limits: &Limits) -> Result<(), ParseError> {
             limits.max_mail_bytes
         )));
     }
-    // Every MIME part has a Content-Type header; counting them bounds the
-    // work mail-parser will do (it has no part limit of its own).
-    let needle = b"content-type:";
-    let mut parts = 0usize;
-    for w in raw.windows(needle.len()) {
-        if w[0] | 0x20 == b'c' && w.eq_ignore_ascii_case(needle) {
-            parts += 1;
-            if parts > limits.max_mime_parts {
-                return Err(ParseError(format!(
-                    "more than limits.max_mime_parts = {} MIME parts",
-                    limits.max_mime_parts
-                )));
+    if count_mime_parts(raw, limits.max_mime_parts) > limits.max_mime_parts {
+        return Err(too_many_parts(limits));
+    }
+    Ok(())
+}
+
+fn too_many_parts(limits: &Limits) -> ParseError {
+    ParseError(format!("more than limits.max_mime_parts = {} MIME parts", limits.max_mime_parts))
+}
+
+/// How many MIME parts mail-parser will make of `raw`, estimated from the
+/// bytes in one linear pass, before parsing (mail-parser has no part limit
+/// of its own, and a part costs it far more memory than its bytes):
+/// counting stops once past `stop`.
+///
+/// A part starts at a delimiter (`--` and a boundary: mail-parser finds it
+/// anywhere, not only at the start of a line, and a part needs no headers),
+/// or it is a nested message, which needs a Content-Type header (mail-parser
+/// takes the header name with any whitespace in or around it:
+/// `Content-Type :`). The estimate is the larger of the two counts; every
+/// `boundary` parameter found anywhere counts as a multipart part, and its
+/// value (the first 70 bytes: a prefix matches wherever the whole does; RFC
+/// 2231 continuations each on their own) is a delimiter to look for. Forms
+/// this misses are caught by the exact count after parsing ([`shape`]).
+pub fn count_mime_parts(raw: &[u8], stop: usize) -> usize {
+    let headers = content_type_lines(raw, stop);
+    if headers > stop {
+        return headers;
+    }
+    let boundaries = boundary_values(raw, stop);
+    if boundaries.len() > stop {
+        return boundaries.len();
+    }
+    headers.max(boundaries.len()).max(delimiters(raw, &boundaries, stop))
+}
+
+/// Lines whose header name, whitespace removed and lowercased, is
+/// `content-type` (what mail-parser's header name scan makes of it: it
+/// skips whitespace anywhere in the name and colons before it).
+fn content_type_lines(raw: &[u8], stop: usize) -> usize {
+    const NAME: &[u8] = b"content-type";
+    let mut count = 0;
+    let mut i = 0;
+    while i < raw.len() {
+        // One line: compare its name with NAME, then skip to the next line.
+        let mut matched = 0usize;
+        let mut ok = true;
+        while i < raw.len() && raw[i] != b'\n' {
+            let b = raw[i];
+            i += 1;
+            if b == b':' {
+                if matched == 0 && ok {
+                    continue;
+                }
+                if ok && matched == NAME.len() {
+                    count += 1;
+                    if count > stop {
+                        return count;
+                    }
+                }
+                break;
+            }
+            if b.is_ascii_whitespace() || !ok {
+                continue;
+            }
+            if matched < NAME.len() && b.to_ascii_lowercase() == NAME[matched] {
+                matched += 1;
+            } else {
+                ok = false;
+            }
+        }
+        while i < raw.len() && raw[i] != b'\n' {
+            i += 1;
+        }
+        i += 1;
+    }
+    count
+}
+
+/// The values of every `boundary` parameter in `raw` (case-insensitive,
+/// `boundary*0=` / `boundary*=charset''...` too), at most 70 bytes each,
+/// empty ones left out; stops after `stop + 1` of them.
+fn boundary_values(raw: &[u8], stop: usize) -> Vec<Vec<u8>> {
+    const NAME: &[u8] = b"boundary";
+    const MAX: usize = 70;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + NAME.len() <= raw.len() {
+        if raw[i] | 0x20 != b'b' || !raw[i..i + NAME.len()].eq_ignore_ascii_case(NAME) {
+            i += 1;
+            continue;
+        }
+        i += NAME.len();
+        // Section number and encoding marks (RFC 2231), whitespace, `=`.
+        let mut encoded = false;
+        while i < raw.len() && (raw[i].is_ascii_whitespace() || raw[i] == b'*' || raw[i].is_ascii_digit()) {
+            encoded |= raw[i] == b'*';
+            i += 1;
+        }
+        if raw.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while i < raw.len() && raw[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let mut value = Vec::new();
+        if raw.get(i) == Some(&b'"') {
+            i += 1;
+            // Bounded: folding and escapes make at most a few bytes more than MAX.
+            let end = (i + 4 * MAX).min(raw.len());
+            while i < end && raw[i] != b'"' && value.len() < MAX {
+                match raw[i] {
+                    b'\\' if i + 1 < end => {
+                        value.push(raw[i + 1]);
+                        i += 2;
+                    }
+                    b'\r' | b'\n' => i += 1,
+                    b => {
+                        value.push(b);
+                        i += 1;
+                    }
+                }
+            }
+        } else {
+            while i < raw.len()
+                && value.len() < MAX
+                && !raw[i].is_ascii_whitespace()
+                && !matches!(raw[i], b';' | b'"' | b'(' | b')')
+            {
+                value.push(raw[i]);
+                i += 1;
+            }
+        }
+        if encoded && let Some(p) = value.iter().rposition(|&b| b == b'\'') {
+            value = percent_decode(&value[p + 1..]);
+        }
+        if !value.is_empty() {
+            out.push(value);
+            if out.len() > stop {
+                break;
             }
         }
     }
+    out
+}
+
+fn percent_decode(v: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        match (v[i], v.get(i + 1).copied().and_then(hex), v.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(h << 4 | l);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Occurrences of `--` + one of `boundaries` anywhere in `raw`, counted
+/// with one Aho-Corasick automaton (linear in the bytes, whatever the
+/// boundaries); stops once past `stop`.
+fn delimiters(raw: &[u8], boundaries: &[Vec<u8>], stop: usize) -> usize {
+    if boundaries.is_empty() {
+        return 0;
+    }
+    let patterns: Vec<Vec<u8>> = boundaries.iter().map(|b| [b"--".as_slice(), b].concat()).collect();
+    let Ok(ac) = aho_corasick::AhoCorasick::new(&patterns) else {
+        // Cannot happen for at most `stop` patterns of 72 bytes; count as too many.
+        return stop.saturating_add(1);
+    };
+    let mut count = 0;
+    for _ in ac.find_iter(raw) {
+        count += 1;
+        if count > stop {
+            break;
+        }
+    }
+    count
+}
+
+/// The exact part count and depth of the parsed mail, against the limits:
+/// what the estimate before parsing may miss (a boundary in a form it does
+/// not read) is refused here. Iterative: nested messages go on a stack.
+fn shape(msg: &mail_parser::Message, limits: &Limits) -> Result<(), ParseError> {
+    let mut parts = 0usize;
+    let mut stack = vec![msg];
+    while let Some(m) = stack.pop() {
+        parts += m.parts.len();
+        if parts > limits.max_mime_parts {
+            return Err(too_many_parts(limits));
+        }
+        stack.extend(m.parts.iter().filter_map(|p| match &p.body {
+            PartType::Message(inner) => Some(inner),
+            _ => None,
+        }));
+    }
+    if depth_of(msg, 0, 0, limits.max_mime_depth).is_err() {
+        return Err(ParseError(format!("MIME nesting deeper than limits.max_mime_depth = {}", limits.max_mime_depth)));
+    }
     Ok(())
+}
+
+/// Drop a parsed mail without recursion: a tree of nested messages as deep
+/// as the mail's bytes allow would overflow the stack in the recursive
+/// drop glue (and abort the process).
+fn drop_flat(msg: mail_parser::Message) {
+    let mut stack = vec![msg];
+    while let Some(mut m) = stack.pop() {
+        for p in &mut m.parts {
+            if let PartType::Message(_) = p.body
+                && let PartType::Message(inner) = std::mem::replace(&mut p.body, PartType::Text("".into()))
+            {
+                stack.push(inner);
+            }
+        }
+    }
 }
 
 fn depth_of(msg: &mail_parser::Message, part: usize, level: usize, max: usize) -> Result<(), ()> {
@@ -229,15 +454,19 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
 }
 
 fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
-    let content_hash = sha256_hex(raw);
     let msg = MessageParser::default()
         .parse(raw)
         .ok_or_else(|| ParseError("not a mail: no headers could be parsed".into()))?;
+    let mail = shape(&msg, limits).and_then(|()| read(raw, &msg));
+    drop_flat(msg);
+    mail
+}
+
+/// The facts of a parsed mail that is within the limits.
+fn read(raw: &[u8], msg: &mail_parser::Message) -> Result<InboundMail, ParseError> {
+    let content_hash = sha256_hex(raw);
     if msg.headers().is_empty() {
         return Err(ParseError("not a mail: no headers".into()));
-    }
-    if depth_of(&msg, 0, 0, limits.max_mime_depth).is_err() {
-        return Err(ParseError(format!("MIME nesting deeper than limits.max_mime_depth = {}", limits.max_mime_depth)));
     }
     let from = mailboxes(msg.from()).into_iter().next();
     let Some(from) = from else {
@@ -399,11 +628,56 @@ mod tests {
     }
 
     #[test]
+    fn parts_are_counted_whatever_their_headers() {
+        // Headerless parts: delimiters count.
+        let mut raw = String::from("From: a@b.de\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n");
+        for _ in 0..60 {
+            raw.push_str("--b\r\n\r\nx\r\n");
+        }
+        raw.push_str("--b--\r\n");
+        assert_eq!(count_mime_parts(raw.as_bytes(), 1000), 61);
+        assert!(parse(raw.as_bytes(), &limits()).unwrap_err().0.contains("max_mime_parts"));
+        // The exact count after parsing refuses it as well (for forms the estimate misses).
+        let msg = MessageParser::default().parse(raw.as_bytes()).unwrap();
+        assert!(shape(&msg, &limits()).unwrap_err().0.contains("max_mime_parts"));
+        // A within-limit mail is counted close to what the parser makes of it.
+        let ok = "From: a@b.de\r\nContent-Type: multipart/mixed; boundary=\"x y\"\r\n\r\n--x y\r\n\r\na\r\n--x y\r\nContent-Type: text/plain\r\n\r\nb\r\n--x y--\r\n";
+        assert_eq!(count_mime_parts(ok.as_bytes(), 50), 3);
+        assert_eq!(MessageParser::default().parse(ok.as_bytes()).unwrap().parts.len(), 3);
+        assert!(parse(ok.as_bytes(), &limits()).is_ok());
+    }
+
+    #[test]
+    fn content_type_lines_in_every_spelling_mail_parser_takes() {
+        let raw = b"Content-Type: a\nContent-Type : b\n content-type\t:c\n::CONTENT - TYPE:d\nX-Content-Type: e\nbody content-type: f\n";
+        assert_eq!(content_type_lines(raw, 100), 4);
+        for line in ["Content-Type : text/plain", "content-type\t: text/plain", "::Content- Type: text/plain"] {
+            let raw = format!("From: a@b.de\r\n{line}\r\n\r\nx");
+            let msg = MessageParser::default().parse(raw.as_bytes()).unwrap();
+            assert!(msg.content_type().is_some(), "mail-parser takes {line:?}");
+        }
+    }
+
+    #[test]
+    fn boundary_values_in_their_forms() {
+        let raw = b"boundary=tok; BOUNDARY = \"q \\\"x\" boundary*0=\"ab\"; boundary*1=cd boundary*=utf-8''%41b boundary=\"\"";
+        let got: Vec<String> =
+            boundary_values(raw, 100).iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+        assert_eq!(got, ["tok", "q \"x", "ab", "cd", "Ab"]);
+        let long = format!("boundary=\"{}\"", "z".repeat(500));
+        assert_eq!(boundary_values(long.as_bytes(), 100)[0].len(), 70);
+    }
+
+    #[test]
     fn filenames_are_made_safe() {
         assert_eq!(safe_filename(Some("../../etc/passwd"), 0), "passwd");
         assert_eq!(safe_filename(Some("a\0b\r\n.txt"), 0), "ab.txt");
         assert_eq!(safe_filename(Some("..\\..\\boot.ini"), 0), "boot.ini");
         assert_eq!(safe_filename(None, 2), "attachment-3");
+        assert_eq!(safe_filename(Some("rechnung\u{202E}fdp.exe"), 0), "rechnungfdp.exe");
+        assert_eq!(safe_filename(Some("\u{FEFF}.\u{200B}profile\u{2066}"), 0), "profile");
+        assert_eq!(safe_filename(Some("\u{202E}\u{200D}"), 0), "attachment-1");
+        assert_eq!(safe_filename(Some("Übersicht – März.pdf"), 0), "Übersicht – März.pdf");
         let long = format!("{}.pdf", "x".repeat(300));
         let s = safe_filename(Some(&long), 0);
         assert_eq!(s.chars().count(), 120);

@@ -657,6 +657,18 @@ fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
+/// A text cell (a subject comes from a mail): one that a spreadsheet would
+/// read as a formula (`=`, `+`, `-`, `@`, tab or CR first) gets a `'` in
+/// front and is quoted, as OWASP recommends against CSV injection; Excel
+/// and LibreOffice then show it as text. Numbers of ours use [`csv_field`].
+fn csv_text(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("\"'{}\"", s.replace('"', "\"\""))
+    } else {
+        csv_field(s)
+    }
+}
+
 /// The tickets of a report as CSV (RFC 4180, comma, CRLF, UTF-8; stable
 /// English column ids, ids as values, ISO dates, in every language).
 pub fn to_csv(r: &Report) -> String {
@@ -664,22 +676,24 @@ pub fn to_csv(r: &Report) -> String {
         "tag,subject,category,level,priority,status_at_period_end,billable,opened,closed,opened_in_period,first_response_support_minutes,first_response_sla,escalations\r\n",
     );
     for t in &r.tickets {
+        // Every text column as text (the subject is the customer's; the
+        // others are ours today), the numbers as they are.
         let fields = [
-            t.tag.clone(),
-            t.subject.clone(),
-            t.category.clone(),
-            t.level.to_string(),
-            t.priority.clone(),
-            t.status.clone(),
-            t.billable.to_string(),
-            t.opened_date.clone(),
-            t.closed_date.clone(),
-            t.opened_in_period.to_string(),
-            t.first_response_minutes.map(|m| m.to_string()).unwrap_or_default(),
-            t.sla.clone(),
-            t.escalations.to_string(),
+            csv_text(&t.tag),
+            csv_text(&t.subject),
+            csv_text(&t.category),
+            csv_field(&t.level.to_string()),
+            csv_text(&t.priority),
+            csv_text(&t.status),
+            csv_text(&t.billable.to_string()),
+            csv_text(&t.opened_date),
+            csv_text(&t.closed_date),
+            csv_text(&t.opened_in_period.to_string()),
+            csv_field(&t.first_response_minutes.map(|m| m.to_string()).unwrap_or_default()),
+            csv_text(&t.sla),
+            csv_field(&t.escalations.to_string()),
         ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
     out
@@ -906,5 +920,19 @@ mod tests {
         assert!(asks_about_one_ticket("What is the status of MT-000123?", "MT"));
         assert!(!asks_about_one_ticket("Ticketübersicht bitte", "MT"));
         assert!(!asks_about_one_ticket("MT-000001 und MT-000002", "MT"));
+    }
+
+    #[test]
+    fn csv_text_cells_never_start_a_formula() {
+        assert_eq!(csv_text("=1+1"), "\"'=1+1\"");
+        assert_eq!(csv_text("+49 711"), "\"'+49 711\"");
+        assert_eq!(csv_text("-2"), "\"'-2\"");
+        assert_eq!(csv_text("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_text("\t=1"), "\"'\t=1\"");
+        assert_eq!(csv_text("\r=1"), "\"'\r=1\"");
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_text("Login, bitte"), "\"Login, bitte\"");
+        assert_eq!(csv_text("a=b"), "a=b");
+        assert_eq!(csv_field("-5"), "-5", "numbers of ours stay numbers");
     }
 }
