@@ -66,6 +66,23 @@ impl Category {
             (Category::ChangeRequest, _) => "Änderungsanforderungen",
         }
     }
+
+    /// The title of one request of this category (singular), for mails
+    /// about one ticket; [`Category::title`] is the concept's group name.
+    pub fn title_one(self, lang: &str) -> &'static str {
+        match (self, lang) {
+            (Category::FunctionalError, "en") => "Functional error",
+            (Category::SecurityError, "en") => "Security-relevant error",
+            (Category::UsageQuestion, "en") => "Question on usage, content or processes",
+            (Category::UserManagement, "en") => "Users and permissions",
+            (Category::ChangeRequest, "en") => "Change request",
+            (Category::FunctionalError, _) => "Funktionaler Fehler",
+            (Category::SecurityError, _) => "Sicherheitsrelevanter Fehler",
+            (Category::UsageQuestion, _) => "Frage zu Bedienung, Inhalten oder Prozessen",
+            (Category::UserManagement, _) => "Benutzer und Berechtigungen",
+            (Category::ChangeRequest, _) => "Änderungsanforderung",
+        }
+    }
 }
 
 id_enum!(

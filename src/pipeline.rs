@@ -397,6 +397,9 @@ impl Pipeline {
     }
 }
 
+/// The kinds of mail that go to a ticket's customer side.
+pub const CUSTOMER_KINDS: &[&str] = &["ack", "status", "agent_reply", "change"];
+
 /// The automatic answers that count against a sender's acknowledgement cap.
 const ACK_BUDGET: &[&str] = &["ack"];
 /// The overview answers: a budget of their own, with the same numbers.
@@ -1131,7 +1134,7 @@ impl<'a> Writer<'a> {
                         customer_news.push(if en {
                             format!(
                                 "Your request is now filed as \"{}\"{}.",
-                                cat.title("en"),
+                                cat.title_one("en"),
                                 if cat.covered_by_maintenance() {
                                     ""
                                 } else {
@@ -1141,7 +1144,7 @@ impl<'a> Writer<'a> {
                         } else {
                             format!(
                                 "Ihre Anfrage wird jetzt als „{}“ geführt{}.",
-                                cat.title("de"),
+                                cat.title_one("de"),
                                 if cat.covered_by_maintenance() {
                                     ""
                                 } else {
@@ -1281,20 +1284,15 @@ impl<'a> Writer<'a> {
                 ));
             }
             let in_reply_to = store::last_message_from(self.conn, id, &ticket.requester)?;
+            // One mail per agent action: a relayed answer carries the status
+            // change in its footer; a status mail goes out only without text.
             if relayed {
-                let mut ctx = self.context(&ticket, customer, &lang, json!({}));
+                let mut ctx = self.context(&ticket, customer, &lang, json!({"changes": customer_news}));
                 ctx["text"] = json!(text);
                 let (subject, body) =
                     p.templates.render("agent_reply", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-                self.queue_raw(
-                    "agent_reply",
-                    &ticket,
-                    to.clone(),
-                    subject,
-                    body,
-                    "auto-generated",
-                    in_reply_to.clone(),
-                )?;
+                // A person's answer: no RFC 3834 auto-submitted or bulk marks.
+                self.queue_raw("agent_reply", &ticket, to.clone(), subject, body, "no", in_reply_to.clone())?;
                 store::insert_event(
                     self.conn,
                     Some(id),
@@ -1305,7 +1303,7 @@ impl<'a> Writer<'a> {
                     "relayed to the customer",
                 )?;
             }
-            if !customer_news.is_empty() {
+            if !relayed && !customer_news.is_empty() {
                 let ctx = self.context(
                     &ticket,
                     customer,
@@ -1543,17 +1541,19 @@ impl<'a> Writer<'a> {
             "customer": t.customer,
             "customer_or_requester": t.customer.clone().unwrap_or_else(|| t.requester.clone()),
             "category": t.category,
-            "category_title": cat.title(lang),
+            "category_title": cat.title_one(lang),
             "level": t.level,
             "level_ordinal": level.ordinal(),
             "priority": t.priority,
             "priority_title": priority_title(&t.priority, lang),
             "status": t.status,
+            "status_title": status_title(&t.status, lang == "en"),
             "covered": !t.billable,
             "contact_person": customer.and_then(|c| c.contact_person.clone()),
             "display_name": cfg.display_name,
             "support_address": cfg.support_address,
-            "first_response_due": t.first_response_due.as_deref().and_then(store::parse_ts)
+            // Once answered, no due time is shown any more.
+            "first_response_due": t.first_response_due.as_deref().filter(|_| t.first_response_at.is_none()).and_then(store::parse_ts)
                 .map(|d| d.with_timezone(&self.p.calendar.timezone()).format("%d.%m.%Y %H:%M").to_string()),
             "text": self.new_text,
             "warnings": self.warnings,
@@ -1608,7 +1608,7 @@ impl<'a> Writer<'a> {
         let mut ctx = ctx.clone();
         ctx["warnings"] = json!(self.warnings);
         let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
-        ctx["category_title"] = json!(cat.title(&lang));
+        ctx["category_title"] = json!(cat.title_one(&lang));
         ctx["priority_title"] = json!(priority_title(&t.priority, &lang));
         let (subject, body) = self.p.templates.render(kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let irt = Some(self.mail.message_id.clone());
@@ -1701,7 +1701,7 @@ impl<'a> Writer<'a> {
                 "status": t.status,
                 "status_title": status_title(&t.status, en),
                 "level": t.level,
-                "category_title": Category::parse(&t.category).map(|c| c.title(&lang)).unwrap_or(""),
+                "category_title": Category::parse(&t.category).map(|c| c.title_one(&lang)).unwrap_or(""),
                 "opened": fmt(&t.created_at),
                 "last_activity": fmt(&t.updated_at),
             })
@@ -1852,8 +1852,14 @@ pub(crate) fn queue_mail_parts(
     }
     let unique = &parse::sha256_hex(m.seed.as_bytes())[..12];
     let message_id = p.signer.make(m.ticket, m.kind, unique);
+    // A customer's thread holds only what the customer saw (the newest 10);
+    // the team's mails thread on the whole ticket (the newest 20).
     let mut references = match m.ticket {
-        Some(t) => store::ticket_message_ids(conn, t)?,
+        Some(t) if CUSTOMER_KINDS.contains(&m.kind) => store::customer_thread_ids(conn, t, 10)?,
+        Some(t) => {
+            let all = store::ticket_message_ids(conn, t)?;
+            all[all.len().saturating_sub(20)..].to_vec()
+        }
         None => Vec::new(),
     };
     if let Some(irt) = &m.in_reply_to {

@@ -188,7 +188,7 @@ fn base_context(p: &Pipeline, t: &Ticket, lang: &str) -> serde_json::Value {
         "requester": t.requester,
         "customer": t.customer,
         "category": t.category,
-        "category_title": cat.title(lang),
+        "category_title": cat.title_one(lang),
         "level": t.level,
         "level_ordinal": level.ordinal(),
         "priority": t.priority,

@@ -863,6 +863,23 @@ pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option
 }
 
 /// The Message-IDs of a ticket's mails, incoming and outgoing, in order of time.
+/// The Message-IDs of the mails a ticket's customer side has seen (their
+/// own mails and what we sent them), oldest first, at most the newest
+/// `limit`: the `References` of a mail to the customer never name internal
+/// notes, team notifications or an agent's own mail.
+pub fn customer_thread_ids(conn: &Connection, ticket: i64, limit: usize) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT message_id FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+         AND message_id IS NOT NULL AND disposition IN ('new_ticket', 'follow_up') \
+         UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1 \
+         AND kind IN ('ack', 'status', 'agent_reply', 'change')) ORDER BY t DESC, o DESC, id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![ticket, limit as i64], |r| r.get::<_, String>(0))?;
+    let mut ids: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    ids.reverse();
+    Ok(ids)
+}
+
 pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT message_id, t FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
