@@ -351,6 +351,7 @@ mod tests {
             max_mime_depth: 10,
             auto_replies_per_hour: 5,
             auto_replies_per_day: 20,
+            max_processing: std::time::Duration::from_secs(60),
         }
     }
 
