@@ -247,7 +247,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Ingest { paths, no_send, batch } => {
             let cfg = load_config(&path)?;
-            let (store, pipeline) = open(cfg)?;
+            let (mut store, pipeline) = open(cfg)?;
+            crate::inflight::guard(&mut store, &pipeline.cfg.store_path)?;
             ingest(store, &pipeline, &paths, batch.max(1), !no_send)
         }
         Command::Report { customer, period, format, send } => {

@@ -182,6 +182,8 @@ pub mod raw {
         pub auto_replies_per_hour: Option<i64>,
         pub auto_replies_per_day: Option<i64>,
         pub max_recipients: Option<i64>,
+        /// Seconds; fractions allowed (an integer in TOML is taken too).
+        pub max_processing_secs: Option<f64>,
     }
 
     #[derive(Debug, Deserialize, Default)]
@@ -385,6 +387,13 @@ pub struct Customer {
     pub report_to: Vec<String>,
 }
 
+/// `limits.max_processing_secs` when it is not set.
+pub const DEFAULT_MAX_PROCESSING_SECS: u64 = 60;
+/// Bounds of `limits.max_processing_secs` (fractions allowed; the tests use
+/// a fraction of a second to make a large mail go over it).
+pub const MIN_MAX_PROCESSING_SECS: f64 = 0.01;
+pub const MAX_MAX_PROCESSING_SECS: f64 = 86_400.0;
+
 /// Bounds on input and on automatic answers.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -397,6 +406,9 @@ pub struct Limits {
     /// side (requester and CC'd participants), and a ticket has at most this
     /// many customer participants: no fan-out from one hostile mail.
     pub max_recipients: usize,
+    /// The longest one mail may take to process; a mail over it stops the
+    /// process and is quarantined at the next start (see `inflight`).
+    pub max_processing: std::time::Duration,
 }
 
 /// The validated configuration.
@@ -1066,6 +1078,20 @@ impl Config {
             auto_replies_per_hour: limit("auto_replies_per_hour", l.auto_replies_per_hour, 5, 10_000) as u32,
             auto_replies_per_day: limit("auto_replies_per_day", l.auto_replies_per_day, 20, 100_000) as u32,
             max_recipients: limit("max_recipients", l.max_recipients, 20, 1000) as usize,
+            max_processing: match l.max_processing_secs {
+                None => std::time::Duration::from_secs(DEFAULT_MAX_PROCESSING_SECS),
+                Some(x) if (MIN_MAX_PROCESSING_SECS..=MAX_MAX_PROCESSING_SECS).contains(&x) => {
+                    std::time::Duration::from_secs_f64(x)
+                }
+                Some(x) => {
+                    c.bad(
+                        "limits.max_processing_secs",
+                        format!("must be {MIN_MAX_PROCESSING_SECS}..{MAX_MAX_PROCESSING_SECS} seconds"),
+                        x,
+                    );
+                    std::time::Duration::from_secs(DEFAULT_MAX_PROCESSING_SECS)
+                }
+            },
         };
 
         let classifier_path = raw.classifier.and_then(|k| k.path).map(|p| {
@@ -1283,6 +1309,28 @@ level = 1
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
         assert_eq!(lines.len(), 8, "{joined}");
+    }
+
+    /// Proves: `limits.max_processing_secs` defaults to 60 s, takes an
+    /// integer or a fraction of a second, and refuses zero, negative, NaN
+    /// and over-a-day values with the key named.
+    #[test]
+    fn max_processing_secs_defaults_to_a_minute_takes_fractions_and_is_validated() {
+        let with = |v: &str| {
+            Config::from_str(
+                &format!("{EMBEDDED_DEFAULT}\n[limits]\nmax_processing_secs = {v}\n"),
+                "x.toml",
+                Path::new("."),
+            )
+        };
+        let c = Config::from_str(EMBEDDED_DEFAULT, "x.toml", Path::new(".")).unwrap();
+        assert_eq!(c.limits.max_processing, std::time::Duration::from_secs(60));
+        assert_eq!(with("5").unwrap().limits.max_processing, std::time::Duration::from_secs(5));
+        assert_eq!(with("0.25").unwrap().limits.max_processing, std::time::Duration::from_millis(250));
+        for bad in ["0", "-1", "0.001", "nan", "inf", "86401"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.contains("limits.max_processing_secs"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -52,7 +52,9 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
     let mut int = tokio::signal::unix::signal(SignalKind::interrupt())?;
     // SIGHUP's default action would end the process: say what to do instead.
     let mut hup = tokio::signal::unix::signal(SignalKind::hangup())?;
-    let store = Store::open(&cfg.store_path)?;
+    let mut store = Store::open(&cfg.store_path)?;
+    // A mail that killed the last run is quarantined now, not retried forever.
+    crate::inflight::guard(&mut store, &cfg.store_path)?;
     if !once {
         // Sends cut off by a crash of the previous run go out now, not after the lease.
         let n = crate::store::outbox_release_claims(store.conn(), Utc::now())?;

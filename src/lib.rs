@@ -46,6 +46,7 @@ pub mod domain;
 pub mod hygiene;
 pub mod imap;
 pub mod imap_source;
+pub mod inflight;
 pub mod journal;
 pub mod metrics;
 pub mod oauth;

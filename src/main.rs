@@ -1,7 +1,8 @@
 //! The `supportd` binary: parse the command line, set up logging (journald
 //! or stderr, see `supportd::journal`), run, and
 //! turn the result into an exit status (0 ok, 1 runtime failure, 2 bad usage
-//! or bad config) with the error on stderr.
+//! or bad config) with the error on stderr. 3: a mail went over
+//! `limits.max_processing_secs` and the process was stopped (`inflight`).
 
 use clap::Parser;
 

@@ -2082,7 +2082,17 @@ pub fn process_batch_then(
     now: DateTime<Utc>,
     then: impl FnOnce(&Connection, &[Outcome]) -> Result<()>,
 ) -> Result<Vec<Outcome>> {
-    let tx = store.conn_mut().transaction()?;
+    let (conn, guard) = store.parts_mut();
+    let tx = conn.transaction()?;
+    // The in-flight marker (crate::inflight): a process death in this batch
+    // makes its mails suspects at the next start; listed mails go the careful way.
+    let mut inflight = crate::inflight::Batch::begin(guard, &tx, mails, p.cfg.limits.max_processing)?;
+    if inflight.careful() {
+        let out = inflight.process_carefully(p, &tx, mails, now)?;
+        then(&tx, &out)?;
+        tx.commit().context("committing the batch")?;
+        return Ok(out);
+    }
     // Two stages: the prepare thread parses and classifies the next mails
     // while this thread writes; at most PREPARE_AHEAD raw mails are copied
     // for it at a time. A job that is lost (no thread) leaves its channel
@@ -2105,12 +2115,14 @@ pub fn process_batch_then(
         while ahead.len() <= PREPARE_AHEAD && i + ahead.len() < mails.len() {
             ahead.push_back(submit(&mails[i + ahead.len()].1));
         }
+        inflight.mail(i);
         let prepared = ahead
             .pop_front()
             .and_then(|r: std::sync::mpsc::Receiver<Prepared>| r.recv().ok())
             .unwrap_or_else(|| p.prepare(raw, false));
         out.push(p.process_prepared(&tx, raw, source, now, prepared)?);
     }
+    inflight.mails_done();
     then(&tx, &out)?;
     tx.commit().context("committing the batch")?;
     Ok(out)

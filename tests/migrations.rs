@@ -54,6 +54,10 @@ fn rows_for(i: usize) -> &'static str {
             "INSERT INTO reports_sent (customer, period, trigger, outbox_id, created_at)
                VALUES ('Stadtwerke Musterstadt', '2026-10', 'schedule', 1, '2026-11-02T08:00:00Z');"
         }
+        7 => {
+            "INSERT INTO inflight_suspects (key, kind, reason, noted_at)
+               VALUES ('241 maildir:1.test', 'suspect', 'the process died during its batch', '2026-11-02T08:00:00Z');"
+        }
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }
 }

@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_outbox_ticket_index", include_str!("migrations/0004_outbox_ticket_index.sql")),
     ("0005_trail", include_str!("migrations/0005_trail.sql")),
     ("0006_reports", include_str!("migrations/0006_reports.sql")),
+    ("0007_inflight", include_str!("migrations/0007_inflight.sql")),
     ("0008_requester_name", include_str!("migrations/0008_requester_name.sql")),
 ];
 
@@ -39,6 +40,8 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 /// An open, migrated database.
 pub struct Store {
     conn: Connection,
+    /// The in-flight marker of `run` and `ingest` (`None`: not guarded).
+    inflight: Option<crate::inflight::Guard>,
 }
 
 impl Store {
@@ -79,7 +82,7 @@ impl Store {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         // Every statement of the per-mail path fits (the default holds 16).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let mut store = Store { conn };
+        let mut store = Store { conn, inflight: None };
         store.migrate()?;
         Ok(store)
     }
@@ -108,6 +111,17 @@ impl Store {
 
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// Watch this store's batches with an in-flight marker (`inflight::guard`).
+    pub fn set_inflight(&mut self, guard: crate::inflight::Guard) {
+        self.inflight = Some(guard);
+    }
+
+    /// The connection and the in-flight guard, borrowed together (a batch
+    /// holds its transaction and writes the marker).
+    pub fn parts_mut(&mut self) -> (&mut Connection, Option<&mut crate::inflight::Guard>) {
+        (&mut self.conn, self.inflight.as_mut())
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
