@@ -239,7 +239,34 @@ fn excerpt(line: &str) -> String {
     }
 }
 
-/// Parse the command lines at the top of `text` (blank lines between them allowed).
+/// The length in bytes of the block of command lines (and blank lines) at
+/// the top of `body`. The new text of an agent's mail is read from what
+/// follows it, so a reply with the commands on top and the answer below the
+/// quoted history (bottom-posting) keeps its answer.
+pub fn leading_block_len(body: &str) -> usize {
+    let mut end = 0;
+    let mut pos = 0;
+    for line in body.split_inclusive('\n') {
+        pos += line.len();
+        if line.trim().is_empty() {
+            continue;
+        }
+        if !is_command_line(line) {
+            break;
+        }
+        end = pos;
+    }
+    end
+}
+
+/// Parse the command lines of `text` and return the text without them.
+///
+/// A command line is a line of its own that starts with `#` and a word,
+/// anywhere in the text (top, bottom, between paragraphs: GitLab's quick
+/// actions work this way), never a quoted line (`> #status …`). At the top
+/// (before the first other line) an unknown `#word` is an error, so a typo
+/// is reported; further down a line counts only when its first word is a
+/// known command, so a `#hashtag` in prose stays text.
 ///
 /// Linear in the text: each line is scanned once, an error keeps a bounded
 /// excerpt of its line, and at most [`MAX_ERRORS`] errors are kept.
@@ -253,24 +280,25 @@ pub fn parse(text: &str, tag_prefix: &str) -> Parsed {
             dropped_errors += 1;
         }
     };
-    let mut rest = text;
-    loop {
-        let (line, after) = match rest.find('\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, ""),
-        };
+    let mut kept = String::with_capacity(text.len());
+    let mut at_top = true;
+    for raw_line in text.split('\n') {
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
         if line.trim().is_empty() {
-            if after.is_empty() {
-                rest = after;
-                break;
+            if !at_top {
+                kept.push_str(line);
+                kept.push('\n');
             }
-            rest = after;
             continue;
         }
-        if !is_command_line(line) {
-            break;
+        let command_line = is_command_line(line)
+            && (at_top || TOKEN.captures(line).and_then(|c| c.get(1)).is_some_and(|w| canonical(w.as_str()).is_some()));
+        if !command_line {
+            at_top = false;
+            kept.push_str(line);
+            kept.push('\n');
+            continue;
         }
-        let line = line.strip_suffix('\r').unwrap_or(line);
         // Split the line at each `#word`; `#change` takes the rest of the line.
         let mut starts = TOKEN.captures_iter(line).map(|c| {
             let (m, w) = (c.get(0).expect("group 0"), c.get(1).expect("group 1"));
@@ -296,10 +324,6 @@ pub fn parse(text: &str, tag_prefix: &str) -> Parsed {
             }
             current = next;
         }
-        rest = after;
-        if rest.is_empty() {
-            break;
-        }
     }
     if dropped_errors > 0 {
         out.errors.push(CommandError {
@@ -307,7 +331,7 @@ pub fn parse(text: &str, tag_prefix: &str) -> Parsed {
             message: format!("{dropped_errors} more command errors not shown"),
         });
     }
-    out.text = rest.trim().to_string();
+    out.text = kept.trim().to_string();
     out
 }
 
@@ -577,9 +601,18 @@ mod tests {
     }
 
     #[test]
-    fn hashes_later_in_the_text_are_not_commands() {
-        let r = p("Hallo,\n#status waiting bitte nicht");
-        assert!(r.commands.is_empty() && r.errors.is_empty());
+    fn commands_anywhere_on_lines_of_their_own_but_not_hashtags_or_quotes() {
+        // bottom: after the greeting, the command still counts and is removed
+        let r = p("Guten Tag,\n\ndas ist behoben.\n\nViele Grüße\nAnna\n\n#status resolved");
+        assert_eq!(r.commands, vec![Command::Status(Status::Resolved)]);
+        assert_eq!(r.text, "Guten Tag,\n\ndas ist behoben.\n\nViele Grüße\nAnna");
+        // between paragraphs
+        let r = p("Hallo,\n#intern\nnur für uns");
+        assert_eq!((r.commands, r.text.as_str()), (vec![Command::Internal], "Hallo,\nnur für uns"));
+        // a hashtag or a numbered point further down is text, a quoted command is not executed
+        let r = p("Hallo,\n#wichtig bitte lesen\n#1 Problem: Login\n> #status closed");
+        assert!(r.commands.is_empty() && r.errors.is_empty(), "{r:?}");
+        assert!(r.text.contains("#wichtig") && r.text.contains("> #status closed"));
         assert!(p("#1 Problem: Login").commands.is_empty());
     }
 

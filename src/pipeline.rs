@@ -112,7 +112,15 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
     let started = std::time::Instant::now();
     let work = catch_unwind(AssertUnwindSafe(|| match parse::parse(raw, limits) {
         Ok(mail) => {
-            let new_text = text::new_text(&mail.body_text);
+            // Command lines on top are kept as they are; the new text is read
+            // from what follows them (a bottom-posted answer is found then).
+            let top = commands::leading_block_len(&mail.body_text);
+            let new_text = if top == 0 {
+                text::new_text(&mail.body_text)
+            } else {
+                let rest = text::new_text(&mail.body_text[top..]);
+                format!("{}\n{rest}", mail.body_text[..top].trim_end())
+            };
             let class = classify.then(|| classifier.classify(&mail.subject, &new_text));
             Ok(Box::new(PreparedMail { mail, new_text, class }))
         }
