@@ -69,7 +69,8 @@ pub fn new_text(body: &str) -> String {
 }
 
 fn new_text_depth(body: &str, depth: usize) -> String {
-    let body = body.replace("\r\n", "\n").replace('\r', "\n");
+    let body: std::borrow::Cow<str> =
+        if body.contains('\r') { body.replace("\r\n", "\n").replace('\r', "\n").into() } else { body.into() };
     let lines: Vec<&str> = body.lines().collect();
     // The last line with new text (not blank, not a quote): a quote line at
     // `i` has new text after it iff this is beyond `i`. Found once, so the
