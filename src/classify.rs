@@ -1119,6 +1119,7 @@ fn features<'a>(
     };
     let mut tokens: Vec<&str> = Vec::with_capacity(128);
     let mut buf: Vec<u8> = Vec::with_capacity(64);
+    let mut bounds: Vec<usize> = Vec::with_capacity(64);
     for (part, subj) in [(subject, true), (body, false)] {
         let start = tokens.len();
         for tok in part.split(|c: char| !c.is_alphanumeric()) {
@@ -1152,7 +1153,8 @@ fn features<'a>(
                 buf.push(b'>');
                 // character boundaries of the padded word
                 let text = std::str::from_utf8(&buf).unwrap_or("");
-                let bounds: Vec<usize> = text.char_indices().map(|(j, _)| j).chain([buf.len()]).collect();
+                bounds.clear();
+                bounds.extend(text.char_indices().map(|(j, _)| j).chain([buf.len()]));
                 let nchars = bounds.len() - 1;
                 for n in cfg.char_min..=cfg.char_max.min(nchars) {
                     if n >= nchars {
