@@ -279,7 +279,7 @@ fn text_body(text: &str) -> Body {
             Body::dangerous_pre_encoded(crlf.into_bytes(), encoding)
         }
         // quoted-printable and base64 accept any input
-        _ => Body::new_with_encoding(crlf, encoding).unwrap_or_else(|raw| Body::new(raw)),
+        _ => Body::new_with_encoding(crlf, encoding).unwrap_or_else(Body::new),
     }
 }
 
