@@ -548,7 +548,7 @@ impl Classifier {
             let word = inner.rule_regexes[i]
                 .iter()
                 .filter_map(|re| re.find(norm.as_bytes()))
-                .map(|m| String::from_utf8_lossy(m.as_bytes()).trim().to_string())
+                .map(|m| shown(String::from_utf8_lossy(m.as_bytes()).trim()))
                 .collect::<Vec<_>>()
                 .join("\" + \"");
             let desc =
@@ -618,24 +618,40 @@ impl Classifier {
         if let Some(m) = &inner.model {
             let other = if chosen == top { second } else { top };
             // contribution of each word / word pair to chosen over other
+            // (in first-seen order). Linear: a word's or pair's entry is
+            // found by its token position, its text is built and hashed once
+            // per position (a linear search of the entries per feature was
+            // quadratic in the distinct words, and a huge word was copied
+            // once per character n-gram).
             let mut contrib: Vec<(f64, String)> = Vec::new();
-            let mut add = |key: String, d: f64| match contrib.iter_mut().find(|(_, k)| *k == key) {
-                Some(e) => e.0 += d,
-                None => contrib.push((d, key)),
-            };
+            let mut by_text: HashMap<String, usize> = HashMap::new();
+            let mut by_word: HashMap<usize, usize> = HashMap::new();
+            let mut by_pair: HashMap<usize, usize> = HashMap::new();
             for &(f, x, o) in &feats {
                 let w = m.row(f);
                 let d = (x * (w[chosen] - w[other])) as f64;
-                match o {
-                    Origin::Word(i) => add(tokens[i].to_string(), d),
-                    Origin::Bigram(i) if i + 1 < tokens.len() => add(format!("{} {}", tokens[i], tokens[i + 1]), d),
-                    _ => {}
-                }
+                let (positions, i) = match o {
+                    Origin::Word(i) => (&mut by_word, i),
+                    Origin::Bigram(i) if i + 1 < tokens.len() => (&mut by_pair, i),
+                    _ => continue,
+                };
+                let slot = *positions.entry(i).or_insert_with(|| {
+                    let key = match o {
+                        Origin::Bigram(_) => format!("{} {}", tokens[i], tokens[i + 1]),
+                        _ => tokens[i].to_string(),
+                    };
+                    *by_text.entry(key).or_insert_with_key(|key| {
+                        contrib.push((0.0, key.clone()));
+                        contrib.len() - 1
+                    })
+                });
+                contrib[slot].0 += d;
             }
             contrib.retain(|(d, _)| *d > 0.05);
             contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
             if !contrib.is_empty() {
-                let words: Vec<String> = contrib.iter().take(5).map(|(d, f)| format!("\"{f}\" ({d:+.2})")).collect();
+                let words: Vec<String> =
+                    contrib.iter().take(5).map(|(d, f)| format!("\"{}\" ({d:+.2})", shown(f))).collect();
                 reasons.push(format!(
                     "model: words for {} over {}: {}",
                     Category::ALL[chosen],
@@ -652,6 +668,15 @@ impl Classifier {
             reasons.push(format!("low confidence {:.2} < threshold {:.2}", confidence, st.low_confidence_threshold));
         }
         (Classification { category: Category::ALL[chosen], confidence, reasons, low_confidence }, scores)
+    }
+}
+
+/// A word or match as a reason shows it: at most 200 characters (a huge
+/// word would otherwise go whole into the reasons and the team's mail).
+fn shown(s: &str) -> String {
+    match s.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
     }
 }
 
@@ -760,6 +785,10 @@ struct Speller {
     vocab: HashMap<u64, u32>,
     /// Hash of a word with one letter deleted -> the first such word.
     dels: HashMap<u64, u32>,
+    /// Letters of the longest word: a token with more than one letter more
+    /// cannot be one edit away from any word (and building its deletions
+    /// costs its length squared: a 45,000-letter word took 2 GB).
+    longest: usize,
 }
 
 fn deletions(w: &str) -> Vec<String> {
@@ -817,6 +846,7 @@ impl Speller {
                 continue;
             }
             sp.vocab.insert(word_hash(&w), i);
+            sp.longest = sp.longest.max(w.chars().count());
             for d in deletions(&w) {
                 sp.dels.entry(word_hash(&d)).or_insert(i);
             }
@@ -837,7 +867,14 @@ impl Speller {
     }
 
     fn correct(&self, tok: &str) -> Option<&str> {
-        if tok.chars().count() < Self::MIN_LEN || self.word(tok).is_some() || !tok.chars().all(char::is_alphabetic) {
+        // A correction is one letter longer, shorter or the same length.
+        // Counting stops early, so a huge token costs no more than the bound.
+        let len = tok.chars().take(self.longest + 2).count();
+        if len < Self::MIN_LEN
+            || len > self.longest + 1
+            || self.word(tok).is_some()
+            || !tok.chars().all(char::is_alphabetic)
+        {
             return None;
         }
         if let Some(w) = self.with_deletion(tok) {
@@ -847,7 +884,7 @@ impl Speller {
             if let Some(w) = self.word(&d) {
                 return Some(w); // a letter was inserted or doubled
             }
-            if tok.chars().count() >= Self::MIN_LEN_SUBST
+            if len >= Self::MIN_LEN_SUBST
                 && let Some(w) = self.with_deletion(&d)
             {
                 return Some(w); // substituted or swapped letters
@@ -1052,9 +1089,37 @@ fn features<'a>(
     // subject and body are already cleaned, normalised and spell-corrected
     let cfg = &inner.model_cfg;
     let mask = (1u64 << cfg.hash_bits) - 1;
+    // Every occurrence is listed, then sorted and deduplicated (which
+    // occurrence of a feature survives decides the word its weight is
+    // credited to in the reasons). A long text (COMPACT_AT occurrences;
+    // mails of normal size never get there and keep their exact reasons)
+    // compacts the list once and from then on adds only features not seen
+    // yet (a bit per feature index): at most COMPACT_AT + 2^hash_bits
+    // entries of 24 bytes, where 5 MB of short lines took 130 MB.
+    const COMPACT_AT: usize = 1 << 19;
     let mut raw: Vec<(u32, Origin)> = Vec::with_capacity(1024);
+    let mut seen: Vec<u64> = Vec::new();
+    let mut add = |f: u32, o: Origin| {
+        if seen.is_empty() && raw.len() >= COMPACT_AT {
+            raw.sort_unstable_by_key(|(f, _)| *f);
+            raw.dedup_by_key(|(f, _)| *f);
+            seen = vec![0u64; ((mask as usize) >> 6) + 1];
+            for &(f, _) in raw.iter() {
+                seen[(f >> 6) as usize] |= 1 << (f & 63);
+            }
+        }
+        if !seen.is_empty() {
+            let (word, bit) = ((f >> 6) as usize, 1u64 << (f & 63));
+            if seen[word] & bit != 0 {
+                return;
+            }
+            seen[word] |= bit;
+        }
+        raw.push((f, o));
+    };
     let mut tokens: Vec<&str> = Vec::with_capacity(128);
     let mut buf: Vec<u8> = Vec::with_capacity(64);
+    let mut bounds: Vec<usize> = Vec::with_capacity(64);
     for (part, subj) in [(subject, true), (body, false)] {
         let start = tokens.len();
         for tok in part.split(|c: char| !c.is_alphanumeric()) {
@@ -1072,14 +1137,14 @@ fn features<'a>(
                 let next = tokens[i + 1];
                 let next_folded = fold_umlaut_digraphs(next);
                 let nb: &[u8] = if next.chars().all(|c| c.is_ascii_digit()) { b"0" } else { next_folded.as_bytes() };
-                raw.push(((fnv(b'b', &[tb, nb]) & mask) as u32, Origin::Bigram(i)));
+                add((fnv(b'b', &[tb, nb]) & mask) as u32, Origin::Bigram(i));
             }
             if digits || tok.chars().count() < 2 || inner.stopwords.contains(tok) {
                 continue;
             }
-            raw.push(((fnv(b'w', &[tb]) & mask) as u32, Origin::Word(i)));
+            add((fnv(b'w', &[tb]) & mask) as u32, Origin::Word(i));
             if subj {
-                raw.push(((fnv(b's', &[tb]) & mask) as u32, Origin::Word(i)));
+                add((fnv(b's', &[tb]) & mask) as u32, Origin::Word(i));
             }
             if cfg.char_max >= cfg.char_min && cfg.char_min > 0 {
                 buf.clear();
@@ -1088,14 +1153,15 @@ fn features<'a>(
                 buf.push(b'>');
                 // character boundaries of the padded word
                 let text = std::str::from_utf8(&buf).unwrap_or("");
-                let bounds: Vec<usize> = text.char_indices().map(|(j, _)| j).chain([buf.len()]).collect();
+                bounds.clear();
+                bounds.extend(text.char_indices().map(|(j, _)| j).chain([buf.len()]));
                 let nchars = bounds.len() - 1;
                 for n in cfg.char_min..=cfg.char_max.min(nchars) {
                     if n >= nchars {
                         break; // the whole padded word is already the unigram
                     }
                     for s in 0..=nchars - n {
-                        raw.push(((fnv(b'c', &[&buf[bounds[s]..bounds[s + n]]]) & mask) as u32, Origin::Word(i)));
+                        add((fnv(b'c', &[&buf[bounds[s]..bounds[s + n]]]) & mask) as u32, Origin::Word(i));
                     }
                 }
             }
@@ -1315,6 +1381,7 @@ pub fn normalize(s: &str) -> String {
             'á' | 'à' | 'â' => out.push('a'),
             'ı' => out.push('i'),
             '\u{a0}' => out.push(' '),
+            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
             c => out.extend(c.to_lowercase()),
         }
     }
@@ -1399,9 +1466,16 @@ fn clean_text(text: &str, cut_at: &regex::bytes::RegexSet) -> String {
                 break;
             }
         }
-        // "Am ... schrieb ...:" / "On ... wrote:" (possibly wrapped onto two lines)
-        let joined =
-            if i + 1 < lines.len() { format!("{lower} {}", normalize(lines[i + 1].trim())) } else { lower.clone() };
+        // "Am ... schrieb ...:" / "On ... wrote:" (possibly wrapped onto two lines);
+        // the next line is only read for a line that starts like one
+        let attribution = lower.starts_with("am ") || lower.starts_with("on ");
+        let joined = if attribution && i + 1 < lines.len() {
+            format!("{lower} {}", normalize(lines[i + 1].trim()))
+        } else if attribution {
+            lower.clone()
+        } else {
+            String::new()
+        };
         if (lower.starts_with("am ")
             && (lower.contains("schrieb") || joined.contains("schrieb"))
             && joined.contains(':'))
@@ -1488,6 +1562,31 @@ mod tests {
         assert!(!is_deletion("passwort", "passwort"));
         assert!(!is_deletion("passwort", "pasword"));
         assert!(!is_deletion("passwort", "passwxrt"));
+    }
+
+    #[test]
+    fn speller_corrects_near_the_longest_word_and_skips_huge_tokens() {
+        let sp = Speller::from_words(vec!["passwort".into(), "zeiterfassung".into()]);
+        assert_eq!(sp.longest, 13);
+        assert_eq!(sp.correct("zeiterfasung"), Some("zeiterfassung")); // a letter dropped
+        assert_eq!(sp.correct("zeiterfasssung"), Some("zeiterfassung")); // one doubled: 14 letters
+        assert_eq!(sp.correct("zeiterfassungg"), Some("zeiterfassung"));
+        assert_eq!(sp.correct("zeiterfasssungg"), None); // 15 letters: two edits
+        let huge = "zeiterfassung".repeat(20_000); // 260,000 letters
+        let t = std::time::Instant::now();
+        assert_eq!(sp.correct(&huge), None);
+        assert_eq!(sp.correct_text(&format!("ein {huge} wort")), format!("ein {huge} wort"));
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_huge_word_is_shortened_in_the_reasons() {
+        let c = Classifier::embedded();
+        let word = "sicherheitsluecke".repeat(10_000);
+        let r = c.classify("Fehler", &format!("Hallo,\n{word}\nDanke"));
+        for reason in &r.reasons {
+            assert!(reason.chars().count() < 2000, "{} characters", reason.chars().count());
+        }
     }
 
     #[test]

@@ -3,13 +3,15 @@
 //! 5322 bytes with our Message-ID, threading headers, the ticket tag and the
 //! RFC 3834 `Auto-Submitted` header. Pure given `now`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
+use lettre::message::header::ContentTransferEncoding;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message, MultiPart, SinglePart};
+use lettre::message::{Body, Mailbox, Message, MultiPart, SinglePart};
 
 use crate::hygiene::LOOP_HEADER;
 use crate::parse::one_line;
@@ -44,6 +46,88 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("de/report.html", include_str!("../config/templates/de/report.html")),
     ("en/report.html", include_str!("../config/templates/en/report.html")),
 ];
+
+/// At most this many bytes of the `text` variable (the new text of a mail)
+/// go into an outgoing mail; the whole text stays in the ticket.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// At most this many lines of the `text` variable go into an outgoing mail.
+pub const MAX_TEXT_LINES: usize = 1000;
+
+/// `text` cut to [`MAX_TEXT_BYTES`] and [`MAX_TEXT_LINES`] (see [`cut_text_to`]).
+pub fn cut_text<'a>(text: &'a str, lang: &str) -> Cow<'a, str> {
+    cut_text_to(text, lang, MAX_TEXT_BYTES, MAX_TEXT_LINES)
+}
+
+/// `text` unchanged if it has at most `max_lines` lines and `max_bytes`
+/// bytes; otherwise its first lines within both bounds (cut at a line
+/// boundary; a first line longer than `max_bytes` alone is cut at a
+/// character boundary) and a marker line that says how many lines were left
+/// out (German, or English for `lang` "en"; the rest of a line cut in the
+/// middle counts as a line). One pass over the kept part and a count of the
+/// rest's line ends: linear.
+pub fn cut_text_to<'a>(text: &'a str, lang: &str, max_bytes: usize, max_lines: usize) -> Cow<'a, str> {
+    let mut kept = 0; // bytes of the whole lines kept, without the last line end
+    let mut lines = 0;
+    let mut rest = text;
+    loop {
+        if rest.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let line_end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+        let line_bytes = rest[..line_end].trim_end_matches(['\r', '\n']).len();
+        if lines == max_lines || (text.len() - rest.len()) + line_bytes > max_bytes {
+            break;
+        }
+        lines += 1;
+        kept = text.len() - rest.len() + line_bytes;
+        rest = &rest[line_end..];
+    }
+    let rest = rest.trim_end_matches(['\r', '\n']);
+    if rest.is_empty() {
+        // nothing left but line ends
+        return Cow::Borrowed(text[..kept].trim_end_matches(['\r', '\n']));
+    }
+    let head = if lines == 0 {
+        // one line longer than the bound: its first characters
+        let mut cut = max_bytes.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        &text[..cut]
+    } else {
+        &text[..kept]
+    };
+    let rest_lines = rest.bytes().filter(|&b| b == b'\n').count() + 1;
+    let marker = if lang == "en" {
+        format!("[… shortened: {rest_lines} more lines; the full text is stored in the ticket]")
+    } else {
+        format!("[… gekürzt: {rest_lines} weitere Zeilen; der vollständige Text ist im Ticket gespeichert]")
+    };
+    let mut out = String::with_capacity(head.len() + marker.len() + 2);
+    out.push_str(head);
+    out.push('\n');
+    out.push_str(&marker);
+    Cow::Owned(out)
+}
+
+/// The context with its `text` cut for an outgoing mail (a copy only if it
+/// is cut).
+fn bounded_context<'a>(ctx: &'a serde_json::Value, lang: &str) -> Cow<'a, serde_json::Value> {
+    let Some(serde_json::Value::String(text)) = ctx.get("text") else {
+        return Cow::Borrowed(ctx);
+    };
+    let Cow::Owned(cut) = cut_text(text, lang) else {
+        return Cow::Borrowed(ctx);
+    };
+    let serde_json::Value::Object(map) = ctx else {
+        return Cow::Borrowed(ctx);
+    };
+    let copy: serde_json::Map<String, serde_json::Value> = map
+        .iter()
+        .map(|(k, v)| (k.clone(), if k == "text" { serde_json::Value::String(cut.clone()) } else { v.clone() }))
+        .collect();
+    Cow::Owned(serde_json::Value::Object(copy))
+}
 
 /// The loaded templates.
 pub struct Templates {
@@ -101,7 +185,8 @@ impl Templates {
             return Ok(None);
         }
         let t = self.env.get_template(&name).with_context(|| format!("no template for {kind}"))?;
-        Ok(Some(t.render(minijinja::value::Serde(ctx)).with_context(|| format!("rendering template {name}"))?))
+        let ctx = bounded_context(ctx, name.split('/').next().unwrap_or(lang));
+        Ok(Some(t.render(minijinja::value::Serde(&*ctx)).with_context(|| format!("rendering template {name}"))?))
     }
 
     /// Render `kind` in `lang` (falling back to German): (subject, body).
@@ -109,7 +194,9 @@ impl Templates {
         let name = format!("{lang}/{kind}.txt");
         let name = if self.names.contains(&name) { name } else { format!("de/{kind}.txt") };
         let t = self.env.get_template(&name).with_context(|| format!("no template for {kind}"))?;
-        let text = t.render(minijinja::value::Serde(ctx)).with_context(|| format!("rendering template {name}"))?;
+        // The new text of a mail goes out bounded, whatever the template.
+        let ctx = bounded_context(ctx, name.split('/').next().unwrap_or(lang));
+        let text = t.render(minijinja::value::Serde(&*ctx)).with_context(|| format!("rendering template {name}"))?;
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let subject = one_line(first.trim_start_matches("Subject:"));
         let body = rest.trim_start_matches(['\r', '\n']).to_string();
@@ -144,6 +231,58 @@ pub struct Attachment {
     /// e.g. `text/csv; charset=utf-8`
     pub content_type: String,
     pub data: Vec<u8>,
+}
+
+/// The transfer encoding lettre's `Body::new` chooses for a text (the
+/// chooser of its `email-encoding`, without SMTPUTF8): 7bit for ASCII with
+/// short lines, else quoted-printable if at most a third of the bytes need
+/// escaping, else base64. Line lengths are counted before CRs are added,
+/// as lettre does.
+fn lettre_encoding(s: &str) -> ContentTransferEncoding {
+    let b = s.as_bytes();
+    let mut last = 0;
+    let line_too_long = b.iter().enumerate().filter(|(_, c)| **c == b'\n').any(|(i, _)| {
+        let prev = std::mem::replace(&mut last, i);
+        i - prev >= 76
+    }) || b.len() - last >= 76;
+    if b.is_ascii() && !line_too_long {
+        return ContentTransferEncoding::SevenBit;
+    }
+    let escaped = b.iter().filter(|&&c| !matches!(c, b'\t' | b' '..=b'~')).count();
+    if escaped <= b.len() / 3 { ContentTransferEncoding::QuotedPrintable } else { ContentTransferEncoding::Base64 }
+}
+
+/// `s` with a CR before every LF that has none, in one pass.
+fn crlf_line_endings(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 16 + 2);
+    let mut prev_cr = false;
+    for (i, part) in s.split('\n').enumerate() {
+        if i > 0 {
+            if !prev_cr {
+                out.push('\r');
+            }
+            out.push('\n');
+        }
+        out.push_str(part);
+        prev_cr = part.ends_with('\r');
+    }
+    out
+}
+
+/// The body lettre's `Body::new(text)` gives (same transfer encoding, same
+/// bytes), in linear time: lettre inserts each missing CR into the string
+/// in place (a shift of the rest per line end), which took 128 s for 5 MB of
+/// short lines. Here the line ends are converted first, in one pass.
+fn text_body(text: &str) -> Body {
+    let encoding = lettre_encoding(text);
+    let crlf = crlf_line_endings(text);
+    match encoding {
+        ContentTransferEncoding::SevenBit | ContentTransferEncoding::EightBit | ContentTransferEncoding::Binary => {
+            Body::dangerous_pre_encoded(crlf.into_bytes(), encoding)
+        }
+        // quoted-printable and base64 accept any input
+        _ => Body::new_with_encoding(crlf, encoding).unwrap_or_else(Body::new),
+    }
 }
 
 /// Render a draft into RFC 5322 bytes.
@@ -188,28 +327,31 @@ pub fn build(
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(LOOP_HEADER), from_addr.to_string()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".to_string()))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Precedence"), "bulk".to_string()));
+    // Bodies as lettre's `Body::new` makes them, but in linear time.
     if draft.html.is_none() && draft.attachments.is_empty() {
-        let msg = b.header(ContentType::TEXT_PLAIN).body(draft.body.clone()).context("building the mail")?;
+        let msg = b.header(ContentType::TEXT_PLAIN).body(text_body(&draft.body)).context("building the mail")?;
         return Ok(msg.formatted());
     }
-    let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(draft.body.clone());
+    let alternative = |html: &str| {
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(text_body(&draft.body)))
+            .singlepart(SinglePart::html(text_body(html)))
+    };
+    if draft.attachments.is_empty() {
+        // Only an alternative: no mixed wrapper around it.
+        let html = draft.html.as_deref().unwrap_or_default();
+        return Ok(b.multipart(alternative(html)).context("building the mail")?.formatted());
+    }
     let mut mixed = match &draft.html {
-        Some(html) => MultiPart::mixed().multipart(MultiPart::alternative_plain_html(draft.body.clone(), html.clone())),
-        None => MultiPart::mixed().singlepart(text),
+        Some(html) => MultiPart::mixed().multipart(alternative(html)),
+        None => MultiPart::mixed().singlepart(SinglePart::plain(text_body(&draft.body))),
     };
     for a in &draft.attachments {
         let ct = ContentType::parse(&a.content_type)
             .with_context(|| format!("attachment {}: content type {:?}", a.filename, a.content_type))?;
         mixed = mixed.singlepart(lettre::message::Attachment::new(one_line(&a.filename)).body(a.data.clone(), ct));
     }
-    let msg = if draft.attachments.is_empty() {
-        // Only an alternative: no mixed wrapper around it.
-        let html = draft.html.clone().unwrap_or_default();
-        b.multipart(MultiPart::alternative_plain_html(draft.body.clone(), html)).context("building the mail")?
-    } else {
-        b.multipart(mixed).context("building the mail")?
-    };
-    Ok(msg.formatted())
+    Ok(b.multipart(mixed).context("building the mail")?.formatted())
 }
 
 #[cfg(test)]
@@ -228,6 +370,130 @@ mod tests {
             }
             assert!(!body.is_empty());
         }
+    }
+
+    #[test]
+    fn a_short_text_is_not_cut() {
+        for t in ["", "eine Zeile", "zwei\nZeilen\n", "ä\r\nö\r\n"] {
+            assert!(matches!(cut_text(t, "de"), Cow::Borrowed(x) if x == t), "{t:?}");
+        }
+        let exactly = "x\n".repeat(MAX_TEXT_LINES);
+        assert_eq!(cut_text(&exactly, "de"), exactly.as_str());
+    }
+
+    #[test]
+    fn too_many_lines_are_cut_at_a_line_boundary_with_a_marker() {
+        let t: String = (1..=10).map(|i| format!("Zeile {i}\n")).collect();
+        assert_eq!(
+            cut_text_to(&t, "de", 1000, 3),
+            "Zeile 1\nZeile 2\nZeile 3\n[… gekürzt: 7 weitere Zeilen; der vollständige Text ist im Ticket gespeichert]"
+        );
+        assert_eq!(
+            cut_text_to(&t, "en", 1000, 3),
+            "Zeile 1\nZeile 2\nZeile 3\n[… shortened: 7 more lines; the full text is stored in the ticket]"
+        );
+        // CRLF line ends count as line ends, the CR is not kept before the marker
+        let crlf = t.replace('\n', "\r\n");
+        assert!(cut_text_to(&crlf, "de", 1000, 2).starts_with("Zeile 1\r\nZeile 2\n[… gekürzt: 8 weitere"));
+    }
+
+    #[test]
+    fn too_many_bytes_are_cut_at_a_line_boundary() {
+        let t = "aaaa\nbbbb\ncccc\ndddd";
+        // "aaaa\nbbbb" is 9 bytes; with "\ncccc" it would be 14
+        assert_eq!(
+            cut_text_to(t, "de", 13, 100),
+            "aaaa\nbbbb\n[… gekürzt: 2 weitere Zeilen; der vollständige Text ist im Ticket gespeichert]"
+        );
+        assert_eq!(
+            cut_text_to(t, "de", 14, 100),
+            "aaaa\nbbbb\ncccc\n[… gekürzt: 1 weitere Zeilen; der vollständige Text ist im Ticket gespeichert]"
+        );
+        assert_eq!(cut_text_to(t, "de", 19, 100), t);
+    }
+
+    #[test]
+    fn one_huge_line_is_cut_at_a_character_boundary() {
+        let t = format!("{}\nRest", "ä".repeat(100)); // 200 bytes, then a line
+        let cut = cut_text_to(&t, "en", 15, 100);
+        assert_eq!(
+            cut,
+            format!("{}\n[… shortened: 2 more lines; the full text is stored in the ticket]", "ä".repeat(7))
+        );
+        let huge = "ü".repeat(200_000);
+        let big = cut_text(&huge, "de");
+        assert!(big.len() <= MAX_TEXT_BYTES + 200, "{}", big.len());
+        assert!(big.ends_with("[… gekürzt: 1 weitere Zeilen; der vollständige Text ist im Ticket gespeichert]"));
+    }
+
+    #[test]
+    fn trailing_blank_lines_are_dropped_without_a_marker() {
+        let t = format!("Text\n{}", "\n".repeat(5000));
+        assert_eq!(cut_text(&t, "de"), "Text");
+    }
+
+    #[test]
+    fn render_cuts_the_text_variable_of_every_template() {
+        let t = Templates::embedded();
+        let long: String = (0..5000).map(|i| format!("Zeile {i}\n")).collect();
+        let ctx = serde_json::json!({"tag": "MT-000001", "subject": "Login", "text": long});
+        for (kind, lang, marker) in [
+            ("notify_agents", "de", "[… gekürzt: 4000 weitere Zeilen;"),
+            ("agent_reply", "en", "[… shortened: 4000 more lines;"),
+            ("note", "de", "[… gekürzt: 4000 weitere Zeilen;"),
+            ("escalation", "en", "[… shortened: 4000 more lines;"),
+        ] {
+            let (_, body) = t.render(kind, lang, &ctx).unwrap();
+            assert!(body.contains(marker), "{kind}/{lang}: {body}");
+            assert!(body.contains("Zeile 999\n") && !body.contains("Zeile 1000\n"), "{kind}/{lang}");
+            assert!(body.len() < MAX_TEXT_BYTES + 4096, "{kind}/{lang}: {} bytes", body.len());
+        }
+    }
+
+    #[test]
+    fn text_body_is_what_lettre_makes() {
+        let samples = [
+            String::new(),
+            "Hallo".into(),
+            "Grüße\nzweite Zeile\n".into(),
+            "\nerste Zeile leer\r\nCRLF schon da\rnur CR\n".into(),
+            format!("{}\n{}\n", "a".repeat(74), "b".repeat(75)),
+            format!("{}\n", "a".repeat(75)),
+            format!("{}\n", "a".repeat(76)),
+            format!("x\n{}\ny", "c".repeat(75)),
+            "📬📬📬📬📬📬 fast nur UTF-8".into(),
+            "Zeile\n".repeat(1000),
+            "ä\n".repeat(500),
+            format!("{}=\t \n", "ü".repeat(40)),
+        ];
+        for s in samples {
+            let ours = text_body(&s);
+            let theirs = Body::new(s.clone());
+            assert_eq!(ours.encoding(), theirs.encoding(), "{s:?}");
+            assert_eq!(ours.into_vec(), theirs.into_vec(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn building_a_mail_of_many_short_lines_is_linear() {
+        let body: String = (0..500_000).map(|i| format!("Zeile {i}\n")).collect(); // 6 MB
+        let d = Draft {
+            kind: "notify_agents".into(),
+            ticket: Some(1),
+            to: vec!["anna@roewaplan.de".into()],
+            subject: "x".into(),
+            body,
+            in_reply_to: None,
+            references: Vec::new(),
+            auto_submitted: "auto-generated",
+            html: Some("<p>x</p>\n".repeat(100_000)),
+            attachments: Vec::new(),
+        };
+        let t = std::time::Instant::now();
+        let raw =
+            build(&d, "mein-team-support@roewaplan.de", "MEIN TEAM Support", "mt.x@roewaplan.de", Utc::now()).unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(raw.windows(14).any(|w| w == b"Zeile 499999\r\n"));
     }
 
     #[test]
