@@ -216,7 +216,8 @@ pub struct Draft {
     pub in_reply_to: Option<String>,
     /// References chain (without `<>`), oldest first.
     pub references: Vec<String>,
-    /// `auto-replied` for answers to a mail, `auto-generated` otherwise (RFC 3834).
+    /// `auto-replied` for answers to a mail, `auto-generated` otherwise (RFC 3834);
+    /// `no` for a person's answer we relay (then no automatic or bulk headers).
     pub auto_submitted: &'static str,
     /// An HTML alternative of `body` (then the mail is multipart/alternative).
     pub html: Option<String>,
@@ -300,11 +301,17 @@ pub fn build(
         .subject(one_line(&draft.subject))
         .date(std::time::SystemTime::from(now))
         .message_id(Some(format!("<{message_id}>")));
+    // The To header is built once (adding one address at a time made lettre
+    // parse the growing header again for each: quadratic in the recipients).
     let mut rcpt = Vec::with_capacity(draft.to.len());
+    let mut to_header = lettre::message::Mailboxes::new();
     for to in &draft.to {
         let addr: lettre::Address = to.parse().with_context(|| format!("recipient {to:?}"))?;
         rcpt.push(addr.clone());
-        b = b.to(Mailbox::new(None, addr));
+        to_header.push(Mailbox::new(None, addr));
+    }
+    if !rcpt.is_empty() {
+        b = b.mailbox(lettre::message::header::To::from(to_header));
     }
     // The envelope the headers give (From -> the To addresses), set here so
     // that lettre does not parse the header values back to find it.
@@ -319,14 +326,18 @@ pub fn build(
             draft.references.iter().rev().take(20).rev().map(|r| format!("<{}>", one_line(r))).collect();
         b = b.references(refs.join(" "));
     }
-    b = b
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            draft.auto_submitted.to_string(),
-        ))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(LOOP_HEADER), from_addr.to_string()))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".to_string()))
-        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Precedence"), "bulk".to_string()));
+    b = b.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(LOOP_HEADER), from_addr.to_string()));
+    // A person's answer relayed by us (`auto_submitted = "no"`) carries no
+    // automatic or bulk marks; everything we write ourselves keeps RFC 3834's.
+    if draft.auto_submitted != "no" {
+        b = b
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                draft.auto_submitted.to_string(),
+            ))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"), "All".to_string()))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Precedence"), "bulk".to_string()));
+    }
     // Bodies as lettre's `Body::new` makes them, but in linear time.
     if draft.html.is_none() && draft.attachments.is_empty() {
         let msg = b.header(ContentType::TEXT_PLAIN).body(text_body(&draft.body)).context("building the mail")?;

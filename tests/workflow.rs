@@ -37,7 +37,8 @@ fn a_whole_conversation_by_mail() {
     assert_eq!(to_of(&env, o.row, "notify_agents"), vec!["support-1st@roewaplan.de"]);
     let notify = env.last_id("notify_agents");
 
-    // 2. An agent answers with #status waiting: relayed answer + status mail to the customer.
+    // 2. An agent answers with #status waiting: ONE mail to the customer, the
+    //    relayed answer, whose footer carries the new status (no second status mail).
     let o = env.ingest(&mail(
         ANNA,
         "Re: [MT-000001] Neues Ticket",
@@ -46,7 +47,7 @@ fn a_whole_conversation_by_mail() {
         "#status waiting\n\nWelchen Browser nutzen Sie?\n\nAm 24.11.2026 schrieb MEIN TEAM Support:\n> alt",
     ));
     assert_eq!(o.disposition.as_str(), "agent_reply");
-    assert_eq!(kinds_for(&env, o.row), vec!["agent_reply", "status"]);
+    assert_eq!(kinds_for(&env, o.row), vec!["agent_reply"]);
     assert_eq!(env.ticket(1).status, "waiting");
     assert!(env.ticket(1).first_response_at.is_none(), "not yet: the answer has not reached the customer");
     env.deliver_at(common::tuesday_morning());
@@ -58,6 +59,11 @@ fn a_whole_conversation_by_mail() {
     assert!(body.contains("Welchen Browser"), "{body}");
     assert!(!body.contains("#status"), "command lines are not relayed: {body}");
     assert!(!body.contains("> alt"), "quoted history is not relayed");
+    assert!(body.contains("\n-- \n"), "the footer is a signature ('-- '): {body}");
+    assert!(
+        body.contains("Wir benötigen Ihre Rückmeldung.") && body.contains("Status: wartet auf Ihre Rückmeldung"),
+        "{body}"
+    );
     assert!(body.contains("From: \"MEIN TEAM Support\" <mein-team-support@roewaplan.de>"));
 
     // 3. The customer answers: the ticket is open again and the team hears of it.
@@ -335,6 +341,6 @@ fn the_team_is_notified_in_german_for_an_english_customer() {
     assert!(env.outbox_raw(ack.id).contains("We have received"), "the customer gets English");
     let n = env.sent("notify_agents").pop().unwrap();
     let raw = env.outbox_raw(n.id);
-    assert!(raw.contains("Sicherheitsrelevante Fehler") && !raw.contains("Security-relevant error"), "{raw}");
+    assert!(raw.contains("Sicherheitsrelevanter Fehler") && !raw.contains("Security-relevant error"), "{raw}");
     assert_eq!(o.disposition.as_str(), "new_ticket");
 }
