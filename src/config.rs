@@ -182,6 +182,7 @@ pub mod raw {
         pub auto_replies_per_hour: Option<i64>,
         pub auto_replies_per_day: Option<i64>,
         pub max_recipients: Option<i64>,
+        pub max_forward_bytes: Option<i64>,
         /// Seconds; fractions allowed (an integer in TOML is taken too).
         pub max_processing_secs: Option<f64>,
     }
@@ -406,6 +407,10 @@ pub struct Limits {
     /// side (requester and CC'd participants), and a ticket has at most this
     /// many customer participants: no fan-out from one hostile mail.
     pub max_recipients: usize,
+    /// Attachments up to this total size (bytes) are passed on with a mail
+    /// (a customer's to the team, an agent's to the customer); larger ones
+    /// are listed with their size and kept in the store.
+    pub max_forward_bytes: usize,
     /// The longest one mail may take to process; a mail over it stops the
     /// process and is quarantined at the next start (see `inflight`).
     pub max_processing: std::time::Duration,
@@ -1078,6 +1083,7 @@ impl Config {
             auto_replies_per_hour: limit("auto_replies_per_hour", l.auto_replies_per_hour, 5, 10_000) as u32,
             auto_replies_per_day: limit("auto_replies_per_day", l.auto_replies_per_day, 20, 100_000) as u32,
             max_recipients: limit("max_recipients", l.max_recipients, 20, 1000) as usize,
+            max_forward_bytes: limit("max_forward_bytes", l.max_forward_bytes, 10 * 1024 * 1024, 1 << 30) as usize,
             max_processing: match l.max_processing_secs {
                 None => std::time::Duration::from_secs(DEFAULT_MAX_PROCESSING_SECS),
                 Some(x) if (MIN_MAX_PROCESSING_SECS..=MAX_MAX_PROCESSING_SECS).contains(&x) => {

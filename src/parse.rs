@@ -581,6 +581,7 @@ mod tests {
             auto_replies_per_hour: 5,
             auto_replies_per_day: 20,
             max_recipients: 20,
+            max_forward_bytes: 10 << 20,
             max_processing: std::time::Duration::from_secs(60),
         }
     }

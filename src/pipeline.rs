@@ -829,7 +829,10 @@ impl<'a> Writer<'a> {
             team.extend(c.project_team.iter().cloned());
         }
         team.extend(cc.notify.iter().cloned());
-        self.queue_internal("notify_agents", &ticket, team, &ctx)?;
+        let (files, listed, _) = self.pass_on();
+        let mut ctx = ctx;
+        ctx["attachments"] = json!(listed);
+        self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
         if cat == Category::ChangeRequest
             && let Some(consultant) = customer.and_then(|c| c.consultant.clone())
         {
@@ -846,6 +849,7 @@ impl<'a> Writer<'a> {
         let p = self.p;
         let status = Status::parse(&ticket.status).unwrap_or(Status::Open);
         let from = self.mail.from_addr().to_string();
+        let mut reopened = false;
         if untrusted {
             store::insert_event(
                 self.conn,
@@ -878,6 +882,7 @@ impl<'a> Writer<'a> {
                 return self.new_ticket(Some(ticket.id), Some(note));
             }
             store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
+            reopened = true;
         } else if status == Status::Waiting {
             // The customer answered: the ticket is back with the team.
             store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
@@ -898,11 +903,32 @@ impl<'a> Writer<'a> {
         let ticket = store::get_ticket(self.conn, ticket.id)?.context("ticket")?;
         let customer = self.customer();
         let lang = ticket.language.clone();
-        let ctx = self.context(&ticket, customer, &lang, json!({"follow_up": true}));
+        if reopened {
+            // The customer is told the request is open again (an automatic
+            // answer: under the acknowledgement cap).
+            let en = lang == "en";
+            let ctx = self.context(
+                &ticket,
+                customer,
+                &lang,
+                json!({
+                    "changes": [status_news(Status::Open, en)],
+                    "status_headline": status_headline(&ticket, None, en),
+                }),
+            );
+            self.queue_to_customer("status", &ticket, &lang, &ctx)?;
+        }
+        let (files, listed, _) = self.pass_on();
+        let ctx = self.context(
+            &ticket,
+            customer,
+            &lang,
+            json!({"follow_up": true, "reopened": reopened, "attachments": listed}),
+        );
         let team = self.team_of(&ticket);
         let team = team.into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
-        self.queue_internal("notify_agents", &ticket, team, &ctx)?;
-        Ok((Disposition::FollowUp, Some(ticket.id), None))
+        self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
+        Ok((Disposition::FollowUp, Some(ticket.id), reopened.then(|| "reopened the ticket".to_string())))
     }
 
     /// Who works a ticket now: its level's team, the project team on level 2, the assignee.
@@ -1035,6 +1061,39 @@ impl<'a> Writer<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// This mail's attachments: the ones passed on (in order, while their
+    /// total stays within `limits.max_forward_bytes`) and a line for each
+    /// (name, size, passed on or kept in the store only) for the templates.
+    fn pass_on(&self) -> (Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>) {
+        pass_on(
+            &self.p.cfg,
+            self.mail.attachments.iter().map(|a| (a.filename.as_str(), a.content_type.as_str(), a.data.as_slice())),
+            self.row,
+        )
+    }
+
+    /// Who wrote this mail, as "Name <address>".
+    fn author(&self) -> String {
+        match self.mail.from.as_ref().and_then(|m| m.name.as_deref()).filter(|n| !n.trim().is_empty()) {
+            Some(n) => format!("{n} <{}>", self.mail.from_addr()),
+            None => self.mail.from_addr().to_string(),
+        }
+    }
+
+    /// Everyone this mail was also addressed to (To and CC, not the support).
+    fn copied(&self) -> Vec<String> {
+        let support = &self.p.cfg.support_address;
+        let mut seen = std::collections::HashSet::new();
+        self.mail
+            .to
+            .iter()
+            .chain(self.mail.cc.iter())
+            .filter(|m| !m.addr.eq_ignore_ascii_case(support) && seen.insert(m.addr.to_ascii_lowercase()))
+            .take(50)
+            .map(|m| m.addr.clone())
+            .collect()
     }
 
     /// A text for the team, in the support's language.
@@ -1261,7 +1320,9 @@ impl<'a> Writer<'a> {
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "note", &text)?;
             let team: Vec<String> =
                 self.team_of(&ticket).into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
-            self.queue_internal("note", &ticket, team, &ctx)?;
+            let (files, listed, _) = self.pass_on();
+            ctx["attachments"] = json!(listed);
+            self.queue_internal_with("note", &ticket, team, &ctx, files)?;
         } else {
             let (to, left_out) = self.customer_recipients(&ticket)?;
             if !left_out.is_empty() {
@@ -1299,8 +1360,43 @@ impl<'a> Writer<'a> {
                 ctx["text"] = json!(text);
                 let (subject, body) =
                     p.templates.render("agent_reply", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                // The agent's files go along; what is too large stays in the
+                // store and the agent is told.
+                let (files, _, kept) = self.pass_on();
+                if !kept.is_empty() {
+                    let max = human_size(p.cfg.limits.max_forward_bytes);
+                    self.notices.push(self.team_words(
+                        &format!(
+                            "Diese Anhänge gingen NICHT an den Kunden (zusammen über {max}): {}. Bitte auf anderem Weg bereitstellen.",
+                            kept.join(", ")
+                        ),
+                        &format!(
+                            "These attachments did NOT reach the customer (over {max} together): {}. Please provide them another way.",
+                            kept.join(", ")
+                        ),
+                    ));
+                    store::insert_event(
+                        self.conn,
+                        Some(id),
+                        Some(self.row),
+                        self.now,
+                        "supportd",
+                        "attachments_kept",
+                        &format!("not passed on to the customer (over {max}): {}", kept.join(", ")),
+                    )?;
+                }
                 // A person's answer: no RFC 3834 auto-submitted or bulk marks.
-                self.queue_raw("agent_reply", &ticket, to.clone(), subject, body, "no", in_reply_to.clone())?;
+                let seed_ticket = Some(ticket.id);
+                self.queue_plain(
+                    "agent_reply",
+                    seed_ticket,
+                    to.clone(),
+                    subject,
+                    body,
+                    "no",
+                    in_reply_to.clone(),
+                    files,
+                )?;
                 store::insert_event(
                     self.conn,
                     Some(id),
@@ -1334,36 +1430,7 @@ impl<'a> Writer<'a> {
             }
         }
         if let Some(l) = level_raised_to {
-            // The new level's team gets the ticket with its history.
-            let history = store::list_messages(self.conn, Some(id), None)?
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{}  {}  {}",
-                        m.received_at,
-                        m.from_addr.as_deref().unwrap_or("-"),
-                        m.subject.as_deref().unwrap_or("")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            let first_text: String = self
-                .conn
-                .query_row(
-                    "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .unwrap_or_default();
-            let mut ctx = self.context(&ticket, customer, &p.cfg.language, json!({"follow_up": true}));
-            ctx["text"] = json!(format!("{first_text}\n\n----- Verlauf -----\n{history}"));
-            let mut team = p.cfg.level_team(l).to_vec();
-            if l.get() == 2
-                && let Some(c) = customer
-            {
-                team.extend(c.project_team.iter().cloned());
-            }
-            self.queue_internal("notify_agents", &ticket, team, &ctx)?;
+            self.handover(&ticket, customer, l)?;
         }
         if let Some(target) = merge_into {
             self.merge(id, target, &from)?;
@@ -1481,6 +1548,80 @@ impl<'a> Writer<'a> {
         Ok(errors)
     }
 
+    /// The handover to a new level's team: the current problem (the customer
+    /// side's latest text), the first request if it differs, the internal
+    /// notes, the mails so far and the ticket's attachments (passed on
+    /// within `limits.max_forward_bytes`, the rest listed).
+    fn handover(&mut self, ticket: &Ticket, customer: Option<&Customer>, l: Level) -> Result<()> {
+        let p = self.p;
+        let id = ticket.id;
+        let tz = p.calendar.timezone();
+        let local = |s: &str| {
+            store::parse_ts(s).map(|d| d.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()).unwrap_or_default()
+        };
+        let history: Vec<serde_json::Value> = store::list_messages(self.conn, Some(id), None)?
+            .iter()
+            .rev()
+            .take(50)
+            .rev()
+            .map(|m| {
+                json!({
+                    "at": local(&m.received_at),
+                    "from": m.from_addr.as_deref().unwrap_or("-"),
+                    "subject": m.subject.as_deref().unwrap_or(""),
+                    "disposition": m.disposition,
+                })
+            })
+            .collect();
+        let first_text: String = self
+            .conn
+            .query_row(
+                "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap_or_default();
+        let current = store::latest_customer_text(self.conn, id)?.unwrap_or_else(|| first_text.clone());
+        let notes: Vec<serde_json::Value> = store::ticket_notes(self.conn, id)?
+            .into_iter()
+            .map(|(at, who, text)| json!({"at": local(&at), "who": who, "text": cut_chars(&text, 4000)}))
+            .collect();
+        let stored = store::ticket_attachments(self.conn, id, 100)?;
+        let (files, listed, _) = pass_on(
+            &p.cfg,
+            stored.iter().map(|a| (a.filename.as_str(), a.content_type.as_str(), a.data.as_slice())),
+            self.row,
+        );
+        let listed: Vec<serde_json::Value> = listed
+            .into_iter()
+            .zip(stored.iter())
+            .map(|(mut v, a)| {
+                v["row"] = json!(a.message_row);
+                v
+            })
+            .collect();
+        let mut ctx = self.context(
+            ticket,
+            customer,
+            &p.cfg.language,
+            json!({
+                "level_new": l.get(),
+                "first_text": if first_text.trim() == current.trim() { String::new() } else { cut_chars(&first_text, 8000) },
+                "notes": notes,
+                "history": history,
+                "attachments": listed,
+            }),
+        );
+        ctx["text"] = json!(current);
+        let mut team = p.cfg.level_team(l).to_vec();
+        if l.get() == 2
+            && let Some(c) = customer
+        {
+            team.extend(c.project_team.iter().cloned());
+        }
+        self.queue_internal_with("handover", ticket, team, &ctx, files)
+    }
+
     /// Move a ticket's mails into `target` (or the ticket that survives it)
     /// and close it with a pointer. [`Writer::check_commands`] made sure
     /// the target exists, is not this ticket and is the same customer's.
@@ -1565,6 +1706,10 @@ impl<'a> Writer<'a> {
                 .map(|d| d.with_timezone(&self.p.calendar.timezone()).format("%d.%m.%Y %H:%M").to_string()),
             "text": self.new_text,
             "warnings": self.warnings,
+            // Who wrote the mail that caused this one, and who else it went to.
+            "author": self.author(),
+            "author_is_requester": self.mail.from_addr().eq_ignore_ascii_case(&t.requester),
+            "copied": self.copied(),
         });
         if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
             o.extend(e);
@@ -1604,7 +1749,19 @@ impl<'a> Writer<'a> {
         self.queue_raw(kind, t, vec![to], subject, body, "auto-replied", irt)
     }
 
-    fn queue_internal(&mut self, kind: &str, t: &Ticket, mut to: Vec<String>, ctx: &serde_json::Value) -> Result<()> {
+    fn queue_internal(&mut self, kind: &str, t: &Ticket, to: Vec<String>, ctx: &serde_json::Value) -> Result<()> {
+        self.queue_internal_with(kind, t, to, ctx, Vec::new())
+    }
+
+    /// [`Writer::queue_internal`] with files attached.
+    fn queue_internal_with(
+        &mut self,
+        kind: &str,
+        t: &Ticket,
+        mut to: Vec<String>,
+        ctx: &serde_json::Value,
+        attachments: Vec<templates::Attachment>,
+    ) -> Result<()> {
         to.sort();
         to.dedup();
         to.retain(|a| !a.eq_ignore_ascii_case(&self.p.cfg.support_address));
@@ -1620,7 +1777,7 @@ impl<'a> Writer<'a> {
         ctx["priority_title"] = json!(priority_title(&t.priority, &lang));
         let (subject, body) = self.p.templates.render(kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let irt = Some(self.mail.message_id.clone());
-        self.queue_raw(kind, t, to, subject, body, "auto-generated", irt)
+        self.queue_plain(kind, Some(t.id), to, subject, body, "auto-generated", irt, attachments)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1634,7 +1791,7 @@ impl<'a> Writer<'a> {
         auto_submitted: &'static str,
         in_reply_to: Option<String>,
     ) -> Result<()> {
-        self.queue_plain(kind, Some(t.id), to, subject, body, auto_submitted, in_reply_to)
+        self.queue_plain(kind, Some(t.id), to, subject, body, auto_submitted, in_reply_to, Vec::new())
     }
 
     /// Queue a rendered mail (with or without a ticket) in this transaction.
@@ -1648,9 +1805,10 @@ impl<'a> Writer<'a> {
         body: String,
         auto_submitted: &'static str,
         in_reply_to: Option<String>,
+        attachments: Vec<templates::Attachment>,
     ) -> Result<()> {
         let seed = format!("{}|{}|{}|{:?}|{}", self.mail.content_hash, kind, self.queued.len(), ticket, self.row);
-        let queued = queue_mail(
+        let queued = queue_mail_parts(
             self.p,
             self.conn,
             QueuedMail {
@@ -1664,6 +1822,8 @@ impl<'a> Writer<'a> {
                 seed: &seed,
                 cause_row: Some(self.row),
             },
+            None,
+            attachments,
             self.now,
         )?;
         if queued.is_some() {
@@ -1709,6 +1869,7 @@ impl<'a> Writer<'a> {
                 "status": t.status,
                 "status_title": status_title(&t.status, en),
                 "level": t.level,
+                "level_ordinal": Level::new(t.level).unwrap_or(Level::FIRST).ordinal(),
                 "category_title": Category::parse(&t.category).map(|c| c.title_one(&lang)).unwrap_or(""),
                 "opened": fmt(&t.created_at),
                 "last_activity": fmt(&t.updated_at),
@@ -1729,7 +1890,7 @@ impl<'a> Writer<'a> {
         });
         let (subject, body) = p.templates.render("overview", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let irt = Some(self.mail.message_id.clone());
-        self.queue_plain("overview", None, vec![from], subject, body, "auto-replied", irt)?;
+        self.queue_plain("overview", None, vec![from], subject, body, "auto-replied", irt, Vec::new())?;
         Ok((Disposition::OverviewRequest, None, Some(format!("{} tickets listed", visible.len()))))
     }
 
@@ -1798,6 +1959,54 @@ pub fn is_public_mail_domain(domain: &str) -> bool {
         "tuta.io",
     ];
     PUBLIC.contains(&domain)
+}
+
+/// Attachments to pass on within `limits.max_forward_bytes` (in order) and
+/// a line for each for the templates; the names of those not passed on.
+/// `row` is the stored mail that holds them (named in the listing).
+pub(crate) fn pass_on<'a>(
+    cfg: &Config,
+    files: impl Iterator<Item = (&'a str, &'a str, &'a [u8])>,
+    row: i64,
+) -> (Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>) {
+    let max = cfg.limits.max_forward_bytes;
+    let (mut passed, mut listed, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+    let mut total = 0usize;
+    for (name, ct, data) in files {
+        let forwarded = total + data.len() <= max;
+        let ct = if lettre::message::header::ContentType::parse(ct).is_ok() { ct } else { "application/octet-stream" };
+        if forwarded {
+            total += data.len();
+            passed.push(templates::Attachment {
+                filename: name.to_string(),
+                content_type: ct.to_string(),
+                data: data.to_vec(),
+            });
+        } else {
+            kept.push(name.to_string());
+        }
+        listed.push(json!({"name": name, "size": human_size(data.len()), "forwarded": forwarded, "row": row}));
+    }
+    (passed, listed, kept)
+}
+
+/// At most `n` characters of `s` (char-safe), with "…" when cut.
+fn cut_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// "1.2 MB", "340 KB", "12 Bytes".
+pub(crate) fn human_size(n: usize) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MB", n as f64 / (1024.0 * 1024.0))
+    } else if n >= 1024 {
+        format!("{} KB", n / 1024)
+    } else {
+        format!("{n} Bytes")
+    }
 }
 
 /// Whether an error came from SQLite (then the batch must not commit).

@@ -307,6 +307,8 @@ pub struct ReportTicket {
     pub category: String,
     pub category_title: String,
     pub level: i64,
+    /// "1st", "2nd", "3rd" (the concept's level names).
+    pub level_ordinal: &'static str,
     pub priority: String,
     /// Status at the end of the period.
     pub status: String,
@@ -424,9 +426,17 @@ static ESCALATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"level (\d) -> 
 fn escalation_words(detail: &str, en: bool) -> String {
     match ESCALATED.captures(detail) {
         Some(c) if en => {
-            format!("no first response within the target time: raised from level {} to level {}", &c[1], &c[2])
+            format!(
+                "no first response within the target time: raised from {} to {} Level Support",
+                level_ordinal(&c[1]),
+                level_ordinal(&c[2])
+            )
         }
-        Some(c) => format!("Zielzeit der ersten Antwort überschritten: vom {}. in den {}. Level", &c[1], &c[2]),
+        Some(c) => format!(
+            "Zielzeit der ersten Antwort überschritten: vom {} in den {} Level Support",
+            level_ordinal(&c[1]),
+            level_ordinal(&c[2])
+        ),
         None => detail.to_string(),
     }
 }
@@ -574,8 +584,9 @@ pub fn compute(
             tag,
             subject: crate::pipeline::strip_reply_prefixes(&t.subject),
             category: t.category.clone(),
-            category_title: cat.title(lang).to_string(),
+            category_title: cat.title_one(lang).to_string(),
             level: t.level,
+            level_ordinal: level_ordinal(&t.level.to_string()),
             priority: t.priority.clone(),
             status: status_end.as_str().to_string(),
             status_title: status_title(status_end.as_str(), en).to_string(),
@@ -615,11 +626,7 @@ pub fn compute(
             .iter()
             .enumerate()
             .map(|(i, n)| {
-                Count::new(
-                    format!("{}", i + 1),
-                    if en { format!("Level {}", i + 1) } else { format!("{}. Level", i + 1) },
-                    *n,
-                )
+                Count::new(format!("{}", i + 1), format!("{} Level Support", level_ordinal(&(i + 1).to_string())), *n)
             })
             .collect(),
         by_status: by_status
@@ -891,6 +898,16 @@ pub fn tick_reports(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Resu
         }
     }
     Ok(out)
+}
+
+/// "1st", "2nd", "3rd": the concept's names of the levels, in German and English texts alike.
+fn level_ordinal(n: &str) -> &'static str {
+    match n {
+        "1" => "1st",
+        "2" => "2nd",
+        "3" => "3rd",
+        _ => "?",
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("en/command_error.txt", include_str!("../config/templates/en/command_error.txt")),
     ("de/agent_notice.txt", include_str!("../config/templates/de/agent_notice.txt")),
     ("en/agent_notice.txt", include_str!("../config/templates/en/agent_notice.txt")),
+    ("de/handover.txt", include_str!("../config/templates/de/handover.txt")),
+    ("en/handover.txt", include_str!("../config/templates/en/handover.txt")),
     ("de/note.txt", include_str!("../config/templates/de/note.txt")),
     ("en/note.txt", include_str!("../config/templates/en/note.txt")),
     ("de/change.txt", include_str!("../config/templates/de/change.txt")),

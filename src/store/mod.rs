@@ -894,6 +894,47 @@ pub fn customer_thread_ids(conn: &Connection, ticket: i64, limit: usize) -> Resu
     Ok(ids)
 }
 
+/// A stored attachment of a ticket's mail, with its bytes.
+#[derive(Debug, Clone)]
+pub struct StoredAttachment {
+    pub message_row: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// The attachments of a ticket's mails, oldest first (at most `limit`).
+pub fn ticket_attachments(conn: &Connection, ticket: i64, limit: usize) -> Result<Vec<StoredAttachment>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.message_row, a.filename, a.content_type, b.data FROM attachments a \
+         JOIN blobs b ON b.sha256 = a.sha256 JOIN messages m ON m.id = a.message_row \
+         WHERE m.ticket_id = ?1 ORDER BY a.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![ticket, limit as i64], |r| {
+        Ok(StoredAttachment { message_row: r.get(0)?, filename: r.get(1)?, content_type: r.get(2)?, data: r.get(3)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The internal notes of a ticket, oldest first: (when, who, text).
+pub fn ticket_notes(conn: &Connection, ticket: i64) -> Result<Vec<(String, String, String)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT at, actor, detail FROM events WHERE ticket_id = ?1 AND kind = 'note' ORDER BY id")?;
+    let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The new text of the customer side's latest mail on a ticket (the current problem).
+pub fn latest_customer_text(conn: &Connection, ticket: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT new_text FROM messages WHERE ticket_id = ?1 AND disposition IN ('new_ticket', 'follow_up') \
+             AND new_text IS NOT NULL ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([ticket], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT message_id, t FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
