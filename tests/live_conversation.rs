@@ -72,11 +72,12 @@ impl Checks {
 
 // --- the world: servers, daemon, clients ----------------------------------------------
 
+/// Fields drop in this order: the clients (tmux server), the daemon, then the mail servers.
 struct World {
+    mutt: Mutt,
+    daemon: Daemon,
     ms: MailServers,
     cfg: PathBuf,
-    daemon: Daemon,
-    mutt: Mutt,
     /// Mails sent to the support address so far (each must be processed).
     to_support: i64,
 }
