@@ -29,7 +29,8 @@
 set -euo pipefail
 
 PACKAGES=(dovecot-imapd dovecot-lmtpd postfix swaks openssl libnet-ssleay-perl libio-socket-ssl-perl chromium
-    systemd) # systemd: systemd-analyze verify|security for tests/systemd_unit.rs (PID 1 need not be systemd)
+    systemd # systemd: systemd-analyze verify|security for tests/systemd_unit.rs (PID 1 need not be systemd)
+    neomutt tmux) # a real mail client driven in tmux: tests/live_conversation.rs
 PASSWORD="secret"
 # Every address of config/supportd.toml that supportd may send to (teams,
 # notify lists, consultants, project teams, report_to) is a user here, or
@@ -47,6 +48,8 @@ USERS=(
     anna@roewaplan.de
     kunde@stadtwerke-musterstadt.de
     it@stadtwerke-musterstadt.de
+    m.keller@stadtwerke-musterstadt.de
+    e.kunz@stadtwerke-musterstadt.de
     jane@harbour-analytics.co.uk
     poststelle@lk-beispielhausen.de
     fremder@example.org

@@ -5,7 +5,9 @@
 
 pub mod daemon;
 pub mod imap_peer;
+pub mod inbox;
 pub mod mailservers;
+pub mod mutt;
 
 use std::path::{Path, PathBuf};
 
