@@ -664,6 +664,16 @@ impl<'a> Writer<'a> {
             );
             store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, "supportd", "security", &detail)?;
             warn!("{detail}");
+            let tag = self.p.tag(ticket.id);
+            let from = self.mail.from_addr();
+            self.warnings.push(self.team_words(
+                &format!(
+                    "{from} hat auf {tag} geantwortet ({how}), gehört aber nicht zu diesem Ticket: als neues Ticket aufgenommen, nichts davon an {tag} oder dessen Beteiligte."
+                ),
+                &format!(
+                    "{from} answered {tag} ({how}) but does not belong to that ticket: taken as a new ticket, nothing of it went to {tag} or its people."
+                ),
+            ));
             return Ok(Thread::Stranger(ticket.id, detail));
         }
         Ok(Thread::Ticket(Box::new(ticket)))
