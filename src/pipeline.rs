@@ -923,7 +923,7 @@ impl<'a> Writer<'a> {
                 &lang,
                 json!({
                     "changes": [status_news(Status::Open, en)],
-                    "status_headline": status_headline(&ticket, None, en),
+                    "status_headline": if en { "Your request is open again" } else { "Ihre Anfrage ist wieder geöffnet" },
                 }),
             );
             self.queue_to_customer("status", &ticket, &lang, &ctx)?;

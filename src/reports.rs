@@ -433,7 +433,7 @@ fn escalation_words(detail: &str, en: bool) -> String {
             )
         }
         Some(c) => format!(
-            "Zielzeit der ersten Antwort überschritten: vom {} in den {} Level Support",
+            "Zielzeit der ersten Antwort überschritten: vom {} Level an den {} Level Support übergeben",
             level_ordinal(&c[1]),
             level_ordinal(&c[2])
         ),

@@ -73,11 +73,15 @@ fn a_whole_conversation_by_mail() {
     assert_eq!(env.ticket(1).status, "open");
     assert_eq!(kinds_for(&env, o.row), vec!["notify_agents"]);
 
-    // 4. #level 2: the 2nd level team and the customer's project team are told, the customer gets a status mail.
+    // 4. #level 2: the 2nd level team and the customer's project team get the
+    //    handover (the current problem first), the customer gets a status mail.
     let o = env.ingest(&mail(ANNA, "Re: [MT-000001]", "a2@rp", &reply_to(&env.last_id("notify_agents")), "#stufe 2"));
     assert_eq!(o.disposition.as_str(), "agent_command");
     assert_eq!(env.ticket(1).level, 2);
-    let mut team = to_of(&env, o.row, "notify_agents");
+    let handover = env.outbox_raw(env.sent("handover").pop().unwrap().id);
+    let (current, first) = (handover.find("Firefox 132.").unwrap(), handover.find("Fehler 500.").unwrap());
+    assert!(current < first, "the current problem comes before the first request: {handover}");
+    let mut team = to_of(&env, o.row, "handover");
     team.sort();
     assert_eq!(team, vec!["p.schmidt@roewaplan.de", "support-2nd@roewaplan.de"]);
     let status = env.sent("status").pop().unwrap();

@@ -413,7 +413,8 @@ def s14():
     sc.add(close_mail(T1, subj, d), at(d), "agent_command", "agent closes by mail (#close)", ticket=T1, status_after="closed")
     d = t(30, 9, 5)
     sc.add(build("notes", SY, "Antwort: " + ACK_DE.format(tag=T1, s=subj), d, f"Guten Tag,\n\nleider ist der Button für November wieder ausgegraut. Können Sie bitte noch einmal nachsehen?\n\n{SIG_SY}\n", **LK),
-           at(d), "follow_up", "5 days after closing, a new problem description: reopened", ticket=T1, status_after="open")
+           at(d), "follow_up", "5 days after closing, a new problem description: reopened (and told so)", ticket=T1, status_after="open",
+           answered=True)
     d = t(30, 15, 0)
     sc.add(close_mail(T1, subj, d), at(d), "agent_command", "closed again", ticket=T1, status_after="closed")
 
@@ -434,7 +435,8 @@ def s15():
     d = t(26, 11, 12)
     sc.add(build("thunderbird", KN, "Re: " + ACK_DE.format(tag=T1, s=subj), d, f"Hallo nochmal,\n\neine Frage noch: Frau Albers sieht im Dienstplan die Abteilung Netzbetrieb nicht. Muss ihr dafür eine Rolle zugewiesen werden?\n\n{SIG_KN}\n",
                  in_reply_to=our_id(T1, "status"), client_rdns=SWM_RDNS),
-           at(d), "follow_up", "two days later a real question: reopened", ticket=T1, status_after="open")
+           at(d), "follow_up", "two days later a real question: reopened (and told so)", ticket=T1, status_after="open",
+           answered=True)
 
 
 def s16():
