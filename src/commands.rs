@@ -48,6 +48,22 @@ pub struct CommandError {
     /// The line as written.
     pub line: String,
     pub message: String,
+    /// The same in German (the support's language in the shipped config).
+    pub message_de: String,
+}
+
+impl CommandError {
+    /// The message in `lang` (German for `de`, English otherwise).
+    pub fn message_in(&self, lang: &str) -> &str {
+        if lang == "de" && !self.message_de.is_empty() { &self.message_de } else { &self.message }
+    }
+}
+
+/// An error message in English and German.
+type Msg = (String, String);
+
+fn msg(en: String, de: String) -> Msg {
+    (en, de)
 }
 
 /// The commands at the top of a text and the text without them.
@@ -124,7 +140,7 @@ fn priority_value(v: &str) -> Option<Priority> {
     })
 }
 
-fn parse_change(rest: &str) -> Result<Command, String> {
+fn parse_change(rest: &str) -> Result<Command, Msg> {
     let r = rest.trim();
     match fold(r).as_str() {
         "done" | "erledigt" | "durchgefuehrt" | "abgeschlossen" => return Ok(Command::ChangeDone),
@@ -136,84 +152,115 @@ fn parse_change(rest: &str) -> Result<Command, String> {
             .expect("static regex")
     });
     let c =
-        RE.captures(r).ok_or("expected #change YYYY-MM-DD HH:MM-HH:MM what is included, or #change done|cancelled")?;
+        RE.captures(r).ok_or_else(|| {
+            msg(
+                "expected #change YYYY-MM-DD HH:MM-HH:MM what is included, or #change done|cancelled".into(),
+                "erwartet: #change JJJJ-MM-TT HH:MM-HH:MM was enthalten ist, oder #change done|cancelled".into(),
+            )
+        })?;
     let date = NaiveDate::parse_from_str(&c[1], "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(&c[1], "%d.%m.%Y"))
-        .map_err(|_| format!("{:?} is not a date", &c[1]))?;
-    let start = NaiveTime::parse_from_str(&c[2], "%H:%M").map_err(|_| format!("{:?} is not a time", &c[2]))?;
-    let end = NaiveTime::parse_from_str(&c[3], "%H:%M").map_err(|_| format!("{:?} is not a time", &c[3]))?;
+        .map_err(|_| msg(format!("{:?} is not a date", &c[1]), format!("{:?} ist kein Datum", &c[1])))?;
+    let not_a_time = |t: &str| msg(format!("{t:?} is not a time"), format!("{t:?} ist keine Uhrzeit"));
+    let start = NaiveTime::parse_from_str(&c[2], "%H:%M").map_err(|_| not_a_time(&c[2]))?;
+    let end = NaiveTime::parse_from_str(&c[3], "%H:%M").map_err(|_| not_a_time(&c[3]))?;
     if end <= start {
-        return Err(format!("the window {}-{} ends before it starts", &c[2], &c[3]));
+        return Err(msg(
+            format!("the window {}-{} ends before it starts", &c[2], &c[3]),
+            format!("das Zeitfenster {}-{} endet, bevor es beginnt", &c[2], &c[3]),
+        ));
     }
     Ok(Command::ChangeAnnounce(ChangeWindow { date, start, end, description: c[4].trim().to_string() }))
 }
 
-fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, String> {
+fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, Msg> {
     let arg = arg.trim();
     let shown: String = arg.chars().take(60).collect();
-    let need = |what: &str| if arg.is_empty() { Err(format!("#{name} needs {what}")) } else { Ok(()) };
+    let need = |what: &str, was: &str| {
+        if arg.is_empty() { Err(msg(format!("#{name} needs {what}"), format!("#{name} braucht {was}"))) } else { Ok(()) }
+    };
     match name {
         "status" => {
-            need("a status")?;
+            need("a status", "einen Status")?;
             status_value(arg)
                 .map(Command::Status)
-                .ok_or_else(|| format!("{shown:?} is not a status (open, in_progress, waiting, resolved, closed)"))
+                .ok_or_else(|| {
+                    msg(
+                        format!("{shown:?} is not a status (open, in_progress, waiting, resolved, closed)"),
+                        format!("{shown:?} ist kein Status (open, in_progress, waiting, resolved, closed)"),
+                    )
+                })
         }
         "level" => {
-            need("1, 2 or 3")?;
+            need("1, 2 or 3", "1, 2 oder 3")?;
             let n = arg.trim_end_matches(['.', 'd', 'n', 's', 't', 'r']).trim();
             n.parse::<i64>()
                 .ok()
                 .and_then(Level::new)
                 .map(Command::Level)
-                .ok_or_else(|| format!("{shown:?} is not a level (1, 2, 3)"))
+                .ok_or_else(|| msg(format!("{shown:?} is not a level (1, 2, 3)"), format!("{shown:?} ist keine Stufe (1, 2, 3)")))
         }
         "category" => {
-            need("a category")?;
+            need("a category", "eine Kategorie")?;
             category_value(arg)
                 .map(Command::Category)
-                .ok_or_else(|| format!("{shown:?} is not a category ({})", Category::valid_ids()))
+                .ok_or_else(|| {
+                    msg(
+                        format!("{shown:?} is not a category ({})", Category::valid_ids()),
+                        format!("{shown:?} ist keine Kategorie ({})", Category::valid_ids()),
+                    )
+                })
         }
         "priority" => {
-            need("a priority")?;
+            need("a priority", "eine Priorität")?;
             priority_value(arg)
                 .map(Command::Priority)
-                .ok_or_else(|| format!("{shown:?} is not a priority ({})", Priority::valid_ids()))
+                .ok_or_else(|| {
+                    msg(
+                        format!("{shown:?} is not a priority ({})", Priority::valid_ids()),
+                        format!("{shown:?} ist keine Priorität ({})", Priority::valid_ids()),
+                    )
+                })
         }
         "assign" => {
-            need("an address")?;
+            need("an address", "eine Adresse")?;
             let a = arg.trim_matches(['<', '>']).to_ascii_lowercase();
             if a.contains('@') && !a.contains(char::is_whitespace) {
                 Ok(Command::Assign(a))
             } else {
-                Err(format!("{shown:?} is not a mail address"))
+                Err(msg(format!("{shown:?} is not a mail address"), format!("{shown:?} ist keine Mailadresse")))
             }
         }
         "cc" => {
-            need("an address")?;
+            need("an address", "eine Adresse")?;
             let a = arg.trim_matches(['<', '>']).to_ascii_lowercase();
             if a.parse::<lettre::Address>().is_ok() {
                 Ok(Command::AddParticipant(a))
             } else {
-                Err(format!("{shown:?} is not a mail address"))
+                Err(msg(format!("{shown:?} is not a mail address"), format!("{shown:?} ist keine Mailadresse")))
             }
         }
         "merge" => {
-            need("a ticket tag")?;
+            need("a ticket tag", "eine Ticketnummer")?;
             let t = arg.trim_matches(['[', ']']);
             crate::domain::TicketTag::parse(tag_prefix, &t.to_ascii_uppercase())
                 .map(|t| Command::Merge(t.number))
-                .ok_or_else(|| format!("{shown:?} is not a ticket tag like {tag_prefix}-000042"))
+                .ok_or_else(|| {
+                    msg(
+                        format!("{shown:?} is not a ticket tag like {tag_prefix}-000042"),
+                        format!("{shown:?} ist keine Ticketnummer wie {tag_prefix}-000042"),
+                    )
+                })
         }
         "change" => parse_change(arg),
         "internal" | "close" | "reopen" | "overview" if !arg.is_empty() => {
-            Err(format!("#{name} takes no value, got {shown:?}"))
+            Err(msg(format!("#{name} takes no value, got {shown:?}"), format!("#{name} hat keinen Wert, hier steht {shown:?}")))
         }
         "internal" => Ok(Command::Internal),
         "close" => Ok(Command::Close),
         "reopen" => Ok(Command::Reopen),
         "overview" => Ok(Command::Overview),
-        _ => Err(format!("unknown command #{name}")),
+        _ => Err(msg(format!("unknown command #{name}"), format!("unbekannter Befehl #{name}"))),
     }
 }
 
@@ -273,9 +320,9 @@ pub fn leading_block_len(body: &str) -> usize {
 pub fn parse(text: &str, tag_prefix: &str) -> Parsed {
     let mut out = Parsed::default();
     let mut dropped_errors = 0usize;
-    let mut push_error = |errors: &mut Vec<CommandError>, line: &str, message: String| {
+    let mut push_error = |errors: &mut Vec<CommandError>, line: &str, (message, message_de): Msg| {
         if errors.len() < MAX_ERRORS {
-            errors.push(CommandError { line: excerpt(line), message });
+            errors.push(CommandError { line: excerpt(line), message, message_de });
         } else {
             dropped_errors += 1;
         }
@@ -309,7 +356,11 @@ pub fn parse(text: &str, tag_prefix: &str) -> Parsed {
             let next = starts.next();
             let Some(name) = canonical(word) else {
                 let shown: String = word.chars().take(40).collect();
-                push_error(&mut out.errors, line, format!("unknown command #{shown}"));
+                push_error(
+                    &mut out.errors,
+                    line,
+                    msg(format!("unknown command #{shown}"), format!("unbekannter Befehl #{shown}")),
+                );
                 current = next;
                 continue;
             };
@@ -329,6 +380,7 @@ pub fn parse(text: &str, tag_prefix: &str) -> Parsed {
         out.errors.push(CommandError {
             line: String::new(),
             message: format!("{dropped_errors} more command errors not shown"),
+            message_de: format!("{dropped_errors} weitere Fehler nicht gezeigt"),
         });
     }
     out.text = kept.trim().to_string();

@@ -1126,7 +1126,7 @@ impl<'a> Writer<'a> {
                 &ticket,
                 None,
                 &p.cfg.language,
-                json!({"errors": parsed.errors.iter().map(|e| json!({"line": e.line, "message": e.message})).collect::<Vec<_>>(),
+                json!({"errors": parsed.errors.iter().map(|e| json!({"line": e.line, "message": e.message_in(&p.cfg.language)})).collect::<Vec<_>>(),
                        "usage": commands::USAGE}),
             );
             let detail =
@@ -1483,12 +1483,16 @@ impl<'a> Writer<'a> {
     fn check_commands(&self, ticket: &Ticket, commands: &[Command]) -> Result<Vec<commands::CommandError>> {
         let cfg = &self.p.cfg;
         let mut errors = Vec::new();
-        let mut err = |line: String, message: String| errors.push(commands::CommandError { line, message });
+        let de = cfg.language == "de";
+        let mut err = |line: String, message: String, message_de: String| {
+            errors.push(commands::CommandError { line, message, message_de: if de { message_de } else { String::new() } })
+        };
         for c in commands {
             match c {
                 Command::Assign(a) if !cfg.agents.is_agent(a) => err(
                     format!("#assign {a}"),
                     format!("{a} is not an agent (only addresses and domains of [agents] can be assigned)"),
+                    format!("{a} ist kein Agent (zuweisbar sind nur Adressen und Domains aus [agents])"),
                 ),
                 Command::AddParticipant(a) => {
                     let (to, left_out) = self.customer_recipients(ticket)?;
@@ -1496,6 +1500,7 @@ impl<'a> Writer<'a> {
                         err(
                             format!("#cc {a}"),
                             format!("{a} is an agent or the support address, not a customer participant"),
+                            format!("{a} ist ein Agent oder die Support-Adresse, kein Beteiligter auf Kundenseite"),
                         );
                     } else if to.len() + left_out.len() >= cfg.limits.max_recipients
                         && !to.iter().chain(left_out.iter()).any(|x| x.eq_ignore_ascii_case(a))
@@ -1504,6 +1509,10 @@ impl<'a> Writer<'a> {
                             format!("#cc {a}"),
                             format!(
                                 "the ticket has {} recipients already (limits.max_recipients)",
+                                cfg.limits.max_recipients
+                            ),
+                            format!(
+                                "das Ticket hat schon {} Empfänger (limits.max_recipients)",
                                 cfg.limits.max_recipients
                             ),
                         );
@@ -1522,6 +1531,12 @@ impl<'a> Writer<'a> {
                                     t.format("%H:%M"),
                                     tz
                                 ),
+                                format!(
+                                    "{} {} Uhr gibt es in {} nicht (Zeitumstellung): bitte eine andere Zeit wählen",
+                                    w.date.format("%d.%m.%Y"),
+                                    t.format("%H:%M"),
+                                    tz
+                                ),
                             );
                             break;
                         }
@@ -1531,10 +1546,12 @@ impl<'a> Writer<'a> {
                     let tag = self.p.tag(*target);
                     let line = format!("#merge {tag}");
                     match self.surviving(*target)? {
-                        None => err(line, format!("there is no ticket {tag}")),
-                        Some(t) if t.id == ticket.id => {
-                            err(line, format!("{tag} is this ticket or was merged into it: nothing to merge"))
-                        }
+                        None => err(line, format!("there is no ticket {tag}"), format!("es gibt kein Ticket {tag}")),
+                        Some(t) if t.id == ticket.id => err(
+                            line,
+                            format!("{tag} is this ticket or was merged into it: nothing to merge"),
+                            format!("{tag} ist dieses Ticket oder wurde in dieses zusammengeführt: nichts zu tun"),
+                        ),
                         Some(t)
                             if t.customer != ticket.customer
                                 || (t.customer.is_none()
@@ -1545,6 +1562,10 @@ impl<'a> Writer<'a> {
                                 line,
                                 format!(
                                     "{} belongs to another customer: tickets are merged only within one",
+                                    self.p.tag(t.id)
+                                ),
+                                format!(
+                                    "{} gehört zu einem anderen Kunden: zusammengeführt wird nur innerhalb eines Kunden",
                                     self.p.tag(t.id)
                                 ),
                             )

@@ -251,9 +251,9 @@ fn commands_an_agent_may_not_give_are_errors_and_execute_nothing() {
         mail(ANNA, &format!("Re: [MT-00000{}]", n + 1), id, &format!("In-Reply-To: <{}>", acks[n]), body)
     };
     let cases = [
-        ("#assign eve@evil.example\nText", "is not an agent"),
-        ("#change 2027-03-28 02:15-03:30 Update auf 4.2\nText", "does not exist"),
-        ("#merge MT-000002\nText", "another customer"),
+        ("#assign eve@evil.example\nText", "ist kein Agent"),
+        ("#change 2027-03-28 02:15-03:30 Update auf 4.2\nText", "gibt es in Europe/Berlin nicht"),
+        ("#merge MT-000002\nText", "anderen Kunden"),
     ];
     for (i, (body, want)) in cases.iter().enumerate() {
         let before = env.sent("command_error").len();
