@@ -151,13 +151,12 @@ fn parse_change(rest: &str) -> Result<Command, Msg> {
         Regex::new(r"^(\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4})\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})(?:\s*Uhr)?[\s,:]+(.+)$")
             .expect("static regex")
     });
-    let c =
-        RE.captures(r).ok_or_else(|| {
-            msg(
-                "expected #change YYYY-MM-DD HH:MM-HH:MM what is included, or #change done|cancelled".into(),
-                "erwartet: #change JJJJ-MM-TT HH:MM-HH:MM was enthalten ist, oder #change done|cancelled".into(),
-            )
-        })?;
+    let c = RE.captures(r).ok_or_else(|| {
+        msg(
+            "expected #change YYYY-MM-DD HH:MM-HH:MM what is included, or #change done|cancelled".into(),
+            "erwartet: #change JJJJ-MM-TT HH:MM-HH:MM was enthalten ist, oder #change done|cancelled".into(),
+        )
+    })?;
     let date = NaiveDate::parse_from_str(&c[1], "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(&c[1], "%d.%m.%Y"))
         .map_err(|_| msg(format!("{:?} is not a date", &c[1]), format!("{:?} ist kein Datum", &c[1])))?;
@@ -177,50 +176,46 @@ fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, Msg> {
     let arg = arg.trim();
     let shown: String = arg.chars().take(60).collect();
     let need = |what: &str, was: &str| {
-        if arg.is_empty() { Err(msg(format!("#{name} needs {what}"), format!("#{name} braucht {was}"))) } else { Ok(()) }
+        if arg.is_empty() {
+            Err(msg(format!("#{name} needs {what}"), format!("#{name} braucht {was}")))
+        } else {
+            Ok(())
+        }
     };
     match name {
         "status" => {
             need("a status", "einen Status")?;
-            status_value(arg)
-                .map(Command::Status)
-                .ok_or_else(|| {
-                    msg(
-                        format!("{shown:?} is not a status (open, in_progress, waiting, resolved, closed)"),
-                        format!("{shown:?} ist kein Status (open, in_progress, waiting, resolved, closed)"),
-                    )
-                })
+            status_value(arg).map(Command::Status).ok_or_else(|| {
+                msg(
+                    format!("{shown:?} is not a status (open, in_progress, waiting, resolved, closed)"),
+                    format!("{shown:?} ist kein Status (open, in_progress, waiting, resolved, closed)"),
+                )
+            })
         }
         "level" => {
             need("1, 2 or 3", "1, 2 oder 3")?;
             let n = arg.trim_end_matches(['.', 'd', 'n', 's', 't', 'r']).trim();
-            n.parse::<i64>()
-                .ok()
-                .and_then(Level::new)
-                .map(Command::Level)
-                .ok_or_else(|| msg(format!("{shown:?} is not a level (1, 2, 3)"), format!("{shown:?} ist keine Stufe (1, 2, 3)")))
+            n.parse::<i64>().ok().and_then(Level::new).map(Command::Level).ok_or_else(|| {
+                msg(format!("{shown:?} is not a level (1, 2, 3)"), format!("{shown:?} ist keine Stufe (1, 2, 3)"))
+            })
         }
         "category" => {
             need("a category", "eine Kategorie")?;
-            category_value(arg)
-                .map(Command::Category)
-                .ok_or_else(|| {
-                    msg(
-                        format!("{shown:?} is not a category ({})", Category::valid_ids()),
-                        format!("{shown:?} ist keine Kategorie ({})", Category::valid_ids()),
-                    )
-                })
+            category_value(arg).map(Command::Category).ok_or_else(|| {
+                msg(
+                    format!("{shown:?} is not a category ({})", Category::valid_ids()),
+                    format!("{shown:?} ist keine Kategorie ({})", Category::valid_ids()),
+                )
+            })
         }
         "priority" => {
             need("a priority", "eine Priorität")?;
-            priority_value(arg)
-                .map(Command::Priority)
-                .ok_or_else(|| {
-                    msg(
-                        format!("{shown:?} is not a priority ({})", Priority::valid_ids()),
-                        format!("{shown:?} ist keine Priorität ({})", Priority::valid_ids()),
-                    )
-                })
+            priority_value(arg).map(Command::Priority).ok_or_else(|| {
+                msg(
+                    format!("{shown:?} is not a priority ({})", Priority::valid_ids()),
+                    format!("{shown:?} ist keine Priorität ({})", Priority::valid_ids()),
+                )
+            })
         }
         "assign" => {
             need("an address", "eine Adresse")?;
@@ -253,9 +248,10 @@ fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, Msg> {
                 })
         }
         "change" => parse_change(arg),
-        "internal" | "close" | "reopen" | "overview" if !arg.is_empty() => {
-            Err(msg(format!("#{name} takes no value, got {shown:?}"), format!("#{name} hat keinen Wert, hier steht {shown:?}")))
-        }
+        "internal" | "close" | "reopen" | "overview" if !arg.is_empty() => Err(msg(
+            format!("#{name} takes no value, got {shown:?}"),
+            format!("#{name} hat keinen Wert, hier steht {shown:?}"),
+        )),
         "internal" => Ok(Command::Internal),
         "close" => Ok(Command::Close),
         "reopen" => Ok(Command::Reopen),

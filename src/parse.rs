@@ -454,12 +454,54 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
 }
 
 fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
+    // Raw 8-bit header bytes that are not UTF-8 (old clients write Latin-1
+    // or Windows-1252 there, RFC 6532 allows only UTF-8) are read as
+    // Windows-1252, the way the body's legacy charsets are decoded: the
+    // header block alone is transcoded, the body is left to the parser.
+    let end = header_end(raw);
+    let transcoded;
+    let bytes = if std::str::from_utf8(&raw[..end]).is_err() {
+        transcoded = [windows_1252_to_utf8(&raw[..end]).as_bytes(), &raw[end..]].concat();
+        &transcoded[..]
+    } else {
+        raw
+    };
     let msg = MessageParser::default()
-        .parse(raw)
+        .parse(bytes)
         .ok_or_else(|| ParseError("not a mail: no headers could be parsed".into()))?;
     let mail = shape(&msg, limits).and_then(|()| read(raw, &msg));
     drop_flat(msg);
     mail
+}
+
+/// Where the header block ends (the empty line), or the whole length.
+fn header_end(raw: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(off) = raw[i..].iter().position(|&b| b == b'\n') {
+        let nl = i + off;
+        let next = &raw[nl + 1..];
+        if next.starts_with(b"\n") || next.starts_with(b"\r\n") {
+            return nl + 1;
+        }
+        i = nl + 1;
+    }
+    raw.len()
+}
+
+/// Windows-1252 bytes as UTF-8 (ASCII and Latin-1 included; its 0x80–0x9F
+/// punctuation mapped as the WHATWG encoding standard does).
+pub fn windows_1252_to_utf8(bytes: &[u8]) -> String {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘',
+        '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9f => HIGH[(b - 0x80) as usize],
+            _ => b as char,
+        })
+        .collect()
 }
 
 /// The facts of a parsed mail that is within the limits.
@@ -584,6 +626,19 @@ mod tests {
             max_forward_bytes: 10 << 20,
             max_processing: std::time::Duration::from_secs(60),
         }
+    }
+
+    #[test]
+    fn latin1_bytes_in_headers_are_decoded_like_the_body() {
+        let raw = b"From: J\xfcrgen M\xfcller <j.mueller@example.org>\r\nSubject: St\xf6rung \x80 \x84x\x93\r\n\
+Message-ID: <l1@x>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nDas Portal st\xfcrzt ab.\r\n";
+        let m = parse(raw, &limits()).unwrap();
+        assert_eq!(m.subject, "Störung € „x“");
+        assert_eq!(m.from.as_ref().unwrap().name.as_deref(), Some("Jürgen Müller"));
+        assert!(m.body_text.contains("stürzt"), "{}", m.body_text);
+        // valid UTF-8 headers are left alone
+        let m = parse("From: Jürgen <j@example.org>\r\nSubject: Störung\r\n\r\nx".as_bytes(), &limits()).unwrap();
+        assert_eq!(m.subject, "Störung");
     }
 
     #[test]

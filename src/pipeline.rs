@@ -906,7 +906,10 @@ impl<'a> Writer<'a> {
             {
                 store::set_ticket_field(self.conn, ticket.id, "requester_name", &name, self.now)?;
             }
-            let copied: Vec<String> = self.mail.cc.iter().map(|m| m.addr.clone()).collect();
+            // The writer (a colleague of the requester) and the people they
+            // copied join, by the organisation rule and the cap.
+            let mut copied: Vec<String> = vec![from.clone()];
+            copied.extend(self.mail.cc.iter().map(|m| m.addr.clone()));
             self.add_cc_participants(ticket.id, ticket.customer.as_deref(), &ticket.requester, &copied)?;
         }
         store::touch_ticket(self.conn, ticket.id, self.now)?;
@@ -1325,7 +1328,10 @@ impl<'a> Writer<'a> {
         let text = parsed.text.clone();
         let relayed = !internal && !text.trim().is_empty();
         if internal {
-            let mut ctx = self.context(&ticket, customer, &p.cfg.language, json!({"agent": from, "changes": executed}));
+            let agent = self.mail.from.as_ref().and_then(|m| m.name.clone()).filter(|n| !n.trim().is_empty());
+            let agent = agent.unwrap_or_else(|| from.clone());
+            let mut ctx =
+                self.context(&ticket, customer, &p.cfg.language, json!({"agent": agent, "changes": executed}));
             ctx["text"] = json!(text);
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "note", &text)?;
             let team: Vec<String> =
@@ -1485,7 +1491,11 @@ impl<'a> Writer<'a> {
         let mut errors = Vec::new();
         let de = cfg.language == "de";
         let mut err = |line: String, message: String, message_de: String| {
-            errors.push(commands::CommandError { line, message, message_de: if de { message_de } else { String::new() } })
+            errors.push(commands::CommandError {
+                line,
+                message,
+                message_de: if de { message_de } else { String::new() },
+            })
         };
         for c in commands {
             match c {
@@ -2224,7 +2234,7 @@ fn hours(h: f64) -> Duration {
     Duration::seconds((h * 3600.0).round() as i64)
 }
 
-fn priority_title(p: &str, lang: &str) -> &'static str {
+pub(crate) fn priority_title(p: &str, lang: &str) -> &'static str {
     match (p, lang) {
         ("low", "en") => "low",
         ("normal", "en") => "normal",

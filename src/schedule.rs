@@ -192,6 +192,7 @@ fn base_context(p: &Pipeline, t: &Ticket, lang: &str) -> serde_json::Value {
         "level": t.level,
         "level_ordinal": level.ordinal(),
         "priority": t.priority,
+        "priority_title": crate::pipeline::priority_title(&t.priority, lang),
         "status": t.status,
         "status_title": status_title(&t.status, lang == "en"),
         "covered": !t.billable,
