@@ -76,6 +76,7 @@ pub mod raw {
         pub tag_prefix: Option<String>,
         pub language: Option<String>,
         pub reopen_days: Option<i64>,
+        pub agent_name_in_from: Option<bool>,
         pub secret: Option<String>,
         pub secret_file: Option<String>,
     }
@@ -427,6 +428,10 @@ pub struct Config {
     pub language: String,
     /// A customer reply within this many days reopens a closed ticket.
     pub reopen_days: i64,
+    /// Relayed agent answers show the agent's first name in the From
+    /// display name ("Anna (MEIN TEAM Support)"); the address stays the
+    /// support's. Off by default: the support answers as one.
+    pub agent_name_in_from: bool,
     /// Key for our Message-ID hashes; `None`: generated once and kept in the store.
     pub secret: Option<String>,
     pub mailbox: MailboxConfig,
@@ -1187,6 +1192,7 @@ impl Config {
             tag_prefix,
             language,
             reopen_days,
+            agent_name_in_from: s.agent_name_in_from.unwrap_or(false),
             secret,
             mailbox,
             transport,

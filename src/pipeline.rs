@@ -1087,6 +1087,16 @@ impl<'a> Writer<'a> {
         )
     }
 
+    /// "Anna (MEIN TEAM Support)" for a relayed answer when
+    /// `support.agent_name_in_from` is on and the agent's mail gave a name.
+    fn agent_display_name(&self) -> Option<String> {
+        if !self.p.cfg.agent_name_in_from {
+            return None;
+        }
+        let first = self.mail.from.as_ref()?.name.as_deref()?.split_whitespace().next()?.trim_matches(['"', ',']);
+        (!first.is_empty()).then(|| format!("{first} ({})", self.p.cfg.display_name))
+    }
+
     /// Who wrote this mail, as "Name <address>".
     fn author(&self) -> String {
         match self.mail.from.as_ref().and_then(|m| m.name.as_deref()).filter(|n| !n.trim().is_empty()) {
@@ -1862,6 +1872,7 @@ impl<'a> Writer<'a> {
                 in_reply_to,
                 seed: &seed,
                 cause_row: Some(self.row),
+                display_name: (kind == "agent_reply").then(|| self.agent_display_name()).flatten(),
             },
             None,
             attachments,
@@ -2067,6 +2078,8 @@ pub(crate) struct QueuedMail<'a> {
     /// Makes the Message-ID unique; derived from the cause.
     pub seed: &'a str,
     pub cause_row: Option<i64>,
+    /// The From display name, if not the support's (`support.agent_name_in_from`).
+    pub display_name: Option<String>,
 }
 
 /// Render a mail and put it in the outbox (inside the caller's transaction).
@@ -2136,7 +2149,8 @@ pub(crate) fn queue_mail_parts(
         html,
         attachments,
     };
-    let raw = templates::build(&draft, &p.cfg.support_address, &p.cfg.display_name, &message_id, now)
+    let display_name = m.display_name.as_deref().unwrap_or(&p.cfg.display_name);
+    let raw = templates::build(&draft, &p.cfg.support_address, display_name, &message_id, now)
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     store::insert_outbox(
         conn,

@@ -827,6 +827,7 @@ pub fn queue_report(
             in_reply_to: None,
             seed: &seed,
             cause_row: None,
+            display_name: None,
         },
         Some(html),
         vec![Attachment {

@@ -141,6 +141,7 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
                 in_reply_to: irt,
                 seed: &seed,
                 cause_row: None,
+                display_name: None,
             },
             now,
         )?;
@@ -244,6 +245,7 @@ fn mail_team(
             in_reply_to: None,
             seed: &seed,
             cause_row: None,
+            display_name: None,
         },
         now,
     )?;

@@ -348,3 +348,23 @@ fn the_team_is_notified_in_german_for_an_english_customer() {
     assert!(raw.contains("Sicherheitsrelevanter Fehler") && !raw.contains("Security-relevant error"), "{raw}");
     assert_eq!(o.disposition.as_str(), "new_ticket");
 }
+
+/// Proves: with `support.agent_name_in_from = true` a relayed answer shows
+/// the agent's first name beside the support's name, from the support's
+/// address; without it (the default) the support answers as one.
+#[test]
+fn the_agent_first_name_in_from_only_when_configured() {
+    for (on, want) in [(false, "MEIN TEAM Support"), (true, "Anna (MEIN TEAM Support)")] {
+        let mut env = Env::with_replaced("reopen_days = 14", &format!("reopen_days = 14\nagent_name_in_from = {on}"));
+        env.ingest(&mail(KUNDE, "Frage", "n1@sw", "", "Wie exportiere ich?"));
+        let ack = env.last_id("ack");
+        env.ingest(&mail(ANNA, "Re: [MT-000001] Frage", "n2@rp", &reply_to(&ack), "Über Menü Export."));
+        let id = env.sent("agent_reply").pop().unwrap().id;
+        let raw: Vec<u8> =
+            env.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let from = msg.from().and_then(|a| a.first()).unwrap();
+        assert_eq!(from.name(), Some(want), "{on}");
+        assert_eq!(from.address(), Some("mein-team-support@roewaplan.de"), "{on}");
+    }
+}
