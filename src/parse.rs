@@ -491,10 +491,11 @@ fn mail_system_sender(msg: &mail_parser::Message) -> Option<Mailbox> {
         c.c_type.eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
     });
     let return_path = msg.header_raw("Return-Path").map(|v| v.to_ascii_lowercase()).unwrap_or_default();
-    let null_or_daemon_path = return_path.trim() == "<>"
-        || return_path.contains("mailer-daemon")
-        || return_path.contains("postmaster");
-    if system_words.iter().any(|w| lower.contains(w)) || ((raw_from.is_empty() || !lower.contains('@')) && (report || null_or_daemon_path)) {
+    let null_or_daemon_path =
+        return_path.trim() == "<>" || return_path.contains("mailer-daemon") || return_path.contains("postmaster");
+    if system_words.iter().any(|w| lower.contains(w))
+        || ((raw_from.is_empty() || !lower.contains('@')) && (report || null_or_daemon_path))
+    {
         let name = raw_from.trim_end_matches("<>").trim().trim_matches('"').to_string();
         return Some(Mailbox { addr: "mailer-daemon".into(), name: (!name.is_empty()).then_some(name) });
     }
