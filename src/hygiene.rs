@@ -240,7 +240,8 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
 
     // Another system's acknowledgement with no machine header: read in the
     // new text only (a customer's reply quoting our own ack is a person's).
-    let fresh = crate::text::new_text(&mail.body_text);
+    // The first 16 KB are enough for the first 1,200 bytes of new text.
+    let fresh = crate::text::new_text(&String::from_utf8_lossy(head_bytes(&mail.body_text, 16 * 1024)));
     if let Some(m) = ACK_BODY.find(head_bytes(&fresh, 1200)) {
         return verdict(
             Disposition::AutoReply,
@@ -249,10 +250,84 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     }
 
     // Spam marked by the receiving server.
-    if mail.header("x-spam-flag").is_some_and(|v| v.eq_ignore_ascii_case("yes"))
-        || mail.header("x-spam-status").is_some_and(|v| v.to_ascii_lowercase().starts_with("yes"))
-    {
-        return verdict(Disposition::Spam, "marked as spam by the receiving server");
+    if let Some(why) = upstream_spam_verdict(mail, &SpamThresholds::default()) {
+        return verdict(Disposition::Spam, why);
+    }
+    None
+}
+
+/// When an upstream filter's verdict counts as spam.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpamThresholds {
+    /// SpamAssassin `X-Spam-Status: … score=N` and rspamd `X-Spamd-Result: … [N / M]`
+    /// at or above this score.
+    pub score: f64,
+    /// Microsoft `X-MS-Exchange-Organization-SCL` / `X-Forefront-Antispam-Report` `SCL:N` at or above this.
+    pub scl: i64,
+}
+
+impl Default for SpamThresholds {
+    fn default() -> Self {
+        // SpamAssassin's and rspamd's usual "add header" score; Exchange's
+        // junk folder level.
+        SpamThresholds { score: 6.0, scl: 5 }
+    }
+}
+
+static SA_SCORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:score|hits)=(-?\d+(?:\.\d+)?)").expect("static regex"));
+static RSPAMD_SCORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[\s*(-?\d+(?:\.\d+)?)\s*/\s*-?\d+(?:\.\d+)?\s*\]").expect("static regex"));
+static SCL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\bSCL:\s*(-?\d+)").expect("static regex"));
+static SFV: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\bSFV:\s*([A-Z]+)").expect("static regex"));
+
+/// The verdict the receiving mail servers already wrote into the header
+/// (SpamAssassin, rspamd, Microsoft 365 / Exchange), if it says spam.
+pub fn upstream_spam_verdict(mail: &InboundMail, t: &SpamThresholds) -> Option<String> {
+    let yes = |v: &str| v.trim().to_ascii_lowercase().starts_with("yes");
+    if let Some(v) = mail.header("x-spam-flag").filter(|v| yes(v)) {
+        return Some(format!("X-Spam-Flag: {v} (SpamAssassin)"));
+    }
+    if let Some(v) = mail.header("x-spam-status") {
+        let score = SA_SCORE.captures(v).and_then(|c| c[1].parse::<f64>().ok());
+        if yes(v) || score.is_some_and(|s| s >= t.score) {
+            return Some(format!("X-Spam-Status: {} (SpamAssassin)", crate::parse::one_line(v)));
+        }
+    }
+    if let Some(v) = mail.header("x-spam").filter(|v| yes(v)) {
+        return Some(format!("X-Spam: {v} (rspamd)"));
+    }
+    if let Some(v) = mail.header("x-rspamd-action") {
+        let a = v.trim().to_ascii_lowercase();
+        if matches!(a.as_str(), "reject" | "add header" | "rewrite subject" | "soft reject") {
+            return Some(format!("X-Rspamd-Action: {a} (rspamd)"));
+        }
+    }
+    if let Some(v) = mail.header("x-spamd-result") {
+        let score = RSPAMD_SCORE.captures(v).and_then(|c| c[1].parse::<f64>().ok());
+        if v.to_ascii_lowercase().starts_with("default: true") || score.is_some_and(|s| s >= t.score) {
+            return Some(format!(
+                "X-Spamd-Result: {} (rspamd)",
+                crate::parse::one_line(v).chars().take(80).collect::<String>()
+            ));
+        }
+    }
+    for h in ["x-ms-exchange-organization-scl", "x-forefront-antispam-report", "x-microsoft-antispam"] {
+        if let Some(v) = mail.header(h) {
+            let scl = if h == "x-ms-exchange-organization-scl" {
+                v.trim().parse::<i64>().ok()
+            } else {
+                SCL.captures(v).and_then(|c| c[1].parse().ok())
+            };
+            if scl.is_some_and(|n| n >= t.scl) {
+                return Some(format!("{h}: SCL {} (Microsoft)", scl.unwrap_or_default()));
+            }
+            if let Some(c) = SFV.captures(v)
+                && matches!(c[1].to_ascii_uppercase().as_str(), "SPM" | "BLK" | "SKS" | "SKB")
+            {
+                return Some(format!("{h}: SFV:{} (Microsoft)", &c[1]));
+            }
+        }
     }
     None
 }
@@ -360,6 +435,59 @@ mod tests {
         for (i, (m, want)) in cases.iter().enumerate() {
             assert_eq!(check(m, SUP).map(|v| v.disposition), *want, "case {i}: {:?}", m.subject);
         }
+    }
+
+    #[test]
+    fn feedback_reports_text_bounces_and_spam_verdicts() {
+        let mut arf = mail("abuse@isp.example", "Email Feedback Report", &[], "This is an email abuse report");
+        arf.report_type = Some("feedback-report".into());
+        assert_eq!(check(&arf, SUP).map(|v| v.disposition), Some(Disposition::AutoReply));
+        let text_bounce = mail(
+            "imss@kviv.be",
+            "Mail could not be delivered",
+            &[("precedence", "bulk")],
+            "The message could not be delivered to x@y",
+        );
+        assert_eq!(check(&text_bounce, SUP).map(|v| v.disposition), Some(Disposition::Bounce));
+        let ses =
+            mail("no-reply@sns.amazonaws.com", "AWS Notification Message", &[], r#"{"notificationType":"Bounce"}"#);
+        assert_eq!(check(&ses, SUP).map(|v| v.disposition), Some(Disposition::Bounce));
+        let t = SpamThresholds::default();
+        let sa = mail("a@b.de", "x", &[("x-spam-status", "No, score=7.1 required=8.0")], "x");
+        assert!(upstream_spam_verdict(&sa, &t).is_some());
+        let low = mail(
+            "a@b.de",
+            "x",
+            &[("x-spam-status", "No, score=0.4"), ("x-forefront-antispam-report", "SCL:1;SFV:NSPM;")],
+            "x",
+        );
+        assert!(upstream_spam_verdict(&low, &t).is_none());
+        let ms = mail("a@b.de", "x", &[("x-forefront-antispam-report", "CIP:1.2.3.4;SCL:5;SFV:SPM;")], "x");
+        assert!(upstream_spam_verdict(&ms, &t).is_some());
+        // Our own ack quoted under a customer's answer is no machine text.
+        let reply = mail(
+            "a@b.de",
+            "Re: x",
+            &[],
+            "Geht immer noch nicht.\n\nAm 1.2.2026 um 10:00 schrieb Support <s@x.de>:\n> Ihre Anfrage ist bei uns eingegangen.\n",
+        );
+        assert_eq!(check(&reply, SUP), None);
+        let ack = mail(
+            "helpdesk@kunde.de",
+            "Ticket 4711",
+            &[],
+            "Ihre Nachricht ist bei uns eingegangen und wird bearbeitet.",
+        );
+        assert_eq!(check(&ack, SUP).map(|v| v.disposition), Some(Disposition::AutoReply));
+    }
+
+    #[test]
+    fn delay_warnings_are_no_failures() {
+        let mut m = mail("MAILER-DAEMON@x", "Delivery Status Notification (Delay)", &[], "");
+        m.delivery_status = Some("Final-Recipient: rfc822; k@example.org\nAction: delayed\n".into());
+        let b = bounce_info(&m);
+        assert!(b.failed_recipients.is_empty());
+        assert!(b.describe().contains("delayed"));
     }
 
     #[test]

@@ -479,7 +479,7 @@ fn parse_inner(raw: &[u8], hash: &str, limits: &Limits) -> Result<InboundMail, P
 /// bounce): a mailbox `mailer-daemon` (no domain), so the mail is read as
 /// the bounce it is instead of being quarantined. `None` for anything else.
 fn mail_system_sender(msg: &mail_parser::Message) -> Option<Mailbox> {
-    let raw_from = msg.header_raw("From").map(|v| one_line(v)).unwrap_or_default();
+    let raw_from = msg.header_raw("From").map(one_line).unwrap_or_default();
     let lower = raw_from.to_ascii_lowercase();
     // An address the parser did not take ("Name <a@b>" after odd headers).
     if let Some(addr) = ANGLE_ADDR.captures(&raw_from).map(|c| c[1].to_ascii_lowercase()) {
@@ -726,6 +726,22 @@ mod tests {
         let s = safe_filename(Some(&long), 0);
         assert_eq!(s.chars().count(), 120);
         assert!(s.ends_with(".pdf"));
+    }
+
+    #[test]
+    fn mail_system_senders_without_an_address_and_cr_only_mails_are_read() {
+        for from in ["MAILER-DAEMON <>", "<>", "MAILER-DAEMON", "Mail Delivery Subsystem <MAILER-DAEMON>"] {
+            let raw = format!("From: {from}\r\nSubject: Undelivered Mail\r\n\r\nx");
+            let m = parse(raw.as_bytes(), &limits()).unwrap_or_else(|e| panic!("{from}: {e}"));
+            assert_eq!(m.from_addr(), "mailer-daemon", "{from}");
+        }
+        // A person's mail without a usable From stays a quarantine.
+        assert!(parse(b"From: Max Muster\r\nSubject: x\r\n\r\nx", &limits()).is_err());
+        let cr = b"From: a@b.de\rSubject: Hallo\rMessage-ID: <cr@x>\r\rZeile 1\rZeile 2\r";
+        let m = parse(cr, &limits()).unwrap();
+        assert_eq!((m.subject.as_str(), m.message_id.as_str()), ("Hallo", "cr@x"));
+        assert_eq!(m.content_hash, sha256_hex(cr));
+        assert_eq!(m.body_text.trim(), "Zeile 1\nZeile 2");
     }
 
     #[test]

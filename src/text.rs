@@ -134,6 +134,9 @@ fn is_quote(line: &str) -> bool {
 fn is_header_block(lines: &[&str], i: usize) -> bool {
     // A header line that may open a block, and one more header line within
     // the next five non-blank lines.
+    if !lines[i].contains(':') {
+        return false;
+    }
     let Some(c) = HEADER_LINE.captures(lines[i].trim()) else {
         return false;
     };
@@ -152,10 +155,11 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<(usize, bool)> {
     if first.is_empty() || first.len() > 400 || is_quote(first) {
         return None;
     }
-    if ATTRIBUTION.is_match(first.as_bytes()) {
+    if may_be_attribution(first) && ATTRIBUTION.is_match(first.as_bytes()) {
         return Some((1, true));
     }
-    if ATTRIBUTION_START.is_match(first.as_bytes()) {
+    let window_may_end = lines[i + 1..].iter().take(2).any(|l| may_be_attribution(l.trim()));
+    if window_may_end && ATTRIBUTION_START.is_match(first.as_bytes()) {
         let mut joined = first.to_string();
         for k in 1..3 {
             let Some(next) = lines.get(i + k).map(|l| l.trim()) else { break };
@@ -169,15 +173,28 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<(usize, bool)> {
             }
             joined.push(' ');
             joined.push_str(next);
-            if ATTRIBUTION.is_match(joined.as_bytes()) {
+            if may_be_attribution(next) && ATTRIBUTION.is_match(joined.as_bytes()) {
                 return Some((k + 1, true));
             }
         }
     }
-    if WEAK_ATTRIBUTION.is_match(first.as_bytes()) {
+    if (first.contains('@') || first.contains("wrote") || first.contains("schrieb") || first.contains("écrit"))
+        && WEAK_ATTRIBUTION.is_match(first.as_bytes())
+    {
         return Some((1, false));
     }
     None
+}
+
+/// A cheap test before the regexes (they are many, and most lines are
+/// none): every reply header ends with a colon or dashes, or has an address.
+fn may_be_attribution(last_line: &str) -> bool {
+    last_line.ends_with(':') || last_line.ends_with('-') || last_line.contains('@')
+}
+
+/// Whether a (trimmed) line may be a separator or a forward marker.
+fn may_be_separator(t: &str) -> bool {
+    t.starts_with(['-', '_', '*']) || t.starts_with(['B', 'b', 'A', 'a', 'D', 'd'])
 }
 
 /// The first line at or after `from` that is not blank.
@@ -204,7 +221,7 @@ fn new_text_depth(body: &str, depth: usize) -> String {
     // scan below stays linear (asking `lines[i..]` per quote line was
     // quadratic: 1.5 MB of quotes took minutes).
     let last_text = lines.iter().rposition(|x| !x.trim().is_empty() && !is_quote(x));
-    let mut kept: Vec<std::borrow::Cow<str>> = Vec::new();
+    let mut kept: Vec<&str> = Vec::new();
     let mut cut_by_history = false;
     // Lines up to here belong to a reply header already read.
     let mut skip_to = 0;
@@ -219,24 +236,25 @@ fn new_text_depth(body: &str, depth: usize) -> String {
         if l == "--" || l == "-- " || t == "-- " || t == "--" {
             break;
         }
-        if FORWARD.is_match(t.as_bytes()) {
+        let sep = may_be_separator(t);
+        if sep && FORWARD.is_match(t.as_bytes()) {
             // A short note over a forward ("FYI"): the forwarded mail is the request.
-            let above: Vec<&str> = kept.iter().map(|c| c.as_ref()).collect();
-            if words(&above, 16) < 16 {
-                kept.extend(lines[i..].iter().map(|l| std::borrow::Cow::Borrowed(*l)));
+            if words(&kept, 16) < 16 {
+                kept.extend_from_slice(&lines[i..]);
             }
             break;
         }
-        if SEPARATOR.is_match(t.as_bytes()) {
+        if sep && SEPARATOR.is_match(t.as_bytes()) {
             cut_by_history = true;
             break;
         }
-        if let Some(m) = INLINE_ATTRIBUTION.find(t.as_bytes())
+        if t.ends_with(':')
+            && let Some(m) = INLINE_ATTRIBUTION.find(t.as_bytes())
             && !t[..m.start()].trim().is_empty()
         {
             let before = t[..m.start()].trim_end();
             {
-                kept.push(std::borrow::Cow::Owned(before.to_string()));
+                kept.push(before);
             }
             cut_by_history = true;
             break;
@@ -282,7 +300,7 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             i += 1;
             continue;
         }
-        kept.push(std::borrow::Cow::Borrowed(lines[i]));
+        kept.push(lines[i]);
         i += 1;
     }
     let _ = (cut_by_history, depth);
@@ -403,7 +421,9 @@ fn drop_elements(html: &str) -> String {
     out
 }
 static GMAIL_QUOTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)<div[^>]*class="?(gmail_quote|moz-cite-prefix|OutlookMessageHeader)"?[^>]*>.*"#)
+    Regex::new(
+        r#"(?is)<div[^>]*(class="?(gmail_quote|moz-cite-prefix|OutlookMessageHeader|yahoo_quoted|zmail_extra)"?|id="?(divRplyFwdMsg|appendonsend|yahoo_quoted_[0-9]+)"?)[^>]*>.*|<span[^>]*id="?OLK_SRC_BODY_SECTION"?[^>]*>.*|<hr[^>]*id="?stopSpelling"?[^>]*>.*"#,
+    )
         .expect("static regex")
 });
 static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<(/?)([a-zA-Z0-9]+)[^>]*>").expect("static regex"));
