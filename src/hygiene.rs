@@ -23,8 +23,29 @@ pub struct Verdict {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BounceInfo {
     pub original_ids: Vec<String>,
+    /// Recipients the report says failed (Action: failed, or no Action).
     pub failed_recipients: Vec<String>,
+    /// RFC 3464 `Action: delayed` / `delivered` (or `relayed`, `expanded`)
+    /// when no recipient failed: a delay warning or a success notice, recorded
+    /// on the ticket but nobody is marked as bounced.
+    pub action: Option<String>,
 }
+
+impl BounceInfo {
+    /// The line for the ticket's history.
+    pub fn describe(&self) -> String {
+        match self.action.as_deref() {
+            Some("delayed") => {
+                "delivery of a mail on this ticket is delayed (DSN delay warning, the mail system keeps trying)".into()
+            }
+            Some(a) => format!("delivery report for a mail on this ticket: {a} (success DSN, no action needed)"),
+            None if self.failed_recipients.is_empty() => "a mail on this ticket bounced".into(),
+            None => format!("delivery failed to {}", self.failed_recipients.join(", ")),
+        }
+    }
+}
+
+static ACTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?im)^action\s*:\s*([a-z]+)").expect("static regex"));
 
 static OOF_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -44,7 +65,7 @@ static OOF_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
 
 static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(undeliver(able|ed)|unzustellbar|nicht zustellbar|delivery status notification \((failure|delay)\)|mail delivery (failed|failure|system)|failure notice|returned mail|delivery failure|zustellung fehlgeschlagen|non[- ]?delivery)",
+        r"(?i)^(undeliver(able|ed)|unzustellbar|nicht zustellbar|delivery status notification|mail delivery (failed|failure|system)|failure notice|returned mail|(permanent |temporary )?delivery failure|zustellung fehlgeschlagen|non[- ]?delivery|mail could not be delivered|(mail )?system error|warning: .*(user unknown|could not be delivered|delayed)|delivery (delayed|has failed|notification)|loop alert|メールエラー|delivery status notification: error|your message to .* (could not be delivered|awaits moderator))",
     )
     .expect("static regex")
 });
@@ -57,6 +78,51 @@ static FINAL_RCPT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static QMAIL_RCPT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^<([^\s<>]+@[^\s<>]+)>:").expect("static regex"));
+
+/// What a mail system writes in the text of a non-delivery report (sisimai's
+/// and flufl.bounce's families), read in the first 4 KB only.
+static BOUNCE_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)(could not be delivered|was not delivered|couldn't be delivered|could not deliver|delivery (to the following recipients? )?(has )?failed|permanent fatal errors|undeliverable|user unknown|unknown user|no such user|mailbox (is )?(unavailable|full|not found)|recipient address rejected|this is the mail system at host|i'm sorry to have to inform you|returned to sender|message delivery has failed|delivery status notification|not a member|are not member|is not a member|awaits moderator approval|duplicated message-id|loop alert|mail loop|invalid (user|recipient) address|n.a pas pu .tre (d.livr.|remis)|nicht zugestellt werden|unzustellbar|konnte nicht zugestellt|メールを配信できません)",
+    )
+    .expect("static regex")
+});
+
+/// Local parts and display names of mail systems.
+static SYSTEM_SENDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(mailer-daemon|mailer_daemon|postmaster|post_master|mail\.delivery\.system|mdaemon|mailman-owner|majordomo|listserv|[a-z0-9._-]+-(admin|owner|bounces?|request)|no-?reply|e500_smtp_mail_service|symantec_antivirus[a-z_]*|imss|inetgw\d*|system administrator)$",
+    )
+    .expect("static regex")
+});
+static SYSTEM_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(mailer[- ]daemon|mail delivery (system|subsystem)|postmaster|mail system|system administrator)")
+        .expect("static regex")
+});
+
+/// Abuse reports sent as plain mail (Hotmail's "complaint about message from …").
+static ARF_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(complaint about message from|email feedback report|abuse report|authentication failure report)",
+    )
+    .expect("static regex")
+});
+
+/// Amazon SES notices (JSON over SNS): the notification type.
+static SES_TYPE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r#""(notificationType|eventType)"\s*:\s*"(Bounce|Complaint|Delivery|DeliveryDelay)""#)
+        .expect("static regex")
+});
+
+/// An automatic acknowledgement of another system without any machine
+/// header ("Your message has been received, ticket #…", "Ihre Anfrage
+/// ist unter der Vorgangsnummer … eingegangen").
+static ACK_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)((your|the) (message|request|e-?mail|enquiry|inquiry|ticket) (has been|was|is) (received|created|registered|logged)|we (have )?received your (message|request|e-?mail)|thank you for (contacting|your (message|e-?mail|request))(?-u:[^\n]){0,80}(ticket|case|reference)|(ihre|deine) (nachricht|anfrage|e-?mail|meldung) (ist|wurde) (bei uns )?(eingegangen|erfasst|registriert|angelegt)|(wir haben|hiermit bestätigen wir den eingang) (ihre|deine)|ticket (#|nr\.?|number|nummer)\s*(?-u:[^\n]){0,20}\d+ (has been|was|wurde) (created|opened|erstellt|angelegt)|this is an automated (message|response|reply|notification)|dies ist eine automatisch (erstellte|generierte) (nachricht|e-?mail|antwort))",
+    )
+    .expect("static regex")
+});
 
 fn verdict(d: Disposition, reason: impl Into<String>) -> Option<Verdict> {
     Some(Verdict { disposition: d, reason: reason.into() })
@@ -82,15 +148,54 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     if mail.report_type.as_deref() == Some("delivery-status") || mail.delivery_status.is_some() {
         return verdict(Disposition::Bounce, "multipart/report delivery-status (DSN)");
     }
+    // Abuse and authentication-failure reports (ARF, RFC 5965): never a
+    // ticket, never answered.
+    if mail.report_type.as_deref() == Some("feedback-report")
+        || ARF_SUBJECT.is_match(&mail.subject)
+        || mail.attachments.iter().any(|a| a.content_type == "message/feedback-report")
+    {
+        return verdict(
+            Disposition::AutoReply,
+            "abuse/feedback report (ARF, RFC 5965 multipart/report feedback-report)",
+        );
+    }
+    let head = head_bytes(&mail.body_text, 4096);
+    if let Some(c) = SES_TYPE.captures(head) {
+        return match &c[2] {
+            b"Complaint" => verdict(Disposition::AutoReply, "Amazon SES complaint notice (feedback report)"),
+            t => verdict(Disposition::Bounce, format!("Amazon SES {} notice (JSON)", String::from_utf8_lossy(t))),
+        };
+    }
+    if mail.report_type.as_deref().is_some_and(|t| t != "disposition-notification") {
+        return verdict(
+            Disposition::Bounce,
+            format!("multipart/report ({}) without a delivery-status part", mail.report_type.as_deref().unwrap_or("")),
+        );
+    }
     let null_sender = mail.header("return-path").is_some_and(|r| r.trim() == "<>" || r.trim().is_empty());
     if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
         return verdict(Disposition::Bounce, format!("sender {from} is a mail system"));
     }
-    if BOUNCE_SUBJECT.is_match(&mail.subject) && (null_sender || mail.embedded_headers.is_some()) {
+    let subject_says = BOUNCE_SUBJECT.is_match(&mail.subject);
+    if subject_says && (null_sender || mail.embedded_headers.is_some()) {
         return verdict(Disposition::Bounce, format!("non-delivery subject {:?} from a null sender", mail.subject));
     }
     if mail.body_text.contains("This is the qmail-send program") {
         return verdict(Disposition::Bounce, "qmail-send failure notice");
+    }
+    let system_sender = SYSTEM_SENDER.is_match(local)
+        || mail.from.as_ref().and_then(|m| m.name.as_deref()).is_some_and(|n| SYSTEM_NAME.is_match(n));
+    let body_says = BOUNCE_BODY.find(head);
+    if let Some(m) = &body_says
+        && (system_sender || subject_says || null_sender)
+    {
+        return verdict(
+            Disposition::Bounce,
+            format!("non-delivery text {:?} from {from}", String::from_utf8_lossy(m.as_bytes())),
+        );
+    }
+    if subject_says && system_sender {
+        return verdict(Disposition::Bounce, format!("non-delivery subject {:?} from {from}", mail.subject));
     }
 
     // Auto-replies and bulk mail (RFC 3834 and the common private headers).
@@ -133,13 +238,107 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
         );
     }
 
+    // Another system's acknowledgement with no machine header: read in the
+    // new text only (a customer's reply quoting our own ack is a person's).
+    // The first 16 KB are enough for the first 1,200 bytes of new text.
+    let fresh = crate::text::new_text(&String::from_utf8_lossy(head_bytes(&mail.body_text, 16 * 1024)));
+    if let Some(m) = ACK_BODY.find(head_bytes(&fresh, 1200)) {
+        return verdict(
+            Disposition::AutoReply,
+            format!("automatic acknowledgement text {:?}", String::from_utf8_lossy(m.as_bytes())),
+        );
+    }
+
     // Spam marked by the receiving server.
-    if mail.header("x-spam-flag").is_some_and(|v| v.eq_ignore_ascii_case("yes"))
-        || mail.header("x-spam-status").is_some_and(|v| v.to_ascii_lowercase().starts_with("yes"))
-    {
-        return verdict(Disposition::Spam, "marked as spam by the receiving server");
+    if let Some(why) = upstream_spam_verdict(mail, &SpamThresholds::default()) {
+        return verdict(Disposition::Spam, why);
     }
     None
+}
+
+/// When an upstream filter's verdict counts as spam.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpamThresholds {
+    /// SpamAssassin `X-Spam-Status: … score=N` and rspamd `X-Spamd-Result: … [N / M]`
+    /// at or above this score.
+    pub score: f64,
+    /// Microsoft `X-MS-Exchange-Organization-SCL` / `X-Forefront-Antispam-Report` `SCL:N` at or above this.
+    pub scl: i64,
+}
+
+impl Default for SpamThresholds {
+    fn default() -> Self {
+        // SpamAssassin's and rspamd's usual "add header" score; Exchange's
+        // junk folder level.
+        SpamThresholds { score: 6.0, scl: 5 }
+    }
+}
+
+static SA_SCORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:score|hits)=(-?\d+(?:\.\d+)?)").expect("static regex"));
+static RSPAMD_SCORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[\s*(-?\d+(?:\.\d+)?)\s*/\s*-?\d+(?:\.\d+)?\s*\]").expect("static regex"));
+static SCL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\bSCL:\s*(-?\d+)").expect("static regex"));
+static SFV: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\bSFV:\s*([A-Z]+)").expect("static regex"));
+
+/// The verdict the receiving mail servers already wrote into the header
+/// (SpamAssassin, rspamd, Microsoft 365 / Exchange), if it says spam.
+pub fn upstream_spam_verdict(mail: &InboundMail, t: &SpamThresholds) -> Option<String> {
+    let yes = |v: &str| v.trim().to_ascii_lowercase().starts_with("yes");
+    if let Some(v) = mail.header("x-spam-flag").filter(|v| yes(v)) {
+        return Some(format!("X-Spam-Flag: {v} (SpamAssassin)"));
+    }
+    if let Some(v) = mail.header("x-spam-status") {
+        let score = SA_SCORE.captures(v).and_then(|c| c[1].parse::<f64>().ok());
+        if yes(v) || score.is_some_and(|s| s >= t.score) {
+            return Some(format!("X-Spam-Status: {} (SpamAssassin)", crate::parse::one_line(v)));
+        }
+    }
+    if let Some(v) = mail.header("x-spam").filter(|v| yes(v)) {
+        return Some(format!("X-Spam: {v} (rspamd)"));
+    }
+    if let Some(v) = mail.header("x-rspamd-action") {
+        let a = v.trim().to_ascii_lowercase();
+        if matches!(a.as_str(), "reject" | "add header" | "rewrite subject" | "soft reject") {
+            return Some(format!("X-Rspamd-Action: {a} (rspamd)"));
+        }
+    }
+    if let Some(v) = mail.header("x-spamd-result") {
+        let score = RSPAMD_SCORE.captures(v).and_then(|c| c[1].parse::<f64>().ok());
+        if v.to_ascii_lowercase().starts_with("default: true") || score.is_some_and(|s| s >= t.score) {
+            return Some(format!(
+                "X-Spamd-Result: {} (rspamd)",
+                crate::parse::one_line(v).chars().take(80).collect::<String>()
+            ));
+        }
+    }
+    for h in ["x-ms-exchange-organization-scl", "x-forefront-antispam-report", "x-microsoft-antispam"] {
+        if let Some(v) = mail.header(h) {
+            let scl = if h == "x-ms-exchange-organization-scl" {
+                v.trim().parse::<i64>().ok()
+            } else {
+                SCL.captures(v).and_then(|c| c[1].parse().ok())
+            };
+            if scl.is_some_and(|n| n >= t.scl) {
+                return Some(format!("{h}: SCL {} (Microsoft)", scl.unwrap_or_default()));
+            }
+            if let Some(c) = SFV.captures(v)
+                && matches!(c[1].to_ascii_uppercase().as_str(), "SPM" | "BLK" | "SKS" | "SKB")
+            {
+                return Some(format!("{h}: SFV:{} (Microsoft)", &c[1]));
+            }
+        }
+    }
+    None
+}
+
+/// The first `n` bytes of `s` (or fewer, at a character boundary).
+fn head_bytes(s: &str, n: usize) -> &[u8] {
+    let mut end = s.len().min(n);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s.as_bytes()[..end]
 }
 
 /// Read what a bounce says about the original mail.
@@ -172,6 +371,22 @@ pub fn bounce_info(mail: &InboundMail) -> BounceInfo {
                 info.failed_recipients.push(a);
             }
         }
+    }
+    // Delay warnings and success DSNs: no recipient failed.
+    let actions: Vec<String> = mail
+        .delivery_status
+        .as_deref()
+        .map(|ds| ACTION.captures_iter(ds).map(|c| c[1].to_ascii_lowercase()).collect())
+        .unwrap_or_default();
+    let ses_delivery = SES_TYPE.captures(head_bytes(&mail.body_text, 4096)).map(|c| c[2].to_vec());
+    if !actions.is_empty() && actions.iter().all(|a| a != "failed") {
+        info.action = Some(if actions.iter().any(|a| a == "delayed") { "delayed".into() } else { actions[0].clone() });
+    } else if let Some(t) = ses_delivery.filter(|t| t.as_slice() != b"Bounce") {
+        info.action = Some(if t.as_slice() == b"Delivery" { "delivered".into() } else { "delayed".into() });
+    }
+    if info.action.is_some() {
+        info.failed_recipients.clear();
+        return info;
     }
     if let Some(x) = mail.header("x-failed-recipients") {
         for a in x.split(',') {
@@ -220,6 +435,59 @@ mod tests {
         for (i, (m, want)) in cases.iter().enumerate() {
             assert_eq!(check(m, SUP).map(|v| v.disposition), *want, "case {i}: {:?}", m.subject);
         }
+    }
+
+    #[test]
+    fn feedback_reports_text_bounces_and_spam_verdicts() {
+        let mut arf = mail("abuse@isp.example", "Email Feedback Report", &[], "This is an email abuse report");
+        arf.report_type = Some("feedback-report".into());
+        assert_eq!(check(&arf, SUP).map(|v| v.disposition), Some(Disposition::AutoReply));
+        let text_bounce = mail(
+            "imss@kviv.be",
+            "Mail could not be delivered",
+            &[("precedence", "bulk")],
+            "The message could not be delivered to x@y",
+        );
+        assert_eq!(check(&text_bounce, SUP).map(|v| v.disposition), Some(Disposition::Bounce));
+        let ses =
+            mail("no-reply@sns.amazonaws.com", "AWS Notification Message", &[], r#"{"notificationType":"Bounce"}"#);
+        assert_eq!(check(&ses, SUP).map(|v| v.disposition), Some(Disposition::Bounce));
+        let t = SpamThresholds::default();
+        let sa = mail("a@b.de", "x", &[("x-spam-status", "No, score=7.1 required=8.0")], "x");
+        assert!(upstream_spam_verdict(&sa, &t).is_some());
+        let low = mail(
+            "a@b.de",
+            "x",
+            &[("x-spam-status", "No, score=0.4"), ("x-forefront-antispam-report", "SCL:1;SFV:NSPM;")],
+            "x",
+        );
+        assert!(upstream_spam_verdict(&low, &t).is_none());
+        let ms = mail("a@b.de", "x", &[("x-forefront-antispam-report", "CIP:1.2.3.4;SCL:5;SFV:SPM;")], "x");
+        assert!(upstream_spam_verdict(&ms, &t).is_some());
+        // Our own ack quoted under a customer's answer is no machine text.
+        let reply = mail(
+            "a@b.de",
+            "Re: x",
+            &[],
+            "Geht immer noch nicht.\n\nAm 1.2.2026 um 10:00 schrieb Support <s@x.de>:\n> Ihre Anfrage ist bei uns eingegangen.\n",
+        );
+        assert_eq!(check(&reply, SUP), None);
+        let ack = mail(
+            "helpdesk@kunde.de",
+            "Ticket 4711",
+            &[],
+            "Ihre Nachricht ist bei uns eingegangen und wird bearbeitet.",
+        );
+        assert_eq!(check(&ack, SUP).map(|v| v.disposition), Some(Disposition::AutoReply));
+    }
+
+    #[test]
+    fn delay_warnings_are_no_failures() {
+        let mut m = mail("MAILER-DAEMON@x", "Delivery Status Notification (Delay)", &[], "");
+        m.delivery_status = Some("Final-Recipient: rfc822; k@example.org\nAction: delayed\n".into());
+        let b = bounce_info(&m);
+        assert!(b.failed_recipients.is_empty());
+        assert!(b.describe().contains("delayed"));
     }
 
     #[test]

@@ -447,13 +447,25 @@ fn depth_of(msg: &mail_parser::Message, part: usize, level: usize, max: usize) -
 /// Parse raw bytes into an [`InboundMail`], within `limits`.
 pub fn parse(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
     precheck(raw, limits)?;
-    match catch_unwind(AssertUnwindSafe(|| parse_inner(raw, limits))) {
+    // Old Mac mail ends lines with CR alone: mail-parser sees one long
+    // header line then. Read it with LF line ends; the hash stays the raw one.
+    let lf: Option<Vec<u8>> = cr_only(raw).then(|| raw.iter().map(|&b| if b == b'\r' { b'\n' } else { b }).collect());
+    let hash = sha256_hex(raw);
+    let text = lf.as_deref().unwrap_or(raw);
+    match catch_unwind(AssertUnwindSafe(|| parse_inner(text, &hash, limits))) {
         Ok(r) => r,
         Err(_) => Err(ParseError("the MIME parser panicked on this mail".into())),
     }
 }
 
-fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
+/// Whether the header block ends its lines with CR alone (no LF at all in
+/// the first 4 KB, but CRs).
+fn cr_only(raw: &[u8]) -> bool {
+    let head = &raw[..raw.len().min(4096)];
+    head.contains(&b'\r') && !head.contains(&b'\n')
+}
+
+fn parse_inner(raw: &[u8], hash: &str, limits: &Limits) -> Result<InboundMail, ParseError> {
     // Raw 8-bit header bytes that are not UTF-8 (old clients write Latin-1
     // or Windows-1252 there, RFC 6532 allows only UTF-8) are read as
     // Windows-1252, the way the body's legacy charsets are decoded: the
@@ -469,7 +481,7 @@ fn parse_inner(raw: &[u8], limits: &Limits) -> Result<InboundMail, ParseError> {
     let msg = MessageParser::default()
         .parse(bytes)
         .ok_or_else(|| ParseError("not a mail: no headers could be parsed".into()))?;
-    let mail = shape(&msg, limits).and_then(|()| read(raw, &msg));
+    let mail = shape(&msg, limits).and_then(|()| read(hash, &msg));
     drop_flat(msg);
     mail
 }
@@ -504,13 +516,44 @@ pub fn windows_1252_to_utf8(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The sender of a mail system's notice whose From has no usable address
+/// (`MAILER-DAEMON <>`, `<>`, a bare `MAILER-DAEMON`, no From at all on a
+/// bounce): a mailbox `mailer-daemon` (no domain), so the mail is read as
+/// the bounce it is instead of being quarantined. `None` for anything else.
+fn mail_system_sender(msg: &mail_parser::Message) -> Option<Mailbox> {
+    let raw_from = msg.header_raw("From").map(one_line).unwrap_or_default();
+    let lower = raw_from.to_ascii_lowercase();
+    // An address the parser did not take ("Name <a@b>" after odd headers).
+    if let Some(addr) = ANGLE_ADDR.captures(&raw_from).map(|c| c[1].to_ascii_lowercase()) {
+        let name = raw_from.split('<').next().map(|n| one_line(n.trim().trim_matches('"'))).filter(|n| !n.is_empty());
+        return Some(Mailbox { addr, name });
+    }
+    let system_words = ["mailer-daemon", "postmaster", "mail delivery", "mail system", "<>"];
+    let report = msg.content_type().is_some_and(|c| {
+        c.c_type.eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
+    let return_path = msg.header_raw("Return-Path").map(|v| v.to_ascii_lowercase()).unwrap_or_default();
+    let null_or_daemon_path =
+        return_path.trim() == "<>" || return_path.contains("mailer-daemon") || return_path.contains("postmaster");
+    if system_words.iter().any(|w| lower.contains(w))
+        || ((raw_from.is_empty() || !lower.contains('@')) && (report || null_or_daemon_path))
+    {
+        let name = raw_from.trim_end_matches("<>").trim().trim_matches('"').to_string();
+        return Some(Mailbox { addr: "mailer-daemon".into(), name: (!name.is_empty()).then_some(name) });
+    }
+    None
+}
+
+static ANGLE_ADDR: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"<([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)>").expect("static regex"));
+
 /// The facts of a parsed mail that is within the limits.
-fn read(raw: &[u8], msg: &mail_parser::Message) -> Result<InboundMail, ParseError> {
-    let content_hash = sha256_hex(raw);
+fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseError> {
+    let content_hash = hash.to_string();
     if msg.headers().is_empty() {
         return Err(ParseError("not a mail: no headers".into()));
     }
-    let from = mailboxes(msg.from()).into_iter().next();
+    let from = mailboxes(msg.from()).into_iter().next().or_else(|| mail_system_sender(msg));
     let Some(from) = from else {
         return Err(ParseError("no usable From address".into()));
     };
@@ -739,6 +782,22 @@ Message-ID: <l1@x>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nDas Po
         let s = safe_filename(Some(&long), 0);
         assert_eq!(s.chars().count(), 120);
         assert!(s.ends_with(".pdf"));
+    }
+
+    #[test]
+    fn mail_system_senders_without_an_address_and_cr_only_mails_are_read() {
+        for from in ["MAILER-DAEMON <>", "<>", "MAILER-DAEMON", "Mail Delivery Subsystem <MAILER-DAEMON>"] {
+            let raw = format!("From: {from}\r\nSubject: Undelivered Mail\r\n\r\nx");
+            let m = parse(raw.as_bytes(), &limits()).unwrap_or_else(|e| panic!("{from}: {e}"));
+            assert_eq!(m.from_addr(), "mailer-daemon", "{from}");
+        }
+        // A person's mail without a usable From stays a quarantine.
+        assert!(parse(b"From: Max Muster\r\nSubject: x\r\n\r\nx", &limits()).is_err());
+        let cr = b"From: a@b.de\rSubject: Hallo\rMessage-ID: <cr@x>\r\rZeile 1\rZeile 2\r";
+        let m = parse(cr, &limits()).unwrap();
+        assert_eq!((m.subject.as_str(), m.message_id.as_str()), ("Hallo", "cr@x"));
+        assert_eq!(m.content_hash, sha256_hex(cr));
+        assert_eq!(m.body_text.trim(), "Zeile 1\nZeile 2");
     }
 
     #[test]

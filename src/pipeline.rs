@@ -495,11 +495,7 @@ impl<'a> Writer<'a> {
                 let info = hygiene::bounce_info(mail);
                 ticket = self.ticket_for_ids(&info.original_ids)?.map(|(t, _)| t);
                 if let Some(t) = ticket {
-                    let detail = if info.failed_recipients.is_empty() {
-                        "a mail on this ticket bounced".to_string()
-                    } else {
-                        format!("delivery failed to {}", info.failed_recipients.join(", "))
-                    };
+                    let detail = info.describe();
                     store::insert_event(
                         self.conn,
                         Some(t),

@@ -6,41 +6,121 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Lines that start the quoted history; everything from there on is dropped.
+/// Separators that start quoted or forwarded history on a line of their own.
 /// One alternation, so each line is scanned once.
 // The gaps of the line patterns below are `(?-u:.)` (any byte but a
 // newline) rather than Unicode `.`: a bounded repetition of Unicode `.`
-// compiles to a large automaton (HISTORY_START took 1.4 MB, now 0.4 MB). A
-// gap's bound now counts bytes, not characters.
-static HISTORY_START: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+// compiles to a large automaton. A gap's bound counts bytes, not characters.
+static SEPARATOR: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     let parts = [
-        // Outlook / Exchange separators.
-        r"^-{2,}\s*(Ursprüngliche Nachricht|Original Message|Originalnachricht|Weitergeleitete Nachricht|Forwarded message|Message d'origine)\s*-{2,}",
+        // Outlook / Exchange / Apple separators, several languages.
+        r"^[-_*\s]{0,4}-{2,}\s*(Ursprüngliche Nachricht|Original Message|Originalnachricht|Message d'origine|Messaggio originale|Oorspronkelijk bericht|Mensaje original|Mensagem original|Ursprungligt meddelande|Opprinnelig melding|Oprindelig meddelelse|Alkuperäinen viesti|Wiadomość oryginalna|Исходное сообщение|Oprindelig besked|Original meddelelse|Oryginalna wiadomość|Původní zpráva)\s*-{2,}",
         r"^_{10,}\s*$",
-        // HCL Notes.
-        r"^-{3,}\s*Weitergeleitet von (?-u:.)*-{3,}",
-        r"^-{3,}\s*Forwarded by (?-u:.)*-{3,}",
-        // Thunderbird, Apple Mail, Gmail (German and English).
-        r"^Am (?-u:.){4,120}(schrieb|geschrieben)\s*(?-u:.){0,120}:\s*$",
-        r"^On (?-u:.){4,160}wrote:\s*$",
-        r"^Le (?-u:.){4,160}a écrit\s*:\s*$",
-        r"^(?-u:.){0,80}<[^>\s]+@[^>\s]+>\s+(schrieb|wrote)\s*:\s*$",
     ];
     regex::bytes::Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
 });
 
-/// Header blocks of quoted mails (Outlook "Von: … Gesendet: …", Notes "Von: … An: … Datum: …").
-static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\*?(von|from|gesendet|sent|an|to|cc|betreff|subject|datum|date)\s*:\*?\s*").expect("static regex")
+/// Separators of a forwarded mail: the forwarded text is the request when
+/// the sender wrote little or nothing above it.
+static FORWARD: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    let parts = [
+        r"^-{2,}\s*(Weitergeleitete Nachricht|Forwarded message|Message transféré|Messaggio inoltrato|Doorgestuurd bericht|Mensaje reenviado|Mensagem encaminhada|Vidarebefordrat meddelande|Videresendt melding|Пересылаемое сообщение)\s*-{2,}",
+        r"^-{3,}\s*(Weitergeleitet von|Forwarded by) (?-u:.)*-{3,}",
+        r"^(Begin forwarded message|Anfang der weitergeleiteten Nachricht|Début du message réexpédié)\s*:",
+    ];
+    regex::bytes::Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
 });
 
-/// The first line of a Gmail/Thunderbird attribution wrapped over two lines.
-static WRAPPED_ATTRIBUTION: LazyLock<regex::bytes::Regex> =
-    LazyLock::new(|| regex::bytes::Regex::new(r"(?i)^(Am|On)\s+\S(?-u:.){4,160}$").expect("static regex"));
+/// The verbs that end a reply header ("… wrote:") in the languages we see.
+const VERBS: &str = r"(wrote|writes|schrieb|geschrieben|a écrit|schreef|geschreven|napisał|napisała|napisal|skrev|escribió|escreveu|ha scritto|kirjoitti|написал|написала|đã viết|napsal|yazdı|sent)";
 
+/// A reply header ("attribution") on one line, or on up to three lines
+/// joined with spaces: Thunderbird, Apple Mail, Gmail and mobile clients in
+/// many languages.
+static ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    let parts = [
+        // "On … wrote:", "Am … schrieb …:", "---- On … wrote ----", "Le … a écrit :", "Op … schreef", "W dniu … napisał:".
+        format!(
+            r"^[-\s]*(on|am|le|op|el|em|il|den|på|w dniu|vào|dne|dana|в)\b(?-u:.){{4,300}}{VERBS}(?-u:.){{0,120}}:\s*$"
+        ),
+        format!(r"^[-\s]*(on|am|le|op|el|em|il|den|på|w dniu|vào|dne)\b(?-u:.){{4,300}}{VERBS}\s*-{{2,}}\s*$"),
+        format!(r"^-{{2,}}\s*(?-u:.){{1,120}}\s{VERBS}\s*-{{2,}}\s*$"),
+        // "On <date> Name <a@b> wrote" without the colon.
+        format!(
+            r"^[-\s]*(on|am|le|op|el|em|il|den|på|w dniu|vào|dne)\s(?-u:.){{0,200}}\d(?-u:.){{0,200}}@(?-u:.){{0,100}}\s{VERBS}\s*$"
+        ),
+        // A date and an address in brackets, ending with a colon: Gmail in
+        // most languages ("Name <a@b> schrieb am Fr., 28. Apr. 2017 um
+        // 11:53 Uhr:", "2016-10-24 15:36 GMT+02:00 Name <a@b>:", "ср, 30 апр. 2025 г. в 15:19, Name <a@b>:").
+        r"^(?-u:.){0,200}\d(?-u:.){0,200}[<(\[]\s*(mailto:)?[^\s<>()\[\]]+@[^\s<>()\[\]]+\s*[>)\]](?-u:.){0,120}:\s*$"
+            .to_string(),
+        r"^(?-u:.){0,200}[<(\[]\s*(mailto:)?[^\s<>()\[\]]+@[^\s<>()\[\]]+\s*[>)\]](?-u:.){0,200}\d(?-u:.){0,120}:\s*$"
+            .to_string(),
+        // A verb at the end and a date or an address before it.
+        format!(r"^(?-u:.){{0,300}}[\d@](?-u:.){{0,300}}\s{VERBS}\s*:\s*$"),
+    ];
+    regex::bytes::Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
+});
+
+/// Weaker reply headers: only when quoted lines follow ("2011/4/7 Name <a@b>").
+static WEAK_ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)^(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?-u:.){0,120}[<(]\S+@\S+[>)]\s*|(?-u:.){0,200}\s(wrote|schrieb|a écrit)\s*:?\s*)$",
+    )
+    .expect("static regex")
+});
+
+/// How a header of several lines may start (so that a window of lines is
+/// tried only from a plausible first line, not from the reply's last line).
+static ATTRIBUTION_START: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)^([-\s]*(on|am|le|op|el|em|il|den|på|w dniu|vào|dne|dana)\s|\p{L}{1,6}\.?,?\s+\d|\d|[^\s<>]{1,40}(\s[^\s<>]{1,40}){0,4}\s<)",
+    )
+    .expect("static regex")
+});
+
+/// A reply header that shares the line with the reply's last words: "text--- On … wrote:".
+static INLINE_ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(&format!(r"(?i)-{{2,}}\s*(on|am)\s(?-u:.){{4,200}}{VERBS}\s*:\s*$")).expect("static regex")
+});
+
+/// Header lines of quoted mails (Outlook "Von: … Gesendet: …", Notes
+/// "Von: … An: … Datum: …", GMX "Gesendet: … Von: …") in many languages.
+static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\*?(von|from|de|van|da|från|fra|od|от|lähettäjä|mittente|remitente|gesendet|sent|envoyé|envoyé le|verzonden|inviato|skickat|sendt|enviado|enviada|wysłano|отправлено|lähetetty|date|datum|fecha|data|päivämäärä|dato|an|to|à|a|aan|till|til|para|do|кому|vastaanottaja|per|cc|kopie|копия|betreff|subject|objet|onderwerp|oggetto|ämne|emne|asunto|assunto|temat|тема|aihe|sujet|reply-to|antwort an)\s*:\*?(\s|$)",
+    )
+    .expect("static regex")
+});
+
+/// The header names that may open a quoted header block.
+fn opens_header_block(name: &str) -> bool {
+    matches!(
+        name,
+        "von"
+            | "from"
+            | "de"
+            | "van"
+            | "da"
+            | "från"
+            | "fra"
+            | "od"
+            | "от"
+            | "lähettäjä"
+            | "mittente"
+            | "remitente"
+            | "gesendet"
+            | "sent"
+            | "date"
+            | "datum"
+    )
+}
+
+/// Signatures of mobile and web clients (the line starts with one), and
+/// legal disclaimers: the new text ends before them.
 static FOOTERS: LazyLock<Regex> = LazyLock::new(|| {
     let parts = [
-        r"^(Von meinem|Gesendet von meinem|Gesendet mit|Sent from my|Sent from Outlook|Get Outlook for)\b.*$",
+        r"^(Von meinem|Gesendet von meinem|Gesendet mit|Gesendet von Outlook|Gesendet von Mail für|Gesendet vom|Sent from my|Sent from Outlook|Sent from Mail for|Sent from Yahoo|Sent from TypeApp|Sent from Samsung|Sent with|Sent via|Get Outlook for|Envoyé de mon|Envoyé depuis mon|Envoyé à partir de|Envoyé avec|Enviado desde mi|Enviado do meu|Enviado de meu|Enviado a partir do|Inviato da|Inviato dal mio|Verzonden met|Verstuurd vanaf mijn|Verzonden vanaf mijn|Skickat från min|Skickat från Outlook|Sendt fra min|Sendt fra Outlook|Wysłane z|Отправлено с|Lähetetty)\b.{0,80}$",
         r"^(Diese E-Mail|Diese Nachricht|Die Information in dieser|This e-?mail|This message|The information contained)\b.*(vertraulich|confidential|bestimmt|intended).*",
         r"^(Disclaimer|Rechtlicher Hinweis|Haftungsausschluss|Pflichtangaben)\s*:.*$",
     ];
@@ -52,20 +132,84 @@ fn is_quote(line: &str) -> bool {
 }
 
 fn is_header_block(lines: &[&str], i: usize) -> bool {
-    // Two or more header-like lines within the next four lines, starting here.
-    if !HEADER_LINE.is_match(lines[i].trim()) {
+    // A header line that may open a block, and one more header line within
+    // the next five non-blank lines.
+    if !lines[i].contains(':') {
         return false;
     }
-    let lead = HEADER_LINE.captures(lines[i].trim()).and_then(|c| c.get(1)).map(|m| m.as_str().to_ascii_lowercase());
-    if !matches!(lead.as_deref(), Some("von" | "from")) {
+    let Some(c) = HEADER_LINE.captures(lines[i].trim()) else {
+        return false;
+    };
+    let lead = c.get(1).map(|m| m.as_str().to_lowercase()).unwrap_or_default();
+    if !opens_header_block(&lead) {
         return false;
     }
-    lines[i + 1..].iter().take(4).filter(|l| HEADER_LINE.is_match(l.trim())).count() >= 1
+    lines[i + 1..].iter().filter(|l| !l.trim().is_empty()).take(5).filter(|l| HEADER_LINE.is_match(l.trim())).count()
+        >= 1
+}
+
+/// The number of lines (1 to 3) of a reply header starting at line `i`,
+/// and whether it is a strong one (cuts even without quoted lines after it).
+fn attribution_at(lines: &[&str], i: usize) -> Option<(usize, bool)> {
+    let first = lines[i].trim();
+    if first.is_empty() || first.len() > 400 || is_quote(first) {
+        return None;
+    }
+    if may_be_attribution(first) && ATTRIBUTION.is_match(first.as_bytes()) {
+        return Some((1, true));
+    }
+    let window_may_end = lines[i + 1..].iter().take(2).any(|l| may_be_attribution(l.trim()));
+    if window_may_end && ATTRIBUTION_START.is_match(first.as_bytes()) {
+        let mut joined = first.to_string();
+        for k in 1..3 {
+            let Some(next) = lines.get(i + k).map(|l| l.trim()) else { break };
+            // ">:" ends an address wrapped by the client, it is no quote.
+            if next.is_empty() || (is_quote(next) && next != ">:") || joined.len() + next.len() > 400 {
+                break;
+            }
+            // The next line alone is a whole header: this one is the reply's.
+            if k == 1 && ATTRIBUTION.is_match(next.as_bytes()) && ATTRIBUTION_START.is_match(next.as_bytes()) {
+                break;
+            }
+            joined.push(' ');
+            joined.push_str(next);
+            if may_be_attribution(next) && ATTRIBUTION.is_match(joined.as_bytes()) {
+                return Some((k + 1, true));
+            }
+        }
+    }
+    if (first.contains('@') || first.contains("wrote") || first.contains("schrieb") || first.contains("écrit"))
+        && WEAK_ATTRIBUTION.is_match(first.as_bytes())
+    {
+        return Some((1, false));
+    }
+    None
+}
+
+/// A cheap test before the regexes (they are many, and most lines are
+/// none): every reply header ends with a colon or dashes, or has an address.
+fn may_be_attribution(last_line: &str) -> bool {
+    last_line.ends_with(':') || last_line.ends_with('-') || last_line.contains('@')
+}
+
+/// Whether a (trimmed) line may be a separator or a forward marker.
+fn may_be_separator(t: &str) -> bool {
+    t.starts_with(['-', '_', '*']) || t.starts_with(['B', 'b', 'A', 'a', 'D', 'd'])
+}
+
+/// The first line at or after `from` that is not blank.
+fn next_non_blank(lines: &[&str], from: usize) -> Option<usize> {
+    (from..lines.len()).find(|&j| !lines[j].trim().is_empty())
 }
 
 /// The new text of a plain-text body.
 pub fn new_text(body: &str) -> String {
     new_text_depth(body, 0)
+}
+
+/// Words of a text, at most `cap` counted.
+fn words(lines: &[&str], cap: usize) -> usize {
+    lines.iter().flat_map(|l| l.split_whitespace()).take(cap).count()
 }
 
 fn new_text_depth(body: &str, depth: usize) -> String {
@@ -77,35 +221,62 @@ fn new_text_depth(body: &str, depth: usize) -> String {
     // scan below stays linear (asking `lines[i..]` per quote line was
     // quadratic: 1.5 MB of quotes took minutes).
     let last_text = lines.iter().rposition(|x| !x.trim().is_empty() && !is_quote(x));
-    let mut end = lines.len();
+    let mut kept: Vec<&str> = Vec::new();
     let mut cut_by_history = false;
-    for i in 0..lines.len() {
+    // Lines up to here belong to a reply header already read.
+    let mut skip_to = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        if i < skip_to {
+            i += 1;
+            continue;
+        }
         let l = lines[i].trim_end();
         let t = l.trim();
-        if l == "--" || l == "-- " || t == "-- " {
-            end = i;
+        if l == "--" || l == "-- " || t == "-- " || t == "--" {
             break;
         }
-        if HISTORY_START.is_match(t.as_bytes()) {
-            end = i;
-            cut_by_history = true;
-            break;
-        }
-        // Attribution wrapped over two lines, followed by quotes.
-        if WRAPPED_ATTRIBUTION.is_match(t.as_bytes())
-            && i + 1 < lines.len()
-            && {
-                let n = lines[i + 1].trim();
-                n.ends_with(':') && (n.contains("schrieb") || n.contains("wrote") || n.contains('@'))
+        let sep = may_be_separator(t);
+        if sep && FORWARD.is_match(t.as_bytes()) {
+            // A short note over a forward ("FYI"): the forwarded mail is the request.
+            if words(&kept, 16) < 16 {
+                kept.extend_from_slice(&lines[i..]);
             }
-            && (t.contains("um") || t.contains(',') || t.contains("at"))
-        {
-            end = i;
+            break;
+        }
+        if sep && SEPARATOR.is_match(t.as_bytes()) {
             cut_by_history = true;
             break;
+        }
+        if t.ends_with(':')
+            && let Some(m) = INLINE_ATTRIBUTION.find(t.as_bytes())
+            && !t[..m.start()].trim().is_empty()
+        {
+            let before = t[..m.start()].trim_end();
+            {
+                kept.push(before);
+            }
+            cut_by_history = true;
+            break;
+        }
+        if !is_quote(l)
+            && let Some((n, strong)) = attribution_at(&lines, i)
+        {
+            let after = next_non_blank(&lines, i + n);
+            if after.is_some_and(|j| is_quote(lines[j])) {
+                // Header of a quoted block: dropped with it; an answer below stays.
+                cut_by_history = true;
+                skip_to = i + n;
+                i += n;
+                continue;
+            }
+            if strong {
+                cut_by_history = true;
+                break;
+            }
         }
         if is_header_block(&lines, i) {
-            end = i;
+            cut_by_history = true;
             break;
         }
         if is_quote(l) {
@@ -113,18 +284,26 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             // interleaved answers keep the non-quoted lines.
             let rest_has_text = last_text.is_some_and(|k| k > i);
             if !rest_has_text {
-                end = i;
                 break;
             }
+            i += 1;
+            continue;
         }
+        // The rest of a quoted line the client wrapped ("_nonce=3dd518)",
+        // "ignissim odio?"): one word, or a lowercase start, right between
+        // two quoted lines (an interleaved answer starts a sentence).
+        if i > 0
+            && is_quote(lines[i - 1])
+            && (!t.contains(char::is_whitespace) || t.starts_with(char::is_lowercase))
+            && lines.get(i + 1).is_some_and(|n| is_quote(n))
+        {
+            i += 1;
+            continue;
+        }
+        kept.push(lines[i]);
+        i += 1;
     }
-    // Bottom-posting: nothing new above the quoted mail, the answer is below it.
-    if cut_by_history && depth < 3 && lines[..end].iter().all(|l| l.trim().is_empty()) {
-        let below: Vec<&str> =
-            lines[end + 1..].iter().copied().skip_while(|l| !is_quote(l)).filter(|l| !is_quote(l)).collect();
-        return new_text_depth(&below.join("\n"), depth + 1);
-    }
-    let mut kept: Vec<&str> = lines[..end].iter().copied().filter(|l| !is_quote(l)).collect();
+    let _ = (cut_by_history, depth);
     // Footers and disclaimers at the end.
     if let Some(pos) = kept.iter().position(|l| FOOTERS.is_match(l.trim())) {
         kept.truncate(pos);
@@ -242,7 +421,9 @@ fn drop_elements(html: &str) -> String {
     out
 }
 static GMAIL_QUOTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?is)<div[^>]*class="?(gmail_quote|moz-cite-prefix|OutlookMessageHeader)"?[^>]*>.*"#)
+    Regex::new(
+        r#"(?is)<div[^>]*(class="?(gmail_quote|moz-cite-prefix|OutlookMessageHeader|yahoo_quoted|zmail_extra)"?|id="?(divRplyFwdMsg|appendonsend|yahoo_quoted_[0-9]+)"?)[^>]*>.*|<span[^>]*id="?OLK_SRC_BODY_SECTION"?[^>]*>.*|<hr[^>]*id="?stopSpelling"?[^>]*>.*"#,
+    )
         .expect("static regex")
 });
 static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<(/?)([a-zA-Z0-9]+)[^>]*>").expect("static regex"));
