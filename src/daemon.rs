@@ -13,11 +13,11 @@ use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{Config, MailboxConfig};
-use crate::outbox;
-use crate::status;
 use crate::imap_source::ImapSource;
+use crate::outbox;
 use crate::pipeline::{self, Pipeline, SharedPipeline};
 use crate::source;
+use crate::status;
 use crate::store::Store;
 use crate::transport::Transport;
 use crate::watchdog::{self, Heartbeat};
@@ -64,41 +64,28 @@ fn open_store(path: &std::path::Path) -> Result<Store> {
 }
 
 /// The daemon's health record into the store, on every change and every
-/// [`status::HEARTBEAT_EVERY`], over a connection of its own (a batch that
-/// holds the main connection never delays it; at worst SQLite's busy wait).
-async fn health_notes(store_path: PathBuf, mut stop: watch::Receiver<bool>) {
-    let mut conn = match tokio::task::spawn_blocking(move || -> Result<rusqlite::Connection> {
-        let c = rusqlite::Connection::open(&store_path)?;
-        c.busy_timeout(Duration::from_secs(30))?;
-        Ok(c)
-    })
-    .await
-    {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return error!("health notes: cannot open the store: {e:#}"),
-        Err(e) => return error!("health notes: {e}"),
-    };
+/// [`status::HEARTBEAT_EVERY`], on the blocking pool (no loop waits for it).
+/// It goes through the daemon's one connection: a second writer would make
+/// the batches' transactions fail with SQLITE_BUSY (a stale WAL snapshot)
+/// instead of waiting; so a heartbeat may wait for the batch in hand.
+async fn health_notes(store: Arc<Mutex<Store>>, mut stop: watch::Receiver<bool>) {
     let mut failing = false;
     loop {
         status::HEALTH.heartbeat(Utc::now());
         let h = status::HEALTH.snapshot();
-        let written = tokio::task::spawn_blocking(move || {
-            let r = status::write_health(&conn, &h);
-            (conn, r)
+        let s2 = store.clone();
+        let written = tokio::task::spawn_blocking(move || match s2.lock() {
+            Ok(s) => status::write_health(s.conn(), &h),
+            Err(_) => Err(anyhow::anyhow!("store lock poisoned")),
         })
         .await;
         match written {
-            Ok((c, r)) => {
-                conn = c;
-                match r {
-                    Ok(()) => failing = false,
-                    Err(e) if !failing => {
-                        failing = true;
-                        warn!("health notes: {e:#}");
-                    }
-                    Err(_) => {}
-                }
+            Ok(Ok(())) => failing = false,
+            Ok(Err(e)) if !failing => {
+                failing = true;
+                warn!("health notes: {e:#}");
             }
+            Ok(Err(_)) => {}
             Err(e) => return error!("health notes: {e}"),
         }
         if *stop.borrow() {
@@ -254,7 +241,7 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
     };
 
     status::HEALTH.started(Utc::now());
-    let notes = tokio::spawn(health_notes(cfg.store_path.clone(), stop_rx.clone()));
+    let notes = tokio::spawn(health_notes(store.clone(), stop_rx.clone()));
     let beats =
         [Arc::new(Heartbeat::new("mailbox")), Arc::new(Heartbeat::new("outbox")), Arc::new(Heartbeat::new("clock"))];
     let mailbox = match imap {

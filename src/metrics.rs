@@ -98,10 +98,7 @@ pub fn page_of(line: &str) -> Option<(Page, bool)> {
 
 /// Status line, content type and body for a request line. `read` produces
 /// the page (metrics text, or the verdict as (healthy, JSON)).
-pub fn route(
-    line: &str,
-    read: impl FnOnce(Page) -> Result<(bool, String)>,
-) -> (&'static str, &'static str, String) {
+pub fn route(line: &str, read: impl FnOnce(Page) -> Result<(bool, String)>) -> (&'static str, &'static str, String) {
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("");
     match page_of(line) {
@@ -151,8 +148,7 @@ async fn answer(mut sock: TcpStream, store_path: PathBuf) -> Result<()> {
         None => None,
     };
     let with_body = page_of(&line).is_none_or(|(_, b)| b);
-    let (status, ctype, body) =
-        route(&line, |_| page.unwrap_or_else(|| Err(anyhow::anyhow!("store not read"))));
+    let (status, ctype, body) = route(&line, |_| page.unwrap_or_else(|| Err(anyhow::anyhow!("store not read"))));
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

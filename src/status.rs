@@ -620,7 +620,12 @@ pub fn metrics_text(f: &Figures, h: &Health, now: DateTime<Utc>) -> String {
     for (st, n) in [("queued", f.outbox.queued), ("sent", f.outbox.sent), ("failed", f.outbox.failed)] {
         let _ = writeln!(s, "supportd_outbox{{state=\"{st}\"}} {n}");
     }
-    head(&mut s, "supportd_outbox_oldest_queued_age_seconds", "gauge", "Age of the oldest queued outgoing mail (0: none).");
+    head(
+        &mut s,
+        "supportd_outbox_oldest_queued_age_seconds",
+        "gauge",
+        "Age of the oldest queued outgoing mail (0: none).",
+    );
     let _ = writeln!(s, "supportd_outbox_oldest_queued_age_seconds {}", f.outbox.oldest_queued_age_secs.unwrap_or(0));
     head(&mut s, "supportd_fetch_errors_total", "counter", "Failed mailbox passes and connections since start.");
     let _ = writeln!(s, "supportd_fetch_errors_total {}", h.mailbox.fetch_errors);
