@@ -84,7 +84,7 @@ pub enum Command {
         #[command(subcommand)]
         cmd: QuarantineCmd,
     },
-    /// The daemon's state: mailbox, backlog, outbox, quarantine, next escalation and report.
+    /// The daemon's health verdict and state: exit 0 healthy, 1 degraded or not running (reasons listed).
     Status {
         #[arg(long)]
         json: bool,
@@ -514,37 +514,18 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Status { json } => {
             let cfg = load_config(&path)?;
             let store = Store::open(&cfg.store_path)?;
-            let r = crate::status::report(store.conn())?;
+            let r = crate::status::report(store.conn(), &cfg.store_path, Utc::now())?;
             if json {
                 println!("{}", json_line(&serde_json::to_value(&r)?));
             } else {
-                let o = |v: &Option<String>| shown(v.as_deref().unwrap_or("-")).into_owned();
-                println!(
-                    "daemon          pid {}, started {}, last heartbeat {}",
-                    o(&r.daemon_pid),
-                    o(&r.daemon_started_at),
-                    o(&r.daemon_heartbeat)
-                );
-                println!("mailbox         {}", o(&r.mailbox_state));
-                println!("  last success  {}", o(&r.mailbox_last_success));
-                println!("  last error    {}", o(&r.mailbox_last_error));
-                println!("  backlog       {}", o(&r.mailbox_backlog));
-                println!(
-                    "outbox          {} queued, {} failed, {} sent; last error {}",
-                    r.outbox_queued,
-                    r.outbox_failed,
-                    r.outbox_sent,
-                    o(&r.outbox_last_error)
-                );
-                println!("quarantined     {}", r.quarantined);
-                println!(
-                    "tickets         {}",
-                    r.tickets_by_status.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ")
-                );
-                println!("next escalation {}", o(&r.next_escalation));
-                println!("next report     {}", o(&r.next_report));
+                print!("{}", shown_lines(&crate::status::report_text(&r)));
             }
-            Ok(())
+            if r.healthy {
+                Ok(())
+            } else {
+                // the verdict is on stdout; the exit status says it to scripts
+                Err(crate::status::Exit { code: crate::status::EXIT_DEGRADED, message: String::new() }.into())
+            }
         }
         Command::Backup { path: dest } => {
             let cfg = load_config(&path)?;

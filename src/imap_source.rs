@@ -172,6 +172,7 @@ struct Health {
 
 impl Health {
     fn ok(&mut self, what: &str) {
+        crate::status::HEALTH.mailbox_ok(Utc::now());
         if self.failing {
             info!("IMAP mailbox: {what}, working again");
         }
@@ -199,6 +200,7 @@ pub async fn run(
         match session(&src, &pipeline, &store, &queued, &mut stop, &mut health, &beat, false).await {
             Ok(_) => return Ok(()),
             Err(e) => {
+                crate::status::HEALTH.mailbox_failed(&format!("{e:#}"), Utc::now());
                 if health.failing {
                     debug!("IMAP mailbox still failing: {e:#}");
                 } else {

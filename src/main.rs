@@ -3,6 +3,9 @@
 //! turn the result into an exit status (0 ok, 1 runtime failure, 2 bad usage
 //! or bad config) with the error on stderr. 3: a mail went over
 //! `limits.max_processing_secs` and the process was stopped (`inflight`).
+//! 4: `run` cannot start for good (newer store schema, metrics port taken);
+//! 75: `run --once` could not deliver mail; `status`: 1 when degraded or
+//! not running (`supportd::status::Exit`).
 
 use clap::Parser;
 
@@ -14,6 +17,13 @@ fn main() {
     match supportd::cli::run(cli) {
         Ok(()) => {}
         Err(e) => {
+            if let Some(x) = e.downcast_ref::<supportd::status::Exit>() {
+                // an exit status of its own (status verdict, run --once, permanent start errors)
+                if !x.message.is_empty() {
+                    eprintln!("supportd: {}", x.message.replace('\n', " "));
+                }
+                std::process::exit(x.code);
+            }
             let usage = e.downcast_ref::<supportd::cli::UsageError>().is_some();
             let msg = format!("{e:#}");
             if usage && msg.contains('\n') {

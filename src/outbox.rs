@@ -6,6 +6,13 @@
 //! marked `sent` is never sent again (only `queued` rows are due). A crash
 //! between the server's 250 and `mark_sent` sends that row once more after
 //! the lease: at-least-once, the only honest promise without 2PC.
+//!
+//! A destination that cannot be reached at all (relay down, TLS broken: a
+//! [`SendError::Unreachable`]) ends the pass after that one attempt: the
+//! other queued rows are not tried (nor counted) and the caller suspends the
+//! destination and tries the queue as a whole again later (the daemon:
+//! [`RELAY_RETRY_MIN`] doubling to [`RELAY_RETRY_MAX`], one log line per
+//! round), instead of trying and logging every queued mail.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +20,7 @@ use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
 
+use crate::status;
 use crate::store::{self, Store};
 use crate::transport::{SendError, Transport};
 
@@ -25,12 +33,25 @@ pub const MAX_PERMANENT_ATTEMPTS: i64 = 3;
 /// claims at start, see [`store::outbox_release_claims`]).
 pub const LEASE: Duration = Duration::minutes(3);
 
+/// First wait after the destination could not be reached; doubles per round.
+pub const RELAY_RETRY_MIN: std::time::Duration = std::time::Duration::from_secs(10);
+/// Longest wait between two rounds while the destination is down.
+pub const RELAY_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// What one pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pass {
     pub sent: usize,
     pub retry: usize,
     pub failed: usize,
+    /// The destination could not be reached: the pass stopped there (the
+    /// error; the row tried is counted in `retry` or `failed`).
+    pub unreachable: Option<String>,
+}
+
+/// `<a@b>,<c@d>`: recipients as Postfix writes them.
+pub fn angle_list(addrs: &[String]) -> String {
+    addrs.iter().map(|a| format!("<{a}>")).collect::<Vec<_>>().join(",")
 }
 
 /// Backoff after `attempts` failed attempts: 1, 2, 4, … minutes, at most an hour.
@@ -86,28 +107,50 @@ pub async fn deliver_due_until(
             let result = transport.send(row.id, &row.kind, from, &row.recipients, &raw).await;
             let attempts = row.attempts + 1;
             let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-            match result {
+            let (id, kind, to) = (row.id, row.kind.as_str(), angle_list(&row.recipients));
+            let err = match result {
                 Ok(()) => {
                     store::outbox_mark_sent(s.conn(), row.id, now())?;
-                    info!(outbox = row.id, kind = row.kind, to = row.recipients.join(","), "sent");
+                    status::HEALTH.relay_ok(now());
+                    info!(outbox = id, kind, to, status = "sent", "sent outbox={id} kind={kind} to={to} status=sent");
                     pass.sent += 1;
+                    continue;
                 }
-                Err(SendError::Permanent(e)) if attempts >= MAX_PERMANENT_ATTEMPTS => {
-                    store::outbox_mark_failed(s.conn(), row.id, &e)?;
-                    warn!(outbox = row.id, "failed for good after {attempts} attempts: {e}");
-                    pass.failed += 1;
-                }
-                Err(e) if attempts >= MAX_ATTEMPTS => {
-                    store::outbox_mark_failed(s.conn(), row.id, &e.to_string())?;
-                    warn!(outbox = row.id, "failed for good after {attempts} attempts: {e}");
-                    pass.failed += 1;
-                }
-                Err(e) => {
-                    let next = now() + backoff(attempts);
-                    store::outbox_mark_retry(s.conn(), row.id, next, &e.to_string())?;
-                    warn!(outbox = row.id, "will retry at {next}: {e}");
-                    pass.retry += 1;
-                }
+                Err(e) => e,
+            };
+            status::HEALTH.send_failed(&err.to_string(), now());
+            if let SendError::Unreachable(m) = err {
+                // Not this mail's fault: never given up for it. Due again at
+                // once, so the next round (the caller decides when) takes
+                // the queue as a whole; the caller logs one line for the round.
+                store::outbox_mark_retry(s.conn(), row.id, now(), &format!("unreachable: {m}"))?;
+                pass.retry += 1;
+                pass.unreachable = Some(m);
+                return Ok(pass);
+            }
+            let permanent = matches!(err, SendError::Permanent(_));
+            if (permanent && attempts >= MAX_PERMANENT_ATTEMPTS) || attempts >= MAX_ATTEMPTS {
+                store::outbox_mark_failed(s.conn(), row.id, &err.to_string())?;
+                warn!(
+                    outbox = id,
+                    kind,
+                    to,
+                    status = "failed",
+                    "failed outbox={id} kind={kind} to={to} status=failed attempts={attempts} (given up): {err}"
+                );
+                pass.failed += 1;
+            } else {
+                let next = now() + backoff(attempts);
+                store::outbox_mark_retry(s.conn(), row.id, next, &err.to_string())?;
+                pass.retry += 1;
+                warn!(
+                    outbox = id,
+                    kind,
+                    to,
+                    status = "deferred",
+                    "deferred outbox={id} kind={kind} to={to} status=deferred attempts={attempts} next={}: {err}",
+                    store::ts(next)
+                );
             }
         }
         if !claimed_any {

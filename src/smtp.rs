@@ -33,11 +33,15 @@ pub struct SmtpSettings {
 
 /// Why a send failed. `Permanent` means the server answered with a 5xx
 /// reply (or the envelope itself is unusable): retrying the same mail will not help.
-/// Everything else (connection refused, 4xx, TLS, timeout) is `Transient`.
+/// `Unreachable`: the relay itself could not be talked to (connection
+/// refused or lost, TLS failure, timeout, 421 "service not available"):
+/// no other mail will get through either until it is back. Everything else
+/// (a 4xx reply to this mail) is `Transient`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
     Transient(String),
     Permanent(String),
+    Unreachable(String),
 }
 
 impl SendError {
@@ -47,7 +51,7 @@ impl SendError {
 
     pub fn message(&self) -> &str {
         match self {
-            SendError::Transient(m) | SendError::Permanent(m) => m,
+            SendError::Transient(m) | SendError::Permanent(m) | SendError::Unreachable(m) => m,
         }
     }
 }
@@ -57,6 +61,7 @@ impl std::fmt::Display for SendError {
         match self {
             SendError::Transient(m) => write!(f, "transient SMTP failure: {m}"),
             SendError::Permanent(m) => write!(f, "permanent SMTP failure: {m}"),
+            SendError::Unreachable(m) => write!(f, "SMTP relay unreachable: {m}"),
         }
     }
 }
@@ -66,7 +71,17 @@ impl std::error::Error for SendError {}
 impl From<lettre::transport::smtp::Error> for SendError {
     fn from(e: lettre::transport::smtp::Error) -> Self {
         let msg = error_chain(&e);
-        if e.is_permanent() { SendError::Permanent(msg) } else { SendError::Transient(msg) }
+        if e.is_permanent() {
+            SendError::Permanent(msg)
+        } else if e.is_transient() && e.status().is_some_and(|c| c.to_string() != "421") {
+            // a 4xx reply to this mail; 421 closes the whole session
+            SendError::Transient(msg)
+        } else if e.is_response() || e.is_client() {
+            SendError::Transient(msg)
+        } else {
+            // connection, network, TLS, timeout, 421: the relay as a whole
+            SendError::Unreachable(msg)
+        }
     }
 }
 
@@ -112,6 +127,11 @@ impl SmtpTransport {
     /// encryption. With TLS, the system roots plus `ca_file` are trusted.
     /// Credentials are used when both username and password are set; with
     /// `token`, XOAUTH2 is used and the token is fetched for every send.
+    /// `host:port` of the relay.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     pub fn new(s: &SmtpSettings) -> anyhow::Result<SmtpTransport> {
         let endpoint = format!("{}:{}", s.host, s.port);
         if let Some(source) = &s.token {
@@ -188,10 +208,11 @@ impl SmtpTransport {
 
     fn classify(&self, e: SendErrorOrTimeout) -> SendError {
         match e {
-            SendErrorOrTimeout::Timeout => SendError::Transient(format!("SMTP send to {} timed out", self.endpoint)),
+            SendErrorOrTimeout::Timeout => SendError::Unreachable(format!("SMTP send to {} timed out", self.endpoint)),
             SendErrorOrTimeout::Smtp(e) => match SendError::from(e) {
                 SendError::Permanent(m) => SendError::Permanent(format!("{}: {m}", self.endpoint)),
                 SendError::Transient(m) => SendError::Transient(format!("{}: {m}", self.endpoint)),
+                SendError::Unreachable(m) => SendError::Unreachable(format!("{}: {m}", self.endpoint)),
             },
         }
     }

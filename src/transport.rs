@@ -12,6 +12,10 @@ pub enum SendError {
     Transient(String),
     /// A 5xx answer: the server will not take this mail.
     Permanent(String),
+    /// The destination as a whole is not there (relay down, TLS broken,
+    /// outbox directory not writable): the outbox suspends it instead of
+    /// trying every queued mail.
+    Unreachable(String),
 }
 
 impl std::fmt::Display for SendError {
@@ -19,6 +23,7 @@ impl std::fmt::Display for SendError {
         match self {
             SendError::Transient(s) => write!(f, "temporary failure: {s}"),
             SendError::Permanent(s) => write!(f, "permanent failure: {s}"),
+            SendError::Unreachable(s) => write!(f, "unreachable: {s}"),
         }
     }
 }
@@ -36,6 +41,7 @@ impl From<crate::smtp::SendError> for SendError {
         match e {
             crate::smtp::SendError::Transient(m) => SendError::Transient(m),
             crate::smtp::SendError::Permanent(m) => SendError::Permanent(m),
+            crate::smtp::SendError::Unreachable(m) => SendError::Unreachable(m),
         }
     }
 }
@@ -54,6 +60,14 @@ pub fn smtp_settings(e: &crate::config::Endpoint) -> crate::smtp::SmtpSettings {
 }
 
 impl Transport {
+    /// Where the mails go, for log lines (`127.0.0.1:25`, a directory).
+    pub fn destination(&self) -> String {
+        match self {
+            Transport::File(dir) => dir.display().to_string(),
+            Transport::Smtp(t) => t.endpoint().to_string(),
+        }
+    }
+
     pub fn from_config(cfg: &crate::config::Config) -> Result<Transport> {
         match &cfg.transport {
             crate::config::TransportConfig::File { path } => Ok(Transport::File(path.clone())),
@@ -78,7 +92,7 @@ impl Transport {
                     std::fs::write(&tmp, raw)?;
                     std::fs::rename(&tmp, &dst)
                 };
-                write().map_err(|e| SendError::Transient(format!("writing {}: {e}", dst.display())))
+                write().map_err(|e| SendError::Unreachable(format!("writing {}: {e}", dst.display())))
             }
         }
     }

@@ -340,13 +340,21 @@ fn status_reports_counts_and_backup_is_a_consistent_copy() {
     let (dir, cfg) = temp_config();
     let fixtures = common::repo().join("fixtures/pipeline");
     assert!(supportd(&cfg, &["ingest", fixtures.to_str().unwrap()]).status.success());
+    // no daemon has run on this store: "not running", exit 1, figures still there
     let o = supportd(&cfg, &["status", "--json"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let s: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(s["healthy"], false);
+    assert_eq!(s["daemon"]["running"], false);
+    assert!(s["reasons"][0].as_str().unwrap().contains("never run"), "{s}");
     assert_eq!(s["quarantined"], 3);
-    assert_eq!(s["outbox_queued"], 0);
-    assert!(s["outbox_sent"].as_i64().unwrap() > 0);
-    assert!(stdout(&supportd(&cfg, &["status"])).contains("quarantined     3"));
+    assert_eq!(s["outbox"]["queued"], 0);
+    assert!(s["outbox"]["sent"].as_i64().unwrap() > 0);
+    assert_eq!(s["messages"]["quarantined"], 3);
+    let text = supportd(&cfg, &["status"]);
+    assert_eq!(text.status.code(), Some(1));
+    assert!(stdout(&text).contains("quarantined     3"), "{}", stdout(&text));
+    assert!(stdout(&text).starts_with("verdict         not running"), "{}", stdout(&text));
 
     let dest = dir.path().join("backup.sqlite3");
     let o = supportd(&cfg, &["backup", dest.to_str().unwrap()]);

@@ -208,8 +208,8 @@ async fn fetch_after_skips_old_uids_and_seen_only_acknowledge() {
 }
 
 /// Proves: a 5xx reply (unknown virtual user rejected at RCPT, wrong AUTH
-/// password) is `SendError::Permanent`; a 4xx reply and nothing listening
-/// are `Transient`.
+/// password) is `SendError::Permanent`; a 4xx reply is `Transient`;
+/// nothing listening is `Unreachable` (the outbox suspends the relay).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_errors_are_classified() {
     let ms = MailServers::start();
@@ -242,7 +242,7 @@ async fn smtp_errors_are_classified() {
     let t0 = Instant::now();
     let err = SmtpTransport::new(&nobody).unwrap().send_raw(SUPPORT, &[CUSTOMER.to_string()], &raw).await.unwrap_err();
     println!("nothing listening: {err} ({:?})", t0.elapsed());
-    assert!(matches!(err, SendError::Transient(_)), "{err:?}");
+    assert!(matches!(err, SendError::Unreachable(_)), "{err:?}");
 
     // the good path still works on the same transport after a rejection
     mx.send_raw(CUSTOMER, &[SUPPORT.to_string()], &message(CUSTOMER, SUPPORT, "ok", "ok")).await.unwrap();
