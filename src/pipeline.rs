@@ -289,6 +289,7 @@ impl Pipeline {
             message_id = outcome.message_id.as_deref().unwrap_or("-"),
             ticket = outcome.ticket.map(|t| self.tag(t)).as_deref().unwrap_or("-"),
             disposition = outcome.disposition.as_str(),
+            queued = if outcome.queued.is_empty() { "-".to_string() } else { outcome.queued.join(",") },
             "processed mail from {source}"
         );
         Ok(outcome)
