@@ -50,6 +50,10 @@ pub struct InboundMail {
     pub subject: String,
     /// `Date:` as RFC 3339, when present and valid.
     pub date: Option<String>,
+    /// The date of the topmost `Received:` header: when the last server on
+    /// the way (our own MTA or Dovecot's LMTP) took the mail. Never the
+    /// sender's forgeable `Date:`.
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
     /// `In-Reply-To` ids without `<>`.
     pub in_reply_to: Vec<String>,
     /// `References` ids without `<>`, oldest first.
@@ -486,6 +490,26 @@ fn parse_inner(raw: &[u8], hash: &str, limits: &Limits) -> Result<InboundMail, P
     mail
 }
 
+/// The date of the first (topmost) `Received:` header, after its last `;`
+/// (RFC 5321 §4.4), comments removed; `None` if it has none or it is unreadable.
+pub fn topmost_received_date(headers: &[(String, String)]) -> Option<chrono::DateTime<chrono::Utc>> {
+    let (_, value) = headers.iter().find(|(n, _)| n == "received")?;
+    let (_, date) = value.rsplit_once(';')?;
+    let mut clean = String::with_capacity(date.len());
+    let mut depth = 0usize;
+    for c in date.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            '\r' | '\n' | '\t' if depth == 0 => clean.push(' '),
+            _ if depth == 0 => clean.push(c),
+            _ => {}
+        }
+    }
+    let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    chrono::DateTime::parse_from_rfc2822(&clean).ok().map(|d| d.with_timezone(&chrono::Utc))
+}
+
 /// Where the header block ends (the empty line), or the whole length.
 fn header_end(raw: &[u8]) -> usize {
     let mut i = 0;
@@ -563,6 +587,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
     };
     let headers: Vec<(String, String)> =
         msg.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string())).collect();
+    let received_at = topmost_received_date(&headers);
     let subject = one_line(msg.subject().unwrap_or(""));
     let date = msg.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339());
 
@@ -628,6 +653,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         cc: mailboxes(msg.cc()),
         subject,
         date,
+        received_at,
         in_reply_to: ids(msg.in_reply_to()),
         references: ids(msg.references()),
         headers,

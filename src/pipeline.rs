@@ -99,6 +99,10 @@ pub struct Prepared {
     work: std::result::Result<std::result::Result<Box<PreparedMail>, String>, String>,
     /// Time spent preparing (for the processing-latency figures).
     spent: std::time::Duration,
+    /// When our own server received the mail, if the source knows it (IMAP
+    /// INTERNALDATE); else it is read from the Maildir name or the topmost
+    /// `Received:` header (see [`arrival`]).
+    pub arrived: Option<DateTime<Utc>>,
 }
 
 struct PreparedMail {
@@ -131,7 +135,7 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
         Ok(Ok(m)) => m.mail.content_hash.clone(),
         _ => parse::sha256_hex(raw),
     };
-    Prepared { hash, work, spent: started.elapsed() }
+    Prepared { hash, work, spent: started.elapsed(), arrived: None }
 }
 
 type PrepareJob = Box<dyn FnOnce() + Send>;
@@ -246,12 +250,12 @@ impl Pipeline {
             ticket = tracing::field::Empty
         );
         let _entered = span.enter();
-        let Prepared { hash, work, spent } = prepared;
+        let Prepared { hash, work, spent, arrived } = prepared;
         let row = store::insert_raw(conn, raw, &hash, source, now).context("storing the raw mail")?;
         span.record("row", row);
         conn.prepare_cached("SAVEPOINT mail")?.execute([])?;
         let result = match work {
-            Ok(work) => catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, work, now))),
+            Ok(work) => catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, work, source, arrived, now))),
             Err(what) => Err(Box::new(what) as Box<dyn std::any::Any + Send>),
         };
         let outcome = match result {
@@ -327,17 +331,23 @@ impl Pipeline {
         conn: &Connection,
         row: i64,
         work: std::result::Result<Box<PreparedMail>, String>,
+        source: &str,
+        arrived: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<Outcome, MailError>> {
         let PreparedMail { mail, new_text, class } = match work {
             Ok(m) => *m,
             Err(e) => return Ok(Err(MailError(e))),
         };
+        // Every decision runs on the customer's clock: when the mail reached
+        // our server, not when it is processed (a backlog after an outage).
+        let at = arrival(arrived, source, mail.received_at, now);
         let mut w = Writer {
             p: self,
             conn,
             row,
-            now,
+            now: at,
+            processed: now,
             mail: &mail,
             queued: Vec::new(),
             new_text,
@@ -373,6 +383,7 @@ impl Pipeline {
             reason: reason.clone(),
             ticket_id: ticket,
             trail: w.trail.clone(),
+            arrived_at: Some(store::ts(w.now)),
         };
         store::finish_message(conn, row, &facts)?;
         if disposition != Disposition::Duplicate {
@@ -423,7 +434,11 @@ struct Writer<'a> {
     p: &'a Pipeline,
     conn: &'a Connection,
     row: i64,
+    /// When the mail arrived at our server ([`arrival`]): the time of every
+    /// decision, event and queued mail it causes.
     now: DateTime<Utc>,
+    /// When it is processed: the `Date:` of the mails it causes.
+    processed: DateTime<Utc>,
     mail: &'a InboundMail,
     queued: Vec<String>,
     new_text: String,
@@ -1870,6 +1885,7 @@ impl<'a> Writer<'a> {
                 seed: &seed,
                 cause_row: Some(self.row),
                 display_name: (kind == "agent_reply").then(|| self.agent_display_name()).flatten(),
+                written_at: Some(self.processed),
             },
             None,
             attachments,
@@ -2058,6 +2074,28 @@ pub(crate) fn human_size(n: usize) -> String {
     }
 }
 
+/// When a mail reached our own server, the time every decision about it
+/// uses: the source's word (IMAP INTERNALDATE), else the delivery time in a
+/// Maildir file name (`1796527138.M…`), else the topmost `Received:` header
+/// (our MTA's), else `now`. Never the sender's `Date:`, never in the future,
+/// and never more than 60 days before `now` (a wrong clock somewhere).
+pub fn arrival(
+    explicit: Option<DateTime<Utc>>,
+    source: &str,
+    received: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let from_name = source.strip_prefix("maildir:").and_then(|name| {
+        let secs: String = name.chars().take_while(|c| c.is_ascii_digit()).collect();
+        (secs.len() >= 9 && name[secs.len()..].starts_with('.'))
+            .then(|| secs.parse::<i64>().ok())
+            .flatten()
+            .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+    });
+    let t = explicit.or(from_name).or(received).unwrap_or(now);
+    t.clamp(now - Duration::days(60), now)
+}
+
 /// Whether an error came from SQLite (then the batch must not commit).
 fn is_storage_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.downcast_ref::<rusqlite::Error>().is_some())
@@ -2077,6 +2115,9 @@ pub(crate) struct QueuedMail<'a> {
     pub cause_row: Option<i64>,
     /// The From display name, if not the support's (`support.agent_name_in_from`).
     pub display_name: Option<String>,
+    /// The `Date:` of the mail (when it is written), if not `now` (the
+    /// event time, which for a mail's answers is when the mail arrived).
+    pub written_at: Option<DateTime<Utc>>,
 }
 
 /// Render a mail and put it in the outbox (inside the caller's transaction).
@@ -2147,7 +2188,7 @@ pub(crate) fn queue_mail_parts(
         attachments,
     };
     let display_name = m.display_name.as_deref().unwrap_or(&p.cfg.display_name);
-    let raw = templates::build(&draft, &p.cfg.support_address, display_name, &message_id, now)
+    let raw = templates::build(&draft, &p.cfg.support_address, display_name, &message_id, m.written_at.unwrap_or(now))
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
     store::insert_outbox(
         conn,

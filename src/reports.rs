@@ -828,6 +828,7 @@ pub fn queue_report(
             seed: &seed,
             cause_row: None,
             display_name: None,
+            written_at: None,
         },
         Some(html),
         vec![Attachment {

@@ -142,6 +142,7 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
                 seed: &seed,
                 cause_row: None,
                 display_name: None,
+                written_at: None,
             },
             now,
         )?;
@@ -246,6 +247,7 @@ fn mail_team(
             seed: &seed,
             cause_row: None,
             display_name: None,
+            written_at: None,
         },
         now,
     )?;

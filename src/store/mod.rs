@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_reports", include_str!("migrations/0006_reports.sql")),
     ("0007_inflight", include_str!("migrations/0007_inflight.sql")),
     ("0008_requester_name", include_str!("migrations/0008_requester_name.sql")),
+    ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
 ];
 
 /// Prepared statements kept per connection (`prepare_cached`).
@@ -368,12 +369,15 @@ pub struct MessageFacts {
     pub ticket_id: Option<i64>,
     /// What each stage decided, in order.
     pub trail: Vec<String>,
+    /// When the mail reached our server (see `pipeline::arrival`).
+    pub arrived_at: Option<String>,
 }
 
 pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<()> {
     conn.prepare_cached(
         "UPDATE messages SET message_id = ?1, from_addr = ?2, subject = ?3, sent_date = ?4, in_reply_to = ?5, refs = ?6, \
-         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10, trail = ?12 WHERE id = ?11",
+         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10, trail = ?12, arrived_at = coalesce(?13, arrived_at) \
+         WHERE id = ?11",
     )?
     .execute(params![
         f.message_id,
@@ -387,7 +391,8 @@ pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<(
         f.reason,
         f.ticket_id,
         row,
-        serde_json::to_string(&f.trail)?
+        serde_json::to_string(&f.trail)?,
+        f.arrived_at,
     ])?;
     Ok(())
 }
