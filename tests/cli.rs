@@ -1,4 +1,4 @@
-//! The command line as ops and tests use it (DESIGN §9): the built binary,
+//! The command line as ops and tests use it (`docs/contracts.md`, "Command line"): the built binary,
 //! exit codes 0/1/2, one-line errors naming the culprit, JSON fields.
 
 mod common;
