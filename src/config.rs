@@ -1339,10 +1339,10 @@ mod structure {
                 "categories" => map::<raw::CategoryTable>(&k, v, &lines, &mut out),
                 "sla" => match v.as_table_mut() {
                     Some(t) => {
-                        if let Some(p) = t.get_mut("priorities") {
-                            if !map::<raw::SlaTarget>("sla.priorities", p, &lines, &mut out) {
-                                t.remove("priorities");
-                            }
+                        if let Some(p) = t.get_mut("priorities")
+                            && !map::<raw::SlaTarget>("sla.priorities", p, &lines, &mut out)
+                        {
+                            t.remove("priorities");
                         }
                         section::<raw::Sla>(&k, v, &lines, &mut out)
                     }
@@ -1411,10 +1411,10 @@ mod structure {
         };
         let keys: Vec<String> = t.keys().cloned().collect();
         for k in keys {
-            if let Some(inner) = t.get_mut(&k) {
-                if !section::<T>(&format!("{prefix}.{k}"), inner, lines, out) {
-                    t.remove(&k);
-                }
+            if let Some(inner) = t.get_mut(&k)
+                && !section::<T>(&format!("{prefix}.{k}"), inner, lines, out)
+            {
+                t.remove(&k);
             }
         }
         true
@@ -1698,7 +1698,7 @@ level = 1
         .unwrap_err();
         let s = e.to_string();
         let n = EMBEDDED_DEFAULT.lines().count() + 4;
-        assert!(s.starts_with(&format!("x.toml: reports.adress: unknown field `adress`")), "{s}");
+        assert!(s.starts_with("x.toml: reports.adress: unknown field `adress`"), "{s}");
         assert!(s.contains(&format!("(line {n})")), "{s}");
         assert_eq!(e.0.len(), 1, "{s}");
     }

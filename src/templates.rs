@@ -265,7 +265,7 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
         "level": 1,
         "level_ordinal": "1st",
         "priority": "normal",
-        "priority_title": if en { "normal" } else { "normal" },
+        "priority_title": "normal",
         "status": "open",
         "status_title": if en { "open" } else { "offen" },
         "covered": true,

@@ -908,8 +908,7 @@ fn each_row(conn: &Connection, rows: Rows, sql_one: &str, sql_all: &str, now: &s
     Ok(match rows {
         Rows::All => {
             let mut stmt = conn.prepare(sql_all)?;
-            let ids = stmt.query_map(params![now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            ids
+            stmt.query_map(params![now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         }
         Rows::Ids(ids) => {
             let mut done = Vec::new();
