@@ -69,7 +69,7 @@ echo "package.sh: built $deb"
 echo "== lintian"
 # --fail-on error,warning: an E: or W: tag fails the script (I:/P: do not);
 # overrides with their reasons: debian/supportd.lintian-overrides.
-lintian --fail-on error,warning --no-tag-display-limit "$deb" || die "lintian found errors or warnings (above)"
+lintian --fail-on error,warning --tag-display-limit 0 "$deb" || die "lintian found errors or warnings (above)"
 echo "package.sh: lintian: no errors, no warnings"
 
 was_installed=0
