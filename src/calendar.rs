@@ -1,4 +1,4 @@
-//! Support hours: which instants count as support time (DESIGN.md §7, `[hours]` in §10).
+//! Support hours: which instants count as support time (`docs/contracts.md`, `[hours]`).
 //!
 //! Pure functions only: no IO and no clock reads; every instant is passed in.
 //! All arithmetic happens on the local calendar of the configured time zone and is

@@ -1,4 +1,4 @@
-//! The command line of DESIGN §9. Raw arguments (clap) first; each
+//! The command line (`docs/contracts.md`, "Command line"). Raw arguments (clap) first; each
 //! subcommand loads the validated config and does one job. `--json` prints
 //! one object per line with the stable fields.
 
@@ -11,7 +11,7 @@ use chrono::{Datelike, Utc};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::config::{Config, ConfigErrors, MailboxConfig};
+use crate::config::{Config, ConfigErrors, MailboxConfig, Secrets};
 use crate::domain::{Disposition, TicketTag};
 use crate::pipeline::{self, Pipeline};
 use crate::source;
@@ -30,10 +30,19 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 #[derive(Parser, Debug)]
-#[command(name = "supportd", version, about = "The MEIN TEAM support-mailbox daemon")]
+#[command(
+    name = "supportd",
+    version,
+    about = "The MEIN TEAM support-mailbox daemon",
+    long_about = "The MEIN TEAM support-mailbox daemon: reads the support mailbox (IMAP or Maildir), turns every mail \
+into a ticket or a follow-up in SQLite, answers with templated mails (SMTP or .eml files) and lets agents work \
+tickets by replying with command tags. The contracts (dispositions, commands, JSON fields, config keys) are in \
+/usr/share/doc/supportd/contracts.md (docs/contracts.md in the source).",
+    after_help = "Exit status: 0 success, 1 runtime failure, 2 bad usage or bad config."
+)]
 pub struct Cli {
-    /// Config file [default: $SUPPORTD_CONFIG, then config/supportd.toml]
-    #[arg(long, global = true)]
+    /// Config file [default: $SUPPORTD_CONFIG, then /etc/supportd/supportd.toml if it exists, then config/supportd.toml]
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
@@ -49,7 +58,8 @@ pub enum Command {
     },
     /// Process .eml files, directories of them, Maildirs or stdin (`-`) once, then exit.
     Ingest {
-        #[arg(required = true)]
+        /// .eml files, directories of them, Maildirs, or `-` for one mail on stdin.
+        #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Only queue outgoing mail; do not hand it to the transport.
         #[arg(long)]
@@ -57,24 +67,29 @@ pub enum Command {
         /// Mails per transaction.
         #[arg(long, default_value_t = 200)]
         batch: usize,
-    },
-    /// Classify one mail: category, confidence, reasons. Writes nothing.
-    Classify {
-        file: PathBuf,
+        /// One JSON object per mail (source, disposition, ticket, reason) instead of tab-separated text.
         #[arg(long)]
         json: bool,
     },
-    /// Tickets.
+    /// Classify one mail: category, confidence, reasons. Writes nothing.
+    Classify {
+        /// The mail (.eml file).
+        file: PathBuf,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tickets: list, show.
     Tickets {
         #[command(subcommand)]
         cmd: TicketsCmd,
     },
-    /// Stored incoming mails.
+    /// Stored incoming mails with their dispositions: list, show.
     Messages {
         #[command(subcommand)]
         cmd: MessagesCmd,
     },
-    /// Outgoing mails.
+    /// Outgoing mails: list, retry, hold, release, delete, flush.
     Outbox {
         #[command(subcommand)]
         cmd: OutboxCmd,
@@ -86,18 +101,30 @@ pub enum Command {
     },
     /// The daemon's health verdict and state: exit 0 healthy, 1 degraded or not running (reasons listed).
     Status {
+        /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// A consistent copy of the store (safe while the daemon runs).
-    Backup { path: PathBuf },
+    /// A consistent copy of the store, mode 0600 (safe while the daemon runs; never overwrites a file).
+    Backup {
+        /// Where to write the copy (must not exist).
+        path: PathBuf,
+    },
     /// The holidays and support hours in force.
     Calendar {
+        /// The year to show [default: this year].
         #[arg(long)]
         year: Option<i32>,
+        /// One JSON object per closed day instead of text.
+        #[arg(long)]
+        json: bool,
     },
-    /// Validate the config; every problem is printed; exit 2 on any.
-    CheckConfig,
+    /// Validate the config and render every template; every problem is printed; exit 2 on any.
+    CheckConfig {
+        /// One JSON object per problem (file, key, rule, value), or one {"ok": true} line.
+        #[arg(long)]
+        json: bool,
+    },
     /// The ticket report of one customer for one period: print it, or queue and send it with --send.
     Report {
         /// Customer name (case-insensitive) or one of its mail domains.
@@ -114,20 +141,36 @@ pub enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions {
+        /// The shell.
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
+    /// Print the manual page (roff) of supportd.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum TicketsCmd {
+    /// Every ticket, oldest first.
     List {
+        /// One JSON object per ticket instead of text.
         #[arg(long)]
         json: bool,
+        /// Only tickets in this status (new, open, in_progress, waiting, forwarded, resolved, closed).
         #[arg(long)]
         status: Option<String>,
+        /// Only tickets of this customer (its name, any case).
         #[arg(long)]
         customer: Option<String>,
     },
+    /// One ticket with its mails and events.
     Show {
+        /// The ticket's tag, e.g. MT-000123.
         tag: String,
+        /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -135,13 +178,17 @@ pub enum TicketsCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum MessagesCmd {
+    /// Every stored incoming mail with its disposition, oldest first.
     List {
+        /// One JSON object per mail instead of text.
         #[arg(long)]
         json: bool,
     },
     /// One stored mail with its processing trail (what each stage decided).
     Show {
+        /// The mail's row number (the first column of `messages list`).
         id: i64,
+        /// One JSON object instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -149,34 +196,111 @@ pub enum MessagesCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum OutboxCmd {
+    /// Outgoing mails, oldest first.
     List {
+        /// One JSON object per mail instead of text.
         #[arg(long)]
         json: bool,
+        /// Only mails in this state: queued, held, sent or failed.
+        #[arg(long, value_parser = store::OUTBOX_STATES)]
+        state: Option<String>,
     },
     /// Queue a failed (or waiting) outgoing mail for sending now.
-    Retry { id: i64 },
+    Retry {
+        /// The outgoing mail's number (the first column of `outbox list`).
+        id: i64,
+    },
+    /// Hold queued mails: they are not sent until released.
+    Hold {
+        /// Outgoing mail numbers.
+        #[arg(required_unless_present = "all", value_name = "ID")]
+        ids: Vec<i64>,
+        /// Every queued mail.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+    /// Release held mails (held by `hold`, or after a restore): they are sent at the next outbox pass.
+    Release {
+        /// Outgoing mail numbers.
+        #[arg(required_unless_present = "all", value_name = "ID")]
+        ids: Vec<i64>,
+        /// Every held mail.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+    /// Discard unsent mails (queued or held): never sent; kept as a record in state failed.
+    Delete {
+        /// Outgoing mail numbers.
+        #[arg(required_unless_present = "all", value_name = "ID")]
+        ids: Vec<i64>,
+        /// Every held mail.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+    /// Make every queued (not held) mail due now, also those waiting for a retry.
+    Flush,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum QuarantineCmd {
+    /// Every quarantined mail with its reason.
     List {
+        /// One JSON object per mail instead of text.
         #[arg(long)]
         json: bool,
     },
     /// The reason and the raw bytes of a quarantined mail.
-    Show { id: i64 },
+    Show {
+        /// The mail's row number (the first column of `quarantine list`).
+        id: i64,
+    },
     /// Run a quarantined mail through the pipeline again (after a fix or a config change).
-    Reprocess { id: i64 },
+    Reprocess {
+        /// The mail's row number (the first column of `quarantine list`).
+        id: i64,
+    },
 }
 
-/// The config path: `--config`, `$SUPPORTD_CONFIG`, `config/supportd.toml`.
+impl Command {
+    /// Which secrets the command needs ([`Secrets`]): only commands that talk
+    /// to the mailbox or the relay read their passwords and tokens, so the
+    /// rest work as root outside the unit (no `$CREDENTIALS_DIRECTORY`).
+    pub fn secrets(&self) -> Secrets {
+        match self {
+            Command::Run { .. } | Command::CheckConfig { .. } => Secrets::Read,
+            Command::Ingest { no_send: false, .. } | Command::Report { send: true, .. } => Secrets::Read,
+            Command::Ingest { no_send: true, .. } | Command::Quarantine { cmd: QuarantineCmd::Reprocess { .. } } => {
+                Secrets::NoServers
+            }
+            _ => Secrets::Skip,
+        }
+    }
+}
+
+/// The installed package's config.
+pub const INSTALLED_CONFIG: &str = "/etc/supportd/supportd.toml";
+
+/// The config path: `--config`, `$SUPPORTD_CONFIG`, `/etc/supportd/supportd.toml`
+/// if it exists (the installed package), `config/supportd.toml` (a checkout).
 pub fn config_path(arg: Option<PathBuf>) -> PathBuf {
-    arg.or_else(|| std::env::var_os("SUPPORTD_CONFIG").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("config/supportd.toml"))
+    arg.or_else(|| std::env::var_os("SUPPORTD_CONFIG").map(PathBuf::from)).unwrap_or_else(|| {
+        if Path::new(INSTALLED_CONFIG).is_file() {
+            PathBuf::from(INSTALLED_CONFIG)
+        } else {
+            PathBuf::from("config/supportd.toml")
+        }
+    })
 }
 
+/// Load the config with every secret (see [`load_config_with`]).
 pub fn load_config(path: &Path) -> Result<Config> {
-    Config::load(path).map_err(|e: ConfigErrors| anyhow::Error::new(UsageError(e.to_string())))
+    load_config_with(path, Secrets::Read)
+}
+
+/// Load and validate the config, reading the secrets `secrets` asks for; a
+/// problem is a [`UsageError`] (exit 2).
+pub fn load_config_with(path: &Path, secrets: Secrets) -> Result<Config> {
+    Config::load_with(path, secrets).map_err(|e: ConfigErrors| anyhow::Error::new(UsageError(e.to_string())))
 }
 
 /// Open the store and build the pipeline for a config.
@@ -186,19 +310,34 @@ pub fn open(cfg: Config) -> Result<(Store, Pipeline)> {
     Ok((store, pipeline))
 }
 
+/// Open the existing store for a command that only reads it (never creates one).
+pub fn open_existing(cfg: &Config) -> Result<Store> {
+    Store::open_existing(&cfg.store_path)
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     let path = config_path(cli.config);
+    // Only the commands that talk to the mailbox or the relay read their secrets.
+    let secrets = cli.command.secrets();
+    let load_config = |p: &Path| load_config_with(p, secrets);
     match cli.command {
-        Command::CheckConfig => {
-            let cfg = load_config(&path)?;
-            crate::templates::Templates::load(&cfg.templates_path).map_err(|e| UsageError(format!("{e:#}")))?;
-            if let Some(p) = &cfg.classifier_path {
-                crate::classify::Classifier::load(p).map_err(UsageError)?;
-            }
-            println!("{}: ok", path.display());
+        Command::CheckConfig { json } => check_config(&path, json),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let shell = match shell.as_str() {
+                "zsh" => clap_complete::Shell::Zsh,
+                "fish" => clap_complete::Shell::Fish,
+                _ => clap_complete::Shell::Bash,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "supportd", &mut std::io::stdout());
             Ok(())
         }
-        Command::Calendar { year } => {
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
+        Command::Calendar { year, json } => {
             let cfg = load_config(&path)?;
             let h = &cfg.hours;
             let cal = crate::calendar::BusinessCalendar::new(
@@ -211,7 +350,22 @@ pub fn run(cli: Cli) -> Result<()> {
             )
             .map_err(|e| UsageError(format!("{}: hours: {e}", path.display())))?;
             let year = year.unwrap_or_else(|| Utc::now().with_timezone(&h.timezone).year());
-            print!("{}", cal.render_year(year));
+            if json {
+                for d in cal.holidays(year) {
+                    println!(
+                        "{}",
+                        json_line(&json!({
+                            "date": d.date.format("%Y-%m-%d").to_string(),
+                            "weekday": d.date.format("%a").to_string().to_lowercase(),
+                            "name_de": d.name_de,
+                            "name_en": d.name_en,
+                            "support_weekday": h.weekdays.contains(&d.date.weekday()),
+                        }))
+                    );
+                }
+            } else {
+                print!("{}", cal.render_year(year));
+            }
             Ok(())
         }
         Command::Classify { file, json } => {
@@ -245,11 +399,11 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ingest { paths, no_send, batch } => {
+        Command::Ingest { paths, no_send, batch, json } => {
             let cfg = load_config(&path)?;
             let (mut store, pipeline) = open(cfg)?;
             crate::inflight::guard(&mut store, &pipeline.cfg.store_path)?;
-            ingest(store, &pipeline, &paths, batch.max(1), !no_send)
+            ingest_with(store, &pipeline, &paths, batch.max(1), !no_send, json)
         }
         Command::Report { customer, period, format, send } => {
             let cfg = load_config(&path)?;
@@ -273,7 +427,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 ))
                 .into());
             }
-            let (mut store, pipeline) = open(cfg)?;
+            let (mut store, pipeline) = if send {
+                open(cfg)?
+            } else {
+                let store = open_existing(&cfg)?;
+                let pipeline = Pipeline::new(cfg, store.conn())?;
+                (store, pipeline)
+            };
             let now = Utc::now();
             if send {
                 let tx = store.conn_mut().transaction()?;
@@ -315,7 +475,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Tickets { cmd } => {
             let cfg = load_config(&path)?;
-            let store = Store::open(&cfg.store_path)?;
+            let store = open_existing(&cfg)?;
             match cmd {
                 TicketsCmd::List { json, status, customer } => {
                     if let Some(s) = &status
@@ -414,7 +574,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Messages { cmd: MessagesCmd::Show { id, json } } => {
             let cfg = load_config(&path)?;
-            let store = Store::open(&cfg.store_path)?;
+            let store = open_existing(&cfg)?;
             let m = store::get_message(store.conn(), id)?
                 .ok_or_else(|| anyhow::anyhow!("no message #{id} in {}", cfg.store_path.display()))?;
             let ticket = m.entry.ticket_id.map(|t| tag(&cfg, t));
@@ -450,7 +610,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let cfg = load_config(&path)?;
             match cmd {
                 QuarantineCmd::List { json } => {
-                    let store = Store::open(&cfg.store_path)?;
+                    let store = open_existing(&cfg)?;
                     for m in store::list_messages(store.conn(), None, Some("quarantined"))? {
                         if json {
                             println!(
@@ -473,7 +633,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     Ok(())
                 }
                 QuarantineCmd::Show { id } => {
-                    let store = Store::open(&cfg.store_path)?;
+                    let store = open_existing(&cfg)?;
                     let m = store::get_message(store.conn(), id)?
                         .filter(|m| m.entry.disposition.as_deref() == Some("quarantined"))
                         .ok_or_else(|| anyhow::anyhow!("no quarantined message #{id}"))?;
@@ -490,7 +650,8 @@ pub fn run(cli: Cli) -> Result<()> {
                     Ok(())
                 }
                 QuarantineCmd::Reprocess { id } => {
-                    let (mut store, pipeline) = open(cfg)?;
+                    let mut store = Store::open_existing_writable(&cfg.store_path)?;
+                    let pipeline = Pipeline::new(cfg, store.conn())?;
                     let o = reprocess(&mut store, &pipeline, id)?;
                     println!(
                         "message #{id} -> #{}: {}{}",
@@ -504,16 +665,52 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Outbox { cmd: OutboxCmd::Retry { id } } => {
             let cfg = load_config(&path)?;
-            let store = Store::open(&cfg.store_path)?;
+            let store = Store::open_existing_writable(&cfg.store_path)?;
             if !store::outbox_retry(store.conn(), id, Utc::now())? {
-                return Err(anyhow::anyhow!("no outgoing mail #{id} that is queued or failed"));
+                return Err(anyhow::anyhow!(
+                    "no outgoing mail #{id} that is queued or failed (a held one: supportd outbox release {id})"
+                ));
             }
             println!("outgoing mail #{id} queued for sending now");
             Ok(())
         }
+        Command::Outbox {
+            cmd: cmd @ (OutboxCmd::Hold { .. } | OutboxCmd::Release { .. } | OutboxCmd::Delete { .. }),
+        } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open_existing_writable(&cfg.store_path)?;
+            let now = Utc::now();
+            let (ids, all, verb, what) = match &cmd {
+                OutboxCmd::Hold { ids, all } => (ids, *all, "held", "queued"),
+                OutboxCmd::Release { ids, all } => (ids, *all, "released", "held"),
+                OutboxCmd::Delete { ids, all } => {
+                    (ids, *all, "deleted (never sent)", if *all { "held" } else { "unsent" })
+                }
+                _ => unreachable!("matched above"),
+            };
+            let rows = if all { store::Rows::All } else { store::Rows::Ids(ids) };
+            let done = match &cmd {
+                OutboxCmd::Hold { .. } => store::outbox_hold(store.conn(), rows, now)?,
+                OutboxCmd::Release { .. } => store::outbox_release(store.conn(), rows, now)?,
+                _ => store::outbox_delete(store.conn(), rows, now)?,
+            };
+            println!("{} outgoing mails {verb}", done.len());
+            let missed: Vec<String> = ids.iter().filter(|i| !done.contains(i)).map(|i| format!("#{i}")).collect();
+            if !missed.is_empty() {
+                return Err(anyhow::anyhow!("no {what} outgoing mail {}", missed.join(", ")));
+            }
+            Ok(())
+        }
+        Command::Outbox { cmd: OutboxCmd::Flush } => {
+            let cfg = load_config(&path)?;
+            let store = Store::open_existing_writable(&cfg.store_path)?;
+            let n = store::outbox_flush(store.conn(), Utc::now())?;
+            println!("{n} queued outgoing mails due now (the daemon sends them at its next outbox pass)");
+            Ok(())
+        }
         Command::Status { json } => {
             let cfg = load_config(&path)?;
-            let store = Store::open(&cfg.store_path)?;
+            let store = open_existing(&cfg)?;
             let r = crate::status::report(store.conn(), &cfg.store_path, Utc::now())?;
             if json {
                 println!("{}", json_line(&serde_json::to_value(&r)?));
@@ -529,14 +726,14 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Backup { path: dest } => {
             let cfg = load_config(&path)?;
-            let store = Store::open(&cfg.store_path)?;
-            store::backup(store.conn(), &dest)?;
-            println!("{} -> {}", cfg.store_path.display(), dest.display());
+            let store = open_existing(&cfg)?;
+            store::backup(store.conn(), &dest, Utc::now())?;
+            println!("{} -> {} (mode 0600)", cfg.store_path.display(), dest.display());
             Ok(())
         }
         Command::Messages { cmd: MessagesCmd::List { json } } => {
             let cfg = load_config(&path)?;
-            let store = Store::open(&cfg.store_path)?;
+            let store = open_existing(&cfg)?;
             for m in store::list_messages(store.conn(), None, None)? {
                 let ticket = m.ticket_id.map(|t| tag(&cfg, t));
                 if json {
@@ -562,10 +759,14 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Outbox { cmd: OutboxCmd::List { json } } => {
+        Command::Outbox { cmd: OutboxCmd::List { json, state } } => {
             let cfg = load_config(&path)?;
-            let store = Store::open(&cfg.store_path)?;
-            for o in store::list_outbox(store.conn(), None)? {
+            let store = open_existing(&cfg)?;
+            let rows = match &state {
+                Some(s) => store::list_outbox_in_state(store.conn(), s)?,
+                None => store::list_outbox(store.conn(), None)?,
+            };
+            for o in rows {
                 if json {
                     println!("{}", json_line(&outbox_json(&cfg, &o)));
                 } else {
@@ -573,7 +774,7 @@ pub fn run(cli: Cli) -> Result<()> {
                         "#{:<5} {:<18} {:<7} {:<10} {:<40} {}",
                         o.id,
                         o.kind,
-                        o.state,
+                        o.shown_state(),
                         o.ticket_id.map(|t| tag(&cfg, t)).unwrap_or_else(|| "-".into()),
                         shown(&o.recipients.join(",")),
                         shown(&o.subject)
@@ -583,6 +784,72 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `check-config`: the config with every secret, the templates (each
+/// rendered strictly with a sample context), the classifier data; every
+/// problem at once, one per line (or one JSON object per line), exit 2 on any.
+fn check_config(path: &Path, json: bool) -> Result<()> {
+    let file = path.display().to_string();
+    let mut problems: Vec<crate::config::Problem> = Vec::new();
+    let problem = |key: &str, rule: String| crate::config::Problem {
+        file: file.clone(),
+        key: key.to_string(),
+        rule,
+        value: String::new(),
+    };
+    match Config::load(path) {
+        Err(e) => problems.extend(e.0),
+        Ok(cfg) => {
+            // A real report's context (on an empty in-memory store) for the report templates.
+            let report_ctx = Store::open_in_memory()
+                .and_then(|mem| {
+                    let p = Pipeline::new(cfg.clone(), mem.conn())?;
+                    let c = cfg.customers.first().cloned().unwrap_or_else(|| crate::config::Customer {
+                        name: "Sample".into(),
+                        domains: vec!["example.org".into()],
+                        language: cfg.language.clone(),
+                        consultant: None,
+                        contact_person: None,
+                        project_team: vec![],
+                        report_cycle: crate::config::ReportCycle::Monthly,
+                        report_to: vec![],
+                    });
+                    let period = crate::reports::Period::parse("2026-11").map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let r = crate::reports::compute(&p, mem.conn(), &c, &period, Utc::now())?;
+                    Ok(crate::reports::context(&p, &r))
+                })
+                .unwrap_or_else(|e| {
+                    problems.push(problem("templates.path", format!("{e:#}")));
+                    json!({})
+                });
+            for t in crate::templates::Templates::check_strict(&cfg.templates_path, &report_ctx) {
+                problems.push(problem("templates.path", t));
+            }
+            if let Some(p) = &cfg.classifier_path
+                && let Err(e) = crate::classify::Classifier::load(p)
+            {
+                problems.push(problem("classifier.path", e));
+            }
+        }
+    }
+    if json {
+        if problems.is_empty() {
+            println!("{}", json_line(&json!({"file": file, "ok": true})));
+        }
+        for p in &problems {
+            println!("{}", json_line(&json!({"file": p.file, "key": p.key, "rule": p.rule, "value": p.value})));
+        }
+    } else if problems.is_empty() {
+        println!("{file}: ok");
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    if json {
+        return Err(UsageError(format!("{file}: {} problems", problems.len())).into());
+    }
+    Err(UsageError(ConfigErrors(problems).to_string()).into())
 }
 
 /// Mail-derived text for one line of text output: every control character
@@ -699,7 +966,8 @@ fn outbox_json(cfg: &Config, o: &store::OutboxEntry) -> serde_json::Value {
         "ticket": o.ticket_id.map(|t| tag(cfg, t)),
         "to": o.recipients,
         "subject": o.subject,
-        "state": o.state,
+        "state": o.shown_state(),
+        "held": o.held,
         "attempts": o.attempts,
         "in_reply_to": o.in_reply_to,
         "message_id": o.message_id,
@@ -710,7 +978,19 @@ fn outbox_json(cfg: &Config, o: &store::OutboxEntry) -> serde_json::Value {
 
 /// `ingest`: every path through the pipeline in batches, Maildir files
 /// acknowledged after their batch committed, then the outbox sent once.
-pub fn ingest(mut store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: usize, send: bool) -> Result<()> {
+pub fn ingest(store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: usize, send: bool) -> Result<()> {
+    ingest_with(store, pipeline, paths, batch, send, false)
+}
+
+/// [`ingest`]; `json`: one JSON object per mail on stdout instead of a tab-separated line.
+pub fn ingest_with(
+    mut store: Store,
+    pipeline: &Pipeline,
+    paths: &[PathBuf],
+    batch: usize,
+    send: bool,
+    json: bool,
+) -> Result<()> {
     let started = std::time::Instant::now();
     let all = source::collect_paths(paths).map_err(|e| UsageError(format!("{e:#}")))?;
     let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
@@ -731,6 +1011,19 @@ pub fn ingest(mut store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: u
             }
             *counts.entry(o.disposition.as_str()).or_default() += 1;
             total += 1;
+            if json {
+                println!(
+                    "{}",
+                    json_line(&json!({
+                        "source": item.source,
+                        "id": o.row,
+                        "disposition": o.disposition.as_str(),
+                        "ticket": o.ticket.map(|t| pipeline.tag(t)),
+                        "reason": o.reason,
+                    }))
+                );
+                continue;
+            }
             println!(
                 "{}\t{}\t{}{}",
                 shown(&item.source),

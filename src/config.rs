@@ -1,4 +1,4 @@
-//! Configuration (DESIGN §10) in two layers: [`raw`] mirrors the TOML file
+//! Configuration (`docs/contracts.md`, "Configuration") in two layers: [`raw`] mirrors the TOML file
 //! with unknown keys rejected; [`Config`] is the validated form the rest of
 //! the program uses. [`Config::load`] reports every problem at once, each as
 //! one line naming file, key, rule and value.
@@ -476,6 +476,27 @@ struct Checker<'a> {
     file: &'a str,
     dir: &'a Path,
     problems: Vec<Problem>,
+    /// Whether `*_file` secrets and token files are read ([`Secrets`]).
+    secrets: Secrets,
+}
+
+/// Whether loading a config reads the secrets of the mailbox and the relay
+/// (`password_file`, `token_file`, `support.secret_file`, with
+/// `${CREDENTIALS_DIRECTORY}` expanded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// Read and check them all (`run`, `ingest`, `report --send`, `check-config`).
+    Read,
+    /// All but the mailbox's and the relay's (`password_file`, `token_file`
+    /// left out): commands that write outgoing mail into the store but send
+    /// nothing (`ingest --no-send`, `quarantine reprocess`) still sign its
+    /// Message-IDs with `support.secret_file`.
+    NoServers,
+    /// None of them (their values are `None`): for the commands that write no
+    /// mail and talk to neither the mailbox nor the relay (`status`,
+    /// `tickets list`, `backup`, …), which must work as root outside the
+    /// unit, where `$CREDENTIALS_DIRECTORY` is not set.
+    Skip,
 }
 
 impl Checker<'_> {
@@ -552,6 +573,12 @@ impl Checker<'_> {
                 None
             }
             (Some(s), None) => Some(s),
+            (None, Some(_))
+                if self.secrets == Secrets::Skip
+                    || (self.secrets == Secrets::NoServers && !key.starts_with("support.")) =>
+            {
+                None
+            }
             (None, Some(f)) => {
                 let expanded = expand_credentials(&f);
                 let p = self.path(&expanded);
@@ -653,7 +680,8 @@ impl Checker<'_> {
             (Some(f), None) => {
                 let key = format!("{sect}.token_file");
                 let p = self.path(&expand_credentials(f));
-                if let Err(err) = std::fs::File::open(&p) {
+                if self.secrets != Secrets::Read {
+                } else if let Err(err) = std::fs::File::open(&p) {
                     self.bad(&key, format!("cannot be read: {err}"), p.display().to_string());
                 }
                 Some(TokenSource { key, kind: TokenKind::File(p) })
@@ -739,6 +767,11 @@ fn default_category(c: Category) -> CategoryConfig {
 impl Config {
     /// Load and validate a config file; all problems at once on failure.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        Config::load_with(path, Secrets::Read)
+    }
+
+    /// [`Config::load`], reading the secrets or not ([`Secrets`]).
+    pub fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![Problem {
@@ -750,23 +783,52 @@ impl Config {
         })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-        Config::from_str(&text, &file, &dir)
+        Config::from_str_with(&text, &file, &dir, secrets)
     }
 
     /// Validate config text; relative paths are resolved against `dir`.
     pub fn from_str(text: &str, file: &str, dir: &Path) -> Result<Config, ConfigErrors> {
-        let raw: raw::File = toml::from_str(text).map_err(|e| {
-            let msg = e.message().replace('\n', " ");
-            let key = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!("line {line}")
-                })
-                .unwrap_or_else(|| "(file)".into());
-            ConfigErrors(vec![Problem { file: file.to_string(), key, rule: msg, value: String::new() }])
-        })?;
-        let mut c = Checker { file, dir, problems: Vec::new() };
+        Config::from_str_with(text, file, dir, Secrets::Read)
+    }
+
+    /// [`Config::from_str`], reading the secrets or not ([`Secrets`]).
+    ///
+    /// Every problem at once: a file that is not TOML at all is one problem
+    /// (with its line); a key of the wrong type or an unknown key is reported
+    /// by a second pass that checks each key on its own (naming the key, and
+    /// its line), leaves the bad keys out and goes on to check the rest.
+    pub fn from_str_with(text: &str, file: &str, dir: &Path, secrets: Secrets) -> Result<Config, ConfigErrors> {
+        let mut c = Checker { file, dir, problems: Vec::new(), secrets };
+        let raw: raw::File = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let first = {
+                    let msg = e.message().replace('\n', " ");
+                    let key = e
+                        .span()
+                        .map(|s| {
+                            let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                            format!("line {line}")
+                        })
+                        .unwrap_or_else(|| "(file)".into());
+                    Problem { file: file.to_string(), key, rule: msg, value: String::new() }
+                };
+                let Ok(table) = text.parse::<toml::Table>() else {
+                    return Err(ConfigErrors(vec![first]));
+                };
+                let (cleaned, problems) = structure::check(table, text);
+                if problems.is_empty() {
+                    return Err(ConfigErrors(vec![first]));
+                }
+                for (key, rule) in problems {
+                    c.rule(key, rule);
+                }
+                match toml::Value::Table(cleaned).try_into::<raw::File>() {
+                    Ok(raw) => raw,
+                    Err(_) => return Err(ConfigErrors(c.problems)),
+                }
+            }
+        };
 
         let s = raw.support.unwrap_or_default();
         let support_address = match c.address("support.address", s.address.clone()) {
@@ -966,10 +1028,23 @@ impl Config {
         }
 
         let mut level_teams: [Vec<String>; 3] = Default::default();
+        let mut team_given = [false; 3];
         for (k, v) in raw.levels {
             match k.parse::<usize>() {
-                Ok(n @ 1..=3) => level_teams[n - 1] = c.addresses(&format!("levels.{k}.team"), v.team),
+                Ok(n @ 1..=3) => {
+                    team_given[n - 1] = v.team.as_ref().is_some_and(|t| !t.is_empty());
+                    level_teams[n - 1] = c.addresses(&format!("levels.{k}.team"), v.team);
+                }
                 _ => c.bad(format!("levels.{k}"), "level must be 1, 2 or 3", &k),
+            }
+        }
+        for (i, given) in team_given.iter().enumerate() {
+            if !given {
+                // New tickets, escalations and level changes to this level would notify nobody.
+                c.rule(
+                    format!("levels.{}.team", i + 1),
+                    format!("must name at least one address (the team that gets the tickets of level {})", i + 1),
+                );
             }
         }
 
@@ -1244,6 +1319,155 @@ impl Config {
     }
 }
 
+/// The second pass over a file that is TOML but not of the config's shape:
+/// each key is checked on its own against the raw layer, so every unknown
+/// key and every value of the wrong type is reported with its key path.
+mod structure {
+    use serde::de::DeserializeOwned;
+    use std::collections::BTreeMap;
+
+    use super::raw;
+
+    /// The table without the bad keys, and (key, rule) per bad key.
+    pub fn check(mut table: toml::Table, text: &str) -> (toml::Table, Vec<(String, String)>) {
+        let lines = key_lines(text);
+        let mut out = Vec::new();
+        let keys: Vec<String> = table.keys().cloned().collect();
+        for k in keys {
+            let Some(v) = table.get_mut(&k) else { continue };
+            let ok = match k.as_str() {
+                "support" => section::<raw::Support>(&k, v, &lines, &mut out),
+                "mailbox" => section::<raw::Mailbox>(&k, v, &lines, &mut out),
+                "transport" => section::<raw::Transport>(&k, v, &lines, &mut out),
+                "store" => section::<raw::Store>(&k, v, &lines, &mut out),
+                "hours" => section::<raw::Hours>(&k, v, &lines, &mut out),
+                "agents" => section::<raw::Agents>(&k, v, &lines, &mut out),
+                "limits" => section::<raw::Limits>(&k, v, &lines, &mut out),
+                "classifier" => section::<raw::Classifier>(&k, v, &lines, &mut out),
+                "templates" => section::<raw::Templates>(&k, v, &lines, &mut out),
+                "metrics" => section::<raw::Metrics>(&k, v, &lines, &mut out),
+                "reports" => section::<raw::Reports>(&k, v, &lines, &mut out),
+                "levels" => map::<raw::LevelTable>(&k, v, &lines, &mut out),
+                "categories" => map::<raw::CategoryTable>(&k, v, &lines, &mut out),
+                "sla" => match v.as_table_mut() {
+                    Some(t) => {
+                        if let Some(p) = t.get_mut("priorities")
+                            && !map::<raw::SlaTarget>("sla.priorities", p, &lines, &mut out)
+                        {
+                            t.remove("priorities");
+                        }
+                        section::<raw::Sla>(&k, v, &lines, &mut out)
+                    }
+                    None => section::<raw::Sla>(&k, v, &lines, &mut out),
+                },
+                "customers" => match v.as_array_mut() {
+                    Some(list) => {
+                        for (i, c) in list.iter_mut().enumerate() {
+                            if !section::<raw::Customer>(&format!("customers[{i}]"), c, &lines, &mut out) {
+                                *c = toml::Value::Table(toml::Table::new());
+                            }
+                        }
+                        true
+                    }
+                    None => {
+                        push(&mut out, &lines, &k, "must be a list of [[customers]] tables".into());
+                        false
+                    }
+                },
+                _ => {
+                    push(&mut out, &lines, &k, "unknown section".into());
+                    false
+                }
+            };
+            if !ok {
+                table.remove(&k);
+            }
+        }
+        (table, out)
+    }
+
+    /// A table of struct `T`: each key on its own; bad keys removed.
+    /// False: not a table at all (the caller drops it).
+    fn section<T: DeserializeOwned>(
+        prefix: &str,
+        v: &mut toml::Value,
+        lines: &BTreeMap<String, usize>,
+        out: &mut Vec<(String, String)>,
+    ) -> bool {
+        let Some(t) = v.as_table_mut() else {
+            push(out, lines, prefix, format!("must be a table, not a {}", v.type_str()));
+            return false;
+        };
+        let keys: Vec<String> = t.keys().cloned().collect();
+        for k in keys {
+            let mut one = toml::Table::new();
+            one.insert(k.clone(), t[&k].clone());
+            if let Err(e) = toml::Value::Table(one).try_into::<T>() {
+                push(out, lines, &format!("{prefix}.{k}"), e.message().replace('\n', " "));
+                t.remove(&k);
+            }
+        }
+        true
+    }
+
+    /// A table of tables of struct `T` (`[levels.1]`, `[categories.x]`).
+    fn map<T: DeserializeOwned>(
+        prefix: &str,
+        v: &mut toml::Value,
+        lines: &BTreeMap<String, usize>,
+        out: &mut Vec<(String, String)>,
+    ) -> bool {
+        let Some(t) = v.as_table_mut() else {
+            push(out, lines, prefix, format!("must be a table, not a {}", v.type_str()));
+            return false;
+        };
+        let keys: Vec<String> = t.keys().cloned().collect();
+        for k in keys {
+            if let Some(inner) = t.get_mut(&k)
+                && !section::<T>(&format!("{prefix}.{k}"), inner, lines, out)
+            {
+                t.remove(&k);
+            }
+        }
+        true
+    }
+
+    fn push(out: &mut Vec<(String, String)>, lines: &BTreeMap<String, usize>, key: &str, rule: String) {
+        match lines.get(key) {
+            Some(n) => out.push((key.to_string(), format!("{rule} (line {n})"))),
+            None => out.push((key.to_string(), rule)),
+        }
+    }
+
+    /// The line of each `key = ` and `[table]` of the text, by key path
+    /// (`support.reopen_days`, `customers[1].name`): best effort, for the
+    /// messages only.
+    fn key_lines(text: &str) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        let mut path = String::new();
+        let mut arrays: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let l = line.trim();
+            if let Some(name) = l.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+                let name = name.trim().to_string();
+                let n = arrays.entry(name.clone()).and_modify(|n| *n += 1).or_insert(0);
+                path = format!("{name}[{n}]");
+                out.entry(path.clone()).or_insert(i + 1);
+            } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.split(']').next()) {
+                path = name.trim().to_string();
+                out.entry(path.clone()).or_insert(i + 1);
+            } else if let Some((k, _)) = l.split_once('=') {
+                let k = k.trim().trim_matches('"');
+                if !k.is_empty() && !k.starts_with('#') {
+                    let full = if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+                    out.entry(full).or_insert(i + 1);
+                }
+            }
+        }
+        out
+    }
+}
+
 fn dummy_endpoint() -> Endpoint {
     Endpoint {
         host: String::new(),
@@ -1317,10 +1541,13 @@ level = 1
             "categories.security_error.priority: security errors must be at least high",
             "categories.bogus",
             "agents.trusted_authserv_ids",
+            "levels.1.team: must name at least one address",
+            "levels.2.team",
+            "levels.3.team",
         ] {
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
-        assert_eq!(lines.len(), 8, "{joined}");
+        assert_eq!(lines.len(), 11, "{joined}");
     }
 
     /// Proves: `limits.max_processing_secs` defaults to 60 s, takes an
@@ -1472,12 +1699,56 @@ level = 1
         assert!(e.to_string().contains("mailbox.auth: only applies to kind = \"imap\""), "{e}");
     }
 
+    /// Proves: an unknown key is named with its section and its line.
     #[test]
-    fn unknown_keys_are_rejected_with_the_line() {
-        let e =
-            Config::from_str("[support]\naddress = \"a@b.de\"\nadress = 1\n", "x.toml", Path::new(".")).unwrap_err();
+    fn unknown_keys_are_rejected_with_the_key_and_the_line() {
+        let e = Config::from_str(
+            &format!("{EMBEDDED_DEFAULT}\n[reports]\nsend_at = \"08:00\"\nadress = 1\n"),
+            "x.toml",
+            Path::new("."),
+        )
+        .unwrap_err();
         let s = e.to_string();
-        assert!(s.starts_with("x.toml: line 3:"), "{s}");
-        assert!(s.contains("adress"), "{s}");
+        let n = EMBEDDED_DEFAULT.lines().count() + 4;
+        assert!(s.starts_with("x.toml: reports.adress: unknown field `adress`"), "{s}");
+        assert!(s.contains(&format!("(line {n})")), "{s}");
+        assert_eq!(e.0.len(), 1, "{s}");
+    }
+
+    /// Proves: structural problems (unknown keys and sections, values of the
+    /// wrong type in any table, a table that is a value) are all reported at
+    /// once, each naming its key, together with the semantic problems of
+    /// the keys that did parse; a file that is not TOML at all is one problem
+    /// with its line.
+    #[test]
+    fn structural_problems_are_all_reported_with_their_keys() {
+        let text = EMBEDDED_DEFAULT
+            .replace("reopen_days = 14", "reopen_days = \"vierzehn\"")
+            .replace("first_response_hours = 4", "first_response_hours = \"vier\"")
+            .replace("report_cycle = \"quarterly\"", "report_cycle = 4")
+            .replace("open = \"08:00\"", "open = \"8 Uhr\"")
+            .replace("timezone = \"Europe/Berlin\"", "timezone = \"Europe/Berlin\"\nzone = 1")
+            + "\n[metrics]\nlisten = 9187\n[sla]\nwarn_share = \"viel\"\n[sla.priorities.high]\nfirst_response_hours = true\n[bogus]\nx = 1\n";
+        let e = Config::from_str(&text, "x.toml", Path::new(".")).unwrap_err();
+        let joined = e.to_string();
+        for needle in [
+            "x.toml: support.reopen_days: invalid type: string \"vierzehn\", expected i64 (line 13)",
+            "x.toml: categories.functional_error.first_response_hours: invalid type",
+            "x.toml: customers[1].report_cycle: invalid type",
+            "x.toml: hours.zone: unknown field `zone`",
+            "x.toml: metrics.listen: invalid type",
+            "x.toml: sla.warn_share: invalid type",
+            "x.toml: sla.priorities.high.first_response_hours: invalid type",
+            "x.toml: bogus: unknown section",
+            // the semantic check of the rest goes on
+            "x.toml: hours.open: must be a time HH:MM (got \"8 Uhr\")",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        assert_eq!(e.0.len(), 9, "{joined}");
+
+        let e = Config::from_str("[support\naddress = 1\n", "x.toml", Path::new(".")).unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert!(e.to_string().starts_with("x.toml: line 1:"), "{e}");
     }
 }

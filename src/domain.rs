@@ -1,4 +1,4 @@
-//! Domain vocabulary of DESIGN §3/§4: categories, levels, priorities, statuses,
+//! Domain vocabulary of `docs/contracts.md` (tickets, dispositions): categories, levels, priorities, statuses,
 //! dispositions and ticket tags. Each type parses from and prints to the stable
 //! ids used in config, JSON output and the database.
 
@@ -91,7 +91,7 @@ id_enum!(
 );
 
 id_enum!(
-    /// Ticket status (DESIGN §3).
+    /// Ticket status (`docs/contracts.md`, "Tickets").
     Status {
         New => "new",
         Open => "open",
@@ -113,7 +113,7 @@ impl Status {
 }
 
 id_enum!(
-    /// What happened to an incoming mail (DESIGN §4).
+    /// What happened to an incoming mail (`docs/contracts.md`, "Dispositions").
     Disposition {
         NewTicket => "new_ticket",
         FollowUp => "follow_up",

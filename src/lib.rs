@@ -30,7 +30,7 @@
 //!   [`reports`]: overview and ticket reports.
 //! - [`daemon`]: `run`, its loops under one stop signal; [`watchdog`]: their heartbeats for systemd;
 //!   [`journal`]: logs to journald or stderr; [`status`] and [`metrics`]: what ops can ask for.
-//! - [`cli`]: the subcommands of DESIGN §9.
+//! - [`cli`]: the subcommands (`docs/contracts.md`, "Command line").
 //!
 //! Invariants: raw bytes are the first write for every mail; a ticket change
 //! and the mails it causes commit in one transaction; a source is acknowledged

@@ -12,6 +12,9 @@ use clap::Parser;
 fn main() {
     limit_malloc_arenas();
     let cli = supportd::cli::Cli::parse();
+    if !matches!(cli.command, supportd::cli::Command::Run { .. }) {
+        default_sigpipe();
+    }
     // journald (structured fields) under systemd, else stderr; RUST_LOG filters both.
     supportd::journal::init(if matches!(cli.command, supportd::cli::Command::Run { .. }) { "info" } else { "warn" });
     match supportd::cli::run(cli) {
@@ -36,6 +39,29 @@ fn main() {
         }
     }
 }
+
+/// A command whose output goes into a pipe that closes early (`supportd
+/// messages list | head -1`) ends quietly, as `ls` or `grep` do, instead of
+/// panicking on the write (Rust ignores SIGPIPE, so `println!` would get
+/// EPIPE and panic with exit 101). Not for `run`: the daemon's sockets must
+/// never kill it.
+#[cfg(unix)]
+fn default_sigpipe() {
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    /// SIGPIPE and SIG_DFL of signal.h (Linux).
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: resets one signal's disposition to the default before any
+    // other thread exists; no handler code runs.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
 
 /// glibc gives each thread that allocates an arena of its own (up to eight
 /// per core), and memory freed in one arena is not reused by the others: the

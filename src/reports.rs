@@ -1,4 +1,4 @@
-//! Ticket overview on request and periodic ticket reports (DESIGN §8).
+//! Ticket overview on request and periodic ticket reports (`docs/contracts.md`; README "Ticket reports").
 //! Which tickets a sender may see, and the words that ask for an overview,
 //! are pure functions here; so are report periods (parsing, boundaries,
 //! when a report is due) and the report formats (text, CSV, HTML with an

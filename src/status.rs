@@ -349,7 +349,7 @@ pub fn store_bytes(path: &Path) -> u64 {
 pub fn figures(conn: &Connection, store_path: &Path, now: DateTime<Utc>) -> Result<Figures> {
     let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
     let oldest: Option<String> =
-        conn.query_row("SELECT min(created_at) FROM outbox WHERE state = 'queued'", [], |r| r.get(0))?;
+        conn.query_row("SELECT min(created_at) FROM outbox WHERE state = 'queued' AND held IS NULL", [], |r| r.get(0))?;
     let age = oldest.as_deref().and_then(store::parse_ts).map(|t| (now - t).num_seconds().max(0));
     Ok(Figures {
         outbox: OutboxFigures {

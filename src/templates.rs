@@ -146,22 +146,45 @@ impl Templates {
 
     /// Embedded templates, overridden by `dir/<lang>/<kind>.txt` where present.
     pub fn load(dir: &Path) -> Result<Templates> {
-        let mut sources: BTreeMap<String, String> =
-            EMBEDDED.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect();
-        for lang in ["de", "en"] {
-            let d = dir.join(lang);
-            let Ok(entries) = std::fs::read_dir(&d) else { continue };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "txt" || x == "html") {
-                    let name = format!("{lang}/{}", p.file_name().unwrap_or_default().to_string_lossy());
-                    let text =
-                        std::fs::read_to_string(&p).with_context(|| format!("reading template {}", p.display()))?;
-                    sources.insert(name, text);
-                }
+        Templates::from_sources(sources(dir)?).map_err(|e| anyhow!("templates in {}: {e:#}", dir.display()))
+    }
+
+    /// `check-config`: every template (embedded, overridden from `dir`)
+    /// rendered with strict undefined behaviour on a sample context with
+    /// every variable its kind gets ([`sample_context`]; the `report` kind
+    /// takes `report_ctx`, a real report's context), so a misspelt or
+    /// unknown variable is an error naming the file and the variable instead
+    /// of rendering empty in a customer's mail. One line per problem.
+    pub fn check_strict(dir: &Path, report_ctx: &serde_json::Value) -> Vec<String> {
+        let sources = match sources(dir) {
+            Ok(s) => s,
+            Err(e) => return vec![format!("{e:#}")],
+        };
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let mut problems = Vec::new();
+        for (name, text) in &sources {
+            let shown = match dir.join(name) {
+                p if p.is_file() => p.display().to_string(),
+                _ => format!("{name} (embedded)"),
+            };
+            if let Err(e) = env.add_template_owned(name.clone(), text.clone()) {
+                problems.push(format!("template {shown}: {}", one_line(&format!("{e:#}"))));
+                continue;
+            }
+            let kind = name.split('/').nth(1).and_then(|f| f.rsplit_once('.')).map(|(k, _)| k).unwrap_or("");
+            let lang = name.split('/').next().unwrap_or("de");
+            let ctx = if kind == "report" { report_ctx.clone() } else { sample_context(kind, lang) };
+            let Ok(t) = env.get_template(name) else { continue };
+            if let Err(e) = t.render(minijinja::value::Serde(&ctx)) {
+                let msg = e.to_string();
+                problems.push(format!(
+                    "template {shown}: {} (variables of {kind}: docs/contracts.md, \"Templates\")",
+                    one_line(&msg)
+                ));
             }
         }
-        Templates::from_sources(sources).map_err(|e| anyhow!("templates in {}: {e:#}", dir.display()))
+        problems
     }
 
     fn from_sources(sources: BTreeMap<String, String>) -> Result<Templates> {
@@ -204,6 +227,83 @@ impl Templates {
         let body = rest.trim_start_matches(['\r', '\n']).to_string();
         Ok((subject, body))
     }
+}
+
+/// The template sources: the embedded ones, overridden by the files of
+/// `dir/<lang>/` (`.txt`, `.html`).
+fn sources(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut sources: BTreeMap<String, String> = EMBEDDED.iter().map(|(n, s)| (n.to_string(), s.to_string())).collect();
+    for lang in ["de", "en"] {
+        let d = dir.join(lang);
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "txt" || x == "html") {
+                let name = format!("{lang}/{}", p.file_name().unwrap_or_default().to_string_lossy());
+                let text = std::fs::read_to_string(&p).with_context(|| format!("reading template {}", p.display()))?;
+                sources.insert(name, text);
+            }
+        }
+    }
+    Ok(sources)
+}
+
+/// A context with every variable a template of `kind` gets (the ticket
+/// variables for every ticket mail, plus the kind's own; see
+/// `docs/contracts.md`, "Templates"), filled with sample values: what
+/// `check-config` renders each template with, strictly.
+pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
+    use serde_json::json;
+    let en = lang == "en";
+    let mut v = json!({
+        "tag": "MT-000123",
+        "subject": "Dienstplan lässt sich nicht speichern",
+        "requester": "m.keller@stadtwerke-musterstadt.de",
+        "requester_name": "Max Keller",
+        "customer": "Stadtwerke Musterstadt",
+        "customer_or_requester": "Stadtwerke Musterstadt",
+        "category": "functional_error",
+        "category_title": if en { "Functional error" } else { "Funktionaler Fehler" },
+        "level": 1,
+        "level_ordinal": "1st",
+        "priority": "normal",
+        "priority_title": "normal",
+        "status": "open",
+        "status_title": if en { "open" } else { "offen" },
+        "covered": true,
+        "contact_person": "Anna Berg",
+        "display_name": "MEIN TEAM Support",
+        "support_address": "mein-team-support@roewaplan.de",
+        "first_response_due": "24.11.2026 14:00",
+        "text": "Guten Tag,\nder Dienstplan lässt sich nicht speichern.",
+        "warnings": ["sample warning"],
+    });
+    let extra = match kind {
+        "ack" => json!({"in_hours": true, "next_opening": "Dienstag, 26.05.2026, 08:00 Uhr",
+                        "response_by": "24.11.2026 14:00", "security": false}),
+        "notify_agents" => json!({"follow_up": false, "low_confidence": true, "confidence": 0.42,
+                                  "reasons": "keyword \"speichern\""}),
+        "status" => json!({"changes": ["Status: in Bearbeitung"], "status_headline": "in Bearbeitung"}),
+        "agent_reply" => json!({"changes": ["Status: in Bearbeitung"]}),
+        "command_error" => json!({"errors": [{"line": "#staus waiting", "message": "unknown command"}],
+                                  "usage": "#status open|in_progress|waiting|resolved|closed"}),
+        "note" => json!({"agent": "anna@roewaplan.de", "changes": ["Stufe: 2"]}),
+        "agent_notice" => json!({"notices": ["sample notice"]}),
+        "change" => json!({"change_state": "announced", "change_date": "03.12.2026", "change_weekday": "Donnerstag",
+                           "change_start": "18:00", "change_end": "20:00", "change_description": "Update auf 4.2"}),
+        "escalation" => json!({"warning": false, "share": 80}),
+        "overview" => {
+            let row = json!({"tag": "MT-000123", "subject": "Dienstplan", "status": "open", "status_title": "offen",
+                             "level": 1, "category_title": "Funktionaler Fehler", "opened": "24.11.2026",
+                             "last_activity": "25.11.2026"});
+            json!({"open": [row.clone()], "closed": [row], "date": "25.11.2026 10:00"})
+        }
+        _ => json!({}),
+    };
+    if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    v
 }
 
 /// An outgoing mail before it is turned into bytes.

@@ -1,4 +1,4 @@
-//! Integration tests for `supportd::calendar` (DESIGN.md §7): BW holidays, support hours,
+//! Integration tests for `supportd::calendar` (`docs/contracts.md`; README "Support hours and SLA"): BW holidays, support hours,
 //! DST-correct support-time arithmetic, SLA pauses, extra closed days.
 //!
 //! Instants are written either as Berlin wall-clock time (`berlin(..)`) or, where the UTC

@@ -1,4 +1,4 @@
-//! The command line as ops and tests use it (DESIGN §9): the built binary,
+//! The command line as ops and tests use it (`docs/contracts.md`, "Command line"): the built binary,
 //! exit codes 0/1/2, one-line errors naming the culprit, JSON fields.
 
 mod common;
@@ -121,7 +121,11 @@ fn ingest_then_list_gives_the_design_fields_as_json_lines() {
 
 #[test]
 fn tickets_show_errors_name_the_tag() {
-    let (_dir, cfg) = temp_config();
+    let (dir, cfg) = temp_config();
+    // the store must exist: read-only commands never create one (tests/ops_cli.rs)
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert!(supportd(&cfg, &["ingest", "--no-send", empty.to_str().unwrap()]).status.success());
     let o = supportd(&cfg, &["tickets", "show", "MT-000999"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("MT-000999"));

@@ -59,6 +59,7 @@ fn rows_for(i: usize) -> &'static str {
                VALUES ('241 maildir:1.test', 'suspect', 'the process died during its batch', '2026-11-02T08:00:00Z');"
         }
         8 => "UPDATE tickets SET requester_name = 'Max Keller' WHERE id = 1;",
+        9 => "UPDATE outbox SET held = NULL WHERE id = 1;",
         10 => "UPDATE messages SET arrived_at = '2026-11-02T08:59:00Z' WHERE id = 1;",
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }

@@ -11,7 +11,7 @@ fn example() -> PathBuf {
 }
 
 /// Proves: `check-config` accepts the production example (IMAP + SMTP, every
-/// key of DESIGN §10) when its password files exist in
+/// key of `docs/contracts.md`) when its password files exist in
 /// `$CREDENTIALS_DIRECTORY` (what systemd's LoadCredential= provides), and
 /// without them fails with exit status 2 naming both keys.
 #[test]

@@ -486,6 +486,11 @@ fn cli_config() -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
     let cfg = dir.path().join("config/supportd.toml");
     std::fs::copy(repo().join("config/supportd.toml"), &cfg).unwrap();
+    // A store to report on (`report` without --send only reads an existing one).
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&cfg).arg("ingest").arg("--no-send").arg(&empty).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (dir, cfg)
 }
 

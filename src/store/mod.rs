@@ -22,8 +22,56 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_reports", include_str!("migrations/0006_reports.sql")),
     ("0007_inflight", include_str!("migrations/0007_inflight.sql")),
     ("0008_requester_name", include_str!("migrations/0008_requester_name.sql")),
+    ("0009_outbox_held", include_str!("migrations/0009_outbox_held.sql")),
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
 ];
+
+/// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
+pub const SECRET_KEY: &str = "message_id_secret";
+/// State key written into a backup copy only (`supportd backup`): the time
+/// the backup was taken. A store that carries it was restored from a backup.
+pub const BACKUP_TAKEN_KEY: &str = "backup.taken_at";
+/// State key set when a restored store was first opened: "<backup time> opened <time>, <n> outgoing mails held".
+pub const RESTORED_FROM_KEY: &str = "restored_from";
+
+/// How long a connection waits for another process's write lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A schema version this binary can work with (not newer than it knows).
+fn check_version(version: i64) -> Result<()> {
+    if version as usize > MIGRATIONS.len() || version < 0 {
+        anyhow::bail!(
+            "the database has schema version {version}, this supportd knows {}: refusing to run an older binary on it",
+            MIGRATIONS.len()
+        );
+    }
+    Ok(())
+}
+
+/// `bytes` random bytes from the kernel, hex.
+fn random_hex(bytes: usize) -> Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).context("reading /dev/urandom")?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A store restored from a backup (it carries [`BACKUP_TAKEN_KEY`], which
+/// only `supportd backup` writes, into the copy): every outgoing mail still
+/// queued in it was queued when the backup was taken and may well have been
+/// sent since, so each is held until an operator releases or discards it;
+/// the marker is replaced by [`RESTORED_FROM_KEY`]. Returns the backup time
+/// and how many were held, or `None` for a store that is not a fresh restore.
+pub fn hold_restored(conn: &Connection, now: DateTime<Utc>) -> Result<Option<(String, usize)>> {
+    let Some(taken) = get_state(conn, BACKUP_TAKEN_KEY)? else { return Ok(None) };
+    let n = conn.execute(
+        "UPDATE outbox SET held = ?1 WHERE state = 'queued' AND held IS NULL",
+        [format!("restored from the backup of {taken}: maybe sent already")],
+    )?;
+    conn.execute("DELETE FROM state WHERE key = ?1", [BACKUP_TAKEN_KEY])?;
+    set_state(conn, RESTORED_FROM_KEY, &format!("backup of {taken}, opened {}, {n} outgoing mails held", ts(now)))?;
+    Ok(Some((taken, n)))
+}
 
 /// Prepared statements kept per connection (`prepare_cached`).
 const STATEMENT_CACHE: usize = 64;
@@ -55,13 +103,53 @@ impl Store {
         Store::init(conn).with_context(|| format!("preparing the store {}", path.display()))
     }
 
+    /// Open an existing store read-write (an operator's command that
+    /// changes it, like `outbox release`): a store that does not exist is an
+    /// error naming the path, never created.
+    pub fn open_existing_writable(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            anyhow::bail!("the store {} does not exist (check store.path in the config)", path.display());
+        }
+        Store::open(path)
+    }
+
+    /// Open an existing store for a command that only reads it: a store
+    /// that does not exist is an error naming the path (a mistyped
+    /// `store.path` must not create an empty store and report zero counts).
+    /// The connection is read-only; a store at an older schema version is
+    /// opened read-write once and migrated (as the daemon would at start).
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            anyhow::bail!(
+                "the store {} does not exist (check store.path in the config; this command only reads the store and does not create it)",
+                path.display()
+            );
+        }
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .with_context(|| format!("opening the store {} read-only", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .with_context(|| format!("reading the store {}", path.display()))?;
+        check_version(version).with_context(|| format!("the store {}", path.display()))?;
+        if (version as usize) < MIGRATIONS.len() {
+            drop(conn);
+            return Store::open(path);
+        }
+        conn.pragma_update(None, "cache_size", -1024)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(Store { conn, inflight: None })
+    }
+
     /// A private in-memory store (tests, `classify`).
     pub fn open_in_memory() -> Result<Store> {
         Store::init(Connection::open_in_memory()?)
     }
 
     fn init(conn: Connection) -> Result<Store> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if mode != "wal" && mode != "memory" {
             anyhow::bail!("journal_mode is {mode}, WAL was asked for");
@@ -88,22 +176,47 @@ impl Store {
         Ok(store)
     }
 
-    /// Apply the migrations not yet applied, each in its own transaction.
+    /// Apply the migrations not yet applied, each in its own transaction,
+    /// then make sure the store has its Message-ID secret and hold the
+    /// outbox of a restored backup ([`hold_restored`]).
+    ///
+    /// Safe to race: several processes may open a fresh store at the same
+    /// moment (the daemon and a monitoring command during an install). Each
+    /// step runs in a `BEGIN IMMEDIATE` transaction (one writer at a time;
+    /// the others wait up to the busy timeout) and reads `user_version`
+    /// again inside it, so a migration another process applied meanwhile is
+    /// skipped, never applied twice.
     pub fn migrate(&mut self) -> Result<()> {
         let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version as usize > MIGRATIONS.len() {
-            anyhow::bail!(
-                "the database has schema version {version}, this supportd knows {}: refusing to run an older binary on it",
-                MIGRATIONS.len()
-            );
+        check_version(version)?;
+        if version as usize == MIGRATIONS.len()
+            && get_state(&self.conn, SECRET_KEY)?.is_some()
+            && get_state(&self.conn, BACKUP_TAKEN_KEY)?.is_none()
+        {
+            return Ok(());
         }
-        for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+        loop {
+            let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            check_version(version)?;
+            let Some((name, sql)) = MIGRATIONS.get(version as usize) else {
+                if get_state(&tx, SECRET_KEY)?.is_none() {
+                    set_state(&tx, SECRET_KEY, &random_hex(32)?)?;
+                }
+                let held = hold_restored(&tx, Utc::now())?;
+                tx.commit()?;
+                if let Some((taken, n)) = held {
+                    tracing::warn!(
+                        "this store was restored from a backup taken at {taken}: {n} outgoing mails that were queued \
+                         then are held (supportd outbox list --state held; outbox release --all or outbox delete --all)"
+                    );
+                }
+                return Ok(());
+            };
             tx.execute_batch(sql).with_context(|| format!("migration {name}"))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.pragma_update(None, "user_version", version + 1)?;
             tx.commit()?;
         }
-        Ok(())
     }
 
     pub fn conn(&self) -> &Connection {
@@ -733,7 +846,19 @@ pub struct OutboxEntry {
     pub in_reply_to: Option<String>,
     pub next_attempt_at: String,
     pub last_error: Option<String>,
+    /// Held (why and since when): not sent until released (`None`: not held).
+    pub held: Option<String>,
 }
+
+impl OutboxEntry {
+    /// The state as listed: `queued`, `held`, `sent` or `failed`.
+    pub fn shown_state(&self) -> &str {
+        if self.held.is_some() && self.state == "queued" { "held" } else { &self.state }
+    }
+}
+
+/// The states `outbox list --state` accepts.
+pub const OUTBOX_STATES: [&str; 4] = ["queued", "held", "sent", "failed"];
 
 fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxEntry> {
     let rcpt: String = r.get(4)?;
@@ -749,11 +874,11 @@ fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxEntry> {
         in_reply_to: r.get(8)?,
         next_attempt_at: r.get(9)?,
         last_error: r.get(10)?,
+        held: r.get(11)?,
     })
 }
 
-const OUTBOX_COLS: &str =
-    "id, kind, ticket_id, message_id, recipients, subject, state, attempts, in_reply_to, next_attempt_at, last_error";
+const OUTBOX_COLS: &str = "id, kind, ticket_id, message_id, recipients, subject, state, attempts, in_reply_to, next_attempt_at, last_error, held";
 
 pub fn list_outbox(conn: &Connection, ticket: Option<i64>) -> Result<Vec<OutboxEntry>> {
     let mut stmt =
@@ -762,20 +887,109 @@ pub fn list_outbox(conn: &Connection, ticket: Option<i64>) -> Result<Vec<OutboxE
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Outbox rows in one listed state (see [`OutboxEntry::shown_state`]), oldest first.
+pub fn list_outbox_in_state(conn: &Connection, state: &str) -> Result<Vec<OutboxEntry>> {
+    let filter = match state {
+        "queued" => "state = 'queued' AND held IS NULL",
+        "held" => "state = 'queued' AND held IS NOT NULL",
+        "sent" => "state = 'sent'",
+        "failed" => "state = 'failed'",
+        other => anyhow::bail!("outbox state {other:?}: must be one of {}", OUTBOX_STATES.join(", ")),
+    };
+    let mut stmt = conn.prepare(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE {filter} ORDER BY id"))?;
+    let rows = stmt.query_map([], outbox_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Which rows an operator's outbox command applies to.
+#[derive(Debug, Clone, Copy)]
+pub enum Rows<'a> {
+    Ids(&'a [i64]),
+    /// Every row the command can apply to.
+    All,
+}
+
+fn each_row(conn: &Connection, rows: Rows, sql_one: &str, sql_all: &str, now: &str) -> Result<Vec<i64>> {
+    Ok(match rows {
+        Rows::All => {
+            let mut stmt = conn.prepare(sql_all)?;
+            stmt.query_map(params![now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        }
+        Rows::Ids(ids) => {
+            let mut done = Vec::new();
+            let mut stmt = conn.prepare(sql_one)?;
+            for id in ids {
+                if stmt.query_row(params![now, id], |r| r.get::<_, i64>(0)).optional()?.is_some() {
+                    done.push(*id);
+                }
+            }
+            done
+        }
+    })
+}
+
+/// Hold queued rows: they are not sent until released. Returns the rows held.
+pub fn outbox_hold(conn: &Connection, rows: Rows, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    let why = format!("held by the operator at {}", ts(now));
+    each_row(
+        conn,
+        rows,
+        "UPDATE outbox SET held = ?1 WHERE id = ?2 AND state = 'queued' AND held IS NULL RETURNING id",
+        "UPDATE outbox SET held = ?1 WHERE state = 'queued' AND held IS NULL RETURNING id",
+        &why,
+    )
+}
+
+/// Release held rows: they are due at once. Returns the rows released.
+pub fn outbox_release(conn: &Connection, rows: Rows, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    each_row(
+        conn,
+        rows,
+        "UPDATE outbox SET held = NULL, next_attempt_at = ?1 WHERE id = ?2 AND state = 'queued' AND held IS NOT NULL RETURNING id",
+        "UPDATE outbox SET held = NULL, next_attempt_at = ?1 WHERE state = 'queued' AND held IS NOT NULL RETURNING id",
+        &ts(now),
+    )
+}
+
+/// Discard unsent rows (by id: queued or held; `All`: every held row): they
+/// are never sent; each stays as a record in state `failed` with the reason
+/// (its Message-ID still threads replies). Returns the rows discarded.
+pub fn outbox_delete(conn: &Connection, rows: Rows, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    let why = format!("deleted by the operator at {} (never sent)", ts(now));
+    each_row(
+        conn,
+        rows,
+        "UPDATE outbox SET state = 'failed', held = NULL, last_error = ?1 WHERE id = ?2 AND state = 'queued' RETURNING id",
+        "UPDATE outbox SET state = 'failed', held = NULL, last_error = ?1 WHERE state = 'queued' AND held IS NOT NULL RETURNING id",
+        &why,
+    )
+}
+
+/// Every queued (not held) row due now, also those waiting for a retry. Returns how many.
+pub fn outbox_flush(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?1 WHERE state = 'queued' AND held IS NULL AND next_attempt_at > ?1",
+        [ts(now)],
+    )?)
+}
+
 /// Queued rows due at `now`, oldest first, with their raw bytes.
 pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<(OutboxEntry, Vec<u8>)>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {OUTBOX_COLS}, raw FROM outbox WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2"
+        "SELECT {OUTBOX_COLS}, raw FROM outbox WHERE state = 'queued' AND held IS NULL AND next_attempt_at <= ?1 \
+         ORDER BY next_attempt_at, id LIMIT ?2"
     ))?;
     let rows =
-        stmt.query_map(params![ts(now), limit as i64], |r| Ok((outbox_from_row(r)?, r.get::<_, Vec<u8>>(11)?)))?;
+        stmt.query_map(params![ts(now), limit as i64], |r| Ok((outbox_from_row(r)?, r.get::<_, Vec<u8>>(12)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The earliest `next_attempt_at` of a queued row.
 pub fn next_outbox_due(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
     let s: Option<String> =
-        conn.query_row("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'", [], |r| r.get(0))?;
+        conn.query_row("SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued' AND held IS NULL", [], |r| {
+            r.get(0)
+        })?;
     Ok(s.as_deref().and_then(parse_ts))
 }
 
@@ -794,7 +1008,7 @@ pub fn outbox_claim(conn: &Connection, id: i64, now: DateTime<Utc>, lease_until:
     let n = conn
         .prepare_cached(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?1, last_error = ?4 \
-         WHERE id = ?2 AND state = 'queued' AND next_attempt_at <= ?3",
+         WHERE id = ?2 AND state = 'queued' AND held IS NULL AND next_attempt_at <= ?3",
         )?
         .execute(params![ts(lease_until), id, ts(now), format!("{CLAIM_MARK} {}", ts(now))])?;
     Ok(n == 1)
@@ -976,22 +1190,45 @@ pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> 
         .optional()?)
 }
 
-/// Queue an outgoing mail (failed or waiting for a retry) to be sent now.
+/// Queue an outgoing mail (failed or waiting for a retry, not held) to be sent now.
 pub fn outbox_retry(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<bool> {
     let n = conn.execute(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = ?1 WHERE id = ?2 AND state IN ('queued', 'failed')",
+        "UPDATE outbox SET state = 'queued', next_attempt_at = ?1 WHERE id = ?2 AND state IN ('queued', 'failed') \
+         AND held IS NULL",
         params![ts(now), id],
     )?;
     Ok(n == 1)
 }
 
-/// A consistent copy of the database (`VACUUM INTO`), safe while others write.
-pub fn backup(conn: &Connection, dest: &Path) -> Result<()> {
-    if dest.exists() {
-        anyhow::bail!("{} exists: refusing to overwrite a backup", dest.display());
-    }
+/// A consistent copy of the database (`VACUUM INTO`), safe while others
+/// write. The file is created mode 0600 before anything is written into it
+/// (it holds every mail and the Message-ID secret) and never overwrites an
+/// existing file. The copy carries [`BACKUP_TAKEN_KEY`] (`now`), so the
+/// store restored from it holds its queued outgoing mails ([`hold_restored`]),
+/// and is a single file (rollback journal mode; the store switches back to
+/// WAL when it is opened).
+pub fn backup(conn: &Connection, dest: &Path, now: DateTime<Utc>) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let d = dest.to_str().ok_or_else(|| anyhow::anyhow!("{}: not a UTF-8 path", dest.display()))?;
-    conn.execute("VACUUM INTO ?1", [d]).with_context(|| format!("writing the backup {}", dest.display()))?;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(dest).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!("{} exists: refusing to overwrite a backup", dest.display())
+        } else {
+            anyhow::anyhow!("creating the backup {}: {e}", dest.display())
+        }
+    })?;
+    let written = (|| -> Result<()> {
+        conn.execute("VACUUM INTO ?1", [d]).context("VACUUM INTO")?;
+        let copy = Connection::open(dest)?;
+        copy.busy_timeout(BUSY_TIMEOUT)?;
+        copy.pragma_update(None, "journal_mode", "DELETE")?;
+        set_state(&copy, BACKUP_TAKEN_KEY, &ts(now))?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(dest);
+        return Err(e.context(format!("writing the backup {}", dest.display())));
+    }
     Ok(())
 }
 
