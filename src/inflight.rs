@@ -19,14 +19,16 @@
 //! `file:<path>`) and its byte length: stable across restarts, no hashing.
 //!
 //! At the next start a marker that is not empty means the previous process
-//! died with it: `batch` makes every key a *suspect*, `one` and `over` make
-//! the key *poison* (table `inflight_suspects`). A batch holding a suspect
+//! died with it: `batch` makes every key a *suspect*, `over` makes the key
+//! *poison*, `one` makes it *alone* the first time and *poison* the second
+//! (a single death while alone can be a kill from outside that landed on
+//! it; table `inflight_suspects`). A batch holding a suspect
 //! is processed carefully (no preparing ahead; a suspect is processed alone
 //! under `one`, so a second death names it); a poison mail is quarantined
 //! with its raw bytes, unparsed, and acknowledged like any quarantined mail,
 //! so the mails behind it are processed. A mail that dies once in a batch
-//! is quarantined at the third start at the latest (two restarts); one over
-//! the time budget at the second.
+//! is quarantined at the fourth start at the latest (three restarts); one
+//! over the time budget at the second.
 //!
 //! The marker is written with plain `write`, no fsync: it only has to
 //! survive the death of the process (the page cache does), not a power
@@ -164,7 +166,7 @@ impl Marker {
 fn poison_reason(marker: &Marker) -> Option<String> {
     match marker {
         Marker::One(_) => Some(
-            "the process died twice while processing it (out of memory or killed); not processed again \
+            "the process died three times while processing it, twice with it alone (out of memory or killed); not processed again \
              (`supportd quarantine reprocess ID` tries once more)"
                 .into(),
         ),
@@ -201,7 +203,28 @@ pub fn note(conn: &Connection, marker: &Marker, now: DateTime<Utc>) -> Result<bo
                 warn!("suspect mail {k}: the last run died during its batch");
             }
         }
-        Marker::One(k) | Marker::Over { key: k, .. } => {
+        Marker::One(k) => {
+            // The first death while alone can be a kill from outside that
+            // landed on this mail; the second is the mail.
+            let before: Option<String> =
+                tx.query_row("SELECT kind FROM inflight_suspects WHERE key = ?1", [k], |r| r.get(0)).optional()?;
+            if before.as_deref() == Some("alone") {
+                let reason = poison_reason(marker).unwrap_or_default();
+                tx.execute(
+                    "UPDATE inflight_suspects SET kind = 'poison', reason = ?2, noted_at = ?3 WHERE key = ?1",
+                    (k, &reason, store::ts(now)),
+                )?;
+                error!("poison mail {k}: {reason}; it is quarantined when it comes again");
+            } else {
+                tx.execute(
+                    "INSERT INTO inflight_suspects (key, kind, reason, noted_at) VALUES (?1, 'alone', ?2, ?3) \
+                     ON CONFLICT (key) DO UPDATE SET kind = 'alone', reason = ?2, noted_at = ?3",
+                    (k, "the process died once while processing it alone", store::ts(now)),
+                )?;
+                warn!("suspect mail {k}: the last run died while processing it alone; once more and it is quarantined");
+            }
+        }
+        Marker::Over { key: k, .. } => {
             let reason = poison_reason(marker).unwrap_or_default();
             tx.execute(
                 "INSERT INTO inflight_suspects (key, kind, reason, noted_at) VALUES (?1, 'poison', ?2, ?3) \
@@ -583,8 +606,9 @@ mod tests {
         assert_eq!(Marker::parse(b"over x\n10 maildir:a\nend\n"), Marker::Batch(keys(&["10 maildir:a"])));
     }
 
-    /// Proves: `note` lists a batch's keys as suspects and a `one` key as
-    /// poison (a suspect becomes poison, poison never goes back to suspect).
+    /// Proves: `note` lists a batch's keys as suspects, a first `one` as
+    /// `alone` and a second `one` of the same key as poison (poison never
+    /// goes back to suspect).
     #[test]
     fn note_lists_suspects_and_poison() {
         let store = Store::open_in_memory().unwrap();
@@ -592,6 +616,10 @@ mod tests {
         let now = Utc::now();
         assert!(!note(c, &Marker::Empty, now).unwrap());
         assert!(note(c, &Marker::Batch(keys(&["1 a", "2 b"])), now).unwrap());
+        note(c, &Marker::One("1 a".into()), now).unwrap();
+        let kind: String =
+            c.query_row("SELECT kind FROM inflight_suspects WHERE key = '1 a'", [], |r| r.get(0)).unwrap();
+        assert_eq!(kind, "alone", "one death alone may be a kill from outside");
         note(c, &Marker::One("1 a".into()), now).unwrap();
         note(c, &Marker::Batch(keys(&["1 a"])), now).unwrap();
         let kinds: Vec<(String, String)> = c

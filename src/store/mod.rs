@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_requester_name", include_str!("migrations/0008_requester_name.sql")),
     ("0009_outbox_held", include_str!("migrations/0009_outbox_held.sql")),
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
+    ("0011_inflight_alone", include_str!("migrations/0011_inflight_alone.sql")),
 ];
 
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
