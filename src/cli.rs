@@ -583,7 +583,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     "{}",
                     json_line(
                         &json!({"id": m.entry.id, "message_id": m.entry.message_id, "from": m.entry.from_addr, "subject": m.entry.subject,
-                           "disposition": m.entry.disposition, "ticket": ticket, "received_at": m.entry.received_at,
+                           "disposition": m.entry.disposition, "ticket": ticket, "received_at": m.entry.received_at, "arrived_at": m.entry.arrived_at.as_deref().unwrap_or(&m.entry.received_at),
                            "reason": m.entry.reason, "source": m.entry.source, "trail": m.trail, "new_text": m.new_text,
                            "size": m.size})
                     )
@@ -617,7 +617,7 @@ pub fn run(cli: Cli) -> Result<()> {
                                 "{}",
                                 json_line(
                                     &json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
-                                       "reason": m.reason, "received_at": m.received_at, "source": m.source})
+                                       "reason": m.reason, "received_at": m.received_at, "arrived_at": m.arrived_at.as_deref().unwrap_or(&m.received_at), "source": m.source})
                                 )
                             );
                         } else {
@@ -741,7 +741,7 @@ pub fn run(cli: Cli) -> Result<()> {
                         "{}",
                         json_line(
                             &json!({"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
-                               "disposition": m.disposition, "ticket": ticket, "received_at": m.received_at,
+                               "disposition": m.disposition, "ticket": ticket, "received_at": m.received_at, "arrived_at": m.arrived_at.as_deref().unwrap_or(&m.received_at),
                                "reason": m.reason, "source": m.source})
                         )
                     );

@@ -71,6 +71,8 @@ pub struct ImapSettings {
 pub struct Fetched {
     pub uid: u32,
     pub raw: Vec<u8>,
+    /// The server's INTERNALDATE: when the mail arrived in the mailbox.
+    pub internal_date: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Timeout for connecting (TCP + TLS + greeting + LOGIN + SELECT).
@@ -214,7 +216,7 @@ impl ImapMailbox {
             }
             let set = uid_set(&uids);
             let fetches: Vec<_> = session
-                .uid_fetch(&set, "(UID BODY.PEEK[])")
+                .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
                 .await
                 .context("IMAP UID FETCH")?
                 .try_collect()
@@ -233,7 +235,11 @@ impl ImapMailbox {
                     continue;
                 }
                 match f.body() {
-                    Some(raw) => out.push(Fetched { uid, raw: raw.to_vec() }),
+                    Some(raw) => out.push(Fetched {
+                        uid,
+                        raw: raw.to_vec(),
+                        internal_date: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+                    }),
                     None => bodyless.push(uid),
                 }
             }

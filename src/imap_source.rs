@@ -357,12 +357,16 @@ async fn serve(
                 unacked: to_ack.iter().chain(&uids).copied().collect(),
             };
             let folder = src.settings.folder.clone();
+            // INTERNALDATE: when the mail reached the mailbox (the customer's clock).
+            let arrivals: Vec<Option<chrono::DateTime<Utc>>> = fetched.iter().map(|f| f.internal_date).collect();
             let mails: Vec<(String, Vec<u8>)> =
                 fetched.into_iter().map(|f| (format!("imap:{folder}/{validity}/{}", f.uid), f.raw)).collect();
             let (p, s2, n2) = (pipeline.current(), src.clone(), next.clone());
             // Not raced against `stop`: the batch in hand is finished.
             let process = with_store(store, move |s| {
-                pipeline::process_batch_then(&p, s, &mails, Utc::now(), |tx, _| save_position(&s2, tx, &n2))
+                pipeline::process_batch_arrived_then(&p, s, &mails, &arrivals, Utc::now(), |tx, _| {
+                    save_position(&s2, tx, &n2)
+                })
             });
             // Meanwhile, on the connection (the processing runs on the
             // blocking pool): the MOVE of the batch committed before, and

@@ -1773,6 +1773,9 @@ impl<'a> Writer<'a> {
             "author": self.author(),
             "author_is_requester": self.mail.from_addr().eq_ignore_ascii_case(&t.requester),
             "copied": self.copied(),
+            // Set where they apply; every template may test them.
+            "attachments": [],
+            "reopened": false,
         });
         if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
             o.extend(e);
@@ -2392,6 +2395,21 @@ pub fn process_batch_then(
     now: DateTime<Utc>,
     then: impl FnOnce(&Connection, &[Outcome]) -> Result<()>,
 ) -> Result<Vec<Outcome>> {
+    process_batch_arrived_then(p, store, mails, &[], now, then)
+}
+
+/// [`process_batch_then`] with the arrival time of each mail where the
+/// source knows it (`arrivals[i]` for `mails[i]`, e.g. IMAP INTERNALDATE);
+/// a missing entry falls back to the Maildir name, the topmost `Received:`
+/// header or `now` ([`arrival`]).
+pub fn process_batch_arrived_then(
+    p: &Pipeline,
+    store: &mut store::Store,
+    mails: &[(String, Vec<u8>)],
+    arrivals: &[Option<DateTime<Utc>>],
+    now: DateTime<Utc>,
+    then: impl FnOnce(&Connection, &[Outcome]) -> Result<()>,
+) -> Result<Vec<Outcome>> {
     let (conn, guard) = store.parts_mut();
     let tx = conn.transaction()?;
     // The in-flight marker (crate::inflight): a process death in this batch
@@ -2426,10 +2444,11 @@ pub fn process_batch_then(
             ahead.push_back(submit(&mails[i + ahead.len()].1));
         }
         inflight.mail(i);
-        let prepared = ahead
+        let mut prepared = ahead
             .pop_front()
             .and_then(|r: std::sync::mpsc::Receiver<Prepared>| r.recv().ok())
             .unwrap_or_else(|| p.prepare(raw, false));
+        prepared.arrived = arrivals.get(i).copied().flatten();
         out.push(p.process_prepared(&tx, raw, source, now, prepared)?);
     }
     inflight.mails_done();

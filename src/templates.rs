@@ -277,6 +277,12 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
         "first_response_due": "24.11.2026 14:00",
         "text": "Guten Tag,\nder Dienstplan lässt sich nicht speichern.",
         "warnings": ["sample warning"],
+        "author": "Max Keller <m.keller@stadtwerke-musterstadt.de>",
+        "author_is_requester": true,
+        "copied": ["e.kunz@stadtwerke-musterstadt.de"],
+        "attachments": [{"name": "fehler500.png", "size": "120 KB", "forwarded": true, "row": 7},
+                        {"name": "protokoll.zip", "size": "14.2 MB", "forwarded": false, "row": 7}],
+        "reopened": false,
     });
     let extra = match kind {
         "ack" => json!({"in_hours": true, "next_opening": "Dienstag, 26.05.2026, 08:00 Uhr",
@@ -289,12 +295,16 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
                                   "usage": "#status open|in_progress|waiting|resolved|closed"}),
         "note" => json!({"agent": "anna@roewaplan.de", "changes": ["Stufe: 2"]}),
         "agent_notice" => json!({"notices": ["sample notice"]}),
+        "handover" => json!({"level_new": 2, "first_text": "Beim Speichern kommt Fehler 500.",
+                             "notes": [{"at": "24.11.2026 10:35", "who": "anna@roewaplan.de", "text": "Log zeigt NullPointer."}],
+                             "history": [{"at": "24.11.2026 10:00", "from": "m.keller@stadtwerke-musterstadt.de",
+                                          "subject": "Dienstplan", "disposition": "new_ticket"}]}),
         "change" => json!({"change_state": "announced", "change_date": "03.12.2026", "change_weekday": "Donnerstag",
                            "change_start": "18:00", "change_end": "20:00", "change_description": "Update auf 4.2"}),
         "escalation" => json!({"warning": false, "share": 80}),
         "overview" => {
             let row = json!({"tag": "MT-000123", "subject": "Dienstplan", "status": "open", "status_title": "offen",
-                             "level": 1, "category_title": "Funktionaler Fehler", "opened": "24.11.2026",
+                             "level": 1, "level_ordinal": "1st", "category_title": "Funktionaler Fehler", "opened": "24.11.2026",
                              "last_activity": "25.11.2026"});
             json!({"open": [row.clone()], "closed": [row], "date": "25.11.2026 10:00"})
         }

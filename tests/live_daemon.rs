@@ -331,7 +331,11 @@ async fn dovecot_and_postfix_outages_are_survived() {
     assert_eq!(d.count("working again"), 1, "{}", d.log_text());
     assert!(lines_down < 40, "log grew to {lines_down} lines while down: busy loop?");
 
-    // --- Postfix down: the ack is queued, attempts counted
+    // --- Postfix down: the ack is queued, attempts counted. (First everything
+    // of the first ticket is sent, so no send is cut by the stop itself.)
+    wait_until("the first ticket's mails sent", Duration::from_secs(20), || {
+        query_i64(&cfg, "SELECT count(*) FROM outbox WHERE state = 'queued'") == 0
+    });
     run("stop-postfix");
     let (_, raw) = customer_mail(CUSTOMER, "Während Postfix weg ist", "Zweite Meldung.", "");
     write_into_maildir(&ms, SUPPORT, &raw);

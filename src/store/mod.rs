@@ -1070,9 +1070,12 @@ pub struct MessageEntry {
     pub ticket_id: Option<i64>,
     pub received_at: String,
     pub source: String,
+    /// When the mail reached our server (None for rows stored before 0010).
+    pub arrived_at: Option<String>,
 }
 
-const MESSAGE_COLS: &str = "id, message_id, from_addr, subject, disposition, reason, ticket_id, received_at, source";
+const MESSAGE_COLS: &str =
+    "id, message_id, from_addr, subject, disposition, reason, ticket_id, received_at, source, arrived_at";
 
 fn message_from_row(r: &rusqlite::Row) -> rusqlite::Result<MessageEntry> {
     Ok(MessageEntry {
@@ -1085,6 +1088,7 @@ fn message_from_row(r: &rusqlite::Row) -> rusqlite::Result<MessageEntry> {
         ticket_id: r.get(6)?,
         received_at: r.get(7)?,
         source: r.get(8)?,
+        arrived_at: r.get(9)?,
     })
 }
 
@@ -1178,13 +1182,13 @@ pub struct MessageDetail {
 pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> {
     Ok(conn
         .query_row(&format!("SELECT {MESSAGE_COLS}, raw, new_text, trail FROM messages WHERE id = ?1"), [id], |r| {
-            let raw: Vec<u8> = r.get(9)?;
-            let trail: Option<String> = r.get(11)?;
+            let raw: Vec<u8> = r.get(10)?;
+            let trail: Option<String> = r.get(12)?;
             Ok(MessageDetail {
                 entry: message_from_row(r)?,
                 size: raw.len(),
                 raw,
-                new_text: r.get(10)?,
+                new_text: r.get(11)?,
                 trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
             })
         })
