@@ -25,7 +25,15 @@ use crate::templates::Attachment;
 
 static OVERVIEW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(ticket[- ]?(ü|ue)bersicht|(ü|ue)bersicht (meiner|unserer|aller|der|über alle|ueber alle) (tickets|anfragen|supportanfragen)|status (aller|unserer|meiner) (anfragen|tickets)|ticket[- ]overview|overview of (my|our|all) tickets|list of (my|our) tickets|all (my|our) (open )?tickets)",
+        concat!(
+            r"(?i)(ticket[- ]?(ü|ue)bersicht|(ü|ue)bersicht (meiner|unserer|aller|der|über alle|ueber alle) (offenen )?(tickets|anfragen|supportanfragen|vorgänge|vorgaenge)",
+            r"|status (aller|unserer|meiner) (offenen )?(anfragen|tickets|vorgänge|vorgaenge)",
+            r"|(aufstellung|auflistung|liste|stand) (unserer|meiner|aller|der) (offenen |laufenden )?(tickets|anfragen|supportanfragen|vorgänge|vorgaenge|supportfälle|supportfaelle)",
+            r"|welche (unserer|meiner) (tickets|anfragen|vorgänge|vorgaenge|supportfälle|supportfaelle) (sind |ist )?(noch |derzeit |aktuell )?(offen|in bearbeitung)",
+            r"|ticket[- ]overview|overview of (my|our|all) (open )?(tickets|requests|cases)|list of (my|our|all) (open )?(tickets|requests|cases)",
+            r"|all (my|our) (open )?tickets|status of (all )?(my|our) (open )?(tickets|requests|cases)",
+            r"|which of (my|our) (tickets|requests|cases) (are|is) (still )?(open|being worked on))"
+        ),
     )
     .expect("static regex")
 });
@@ -915,6 +923,27 @@ fn level_ordinal(n: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overview_requests_phrased_formally_or_as_a_question() {
+        let none = Parsed::default();
+        for (subject, text) in [
+            ("Anfrage", "Sehr geehrte Damen und Herren, bitte um Aufstellung unserer offenen Vorgänge."),
+            ("Frage", "Hallo, welche unserer Anfragen sind noch offen?"),
+            ("Bitte um Liste", "Könnten Sie uns eine Liste unserer offenen Tickets schicken?"),
+            ("Question", "Which of our requests are still open?"),
+            ("Status", "Could you send me the status of all our open tickets?"),
+        ] {
+            assert!(asks_for_overview(subject, text, &none), "{subject}: {text}");
+        }
+        for (subject, text) in [
+            ("Export", "Ich habe noch offene Fragen zum Export."),
+            ("Login", "Der Login geht nicht, bitte prüfen."),
+            ("Question", "Which field shows the open shifts?"),
+        ] {
+            assert!(!asks_for_overview(subject, text, &none), "{subject}: {text}");
+        }
+    }
 
     #[test]
     fn overview_words_in_german_and_english() {
