@@ -11,7 +11,7 @@ use chrono::{Datelike, Utc};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::config::{Config, ConfigErrors, MailboxConfig, Secrets};
+use crate::config::{Config, ConfigErrors, Secrets};
 use crate::domain::{Disposition, TicketTag};
 use crate::pipeline::{self, Pipeline};
 use crate::source;
@@ -1078,14 +1078,6 @@ pub fn reprocess(store: &mut Store, pipeline: &Pipeline, id: i64) -> Result<pipe
     )?;
     tx.commit()?;
     Ok(o)
-}
-
-/// Check that the configured mailbox is a Maildir and create it if needed.
-pub fn maildir_path(cfg: &Config) -> Option<&Path> {
-    match &cfg.mailbox {
-        MailboxConfig::Maildir { path } => Some(path),
-        MailboxConfig::Imap { .. } => None,
-    }
 }
 
 #[cfg(test)]

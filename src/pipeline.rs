@@ -356,6 +356,7 @@ impl Pipeline {
             agent: false,
             warnings: Vec::new(),
             notices: Vec::new(),
+            copied: copied_of(&mail, &self.cfg.support_address),
             trail: vec![format!(
                 "parse: Message-ID {}{}, from {}, {} attachments{}",
                 mail.message_id,
@@ -457,6 +458,9 @@ struct Writer<'a> {
     /// What the agent who wrote must know (recipients left out, …): sent
     /// to them as an `agent_notice` mail.
     notices: Vec<String>,
+    /// Everyone this mail was also addressed to (To and CC, not the
+    /// support; at most 50): for the notifications, worked out once.
+    copied: Vec<String>,
 }
 
 type Decided = (Disposition, Option<i64>, Option<String>);
@@ -609,37 +613,21 @@ impl<'a> Writer<'a> {
             Thread::Stranger(other, detail) => self.new_ticket(Some(other), Some(detail))?,
             Thread::None => self.new_ticket(None, None)?,
         };
-        if impostor
-            && refused.is_none()
-            && let Some(t) = decided.1
-        {
-            store::insert_event(
-                self.conn,
-                Some(t),
-                Some(self.row),
-                self.now,
-                &from,
-                "security",
-                "agent address without a trusted authentication pass: handled as a customer mail",
-            )?;
-        }
-        match refused {
-            Some(why) => {
-                if let Some(t) = decided.1 {
-                    store::insert_event(
-                        self.conn,
-                        Some(t),
-                        Some(self.row),
-                        self.now,
-                        &from,
-                        "security",
-                        &format!("rejected: {why}"),
-                    )?;
-                }
-                Ok((Disposition::RejectedCommand, decided.1, Some(why)))
+        // A mail that failed a trust check is a security event on its ticket.
+        let security = match (&refused, impostor) {
+            (Some(why), _) => Some(format!("rejected: {why}")),
+            (None, true) => {
+                Some("agent address without a trusted authentication pass: handled as a customer mail".to_string())
             }
-            None => Ok(decided),
+            (None, false) => None,
+        };
+        if let (Some(detail), Some(t)) = (security, decided.1) {
+            store::insert_event(self.conn, Some(t), Some(self.row), self.now, &from, "security", &detail)?;
         }
+        Ok(match refused {
+            Some(why) => (Disposition::RejectedCommand, decided.1, Some(why)),
+            None => decided,
+        })
     }
 
     /// Resolve the ticket this mail belongs to: our signed ids, stored ids,
@@ -851,7 +839,7 @@ impl<'a> Writer<'a> {
             team.extend(c.project_team.iter().cloned());
         }
         team.extend(cc.notify.iter().cloned());
-        let (files, listed, _) = self.pass_on();
+        let (files, listed, _) = self.pass_on()?;
         let mut ctx = ctx;
         ctx["attachments"] = json!(listed);
         self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
@@ -943,7 +931,7 @@ impl<'a> Writer<'a> {
             );
             self.queue_to_customer("status", &ticket, &lang, &ctx)?;
         }
-        let (files, listed, _) = self.pass_on();
+        let (files, listed, _) = self.pass_on()?;
         let ctx = self.context(
             &ticket,
             customer,
@@ -1042,16 +1030,21 @@ impl<'a> Writer<'a> {
                 count += 1;
             }
         }
-        let listed = |v: &[String]| {
-            let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-            if v.len() > 10 {
-                s.push_str(&format!(" and {} more", v.len() - 10));
+        let left_out = [
+            (
+                stranger,
+                "outside the customer's organisation".to_string(),
+                "nicht aus der Organisation des Kunden".to_string(),
+                ". Mit #cc ADRESSE hinzufügen, wenn gewollt.",
+                ". Add with #cc ADDRESS if wanted.",
+            ),
+            (over_cap, format!("more than {max} recipients"), format!("mehr als {max} Empfänger"), "", ""),
+        ];
+        for (people, why, warum, hint_de, hint_en) in left_out {
+            if people.is_empty() {
+                continue;
             }
-            s
-        };
-        if !stranger.is_empty() {
-            let detail =
-                format!("not added to the ticket (outside the customer's organisation): {}", listed(&stranger));
+            let detail = format!("not added to the ticket ({why}): {}", some_of(&people, false));
             store::insert_event(
                 self.conn,
                 Some(ticket),
@@ -1062,27 +1055,8 @@ impl<'a> Writer<'a> {
                 &detail,
             )?;
             self.warnings.push(self.team_words(
-                &format!(
-                    "Nicht als Beteiligte übernommen (nicht aus der Organisation des Kunden): {}. Mit #cc ADRESSE hinzufügen, wenn gewollt.",
-                    listed(&stranger)
-                ),
-                &format!("Not added as participants (outside the customer's organisation): {}. Add with #cc ADDRESS if wanted.", listed(&stranger)),
-            ));
-        }
-        if !over_cap.is_empty() {
-            let detail = format!("not added to the ticket (more than {max} recipients): {}", listed(&over_cap));
-            store::insert_event(
-                self.conn,
-                Some(ticket),
-                Some(self.row),
-                self.now,
-                "supportd",
-                "cc_not_added",
-                &detail,
-            )?;
-            self.warnings.push(self.team_words(
-                &format!("Nicht als Beteiligte übernommen (mehr als {max} Empfänger): {}", listed(&over_cap)),
-                &format!("Not added as participants (more than {max} recipients): {}", listed(&over_cap)),
+                &format!("Nicht als Beteiligte übernommen ({warum}): {}{hint_de}", some_of(&people, true)),
+                &format!("Not added as participants ({why}): {}{hint_en}", some_of(&people, false)),
             ));
         }
         Ok(())
@@ -1091,12 +1065,13 @@ impl<'a> Writer<'a> {
     /// This mail's attachments: the ones passed on (in order, while their
     /// total stays within `limits.max_forward_bytes`) and a line for each
     /// (name, size, passed on or kept in the store only) for the templates.
-    fn pass_on(&self) -> (Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>) {
-        pass_on(
-            &self.p.cfg,
-            self.mail.attachments.iter().map(|a| (a.filename.as_str(), a.content_type.as_str(), a.data.as_slice())),
-            self.row,
-        )
+    fn pass_on(&self) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
+        let atts = &self.mail.attachments;
+        let files: Vec<FileInfo> = atts
+            .iter()
+            .map(|a| FileInfo { name: &a.filename, content_type: &a.content_type, size: a.data.len(), row: self.row })
+            .collect();
+        pass_on(&self.p.cfg, &files, |i| Ok(atts[i].data.clone()))
     }
 
     /// "Anna (MEIN TEAM Support)" for a relayed answer when
@@ -1115,20 +1090,6 @@ impl<'a> Writer<'a> {
             Some(n) => format!("{n} <{}>", self.mail.from_addr()),
             None => self.mail.from_addr().to_string(),
         }
-    }
-
-    /// Everyone this mail was also addressed to (To and CC, not the support).
-    fn copied(&self) -> Vec<String> {
-        let support = &self.p.cfg.support_address;
-        let mut seen = std::collections::HashSet::new();
-        self.mail
-            .to
-            .iter()
-            .chain(self.mail.cc.iter())
-            .filter(|m| !m.addr.eq_ignore_ascii_case(support) && seen.insert(m.addr.to_ascii_lowercase()))
-            .take(50)
-            .map(|m| m.addr.clone())
-            .collect()
     }
 
     /// A text for the team, in the support's language.
@@ -1168,6 +1129,11 @@ impl<'a> Writer<'a> {
         let mut merge_into: Option<i64> = None;
         let mut change_mails: Vec<(store::Change, &'static str)> = Vec::new();
         let mut executed: Vec<String> = Vec::new();
+        // The customer side, read once: a `#cc` of someone already on it adds nothing.
+        let mut side: std::collections::HashSet<String> = {
+            let (to, left_out) = self.customer_recipients(&ticket)?;
+            to.iter().chain(left_out.iter()).map(|a| a.to_ascii_lowercase()).collect()
+        };
         for c in &parsed.commands {
             match c {
                 Command::Internal | Command::Overview => {}
@@ -1280,8 +1246,7 @@ impl<'a> Writer<'a> {
                     executed.push(format!("#assign {a}"));
                 }
                 Command::AddParticipant(a) => {
-                    let (to, _) = self.customer_recipients(&store::get_ticket(self.conn, id)?.context("ticket")?)?;
-                    if !to.iter().any(|x| x.eq_ignore_ascii_case(a)) {
+                    if side.insert(a.to_ascii_lowercase()) {
                         store::add_participant(self.conn, id, a, "cc")?;
                         store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "participant", a)?;
                         executed.push(format!("#cc {a}"));
@@ -1358,7 +1323,7 @@ impl<'a> Writer<'a> {
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "note", &text)?;
             let team: Vec<String> =
                 self.team_of(&ticket).into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
-            let (files, listed, _) = self.pass_on();
+            let (files, listed, _) = self.pass_on()?;
             ctx["attachments"] = json!(listed);
             self.queue_internal_with("note", &ticket, team, &ctx, files)?;
         } else {
@@ -1366,10 +1331,9 @@ impl<'a> Writer<'a> {
             if !left_out.is_empty() {
                 let max = p.cfg.limits.max_recipients;
                 let detail = format!(
-                    "{} participants not mailed (at most {max} recipients per mail): {}{}",
+                    "{} participants not mailed (at most {max} recipients per mail): {}",
                     left_out.len(),
-                    left_out.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
-                    if left_out.len() > 10 { ", ..." } else { "" }
+                    some_of(&left_out, false)
                 );
                 store::insert_event(
                     self.conn,
@@ -1382,10 +1346,9 @@ impl<'a> Writer<'a> {
                 )?;
                 self.notices.push(self.team_words(
                     &format!(
-                        "Ihre Antwort ging an höchstens {max} Empfänger; {} Beteiligte haben sie NICHT erhalten: {}{}",
+                        "Ihre Antwort ging an höchstens {max} Empfänger; {} Beteiligte haben sie NICHT erhalten: {}",
                         left_out.len(),
-                        left_out.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
-                        if left_out.len() > 10 { ", …" } else { "" }
+                        some_of(&left_out, true)
                     ),
                     &detail,
                 ));
@@ -1400,7 +1363,7 @@ impl<'a> Writer<'a> {
                     p.templates.render("agent_reply", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
                 // The agent's files go along; what is too large stays in the
                 // store and the agent is told.
-                let (files, _, kept) = self.pass_on();
+                let (files, _, kept) = self.pass_on()?;
                 if !kept.is_empty() {
                     let max = human_size(p.cfg.limits.max_forward_bytes);
                     self.notices.push(self.team_words(
@@ -1513,12 +1476,19 @@ impl<'a> Writer<'a> {
         let mut errors = Vec::new();
         let de = cfg.language == "de";
         let mut err = |line: String, message: String, message_de: String| {
-            errors.push(commands::CommandError {
-                line,
-                message,
-                message_de: if de { message_de } else { String::new() },
-            })
+            if errors.len() < commands::MAX_ERRORS {
+                errors.push(commands::CommandError {
+                    line,
+                    message,
+                    message_de: if de { message_de } else { String::new() },
+                })
+            }
         };
+        // The customer side now and the people this mail's `#cc` lines add:
+        // the cap holds for all of them together, whatever the number of lines.
+        let (to, left_out) = self.customer_recipients(ticket)?;
+        let mut side: std::collections::HashSet<String> =
+            to.iter().chain(left_out.iter()).map(|a| a.to_ascii_lowercase()).collect();
         for c in commands {
             match c {
                 Command::Assign(a) if !cfg.agents.is_agent(a) => err(
@@ -1527,16 +1497,13 @@ impl<'a> Writer<'a> {
                     format!("{a} ist kein Agent (zuweisbar sind nur Adressen und Domains aus [agents])"),
                 ),
                 Command::AddParticipant(a) => {
-                    let (to, left_out) = self.customer_recipients(ticket)?;
                     if cfg.agents.is_agent(a) || a.eq_ignore_ascii_case(&cfg.support_address) {
                         err(
                             format!("#cc {a}"),
                             format!("{a} is an agent or the support address, not a customer participant"),
                             format!("{a} ist ein Agent oder die Support-Adresse, kein Beteiligter auf Kundenseite"),
                         );
-                    } else if to.len() + left_out.len() >= cfg.limits.max_recipients
-                        && !to.iter().chain(left_out.iter()).any(|x| x.eq_ignore_ascii_case(a))
-                    {
+                    } else if !side.contains(&a.to_ascii_lowercase()) && side.len() >= cfg.limits.max_recipients {
                         err(
                             format!("#cc {a}"),
                             format!(
@@ -1548,6 +1515,8 @@ impl<'a> Writer<'a> {
                                 cfg.limits.max_recipients
                             ),
                         );
+                    } else {
+                        side.insert(a.to_ascii_lowercase());
                     }
                 }
                 Command::ChangeAnnounce(w) => {
@@ -1650,19 +1619,14 @@ impl<'a> Writer<'a> {
             .map(|(at, who, text)| json!({"at": local(&at), "who": who, "text": cut_chars(&text, 4000)}))
             .collect();
         let stored = store::ticket_attachments(self.conn, id, 100)?;
-        let (files, listed, _) = pass_on(
-            &p.cfg,
-            stored.iter().map(|a| (a.filename.as_str(), a.content_type.as_str(), a.data.as_slice())),
-            self.row,
-        );
-        let listed: Vec<serde_json::Value> = listed
-            .into_iter()
-            .zip(stored.iter())
-            .map(|(mut v, a)| {
-                v["row"] = json!(a.message_row);
-                v
-            })
+        let infos: Vec<FileInfo> = stored
+            .iter()
+            .map(|a| FileInfo { name: &a.filename, content_type: &a.content_type, size: a.size, row: a.message_row })
             .collect();
+        let conn = self.conn;
+        let (files, listed, _) = pass_on(&p.cfg, &infos, |i| {
+            store::blob(conn, &stored[i].sha256)?.context("an attachment's bytes are missing from the store")
+        })?;
         let mut ctx = self.context(
             ticket,
             customer,
@@ -1772,7 +1736,7 @@ impl<'a> Writer<'a> {
             // Who wrote the mail that caused this one, and who else it went to.
             "author": self.author(),
             "author_is_requester": self.mail.from_addr().eq_ignore_ascii_case(&t.requester),
-            "copied": self.copied(),
+            "copied": self.copied,
             // Set where they apply; every template may test them.
             "attachments": [],
             "reopened": false,
@@ -2029,33 +1993,70 @@ pub fn is_public_mail_domain(domain: &str) -> bool {
     PUBLIC.contains(&domain)
 }
 
+/// One attachment to pass on or list: name, content type, size and the
+/// stored mail that holds it.
+pub(crate) struct FileInfo<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: usize,
+    pub row: i64,
+}
+
 /// Attachments to pass on within `limits.max_forward_bytes` (in order) and
 /// a line for each for the templates; the names of those not passed on.
-/// `row` is the stored mail that holds them (named in the listing).
-pub(crate) fn pass_on<'a>(
+/// `load(i)` gives the bytes of `files[i]`: called only for the files passed
+/// on, so a ticket's large stored files are never read for a listing.
+pub(crate) fn pass_on(
     cfg: &Config,
-    files: impl Iterator<Item = (&'a str, &'a str, &'a [u8])>,
-    row: i64,
-) -> (Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>) {
+    files: &[FileInfo],
+    mut load: impl FnMut(usize) -> Result<Vec<u8>>,
+) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
     let max = cfg.limits.max_forward_bytes;
     let (mut passed, mut listed, mut kept) = (Vec::new(), Vec::new(), Vec::new());
     let mut total = 0usize;
-    for (name, ct, data) in files {
-        let forwarded = total + data.len() <= max;
-        let ct = if lettre::message::header::ContentType::parse(ct).is_ok() { ct } else { "application/octet-stream" };
+    for (i, f) in files.iter().enumerate() {
+        let forwarded = total + f.size <= max;
         if forwarded {
-            total += data.len();
+            total += f.size;
+            let ct = if lettre::message::header::ContentType::parse(f.content_type).is_ok() {
+                f.content_type
+            } else {
+                "application/octet-stream"
+            };
             passed.push(templates::Attachment {
-                filename: name.to_string(),
+                filename: f.name.to_string(),
                 content_type: ct.to_string(),
-                data: data.to_vec(),
+                data: load(i)?,
             });
         } else {
-            kept.push(name.to_string());
+            kept.push(f.name.to_string());
         }
-        listed.push(json!({"name": name, "size": human_size(data.len()), "forwarded": forwarded, "row": row}));
+        listed.push(json!({"name": f.name, "size": human_size(f.size), "forwarded": forwarded, "row": f.row}));
     }
-    (passed, listed, kept)
+    Ok((passed, listed, kept))
+}
+
+/// Everyone `mail` was also addressed to (To and CC, not `support`), at most 50.
+fn copied_of(mail: &InboundMail, support: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    mail.to
+        .iter()
+        .chain(mail.cc.iter())
+        .filter(|m| !m.addr.eq_ignore_ascii_case(support) && seen.insert(m.addr.to_ascii_lowercase()))
+        .take(50)
+        .map(|m| m.addr.clone())
+        .collect()
+}
+
+/// The first ten of a list of addresses, and how many more ("… and 12
+/// more" / "… und 12 weitere"): what a notification or event names.
+fn some_of(v: &[String], de: bool) -> String {
+    let mut s = v.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > 10 {
+        let more = v.len() - 10;
+        s.push_str(&if de { format!(" und {more} weitere") } else { format!(" and {more} more") });
+    }
+    s
 }
 
 /// At most `n` characters of `s` (char-safe), with "…" when cut.

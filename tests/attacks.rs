@@ -331,34 +331,9 @@ fn bin() -> PathBuf {
     std::env::var_os("SUPPORTD_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(common::daemon::BIN))
 }
 
-struct ChildRun {
-    stderr: String,
-    rss_kb: u64,
-    took: Duration,
-}
-
 /// `supportd ingest --no-send FILE` in a child under `/usr/bin/time -v`.
-fn ingest_child(cfg: &Path, file: &Path) -> ChildRun {
-    let t = Instant::now();
-    let out = std::process::Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(bin())
-        .arg("--config")
-        .arg(cfg)
-        .args(["ingest", "--no-send"])
-        .arg(file)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let took = t.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{}: {}", file.display(), stderr.lines().last().unwrap_or(""));
-    let rss_kb = stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("peak RSS from /usr/bin/time -v");
-    ChildRun { stderr, rss_kb, took }
+fn ingest_child(cfg: &Path, file: &Path) -> common::daemon::TimedIngest {
+    common::daemon::timed_ingest(&bin(), cfg, file)
 }
 
 fn child_config(dir: &Path) -> PathBuf {
@@ -480,4 +455,27 @@ fn a_first_mail_with_100000_ccs_and_the_answer_on_it_take_seconds() {
         );
         assert!(run1.took < Duration::from_secs(30) && run2.took < Duration::from_secs(10));
     }
+}
+
+/// Proves: the recipient cap holds for `#cc` lines too, however many one
+/// agent mail has: 30 `#cc` lines on a ticket with one requester add
+/// nothing (the mail is refused as a whole, as any mail with a command that
+/// cannot run), and the command-error mail lists at most 21 errors.
+#[test]
+fn many_cc_lines_in_one_agent_mail_keep_the_recipient_cap() {
+    let mut env = Env::new();
+    env.ingest(&mail(KUNDE, "Frage", "cap1@sw", "", "Wie exportiere ich?"));
+    let ack = env.last_id("ack");
+    let lines: String = (0..30).map(|i| format!("#cc p{i}@stadtwerke-musterstadt.de\n")).collect();
+    let o = env.ingest(&mail(
+        ANNA,
+        "Re: [MT-000001] Frage",
+        "cap2@rp",
+        &format!("In-Reply-To: <{ack}>"),
+        &format!("{lines}Erledigt."),
+    ));
+    assert_eq!(o.disposition.as_str(), "agent_command", "{:?}", o.reason);
+    assert_eq!(participants(&env, 1).len(), 1, "nothing added");
+    let errors = env.outbox_raw(env.sent("command_error")[0].id).matches("    -> ").count();
+    assert!((1..=21).contains(&errors), "{errors} errors listed");
 }

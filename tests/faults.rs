@@ -295,7 +295,7 @@ fn store_disk_full_mail_stays_on_the_server_and_recovers() {
     for i in 0..2u8 {
         // 750 KB attachments (distinct): more than any free page SQLite still has
         let data: Vec<u8> = (0..750_000u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8 ^ i).collect();
-        let b64 = base64_lines(&data);
+        let b64 = common::b64_lines(&data);
         let id = format!("{}@kunde.test", common::daemon::unique());
         let raw = format!(
             "From: {}\r\nTo: {SUPPORT}\r\nSubject: Bei voller Platte {i}\r\nMessage-ID: <{id}>\r\n\
@@ -343,26 +343,4 @@ fn store_disk_full_mail_stays_on_the_server_and_recovers() {
     let c = rusqlite::Connection::open(&db).unwrap();
     let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok");
-}
-
-/// Base64 in 76-character lines with CRLF (no dependency for one helper).
-fn base64_lines(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for (n, c) in data.chunks(3).enumerate() {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= c.len() {
-                s.push(A[((v >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-        if n % 19 == 18 {
-            s.push_str("\r\n");
-        }
-    }
-    s.push_str("\r\n");
-    s
 }

@@ -259,19 +259,6 @@ fn unsafe_chars(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn b64(s: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in s.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            out.push(if k <= c.len() { A[((v >> (18 - 6 * k)) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
-}
-
 /// Proves: mail-derived strings with terminal escapes (ESC sequences that
 /// clear the screen or set the window title, BEL, DEL, C1 CSI) and bidi
 /// overrides are escaped in the text output of `messages list/show`,
@@ -288,8 +275,8 @@ fn control_and_bidi_characters_from_mail_are_escaped_in_cli_output() {
     let evil = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{7f}\u{9b}31m \u{202E}gepj.exe";
     // 1: a new ticket: subject and display name with a bidi override (and
     // the escapes, which the subject's one-line rule drops anyway).
-    let subject = format!("=?utf-8?B?{}?=", b64(format!("Rechnung {evil}").as_bytes()));
-    let name = format!("=?utf-8?B?{}?=", b64("Max \u{202E}relleK".as_bytes()));
+    let subject = format!("=?utf-8?B?{}?=", common::b64(format!("Rechnung {evil}").as_bytes()));
+    let name = format!("=?utf-8?B?{}?=", common::b64("Max \u{202E}relleK".as_bytes()));
     let m1 = mail(&format!("{name} <m.keller@stadtwerke-musterstadt.de>"), &subject, "c1@sw", "", "Bitte prüfen.");
     // 2: an auto-reply whose header value (raw bytes) carries the escapes: the
     // hygiene reason and the trail quote it.

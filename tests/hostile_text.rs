@@ -17,8 +17,9 @@
 
 mod common;
 
+use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use supportd::templates::MAX_TEXT_BYTES;
 
@@ -41,7 +42,7 @@ fn customer_mail(id: &str, subject: &str, content_type: &str, body: &str) -> Vec
         if long_lines { "base64" } else { "8bit" }
     );
     if long_lines {
-        for chunk in b64(body.as_bytes()).as_bytes().chunks(76) {
+        for chunk in common::b64(body.as_bytes()).as_bytes().chunks(76) {
             raw.push_str(std::str::from_utf8(chunk).unwrap());
             raw.push_str("\r\n");
         }
@@ -49,19 +50,6 @@ fn customer_mail(id: &str, subject: &str, content_type: &str, body: &str) -> Vec
         raw.push_str(&body.replace('\n', "\r\n"));
     }
     raw.into_bytes()
-}
-
-fn b64(d: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(d.len() / 3 * 4 + 4);
-    for c in d.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            out.push(if k <= c.len() { A[((v >> (18 - 6 * k)) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
 }
 
 /// Lines made by `line(i)` until `bytes` are reached.
@@ -101,24 +89,8 @@ fn ingest_child(raw: &[u8]) -> Ingested {
     std::fs::write(&cfg, common::config_text("")).unwrap();
     let file = dir.path().join("mail.eml");
     std::fs::write(&file, raw).unwrap();
-    let t = Instant::now();
-    let out = std::process::Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(common::daemon::BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .args(["ingest", "--no-send"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let took = t.elapsed();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "ingest failed: {err}");
-    let rss_kb = err
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("peak RSS from /usr/bin/time -v");
+    let common::daemon::TimedIngest { rss_kb, took, .. } =
+        common::daemon::timed_ingest(Path::new(common::daemon::BIN), &cfg, &file);
     let db = dir.path().join("var/supportd.sqlite3");
     let conn = rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let disposition: String = conn.query_row("SELECT disposition FROM messages", [], |r| r.get(0)).unwrap();

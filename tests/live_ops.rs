@@ -446,7 +446,7 @@ async fn trace_log_holds_no_secret_and_no_mail_text() {
     });
     d.terminate(Duration::from_secs(20));
     let log = d.log_text();
-    use base64_free::b64;
+    use common::b64;
     let secrets = [
         ms.password.clone(),
         b64(format!("\0{SUPPORT}\0{}", ms.password).as_bytes()),
@@ -522,26 +522,6 @@ async fn trace_an_imap_session(ms: &MailServers) -> (String, String) {
     let _ = mb.fetch_after(0, 10).await.unwrap();
     mb.logout().await.unwrap();
     (all.text(), capped.text())
-}
-
-/// Tiny base64 (the test does not need a crate for it).
-mod base64_free {
-    pub fn b64(data: &[u8]) -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for c in data.chunks(3) {
-            let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= c.len() {
-                    out.push(T[(n >> (18 - 6 * i)) as usize & 63] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
 }
 
 /// `supportd run --once` on a Maildir with two mails (file transport); returns stderr.

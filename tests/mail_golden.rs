@@ -20,15 +20,7 @@ const ANNA: &str = "Anna Berg <anna@roewaplan.de>";
 /// A mail with one attachment (base64), CRLF.
 fn with_attachment(from: &str, subject: &str, id: &str, extra: &str, body: &str, file: (&str, &str, &[u8])) -> Vec<u8> {
     use std::fmt::Write;
-    let mut b64 = String::new();
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for c in file.2.chunks(3) {
-        let v =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            b64.push(if k <= c.len() { A[((v >> (18 - 6 * k)) & 63) as usize] as char } else { '=' });
-        }
-    }
+    let b64 = common::b64(file.2);
     let mut s = format!(
         "From: {from}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
          Date: Tue, 24 Nov 2026 09:55:00 +0100\r\nMIME-Version: 1.0\r\n"

@@ -27,20 +27,6 @@ use common::{Env, mail};
 const KUNDE: &str = "Max Keller <m.keller@stadtwerke-musterstadt.de>";
 const ANNA: &str = "Anna Berg <anna@roewaplan.de>";
 
-fn b64(s: &str) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let d = s.as_bytes();
-    let mut out = String::new();
-    for c in d.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            out.push(if k <= c.len() { A[((v >> (18 - 6 * k)) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
-}
-
 /// The header block of every outgoing mail: no header line we did not put
 /// there (the injected names), and no bare CR or LF inside a header.
 fn assert_no_injected_header(env: &Env) {
@@ -75,8 +61,8 @@ fn assert_no_injected_header(env: &Env) {
 #[test]
 fn header_injection_through_subject_display_name_and_template_variables() {
     let mut env = Env::new();
-    let subj = format!("=?utf-8?B?{}?=", b64("Hilfe\r\nBcc: victim@example.org\r\nX-Injected: 1"));
-    let name = format!("=?utf-8?B?{}?=", b64("Eve\r\nBcc: evil@example.org"));
+    let subj = format!("=?utf-8?B?{}?=", common::b64(b"Hilfe\r\nBcc: victim@example.org\r\nX-Injected: 1"));
+    let name = format!("=?utf-8?B?{}?=", common::b64(b"Eve\r\nBcc: evil@example.org"));
     let raw = format!(
         "From: {name} <m.keller@stadtwerke-musterstadt.de>\r\nTo: mein-team-support@roewaplan.de\r\nSubject: {subj}\r\n\
          Message-ID: <inj1@sw>\r\nDate: Tue, 24 Nov 2026 09:55:00 +0100\r\nMIME-Version: 1.0\r\n\
@@ -90,7 +76,7 @@ fn header_injection_through_subject_display_name_and_template_variables() {
         "From: {ANNA}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: =?utf-8?B?{}?=\r\nMessage-ID: <inj2@rp>\r\n\
          In-Reply-To: <{ack}>\r\nDate: Tue, 24 Nov 2026 10:55:00 +0100\r\nMIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\nHallo,\r\nX-Injected: yes\r\nwir prüfen das.\r\n",
-        b64("Re: [MT-000001] x\r\nX-Injected: agent")
+        common::b64(b"Re: [MT-000001] x\r\nX-Injected: agent")
     );
     let o = env.ingest(agent.as_bytes());
     assert_eq!(o.disposition.as_str(), "agent_reply", "{:?}", o.reason);
@@ -255,24 +241,8 @@ fn mail_bombs_in_bounded_memory_and_time_in_a_child_ingest() {
     {
         let file = dir.path().join("bomb.eml");
         std::fs::write(&file, &raw).unwrap();
-        let t = std::time::Instant::now();
-        let out = std::process::Command::new("/usr/bin/time")
-            .arg("-v")
-            .arg(common::daemon::BIN)
-            .arg("--config")
-            .arg(&cfg)
-            .args(["ingest", "--no-send"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        let took = t.elapsed();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{name}: {err}");
-        let rss_kb: u64 = err
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("peak RSS from /usr/bin/time -v");
+        let common::daemon::TimedIngest { rss_kb, took, .. } =
+            common::daemon::timed_ingest(std::path::Path::new(common::daemon::BIN), &cfg, &file);
         println!("{name} ({} KB): peak RSS {} MB, {took:?}", raw.len() / 1024, rss_kb / 1024);
         if baseline_kb == 0 {
             baseline_kb = rss_kb; // the process itself (debug build, classifier loaded)

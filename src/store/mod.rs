@@ -1118,26 +1118,38 @@ pub fn customer_thread_ids(conn: &Connection, ticket: i64, limit: usize) -> Resu
     Ok(ids)
 }
 
-/// A stored attachment of a ticket's mail, with its bytes.
+/// A stored attachment of a ticket's mail (its bytes: [`blob`]).
 #[derive(Debug, Clone)]
 pub struct StoredAttachment {
     pub message_row: i64,
     pub filename: String,
     pub content_type: String,
-    pub data: Vec<u8>,
+    pub size: usize,
+    pub sha256: String,
 }
 
-/// The attachments of a ticket's mails, oldest first (at most `limit`).
+/// The attachments of a ticket's mails, oldest first (at most `limit`),
+/// without their bytes.
 pub fn ticket_attachments(conn: &Connection, ticket: i64, limit: usize) -> Result<Vec<StoredAttachment>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT a.message_row, a.filename, a.content_type, b.data FROM attachments a \
-         JOIN blobs b ON b.sha256 = a.sha256 JOIN messages m ON m.id = a.message_row \
-         WHERE m.ticket_id = ?1 ORDER BY a.id LIMIT ?2",
+        "SELECT a.message_row, a.filename, a.content_type, a.size, a.sha256 FROM attachments a \
+         JOIN messages m ON m.id = a.message_row WHERE m.ticket_id = ?1 ORDER BY a.id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![ticket, limit as i64], |r| {
-        Ok(StoredAttachment { message_row: r.get(0)?, filename: r.get(1)?, content_type: r.get(2)?, data: r.get(3)? })
+        Ok(StoredAttachment {
+            message_row: r.get(0)?,
+            filename: r.get(1)?,
+            content_type: r.get(2)?,
+            size: r.get::<_, i64>(3)? as usize,
+            sha256: r.get(4)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The bytes of a stored attachment, by its SHA-256.
+pub fn blob(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn.prepare_cached("SELECT data FROM blobs WHERE sha256 = ?1")?.query_row([sha256], |r| r.get(0)).optional()?)
 }
 
 /// The internal notes of a ticket, oldest first: (when, who, text).

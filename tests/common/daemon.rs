@@ -14,6 +14,41 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_supportd");
 /// Customers of the shipped config that exist as users on the test servers.
 pub const CUSTOMERS: [&str; 3] = [CUSTOMER, "it@stadtwerke-musterstadt.de", "jane@harbour-analytics.co.uk"];
 
+/// What a child `supportd ingest --no-send FILE` under `/usr/bin/time -v` did.
+pub struct TimedIngest {
+    /// supportd's stderr (its log, then time's report).
+    pub stderr: String,
+    /// Peak RSS in KB, from `/usr/bin/time -v`.
+    pub rss_kb: u64,
+    pub took: Duration,
+}
+
+/// Runs `bin --config CONFIG ingest --no-send FILE` under `/usr/bin/time -v`
+/// with `RUST_LOG=warn`; panics (naming the file and the last log line) if it
+/// fails. The memory and time bounds of the hostile-mail tests are read from it.
+pub fn timed_ingest(bin: &Path, config: &Path, file: &Path) -> TimedIngest {
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(bin)
+        .arg("--config")
+        .arg(config)
+        .args(["ingest", "--no-send"])
+        .arg(file)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "ingest {}: {}", file.display(), stderr.lines().last().unwrap_or(""));
+    let rss_kb = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("peak RSS from /usr/bin/time -v");
+    TimedIngest { stderr, rss_kb, took }
+}
+
 // --- config --------------------------------------------------------------------
 
 /// `[mailbox]` for an IMAP server at `port` (`security` "plain" needs no CA).

@@ -137,6 +137,32 @@ impl Env {
     }
 }
 
+/// Base64 of `data` on one line (the tests build encoded headers and parts
+/// by hand; no crate for it).
+pub fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() / 3 * 4 + 4);
+    for c in data.chunks(3) {
+        let v =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            out.push(if k <= c.len() { A[((v >> (18 - 6 * k)) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// Base64 of `data` in 76-character lines, each ended by CRLF (a MIME body).
+pub fn b64_lines(data: &[u8]) -> String {
+    let one = b64(data);
+    let mut out = String::with_capacity(one.len() + one.len() / 38 + 2);
+    for line in one.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// A plain customer mail, CRLF, with optional extra headers.
 pub fn mail(from: &str, subject: &str, message_id: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     let mut s = format!(
