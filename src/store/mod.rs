@@ -12,6 +12,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+pub mod compact;
+pub use compact::raw_bytes;
+
 /// Append-only, numbered migrations. `PRAGMA user_version` is the count applied.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
@@ -25,6 +28,9 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_outbox_held", include_str!("migrations/0009_outbox_held.sql")),
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
     ("0011_inflight_alone", include_str!("migrations/0011_inflight_alone.sql")),
+    ("0012_reserved", "-- 0012: number reserved by parallel work; nothing here."),
+    ("0013_compact_store", include_str!("migrations/0013_compact_store.sql")),
+    ("0014_incremental_vacuum", include_str!("migrations/0014_incremental_vacuum.sql")),
 ];
 
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
@@ -34,6 +40,19 @@ pub const SECRET_KEY: &str = "message_id_secret";
 pub const BACKUP_TAKEN_KEY: &str = "backup.taken_at";
 /// State key set when a restored store was first opened: "<backup time> opened <time>, <n> outgoing mails held".
 pub const RESTORED_FROM_KEY: &str = "restored_from";
+
+/// State key of migration 0014: the file still needs its one VACUUM.
+pub const VACUUM_PENDING_KEY: &str = "vacuum.pending";
+
+/// Bytes free for an unprivileged writer on the file system of `path`.
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid NUL-terminated path and a zeroed out-struct.
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
 
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -101,7 +120,46 @@ impl Store {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the store directory {}", dir.display()))?;
         }
         let conn = Connection::open(path).with_context(|| format!("opening the store {}", path.display()))?;
-        Store::init(conn).with_context(|| format!("preparing the store {}", path.display()))
+        let mut store = Store::init(conn).with_context(|| format!("preparing the store {}", path.display()))?;
+        store.finish_conversion(path).with_context(|| format!("compacting the store {}", path.display()))?;
+        Ok(store)
+    }
+
+    /// The in-place conversions migrations 0013 and 0014 ask for: compress
+    /// the rows of an older store in batches ([`compact::convert_pending`]),
+    /// then switch the file to incremental vacuum with one `VACUUM` when the
+    /// file system has room for the copy it writes (else later, logged).
+    fn finish_conversion(&mut self, path: &Path) -> Result<()> {
+        let plain: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE raw_format = 0) OR EXISTS (SELECT 1 FROM outbox WHERE raw_format = 0)",
+            [],
+            |r| r.get(0),
+        )?;
+        if plain {
+            let n = compact::convert_pending(&mut self.conn)?;
+            tracing::info!("compacted the store {}: {n} rows converted", path.display());
+        }
+        if get_state(&self.conn, VACUUM_PENDING_KEY)?.is_none() {
+            return Ok(());
+        }
+        let mode: i64 = self.conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+        if mode != 2 {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let free = free_bytes(path).unwrap_or(0);
+            if free < size.saturating_mul(2) + (64 << 20) {
+                tracing::warn!(
+                    "the store {} ({size} bytes) needs one VACUUM to hand freed pages back (auto_vacuum=incremental), \
+                     but its file system has only {free} bytes free: postponed to a later start",
+                    path.display()
+                );
+                return Ok(());
+            }
+            tracing::info!("switching the store {} to incremental vacuum (one VACUUM of {size} bytes)", path.display());
+            self.conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            self.conn.execute_batch("VACUUM")?;
+        }
+        self.conn.execute("DELETE FROM state WHERE key = ?1", [VACUUM_PENDING_KEY])?;
+        Ok(())
     }
 
     /// Open an existing store read-write (an operator's command that
@@ -151,6 +209,9 @@ impl Store {
 
     fn init(conn: Connection) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Takes effect only on a file without tables (a new store); an
+        // older file switches with one VACUUM (migration 0014).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if mode != "wal" && mode != "memory" {
             anyhow::bail!("journal_mode is {mode}, WAL was asked for");
@@ -462,9 +523,13 @@ pub fn participants(conn: &Connection, ticket: i64) -> Result<Vec<(String, Strin
 }
 
 /// Store the raw bytes of an incoming mail: the first write for every mail.
+/// Kept zstd-compressed; [`compact::compact_message`] makes it a skeleton
+/// once its attachments are stored.
 pub fn insert_raw(conn: &Connection, raw: &[u8], hash: &str, source: &str, now: DateTime<Utc>) -> Result<i64> {
-    conn.prepare_cached("INSERT INTO messages (content_hash, raw, source, received_at) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![hash, raw, source, ts(now)])?;
+    conn.prepare_cached(
+        "INSERT INTO messages (content_hash, raw, raw_format, raw_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![hash, compact::pack(raw)?, compact::ZSTD, raw.len() as i64, source, ts(now)])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -751,11 +816,14 @@ pub fn insert_attachment(
     flag: Option<&str>,
 ) -> Result<()> {
     let sha = crate::parse::sha256_hex(data);
-    conn.prepare_cached("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)")?.execute(params![
-        sha,
-        data.len() as i64,
-        data
-    ])?;
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?
+        .query_row([&sha], |r| r.get(0))?;
+    if !known {
+        let (codec, packed) = compact::pack_blob(data)?;
+        conn.prepare_cached("INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![sha, data.len() as i64, packed, codec])?;
+    }
     conn.prepare_cached(
         "INSERT INTO attachments (message_row, filename, content_type, size, sha256, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -778,8 +846,9 @@ pub struct OutRow {
 pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now: DateTime<Utc>) -> Result<i64> {
     let now_s = ts(now);
     conn.prepare_cached(
-        "INSERT INTO outbox (kind, ticket_id, message_id, recipients, subject, raw, in_reply_to, state, attempts, \
-         next_attempt_at, created_at, cause_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?8, ?9)",
+        "INSERT INTO outbox (kind, ticket_id, message_id, recipients, subject, raw, raw_format, raw_size, in_reply_to, \
+         state, attempts, next_attempt_at, created_at, cause_row) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, 'queued', 0, ?9, ?9, ?10)",
     )?
     .execute(params![
         o.kind,
@@ -787,7 +856,8 @@ pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now:
         o.message_id,
         serde_json::to_string(&o.recipients)?,
         o.subject,
-        o.raw,
+        compact::pack(&o.raw)?,
+        o.raw.len() as i64,
         o.in_reply_to,
         now_s,
         cause_row
@@ -977,12 +1047,19 @@ pub fn outbox_flush(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
 /// Queued rows due at `now`, oldest first, with their raw bytes.
 pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<(OutboxEntry, Vec<u8>)>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {OUTBOX_COLS}, raw FROM outbox WHERE state = 'queued' AND held IS NULL AND next_attempt_at <= ?1 \
+        "SELECT {OUTBOX_COLS}, raw_format, raw FROM outbox WHERE state = 'queued' AND held IS NULL AND next_attempt_at <= ?1 \
          ORDER BY next_attempt_at, id LIMIT ?2"
     ))?;
-    let rows =
-        stmt.query_map(params![ts(now), limit as i64], |r| Ok((outbox_from_row(r)?, r.get::<_, Vec<u8>>(12)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
+        Ok((outbox_from_row(r)?, r.get::<_, i64>(12)?, r.get::<_, Vec<u8>>(13)?))
+    })?;
+    let rows: Vec<(OutboxEntry, i64, Vec<u8>)> = rows.collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(e, f, raw)| {
+            let id = e.id;
+            Ok((e, compact::outbox_raw(f, raw).with_context(|| format!("outgoing mail #{id}"))?))
+        })
+        .collect()
 }
 
 /// The earliest `next_attempt_at` of a queued row.
@@ -1149,7 +1226,20 @@ pub fn ticket_attachments(conn: &Connection, ticket: i64, limit: usize) -> Resul
 
 /// The bytes of a stored attachment, by its SHA-256.
 pub fn blob(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
-    Ok(conn.prepare_cached("SELECT data FROM blobs WHERE sha256 = ?1")?.query_row([sha256], |r| r.get(0)).optional()?)
+    let got: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT codec, data FROM blobs WHERE sha256 = ?1")?
+        .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    got.map(|(codec, data)| compact::unpack_blob(codec, data)).transpose()
+}
+
+/// The raw bytes of an outgoing mail, decompressed (`None`: no such row).
+pub fn outbox_raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+    let got: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT raw_format, raw FROM outbox WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    got.map(|(f, raw)| compact::outbox_raw(f, raw)).transpose()
 }
 
 /// The internal notes of a ticket, oldest first: (when, who, text).
@@ -1192,19 +1282,23 @@ pub struct MessageDetail {
 }
 
 pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> {
-    Ok(conn
-        .query_row(&format!("SELECT {MESSAGE_COLS}, raw, new_text, trail FROM messages WHERE id = ?1"), [id], |r| {
-            let raw: Vec<u8> = r.get(10)?;
-            let trail: Option<String> = r.get(12)?;
-            Ok(MessageDetail {
-                entry: message_from_row(r)?,
-                size: raw.len(),
-                raw,
-                new_text: r.get(11)?,
-                trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
-            })
+    conn.query_row(&format!("SELECT {MESSAGE_COLS}, new_text, trail FROM messages WHERE id = ?1"), [id], |r| {
+        let trail: Option<String> = r.get(11)?;
+        Ok(MessageDetail {
+            entry: message_from_row(r)?,
+            size: 0,
+            raw: Vec::new(),
+            new_text: r.get(10)?,
+            trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
         })
-        .optional()?)
+    })
+    .optional()?
+    .map(|mut d| -> Result<MessageDetail> {
+        d.raw = compact::raw_bytes(conn, id)?.unwrap_or_default();
+        d.size = d.raw.len();
+        Ok(d)
+    })
+    .transpose()
 }
 
 /// Queue an outgoing mail (failed or waiting for a retry, not held) to be sent now.
