@@ -162,9 +162,18 @@ pub enum TicketsCmd {
         /// Only tickets in this status (new, open, in_progress, waiting, forwarded, resolved, closed).
         #[arg(long)]
         status: Option<String>,
-        /// Only tickets of this customer (its name, any case).
+        /// Only tickets of this customer (its name, any case) or requester (an address).
         #[arg(long)]
         customer: Option<String>,
+        /// Only rows from this day on (YYYY-MM-DD, or an RFC 3339 time).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many rows (a page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only rows after this one (the last of the page before: its number or tag).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// One ticket with its mails and events.
     Show {
@@ -183,6 +192,27 @@ pub enum MessagesCmd {
         /// One JSON object per mail instead of text.
         #[arg(long)]
         json: bool,
+        /// Only mails with this disposition (new_ticket, follow_up, bounce, quarantined, ...).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only mails of this ticket (MT-000123 or its number).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Only mails of this customer's tickets (its name, any case).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only mails from this address.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only rows from this day on (YYYY-MM-DD, or an RFC 3339 time).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many rows (a page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only rows after this one (the last of the page before: its number or tag).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// One stored mail with its processing trail (what each stage decided).
     Show {
@@ -202,8 +232,26 @@ pub enum OutboxCmd {
         #[arg(long)]
         json: bool,
         /// Only mails in this state: queued, held, sent or failed.
-        #[arg(long, value_parser = store::OUTBOX_STATES)]
+        #[arg(long, alias = "status", value_parser = store::OUTBOX_STATES)]
         state: Option<String>,
+        /// Only mails of this ticket (MT-000123 or its number).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Only mails of this customer's tickets (its name, any case).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only mails to this address.
+        #[arg(long, alias = "to")]
+        recipient: Option<String>,
+        /// Only rows from this day on (YYYY-MM-DD, or an RFC 3339 time).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many rows (a page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only rows after this one (the last of the page before: its number or tag).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Queue a failed (or waiting) outgoing mail for sending now.
     Retry {
@@ -477,7 +525,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let cfg = load_config(&path)?;
             let store = open_existing(&cfg)?;
             match cmd {
-                TicketsCmd::List { json, status, customer } => {
+                TicketsCmd::List { json, status, customer, since, limit, after } => {
                     if let Some(s) = &status
                         && crate::domain::Status::parse(s).is_none()
                     {
@@ -487,7 +535,15 @@ pub fn run(cli: Cli) -> Result<()> {
                         ))
                         .into());
                     }
-                    let tickets = store::list_tickets(store.conn(), status.as_deref(), customer.as_deref())?;
+                    let filter = store::listing::Filter {
+                        status,
+                        customer,
+                        since: since_arg(since)?,
+                        after: row_arg(&cfg, "--after", after)?,
+                        limit,
+                        ..Default::default()
+                    };
+                    let tickets = store::listing::tickets(store.conn(), &filter)?;
                     for t in tickets {
                         if json {
                             println!("{}", json_line(&ticket_json(&cfg, store.conn(), &t)?));
@@ -731,10 +787,19 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{} -> {} (mode 0600)", cfg.store_path.display(), dest.display());
             Ok(())
         }
-        Command::Messages { cmd: MessagesCmd::List { json } } => {
+        Command::Messages { cmd: MessagesCmd::List { json, status, ticket, customer, from, since, limit, after } } => {
             let cfg = load_config(&path)?;
             let store = open_existing(&cfg)?;
-            for m in store::list_messages(store.conn(), None, None)? {
+            let filter = store::listing::Filter {
+                status,
+                ticket: row_arg(&cfg, "--ticket", ticket)?,
+                customer,
+                recipient: from,
+                since: since_arg(since)?,
+                after: row_arg(&cfg, "--after", after)?,
+                limit,
+            };
+            for m in store::listing::messages(store.conn(), &filter)? {
                 let ticket = m.ticket_id.map(|t| tag(&cfg, t));
                 if json {
                     println!(
@@ -759,13 +824,19 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Outbox { cmd: OutboxCmd::List { json, state } } => {
+        Command::Outbox { cmd: OutboxCmd::List { json, state, ticket, customer, recipient, since, limit, after } } => {
             let cfg = load_config(&path)?;
             let store = open_existing(&cfg)?;
-            let rows = match &state {
-                Some(s) => store::list_outbox_in_state(store.conn(), s)?,
-                None => store::list_outbox(store.conn(), None)?,
+            let filter = store::listing::Filter {
+                status: state,
+                ticket: row_arg(&cfg, "--ticket", ticket)?,
+                customer,
+                recipient,
+                since: since_arg(since)?,
+                after: row_arg(&cfg, "--after", after)?,
+                limit,
             };
+            let rows = store::listing::outbox(store.conn(), &filter)?;
             for o in rows {
                 if json {
                     println!("{}", json_line(&outbox_json(&cfg, &o)));
@@ -926,6 +997,27 @@ pub fn json_line(v: &serde_json::Value) -> String {
         }
     }
     out
+}
+
+/// `--since`: a date or an RFC 3339 time.
+fn since_arg(s: Option<String>) -> Result<Option<String>> {
+    s.map(|s| {
+        store::listing::parse_since(&s)
+            .ok_or_else(|| UsageError(format!("--since {s:?}: not a date (YYYY-MM-DD) or RFC 3339 time")).into())
+    })
+    .transpose()
+}
+
+/// `--ticket` / `--after`: a row number, or a ticket tag (`MT-000123`, `[MT-000123]`).
+fn row_arg(cfg: &Config, flag: &str, s: Option<String>) -> Result<Option<i64>> {
+    let Some(s) = s else { return Ok(None) };
+    let bare = s.trim().trim_start_matches('[').trim_end_matches(']').trim_start_matches('#');
+    if let Ok(n) = bare.parse::<i64>() {
+        return Ok(Some(n));
+    }
+    TicketTag::parse(&cfg.tag_prefix, bare).map(|t| Some(t.number)).ok_or_else(|| {
+        UsageError(format!("{flag} {s:?}: not a number or a ticket tag like {}-000123", cfg.tag_prefix)).into()
+    })
 }
 
 fn tag(cfg: &Config, n: i64) -> String {

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 pub mod compact;
+pub mod listing;
 pub use compact::raw_bytes;
 
 /// Append-only, numbered migrations. `PRAGMA user_version` is the count applied.
@@ -31,6 +32,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0012_reserved", "-- 0012: number reserved by parallel work; nothing here."),
     ("0013_compact_store", include_str!("migrations/0013_compact_store.sql")),
     ("0014_incremental_vacuum", include_str!("migrations/0014_incremental_vacuum.sql")),
+    ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
 ];
 
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
