@@ -141,6 +141,38 @@ pub enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Retention by hand: remove the raw bytes of mails, their attachments and the outgoing mails of
+    /// tickets closed more than DAYS ago (ticket data, events and report figures stay).
+    Purge {
+        /// Days: 365 or 365d.
+        #[arg(long, value_name = "DAYS")]
+        older_than: String,
+        /// Only count what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erasure (GDPR Art. 17): remove a person's (ADDRESS) or a customer's (DOMAIN) mails, names and
+    /// addresses everywhere in the store, keeping the counts reports need; writes a receipt.
+    Forget {
+        /// m.keller@kunde.de or kunde.de.
+        #[arg(required_unless_present = "receipts", conflicts_with = "receipts")]
+        who: Option<String>,
+        /// Only count what would go; change nothing, write no receipt.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who asks for it, for the receipt [default: $SUDO_USER, else $USER].
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// List the receipts of earlier erasures instead.
+        #[arg(long)]
+        receipts: bool,
+        /// One JSON object (per receipt) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the shell completion script for bash, zsh or fish.
     Completions {
         /// The shell.
@@ -779,6 +811,102 @@ pub fn run(cli: Cli) -> Result<()> {
                 // the verdict is on stdout; the exit status says it to scripts
                 Err(crate::status::Exit { code: crate::status::EXIT_DEGRADED, message: String::new() }.into())
             }
+        }
+        Command::Purge { older_than, dry_run, json } => {
+            let days: u32 =
+                older_than.trim().trim_end_matches('d').parse().ok().filter(|d| *d > 0).ok_or_else(|| {
+                    UsageError(format!("--older-than {older_than:?}: must be a number of days like 365 or 365d"))
+                })?;
+            let cfg = load_config(&path)?;
+            let mut store =
+                if dry_run { open_existing(&cfg)? } else { Store::open_existing_writable(&cfg.store_path)? };
+            let before = crate::status::store_bytes(&cfg.store_path);
+            let policy = store::retention::Policy::all(days);
+            let f = store::retention::purge(store.conn_mut(), &policy, Utc::now(), dry_run)?;
+            let after = crate::status::store_bytes(&cfg.store_path);
+            if json {
+                let mut v = serde_json::to_value(&f)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("dry_run".into(), dry_run.into());
+                    o.insert("older_than_days".into(), days.into());
+                    o.insert("store_bytes_before".into(), before.into());
+                    o.insert("store_bytes_after".into(), after.into());
+                }
+                println!("{}", json_line(&v));
+            } else {
+                println!(
+                    "{}{} raw mails, {} attachments ({} bodies), {} outgoing mails older than {days} days of closed tickets: {} stored bytes; store {} -> {} bytes",
+                    if dry_run { "would remove " } else { "removed " },
+                    f.raw_mails,
+                    f.attachments,
+                    f.blobs,
+                    f.outgoing,
+                    f.bytes,
+                    before,
+                    after
+                );
+            }
+            Ok(())
+        }
+        Command::Forget { who, dry_run, by, receipts, json } => {
+            let cfg = load_config(&path)?;
+            if receipts {
+                let store = open_existing(&cfg)?;
+                for r in store::erasure::receipts(store.conn())? {
+                    if json {
+                        println!("{}", json_line(&serde_json::to_value(&r)?));
+                    } else {
+                        println!(
+                            "#{:<4} {}  {:<7} sha256:{}  by {}  {}",
+                            r.id,
+                            r.at,
+                            r.kind,
+                            r.subject_sha256,
+                            shown(&r.requested_by),
+                            r.summary
+                        );
+                    }
+                }
+                return Ok(());
+            }
+            let raw = who.unwrap_or_default();
+            let subject = store::erasure::Subject::parse(&raw).ok_or_else(|| {
+                UsageError(format!("{raw:?}: not an address (name@domain.de) or a domain (domain.de)"))
+            })?;
+            let by = by
+                .or_else(|| std::env::var("SUDO_USER").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .filter(|b| !b.trim().is_empty())
+                .ok_or_else(|| UsageError("--by NAME: who asks for the erasure (no $SUDO_USER or $USER)".into()))?;
+            let mut store = Store::open_existing_writable(&cfg.store_path)?;
+            let s = store::erasure::forget(store.conn_mut(), &subject, &by, Utc::now(), dry_run)?;
+            if json {
+                let mut v = serde_json::to_value(&s)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("dry_run".into(), dry_run.into());
+                    o.insert("requested_by".into(), by.into());
+                }
+                println!("{}", json_line(&v));
+            } else {
+                println!(
+                    "{}{} tickets anonymised, {} mails and {} outgoing mails erased, {} participants, {} attachments ({} bodies), {} mentions, {} other mails naming them{}",
+                    if dry_run { "would erase: " } else { "erased: " },
+                    s.tickets,
+                    s.messages,
+                    s.outgoing,
+                    s.participants,
+                    s.attachments,
+                    s.blobs,
+                    s.mentions,
+                    s.other_mails,
+                    if dry_run {
+                        String::new()
+                    } else {
+                        format!("; receipt written (by {by}; supportd forget --receipts)")
+                    }
+                );
+            }
+            Ok(())
         }
         Command::Backup { path: dest } => {
             let cfg = load_config(&path)?;

@@ -267,6 +267,14 @@ pub struct Config {
     /// Local time (support time zone) at which periodic reports go out on the
     /// first working day of a cycle (`[reports] send_at`, default 08:00).
     pub report_send_at: NaiveTime,
+    /// `[retention]`: when raw mails, attachments and outgoing mails of
+    /// closed tickets leave the store (0: never).
+    pub retention: crate::store::retention::Policy,
+    /// `[transport] max_per_minute`: mails handed to the transport per
+    /// minute at most (0: no limit; Microsoft 365 allows 30).
+    pub max_per_minute: u32,
+    /// `[transport] max_concurrency`: sends in flight at once (1: one after the other).
+    pub max_concurrency: u32,
 }
 
 /// The embedded default config, as shipped in `config/supportd.toml`.
@@ -320,6 +328,18 @@ impl Checker<'_> {
             rule: rule.into(),
             value: format!("{value:?}"),
         });
+    }
+
+    /// A whole number in `0..=max` (absent: `default`).
+    fn days_or_count(&mut self, key: &str, v: Option<i64>, default: u32, max: u32) -> u32 {
+        match v {
+            None => default,
+            Some(n) if (0..=i64::from(max)).contains(&n) => n as u32,
+            Some(n) => {
+                self.bad(key, format!("must be a whole number from 0 to {max}"), n);
+                default
+            }
+        }
     }
 
     fn missing(&mut self, key: impl Into<String>) {
@@ -725,6 +745,14 @@ impl Config {
         };
 
         let t = raw.transport.unwrap_or_default();
+        let max_per_minute = c.days_or_count("transport.max_per_minute", t.max_per_minute, 0, 100_000);
+        let max_concurrency = match t.max_concurrency {
+            None | Some(1) => 1,
+            Some(n) => {
+                c.bad("transport.max_concurrency", "must be 1 (this version sends one mail after the other)", n);
+                1
+            }
+        };
         let transport = match t.kind.as_deref() {
             None | Some("file") => {
                 let path = t.path.as_deref().map(|p| c.path(p));
@@ -1011,6 +1039,18 @@ impl Config {
             None => c.path("templates"),
         };
 
+        let r = raw.retention.unwrap_or_default();
+        let retention = crate::store::retention::Policy {
+            raw_after_days: c.days_or_count("retention.raw_after_days", r.raw_after_days, 0, 36_500),
+            attachments_after_days: c.days_or_count(
+                "retention.attachments_after_days",
+                r.attachments_after_days,
+                0,
+                36_500,
+            ),
+            outgoing_after_days: c.days_or_count("retention.outgoing_after_days", r.outgoing_after_days, 0, 36_500),
+        };
+
         let metrics_listen = match raw.metrics.and_then(|m| m.listen) {
             None => None,
             Some(a) => match a.parse::<std::net::SocketAddr>() {
@@ -1094,6 +1134,9 @@ impl Config {
             classifier_path,
             templates_path,
             metrics_listen,
+            retention,
+            max_per_minute,
+            max_concurrency,
             sla,
             report_send_at,
         })

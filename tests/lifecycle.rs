@@ -267,3 +267,339 @@ fn listings_filter_and_page_in_sql() {
         assert!(plan.iter().all(|p| !p.starts_with("SCAN") || p.contains("USING")), "{sql}: {plan:?}");
     }
 }
+
+fn stored_raw_format(env: &Env, row: i64) -> (i64, Option<String>) {
+    env.store
+        .conn()
+        .query_row("SELECT raw_format, raw_removed_at FROM messages WHERE id = ?1", [row], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap()
+}
+
+/// Proves: retention removes the raw bytes, attachment bodies and outgoing
+/// mails of tickets closed before the cutoff, and nothing of open tickets,
+/// of quarantined mails, or an attachment body another kept mail still
+/// needs; the ticket rows, events and status history stay; a run is in
+/// batches and a second run removes nothing; what it freed is in the
+/// status figures; and the file hands the pages back (incremental vacuum).
+#[test]
+fn retention_removes_what_closed_tickets_no_longer_need() {
+    use chrono::Duration;
+    let mut env =
+        Env::with_config("[retention]\nraw_after_days = 30\nattachments_after_days = 30\noutgoing_after_days = 30\n");
+    let t0 = common::tuesday_morning() - Duration::days(90);
+    let shot = noise(30_000, 11);
+    let other = noise(50_000, 12);
+    let a = env.ingest_at(
+        &with_attachment("m.keller@stadtwerke-musterstadt.de", "r1@sw", "Fehler beim Speichern", "a.png", &shot),
+        t0,
+    );
+    let reply = with_attachment("m.keller@stadtwerke-musterstadt.de", "r1b@sw", "Noch ein Bild", "b.png", &other);
+    let reply = String::from_utf8(reply).unwrap().replacen("MIME-Version", "In-Reply-To: <r1@sw>\r\nMIME-Version", 1);
+    let a2 = env.ingest_at(reply.as_bytes(), t0);
+    assert_eq!(a2.ticket, a.ticket, "a reply on the first ticket");
+    let b = env
+        .ingest_at(&with_attachment("e.roth@stadtwerke-musterstadt.de", "r2@sw", "Auch bei uns", "a.png", &shot), t0);
+    let spam = env.ingest_at(
+        &common::mail(
+            "news@shop.example",
+            "Newsletter",
+            "n1@x",
+            "List-Unsubscribe: <mailto:u@x>\nPrecedence: bulk",
+            "Angebote",
+        ),
+        t0,
+    );
+    let quarantined = env.ingest_at(b"", t0);
+    assert_eq!(quarantined.disposition.as_str(), "quarantined");
+    let (ta, tb) = (a.ticket.unwrap(), b.ticket.unwrap());
+    assert_ne!(ta, tb);
+    env.deliver_at(t0);
+    store::set_status(env.store.conn(), ta, supportd::domain::Status::Closed, t0 + Duration::days(1), "test", None)
+        .unwrap();
+    let count = |env: &Env, sql: &str| env.count(sql);
+    let events_before = count(&env, "SELECT count(*) FROM events");
+    let history_before = count(&env, "SELECT count(*) FROM status_history");
+    let ticket_before = serde_json::to_value(env.ticket(ta)).unwrap();
+    let pages_before: i64 = env.store.conn().pragma_query_value(None, "page_count", |r| r.get(0)).unwrap();
+
+    // 20 days after closing: nothing is old enough.
+    let policy = env.p.cfg.retention;
+    let f = store::retention::tick(env.store.conn_mut(), &policy, t0 + Duration::days(21)).unwrap();
+    assert!(f.is_empty(), "{f:?}");
+
+    // 90 days on, in batches of 200 until nothing is left.
+    let now = common::tuesday_morning();
+    let mut total = store::retention::Freed::default();
+    loop {
+        let f = store::retention::tick(env.store.conn_mut(), &policy, now).unwrap();
+        if f.is_empty() {
+            break;
+        }
+        total.raw_mails += f.raw_mails;
+        total.attachments += f.attachments;
+        total.blobs += f.blobs;
+        total.outgoing += f.outgoing;
+    }
+    assert_eq!(total.raw_mails, 3, "the two mails of the closed ticket and the spam: {total:?}");
+    assert_eq!(total.attachments, 2, "{total:?}");
+    assert_eq!(total.blobs, 1, "b.png goes; a.png stays for the open ticket's mail: {total:?}");
+    assert!(total.outgoing >= 1, "{total:?}");
+    for row in [a.row, a2.row, spam.row] {
+        assert!(stored_raw_format(&env, row).1.is_some(), "row {row} removed");
+        assert_eq!(store::raw_bytes(env.store.conn(), row).unwrap().unwrap(), b"");
+        let d = store::get_message(env.store.conn(), row).unwrap().unwrap();
+        assert!(d.entry.disposition.is_some() && d.entry.subject.is_some(), "the facts stay");
+    }
+    for row in [b.row, quarantined.row] {
+        assert_eq!(stored_raw_format(&env, row).1, None, "row {row} kept");
+    }
+    let braw = with_attachment("e.roth@stadtwerke-musterstadt.de", "r2@sw", "Auch bei uns", "a.png", &shot);
+    assert_eq!(
+        store::raw_bytes(env.store.conn(), b.row).unwrap().unwrap(),
+        braw,
+        "the shared body still serves the open ticket"
+    );
+    for o in env.outbox().into_iter().filter(|o| o.ticket_id == Some(ta)) {
+        assert_eq!(store::outbox_raw(env.store.conn(), o.id).unwrap().unwrap(), b"", "outbox #{}", o.id);
+    }
+    for o in env.outbox().into_iter().filter(|o| o.ticket_id == Some(tb)) {
+        assert!(!store::outbox_raw(env.store.conn(), o.id).unwrap().unwrap().is_empty(), "outbox #{}", o.id);
+    }
+    assert_eq!(serde_json::to_value(env.ticket(ta)).unwrap(), ticket_before, "the ticket row is untouched");
+    assert_eq!(count(&env, "SELECT count(*) FROM events"), events_before);
+    assert_eq!(count(&env, "SELECT count(*) FROM status_history"), history_before);
+    let figures = supportd::status::figures(env.store.conn(), &env.p.cfg.store_path, now).unwrap();
+    assert_eq!(figures.retention.raw_mails, 3);
+    assert!(figures.retention.bytes > 50_000, "{:?}", figures.retention);
+    let metrics = supportd::status::metrics_text(&figures, &Default::default(), now);
+    assert!(metrics.contains("supportd_retention_removed_total{kind=\"raw_mail\"} 3"), "{metrics}");
+    let pages_after: i64 = env.store.conn().pragma_query_value(None, "page_count", |r| r.get(0)).unwrap();
+    let free: i64 = env.store.conn().pragma_query_value(None, "freelist_count", |r| r.get(0)).unwrap();
+    assert_eq!(free, 0, "free pages handed back");
+    assert!(pages_after < pages_before, "{pages_before} -> {pages_after} pages");
+}
+
+/// Proves: `supportd purge --older-than` through the binary: `--dry-run`
+/// counts and changes nothing; the real run removes the same, shrinks the
+/// file, and `status --json` shows what retention freed; bad days are a
+/// usage error.
+#[test]
+fn purge_by_hand_dry_run_first() {
+    let mut mails = Vec::new();
+    for i in 0..6 {
+        mails.push(with_attachment(
+            "m.keller@stadtwerke-musterstadt.de",
+            &format!("p{i}@sw"),
+            &format!("Bild {i}"),
+            "x.png",
+            &noise(40_000, 100 + i),
+        ));
+    }
+    let (dir, cfg) = store_with("", &mails);
+    let db = dir.path().join("var/supportd.sqlite3");
+    {
+        // Four of the six tickets were closed 400 days ago (their mails are that old too).
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "UPDATE tickets SET status = 'closed', closed_at = '2025-01-01T00:00:00Z' WHERE id <= 4;
+             UPDATE messages SET received_at = '2024-12-01T00:00:00Z' WHERE ticket_id <= 4;
+             UPDATE outbox SET created_at = '2024-12-01T00:00:00Z', state = 'sent' WHERE ticket_id <= 4;",
+        )
+        .unwrap();
+    }
+    let dry = ok_json(&supportd(&cfg, &["purge", "--older-than", "365d", "--dry-run", "--json"]));
+    assert_eq!(dry[0]["raw_mails"], 4);
+    assert_eq!(dry[0]["attachments"], 4);
+    assert_eq!(dry[0]["blobs"], 4);
+    let again = ok_json(&supportd(&cfg, &["purge", "--older-than", "365", "--dry-run", "--json"]));
+    assert_eq!(again[0]["raw_mails"], 4, "a dry run changed nothing");
+    let real = ok_json(&supportd(&cfg, &["purge", "--older-than", "365", "--json"]));
+    for k in ["raw_mails", "attachments", "blobs"] {
+        assert_eq!(real[0][k], dry[0][k], "{k}");
+    }
+    assert!(real[0]["outgoing"].as_i64().unwrap() >= 4);
+    let (before, after) =
+        (real[0]["store_bytes_before"].as_i64().unwrap(), real[0]["store_bytes_after"].as_i64().unwrap());
+    assert!(after < before - 100_000, "store {before} -> {after} bytes");
+    let status = supportd(&cfg, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let figures = if v.get("figures").is_some() { &v["figures"] } else { &v };
+    assert_eq!(figures["retention"]["raw_mails"], 4, "{v}");
+    let none = ok_json(&supportd(&cfg, &["purge", "--older-than", "365", "--json"]));
+    assert_eq!(none[0]["raw_mails"], 0);
+    let bad = supportd(&cfg, &["purge", "--older-than", "ein jahr"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--older-than"));
+}
+
+/// Every text and blob value of every table (raw mails, outgoing mails and
+/// attachment bodies decompressed), lowercase, with where it is.
+fn everything(conn: &rusqlite::Connection) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in tables {
+        let mut st = conn.prepare(&format!("SELECT * FROM {t}")).unwrap();
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..n {
+                let v = match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+                        String::from_utf8_lossy(b).to_lowercase()
+                    }
+                    _ => continue,
+                };
+                out.push((format!("{t}[{i}]"), v));
+            }
+        }
+    }
+    let ids = |sql: &str| -> Vec<i64> {
+        conn.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    for id in ids("SELECT id FROM messages") {
+        let raw = store::raw_bytes(conn, id).unwrap().unwrap();
+        out.push((format!("raw mail #{id}"), String::from_utf8_lossy(&raw).to_lowercase()));
+    }
+    for id in ids("SELECT id FROM outbox") {
+        let raw = store::outbox_raw(conn, id).unwrap().unwrap();
+        out.push((format!("outgoing mail #{id}"), String::from_utf8_lossy(&raw).to_lowercase()));
+    }
+    let shas: Vec<String> = conn
+        .prepare("SELECT sha256 FROM blobs")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for sha in shas {
+        if let Some(b) = store::blob(conn, &sha).unwrap() {
+            out.push((format!("attachment {sha}"), String::from_utf8_lossy(&b).to_lowercase()));
+        }
+    }
+    out
+}
+
+fn file_has(path: &std::path::Path, needle: &str) -> bool {
+    let mut bytes = std::fs::read(path).unwrap();
+    let wal = path.with_extension("sqlite3-wal");
+    bytes.extend(std::fs::read(wal).unwrap_or_default());
+    let n = needle.as_bytes();
+    bytes.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Proves: `supportd forget ADDRESS` through the binary erases a person:
+/// afterwards neither the address nor the display name is in any column of
+/// any table, in any decompressed raw mail (theirs, ours to them, a
+/// colleague's mail that named them), in any attachment body, nor anywhere
+/// in the store file's bytes (free pages included: secure_delete, WAL
+/// folded in, pages handed back); `--dry-run` changes nothing; the counts
+/// the reports need stay (tickets by customer, category, level, status);
+/// the colleague's own ticket keeps its mail; and the receipt names the
+/// requester, the time and a SHA-256 of the address, never the address.
+#[test]
+fn forget_leaves_nothing_of_the_person() {
+    let keller = "m.keller@stadtwerke-musterstadt.de";
+    let mut first = common::mail(
+        keller,
+        "Dienstplan speichern geht nicht",
+        "k1@sw",
+        "",
+        "Guten Tag,\n\nder Dienstplan lässt sich nicht speichern.\n\nMit freundlichen Grüßen\nMax Keller\n",
+    );
+    first = String::from_utf8(first)
+        .unwrap()
+        .replacen(&format!("From: {keller}"), &format!("From: Max Keller <{keller}>"), 1)
+        .into_bytes();
+    let log = b"Protokoll von Max Keller, Stadtwerke: Fehler 500 beim Speichern.\n".repeat(40);
+    let with_log = String::from_utf8(with_attachment(
+        keller,
+        "k2@sw",
+        "Re: Dienstplan speichern geht nicht",
+        "protokoll.txt",
+        &log,
+    ))
+    .unwrap()
+    .replacen("MIME-Version", "In-Reply-To: <k1@sw>\r\nMIME-Version", 1)
+    .replacen(&format!("From: {keller}"), &format!("From: Max Keller <{keller}>"), 1)
+    .into_bytes();
+    let colleague = common::mail(
+        "e.roth@stadtwerke-musterstadt.de",
+        "Export der Monatsübersicht",
+        "r1@sw",
+        "",
+        &format!(
+            "Guten Tag,\n\nwie exportiere ich die Monatsübersicht? Herr Max Keller ({keller}) ist im Urlaub.\n\nE. Roth\n"
+        ),
+    );
+    let other =
+        common::mail("jane@harbour-analytics.co.uk", "Export question", "j1@h", "", "How do I export the timesheet?");
+    let (dir, cfg) = store_with("", &[first, with_log, colleague, other]);
+    let db = dir.path().join("var/supportd.sqlite3");
+    let counts = |db: &std::path::Path| -> Vec<(String, String, i64, String, i64)> {
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.prepare("SELECT coalesce(customer, ''), category, level, status, count(*) FROM tickets GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = counts(&db);
+    let terms = [keller, "max keller"];
+    {
+        let s = store::Store::open_existing(&db).unwrap();
+        let all = everything(s.conn());
+        for t in terms {
+            assert!(all.iter().any(|(_, v)| v.contains(t)), "{t} is in the store before");
+        }
+    }
+    assert!(file_has(&db, keller), "the address is in the file's bytes before");
+
+    let dry = ok_json(&supportd(&cfg, &["forget", keller, "--dry-run", "--json", "--by", "dsb"]));
+    assert_eq!(dry[0]["tickets"], 1, "{dry:?}");
+    assert_eq!(dry[0]["messages"], 2, "{dry:?}");
+    // The colleague's mail names him, and so does our notification quoting it.
+    assert!(dry[0]["other_mails"].as_i64().unwrap() >= 1, "{dry:?}");
+    assert!(ok_json(&supportd(&cfg, &["forget", "--receipts", "--json"])).is_empty(), "a dry run writes no receipt");
+    assert!(file_has(&db, keller), "a dry run changes nothing");
+
+    let done = ok_json(&supportd(&cfg, &["forget", keller, "--json", "--by", "Datenschutz (Ticket 4711)"]));
+    assert_eq!(done[0]["tickets"], dry[0]["tickets"]);
+    assert_eq!(done[0]["messages"], dry[0]["messages"]);
+    let s = store::Store::open_existing(&db).unwrap();
+    for (where_, v) in everything(s.conn()) {
+        for t in terms {
+            assert!(!v.contains(t), "{t} still in {where_}: {}", &v[..v.len().min(300)]);
+        }
+        assert!(!v.contains("keller"), "keller still in {where_}");
+    }
+    drop(s);
+    for t in [keller, "Max Keller", "m.keller"] {
+        assert!(!file_has(&db, t), "{t} still in the store file's bytes");
+    }
+    assert_eq!(counts(&db), before, "the report figures stay");
+    // Jane's ticket and mail are untouched; the colleague's ticket stays (its mail's bytes went: they named him).
+    let m = ok_json(&supportd(&cfg, &["messages", "list", "--json", "--from", "jane@harbour-analytics.co.uk"]));
+    let s = store::Store::open_existing(&db).unwrap();
+    assert!(!store::raw_bytes(s.conn(), m[0]["id"].as_i64().unwrap()).unwrap().unwrap().is_empty());
+    drop(s);
+
+    let receipts = ok_json(&supportd(&cfg, &["forget", "--receipts", "--json"]));
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0]["kind"], "address");
+    assert_eq!(receipts[0]["requested_by"], "Datenschutz (Ticket 4711)");
+    assert_eq!(receipts[0]["subject_sha256"], supportd::parse::sha256_hex(keller.as_bytes()));
+    assert_eq!(receipts[0]["summary"]["messages"], 2);
+    let text = supportd(&cfg, &["forget", "--receipts"]);
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("keller"));
+    let bad = supportd(&cfg, &["forget", "keller"]);
+    assert_eq!(bad.status.code(), Some(2), "not an address or a domain");
+}

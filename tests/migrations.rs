@@ -71,6 +71,10 @@ fn rows_for(i: usize) -> &'static str {
         }
         14 => "",
         15 => "",
+        16 => {
+            "INSERT INTO erasures (kind, subject_sha256, requested_by, at, summary)
+               VALUES ('address', 'ab', 'root', '2026-11-03T09:00:00Z', '{\"messages\":1}');"
+        }
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }
 }

@@ -23,6 +23,15 @@ pub struct File {
     pub metrics: Option<Metrics>,
     pub sla: Option<Sla>,
     pub reports: Option<Reports>,
+    pub retention: Option<Retention>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    pub raw_after_days: Option<i64>,
+    pub attachments_after_days: Option<i64>,
+    pub outgoing_after_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -102,6 +111,8 @@ pub struct Transport {
     pub token_file: Option<String>,
     pub token_command: Option<Vec<String>>,
     pub ca_file: Option<String>,
+    pub max_per_minute: Option<i64>,
+    pub max_concurrency: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

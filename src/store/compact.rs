@@ -59,9 +59,21 @@ pub fn pack_blob(data: &[u8]) -> Result<(i64, Vec<u8>)> {
     Ok((0, data.to_vec()))
 }
 
+/// `blobs.codec` of a body retention or erasure removed (the row stays for
+/// the attachment rows that name it; `data` is empty).
+pub const REMOVED: i64 = 2;
+
+/// Remove an attachment body, keeping its row. Returns whether one was there.
+pub fn remove_blob(conn: &Connection, sha256: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE blobs SET data = X'', codec = ?1 WHERE sha256 = ?2 AND codec <> ?1")?
+        .execute(params![REMOVED, sha256])?
+        == 1)
+}
+
 pub fn unpack_blob(codec: i64, data: Vec<u8>) -> Result<Vec<u8>> {
     match codec {
-        0 => Ok(data),
+        0 | REMOVED => Ok(data),
         1 => unpack(&data),
         c => anyhow::bail!("unknown blob codec {c}"),
     }

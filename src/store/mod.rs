@@ -13,7 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 pub mod compact;
+pub mod erasure;
 pub mod listing;
+pub mod retention;
 pub use compact::raw_bytes;
 
 /// Append-only, numbered migrations. `PRAGMA user_version` is the count applied.
@@ -33,6 +35,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0013_compact_store", include_str!("migrations/0013_compact_store.sql")),
     ("0014_incremental_vacuum", include_str!("migrations/0014_incremental_vacuum.sql")),
     ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
+    ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
 ];
 
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
@@ -220,6 +223,9 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // What is deleted or overwritten is zeroed in the file, not left in
+        // free space (retention, erasure: nothing of a mail stays findable).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         // 1 MiB of page cache instead of SQLite's 2 MB: the writes append,
         // the lookups (duplicates, threading) touch a few index pages, and
         // the kernel caches the file anyway. -1.3 MB peak RSS.
@@ -819,12 +825,16 @@ pub fn insert_attachment(
 ) -> Result<()> {
     let sha = crate::parse::sha256_hex(data);
     let known: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)")?
-        .query_row([&sha], |r| r.get(0))?;
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND codec <> ?2)")?
+        .query_row(params![&sha, compact::REMOVED], |r| r.get(0))?;
     if !known {
+        // New, or removed by retention and now brought again.
         let (codec, packed) = compact::pack_blob(data)?;
-        conn.prepare_cached("INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![sha, data.len() as i64, packed, codec])?;
+        conn.prepare_cached(
+            "INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec",
+        )?
+        .execute(params![sha, data.len() as i64, packed, codec])?;
     }
     conn.prepare_cached(
         "INSERT INTO attachments (message_row, filename, content_type, size, sha256, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1229,7 +1239,7 @@ pub fn ticket_attachments(conn: &Connection, ticket: i64, limit: usize) -> Resul
 /// The bytes of a stored attachment, by its SHA-256.
 pub fn blob(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
     let got: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT codec, data FROM blobs WHERE sha256 = ?1")?
+        .prepare_cached("SELECT codec, data FROM blobs WHERE sha256 = ?1 AND codec <> 2")?
         .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     got.map(|(codec, data)| compact::unpack_blob(codec, data)).transpose()
