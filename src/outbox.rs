@@ -90,7 +90,7 @@ pub async fn deliver_due_until(
         }
         let mut claimed_any = false;
         for (row, raw) in due {
-            if stop() {
+            if stop() || !transport.wait_for_slot(&stop).await {
                 return Ok(pass);
             }
             // Claimed one at a time, right before its send: at most one row

@@ -603,3 +603,76 @@ fn forget_leaves_nothing_of_the_person() {
     let bad = supportd(&cfg, &["forget", "keller"]);
     assert_eq!(bad.status.code(), Some(2), "not an address or a domain");
 }
+
+/// Proves: `[transport] max_per_minute = 3` holds through the outbox
+/// worker: 8 queued mails go out in 3 + 3 + 2 over two more minutes (on
+/// tokio's paused clock: the test takes no real minutes), every one of them
+/// is written, and without a limit they go at once; a stop request ends
+/// the wait within a second of (virtual) time; a bad value is named by
+/// check-config.
+#[test]
+fn sending_is_capped_per_minute() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    for (limit, want_min, want_max) in [(Some(3), 120, 179), (None, 0, 1)] {
+        let mut env = match limit {
+            Some(n) => Env::with_replaced(
+                "kind = \"file\"\npath = \"../var/outbox\"",
+                &format!("kind = \"file\"\npath = \"../var/outbox\"\nmax_per_minute = {n}"),
+            ),
+            None => Env::new(),
+        };
+        for i in 0..4 {
+            env.ingest(&common::mail(
+                &format!("k{i}@stadtwerke-musterstadt.de"),
+                &format!("Frage {i}"),
+                &format!("q{i}@sw"),
+                "",
+                "Wie geht das?",
+            ));
+        }
+        let queued: Vec<_> = env.outbox().into_iter().filter(|o| o.state == "queued").collect();
+        assert_eq!(queued.len(), 8, "an ack and a team notification per mail");
+        let transport = supportd::transport::Transport::from_config(&env.p.cfg).unwrap();
+        let store = std::sync::Arc::new(std::sync::Mutex::new(std::mem::replace(
+            &mut env.store,
+            store::Store::open_in_memory().unwrap(),
+        )));
+        let (pass, took) = rt.block_on(async {
+            let started = tokio::time::Instant::now();
+            let pass = supportd::outbox::deliver_due(
+                &store,
+                &transport,
+                "mein-team-support@roewaplan.de",
+                common::tuesday_morning,
+            )
+            .await
+            .unwrap();
+            (pass, started.elapsed().as_secs())
+        });
+        assert_eq!(pass.sent, 8, "{pass:?}");
+        assert!((want_min..=want_max).contains(&took), "limit {limit:?}: 8 mails took {took} s");
+        let written = std::fs::read_dir(env.dir.path().join("var/outbox")).unwrap().count();
+        assert_eq!(written, 8);
+    }
+    // A stop request ends the wait for a slot.
+    let env = Env::with_replaced(
+        "kind = \"file\"\npath = \"../var/outbox\"",
+        "kind = \"file\"\npath = \"../var/outbox\"\nmax_per_minute = 1",
+    );
+    let transport = supportd::transport::Transport::from_config(&env.p.cfg).unwrap();
+    rt.block_on(async {
+        assert!(transport.wait_for_slot(&|| false).await);
+        let t = tokio::time::Instant::now();
+        assert!(!transport.wait_for_slot(&|| t.elapsed() >= std::time::Duration::from_secs(5)).await);
+        assert!(t.elapsed() < std::time::Duration::from_secs(7), "{:?}", t.elapsed());
+    });
+    let (_dir, cfg) = store_with("", &[]);
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("path = \"../var/outbox\"", "path = \"../var/outbox\"\nmax_per_minute = -1\nmax_concurrency = 4");
+    std::fs::write(&cfg, text).unwrap();
+    let o = supportd(&cfg, &["check-config"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr) + String::from_utf8_lossy(&o.stdout);
+    assert!(err.contains("transport.max_per_minute") && err.contains("transport.max_concurrency"), "{err}");
+}
