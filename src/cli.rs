@@ -1196,6 +1196,9 @@ fn outbox_json(cfg: &Config, o: &store::OutboxEntry) -> serde_json::Value {
     })
 }
 
+/// Mail bytes per `ingest` transaction at most (besides `--batch` mails).
+pub const INGEST_BATCH_BYTES: usize = 2 << 20;
+
 /// `ingest`: every path through the pipeline in batches, Maildir files
 /// acknowledged after their batch committed, then the outbox sent once.
 pub fn ingest(store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: usize, send: bool) -> Result<()> {
@@ -1215,10 +1218,20 @@ pub fn ingest_with(
     let all = source::collect_paths(paths).map_err(|e| UsageError(format!("{e:#}")))?;
     let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let mut total = 0usize;
-    for chunk in all.chunks(batch) {
-        let mut items = Vec::with_capacity(chunk.len());
-        for (p, maildir) in chunk {
-            items.push(source::read_item(p, *maildir)?);
+    let mut rest: &[(PathBuf, bool)] = &all;
+    while !rest.is_empty() {
+        // A batch ends at `batch` mails or INGEST_BATCH_BYTES of them:
+        // memory stays flat when the mails are large.
+        let mut items = Vec::with_capacity(batch.min(rest.len()));
+        let mut bytes = 0usize;
+        while let Some(((p, maildir), tail)) = rest.split_first() {
+            if items.len() >= batch || (bytes >= INGEST_BATCH_BYTES && !items.is_empty()) {
+                break;
+            }
+            let item = source::read_item(p, *maildir)?;
+            bytes += item.raw.len();
+            items.push(item);
+            rest = tail;
         }
         // The raw bytes move into the batch (only the source and the Maildir
         // file of an item are needed after it).

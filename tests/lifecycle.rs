@@ -676,3 +676,51 @@ fn sending_is_capped_per_minute() {
     let err = String::from_utf8_lossy(&o.stderr) + String::from_utf8_lossy(&o.stdout);
     assert!(err.contains("transport.max_per_minute") && err.contains("transport.max_concurrency"), "{err}");
 }
+
+/// Proves: `supportd forget DOMAIN` erases a whole customer: no column,
+/// no decompressed mail and no byte of the file holds the domain
+/// afterwards; the other customer's mails are untouched; the receipt says
+/// `domain`.
+#[test]
+fn forget_a_domain_erases_the_customer() {
+    let mails = vec![
+        common::mail(
+            "jane@harbour-analytics.co.uk",
+            "Export question",
+            "j1@h",
+            "",
+            "How do I export the timesheet? Tom Baker asked too.",
+        ),
+        common::mail(
+            "tom.baker@harbour-analytics.co.uk",
+            "New user",
+            "t1@h",
+            "",
+            "Please create an account for our colleague.",
+        ),
+        with_attachment(
+            "m.keller@stadtwerke-musterstadt.de",
+            "k1@sw",
+            "Fehler beim Speichern",
+            "a.png",
+            &noise(5_000, 1),
+        ),
+    ];
+    let (dir, cfg) = store_with("", &mails);
+    let db = dir.path().join("var/supportd.sqlite3");
+    assert!(file_has(&db, "harbour-analytics"));
+    let done = ok_json(&supportd(&cfg, &["forget", "harbour-analytics.co.uk", "--json", "--by", "dsb"]));
+    assert_eq!(done[0]["tickets"], 2, "{done:?}");
+    assert_eq!(done[0]["vacuumed"], true);
+    let s = store::Store::open_existing(&db).unwrap();
+    for (where_, v) in everything(s.conn()) {
+        assert!(!v.contains("harbour-analytics"), "still in {where_}");
+    }
+    let keller =
+        ok_json(&supportd(&cfg, &["messages", "list", "--json", "--from", "m.keller@stadtwerke-musterstadt.de"]));
+    assert_eq!(store::raw_bytes(s.conn(), keller[0]["id"].as_i64().unwrap()).unwrap().unwrap(), mails[2]);
+    drop(s);
+    assert!(!file_has(&db, "harbour-analytics"));
+    let r = ok_json(&supportd(&cfg, &["forget", "--receipts", "--json"]));
+    assert_eq!(r[0]["kind"], "domain");
+}

@@ -277,13 +277,59 @@ pub fn raw_bytes(conn: &Connection, row: i64) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// The raw bytes of an outgoing mail as stored (`raw_format`, `raw`).
-pub fn outbox_raw(format: i64, data: Vec<u8>) -> Result<Vec<u8>> {
-    match format {
-        PLAIN => Ok(data),
-        ZSTD => unpack(&data),
-        f => anyhow::bail!("unknown outbox raw format {f}"),
+/// The raw bytes of an outgoing mail as stored (`raw_format`, `raw`);
+/// a skeleton's attachments come from `blobs`.
+pub fn outbox_raw(conn: &Connection, format: i64, data: Vec<u8>) -> Result<Vec<u8>> {
+    restore(conn, format, data)
+}
+
+/// An outgoing mail as stored: (`raw_format`, `raw`). The attachments it
+/// passes on that the store keeps already (an agent's or a customer's
+/// file relayed, the handover's files) are referred to, not kept again;
+/// the rest is zstd.
+pub fn pack_outgoing(conn: &Connection, raw: &[u8]) -> Result<(i64, Vec<u8>)> {
+    const B64: &[u8] = b"base64";
+    if raw.len() > 8 * 1024
+        && raw.windows(B64.len()).any(|w| w.eq_ignore_ascii_case(B64))
+        && let Some(msg) = mail_parser::MessageParser::default().parse(raw)
+    {
+        let mut found: Vec<(Range<usize>, String, &[u8])> = Vec::new();
+        for part in msg.attachments() {
+            let range = part.offset_body as usize..part.offset_end as usize;
+            if part.encoding != mail_parser::Encoding::Base64
+                || part.contents().len() < 1024
+                || range.start >= range.end
+                || range.end > raw.len()
+            {
+                continue;
+            }
+            found.push((range, crate::parse::sha256_hex(part.contents()), part.contents()));
+        }
+        let parts: Vec<Part> = found.iter().map(|(r, s, d)| Part { range: r.clone(), sha256: s, data: d }).collect();
+        if let Some(sk) = skeleton(raw, &parts)? {
+            // Usually kept already (the mail that brought it is written
+            // after the answers it causes are queued): kept once either way.
+            let refs = skeleton_refs(&sk)?;
+            for (_, sha, data) in found.iter().filter(|(_, s, _)| refs.contains(s)) {
+                let put = super::put_blob(conn, data)?;
+                debug_assert_eq!(&put, sha);
+            }
+            return Ok((SKELETON, sk));
+        }
     }
+    Ok((ZSTD, pack(raw)?))
+}
+
+/// The attachment bodies queued outgoing mails still need (retention and
+/// erasure keep them until the mail is sent or failed).
+pub fn needed_by_queued(conn: &Connection) -> Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    let mut st = conn.prepare_cached("SELECT raw FROM outbox WHERE state = 'queued' AND raw_format = ?1")?;
+    let rows = st.query_map([SKELETON], |r| r.get::<_, Vec<u8>>(0))?;
+    for raw in rows {
+        out.extend(skeleton_refs(&raw?)?);
+    }
+    Ok(out)
 }
 
 /// After the attachments of stored mail `row` went into `blobs`: keep its

@@ -368,7 +368,7 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
         let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
         for row in rows {
             let (id, f, raw) = row?;
-            if contains_any(&compact::outbox_raw(f, raw)?, &raw_terms) {
+            if contains_any(&compact::outbox_raw(tx, f, raw)?, &raw_terms) {
                 hit_out.push(id);
             }
         }

@@ -823,6 +823,16 @@ pub fn insert_attachment(
     data: &[u8],
     flag: Option<&str>,
 ) -> Result<()> {
+    let sha = put_blob(conn, data)?;
+    conn.prepare_cached(
+        "INSERT INTO attachments (message_row, filename, content_type, size, sha256, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![message_row, filename, content_type, data.len() as i64, sha, flag])?;
+    Ok(())
+}
+
+/// Keep an attachment body once (content-addressed); returns its SHA-256.
+pub fn put_blob(conn: &Connection, data: &[u8]) -> Result<String> {
     let sha = crate::parse::sha256_hex(data);
     let known: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND codec <> ?2)")?
@@ -836,11 +846,7 @@ pub fn insert_attachment(
         )?
         .execute(params![sha, data.len() as i64, packed, codec])?;
     }
-    conn.prepare_cached(
-        "INSERT INTO attachments (message_row, filename, content_type, size, sha256, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![message_row, filename, content_type, data.len() as i64, sha, flag])?;
-    Ok(())
+    Ok(sha)
 }
 
 /// An outgoing mail ready to queue.
@@ -857,10 +863,11 @@ pub struct OutRow {
 
 pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now: DateTime<Utc>) -> Result<i64> {
     let now_s = ts(now);
+    let (format, packed) = compact::pack_outgoing(conn, &o.raw)?;
     conn.prepare_cached(
         "INSERT INTO outbox (kind, ticket_id, message_id, recipients, subject, raw, raw_format, raw_size, in_reply_to, \
          state, attempts, next_attempt_at, created_at, cause_row) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, 'queued', 0, ?9, ?9, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?11, ?7, ?8, 'queued', 0, ?9, ?9, ?10)",
     )?
     .execute(params![
         o.kind,
@@ -868,11 +875,12 @@ pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now:
         o.message_id,
         serde_json::to_string(&o.recipients)?,
         o.subject,
-        compact::pack(&o.raw)?,
+        packed,
         o.raw.len() as i64,
         o.in_reply_to,
         now_s,
-        cause_row
+        cause_row,
+        format
     ])?;
     let id = conn.last_insert_rowid();
     for r in &o.recipients {
@@ -1069,7 +1077,7 @@ pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result
     rows.into_iter()
         .map(|(e, f, raw)| {
             let id = e.id;
-            Ok((e, compact::outbox_raw(f, raw).with_context(|| format!("outgoing mail #{id}"))?))
+            Ok((e, compact::outbox_raw(conn, f, raw).with_context(|| format!("outgoing mail #{id}"))?))
         })
         .collect()
 }
@@ -1251,7 +1259,7 @@ pub fn outbox_raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
         .prepare_cached("SELECT raw_format, raw FROM outbox WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    got.map(|(f, raw)| compact::outbox_raw(f, raw)).transpose()
+    got.map(|(f, raw)| compact::outbox_raw(conn, f, raw)).transpose()
 }
 
 /// The internal notes of a ticket, oldest first: (when, who, text).

@@ -153,8 +153,9 @@ pub fn remove_attachments(conn: &Connection, rows: &[(i64, String)], now: &str, 
         }
     }
     let mut seen = std::collections::HashSet::new();
+    let queued = if rows.is_empty() { Default::default() } else { compact::needed_by_queued(conn)? };
     for (id, sha) in rows {
-        if !seen.insert(sha) {
+        if !seen.insert(sha) || queued.contains(sha) {
             continue;
         }
         // Dry: the rows are not marked, so "kept by another live row" leaves out these very rows.
