@@ -377,7 +377,8 @@ pub fn figures(conn: &Connection, store_path: &Path, now: DateTime<Utc>) -> Resu
             Status::ALL.iter().map(|s| s.as_str()),
         )?,
         next_escalation: conn.query_row(
-            "SELECT min(first_response_due) FROM tickets WHERE first_response_at IS NULL AND status IN ('new', 'open', 'in_progress') AND level < 3",
+            "SELECT min(first_response_due) FROM tickets INDEXED BY tickets_unanswered \
+             WHERE first_response_at IS NULL AND status IN ('new', 'open', 'in_progress') AND level < 3",
             [],
             |r| r.get(0),
         )?,

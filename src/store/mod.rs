@@ -387,11 +387,12 @@ pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>> {
 
 /// Tickets, newest first, optionally filtered.
 pub fn list_tickets(conn: &Connection, status: Option<&str>, customer: Option<&str>) -> Result<Vec<Ticket>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {TICKET_COLS} FROM tickets WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR customer = ?2 COLLATE NOCASE) ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(params![status, customer], ticket_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let f = listing::Filter {
+        status: status.map(str::to_string),
+        customer: customer.map(str::to_string),
+        ..Default::default()
+    };
+    listing::tickets(conn, &f)
 }
 
 /// The tickets a report of `customer` for [`start`, `end`) looks at, by id:
@@ -1042,10 +1043,10 @@ fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxEntry> {
 const OUTBOX_COLS: &str = "id, kind, ticket_id, message_id, recipients, subject, state, attempts, in_reply_to, next_attempt_at, last_error, held";
 
 pub fn list_outbox(conn: &Connection, ticket: Option<i64>) -> Result<Vec<OutboxEntry>> {
-    let mut stmt =
-        conn.prepare(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE (?1 IS NULL OR ticket_id = ?1) ORDER BY id"))?;
-    let rows = stmt.query_map([ticket], outbox_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    // Two statements: `(?1 IS NULL OR ticket_id = ?1)` cannot use the index
+    // on ticket_id and read the whole outbox (its raw mails included) for one ticket.
+    let f = listing::Filter { ticket, ..Default::default() };
+    listing::outbox(conn, &f)
 }
 
 /// Outbox rows in one listed state (see [`OutboxEntry::shown_state`]), oldest first.
@@ -1260,11 +1261,8 @@ fn message_from_row(r: &rusqlite::Row) -> rusqlite::Result<MessageEntry> {
 }
 
 pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option<&str>) -> Result<Vec<MessageEntry>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE (?1 IS NULL OR ticket_id = ?1) AND (?2 IS NULL OR disposition = ?2) ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(params![ticket, disposition], message_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let f = listing::Filter { ticket, status: disposition.map(str::to_string), ..Default::default() };
+    listing::messages(conn, &f)
 }
 
 /// The Message-IDs of a ticket's mails, incoming and outgoing, in order of time.
