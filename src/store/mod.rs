@@ -49,6 +49,30 @@ pub const RESTORED_FROM_KEY: &str = "restored_from";
 /// State key of migration 0014: the file still needs its one VACUUM.
 pub const VACUUM_PENDING_KEY: &str = "vacuum.pending";
 
+/// Run a long one-time step (a conversion at the first start of a new
+/// version) while telling systemd every 20 s that the start takes longer
+/// (`EXTEND_TIMEOUT_USEC`): a unit's start timeout must not kill it and
+/// restart it into the same step for ever. Outside systemd a no-op.
+fn keep_systemd_waiting<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let what = what.to_string();
+    let pinger = std::thread::spawn(move || {
+        loop {
+            let _ = sd_notify::notify(&[
+                sd_notify::NotifyState::ExtendTimeoutUsec(60_000_000),
+                sd_notify::NotifyState::Status(&what),
+            ]);
+            if done_rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok() {
+                return;
+            }
+        }
+    });
+    let out = f();
+    let _ = done_tx.send(());
+    let _ = pinger.join();
+    out
+}
+
 /// Bytes free for an unprivileged writer on the file system of `path`.
 fn free_bytes(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
@@ -141,7 +165,8 @@ impl Store {
             |r| r.get(0),
         )?;
         if plain {
-            let n = compact::convert_pending(&mut self.conn)?;
+            let conn = &mut self.conn;
+            let n = keep_systemd_waiting("compacting the store (migration 0013)", || compact::convert_pending(conn))?;
             tracing::info!("compacted the store {}: {n} rows converted", path.display());
         }
         if get_state(&self.conn, VACUUM_PENDING_KEY)?.is_none() {
@@ -161,7 +186,8 @@ impl Store {
             }
             tracing::info!("switching the store {} to incremental vacuum (one VACUUM of {size} bytes)", path.display());
             self.conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-            self.conn.execute_batch("VACUUM")?;
+            let conn = &self.conn;
+            keep_systemd_waiting("rewriting the store once (migration 0014)", || conn.execute_batch("VACUUM"))?;
         }
         self.conn.execute("DELETE FROM state WHERE key = ?1", [VACUUM_PENDING_KEY])?;
         Ok(())
