@@ -747,9 +747,10 @@ impl Config {
         let t = raw.transport.unwrap_or_default();
         let max_per_minute = c.days_or_count("transport.max_per_minute", t.max_per_minute, 0, 100_000);
         let max_concurrency = match t.max_concurrency {
-            None | Some(1) => 1,
+            None => 1,
+            Some(n) if (1..=16).contains(&n) => n as u32,
             Some(n) => {
-                c.bad("transport.max_concurrency", "must be 1 (this version sends one mail after the other)", n);
+                c.bad("transport.max_concurrency", "must be a whole number from 1 to 16", n);
                 1
             }
         };

@@ -33,6 +33,8 @@ pub struct Transport {
     dest: Dest,
     /// `[transport] max_per_minute` (None: no limit).
     limit: Option<RateLimit>,
+    /// `[transport] max_concurrency`: sends in flight at once.
+    concurrency: usize,
 }
 
 /// At most `per_minute` sends in any 60 seconds: the start times of the
@@ -115,7 +117,16 @@ impl Transport {
                 Dest::Smtp(t)
             }
         };
-        Ok(Transport { dest, limit: (cfg.max_per_minute > 0).then(|| RateLimit::new(cfg.max_per_minute)) })
+        Ok(Transport {
+            dest,
+            limit: (cfg.max_per_minute > 0).then(|| RateLimit::new(cfg.max_per_minute)),
+            concurrency: cfg.max_concurrency.max(1) as usize,
+        })
+    }
+
+    /// How many sends may be in flight at once (`max_concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Wait for a slot under `max_per_minute` (no limit: at once), asking

@@ -686,7 +686,7 @@ fn sending_is_capped_per_minute() {
     let (_dir, cfg) = store_with("", &[]);
     let text = std::fs::read_to_string(&cfg)
         .unwrap()
-        .replace("path = \"../var/outbox\"", "path = \"../var/outbox\"\nmax_per_minute = -1\nmax_concurrency = 4");
+        .replace("path = \"../var/outbox\"", "path = \"../var/outbox\"\nmax_per_minute = -1\nmax_concurrency = 0");
     std::fs::write(&cfg, text).unwrap();
     let o = supportd(&cfg, &["check-config"]);
     assert_eq!(o.status.code(), Some(2));
@@ -740,4 +740,118 @@ fn forget_a_domain_erases_the_customer() {
     assert!(!file_has(&db, "harbour-analytics"));
     let r = ok_json(&supportd(&cfg, &["forget", "--receipts", "--json"]));
     assert_eq!(r[0]["kind"], "domain");
+}
+
+/// A plain SMTP server on loopback that takes its time over each mail
+/// (300 ms before the 250 after DATA) and counts the mails in that wait
+/// at once. Returns (port, the most at once, mails taken).
+fn slow_smtp() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>, std::sync::Arc<std::sync::atomic::AtomicUsize>)
+{
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (now, most, taken) = (
+        std::sync::Arc::new(AtomicUsize::new(0)),
+        std::sync::Arc::new(AtomicUsize::new(0)),
+        std::sync::Arc::new(AtomicUsize::new(0)),
+    );
+    let (m, t) = (most.clone(), taken.clone());
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut w) = c else { return };
+            let (now, most, taken) = (now.clone(), m.clone(), t.clone());
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(w.try_clone().unwrap());
+                let _ = w.write_all(b"220 stub ESMTP\r\n");
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.to_ascii_uppercase();
+                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                        b"250-stub\r\n250 8BITMIME\r\n"
+                    } else if cmd.starts_with("DATA") {
+                        let _ = w.write_all(b"354 go on\r\n");
+                        loop {
+                            line.clear();
+                            if r.read_line(&mut line).unwrap_or(0) == 0 || line == ".\r\n" {
+                                break;
+                            }
+                        }
+                        let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(at_once, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        taken.fetch_add(1, Ordering::SeqCst);
+                        b"250 queued\r\n"
+                    } else if cmd.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n");
+                        return;
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = w.write_all(reply);
+                }
+            });
+        }
+    });
+    (port, most, taken)
+}
+
+/// Proves: `[transport] max_concurrency` holds against a real (stub) SMTP
+/// server that takes 300 ms per mail: with 4, the 8 queued mails are sent
+/// up to 4 at once (more than one at a time, never more than 4) and the
+/// pass takes about two rounds; with 1 (the default), never two at once.
+#[test]
+fn sends_in_flight_are_capped_by_max_concurrency() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for n in [4usize, 1] {
+        let (port, most, taken) = slow_smtp();
+        let smtp = format!(
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\nmax_concurrency = {n}"
+        );
+        let mut env = Env::with_replaced("kind = \"file\"\npath = \"../var/outbox\"", &smtp);
+        for i in 0..4 {
+            env.ingest(&common::mail(
+                &format!("k{i}@stadtwerke-musterstadt.de"),
+                &format!("Frage {i}"),
+                &format!("c{i}@sw"),
+                "",
+                "Wie geht das?",
+            ));
+        }
+        let store = std::sync::Arc::new(std::sync::Mutex::new(std::mem::replace(
+            &mut env.store,
+            store::Store::open_in_memory().unwrap(),
+        )));
+        let cfg = &env.p.cfg;
+        // The SMTP client's connection pool lives on the runtime: built and dropped inside it.
+        let (pass, took) = rt.block_on(async {
+            let transport = supportd::transport::Transport::from_config(cfg).unwrap();
+            assert_eq!(transport.concurrency(), n);
+            let t = std::time::Instant::now();
+            let pass = supportd::outbox::deliver_due(
+                &store,
+                &transport,
+                "mein-team-support@roewaplan.de",
+                common::tuesday_morning,
+            )
+            .await
+            .unwrap();
+            (pass, t.elapsed())
+        });
+        assert_eq!(pass.sent, 8, "{pass:?}");
+        assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 8);
+        let most = most.load(std::sync::atomic::Ordering::SeqCst);
+        if n == 1 {
+            assert_eq!(most, 1, "one after the other");
+            assert!(took >= std::time::Duration::from_millis(2400), "{took:?}");
+        } else {
+            assert!((2..=n).contains(&most), "{most} at once with max_concurrency {n}");
+            assert!(took < std::time::Duration::from_millis(2000), "{took:?}");
+        }
+    }
 }
