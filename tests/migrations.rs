@@ -234,11 +234,17 @@ fn an_old_store_with_attachments_is_compacted_in_place() {
     let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
     let lines: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
     let sha = supportd::parse::sha256_hex(&data);
+    let log = b"2026-11-24 09:00:01 ERROR Speichern fehlgeschlagen\n".repeat(400);
     {
         let c = Connection::open(&path).unwrap();
         c.execute(
             "INSERT INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)",
             rusqlite::params![sha, data.len() as i64, data],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO blobs (sha256, size, data) VALUES ('log', ?1, ?2)",
+            rusqlite::params![log.len() as i64, log],
         )
         .unwrap();
         for i in 0..50 {
@@ -276,6 +282,10 @@ fn an_old_store_with_attachments_is_compacted_in_place() {
         assert_eq!(&store::raw_bytes(c, *id).unwrap().unwrap(), raw, "mail #{id} read back exactly");
     }
     assert_eq!(store::blob(c, &sha).unwrap().unwrap(), data);
+    assert_eq!(store::blob(c, "log").unwrap().unwrap(), log, "a compressible body, compressed");
+    let codec: i64 = c.query_row("SELECT codec FROM blobs WHERE sha256 = 'log'", [], |r| r.get(0)).unwrap();
+    assert_eq!(codec, 1);
+    assert_eq!(store::get_state(c, store::compact::BLOB_CURSOR_KEY).unwrap(), None, "the conversion finished");
     let stored: i64 = c.query_row("SELECT sum(length(raw)) FROM messages", [], |r| r.get(0)).unwrap();
     let came: usize = originals.iter().map(|(_, r)| r.len()).sum();
     assert!(stored * 100 < came as i64, "50 mails of {came} bytes kept in {stored} bytes besides the one blob");

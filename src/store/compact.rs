@@ -351,6 +351,9 @@ pub fn compact_message(conn: &Connection, row: i64, raw: &[u8], atts: &[crate::p
     Ok(())
 }
 
+/// State key: the conversion's place among the blobs (rowid), while it runs.
+pub const BLOB_CURSOR_KEY: &str = "compact.blob_cursor";
+
 /// Rows converted per transaction by [`convert_pending`].
 const BATCH: usize = 200;
 
@@ -374,15 +377,20 @@ pub fn convert_pending(conn: &mut Connection) -> Result<usize> {
         } else {
             Vec::new()
         };
-        let blobs: Vec<(String, Vec<u8>)> = if rows.len() + rows_out.len() < BATCH {
-            tx.prepare("SELECT sha256, data FROM blobs WHERE codec = 0 AND length(data) >= 256 AND sha256 NOT IN (SELECT value FROM state WHERE key LIKE 'compact.blob.%') LIMIT ?1")?
-                .query_map([(BATCH - rows.len() - rows_out.len()) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        // Blobs in rowid order after a cursor kept in `state` (so an
+        // incompressible one is looked at once, and an interrupted run goes on).
+        let cursor: i64 = super::get_state(&tx, BLOB_CURSOR_KEY)?.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let blobs: Vec<(i64, String, Vec<u8>)> = if rows.len() + rows_out.len() < BATCH {
+            tx.prepare("SELECT rowid, sha256, data FROM blobs WHERE rowid > ?1 AND codec = 0 ORDER BY rowid LIMIT ?2")?
+                .query_map(params![cursor, (BATCH - rows.len() - rows_out.len()) as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?
         } else {
             Vec::new()
         };
         if rows.is_empty() && rows_out.is_empty() && blobs.is_empty() {
-            tx.execute("DELETE FROM state WHERE key LIKE 'compact.blob.%'", [])?;
+            tx.execute("DELETE FROM state WHERE key = ?1", [BLOB_CURSOR_KEY])?;
             tx.commit()?;
             return Ok(total);
         }
@@ -393,17 +401,16 @@ pub fn convert_pending(conn: &mut Connection) -> Result<usize> {
         for (id, raw) in &rows_out {
             tx.execute("UPDATE outbox SET raw = ?1, raw_format = 1 WHERE id = ?2", params![pack(raw)?, id])?;
         }
-        for (sha, data) in &blobs {
+        for (_, sha, data) in &blobs {
             let (codec, packed) = pack_blob(data)?;
-            if codec == 0 {
-                // Incompressible: remembered for this conversion only, so the next batch skips it.
-                tx.execute(
-                    "INSERT OR IGNORE INTO state (key, value) VALUES (?1, ?2)",
-                    params![format!("compact.blob.{sha}"), sha],
-                )?;
-            } else {
+            if codec != 0 {
                 tx.execute("UPDATE blobs SET data = ?1, codec = ?2 WHERE sha256 = ?3", params![packed, codec, sha])?;
             }
+        }
+        if let Some((last, _, _)) = blobs.last() {
+            super::set_state(&tx, BLOB_CURSOR_KEY, &last.to_string())?;
+        } else if super::get_state(&tx, BLOB_CURSOR_KEY)?.is_none() {
+            super::set_state(&tx, BLOB_CURSOR_KEY, "0")?;
         }
         tx.commit()?;
         total += rows.len() + rows_out.len() + blobs.len();

@@ -163,7 +163,7 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM messages WHERE raw_format = 0) OR EXISTS (SELECT 1 FROM outbox WHERE raw_format = 0)",
             [],
             |r| r.get(0),
-        )?;
+        )? || get_state(&self.conn, compact::BLOB_CURSOR_KEY)?.is_some();
         if plain {
             let conn = &mut self.conn;
             let n = keep_systemd_waiting("compacting the store (migration 0013)", || compact::convert_pending(conn))?;
