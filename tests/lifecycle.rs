@@ -855,3 +855,52 @@ fn sends_in_flight_are_capped_by_max_concurrency() {
         }
     }
 }
+
+/// Proves: the daemon applies `[retention]` on its clock (`run --once`
+/// makes one clock pass): the raw mails and attachments of tickets closed
+/// long ago go, the open ticket's stay, and `status --json` counts them.
+#[test]
+fn the_daemon_applies_retention_on_its_clock() {
+    let mails: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            with_attachment(
+                "m.keller@stadtwerke-musterstadt.de",
+                &format!("d{i}@sw"),
+                &format!("Bild {i}"),
+                "x.png",
+                &noise(20_000, 50 + i),
+            )
+        })
+        .collect();
+    let (dir, cfg) =
+        store_with("[retention]\nraw_after_days = 90\nattachments_after_days = 90\noutgoing_after_days = 90\n", &mails);
+    let db = dir.path().join("var/supportd.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "UPDATE tickets SET status = 'closed', closed_at = '2025-01-01T00:00:00Z' WHERE id <= 2;
+             UPDATE messages SET received_at = '2024-12-01T00:00:00Z' WHERE ticket_id <= 2;
+             UPDATE outbox SET created_at = '2024-12-01T00:00:00Z', state = 'sent' WHERE ticket_id <= 2;",
+        )
+        .unwrap();
+    }
+    let o = supportd(&cfg, &["run", "--once"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let removed: Vec<Option<i64>> = c
+        .prepare("SELECT ticket_id FROM messages WHERE raw_removed_at IS NOT NULL ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(removed, [Some(1), Some(2)]);
+    let live: i64 = c.query_row("SELECT count(*) FROM attachments WHERE removed_at IS NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(live, 1, "the open ticket's attachment stays");
+    drop(c);
+    let status = supportd(&cfg, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let figures = if v.get("figures").is_some() { &v["figures"] } else { &v };
+    assert_eq!(figures["retention"]["raw_mails"], 2, "{v}");
+    assert_eq!(figures["retention"]["attachments"], 2, "{v}");
+}
