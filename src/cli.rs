@@ -673,7 +673,7 @@ pub fn run(cli: Cli) -> Result<()> {
                         &json!({"id": m.entry.id, "message_id": m.entry.message_id, "from": m.entry.from_addr, "subject": m.entry.subject,
                            "disposition": m.entry.disposition, "ticket": ticket, "received_at": m.entry.received_at, "arrived_at": m.entry.arrived_at.as_deref().unwrap_or(&m.entry.received_at),
                            "reason": m.entry.reason, "source": m.entry.source, "trail": m.trail, "new_text": m.new_text,
-                           "size": m.size})
+                           "size": m.size, "raw_removed_at": m.raw_removed_at, "raw_size": m.raw_size})
                     )
                 );
             } else {
@@ -683,7 +683,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("  subject     {}", shown(m.entry.subject.as_deref().unwrap_or("")));
                 println!("  ticket      {}", ticket.as_deref().unwrap_or("-"));
                 println!("  received    {} via {}", m.entry.received_at, shown(&m.entry.source));
-                println!("  size        {} bytes", m.size);
+                match &m.raw_removed_at {
+                    Some(at) => println!(
+                        "  size        {} bytes when it came; its raw bytes were removed at {at} (retention or erasure)",
+                        m.raw_size.unwrap_or(0)
+                    ),
+                    None => println!("  size        {} bytes", m.size),
+                }
                 if let Some(r) = &m.entry.reason {
                     println!("  reason      {}", shown(r));
                 }

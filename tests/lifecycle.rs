@@ -444,6 +444,12 @@ fn purge_by_hand_dry_run_first() {
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let figures = if v.get("figures").is_some() { &v["figures"] } else { &v };
     assert_eq!(figures["retention"]["raw_mails"], 4, "{v}");
+    let shown = ok_json(&supportd(&cfg, &["messages", "show", "1", "--json"]));
+    assert!(shown[0]["raw_removed_at"].is_string(), "{shown:?}");
+    assert!(shown[0]["raw_size"].as_i64().unwrap() > 40_000);
+    assert_eq!(shown[0]["size"], 0);
+    let text = supportd(&cfg, &["messages", "show", "1"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("raw bytes were removed"));
     let none = ok_json(&supportd(&cfg, &["purge", "--older-than", "365", "--json"]));
     assert_eq!(none[0]["raw_mails"], 0);
     let bad = supportd(&cfg, &["purge", "--older-than", "ein jahr"]);

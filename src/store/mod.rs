@@ -1393,10 +1393,15 @@ pub struct MessageDetail {
     pub size: usize,
     pub new_text: Option<String>,
     pub trail: Vec<String>,
+    /// When retention or erasure removed the raw bytes (then `raw` is empty).
+    pub raw_removed_at: Option<String>,
+    /// The length of the mail as it came (None: an old row).
+    pub raw_size: Option<i64>,
 }
 
 pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> {
-    conn.query_row(&format!("SELECT {MESSAGE_COLS}, new_text, trail FROM messages WHERE id = ?1"), [id], |r| {
+    let sql = format!("SELECT {MESSAGE_COLS}, new_text, trail, raw_removed_at, raw_size FROM messages WHERE id = ?1");
+    conn.query_row(&sql, [id], |r| {
         let trail: Option<String> = r.get(11)?;
         Ok(MessageDetail {
             entry: message_from_row(r)?,
@@ -1404,6 +1409,8 @@ pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> 
             raw: Vec::new(),
             new_text: r.get(10)?,
             trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+            raw_removed_at: r.get(12)?,
+            raw_size: r.get(13)?,
         })
     })
     .optional()?
