@@ -293,3 +293,42 @@ fn an_old_store_with_attachments_is_compacted_in_place() {
     let after = std::fs::metadata(&path).unwrap().len();
     assert!(after * 4 < before, "the file shrank from {before} to {after} bytes");
 }
+
+/// Proves: a store that went past 0013–0016 while they were no-op
+/// placeholders (the numbers were reserved on main for this branch) gets
+/// their schema at its next open: the same schema as a fresh store, its
+/// old raw mail compacted and read back, and a read-only command repairs
+/// it too.
+#[test]
+fn a_store_that_ran_the_placeholders_gets_the_lifecycle_schema() {
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = Store::open(&fresh_dir.path().join("fresh.sqlite3")).unwrap();
+    let want = schema(fresh.conn());
+    for read_only in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("placeholders.sqlite3");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {
+                let placeholder = ["0013", "0014", "0015", "0016"].iter().any(|n| name.starts_with(n));
+                tx.execute_batch(if placeholder { "SELECT 1;" } else { sql }).unwrap();
+                if i == 0 {
+                    tx.execute(
+                        "INSERT INTO messages (id, message_id, content_hash, raw, source, disposition, received_at) \
+                         VALUES (1, 'old1@sw', 'h1', ?1, 'maildir:1', 'spam', '2026-11-02T09:00:00Z')",
+                        [RAW],
+                    )
+                    .unwrap();
+                }
+            }
+            tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64).unwrap();
+            tx.commit().unwrap();
+        }
+        let s = if read_only { Store::open_existing(&path).unwrap() } else { Store::open(&path).unwrap() };
+        assert_eq!(schema(s.conn()), want, "read_only {read_only}");
+        assert_eq!(store::raw_bytes(s.conn(), 1).unwrap().unwrap(), RAW);
+        let f: i64 = s.conn().query_row("SELECT raw_format FROM messages WHERE id = 1", [], |r| r.get(0)).unwrap();
+        assert_eq!(f, 1, "compacted");
+    }
+}

@@ -38,6 +38,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
 ];
 
+/// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
+const LIFECYCLE_MIGRATIONS: &[(&str, &str)] = &[
+    ("0013_compact_store", include_str!("migrations/0013_compact_store.sql")),
+    ("0014_incremental_vacuum", include_str!("migrations/0014_incremental_vacuum.sql")),
+    ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
+    ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
+];
+
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
 pub const SECRET_KEY: &str = "message_id_secret";
 /// State key written into a backup copy only (`supportd backup`): the time
@@ -223,7 +231,12 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .with_context(|| format!("reading the store {}", path.display()))?;
         check_version(version).with_context(|| format!("the store {}", path.display()))?;
-        if (version as usize) < MIGRATIONS.len() {
+        let lifecycle: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'raw_format')",
+            [],
+            |r| r.get(0),
+        )?;
+        if (version as usize) < MIGRATIONS.len() || !lifecycle {
             drop(conn);
             return Store::open(path);
         }
@@ -269,6 +282,7 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut store = Store { conn, inflight: None };
         store.migrate()?;
+        store.ensure_lifecycle_schema()?;
         Ok(store)
     }
 
@@ -313,6 +327,36 @@ impl Store {
             tx.pragma_update(None, "user_version", version + 1)?;
             tx.commit()?;
         }
+    }
+
+    /// Migrations 0013–0016 (compact store, vacuum, listing indexes,
+    /// retention and erasure) were numbered while other branches reserved
+    /// those numbers with no-op placeholders: a store whose `user_version`
+    /// went past them with the placeholders lacks their schema. Applied
+    /// here, once, in one transaction, when `messages.raw_format` is missing.
+    fn ensure_lifecycle_schema(&mut self) -> Result<()> {
+        let has: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'raw_format')",
+            [],
+            |r| r.get(0),
+        )?;
+        if has {
+            return Ok(());
+        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let again: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'raw_format')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !again {
+            tracing::warn!("the store skipped the compact-store migrations (placeholders): applying them now");
+            for (name, sql) in LIFECYCLE_MIGRATIONS {
+                tx.execute_batch(sql).with_context(|| format!("migration {name} (applied late)"))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn conn(&self) -> &Connection {
