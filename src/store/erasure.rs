@@ -345,15 +345,21 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
     // Every other mail whose bytes mention them, and attachment bodies that do.
     let mut hit_msgs = Vec::new();
     {
-        let mut st = tx.prepare("SELECT id FROM messages WHERE raw_removed_at IS NULL ORDER BY id")?;
-        let all: Vec<i64> = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        for id in all {
+        // A skeleton is searched as it is (its text without the attachments'
+        // base64, which never shows a name in clear): the bodies are searched
+        // decoded below. One row at a time: memory stays at one mail.
+        let mut st = tx.prepare("SELECT id, raw_format, raw FROM messages WHERE raw_removed_at IS NULL ORDER BY id")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+        for row in rows {
+            let (id, format, data) = row?;
             if erased_msg_ids.contains(&id) {
                 continue;
             }
-            if let Some(raw) = compact::raw_bytes(tx, id)?
-                && contains_any(&raw, &raw_terms)
-            {
+            let text = match format {
+                compact::SKELETON => compact::unpack(&data)?,
+                f => compact::restore(tx, f, data)?,
+            };
+            if contains_any(&text, &raw_terms) {
                 hit_msgs.push(id);
             }
         }
@@ -368,7 +374,8 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
         let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
         for row in rows {
             let (id, f, raw) = row?;
-            if contains_any(&compact::outbox_raw(tx, f, raw)?, &raw_terms) {
+            let text = if f == compact::SKELETON { compact::unpack(&raw)? } else { compact::outbox_raw(tx, f, raw)? };
+            if contains_any(&text, &raw_terms) {
                 hit_out.push(id);
             }
         }
