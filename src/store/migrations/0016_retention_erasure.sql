@@ -22,3 +22,5 @@ CREATE TABLE erasures (
 CREATE INDEX messages_retention ON messages(received_at) WHERE raw_removed_at IS NULL;
 CREATE INDEX outbox_retention ON outbox(created_at) WHERE raw_removed_at IS NULL;
 CREATE INDEX attachments_live ON attachments(message_row) WHERE removed_at IS NULL;
+-- `forget`: the outgoing mails a person's mails caused.
+CREATE INDEX outbox_cause ON outbox(cause_row);
