@@ -23,7 +23,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use supportd::classify::eval::{
-    LabeledMail, Report, cross_validate, cross_validate_nested, evaluate, load_corpus, tune_security_floors,
+    LabeledMail, Report, cross_validate, cross_validate_nested, evaluate, leave_one_writer_out, load_corpus,
+    tune_security_floors,
 };
 use supportd::classify::{Classifier, EMBEDDED_CONFIG, classify_raw};
 use supportd::domain::Category;
@@ -64,8 +65,18 @@ fn main() {
         println!("== {title}");
         print!("{}", r.render());
         if show_errors {
-            for (f, e, p, conf) in &r.errors {
-                println!("    miss {f}: expected {e}, got {p} ({conf:.2})");
+            for i in r.errors() {
+                println!(
+                    "    miss {}: expected {}, got {} ({:.2}){}",
+                    i.file,
+                    i.expected,
+                    i.got,
+                    i.confidence,
+                    if i.flag { ", flagged" } else { "" }
+                );
+            }
+            for i in r.items.iter().filter(|i| i.expected == Category::SecurityError && !i.flag) {
+                println!("    security report without the flag: {} (got {})", i.file, i.got);
             }
         }
         println!();
@@ -93,11 +104,39 @@ fn main() {
     print("  of which: mails the rules were written on (dev, dev2, dev3)", &r.subset(|f| !fresh(f)));
     eprintln!("(nested cross-validation took {:.1} s)", t.elapsed().as_secs_f64());
 
+    // Leave-one-writer-out on the independent writers of fixtures/writers.
+    let writers = load_corpus(&root.join("fixtures/writers")).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(1)
+    });
+    let wr: Vec<&LabeledMail> = writers.iter().collect();
+    let t = Instant::now();
+    let (r, per) = leave_one_writer_out(&base, &all, &wr, Some(k_inner));
+    let accs: Vec<f64> = per.iter().map(|(_, r)| r.accuracy()).collect();
+    let mean = accs.iter().sum::<f64>() / accs.len().max(1) as f64;
+    let (worst_w, worst) =
+        per.iter().map(|(w, r)| (w.as_str(), r.accuracy())).min_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or(("-", 0.0));
+    print(
+        &format!(
+            "LEAVE-ONE-WRITER-OUT: {} writers, {} mails; each writer classified by a model trained on the corpus and the other writers, flag floor tuned inside each fold ({k_inner}-fold on its training mails). Mean over writers {:.1} %, worst {worst_w} {:.1} %",
+            per.len(),
+            writers.len(),
+            100.0 * mean,
+            100.0 * worst
+        ),
+        &r,
+    );
+    for (w, r) in &per {
+        println!("  {w}: {}", r.summary());
+    }
+    println!();
+    eprintln!("(leave-one-writer-out took {:.1} s)", t.elapsed().as_secs_f64());
+
     if !quick {
         let floor = tune_security_floors(&base, &all, 10);
         let conf = base.security_floors();
         println!(
-            "security floors tuned by 10-fold cross-validation on the whole corpus: {:.2} / {:.2} with a security rule hit (config: {:.2} / {:.2})\n",
+            "security flag floors tuned by 10-fold cross-validation on the whole corpus: {:.2} / {:.2} with a security rule hit (config: {:.2} / {:.2})\n",
             floor.plain, floor.rule_hit, conf.plain, conf.rule_hit
         );
         let no_rules = Classifier::from_toml_str(
@@ -173,8 +212,8 @@ fn independent(base: &Classifier, root: &Path, show_errors: bool) {
     println!("== INDEPENDENT: fixtures/pipeline new tickets (another author; never trained or tuned on)");
     print!("{}", r.render());
     if show_errors {
-        for (f, e, p, conf) in &r.errors {
-            println!("    miss {f}: expected {e}, got {p} ({conf:.2})");
+        for i in r.errors() {
+            println!("    miss {}: expected {}, got {} ({:.2})", i.file, i.expected, i.got, i.confidence);
         }
     }
     println!();

@@ -3,7 +3,7 @@
 //!
 //! Two parts, both driven by data rather than code:
 //! * weighted regex rules per category from `config/classifier.toml` (ops can
-//!   extend them; `force = true` rules make a mail a security report outright);
+//!   extend them; `force = true` security rules raise the security flag outright);
 //! * a multinomial logistic regression over hashed words, word pairs,
 //!   character n-grams and the matched rules, trained on the labeled corpus
 //!   (`fixtures/classifier_training.tsv`, exported from `fixtures/corpus`).
@@ -11,12 +11,13 @@
 //!   (`fixtures/classifier_model.bin`); any other configuration or training
 //!   file is trained at start-up (about 0.2 s).
 //!
-//! The model's scores are turned into probabilities with a softmax. Security
-//! comes first: a forced security rule; security rules of enough weight
+//! The model's scores are turned into probabilities with a softmax; the
+//! category is the most probable one. The security suspicion is separate: a
+//! forced security rule, security rules of enough weight
 //! (`security_evidence_weight`) with a security probability of at least
-//! `security_floor_rule_hit`; a security probability of at least
-//! `security_floor` on the model alone; or a low-confidence decision with
-//! security as the runner-up: all yield `security_error`.
+//! `security_floor_rule_hit`, a security probability of at least
+//! `security_floor`, or security as the runner-up of a low-confidence
+//! decision raise [`Classification::security_flag`], with its reasons.
 
 // Per-category loops index several [f64; 5] arrays at once; `0..N` is clearer.
 #![allow(clippy::needless_range_loop)]
@@ -55,10 +56,57 @@ pub struct Classification {
     pub category: Category,
     /// Probability of the chosen category, 0..1.
     pub confidence: f64,
-    /// Human-readable reasons: matched rules, decisive model words, overrides.
+    /// Human-readable reasons: matched rules, decisive model words, the flag.
     pub reasons: Vec<String>,
     /// `confidence` is below the configured threshold: a human should check.
     pub low_confidence: bool,
+    /// A security suspicion, independent of the category: a forcing or
+    /// weighty security rule matched, the model gives security_error at
+    /// least the flag floor, or security_error is the runner-up of an
+    /// unsure decision. Raises the priority and tells the security contact.
+    pub security_flag: bool,
+    /// Why the flag is raised (empty when it is not).
+    pub security_reasons: Vec<String>,
+}
+
+impl Classification {
+    /// The priority of a new ticket of the category priority `base`: at
+    /// least `high` for a security error or a raised security flag.
+    pub fn priority(&self, base: crate::domain::Priority) -> crate::domain::Priority {
+        use crate::domain::Priority;
+        if (self.category == Category::SecurityError || self.security_flag) && base < Priority::High {
+            Priority::High
+        } else {
+            base
+        }
+    }
+
+    /// Whether the security contact (the notify list of `security_error`)
+    /// must be told beside the category's own list: the flag is raised on a
+    /// ticket of another category.
+    pub fn tell_security_contact(&self) -> bool {
+        self.security_flag && self.category != Category::SecurityError
+    }
+
+    /// The flag and its reasons as template variables of the agents'
+    /// notification (`security_flag`, `security_reasons`).
+    pub fn flag_context(&self) -> serde_json::Value {
+        serde_json::json!({
+            "security_flag": self.security_flag,
+            "security_reasons": self.security_reasons.join("; "),
+        })
+    }
+}
+
+/// An agent's `#category` settles the security flag: security_error sets
+/// it, any other category clears it. `Some(event detail)` when the flag
+/// `was` changes, `None` when it stays.
+pub fn settle_flag(was: bool, category: Category) -> Option<&'static str> {
+    match (was, category == Category::SecurityError) {
+        (false, true) => Some("raised by #category security_error"),
+        (true, false) => Some("cleared by #category: not a security error"),
+        _ => None,
+    }
 }
 
 /// One labeled training mail.
@@ -86,8 +134,8 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct Settings {
     low_confidence_threshold: f64,
-    /// Security first, with only the learned part as evidence: security_error
-    /// wins at this probability or more.
+    /// The security flag with only the learned part as evidence: raised at
+    /// this security_error probability or more.
     security_floor: f64,
     /// The same when a (non-forcing) security rule matched: the concept
     /// lexicon saw a security cue, so a lower probability suffices.
@@ -98,6 +146,8 @@ struct Settings {
     /// alone are left to the learned part).
     #[serde(default)]
     security_evidence_weight: f64,
+    /// Unused since the flag replaced "security first"; accepted so that
+    /// older configuration files stay valid.
     #[serde(default = "default_force_confidence")]
     force_confidence: f64,
 }
@@ -583,32 +633,45 @@ impl Classifier {
             evidence: inner.model.is_some() || sec_rule_hit,
             security_rule_hit: sec_evidence,
             low_confidence_threshold: inner.settings.low_confidence_threshold,
-            force_confidence: inner.settings.force_confidence,
         };
         let st = &inner.settings;
         let floors = self.security_floors();
-        let (chosen, confidence, why) = scores.decide(floors);
+        let (chosen, confidence) = scores.decide();
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
         let mut reasons = Vec::new();
-        match why {
-            Why::Forced => reasons.push(format!("security first: forced by {}", forced.unwrap_or_default())),
-            Why::Floor => reasons.push(format!(
-                "security first: security_error probability {:.2} >= floor {:.2}{} ({} had {:.2})",
-                p[sec],
-                floors.get(sec_evidence),
-                if sec_evidence { " (security rules matched)" } else { "" },
-                Category::ALL[top],
-                p[top]
-            )),
-            Why::LowConfidence => reasons.push(format!(
-                "security first: low-confidence choice between {} ({:.2}) and security_error ({:.2})",
-                Category::ALL[top],
-                p[top],
-                p[sec]
-            )),
-            Why::Top => {}
+        let mut security_reasons = Vec::new();
+        for why in scores.flag(floors) {
+            security_reasons.push(match why {
+                Flag::Forced => format!("forced by {}", forced.clone().unwrap_or_default()),
+                Flag::Rules => {
+                    let descs: Vec<&str> = rule_hits
+                        .iter()
+                        .filter(|(c, _, d)| *c == sec && Some(d) != forced.as_ref())
+                        .map(|(_, _, d)| d.as_str())
+                        .collect();
+                    if descs.is_empty() {
+                        continue; // only the forcing rule, named above
+                    }
+                    format!("security rules matched: {}", descs.join(", "))
+                }
+                Flag::Floor => format!(
+                    "security_error probability {:.2} >= flag floor {:.2}{}",
+                    p[sec],
+                    floors.get(sec_evidence),
+                    if sec_evidence { " (security rules matched)" } else { "" }
+                ),
+                Flag::RunnerUp => format!(
+                    "unsure choice between {} ({:.2}) and security_error ({:.2})",
+                    Category::ALL[top],
+                    p[top],
+                    p[sec]
+                ),
+            });
+        }
+        if !security_reasons.is_empty() {
+            reasons.push(format!("security flag: {}", security_reasons.join("; ")));
         }
         for (c, _, d) in &rule_hits {
             if *c == chosen {
@@ -667,7 +730,18 @@ impl Classifier {
         if low_confidence {
             reasons.push(format!("low confidence {:.2} < threshold {:.2}", confidence, st.low_confidence_threshold));
         }
-        (Classification { category: Category::ALL[chosen], confidence, reasons, low_confidence }, scores)
+        let security_flag = !security_reasons.is_empty();
+        (
+            Classification {
+                category: Category::ALL[chosen],
+                confidence,
+                reasons,
+                low_confidence,
+                security_flag,
+                security_reasons,
+            },
+            scores,
+        )
     }
 }
 
@@ -695,13 +769,18 @@ impl Floors {
     }
 }
 
-/// Why a category was chosen.
+/// Why the security flag is raised (several can hold at once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Why {
+pub enum Flag {
+    /// A `force = true` security rule matched.
     Forced,
+    /// Security rules of at least `security_evidence_weight` matched (and
+    /// the probability reached `security_floor_rule_hit`).
+    Rules,
+    /// The security_error probability reached `security_floor`.
     Floor,
-    LowConfidence,
-    Top,
+    /// An unsure decision with security_error as the runner-up.
+    RunnerUp,
 }
 
 /// The probabilities of one mail and the inputs of the security-first
@@ -717,34 +796,51 @@ pub struct Scores {
     /// `settings.security_evidence_weight` in all.
     pub security_rule_hit: bool,
     low_confidence_threshold: f64,
-    force_confidence: f64,
 }
 
 impl Scores {
-    /// The category the decision rule picks with the given security floor.
-    pub fn category(&self, floors: Floors) -> Category {
-        Category::ALL[self.decide(floors).0]
+    /// The category: the most probable one (the security suspicion is the
+    /// separate [`Scores::flag`]).
+    pub fn category(&self) -> Category {
+        Category::ALL[self.decide().0]
     }
 
-    /// Security first: a forced rule, security_error probability at least
-    /// `floor`, or a low-confidence winner with security_error as the
-    /// runner-up; otherwise the most probable category.
-    fn decide(&self, floors: Floors) -> (usize, f64, Why) {
-        let floor = floors.get(self.security_rule_hit);
+    /// Whether the security flag is raised with the given floors.
+    pub fn flagged(&self, floors: Floors) -> bool {
+        !self.flag(floors).is_empty()
+    }
+
+    /// The most probable category and its probability.
+    fn decide(&self) -> (usize, f64) {
+        let p = &self.p;
+        let top = (0..N).fold(0, |b, c| if p[c] > p[b] { c } else { b });
+        (top, p[top])
+    }
+
+    /// Why the security flag is raised: a forced rule; security rules of
+    /// enough weight with the probability at `floors.rule_hit`; the
+    /// probability at `floors.plain` on the model alone; or an unsure
+    /// decision with security_error as the runner-up. Empty: no flag.
+    pub fn flag(&self, floors: Floors) -> Vec<Flag> {
         let p = &self.p;
         let sec = idx(Category::SecurityError);
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
+        let mut out = Vec::new();
         if self.forced {
-            (sec, p[sec].max(self.force_confidence), Why::Forced)
-        } else if top != sec && self.evidence && p[sec] >= floor {
-            (sec, p[sec], Why::Floor)
-        } else if top != sec && second == sec && p[top] < self.low_confidence_threshold && p[sec] > 1.2 * p[order[2]] {
-            (sec, p[sec], Why::LowConfidence)
-        } else {
-            (top, p[top], Why::Top)
+            out.push(Flag::Forced);
         }
+        if self.security_rule_hit && p[sec] >= floors.rule_hit {
+            out.push(Flag::Rules);
+        }
+        if self.evidence && p[sec] >= floors.plain {
+            out.push(Flag::Floor);
+        }
+        if top != sec && second == sec && p[top] < self.low_confidence_threshold && p[sec] > 1.2 * p[order[2]] {
+            out.push(Flag::RunnerUp);
+        }
+        out
     }
 }
 

@@ -754,10 +754,7 @@ impl<'a> Writer<'a> {
         ));
         let cat = class.category;
         let cc = cfg.category(cat);
-        let mut priority = cc.priority;
-        if cat == Category::SecurityError && priority < Priority::High {
-            priority = Priority::High;
-        }
+        let priority = class.priority(cc.priority);
         let level = cc.level;
         let status = if cat == Category::ChangeRequest && customer.and_then(|c| c.consultant.as_ref()).is_some() {
             Status::Forwarded
@@ -786,6 +783,7 @@ impl<'a> Writer<'a> {
             resolution_due: Some(store::ts(res_due)),
             linked_to,
             requester_name: mail.from.as_ref().and_then(|m| m.name.clone()).filter(|n| !n.trim().is_empty()),
+            security_flag: class.security_flag,
         };
         let id = store::insert_ticket(self.conn, &nt, self.now)?;
         store::add_participant(self.conn, id, &from, "requester")?;
@@ -839,9 +837,15 @@ impl<'a> Writer<'a> {
             team.extend(c.project_team.iter().cloned());
         }
         team.extend(cc.notify.iter().cloned());
+        if class.tell_security_contact() {
+            team.extend(cfg.category(Category::SecurityError).notify.iter().cloned());
+        }
         let (files, listed, _) = self.pass_on()?;
         let mut ctx = ctx;
         ctx["attachments"] = json!(listed);
+        for (k, v) in class.flag_context().as_object().into_iter().flatten() {
+            ctx[k] = v.clone();
+        }
         self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
         if cat == Category::ChangeRequest
             && let Some(consultant) = customer.and_then(|c| c.consultant.clone())
@@ -1179,6 +1183,18 @@ impl<'a> Writer<'a> {
                 }
                 Command::Category(cat) => {
                     let t = store::get_ticket(self.conn, id)?.context("ticket")?;
+                    if let Some(detail) = crate::classify::settle_flag(t.security_flag, *cat) {
+                        store::set_ticket_field(self.conn, id, "security_flag", &(!t.security_flag as i64), self.now)?;
+                        store::insert_event(
+                            self.conn,
+                            Some(id),
+                            Some(self.row),
+                            self.now,
+                            &from,
+                            "security_flag",
+                            detail,
+                        )?;
+                    }
                     if t.category != cat.as_str() {
                         store::set_ticket_field(self.conn, id, "category", &cat.as_str(), self.now)?;
                         store::set_ticket_field(

@@ -7,6 +7,8 @@
 //! round-5 and round-6 security rules after seeing misses among holdout/new4
 //! and new5.
 
+mod common;
+
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -39,7 +41,7 @@ fn all() -> Vec<&'static LabeledMail> {
 fn issue_gate_cross_validated() {
     let (r, _) = cross_validate_nested(embedded(), &all(), 10, 5);
     assert!(r.accuracy() >= 0.90, "CV accuracy {:.3}\n{}", r.accuracy(), r.render());
-    assert!(r.security_recall() >= 1.0, "CV security recall {:.3}\n{}", r.security_recall(), r.render());
+    assert!(r.flag_recall() >= 1.0, "CV security flag recall {:.3}\n{}", r.flag_recall(), r.render());
 }
 
 /// Regression guard on the honest figure, cheap enough for debug builds:
@@ -50,7 +52,7 @@ fn issue_gate_cross_validated() {
 fn cross_validated_does_not_regress() {
     let r = cross_validate(embedded(), &all(), 5);
     assert!(r.accuracy() >= 0.85, "5-fold CV accuracy {:.3}\n{}", r.accuracy(), r.render());
-    assert!(r.security_recall() >= 0.95, "5-fold CV security recall {:.3}\n{}", r.security_recall(), r.render());
+    assert!(r.flag_recall() >= 0.95, "5-fold CV security flag recall {:.3}\n{}", r.flag_recall(), r.render());
     let fresh = r.subset(|f| !f.starts_with("dev"));
     assert!(fresh.accuracy() >= 0.78, "CV accuracy on mails written after the rules {:.3}", fresh.accuracy());
 }
@@ -111,8 +113,8 @@ fn security_phrased_casually_without_umlauts_caps_and_typos() {
         ("", "Wir haben eine Phising-Mail im Namen von MEIN TEAM bekommen, die nach dem Passwort fragt."),
     ] {
         let r = c.classify(subject, text);
-        assert_eq!(r.category, Category::SecurityError, "{text}: {r:?}");
-        assert!(!r.reasons.is_empty());
+        assert!(r.security_flag, "{text}: {r:?}");
+        assert!(!r.security_reasons.is_empty() && r.reasons.iter().any(|x| x.starts_with("security flag: ")), "{r:?}");
     }
 }
 
@@ -166,4 +168,45 @@ fn load_reads_a_file() {
     assert!(!c.has_model());
     assert_eq!(c.classify("Passwort vergessen", "Bitte Passwort zurücksetzen.").category, Category::UserManagement);
     assert!(Classifier::load(&dir.path().join("missing.toml")).unwrap_err().contains("missing.toml"));
+}
+
+/// The flag through the pipeline: a change request that names a security
+/// risk stays a change request, but its ticket carries the flag, gets at
+/// least priority high, the security contact (the notify list of
+/// security_error) gets the agents' notification, which says why; an
+/// agent's #category settles the flag either way.
+#[test]
+fn the_security_flag_raises_priority_tells_the_security_contact_and_an_agent_settles_it() {
+    let mut env = common::Env::new();
+    let o = env.ingest_file(&common::repo().join("fixtures/security_flag/change_request_with_a_risk.eml"));
+    assert_eq!((o.disposition.as_str(), o.ticket), ("new_ticket", Some(1)));
+    let t = env.ticket(1);
+    assert_eq!((t.category.as_str(), t.security_flag), ("change_request", true), "{t:?}");
+    assert_eq!(t.priority, "high", "a change request is low; the flag raises it");
+    let notify = env.outbox().into_iter().find(|e| e.kind == "notify_agents").expect("the team is told");
+    assert!(notify.recipients.iter().any(|r| r == "security@roewaplan.de"), "{:?}", notify.recipients);
+    let body = env.outbox_raw(notify.id);
+    assert!(body.contains("SICHERHEITSVERDACHT") && body.contains("sicherheitsrisiko"), "{body}");
+    let ack = env.outbox().into_iter().find(|e| e.kind == "ack").expect("the customer is answered");
+    assert!(!env.outbox_raw(ack.id).contains("SICHERHEITSVERDACHT"), "the suspicion is the team's business");
+
+    // The agent looked: a change request, no security error. Same category,
+    // but the #category settles the flag.
+    let anna = "Anna Berg <anna@roewaplan.de>";
+    let irt = format!("In-Reply-To: <{}>", notify.message_id);
+    let o = env.ingest(&common::mail(anna, "Re: [MT-000001]", "a1@rp", &irt, "#category change_request"));
+    assert_eq!(o.disposition.as_str(), "agent_command");
+    assert!(!env.ticket(1).security_flag);
+    // ... and back: #category security_error raises it.
+    let o = env.ingest(&common::mail(anna, "Re: [MT-000001]", "a2@rp", &irt, "#kategorie security_error"));
+    assert_eq!(o.disposition.as_str(), "agent_command");
+    let t = env.ticket(1);
+    assert_eq!((t.category.as_str(), t.security_flag), ("security_error", true));
+    let kinds: Vec<String> = supportd::store::events(env.store.conn(), 1)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "security_flag")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
 }

@@ -62,6 +62,7 @@ fn rows_for(i: usize) -> &'static str {
         9 => "UPDATE outbox SET held = NULL WHERE id = 1;",
         10 => "UPDATE messages SET arrived_at = '2026-11-02T08:59:00Z' WHERE id = 1;",
         11 => "INSERT INTO inflight_suspects (key, kind, reason, noted_at) VALUES ('9 maildir:2.test', 'alone', 'died once alone', '2026-11-02T08:00:00Z');",
+        12 => "UPDATE tickets SET security_flag = 1 WHERE id = 1;",
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }
 }
