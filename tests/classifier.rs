@@ -245,3 +245,44 @@ fn the_security_flag_raises_priority_tells_the_security_contact_and_an_agent_set
         .collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
 }
+
+/// `classify --json` and `tickets show/list --json` carry the flag
+/// (the binary, on the shipped default config).
+#[test]
+fn the_flag_in_the_json_of_classify_and_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    let cfg = dir.path().join("config/supportd.toml");
+    std::fs::write(&cfg, common::config_text("")).unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_supportd"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let mail = common::repo().join("fixtures/security_flag/change_request_with_a_risk.eml");
+    let v: serde_json::Value =
+        serde_json::from_str(run(&["classify", mail.to_str().unwrap(), "--json"]).trim()).unwrap();
+    assert_eq!((v["category"].as_str(), v["security_flag"].as_bool()), (Some("change_request"), Some(true)), "{v}");
+    let why = v["security_reasons"].as_array().unwrap();
+    assert!(why.iter().any(|r| r.as_str().unwrap().contains("sicherheitsrisiko")), "{v}");
+    let text = run(&["classify", mail.to_str().unwrap()]);
+    assert!(text.contains("SECURITY FLAG: "), "{text}");
+
+    run(&["ingest", "--no-send", mail.to_str().unwrap()]);
+    let t: serde_json::Value = serde_json::from_str(run(&["tickets", "show", "MT-000001", "--json"]).trim()).unwrap();
+    assert_eq!((t["security_flag"].as_bool(), t["priority"].as_str()), (Some(true), Some("high")), "{t}");
+    let listed = run(&["tickets", "list", "--json"]);
+    let l: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(l["security_flag"].as_bool(), Some(true));
+    // An ordinary request: no flag.
+    let plain = common::repo().join("fixtures/pipeline/02-en-gmail-export-frage.eml");
+    let v: serde_json::Value =
+        serde_json::from_str(run(&["classify", plain.to_str().unwrap(), "--json"]).trim()).unwrap();
+    assert_eq!(v["security_flag"].as_bool(), Some(false), "{v}");
+    assert!(v["security_reasons"].as_array().unwrap().is_empty());
+}
