@@ -241,7 +241,7 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     // Another system's acknowledgement with no machine header: read in the
     // new text only (a customer's reply quoting our own ack is a person's).
     // The first 16 KB are enough for the first 1,200 bytes of new text.
-    let fresh = crate::text::new_text(&String::from_utf8_lossy(head_bytes(&mail.body_text, 16 * 1024)));
+    let fresh = crate::text::new_text(&String::from_utf8_lossy(head_bytes(mail.reply_body(), 16 * 1024)));
     if let Some(m) = ACK_BODY.find(head_bytes(&fresh, 1200)) {
         return verdict(
             Disposition::AutoReply,

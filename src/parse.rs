@@ -64,6 +64,11 @@ pub struct InboundMail {
     pub body_text: String,
     /// Whether the mail had only an HTML body.
     pub html_only: bool,
+    /// Where quoted history starts in `body_text` (a byte offset), as the
+    /// mail's HTML part marks it with its quote container; `None` without
+    /// an HTML part beside the text part, or when the two do not agree
+    /// (see [`crate::text::quote_start_from_html`]).
+    pub quote_at: Option<usize>,
     /// `multipart/report` with this `report-type` (DSN, MDN), lowercase.
     pub report_type: Option<String>,
     /// The text of a `message/delivery-status` part, if any.
@@ -82,6 +87,15 @@ impl InboundMail {
     /// The first value of a header, trimmed.
     pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         self.header_values(name).next().map(str::trim)
+    }
+
+    /// The body up to its quoted history as the HTML part marks it (the
+    /// whole body without such a mark): what the new text is read from.
+    pub fn reply_body(&self) -> &str {
+        match self.quote_at {
+            Some(at) if self.body_text.is_char_boundary(at) => &self.body_text[..at],
+            _ => &self.body_text,
+        }
     }
 
     /// The sender's address, or "" when there is none.
@@ -605,6 +619,15 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         body_text = crate::text::html_to_text(&html);
     }
     body_text = body_text.replace("\r\n", "\n").replace('\0', "");
+    // The HTML part beside a text part marks the quote exactly.
+    let quote_at = if html_only {
+        None
+    } else {
+        msg.html_part(0)
+            .filter(|p| p.is_text_html())
+            .and_then(|p| p.text_contents())
+            .and_then(|html| crate::text::quote_start_from_html(&body_text, html))
+    };
 
     let report_type = msg
         .content_type()
@@ -659,6 +682,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         headers,
         body_text,
         html_only,
+        quote_at,
         report_type,
         delivery_status,
         embedded_headers,

@@ -127,9 +127,30 @@ static FOOTERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
 });
 
+/// A quoted line: starts with `>`. A line framed by arrows (">>> link <<<")
+/// is decoration of the writer's own text, not a quote.
 fn is_quote(line: &str) -> bool {
-    line.trim_start().starts_with('>')
+    let t = line.trim();
+    t.starts_with('>') && !(t.starts_with(">>") && t.ends_with("<<"))
 }
+
+/// The rest of a reply header that the client wrapped onto a line of its
+/// own behind a `>` (">:", "> wrote:"): part of the header, no quote.
+fn is_wrapped_header_end(line: &str) -> bool {
+    let Some(rest) = line.trim().strip_prefix('>') else { return false };
+    let rest = rest.trim();
+    rest == ":" || (rest.ends_with(':') && rest.len() < 40 && WRAPPED_VERB.is_match(rest.as_bytes()))
+}
+
+static WRAPPED_VERB: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(&format!(r"(?i)^{VERBS}\s*:$")).expect("static regex"));
+
+/// "On <date> …" as the first line of a header the client broke over
+/// several lines, some of them blank (Polymail: "On Tue, Apr 11, 2017 at
+/// 10:07 PM John Smith", "", "<", "mailto:… <a@b>", "> wrote:").
+static DATED_START: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?i)^[-\s]*(on|am|le|op|el|em|il|den|på|w dniu)\s(?-u:.){0,40}\d").expect("static regex")
+});
 
 fn is_header_block(lines: &[&str], i: usize) -> bool {
     // A header line that may open a block, and one more header line within
@@ -158,13 +179,20 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<(usize, bool)> {
     if may_be_attribution(first) && ATTRIBUTION.is_match(first.as_bytes()) {
         return Some((1, true));
     }
-    let window_may_end = lines[i + 1..].iter().take(2).any(|l| may_be_attribution(l.trim()));
+    // A dated "On …" start may span up to five lines with blank ones among
+    // them; any other start up to three lines without.
+    let dated = DATED_START.is_match(first.as_bytes());
+    let window = if dated { 5 } else { 3 };
+    let window_may_end = lines[i + 1..].iter().take(window - 1).any(|l| may_be_attribution(l.trim()));
     if window_may_end && ATTRIBUTION_START.is_match(first.as_bytes()) {
         let mut joined = first.to_string();
-        for k in 1..3 {
+        for k in 1..window {
             let Some(next) = lines.get(i + k).map(|l| l.trim()) else { break };
-            // ">:" ends an address wrapped by the client, it is no quote.
-            if next.is_empty() || (is_quote(next) && next != ">:") || joined.len() + next.len() > 400 {
+            if next.is_empty() && dated {
+                continue;
+            }
+            // ">:" or "> wrote:" ends an address wrapped by the client, it is no quote.
+            if next.is_empty() || (is_quote(next) && !is_wrapped_header_end(next)) || joined.len() + next.len() > 400 {
                 break;
             }
             // The next line alone is a whole header: this one is the reply's.
@@ -223,6 +251,9 @@ fn new_text_depth(body: &str, depth: usize) -> String {
     let last_text = lines.iter().rposition(|x| !x.trim().is_empty() && !is_quote(x));
     let mut kept: Vec<&str> = Vec::new();
     let mut cut_by_history = false;
+    // The text ends where quoted history starts (not at a quoted block with
+    // an answer below it).
+    let mut cut_here = false;
     // Lines up to here belong to a reply header already read.
     let mut skip_to = 0;
     let mut i = 0;
@@ -246,6 +277,7 @@ fn new_text_depth(body: &str, depth: usize) -> String {
         }
         if sep && SEPARATOR.is_match(t.as_bytes()) {
             cut_by_history = true;
+            cut_here = true;
             break;
         }
         if t.ends_with(':')
@@ -272,11 +304,13 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             }
             if strong {
                 cut_by_history = true;
+                cut_here = true;
                 break;
             }
         }
         if is_header_block(&lines, i) {
             cut_by_history = true;
+            cut_here = true;
             break;
         }
         if is_quote(l) {
@@ -304,12 +338,59 @@ fn new_text_depth(body: &str, depth: usize) -> String {
         i += 1;
     }
     let _ = (cut_by_history, depth);
+    if cut_here {
+        drop_history_lead(&mut kept);
+    }
     // Footers and disclaimers at the end.
     if let Some(pos) = kept.iter().position(|l| FOOTERS.is_match(l.trim())) {
         kept.truncate(pos);
     }
+    if let Some(pos) = list_footer_at(&kept) {
+        kept.truncate(pos);
+    }
     let text = kept.join("\n");
     collapse_blank_lines(text.trim())
+}
+
+/// A line of separator characters only ("====", "-----", "__").
+fn is_rule(t: &str) -> bool {
+    t.len() >= 2 && t.chars().all(|c| matches!(c, '=' | '-' | '_' | '*' | '~' | '#' | '+'))
+}
+
+/// The line some clients put above a quoted header block: "Message du :
+/// 12/12/2016 13:20", "Nachricht vom 12.12.2016".
+static HISTORY_DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(message|nachricht|mail|e-mail|mensaje|messaggio|bericht|mensagem)\b.{0,20}?\s*:?\s*\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b.{0,40}$",
+    )
+    .expect("static regex")
+});
+
+/// Drops what leads into quoted history from the end of the kept lines:
+/// blank lines, rules ("====") and a "Message du : <date>" line.
+fn drop_history_lead(kept: &mut Vec<&str>) {
+    while let Some(last) = kept.last().map(|l| l.trim()) {
+        if last.is_empty() || is_rule(last) || HISTORY_DATE_LINE.is_match(last) {
+            kept.pop();
+        } else {
+            break;
+        }
+    }
+}
+
+/// Where a mailing list's footer starts ("__" or "____", then "<list>
+/// mailing list", its address and listinfo link): the list appended it, the
+/// writer did not write it.
+fn list_footer_at(kept: &[&str]) -> Option<usize> {
+    let n = kept.len();
+    // The footer is at the end: look at the last eight lines only.
+    (n.saturating_sub(8)..n).find(|&i| {
+        is_rule(kept[i].trim())
+            && kept[i + 1..]
+                .iter()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim().to_ascii_lowercase().ends_with("mailing list"))
+    })
 }
 
 fn collapse_blank_lines(s: &str) -> String {
@@ -453,6 +534,84 @@ pub fn html_to_text(html: &str) -> String {
     let s = ENTITY.replace_all(&s, |c: &regex::Captures| decode_entity(&c[1]).unwrap_or_else(|| c[0].to_string()));
     let lines: Vec<String> = s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
     collapse_blank_lines(lines.join("\n").trim())
+}
+
+/// A quote container of some client in an HTML body: Thunderbird's and
+/// Apple Mail's `<blockquote type="cite">`, any `<blockquote>`, Gmail's
+/// `gmail_quote`, Thunderbird's `moz-cite-prefix`, Outlook's
+/// `divRplyFwdMsg` / `#appendonsend` / `OLK_SRC_BODY_SECTION` /
+/// `stopSpelling`, Yahoo's `yahoo_quoted`, Zoho's `zmail_extra`.
+static QUOTE_CONTAINER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)<blockquote\b|<div[^>]*(class="?(gmail_quote|moz-cite-prefix|OutlookMessageHeader|yahoo_quoted|zmail_extra)"?|id="?(divRplyFwdMsg|appendonsend|yahoo_quoted_[0-9]+)"?)|<span[^>]*id="?OLK_SRC_BODY_SECTION"?|<hr[^>]*id="?stopSpelling"?"#,
+    )
+    .expect("static regex")
+});
+
+/// Where the quoted history of a text part starts, read from the HTML part
+/// of the same mail: the HTML marks the quote exactly (see
+/// [`QUOTE_CONTAINER`]), the text part only by conventions the client may
+/// not follow. The HTML before its first quote container is rendered as
+/// text, a last line ending in ":" right above the container is taken as its
+/// reply header, and the words of the rest are found in order in the text
+/// part (its quoted lines skipped, up to 40 words the HTML lacks between two
+/// of them, such as link targets). The answer is the byte offset in `text`
+/// after the line holding the last of them; `None` when the HTML has no
+/// quote container, nothing before it, or its words are not in the text
+/// part (then the text heuristics decide alone). Linear in both sizes.
+pub fn quote_start_from_html(text: &str, html: &str) -> Option<usize> {
+    // A forward keeps the forwarded mail as the request: the text rules decide.
+    if text.lines().any(|l| {
+        let t = l.trim();
+        may_be_separator(t) && FORWARD.is_match(t.as_bytes())
+    }) {
+        return None;
+    }
+    let html = drop_elements(html);
+    let at = QUOTE_CONTAINER.find(&html)?.start();
+    let before = html_to_text(&html[..at]);
+    let mut lines: Vec<&str> = before.lines().collect();
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    if lines.last().is_some_and(|l| l.trim_end().ends_with(':') && l.len() <= 400) {
+        lines.pop();
+    }
+    let wanted: Vec<String> =
+        lines.iter().flat_map(|l| l.split_whitespace()).map(word_key).filter(|w| !w.is_empty()).collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut next = 0;
+    let mut skipped = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let end = offset + line.len();
+        if !is_quote(line) {
+            for w in line.split_whitespace().map(word_key).filter(|w| !w.is_empty()) {
+                if w == wanted[next] {
+                    next += 1;
+                    skipped = 0;
+                    if next == wanted.len() {
+                        return Some(end);
+                    }
+                } else {
+                    skipped += 1;
+                    if skipped > 40 {
+                        return None;
+                    }
+                }
+            }
+        }
+        offset = end;
+    }
+    None
+}
+
+/// A word as compared between the HTML and the text part: letters and
+/// digits only, lowercase.
+fn word_key(w: &str) -> String {
+    w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 fn decode_entity(e: &str) -> Option<String> {
@@ -614,6 +773,55 @@ mod tests {
         let start = std::time::Instant::now();
         assert_eq!(new_text(&t), "Hallo,\nAntwort unten.");
         assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn reply_header_broken_over_lines_with_blank_ones_is_cut() {
+        // Polymail: the address wraps over four lines, one blank, the verb behind a ">".
+        let t = "Test reply\n\nOn Tue, Apr 11, 2017 at 10:07 PM John Smith\n\n<\nmailto:John Smith <johnsmith@gmail.com>\n> wrote:\nTest quoted data\n";
+        assert_eq!(new_text(t), "Test reply");
+        // Without a date the window stays three lines without blanks.
+        let t = "On Monday\n\nwe met.\nSee a@b.de\n> wrote:\n";
+        assert_eq!(new_text(t), "On Monday\n\nwe met.\nSee a@b.de");
+    }
+
+    #[test]
+    fn arrows_framing_a_line_are_no_quote() {
+        let t = "Visit us now for assistance...\n>>> >>>  http://www.domain.com <<<\nVisit our site by clicking the link above";
+        assert_eq!(new_text(t), t);
+    }
+
+    #[test]
+    fn rule_and_dated_line_above_a_header_block_go_with_it() {
+        let t = "Merci.\n\n====\n\nMessage du : 12/12/2016 13:20\nDe : \"Q\" <q@c.com>\nA : m@s.fr\nSujet : x\n\nalt";
+        assert_eq!(new_text(t), "Merci.");
+        // Not above a header block: a dated line of the writer's stays.
+        assert_eq!(new_text("Termin:\nMessage vom 12.12.2026 gilt."), "Termin:\nMessage vom 12.12.2026 gilt.");
+    }
+
+    #[test]
+    fn mailing_list_footer_below_the_quote_is_dropped() {
+        let t = "Oh thanks.\n\n-Abhishek\n\nOn 01/03/11 7:07 PM, Russell wrote:\n> Hi\n\n__\nriak-users mailing list\nriak-users@lists.basho.com\nhttp://lists.basho.com/mailman/listinfo/riak-users\n";
+        assert_eq!(new_text(t), "Oh thanks.\n\n-Abhishek");
+    }
+
+    #[test]
+    fn html_part_marks_where_the_quote_of_the_text_part_starts() {
+        // Apple Mail: the header above the blockquote is in no language the text rules know.
+        let text = "Hallo,\nes geht wieder.\n\nZitat von Anna Berg <anna@roewaplan.de>:\n\n> Bitte prüfen Sie.\n";
+        let html = "<html><body><div>Hallo,<br>es geht wieder.</div><div><br><div>Zitat von Anna Berg &lt;anna@roewaplan.de&gt;:</div><blockquote type=\"cite\"><div>Bitte prüfen Sie.</div></blockquote></div></body></html>";
+        let at = quote_start_from_html(text, html).expect("aligned");
+        assert_eq!(new_text(&text[..at]), "Hallo,\nes geht wieder.");
+        // Gmail: a link target in the text part only is skipped.
+        let text = "Siehe https://x.de <https://x.de>\ndanke\n\nAm Fr. schrieb A <a@b.de>:\n> alt\n";
+        let html = "<div dir=\"ltr\">Siehe <a href=\"https://x.de\">https://x.de</a><br>danke</div><div class=\"gmail_quote\">Am Fr. schrieb A</div>";
+        let at = quote_start_from_html(text, html).expect("aligned");
+        assert_eq!(&text[..at], "Siehe https://x.de <https://x.de>\ndanke\n");
+        // The parts disagree, there is no container, or it is a forward: the text rules decide.
+        assert_eq!(quote_start_from_html("ganz anderer Text\n", "<p>Hallo</p><blockquote>x</blockquote>"), None);
+        assert_eq!(quote_start_from_html("Hallo\n", "<p>Hallo</p>"), None);
+        let fwd = "zur Info\n\n---------- Forwarded message ---------\nVon: X\n";
+        assert_eq!(quote_start_from_html(fwd, "<p>zur Info</p><div class=\"gmail_quote\">x</div>"), None);
     }
 
     #[test]
