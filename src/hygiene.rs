@@ -88,6 +88,15 @@ static BOUNCE_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// "Your message could not be delivered to <address>" and its French and
+/// German forms: how a mail system, never a person, starts a notice.
+static YOUR_MESSAGE_NOT_DELIVERED: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)(your message|votre message|ihre nachricht)\s+(could not|couldn't|cannot|can not|was not|n'a pas pu|konnte nicht)\s+(be\s+|(e|ê)tre\s+)?(delivered|d(e|é)livr(e|é)|remis|zugestellt)(\s+(to|a|à|an))?\s*:?\s*<?[^\s<>@]{1,64}@[^\s<>@]{1,255}",
+    )
+    .expect("static regex")
+});
+
 /// Local parts and display names of mail systems.
 static SYSTEM_SENDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -196,6 +205,18 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     }
     if subject_says && system_sender {
         return verdict(Disposition::Bounce, format!("non-delivery subject {:?} from {from}", mail.subject));
+    }
+    // A mail system addressing the sender ("Your message could not be
+    // delivered to a@b") right at the top, from any sender: a person who
+    // forwards such a notice writes something or a forward header above it.
+    if let Some(m) = YOUR_MESSAGE_NOT_DELIVERED.find(head_bytes(&mail.body_text, 1024))
+        && m.start() <= 300
+        && !mail.body_text[..m.start()].lines().any(|l| l.contains(':') || l.chars().any(char::is_alphanumeric))
+    {
+        return verdict(
+            Disposition::Bounce,
+            format!("non-delivery notice {:?} at the top", String::from_utf8_lossy(m.as_bytes()).replace('\n', " ")),
+        );
     }
 
     // Auto-replies and bulk mail (RFC 3834 and the common private headers).
@@ -479,6 +500,20 @@ mod tests {
             "Ihre Nachricht ist bei uns eingegangen und wird bearbeitet.",
         );
         assert_eq!(check(&ack, SUP).map(|v| v.disposition), Some(Disposition::AutoReply));
+    }
+
+    #[test]
+    fn a_notice_to_the_sender_at_the_top_is_a_bounce_from_any_sender() {
+        let notice = "*****\nVotre message n'a pas pu etre delivre a\nduke@ald.example.fr\n*****\nYour message could not be delivered to\nduke@ald.example.fr\n";
+        let m = mail("dsi.internet@example.fr", "RE: Anfrage : non remis (delivery failed)", &[], notice);
+        assert_eq!(check(&m, SUP).map(|v| v.disposition), Some(Disposition::Bounce));
+        // A person who pastes or forwards such a notice writes above it.
+        let person =
+            mail("a@b.de", "Fehler", &[], "Hallo,\nich bekomme das:\nYour message could not be delivered to x@y.de\n");
+        assert_eq!(check(&person, SUP), None);
+        let person =
+            mail("a@b.de", "Fehler", &[], "Ihre Nachricht konnte nicht zugestellt werden, sagt Outlook. Warum?");
+        assert_eq!(check(&person, SUP), None);
     }
 
     #[test]

@@ -582,6 +582,36 @@ fn mail_system_sender(msg: &mail_parser::Message) -> Option<Mailbox> {
     None
 }
 
+/// The text of a nameless `multipart/*` part whose `boundary` parameter was
+/// lost (a folded header line without its leading space, as some providers'
+/// bounces have it): mail-parser keeps the whole part as one opaque body and
+/// the mail seems to have no text. Its own MIME header lines and delimiter
+/// lines are left out; at most 64 KB are read.
+fn text_of_a_part_without_boundary(msg: &mail_parser::Message) -> Option<String> {
+    let part = msg.attachments().find(|p| {
+        p.attachment_name().is_none()
+            && p.content_type()
+                .is_some_and(|c| c.c_type.eq_ignore_ascii_case("multipart") && c.attribute("boundary").is_none())
+    })?;
+    let bytes = part.contents();
+    let bytes = &bytes[..bytes.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let t = l.trim();
+            let lower = t.to_ascii_lowercase();
+            !(t.starts_with("--")
+                || lower.starts_with("content-type:")
+                || lower.starts_with("content-transfer-encoding:")
+                || lower.starts_with("content-disposition:")
+                || lower.starts_with("boundary="))
+        })
+        .collect();
+    let out = lines.join("\n").trim().to_string();
+    (!out.is_empty()).then_some(out)
+}
+
 static ANGLE_ADDR: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"<([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)>").expect("static regex"));
 
@@ -617,6 +647,11 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
     if html_only && let Some(html) = msg.body_html(0) {
         // Our own conversion keeps paragraphs and drops quoted history.
         body_text = crate::text::html_to_text(&html);
+    }
+    if body_text.trim().is_empty()
+        && let Some(lost) = text_of_a_part_without_boundary(msg)
+    {
+        body_text = lost;
     }
     body_text = body_text.replace("\r\n", "\n").replace('\0', "");
     // The HTML part beside a text part marks the quote exactly.
@@ -745,6 +780,25 @@ Message-ID: <l1@x>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nDas Po
         assert_eq!(m.in_reply_to, vec!["p1@x"]);
         assert_eq!(m.references, vec!["p0@x", "p1@x"]);
         assert_eq!(m.body_text.trim(), "Hallo");
+    }
+
+    #[test]
+    fn a_part_whose_boundary_was_lost_is_still_read() {
+        // Verizon/Apache James: the folded boundary line lacks its leading space.
+        let raw = b"From: post_master@vtext.example.com\r\nSubject: Re:Test\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: multipart/alternative;\r\nboundary=\"X\"\r\n\r\n--X\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nError: Invalid user address\r\n\r\n--X--\r\n\r\n--B--\r\n";
+        let m = parse(raw, &limits()).unwrap();
+        assert_eq!(m.body_text, "Error: Invalid user address");
+    }
+
+    #[test]
+    fn the_html_part_marks_the_quote_of_the_text_part() {
+        let raw = "From: a@b.de\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=\"A\"\r\n\r\n--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGeht wieder.\r\n\r\nZitat von Anna <anna@roewaplan.de>:\r\n\r\n> alt\r\n--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Geht wieder.</p><p>Zitat von Anna &lt;anna@roewaplan.de&gt;:</p><blockquote type=\"cite\">alt</blockquote>\r\n--A--\r\n";
+        let m = parse(raw.as_bytes(), &limits()).unwrap();
+        assert_eq!(m.reply_body(), "Geht wieder.\n");
+        assert!(m.body_text.contains("> alt"), "the whole body is kept");
+        // Text only: no mark.
+        let m = parse(b"From: a@b.de\r\nSubject: x\r\n\r\nHallo\r\n> alt\r\n", &limits()).unwrap();
+        assert_eq!(m.quote_at, None);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! | quotes exact | >= 90 % | >= 98 % (119/120 now) |
 //! | quoted history leaked | <= 2 % | <= 2 % (1/120 now: a signature crisp hides and talon keeps) |
 //! | reply text cut or emptied | 0 % | 0 |
-//! | bounces recognised | >= 99 % | >= 99 % |
-//! | machine mails answered | <= 0.5 % | <= 0.7 % (6/893 now) |
+//! | bounces recognised | >= 99 % | >= 99.5 % (863/864 now) |
+//! | machine mails answered | <= 0.5 % | <= 0.5 % (1/893 now: a person forwarding a bounce, a ticket on purpose) |
 //! | ARF kept out | 100 % | 100 % |
 //! | person mail taken for machine mail | 0 | 0 |
 //!
@@ -38,8 +38,8 @@ fn ext_corpus_measures_hold() {
     assert!(rate(t.exact, t.quoted) >= 0.98, "quotes exact {}/{}\n{table}", t.exact, t.quoted);
     assert!(rate(t.leaked, t.quoted) <= 0.02, "leaked {}/{}\n{table}", t.leaked, t.quoted);
     assert_eq!(t.cut, 0, "cut {}/{}\n{table}", t.cut, t.quoted);
-    assert!(rate(t.bounces_ok, t.bounces) >= 0.99, "bounces {}/{}\n{table}", t.bounces_ok, t.bounces);
-    assert!(rate(t.machine_answered, t.machine) <= 0.007, "answered {}/{}\n{table}", t.machine_answered, t.machine);
+    assert!(rate(t.bounces_ok, t.bounces) >= 0.995, "bounces {}/{}\n{table}", t.bounces_ok, t.bounces);
+    assert!(rate(t.machine_answered, t.machine) <= 0.005, "answered {}/{}\n{table}", t.machine_answered, t.machine);
     assert_eq!(t.arf_out, t.arf, "ARF kept out\n{table}");
     assert_eq!(t.persons_as_machine, 0, "person mail taken for machine mail\n{table}");
     assert_eq!(t.quarantined, 0, "quarantined\n{table}");
