@@ -128,7 +128,7 @@ static SES_TYPE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
 /// ist unter der Vorgangsnummer … eingegangen").
 static ACK_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     regex::bytes::Regex::new(
-        r"(?i)((your|the) (message|request|e-?mail|enquiry|inquiry|ticket) (has been|was|is) (received|created|registered|logged)|we (have )?received your (message|request|e-?mail)|thank you for (contacting|your (message|e-?mail|request))(?-u:[^\n]){0,80}(ticket|case|reference)|(ihre|deine) (nachricht|anfrage|e-?mail|meldung) (ist|wurde) (bei uns )?(eingegangen|erfasst|registriert|angelegt)|(wir haben|hiermit bestätigen wir den eingang) (ihre|deine)|ticket (#|nr\.?|number|nummer)\s*(?-u:[^\n]){0,20}\d+ (has been|was|wurde) (created|opened|erstellt|angelegt)|this is an automated (message|response|reply|notification)|dies ist eine automatisch (erstellte|generierte) (nachricht|e-?mail|antwort))",
+        r"(?i)((your|the) (message|request|e-?mail|enquiry|inquiry|ticket) (has been|was|is) (received|created|registered|logged)|we (have )?received your (message|request|e-?mail)|thank you for (contacting|your (message|e-?mail|request))(?-u:[^\n]){0,80}(ticket|case|reference)|(ihre|deine) (nachricht|anfrage|e-?mail|meldung) (ist|wurde) (bei uns )?(eingegangen|erfasst|registriert|angelegt)|(ihre|deine) (nachricht|anfrage|e-?mail|meldung) (ist|wurde) unter der (vorgangs|ticket|referenz)-?(nummer|nr\.?)(?-u:[^\n]){1,40} (eingegangen|erfasst|registriert|angelegt)|(wir haben|hiermit bestätigen wir den eingang) (ihre|deine)|ticket [(\[]?(#|nr\.?|number|nummer)\s*(?-u:[^\n]){0,20}\d+[)\]]? (has been|was|wurde) (created|opened|erstellt|angelegt)|this is an automated (message|response|reply|notification)|dies ist eine automatisch (erstellte|generierte) (nachricht|e-?mail|antwort))",
     )
     .expect("static regex")
 });
@@ -137,8 +137,27 @@ fn verdict(d: Disposition, reason: impl Into<String>) -> Option<Verdict> {
     Some(Verdict { disposition: d, reason: reason.into() })
 }
 
-/// Decide whether a mail is machine mail. `None`: a person wrote it.
+/// Decide whether a mail is machine mail or spam, with the configured
+/// `[spam]` thresholds, customers and agents. `None`: a person wrote it.
+pub fn check_config(mail: &InboundMail, cfg: &crate::config::Config) -> Option<Verdict> {
+    if let Some(v) = check_with(mail, &cfg.support_address, &cfg.spam) {
+        return Some(v);
+    }
+    if cfg.spam.unsolicited
+        && let Some(why) = unsolicited(mail, cfg)
+    {
+        return verdict(Disposition::Spam, why);
+    }
+    None
+}
+
+/// Decide whether a mail is machine mail, with the default spam thresholds.
 pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
+    check_with(mail, support_address, &SpamThresholds::default())
+}
+
+/// Decide whether a mail is machine mail. `None`: a person wrote it.
+pub fn check_with(mail: &InboundMail, support_address: &str, spam: &SpamThresholds) -> Option<Verdict> {
     let from = mail.from_addr();
     let local = from.split('@').next().unwrap_or("");
 
@@ -271,27 +290,39 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     }
 
     // Spam marked by the receiving server.
-    if let Some(why) = upstream_spam_verdict(mail, &SpamThresholds::default()) {
+    if let Some(why) = upstream_spam_verdict(mail, spam) {
         return verdict(Disposition::Spam, why);
     }
     None
 }
 
-/// When an upstream filter's verdict counts as spam.
+/// rspamd's actions from the mildest to the hardest (`X-Rspamd-Action`).
+pub const RSPAMD_ACTIONS: &[&str] = &["greylist", "add header", "rewrite subject", "soft reject", "reject"];
+
+/// When a mail counts as spam (`[spam]` in the config).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpamThresholds {
-    /// SpamAssassin `X-Spam-Status: … score=N` and rspamd `X-Spamd-Result: … [N / M]`
-    /// at or above this score.
+    /// SpamAssassin `X-Spam-Status: … score=N` at or above this score
+    /// (`spam.spamassassin_score`).
     pub score: f64,
+    /// rspamd `X-Spamd-Result: … [N / M]` at or above this score (`spam.rspamd_score`).
+    pub rspamd_score: f64,
+    /// `X-Rspamd-Action` at or beyond this action, an index into
+    /// [`RSPAMD_ACTIONS`] (`spam.rspamd_action`).
+    pub rspamd_action: usize,
     /// Microsoft `X-MS-Exchange-Organization-SCL` / `X-Forefront-Antispam-Report` `SCL:N` at or above this.
     pub scl: i64,
+    /// Marketing and phishing from senders outside the customer and agent
+    /// domains is stored as spam, never answered (no backscatter): see
+    /// [`unsolicited`] (`spam.unsolicited`).
+    pub unsolicited: bool,
 }
 
 impl Default for SpamThresholds {
     fn default() -> Self {
         // SpamAssassin's and rspamd's usual "add header" score; Exchange's
         // junk folder level.
-        SpamThresholds { score: 6.0, scl: 5 }
+        SpamThresholds { score: 6.0, rspamd_score: 6.0, rspamd_action: 1, scl: 5, unsolicited: true }
     }
 }
 
@@ -320,13 +351,13 @@ pub fn upstream_spam_verdict(mail: &InboundMail, t: &SpamThresholds) -> Option<S
     }
     if let Some(v) = mail.header("x-rspamd-action") {
         let a = v.trim().to_ascii_lowercase();
-        if matches!(a.as_str(), "reject" | "add header" | "rewrite subject" | "soft reject") {
+        if RSPAMD_ACTIONS.iter().position(|x| *x == a).is_some_and(|i| i >= t.rspamd_action) {
             return Some(format!("X-Rspamd-Action: {a} (rspamd)"));
         }
     }
     if let Some(v) = mail.header("x-spamd-result") {
         let score = RSPAMD_SCORE.captures(v).and_then(|c| c[1].parse::<f64>().ok());
-        if v.to_ascii_lowercase().starts_with("default: true") || score.is_some_and(|s| s >= t.score) {
+        if v.to_ascii_lowercase().starts_with("default: true") || score.is_some_and(|s| s >= t.rspamd_score) {
             return Some(format!(
                 "X-Spamd-Result: {} (rspamd)",
                 crate::parse::one_line(v).chars().take(80).collect::<String>()
@@ -349,6 +380,129 @@ pub fn upstream_spam_verdict(mail: &InboundMail, t: &SpamThresholds) -> Option<S
                 return Some(format!("{h}: SFV:{} (Microsoft)", &c[1]));
             }
         }
+    }
+    None
+}
+
+/// Wording of marketing mail (German and English); each distinct one counts once.
+static BULK_WORDS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)\b(unsubscribe|abbestellen|abmelden|austragen|newsletter|sonderangebot|angebot|rabatt|gutschein|coupon|discount|\d{1,2}\s?% (rabatt|off|nachlass)|jetzt (kaufen|bestellen|sichern|registrieren|testen|zugreifen)|buy now|order now|shop now|limited(-| )time|nur (noch )?(heute|bis)|exklusiv|exclusive|kostenlos|gratis|free trial|webinar|whitepaper|(demo|termin) (vereinbaren|buchen)|book a (demo|call)|click here|hier klicken|view (this e-?mail )?in (your )?browser|im browser (ansehen|anzeigen|öffnen)|gewinnspiel|you('ve| have) (been selected|won)|sie haben gewonnen|seo|backlinks|lead generation|special offer|best price|bestpreis)\b",
+    )
+    .expect("static regex")
+});
+
+/// Wording of phishing mail (German and English); each distinct one counts once.
+static PHISH_WORDS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)(verify your (account|identity|e-?mail|mailbox)|confirm your (account|identity|password|e-?mail|mailbox)|(account|konto|postfach|mailbox|zugang) (has been |wurde |will be |wird )?(vorübergehend )?(suspended|locked|gesperrt|deaktiviert|disabled|deactivated|eingeschränkt)|passwor(t|d) (läuft|expires|expired|ist abgelaufen|abgelaufen)|unusual (sign-in|login) activity|ungewöhnliche (anmelde)?aktivität|bestätigen sie (ihr|ihre|ihren) (konto|identität|zugangsdaten|e-mail-adresse|postfach|zahlungsdaten)|update your (payment|billing)|zahlungsinformationen (aktualisieren|bestätigen)|invoice (is )?overdue|within 24 hours|innerhalb von 24 stunden|(mailbox|postfach) (quota|speicher)|speicherplatz (ist )?(voll|überschritten|fast voll))",
+    )
+    .expect("static regex")
+});
+
+static LINK: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(r"(?i)\bhttps?://([a-z0-9][a-z0-9.-]{0,252})").expect("static regex"));
+
+/// The last two labels of a host name ("mail.example.co.uk" gives
+/// "co.uk", good enough to tell one sender's domains from a foreign one
+/// together with the full-suffix test below).
+fn base_domain(host: &str) -> &str {
+    let host = host.trim_end_matches('.');
+    let mut dots = host.rmatch_indices('.');
+    match (dots.next(), dots.next()) {
+        (Some(_), Some((i, _))) => &host[i + 1..],
+        _ => host,
+    }
+}
+
+/// No backscatter: a mail from a sender outside the customer and agent
+/// domains, with no relation to a ticket or the product (no ticket tag, no
+/// `In-Reply-To`/`References`, neither the product (the support's display
+/// name without "Support") nor a customer named), that links to foreign domains and reads like marketing (two bulk
+/// phrases) or phishing (one phishing phrase). Such a mail is stored as
+/// spam, listed with its reason and never answered. Reads the subject and
+/// the first 16 KB of the text, and links in the text or the HTML part.
+pub fn unsolicited(mail: &InboundMail, cfg: &crate::config::Config) -> Option<String> {
+    let from = mail.from_addr().to_ascii_lowercase();
+    let sender_domain = crate::config::domain_of(&from)?;
+    if cfg.customer_for(&from).is_some() || cfg.agents.is_agent(&from) {
+        return None;
+    }
+    if !mail.in_reply_to.is_empty() || !mail.references.is_empty() {
+        return None;
+    }
+    let text = head_bytes(&mail.body_text, 16 * 1024);
+    let lower = format!("{}\n{}", mail.subject, String::from_utf8_lossy(text)).to_lowercase();
+    let our_domain = crate::config::domain_of(&cfg.support_address).unwrap_or_default();
+    // Our own domain is no relation: cold mail names the website it targets.
+    let product = cfg.display_name.to_lowercase().replace("support", "").trim().to_string();
+    let mut markers = vec![format!("[{}-", cfg.tag_prefix.to_lowercase())];
+    if product.len() >= 3 {
+        markers.push(product.replace(' ', "-"));
+        markers.push(product.replace(' ', ""));
+        markers.push(product);
+    }
+    markers.extend(cfg.customers.iter().map(|c| c.name.to_lowercase()));
+    // Named in the words, not inside a link or an address (phishing puts
+    // the victim's address into both).
+    let words: String = lower
+        .split_whitespace()
+        .filter(|w| !w.contains("://") && !w.contains('@') && !w.starts_with("www."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if markers.iter().any(|m| !m.is_empty() && words.contains(m.as_str())) {
+        return None;
+    }
+    let own = |host: &str| {
+        let base = base_domain(host);
+        host == sender_domain
+            || host.ends_with(&format!(".{sender_domain}"))
+            || base == base_domain(&sender_domain)
+            || host.ends_with(&our_domain)
+            || cfg.customers.iter().any(|c| c.domains.iter().any(|d| host == d || host.ends_with(&format!(".{d}"))))
+    };
+    let mut foreign: Vec<String> = mail
+        .link_domains
+        .iter()
+        .chain(
+            LINK.captures_iter(text)
+                .filter_map(|c| std::str::from_utf8(&c[1]).ok().map(str::to_string))
+                .take(200)
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .map(|h| h.to_ascii_lowercase())
+        .filter(|h| !own(h))
+        .collect();
+    foreign.sort();
+    foreign.dedup();
+    if foreign.is_empty() {
+        return None;
+    }
+    let distinct = |re: &regex::bytes::Regex| {
+        let mut seen: Vec<String> = re
+            .find_iter(lower.as_bytes())
+            .take(50)
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen
+    };
+    let phish = distinct(&PHISH_WORDS);
+    let bulk = distinct(&BULK_WORDS);
+    let links = foreign.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    if !phish.is_empty() {
+        return Some(format!(
+            "phishing from {sender_domain} outside the customer domains: {:?}, links to {links}",
+            phish.join(", ")
+        ));
+    }
+    if bulk.len() >= 2 {
+        return Some(format!(
+            "marketing from {sender_domain} outside the customer domains: {:?}, links to {links}",
+            bulk.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+        ));
     }
     None
 }

@@ -69,6 +69,9 @@ pub struct InboundMail {
     /// an HTML part beside the text part, or when the two do not agree
     /// (see [`crate::text::quote_start_from_html`]).
     pub quote_at: Option<usize>,
+    /// The hosts the links of the HTML part point to (`href="http…"`),
+    /// distinct, at most 32: the text rendering keeps only the link texts.
+    pub link_domains: Vec<String>,
     /// `multipart/report` with this `report-type` (DSN, MDN), lowercase.
     pub report_type: Option<String>,
     /// The text of a `message/delivery-status` part, if any.
@@ -612,6 +615,25 @@ fn text_of_a_part_without_boundary(msg: &mail_parser::Message) -> Option<String>
     (!out.is_empty()).then_some(out)
 }
 
+static HREF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)href\s*=\s*["']?\s*https?://([a-z0-9][a-z0-9.-]{0,252})"#).expect("static regex")
+});
+
+/// The distinct hosts of an HTML text's `http(s)` links, at most 32.
+fn href_hosts(html: &str) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for c in HREF.captures_iter(html) {
+        let h = c[1].to_ascii_lowercase();
+        if !hosts.contains(&h) {
+            hosts.push(h);
+            if hosts.len() == 32 {
+                break;
+            }
+        }
+    }
+    hosts
+}
+
 static ANGLE_ADDR: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"<([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)>").expect("static regex"));
 
@@ -654,15 +676,10 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         body_text = lost;
     }
     body_text = body_text.replace("\r\n", "\n").replace('\0', "");
+    let html = msg.html_part(0).filter(|p| p.is_text_html()).and_then(|p| p.text_contents());
     // The HTML part beside a text part marks the quote exactly.
-    let quote_at = if html_only {
-        None
-    } else {
-        msg.html_part(0)
-            .filter(|p| p.is_text_html())
-            .and_then(|p| p.text_contents())
-            .and_then(|html| crate::text::quote_start_from_html(&body_text, html))
-    };
+    let quote_at = if html_only { None } else { html.and_then(|h| crate::text::quote_start_from_html(&body_text, h)) };
+    let link_domains = html.map(href_hosts).unwrap_or_default();
 
     let report_type = msg
         .content_type()
@@ -718,6 +735,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         body_text,
         html_only,
         quote_at,
+        link_domains,
         report_type,
         delivery_status,
         embedded_headers,

@@ -509,7 +509,7 @@ impl<'a> Writer<'a> {
         }
 
         self.trail.push("dedupe: first time seen".into());
-        if let Some(v) = hygiene::check(mail, &cfg.support_address) {
+        if let Some(v) = hygiene::check_config(mail, cfg) {
             self.trail.push(format!("hygiene: {} ({}): never answered", v.disposition, v.reason));
             let mut ticket = None;
             if v.disposition == Disposition::Bounce {

@@ -14,7 +14,7 @@ use regex::Regex;
 static SEPARATOR: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     let parts = [
         // Outlook / Exchange / Apple separators, several languages.
-        r"^[-_*\s]{0,4}-{2,}\s*(Ursprüngliche Nachricht|Original Message|Originalnachricht|Message d'origine|Messaggio originale|Oorspronkelijk bericht|Mensaje original|Mensagem original|Ursprungligt meddelande|Opprinnelig melding|Oprindelig meddelelse|Alkuperäinen viesti|Wiadomość oryginalna|Исходное сообщение|Oprindelig besked|Original meddelelse|Oryginalna wiadomość|Původní zpráva)\s*-{2,}",
+        r"^[-_*\s]{0,4}-{2,}\s*(Ursprüngliche Nachricht|Ursprüngliche Mail|Original[- ]Nachricht|Original Message|Originalnachricht|Message d'origine|Messaggio originale|Oorspronkelijk bericht|Mensaje original|Mensagem original|Ursprungligt meddelande|Opprinnelig melding|Oprindelig meddelelse|Alkuperäinen viesti|Wiadomość oryginalna|Исходное сообщение|Oprindelig besked|Original meddelelse|Oryginalna wiadomość|Původní zpráva)\s*-{2,}",
         r"^_{10,}\s*$",
     ];
     regex::bytes::Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
@@ -366,11 +366,20 @@ static HISTORY_DATE_LINE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// A title framed by dashes ("----- Original Mail -----") in any language.
+fn is_framed_title(t: &str) -> bool {
+    t.len() <= 80
+        && t.starts_with("--")
+        && t.ends_with("--")
+        && t.trim_matches('-').trim().chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-')
+}
+
 /// Drops what leads into quoted history from the end of the kept lines:
-/// blank lines, rules ("====") and a "Message du : <date>" line.
+/// blank lines, rules ("===="), a title framed by dashes and a "Message du
+/// : <date>" line.
 fn drop_history_lead(kept: &mut Vec<&str>) {
     while let Some(last) = kept.last().map(|l| l.trim()) {
-        if last.is_empty() || is_rule(last) || HISTORY_DATE_LINE.is_match(last) {
+        if last.is_empty() || is_rule(last) || is_framed_title(last) || HISTORY_DATE_LINE.is_match(last) {
             kept.pop();
         } else {
             break;
@@ -795,6 +804,9 @@ mod tests {
     fn rule_and_dated_line_above_a_header_block_go_with_it() {
         let t = "Merci.\n\n====\n\nMessage du : 12/12/2016 13:20\nDe : \"Q\" <q@c.com>\nA : m@s.fr\nSujet : x\n\nalt";
         assert_eq!(new_text(t), "Merci.");
+        // A framed title in a language the separators do not list.
+        let t = "Tak.\n\n----- Původní e-mail -----\nOd: Q <q@c.cz>\nDate: 1.2.2026\n\nalt";
+        assert_eq!(new_text(t), "Tak.");
         // Not above a header block: a dated line of the writer's stays.
         assert_eq!(new_text("Termin:\nMessage vom 12.12.2026 gilt."), "Termin:\nMessage vom 12.12.2026 gilt.");
     }
