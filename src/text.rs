@@ -421,8 +421,51 @@ fn collapse_blank_lines(s: &str) -> String {
     out.trim_end().to_string()
 }
 
-static BLOCKQUOTE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?is)<blockquote\b.*</blockquote\s*>").expect("static regex"));
+static BLOCKQUOTE_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<(/?)blockquote\b[^>]*>").expect("static regex"));
+
+/// A line of its own where [`drop_blockquotes`] dropped a quote.
+const QUOTE_MARK: &str = "\u{1}";
+
+/// `html` without its `<blockquote>` elements (nested ones counted, an
+/// unclosed one runs to the end), each outermost one replaced by a line
+/// [`QUOTE_MARK`]: the text between two quotes (an interleaved answer)
+/// stays. Linear.
+fn drop_blockquotes(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut depth = 0usize;
+    let mut copied = 0;
+    for c in BLOCKQUOTE_TAG.captures_iter(html) {
+        let m = c.get(0).expect("whole match");
+        let closing = &c[1] == "/";
+        if !closing {
+            if depth == 0 {
+                out.push_str(&html[copied..m.start()]);
+                out.push_str("<br>");
+                out.push_str(QUOTE_MARK);
+                out.push_str("<br>");
+            }
+            depth += 1;
+        } else if depth > 0 {
+            depth -= 1;
+            if depth == 0 {
+                copied = m.end();
+            }
+        }
+    }
+    if depth == 0 {
+        out.push_str(&html[copied..]);
+    }
+    out
+}
+
+/// The line right above a quote container that introduces it: it ends
+/// with ":" and has a date or an address ("Am 12.11.2026 schrieb …:",
+/// "Zitat von Name <a@b>:"), not "Hier die Meldung:".
+fn is_header_above_quote(line: &str) -> bool {
+    let t = line.trim_end();
+    t.ends_with(':') && t.len() <= 400 && t.contains(|c: char| c.is_ascii_digit() || c == '@')
+}
 /// The start of an element dropped with its content, tried at a `<`:
 /// anchored, so it reads a few characters only.
 static DROP_OPEN: LazyLock<Regex> =
@@ -525,7 +568,7 @@ static ENTITY: LazyLock<Regex> =
 /// as line breaks, scripts and styles dropped, entities decoded.
 pub fn html_to_text(html: &str) -> String {
     let s = drop_elements(html);
-    let s = BLOCKQUOTE.replace_all(&s, "");
+    let s = drop_blockquotes(&s);
     let s = GMAIL_QUOTE.replace_all(&s, "");
     let s = s.replace(['\r', '\n'], " ");
     let s = TAG.replace_all(&s, |c: &regex::Captures| {
@@ -541,7 +584,19 @@ pub fn html_to_text(html: &str) -> String {
         }
     });
     let s = ENTITY.replace_all(&s, |c: &regex::Captures| decode_entity(&c[1]).unwrap_or_else(|| c[0].to_string()));
-    let lines: Vec<String> = s.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let mut lines: Vec<String> = Vec::new();
+    for l in s.lines() {
+        let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+        if l != QUOTE_MARK {
+            lines.push(l);
+            continue;
+        }
+        // Where a quote was: the reply header right above it goes with it.
+        let Some(k) = lines.iter().rposition(|x| !x.is_empty()) else { continue };
+        if is_header_above_quote(&lines[k]) {
+            lines.truncate(k);
+        }
+    }
     collapse_blank_lines(lines.join("\n").trim())
 }
 
@@ -583,7 +638,7 @@ pub fn quote_start_from_html(text: &str, html: &str) -> Option<usize> {
     while lines.last().is_some_and(|l| l.trim().is_empty()) {
         lines.pop();
     }
-    if lines.last().is_some_and(|l| l.trim_end().ends_with(':') && l.len() <= 400) {
+    if lines.last().is_some_and(|l| is_header_above_quote(l)) {
         lines.pop();
     }
     let wanted: Vec<String> =
@@ -699,6 +754,14 @@ mod tests {
     fn html_paragraphs_breaks_entities_and_blockquotes() {
         let h = "<html><head><style>p{}</style></head><body><p>Guten Tag,</p><p>geht&nbsp;nicht &amp; h&auml;ngt.<br>Gru&szlig;</p><blockquote>alt</blockquote></body></html>";
         assert_eq!(html_to_text(h), "Guten Tag,\n\ngeht nicht & hängt.\nGruß");
+    }
+
+    #[test]
+    fn html_quotes_go_with_their_header_and_interleaved_answers_stay() {
+        let h = "<p>Hallo,</p><div>On Tue, 10 Nov 2026 10:00, Anna &lt;a@roewaplan.de&gt; wrote:</div><blockquote type=\"cite\">Welcher Browser?<blockquote>alt</blockquote>noch alt</blockquote><p>Firefox 128.</p><blockquote>Und die Version?</blockquote><p>Hier die Meldung:</p><blockquote>E-5031</blockquote><p>Gruß</p>";
+        assert_eq!(html_to_text(h), "Hallo,\n\nFirefox 128.\n\nHier die Meldung:\n\nGruß");
+        // An unclosed quote runs to the end.
+        assert_eq!(html_to_text("<p>Neu</p><blockquote>alt <p>alt</p>"), "Neu");
     }
 
     #[test]
@@ -834,6 +897,35 @@ mod tests {
         assert_eq!(quote_start_from_html("Hallo\n", "<p>Hallo</p>"), None);
         let fwd = "zur Info\n\n---------- Forwarded message ---------\nVon: X\n";
         assert_eq!(quote_start_from_html(fwd, "<p>zur Info</p><div class=\"gmail_quote\">x</div>"), None);
+    }
+
+    #[test]
+    fn german_reply_headers_of_more_clients_are_cut() {
+        let headers = [
+            // Gmail app (Android, de)
+            "Am Do., 12. Nov. 2026, 10:15 hat MEIN TEAM Support <mein-team-support@roewaplan.de> geschrieben:",
+            // Evolution
+            "Am Donnerstag, den 12.11.2026, 10:15 +0100 schrieb MEIN TEAM Support:",
+            // KMail
+            "Am Donnerstag, 12. November 2026, 10:15:07 CET schrieb MEIN TEAM Support:",
+            // Roundcube
+            "Am 12.11.2026 10:15, schrieb MEIN TEAM Support:",
+            // Open-Xchange (mailbox.org, 1&1)
+            "MEIN TEAM Support <mein-team-support@roewaplan.de> hat am 12. November 2026 um 10:15 geschrieben:",
+            // Samsung Email
+            "-------- Ursprüngliche Nachricht --------\nVon: MEIN TEAM Support <mein-team-support@roewaplan.de>\nDatum: 12.11.26 10:15 (GMT+01:00)\nAn: m.keller@stadtwerke-musterstadt.de\nBetreff: [MT-000007] Export",
+            // Outlook for Mac (de)
+            "Von: MEIN TEAM Support <mein-team-support@roewaplan.de>\nDatum: Donnerstag, 12. November 2026 um 10:15\nAn: Markus Keller <m.keller@stadtwerke-musterstadt.de>\nBetreff: [MT-000007] Export",
+        ];
+        for h in headers {
+            let t = format!(
+                "Danke, geht wieder.\n\nGruß\nMarkus Keller\n\n{h}\n\n> Sehr geehrter Herr Keller,\n> bitte prüfen Sie.\n"
+            );
+            assert_eq!(new_text(&t), "Danke, geht wieder.\n\nGruß\nMarkus Keller", "{h}");
+            // Also when the quoted text is not marked with ">".
+            let t = format!("Danke, geht wieder.\n\n{h}\n\nSehr geehrter Herr Keller,\nbitte prüfen Sie.\n");
+            assert_eq!(new_text(&t), "Danke, geht wieder.", "{h} (unmarked quote)");
+        }
     }
 
     #[test]
