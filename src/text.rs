@@ -16,6 +16,8 @@ static SEPARATOR: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
         // Outlook / Exchange / Apple separators, several languages.
         r"^[-_*\s]{0,4}-{2,}\s*(Ursprüngliche Nachricht|Ursprüngliche Mail|Original[- ]Nachricht|Original Message|Originalnachricht|Message d'origine|Messaggio originale|Oorspronkelijk bericht|Mensaje original|Mensagem original|Ursprungligt meddelande|Opprinnelig melding|Oprindelig meddelelse|Alkuperäinen viesti|Wiadomość oryginalna|Исходное сообщение|Oprindelig besked|Original meddelelse|Oryginalna wiadomość|Původní zpráva)\s*-{2,}",
         r"^_{10,}\s*$",
+        // Any other title framed by dashes that names a message ("-----Reply Message-----", "-----Antwort Nachricht-----").
+        r"^[-_*\s]{0,4}-{2,}\s*[\p{L} ]{0,30}\b(message|nachricht|mail|meddelelse|meddelande|melding|bericht|mensaje|messaggio|mensagem|wiadomość|viesti|сообщение|zpráva|besked)\b[\p{L} ]{0,30}-{2,}\s*$",
     ];
     regex::bytes::Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
 });
@@ -121,6 +123,9 @@ fn opens_header_block(name: &str) -> bool {
 static FOOTERS: LazyLock<Regex> = LazyLock::new(|| {
     let parts = [
         r"^(Von meinem|Gesendet von meinem|Gesendet mit|Gesendet von Outlook|Gesendet von Mail für|Gesendet vom|Sent from my|Sent from Outlook|Sent from Mail for|Sent from Yahoo|Sent from TypeApp|Sent from Samsung|Sent with|Sent via|Get Outlook for|Envoyé de mon|Envoyé depuis mon|Envoyé à partir de|Envoyé avec|Enviado desde mi|Enviado do meu|Enviado de meu|Enviado a partir do|Inviato da|Inviato dal mio|Verzonden met|Verstuurd vanaf mijn|Verzonden vanaf mijn|Skickat från min|Skickat från Outlook|Sendt fra min|Sendt fra Outlook|Wysłane z|Отправлено с|Lähetetty)\b.{0,80}$",
+        // The mobile Outlook apps' footers: "Download Outlook for Android", "Télécharger Outlook pour Android", "Outlook für Android herunterladen".
+        r"^(Download|Télécharger|Descargar|Descarga|Scarica|Baixe|Baixar|Hol dir|Holen Sie sich|Laden Sie|Pobierz|Скачайте) (\S+ ){0,2}Outlook\b.{0,80}$",
+        r"^Outlook (für|for) (Android|iOS)( herunterladen)?\b.{0,60}$",
         r"^(Diese E-Mail|Diese Nachricht|Die Information in dieser|This e-?mail|This message|The information contained)\b.*(vertraulich|confidential|bestimmt|intended).*",
         r"^(Disclaimer|Rechtlicher Hinweis|Haftungsausschluss|Pflichtangaben)\s*:.*$",
     ];
@@ -132,6 +137,13 @@ static FOOTERS: LazyLock<Regex> = LazyLock::new(|| {
 fn is_quote(line: &str) -> bool {
     let t = line.trim();
     t.starts_with('>') && !(t.starts_with(">>") && t.ends_with("<<"))
+}
+
+/// A line the client broke inside a link or an address: it ends with an
+/// unclosed "<" ("See <http://example.com"), so a next line starting with
+/// ">" closes it and is no quote.
+fn opens_angle(line: &str) -> bool {
+    line.rfind('<').is_some_and(|i| !line[i..].contains('>')) && !is_quote(line)
 }
 
 /// The rest of a reply header that the client wrapped onto a line of its
@@ -312,6 +324,12 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             cut_by_history = true;
             cut_here = true;
             break;
+        }
+        if is_quote(l) && i > 0 && opens_angle(lines[i - 1]) && kept.last() == Some(&lines[i - 1]) {
+            // "> for more" closes the link the line above opened.
+            kept.push(lines[i]);
+            i += 1;
+            continue;
         }
         if is_quote(l) {
             // A block of quotes with no new text after it ends the mail;
@@ -569,12 +587,17 @@ static ENTITY: LazyLock<Regex> =
 pub fn html_to_text(html: &str) -> String {
     let s = drop_elements(html);
     let s = drop_blockquotes(&s);
-    let s = GMAIL_QUOTE.replace_all(&s, "");
+    // A client's quote container holding a forward is the forwarded request: kept.
+    let s = match GMAIL_QUOTE.find(&s) {
+        Some(m) if !holds_forward(&s[m.start()..]) => s[..m.start()].to_string(),
+        _ => s,
+    };
     let s = s.replace(['\r', '\n'], " ");
     let s = TAG.replace_all(&s, |c: &regex::Captures| {
         let closing = &c[1] == "/";
         match c[2].to_ascii_lowercase().as_str() {
             "br" => "\n".to_string(),
+            "hr" => format!("\n{RULE_MARK}\n"),
             "p" => "\n\n".to_string(),
             "div" | "tr" | "li" | "h1" | "h2" | "h3" | "h4" | "table" | "ul" | "ol" if !closing => "\n".to_string(),
             "div" | "tr" | "h1" | "h2" | "h3" | "h4" | "table" | "ul" | "ol" => "\n".to_string(),
@@ -587,6 +610,11 @@ pub fn html_to_text(html: &str) -> String {
     let mut lines: Vec<String> = Vec::new();
     for l in s.lines() {
         let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+        if l == RULE_MARK {
+            // A rule right above a header line starts quoted history.
+            lines.push(l);
+            continue;
+        }
         if l != QUOTE_MARK {
             lines.push(l);
             continue;
@@ -597,7 +625,36 @@ pub fn html_to_text(html: &str) -> String {
             lines.truncate(k);
         }
     }
+    if let Some(k) = lines.iter().enumerate().position(|(k, l)| {
+        l == RULE_MARK
+            && lines[k + 1..].iter().find(|x| !x.is_empty() && *x != RULE_MARK).is_some_and(|x| opens_history_line(x))
+    }) {
+        lines.truncate(k);
+    }
+    lines.retain(|l| l != RULE_MARK);
     collapse_blank_lines(lines.join("\n").trim())
+}
+
+/// A line of its own where an `<hr>` was.
+const RULE_MARK: &str = "\u{2}";
+
+/// A header line that opens quoted history ("From: …", "Von: …", "Date: …").
+fn opens_history_line(line: &str) -> bool {
+    HEADER_LINE
+        .captures(line.trim())
+        .and_then(|c| c.get(1))
+        .is_some_and(|m| opens_header_block(&m.as_str().to_lowercase()))
+}
+
+/// Whether the start of a quote container (its first 600 bytes, tags
+/// dropped) is a forward marker.
+fn holds_forward(html: &str) -> bool {
+    let mut end = html.len().min(600);
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = TAG.replace_all(&html[..end], "\n");
+    head.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).any(|l| FORWARD.is_match(l.as_bytes()))
 }
 
 /// A quote container of some client in an HTML body: Thunderbird's and
@@ -742,6 +799,19 @@ mod tests {
     fn signature_and_iphone_footer_are_cut() {
         assert_eq!(new_text("Bitte prüfen.\n-- \nMax Muster\nTel 123"), "Bitte prüfen.");
         assert_eq!(new_text("Geht nicht.\n\nVon meinem iPhone gesendet"), "Geht nicht.");
+        for footer in [
+            "Download Outlook for Android<https://aka.ms/ghei36>",
+            "Télécharger Outlook pour Android<https://aka.ms/ghei36>",
+            "Outlook für Android herunterladen<https://aka.ms/ghei36>",
+        ] {
+            assert_eq!(
+                new_text(&format!(
+                    "Geht nicht.\n\n{footer}\n\n________________________________\nFrom: A <a@b.c>\nSent: Monday\n\nalt"
+                )),
+                "Geht nicht.",
+                "{footer}"
+            );
+        }
     }
 
     #[test]
@@ -762,6 +832,19 @@ mod tests {
         assert_eq!(html_to_text(h), "Hallo,\n\nFirefox 128.\n\nHier die Meldung:\n\nGruß");
         // An unclosed quote runs to the end.
         assert_eq!(html_to_text("<p>Neu</p><blockquote>alt <p>alt</p>"), "Neu");
+    }
+
+    #[test]
+    fn html_rule_above_a_header_starts_the_history_and_a_forward_container_stays() {
+        let h = "Reply<div><hr/><div><b>From: bob@example.com</b> <b>Date: Thu, 24 Mar 2016</b></div><div>Quoted</div></div>";
+        assert_eq!(html_to_text(h), "Reply");
+        // A rule of the writer's own stays a separator of nothing.
+        assert_eq!(html_to_text("<p>Teil 1</p><hr><p>Teil 2</p>"), "Teil 1\n\nTeil 2");
+        // Gmail puts a forward into its quote container: the forward is the request.
+        let f = "<div dir=\"ltr\"><br><div class=\"gmail_quote\">---------- Forwarded message ---------<br>From: Bob &lt;bob@example.com&gt;<br>Subject: Login<br><br><div>Login geht nicht.</div></div></div>";
+        let t = html_to_text(f);
+        assert!(t.starts_with("---------- Forwarded message") && t.ends_with("Login geht nicht."), "{t}");
+        assert!(new_text(&t).contains("Login geht nicht."));
     }
 
     #[test]
@@ -855,6 +938,24 @@ mod tests {
         // Without a date the window stays three lines without blanks.
         let t = "On Monday\n\nwe met.\nSee a@b.de\n> wrote:\n";
         assert_eq!(new_text(t), "On Monday\n\nwe met.\nSee a@b.de");
+    }
+
+    #[test]
+    fn a_link_closed_on_the_next_line_is_no_quote() {
+        let t = "Hello\nSee <http://google.com\n> for more information\n\nOn Nov 30, 2011, Somebody <s@example.com> wrote:\n\n> Hi";
+        assert_eq!(new_text(t), "Hello\nSee <http://google.com\n> for more information");
+    }
+
+    #[test]
+    fn any_title_framed_by_dashes_that_names_a_message_starts_the_history() {
+        for title in
+            ["Reply Message", "Antwort Nachricht", "Original-Nachricht", "Ursprüngliche Mail", "Oprindelig meddelelse"]
+        {
+            assert_eq!(new_text(&format!("Test reply\n\n-----{title}-----\n\nTest")), "Test reply", "{title}");
+        }
+        // A section heading of the writer's own stays.
+        let t = "Log:\n----- Fehlerprotokoll -----\nE-5031";
+        assert_eq!(new_text(t), t);
     }
 
     #[test]
