@@ -400,6 +400,20 @@ static PHISH_WORDS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// The phishing phrases that count only beside another one.
+static WEAK_PHISH: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?i)^(within 24 hours|innerhalb von 24 stunden|invoice (is )?overdue|update your (payment|billing)|zahlungsinformationen)")
+        .expect("static regex")
+});
+
+/// The bulk phrases only a mailing list writes (unsubscribing, the browser view).
+static LIST_WORDING: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)^(unsubscribe|abbestellen|abmelden|austragen|newsletter|view (this e-?mail )?in|im browser)",
+    )
+    .expect("static regex")
+});
+
 static LINK: LazyLock<regex::bytes::Regex> =
     LazyLock::new(|| regex::bytes::Regex::new(r"(?i)\bhttps?://([a-z0-9][a-z0-9.-]{0,252})").expect("static regex"));
 
@@ -418,8 +432,11 @@ fn base_domain(host: &str) -> &str {
 /// No backscatter: a mail from a sender outside the customer and agent
 /// domains, with no relation to a ticket or the product (no ticket tag, no
 /// `In-Reply-To`/`References`, neither the product (the support's display
-/// name without "Support") nor a customer named), that links to foreign domains and reads like marketing (two bulk
-/// phrases) or phishing (one phishing phrase). Such a mail is stored as
+/// name without "Support") nor a customer named), that links to foreign
+/// domains and reads like marketing (three bulk phrases, or two with a
+/// list's unsubscribe or browser-view wording) or phishing (a locked
+/// account, a credential check, an expiring password; urgency or payment
+/// wording only beside a second phrase). Such a mail is stored as
 /// spam, listed with its reason and never answered. Reads the subject and
 /// the first 16 KB of the text, and links in the text or the HTML part.
 pub fn unsolicited(mail: &InboundMail, cfg: &crate::config::Config) -> Option<String> {
@@ -492,13 +509,19 @@ pub fn unsolicited(mail: &InboundMail, cfg: &crate::config::Config) -> Option<St
     let phish = distinct(&PHISH_WORDS);
     let bulk = distinct(&BULK_WORDS);
     let links = foreign.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
-    if !phish.is_empty() {
+    // Urgency and payment wording alone is a person's too ("bitte innerhalb von
+    // 24 Stunden"): it counts only beside a second phishing phrase.
+    let strong_phish = phish.iter().filter(|p| !WEAK_PHISH.is_match(p.as_bytes())).count();
+    // Words a prospective customer uses too ("Angebot", "kostenlos"): marketing
+    // needs a list's unsubscribe/browser-view wording beside them, or three phrases.
+    let list_wording = bulk.iter().filter(|b| LIST_WORDING.is_match(b.as_bytes())).count();
+    if strong_phish >= 1 || phish.len() >= 2 {
         return Some(format!(
             "phishing from {sender_domain} outside the customer domains: {:?}, links to {links}",
             phish.join(", ")
         ));
     }
-    if bulk.len() >= 2 {
+    if bulk.len() >= 3 || (list_wording >= 1 && bulk.len() >= 2) {
         return Some(format!(
             "marketing from {sender_domain} outside the customer domains: {:?}, links to {links}",
             bulk.iter().take(4).cloned().collect::<Vec<_>>().join(", ")

@@ -35,6 +35,7 @@ for dom, relay, ip in [
     ("mail-sicherheit-center.com", "vps-2231.contabo-host.net", "62.171.150.9"),
     ("docsign-secure-mail.net", "smtp.docsign-secure-mail.net", "91.92.240.33"),
     ("securelab.io", "mail.securelab.io", "94.130.10.8"),
+    ("pflegedienst-lorenz.de", "mail.pflegedienst-lorenz.de", "85.13.140.21"),
 ]:
     L.ORGS[dom] = (relay, ip, "google" if dom == "gmail.com" else "postfix")
     L.DKIM[dom] = f"dkim=pass header.d={dom} header.s=s1 header.b="
@@ -395,6 +396,20 @@ SecureLab"""
     SPAM.append(("14-not-spam-sicherheitsforscher", stranger("Dr. Paul Wendt", "p.wendt@securelab.io",
                                                              "Sicherheitslücke im Einsatzplanungsportal", d(24, 9, 40),
                                                              text, None)))
+
+    text = """Guten Tag,
+
+wir sind ein ambulanter Pflegedienst mit 40 Mitarbeitenden und suchen eine Software für die Dienstplanung. Könnten Sie uns ein Angebot schicken? Ist eine Testphase kostenlos?
+
+Unser Träger ist die Diakonie Musterland: https://www.diakonie-musterland.de/ambulante-dienste
+
+Bitte melden Sie sich innerhalb von 24 Stunden, wir entscheiden am Freitag.
+
+Mit freundlichen Grüßen
+Petra Lorenz
+Pflegedienst Lorenz"""
+    SPAM.append(("15-not-spam-interessent-angebot", stranger("Petra Lorenz", "p.lorenz@pflegedienst-lorenz.de",
+                                                             "Anfrage Dienstplanung", d(24, 10, 5), text, None)))
 
     out = os.path.join(ROOT, "spam")
     for name, data in SPAM:
