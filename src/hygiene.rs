@@ -58,7 +58,24 @@ static OOF_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 // compiles to a large automaton.
 static OOF_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     regex::bytes::Regex::new(
-        r"(?i)(ich bin (vom|von|bis|ab|zur zeit|derzeit|momentan|aktuell)(?-u:[^\n]){0,80}(nicht im b(ü|ue)ro|abwesend|nicht erreichbar|im urlaub)|ich bin bis (?-u:[^\n]){0,60}(nicht im b(ü|ue)ro|abwesend|nicht erreichbar)|i am (currently )?out of (the )?office|i('m| am) (currently )?away from (the )?office|this is an automatic(ally generated)? (reply|response)|dies ist eine automatische (antwort|nachricht|abwesenheitsnotiz)|abwesenheitsnotiz)",
+        r"(?i)(ich bin (vom|von|bis|ab|zur zeit|derzeit|momentan|aktuell|heute)(?-u:[^\n]){0,80}(nicht im b(ü|ue)ro|nicht im haus|au(ß|ss)er haus|abwesend|nicht erreichbar|im urlaub|in elternzeit|auf (dienst|geschäfts)reise)|ich bin bis (?-u:[^\n]){0,60}(nicht im b(ü|ue)ro|nicht im haus|abwesend|nicht erreichbar)|ich befinde mich (bis|vom|von|ab|zur zeit|derzeit|momentan|aktuell|im|in|auf)(?-u:[^\n]){0,80}(urlaub|nicht im b(ü|ue)ro|au(ß|ss)er haus|elternzeit|(dienst|geschäfts)reise)|i('m| am| will be) (currently )?out of (the )?office|i('m| am| will be) (currently )?(on (vacation|holiday|annual leave|parental leave|leave|a business trip)|away from (the|my) (office|desk))|je (suis|serai) absente?)",
+    )
+    .expect("static regex")
+});
+
+/// A mail that says itself that it was sent automatically.
+static AUTOMATIC_SELF: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)(this is an automatic(ally generated)? (reply|response)|dies ist eine automatische (antwort|nachricht|abwesenheitsnotiz)|abwesenheitsnotiz)",
+    )
+    .expect("static regex")
+});
+
+/// What an out-of-office notice says beside the absence: the mail is not
+/// read or forwarded, whom to contact, when the writer is back.
+static OOF_CONFIRM: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)((ihre|deine|your) (e-?mail|nachricht|mail|message) (wird|will)|in dringenden f(ä|ae)llen|wenden sie sich (bitte )?(an|in)|erreichen sie (in|meine|meinen|die|den|uns)|keinen zugriff auf (meine )?e-?mails|(wieder|ab) (im b(ü|ue)ro|erreichbar)|nach meiner r(ü|ue)ckkehr|(vielen )?dank f(ü|ue)r ihre (nachricht|e-?mail|mail)|(no|limited) access to (my )?e-?mail|for urgent (matters|issues|requests|enquiries)|please contact|(will|shall) (respond|reply|get back|answer)|upon my return|when i return|back in the office|thank you for your (e-?mail|message)|en cas d'urgence)",
     )
     .expect("static regex")
 });
@@ -271,7 +288,19 @@ pub fn check_with(mail: &InboundMail, support_address: &str, spam: &SpamThreshol
         return verdict(Disposition::AutoReply, format!("out-of-office subject {:?}", mail.subject));
     }
     let head: String = mail.body_text.chars().take(600).collect();
-    if let Some(m) = OOF_BODY.find(head.as_bytes()) {
+    if let Some(m) = AUTOMATIC_SELF.find(head.as_bytes()) {
+        return verdict(
+            Disposition::AutoReply,
+            format!("out-of-office text {:?}", String::from_utf8_lossy(m.as_bytes())),
+        );
+    }
+    // An absence alone is a person's too ("ich bin vom 3.8. bis 21.8. im
+    // Urlaub, bitte gebt Frau Mayer …?"): a notice also says what happens to
+    // the mail, whom to contact or when the writer is back, or it is one
+    // short statement without a question.
+    if let Some(m) = OOF_BODY.find(head.as_bytes())
+        && (OOF_CONFIRM.is_match(head.as_bytes()) || (head.trim().len() <= 200 && !head.contains('?')))
+    {
         return verdict(
             Disposition::AutoReply,
             format!("out-of-office text {:?}", String::from_utf8_lossy(m.as_bytes())),
@@ -625,6 +654,34 @@ mod tests {
             (mail("a@b.de", "Automatische Antwort: Login", &[], "x"), Some(Disposition::AutoReply)),
             (mail("a@b.de", "Re: Login", &[], "Ich bin bis zum 04.12. nicht im Büro."), Some(Disposition::AutoReply)),
             (mail("a@b.de", "Re: Login", &[], "ich war im Urlaub, jetzt geht der Login nicht"), None),
+            (
+                mail(
+                    "a@b.de",
+                    "Re: Login",
+                    &[],
+                    "Vielen Dank für Ihre Nachricht. Ich befinde mich bis zum 30.11. im Urlaub. Ihre E-Mail wird nicht weitergeleitet.",
+                ),
+                Some(Disposition::AutoReply),
+            ),
+            (
+                mail(
+                    "a@b.de",
+                    "Re: x",
+                    &[],
+                    "Thank you for your email. I am on annual leave until 2 December with limited access to email.",
+                ),
+                Some(Disposition::AutoReply),
+            ),
+            // An absence in a person's request (writers/w2/040).
+            (
+                mail(
+                    "a@b.de",
+                    "Vertretung",
+                    &[],
+                    "Hallo,\n\nich bin vom 03.08. bis 21.08. im Urlaub. In der Zeit soll Frau Mayer die Urlaubsanträge genehmigen.\nKönnt ihr ihr für den Zeitraum die Genehmiger-Rechte geben?\n\nDanke\nPetra",
+                ),
+                None,
+            ),
             (mail("MAILER-DAEMON@mx.b.de", "Undelivered Mail", &[], "x"), Some(Disposition::Bounce)),
             (mail(SUP, "[MT-000001] x", &[], "x"), Some(Disposition::Loop)),
             (mail("a@b.de", "x", &[("x-supportd-loop", SUP)], "x"), Some(Disposition::Loop)),
