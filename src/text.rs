@@ -672,14 +672,14 @@ static QUOTE_CONTAINER: LazyLock<Regex> = LazyLock::new(|| {
 /// Where the quoted history of a text part starts, read from the HTML part
 /// of the same mail: the HTML marks the quote exactly (see
 /// [`QUOTE_CONTAINER`]), the text part only by conventions the client may
-/// not follow. The HTML before its first quote container is rendered as
-/// text, a last line ending in ":" right above the container is taken as its
-/// reply header, and the words of the rest are found in order in the text
-/// part (its quoted lines skipped, up to 40 words the HTML lacks between two
-/// of them, such as link targets). The answer is the byte offset in `text`
-/// after the line holding the last of them; `None` when the HTML has no
-/// quote container, nothing before it, or its words are not in the text
-/// part (then the text heuristics decide alone). Linear in both sizes.
+/// not follow. The HTML is rendered as text without its quotes (and the
+/// reply header right above one), and its words are found in order in the
+/// text part (its quoted lines skipped, up to 40 words the HTML lacks
+/// between two of them, such as link targets). The answer is the byte
+/// offset in `text` after the line holding the last of them; `None` when
+/// the HTML has no quote container, no text outside it, or its words are
+/// not in the text part (then the text heuristics decide alone). Linear in
+/// both sizes.
 pub fn quote_start_from_html(text: &str, html: &str) -> Option<usize> {
     // A forward keeps the forwarded mail as the request: the text rules decide.
     if text.lines().any(|l| {
@@ -688,9 +688,12 @@ pub fn quote_start_from_html(text: &str, html: &str) -> Option<usize> {
     }) {
         return None;
     }
-    let html = drop_elements(html);
-    let at = QUOTE_CONTAINER.find(&html)?.start();
-    let before = html_to_text(&html[..at]);
+    if !QUOTE_CONTAINER.is_match(html) {
+        return None;
+    }
+    // The whole HTML as text, its quotes dropped: text between two quotes
+    // (an interleaved answer, a quoted error message) is the writer's.
+    let before = html_to_text(html);
     let mut lines: Vec<&str> = before.lines().collect();
     while lines.last().is_some_and(|l| l.trim().is_empty()) {
         lines.pop();
@@ -999,6 +1002,11 @@ mod tests {
         let html = "<div dir=\"ltr\">Siehe <a href=\"https://x.de\">https://x.de</a><br>danke</div><div class=\"gmail_quote\">Am Fr. schrieb A</div>";
         let at = quote_start_from_html(text, html).expect("aligned");
         assert_eq!(&text[..at], "Siehe https://x.de <https://x.de>\ndanke\n");
+        // A quote in the middle (an error message): the text below it is the writer's.
+        let text = "Hallo,\n\n> E-5031 Vorlage fehlt\n\nwas heißt das?\n\nAm Mo., 1. Dez. 2026 um 10:00 Uhr schrieb A <a@b.de>:\n> alt\n";
+        let html = "<div>Hallo,</div><blockquote>E-5031 Vorlage fehlt</blockquote><div>was heißt das?</div><div class=\"gmail_quote\">Am Mo. schrieb A:<blockquote>alt</blockquote></div>";
+        let at = quote_start_from_html(text, html).expect("aligned");
+        assert_eq!(new_text(&text[..at]), "Hallo,\n\nwas heißt das?");
         // The parts disagree, there is no container, or it is a forward: the text rules decide.
         assert_eq!(quote_start_from_html("ganz anderer Text\n", "<p>Hallo</p><blockquote>x</blockquote>"), None);
         assert_eq!(quote_start_from_html("Hallo\n", "<p>Hallo</p>"), None);
