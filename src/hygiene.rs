@@ -287,6 +287,24 @@ pub fn check_with(mail: &InboundMail, support_address: &str, spam: &SpamThreshol
     if OOF_SUBJECT.is_match(&mail.subject) {
         return verdict(Disposition::AutoReply, format!("out-of-office subject {:?}", mail.subject));
     }
+    // A forward ("WG:", "Fwd:") is a person passing a mail on, even when
+    // the mail passed on is an out-of-office notice or an acknowledgement.
+    if !mail.forwarded
+        && let Some(v) = machine_text(mail)
+    {
+        return Some(v);
+    }
+
+    // Spam marked by the receiving server.
+    if let Some(why) = upstream_spam_verdict(mail, spam) {
+        return verdict(Disposition::Spam, why);
+    }
+    None
+}
+
+/// Out-of-office notices and other systems' acknowledgements that carry
+/// no machine header: read in the text.
+fn machine_text(mail: &InboundMail) -> Option<Verdict> {
     let head: String = mail.body_text.chars().take(600).collect();
     if let Some(m) = AUTOMATIC_SELF.find(head.as_bytes()) {
         return verdict(
@@ -316,11 +334,6 @@ pub fn check_with(mail: &InboundMail, support_address: &str, spam: &SpamThreshol
             Disposition::AutoReply,
             format!("automatic acknowledgement text {:?}", String::from_utf8_lossy(m.as_bytes())),
         );
-    }
-
-    // Spam marked by the receiving server.
-    if let Some(why) = upstream_spam_verdict(mail, spam) {
-        return verdict(Disposition::Spam, why);
     }
     None
 }
@@ -748,6 +761,15 @@ mod tests {
         let person =
             mail("a@b.de", "Fehler", &[], "Ihre Nachricht konnte nicht zugestellt werden, sagt Outlook. Warum?");
         assert_eq!(check(&person, SUP), None);
+    }
+
+    #[test]
+    fn a_forwarded_notice_is_a_persons_mail() {
+        let body = "zur Info, das kam zurück:\n\n---------- Weitergeleitete Nachricht ---------\nVon: Max <m@kunde.de>\n\nIch bin bis zum 30.11. nicht im Büro. Ihre Nachricht wird nicht weitergeleitet.\n";
+        let mut m = mail("a@b.de", "WG: Abwesenheitsnotiz: Login", &[], body);
+        assert_eq!(check(&m, SUP).map(|v| v.disposition), Some(Disposition::AutoReply), "without the flag");
+        m.forwarded = true;
+        assert_eq!(check(&m, SUP), None);
     }
 
     #[test]

@@ -69,6 +69,10 @@ pub struct InboundMail {
     /// an HTML part beside the text part, or when the two do not agree
     /// (see [`crate::text::quote_start_from_html`]).
     pub quote_at: Option<usize>,
+    /// The subject says the sender forwards a mail ("Fwd:", "WG:", "TR:",
+    /// "RV:", "I:", "Doorst:", "VS:", "Wtr:", "Enc:", "PD:" first): the
+    /// forwarded mail below a short note is the request.
+    pub forwarded: bool,
     /// The hosts the links of the HTML part point to (`href="http…"`),
     /// distinct, at most 32: the text rendering keeps only the link texts.
     pub link_domains: Vec<String>,
@@ -615,6 +619,10 @@ fn text_of_a_part_without_boundary(msg: &mail_parser::Message) -> Option<String>
     (!out.is_empty()).then_some(out)
 }
 
+static FORWARD_SUBJECT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)^\s*(\[[^\]]{0,40}\]\s*)?(fwd?|wg|tr|rv|i|enc|doorst|vs|wtr|pd)\s*:").expect("static regex")
+});
+
 static HREF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r#"(?i)href\s*=\s*["']?\s*https?://([a-z0-9][a-z0-9.-]{0,252})"#).expect("static regex")
 });
@@ -655,6 +663,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         msg.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string())).collect();
     let received_at = topmost_received_date(&headers);
     let subject = one_line(msg.subject().unwrap_or(""));
+    let forwarded = FORWARD_SUBJECT.is_match(&subject);
     let date = msg.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339());
 
     let html_only = msg.text_body_count() == 0 || msg.text_bodies().all(|p| p.is_text_html());
@@ -735,6 +744,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         body_text,
         html_only,
         quote_at,
+        forwarded,
         link_domains,
         report_type,
         delivery_status,

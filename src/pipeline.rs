@@ -121,9 +121,9 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
             let body = mail.reply_body();
             let top = commands::leading_block_len(body);
             let new_text = if top == 0 {
-                text::new_text(body)
+                text::new_text_with(body, mail.forwarded)
             } else {
-                let rest = text::new_text(&body[top..]);
+                let rest = text::new_text_with(&body[top..], mail.forwarded);
                 format!("{}\n{rest}", body[..top].trim_end())
             };
             let class = classify.then(|| classifier.classify(&mail.subject, &new_text));

@@ -126,7 +126,7 @@ static FOOTERS: LazyLock<Regex> = LazyLock::new(|| {
         // The mobile Outlook apps' footers: "Download Outlook for Android", "Télécharger Outlook pour Android", "Outlook für Android herunterladen".
         r"^(Download|Télécharger|Descargar|Descarga|Scarica|Baixe|Baixar|Hol dir|Holen Sie sich|Laden Sie|Pobierz|Скачайте) (\S+ ){0,2}Outlook\b.{0,80}$",
         r"^Outlook (für|for) (Android|iOS)( herunterladen)?\b.{0,60}$",
-        r"^(Diese E-Mail|Diese Nachricht|Die Information in dieser|This e-?mail|This message|The information contained)\b.*(vertraulich|confidential|bestimmt|intended).*",
+        r"^(Diese E-Mail|Dieses E-Mail|Diese Nachricht|Die Information in dieser|Der Inhalt dieser (E-Mail|Nachricht)|Vertraulichkeitshinweis|CONFIDENTIALITY NOTICE|Confidentiality|This e-?mail|This message|The information (contained|in this))\b.*(vertraulich|confidential|bestimmt|intended).*",
         r"^(Disclaimer|Rechtlicher Hinweis|Haftungsausschluss|Pflichtangaben)\s*:.*$",
     ];
     Regex::new(&format!("(?i)(?:{})", parts.join("|"))).expect("static regex")
@@ -244,7 +244,15 @@ fn next_non_blank(lines: &[&str], from: usize) -> Option<usize> {
 
 /// The new text of a plain-text body.
 pub fn new_text(body: &str) -> String {
-    new_text_depth(body, 0)
+    new_text_depth(body, false)
+}
+
+/// The new text of a plain-text body; `forwarded`: the subject says the
+/// sender forwards a mail ([`crate::parse::InboundMail::forwarded`]), so a
+/// header block or a rule under a short note (an Outlook forward has no
+/// "Forwarded message" line) starts the forwarded request, which stays.
+pub fn new_text_with(body: &str, forwarded: bool) -> String {
+    new_text_depth(body, forwarded)
 }
 
 /// Words of a text, at most `cap` counted.
@@ -252,7 +260,7 @@ fn words(lines: &[&str], cap: usize) -> usize {
     lines.iter().flat_map(|l| l.split_whitespace()).take(cap).count()
 }
 
-fn new_text_depth(body: &str, depth: usize) -> String {
+fn new_text_depth(body: &str, forwarded: bool) -> String {
     let body: std::borrow::Cow<str> =
         if body.contains('\r') { body.replace("\r\n", "\n").replace('\r', "\n").into() } else { body.into() };
     let lines: Vec<&str> = body.lines().collect();
@@ -288,6 +296,10 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             break;
         }
         if sep && SEPARATOR.is_match(t.as_bytes()) {
+            if forwarded && words(&kept, 16) < 16 {
+                kept.extend_from_slice(&lines[i..]);
+                break;
+            }
             cut_by_history = true;
             cut_here = true;
             break;
@@ -321,6 +333,10 @@ fn new_text_depth(body: &str, depth: usize) -> String {
             }
         }
         if is_header_block(&lines, i) {
+            if forwarded && words(&kept, 16) < 16 {
+                kept.extend_from_slice(&lines[i..]);
+                break;
+            }
             cut_by_history = true;
             cut_here = true;
             break;
@@ -355,7 +371,7 @@ fn new_text_depth(body: &str, depth: usize) -> String {
         kept.push(lines[i]);
         i += 1;
     }
-    let _ = (cut_by_history, depth);
+    let _ = cut_by_history;
     if cut_here {
         drop_history_lead(&mut kept);
     }
@@ -808,6 +824,15 @@ mod tests {
     fn signature_and_iphone_footer_are_cut() {
         assert_eq!(new_text("Bitte prüfen.\n-- \nMax Muster\nTel 123"), "Bitte prüfen.");
         assert_eq!(new_text("Geht nicht.\n\nVon meinem iPhone gesendet"), "Geht nicht.");
+        for disclaimer in [
+            "CONFIDENTIALITY NOTICE: The information in this email is intended only for the addressee. Access to this email by anyone else is unauthorized.",
+            "Der Inhalt dieser E-Mail ist ausschließlich für den bezeichneten Adressaten bestimmt. Jede Form der Kenntnisnahme durch Unbefugte ist unzulässig.",
+        ] {
+            assert_eq!(new_text(&format!("Geht nicht.\n\nGruß\nAoife\n\n{disclaimer}")), "Geht nicht.\n\nGruß\nAoife");
+        }
+        // A writer's own word on confidentiality stays.
+        let t = "Der Bericht ist vertraulich.\nBitte behandeln Sie das vertraulich.";
+        assert_eq!(new_text(t), t);
         for footer in [
             "Download Outlook for Android<https://aka.ms/ghei36>",
             "Télécharger Outlook pour Android<https://aka.ms/ghei36>",
@@ -1053,6 +1078,22 @@ mod tests {
         assert!(quote_start_from_html(&text, &html).is_some());
         assert_eq!(quote_start_from_html(&"anders\n".repeat(300_000), &html), None);
         assert!(start.elapsed() < std::time::Duration::from_secs(10), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn an_outlook_forward_under_a_short_note_keeps_the_forwarded_request() {
+        let t = "zur Info\n\n________________________________\nVon: Max Roth <m.roth@stadtwerke-musterstadt.de>\nGesendet: Montag, 23. November 2026 08:12\nAn: IT\nBetreff: Login geht nicht\n\nSeit heute kann ich mich nicht anmelden.\n";
+        let kept = new_text_with(t, true);
+        assert!(kept.starts_with("zur Info") && kept.ends_with("Seit heute kann ich mich nicht anmelden."), "{kept}");
+        // Not a forward (a reply): the block is our quoted mail.
+        assert_eq!(new_text_with(t, false), "zur Info");
+        // A forward with a long note of its own: the note is the request.
+        let long = format!(
+            "{}\n\n{}",
+            "Bitte prüfen Sie das, es betrifft alle unsere Standorte seit dem Update von gestern Abend und blockiert die Planung.",
+            &t[10..]
+        );
+        assert!(!new_text_with(&long, true).contains("Seit heute"));
     }
 
     #[test]

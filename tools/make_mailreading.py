@@ -259,7 +259,33 @@ Selin Yilmaz"""
             f.write(expected)
 
     spam()
-    print(f"{len(REPLIES)} German replies, {len(SPAM)} spam cases")
+
+    # 14 Outlook (de) forward "WG:" under a short note: no "Weitergeleitete
+    # Nachricht" line, only the header block; the forwarded mail is the request.
+    # (Generated after the spam cases so that their bytes stay as they were.)
+    fwd = """Hallo Frau Berg,
+
+seit heute Morgen kann sich niemand in der Leitstelle anmelden, es kommt "Konto gesperrt". Können Sie bitte schnell helfen? Wir arbeiten gerade mit Papierlisten.
+
+Gruß
+Jens Hoffmann"""
+    new = """zur Info, bitte dringend.
+
+Markus Keller
+
+________________________________
+Von: Jens Hoffmann <it@stadtwerke-musterstadt.de>
+Gesendet: Dienstag, 24. November 2026 07:41
+An: Markus Keller <m.keller@stadtwerke-musterstadt.de>
+Betreff: Anmeldung Leitstelle gesperrt
+
+""" + fwd
+    name, data = "14-outlook-de-weiterleitung", build("outlook", MK, "WG: Anmeldung Leitstelle gesperrt",
+                                                       d(24, 7, 55), new + "\n")
+    write(os.path.join(out, name + ".eml"), data)
+    with open(os.path.join(out, name + ".expected.txt"), "w", encoding="utf-8", newline="\n") as f:
+        f.write(new.strip("\n"))
+    print(f"{len(REPLIES) + 1} German replies, {len(SPAM)} spam cases")
 
 
 SPAM = []
