@@ -677,7 +677,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
     }
     if html_only && let Some(html) = msg.body_html(0) {
         // Our own conversion keeps paragraphs and drops quoted history.
-        body_text = crate::text::html_to_text(&html);
+        body_text = crate::text::html_to_text_with(&html, forwarded);
     }
     if body_text.trim().is_empty()
         && let Some(lost) = text_of_a_part_without_boundary(msg)

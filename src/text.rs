@@ -601,11 +601,20 @@ static ENTITY: LazyLock<Regex> =
 /// Thunderbird quote containers) removed, paragraphs as blank lines, `<br>`
 /// as line breaks, scripts and styles dropped, entities decoded.
 pub fn html_to_text(html: &str) -> String {
+    html_to_text_with(html, false)
+}
+
+/// [`html_to_text`]; `forwarded` (the subject says so): the reply
+/// containers of Outlook, Gmail, Yahoo (not `<blockquote>`) are kept, they
+/// hold the forwarded mail (Outlook marks a forward like a reply), and the
+/// text rules read the result (a header block under a short note starts
+/// the forwarded request).
+pub fn html_to_text_with(html: &str, forwarded: bool) -> String {
     let s = drop_elements(html);
     let s = drop_blockquotes(&s);
     // A client's quote container holding a forward is the forwarded request: kept.
     let s = match GMAIL_QUOTE.find(&s) {
-        Some(m) if !holds_forward(&s[m.start()..]) => s[..m.start()].to_string(),
+        Some(m) if !forwarded && !holds_forward(&s[m.start()..]) => s[..m.start()].to_string(),
         _ => s,
     };
     let s = s.replace(['\r', '\n'], " ");
@@ -879,6 +888,14 @@ mod tests {
         let t = html_to_text(f);
         assert!(t.starts_with("---------- Forwarded message") && t.ends_with("Login geht nicht."), "{t}");
         assert!(new_text(&t).contains("Login geht nicht."));
+    }
+
+    #[test]
+    fn an_html_only_outlook_forward_keeps_the_forwarded_mail() {
+        let h = "<div>zur Info</div><div id=\"divRplyFwdMsg\"><b>Von:</b> Jens &lt;it@x.de&gt;<br><b>Gesendet:</b> Dienstag, 24. November 2026<br><b>Betreff:</b> Login</div><div>Niemand kann sich anmelden.</div>";
+        assert_eq!(html_to_text(h), "zur Info");
+        let t = html_to_text_with(h, true);
+        assert!(new_text_with(&t, true).ends_with("Niemand kann sich anmelden."), "{t}");
     }
 
     #[test]
