@@ -377,7 +377,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let raw = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let mail =
                 crate::parse::parse(&raw, &cfg.limits).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let text = crate::text::new_text(&mail.body_text);
+            let text = crate::text::new_text_with(mail.reply_body(), mail.forwarded);
             let c = classifier.classify(&mail.subject, &text);
             if json {
                 println!(

@@ -267,6 +267,42 @@ pub struct Config {
     /// Local time (support time zone) at which periodic reports go out on the
     /// first working day of a cycle (`[reports] send_at`, default 08:00).
     pub report_send_at: NaiveTime,
+    /// `[spam]`: upstream spam verdict thresholds and the check of unknown
+    /// senders' marketing and phishing (read by [`crate::hygiene`]).
+    pub spam: crate::hygiene::SpamThresholds,
+}
+
+/// `[spam]` validated; every bad key named, defaults for the missing ones.
+fn spam_config(c: &mut Checker, raw: Option<raw::Spam>) -> crate::hygiene::SpamThresholds {
+    let mut t = crate::hygiene::SpamThresholds::default();
+    let Some(raw) = raw else { return t };
+    for (key, val, slot) in [
+        ("spam.spamassassin_score", raw.spamassassin_score, &mut t.score),
+        ("spam.rspamd_score", raw.rspamd_score, &mut t.rspamd_score),
+    ] {
+        match val {
+            Some(v) if v.is_finite() && v > 0.0 && v <= 100.0 => *slot = v,
+            Some(v) => c.bad(key, "must be a score > 0 and <= 100, like 6.0", v),
+            None => {}
+        }
+    }
+    if let Some(a) = raw.rspamd_action {
+        match crate::hygiene::RSPAMD_ACTIONS.iter().position(|x| x.eq_ignore_ascii_case(a.trim())) {
+            Some(i) => t.rspamd_action = i,
+            None => {
+                c.bad("spam.rspamd_action", format!("must be one of {}", crate::hygiene::RSPAMD_ACTIONS.join(", ")), &a)
+            }
+        }
+    }
+    match raw.scl {
+        Some(v) if (1..=9).contains(&v) => t.scl = v,
+        Some(v) => c.bad("spam.scl", "must be a Microsoft SCL from 1 to 9, like 5", v),
+        None => {}
+    }
+    if let Some(u) = raw.unsolicited {
+        t.unsolicited = u;
+    }
+    t
 }
 
 /// The embedded default config, as shipped in `config/supportd.toml`.
@@ -1070,6 +1106,8 @@ impl Config {
             }),
         };
 
+        let spam = spam_config(&mut c, raw.spam);
+
         if !c.problems.is_empty() {
             return Err(ConfigErrors(c.problems));
         }
@@ -1096,6 +1134,7 @@ impl Config {
             metrics_listen,
             sla,
             report_send_at,
+            spam,
         })
     }
 

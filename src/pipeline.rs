@@ -118,12 +118,13 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
         Ok(mail) => {
             // Command lines on top are kept as they are; the new text is read
             // from what follows them (a bottom-posted answer is found then).
-            let top = commands::leading_block_len(&mail.body_text);
+            let body = mail.reply_body();
+            let top = commands::leading_block_len(body);
             let new_text = if top == 0 {
-                text::new_text(&mail.body_text)
+                text::new_text_with(body, mail.forwarded)
             } else {
-                let rest = text::new_text(&mail.body_text[top..]);
-                format!("{}\n{rest}", mail.body_text[..top].trim_end())
+                let rest = text::new_text_with(&body[top..], mail.forwarded);
+                format!("{}\n{rest}", body[..top].trim_end())
             };
             let class = classify.then(|| classifier.classify(&mail.subject, &new_text));
             Ok(Box::new(PreparedMail { mail, new_text, class }))
@@ -508,7 +509,7 @@ impl<'a> Writer<'a> {
         }
 
         self.trail.push("dedupe: first time seen".into());
-        if let Some(v) = hygiene::check(mail, &cfg.support_address) {
+        if let Some(v) = hygiene::check_config(mail, cfg) {
             self.trail.push(format!("hygiene: {} ({}): never answered", v.disposition, v.reason));
             let mut ticket = None;
             if v.disposition == Disposition::Bounce {

@@ -23,6 +23,19 @@ pub struct File {
     pub metrics: Option<Metrics>,
     pub sla: Option<Sla>,
     pub reports: Option<Reports>,
+    pub spam: Option<Spam>,
+}
+
+/// `[spam]`: when an upstream verdict counts as spam, and whether unknown
+/// senders' marketing and phishing is kept out of tickets.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Spam {
+    pub spamassassin_score: Option<f64>,
+    pub rspamd_score: Option<f64>,
+    pub rspamd_action: Option<String>,
+    pub scl: Option<i64>,
+    pub unsolicited: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
