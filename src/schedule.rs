@@ -11,8 +11,9 @@ use serde_json::json;
 use tracing::info;
 
 use crate::domain::{Category, Level, Priority, Status};
-use crate::pipeline::{Pipeline, QueuedMail, change_context, queue_mail, status_title};
+use crate::engine::{Pipeline, QueuedMail, change_context, queue_mail};
 use crate::store::{self, Ticket};
+use crate::words::{priority_title, status_title, strip_reply_prefixes};
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -186,7 +187,7 @@ fn base_context(p: &Pipeline, t: &Ticket, lang: &str) -> serde_json::Value {
     let level = Level::new(t.level).unwrap_or(Level::FIRST);
     json!({
         "tag": p.tag(t.id),
-        "subject": crate::pipeline::strip_reply_prefixes(&t.subject),
+        "subject": strip_reply_prefixes(&t.subject),
         "requester": t.requester,
         "customer": t.customer,
         "category": t.category,
@@ -194,7 +195,7 @@ fn base_context(p: &Pipeline, t: &Ticket, lang: &str) -> serde_json::Value {
         "level": t.level,
         "level_ordinal": level.ordinal(),
         "priority": t.priority,
-        "priority_title": crate::pipeline::priority_title(&t.priority, lang),
+        "priority_title": priority_title(&t.priority, lang),
         "status": t.status,
         "status_title": status_title(&t.status, lang == "en"),
         "covered": !t.billable,
