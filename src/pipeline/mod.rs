@@ -34,12 +34,14 @@ use crate::store::{self, MessageFacts};
 use crate::text;
 use crate::words::detect_language;
 
+pub mod decide;
+mod snapshot;
 mod writer;
 
 pub use crate::domain::Outcome;
 pub use crate::engine::{CUSTOMER_KINDS, Pipeline};
 pub use crate::words::{is_public_mail_domain, is_thanks_only, strip_reply_prefixes};
-pub use writer::MAX_REFERENCES;
+pub use snapshot::MAX_REFERENCES;
 use writer::{Writer, copied_of};
 
 /// The pipeline the daemon's loops use, swapped as a whole on SIGHUP: each
@@ -296,7 +298,6 @@ impl Pipeline {
             queued: Vec::new(),
             new_text,
             class,
-            thread_how: String::new(),
             agent: false,
             warnings: Vec::new(),
             notices: Vec::new(),

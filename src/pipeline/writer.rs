@@ -9,31 +9,18 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::Pipeline;
+use super::decide::{self, FollowUp, NewTicketPlan, Route, Routed, hours};
+use super::snapshot;
 use crate::classify::Classification;
-use crate::commands::{self, Command};
-use crate::config::{Config, Customer, domain_of};
+use crate::config::{Config, Customer};
 use crate::domain::{Category, Disposition, Level, Priority, Status};
 use crate::engine::{QueuedMail, queue_mail_parts};
-use crate::hygiene;
 use crate::parse::InboundMail;
 use crate::store::{self, NewTicket, Ticket};
 use crate::templates;
-use crate::thread::OwnId;
-use crate::words::{
-    asks_about_one_ticket, asks_for_overview, human_size, is_public_mail_domain, is_thanks_only, priority_title,
-    some_of, status_news, status_title, strip_reply_prefixes,
-};
+use crate::words::{human_size, priority_title, some_of, status_news, status_title, strip_reply_prefixes};
 
 mod agent;
-
-/// The automatic answers that count against a sender's acknowledgement cap.
-const ACK_BUDGET: &[&str] = &["ack"];
-/// The overview answers: a budget of their own, with the same numbers.
-const OVERVIEW_BUDGET: &[&str] = &["overview"];
-
-/// At most this many of a mail's `References` (the newest) are used to
-/// find its thread and are stored: real threads stay far below it.
-pub const MAX_REFERENCES: usize = 100;
 
 /// The state of one mail being decided and written.
 pub(super) struct Writer<'a> {
@@ -52,8 +39,6 @@ pub(super) struct Writer<'a> {
     pub(super) class: Option<Classification>,
     /// What each stage decided (stored with the message).
     pub(super) trail: Vec<String>,
-    /// How the thread was found (for the trail).
-    pub(super) thread_how: String,
     /// The sender is an agent whose mail passed the trust check
     /// (`require_authentication`); only such a mail acts as an agent.
     pub(super) agent: bool,
@@ -69,14 +54,6 @@ pub(super) struct Writer<'a> {
 }
 
 type Decided = (Disposition, Option<i64>, Option<String>);
-
-/// Where a mail belongs.
-enum Thread {
-    None,
-    Ticket(Box<Ticket>),
-    /// It points at this ticket, but its sender does not belong there.
-    Stranger(i64, String),
-}
 
 impl<'a> Writer<'a> {
     /// After a category or priority change: the due times follow the new
@@ -98,29 +75,38 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// Read what the decision needs, decide the mail's route
+    /// ([`decide::route`], pure) and carry it out.
     pub(super) fn run(&mut self) -> Result<Decided> {
-        let mail = self.mail;
-        let cfg = &self.p.cfg;
+        let snap = snapshot::read(self.p, self.conn, self.mail, self.row)?;
+        let routed = decide::route(&self.p.cfg, self.mail, &self.new_text, &snap);
+        self.apply_route(routed)
+    }
 
-        if let Some((orig, ticket)) = store::find_duplicate(self.conn, &mail.message_id, &mail.content_hash, self.row)?
-        {
-            self.trail.push(format!("dedupe: same Message-ID and bytes as message #{orig}"));
-            return Ok((
-                Disposition::Duplicate,
-                ticket,
-                Some("same Message-ID and same bytes as an earlier mail".into()),
-            ));
+    /// Carry out a route: its events first, then the route's own work, then
+    /// the security event on the ticket the mail ends on.
+    pub(super) fn apply_route(&mut self, routed: Routed) -> Result<Decided> {
+        let Routed { route, agent, refused, security, events, parsed, trail, warnings, alerts } = routed;
+        self.agent = agent;
+        self.trail.extend(trail);
+        self.warnings.extend(warnings);
+        for a in &alerts {
+            warn!(security = true, "{a}");
         }
-
-        self.trail.push("dedupe: first time seen".into());
-        if let Some(v) = hygiene::check(mail, &cfg.support_address) {
-            self.trail.push(format!("hygiene: {} ({}): never answered", v.disposition, v.reason));
-            let mut ticket = None;
-            if v.disposition == Disposition::Bounce {
-                let info = hygiene::bounce_info(mail);
-                ticket = self.ticket_for_ids(&info.original_ids)?.map(|(t, _)| t);
-                if let Some(t) = ticket {
-                    let detail = info.describe();
+        for e in &events {
+            store::insert_event(self.conn, e.ticket, Some(self.row), self.now, &e.actor, e.kind, &e.detail)?;
+        }
+        let decided = match route {
+            Route::Duplicate { ticket, .. } => {
+                return Ok((
+                    Disposition::Duplicate,
+                    ticket,
+                    Some("same Message-ID and same bytes as an earlier mail".into()),
+                ));
+            }
+            Route::Machine { disposition, reason, bounce } => {
+                let mut ticket = None;
+                if let Some((t, detail, failed)) = bounce {
                     store::insert_event(
                         self.conn,
                         Some(t),
@@ -130,208 +116,26 @@ impl<'a> Writer<'a> {
                         "bounce",
                         &detail,
                     )?;
-                    for r in &info.failed_recipients {
+                    for r in &failed {
                         store::add_participant(self.conn, t, r, "bounced")?;
                     }
+                    ticket = Some(t);
                 }
+                return Ok((disposition, ticket, Some(reason)));
             }
-            return Ok((v.disposition, ticket, Some(v.reason)));
-        }
-
-        self.trail.push("hygiene: written by a person".into());
-        let from = mail.from_addr().to_string();
-        // `require_authentication` guards everything an agent mail can cause
-        // (relay, first response, status, commands): an agent address without
-        // the trusted pass is an ordinary, suspicious customer mail.
-        let agent_address = cfg.agents.is_agent(&from);
-        let impostor = agent_address
-            && cfg.agents.require_authentication
-            && !commands::authenticated(mail, &cfg.agents.trusted_authserv_ids);
-        self.agent = agent_address && !impostor;
-        let is_agent = self.agent;
-        if impostor {
-            let why = format!(
-                "{from} is an agent address, but the mail has no DKIM, SPF or DMARC pass from {}: handled as a customer mail, nothing relayed",
-                cfg.agents.trusted_authserv_ids.join(", ")
-            );
-            warn!(security = true, "unauthenticated agent address: {why}");
-            self.trail.push(format!("trust: {why}"));
-            self.warnings.push(self.team_words(
-                &format!(
-                    "Absender {from} ist eine Agenten-Adresse, aber die Mail trägt keine DKIM/SPF/DMARC-Bestätigung von {}: als Kundenmail behandelt, nichts an Kunden weitergeleitet, kein Befehl ausgeführt.",
-                    cfg.agents.trusted_authserv_ids.join(", ")
-                ),
-                &why,
-            ));
-        }
-        let thread = self.find_thread()?;
-        self.trail.push(match &thread {
-            Thread::None => "thread: no ticket found (our ids, References, subject tag, earlier replies)".to_string(),
-            Thread::Ticket(t) => format!("thread: {} by {}", self.p.tag(t.id), self.thread_how),
-            Thread::Stranger(t, why) => format!("thread: not joined to {}: {why}", self.p.tag(*t)),
-        });
-
-        let parsed = commands::parse(&self.new_text, &cfg.tag_prefix);
-        let agent_commands = parsed.commands.iter().any(|c| *c != Command::Overview) || !parsed.errors.is_empty();
-        // Commands from a sender who may not give them: not executed, logged as a
-        // security event, and the mail is handled as an ordinary message.
-        let refused = if agent_commands && !agent_address {
-            Some(format!("command tags from {from}, who is not an agent"))
-        } else if agent_commands && impostor {
-            Some(format!(
-                "command tags from {from} without a DKIM or SPF pass from {}",
-                cfg.agents.trusted_authserv_ids.join(", ")
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = &refused {
-            warn!(security = true, "rejected commands: {why}");
-            self.trail.push(format!("commands: rejected: {why}"));
-            self.warnings.push(self.team_words(
-                &format!("Befehle in dieser Mail wurden NICHT ausgeführt: {why}"),
-                &format!("Commands in this mail were NOT executed: {why}"),
-            ));
-        } else if !parsed.commands.is_empty() || !parsed.errors.is_empty() {
-            self.trail.push(format!(
-                "commands: {} understood{}",
-                parsed.commands.len(),
-                if parsed.errors.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} not understood", parsed.errors.len())
-                }
-            ));
-        }
-        let wants_overview =
-            refused.is_none() && !is_agent && asks_for_overview(&mail.subject, &self.new_text, &parsed);
-        let decided = match thread {
-            Thread::Ticket(ticket) if is_agent && refused.is_none() => self.agent_mail(*ticket, parsed)?,
-            Thread::Ticket(ticket) if wants_overview && !asks_about_one_ticket(&self.new_text, &cfg.tag_prefix) => {
-                let _ = ticket;
-                self.overview()?
-            }
-            Thread::Ticket(ticket) => self.customer_follow_up(*ticket, refused.is_some())?,
-            Thread::None if wants_overview => self.overview()?,
-            Thread::Stranger(other, detail) => self.new_ticket(Some(other), Some(detail))?,
-            Thread::None => self.new_ticket(None, None)?,
-        };
-        // A mail that failed a trust check is a security event on its ticket.
-        let security = match (&refused, impostor) {
-            (Some(why), _) => Some(format!("rejected: {why}")),
-            (None, true) => {
-                Some("agent address without a trusted authentication pass: handled as a customer mail".to_string())
-            }
-            (None, false) => None,
+            Route::Agent { ticket } => self.agent_mail(*ticket, parsed)?,
+            Route::Overview => self.overview()?,
+            Route::FollowUp { ticket, untrusted } => self.customer_follow_up(*ticket, untrusted)?,
+            Route::NewTicket { linked_to, note } => self.new_ticket(linked_to, note)?,
         };
         if let (Some(detail), Some(t)) = (security, decided.1) {
+            let from = self.mail.from_addr().to_string();
             store::insert_event(self.conn, Some(t), Some(self.row), self.now, &from, "security", &detail)?;
         }
         Ok(match refused {
             Some(why) => (Disposition::RejectedCommand, decided.1, Some(why)),
             None => decided,
         })
-    }
-
-    /// Resolve the ticket this mail belongs to: our signed ids, stored ids,
-    /// then the subject tag; a sender who does not belong to it does not join.
-    fn find_thread(&mut self) -> Result<Thread> {
-        let mail = self.mail;
-        let mut ids: Vec<String> = mail.references.clone();
-        ids.extend(mail.in_reply_to.iter().cloned());
-        let candidate = match self.ticket_for_ids(&ids)? {
-            Some((t, how)) => Some((t, how)),
-            None => match self.p.signer.subject_tag(&mail.subject) {
-                Some(t) => Some((t, "subject tag")),
-                // A reply that was read first opened the ticket.
-                None => store::ticket_of_replies_to(self.conn, &mail.message_id)?.map(|t| (t, "a reply read earlier")),
-            },
-        };
-        let Some((number, how)) = candidate else { return Ok(Thread::None) };
-        self.thread_how = how.to_string();
-        let Some(mut ticket) = store::get_ticket(self.conn, number)? else { return Ok(Thread::None) };
-        // Follow merges to the surviving ticket.
-        let mut hops = 0;
-        while let Some(target) = ticket.merged_into {
-            hops += 1;
-            match store::get_ticket(self.conn, target)? {
-                Some(t) if hops < 10 => ticket = t,
-                _ => break,
-            }
-        }
-        if !self.belongs_to(&ticket)? {
-            let detail = format!(
-                "{} referred to {} by {how} but is not a participant: not joined",
-                self.mail.from_addr(),
-                self.p.tag(ticket.id)
-            );
-            store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, "supportd", "security", &detail)?;
-            warn!("{detail}");
-            let tag = self.p.tag(ticket.id);
-            let from = self.mail.from_addr();
-            self.warnings.push(self.team_words(
-                &format!(
-                    "{from} hat auf {tag} geantwortet ({how}), gehört aber nicht zu diesem Ticket: als neues Ticket aufgenommen, nichts davon an {tag} oder dessen Beteiligte."
-                ),
-                &format!(
-                    "{from} answered {tag} ({how}) but does not belong to that ticket: taken as a new ticket, nothing of it went to {tag} or its people."
-                ),
-            ));
-            return Ok(Thread::Stranger(ticket.id, detail));
-        }
-        Ok(Thread::Ticket(Box::new(ticket)))
-    }
-
-    /// The ticket the newest of `ids` points at (at most the newest
-    /// [`MAX_REFERENCES`] are looked at). Forged ids (ours in shape, wrong
-    /// hash) are ignored and logged once per mail, with their count.
-    fn ticket_for_ids(&self, ids: &[String]) -> Result<Option<(i64, &'static str)>> {
-        let mut foreign = Vec::new();
-        let mut forged: Vec<&str> = Vec::new();
-        let mut found = None;
-        for id in ids.iter().rev().take(MAX_REFERENCES) {
-            match self.p.signer.check(id) {
-                OwnId::Ours(Some(n)) => {
-                    found = Some(n);
-                    break;
-                }
-                OwnId::Ours(None) => {}
-                OwnId::Forged => forged.push(id),
-                OwnId::Foreign => foreign.push(id.clone()),
-            }
-        }
-        if let Some(first) = forged.first() {
-            warn!(
-                security = true,
-                forged = forged.len(),
-                "{} reference(s) look like our Message-IDs but their hash is wrong (first: {first}): ignored",
-                forged.len()
-            );
-        }
-        if let Some(n) = found {
-            return Ok(Some((n, "our Message-ID")));
-        }
-        foreign.reverse();
-        Ok(store::ticket_for_message_ids(self.conn, &foreign)?.map(|t| (t, "References")))
-    }
-
-    fn belongs_to(&self, t: &Ticket) -> Result<bool> {
-        let from = self.mail.from_addr();
-        if from.eq_ignore_ascii_case(&t.requester) || self.agent {
-            return Ok(true);
-        }
-        if store::participants(self.conn, t.id)?.iter().any(|(a, _)| a.eq_ignore_ascii_case(from)) {
-            return Ok(true);
-        }
-        let cust = self.p.cfg.customer_for(from).map(|c| c.name.as_str());
-        if let (Some(c), Some(tc)) = (cust, t.customer.as_deref()) {
-            return Ok(c == tc);
-        }
-        // No customer configured: the same company domain counts as the same
-        // organisation — but never a public mail service, whose users are strangers.
-        let same_domain =
-            domain_of(from).is_some_and(|d| !is_public_mail_domain(&d) && Some(d) == domain_of(&t.requester));
-        Ok(cust.is_none() && t.customer.is_none() && same_domain)
     }
 
     fn customer(&self) -> Option<&'a Customer> {
@@ -355,23 +159,8 @@ impl<'a> Writer<'a> {
             if class.low_confidence { ", LOW" } else { "" },
             class.reasons.join("; ")
         ));
-        let cat = class.category;
-        let cc = cfg.category(cat);
-        let mut priority = cc.priority;
-        if cat == Category::SecurityError && priority < Priority::High {
-            priority = Priority::High;
-        }
-        let level = cc.level;
-        let status = if cat == Category::ChangeRequest && customer.and_then(|c| c.consultant.as_ref()).is_some() {
-            Status::Forwarded
-        } else {
-            Status::New
-        };
-        let language = p.language_for(customer, &format!("{}\n{}", mail.subject, self.new_text));
-        let open_at = p.calendar.next_opening(self.now);
-        let (fr_hours, res_hours) = p.cfg.sla_targets(cat, priority);
-        let fr_due = p.calendar.add_support_hours(self.now, hours(fr_hours));
-        let res_due = p.calendar.add_support_hours(self.now, hours(res_hours));
+        let plan = decide::new_ticket(cfg, &p.calendar, &class, customer, &mail.subject, &self.new_text, self.now);
+        let NewTicketPlan { category: cat, priority, level, status, language, .. } = plan.clone();
         let subject = if mail.subject.is_empty() { "(kein Betreff)".to_string() } else { mail.subject.clone() };
         let nt = NewTicket {
             subject: subject.chars().take(200).collect(),
@@ -385,8 +174,8 @@ impl<'a> Writer<'a> {
             confidence: class.confidence,
             low_confidence: class.low_confidence,
             language: language.clone(),
-            first_response_due: Some(store::ts(fr_due)),
-            resolution_due: Some(store::ts(res_due)),
+            first_response_due: Some(store::ts(plan.first_response_due)),
+            resolution_due: Some(store::ts(plan.resolution_due)),
             linked_to,
             requester_name: mail.from.as_ref().and_then(|m| m.name.clone()).filter(|n| !n.trim().is_empty()),
         };
@@ -416,15 +205,14 @@ impl<'a> Writer<'a> {
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, "supportd", "linked", n)?;
         }
         let ticket = nt.as_inserted(id, self.now);
-        let in_hours = p.calendar.is_open(self.now);
         let ctx = self.context(
             &ticket,
             customer,
             &language,
             json!({
-                "in_hours": in_hours,
-                "next_opening": p.calendar.format_opening(open_at, &language),
-            "response_by": p.calendar.format_opening(fr_due, &language),
+                "in_hours": plan.in_hours,
+                "next_opening": p.calendar.format_opening(plan.next_opening, &language),
+                "response_by": p.calendar.format_opening(plan.first_response_due, &language),
                 "security": cat == Category::SecurityError,
                 "reasons": reasons,
                 "confidence": format!("{:.2}", class.confidence),
@@ -435,20 +223,11 @@ impl<'a> Writer<'a> {
         // The customer's acknowledgement.
         self.queue_to_customer("ack", &ticket, &language, &ctx)?;
         // The team of the ticket's level, the category's notify list, the project team on level 2.
-        let mut team: Vec<String> = cfg.level_team(level).to_vec();
-        if level.get() >= 2
-            && let Some(c) = customer
-        {
-            team.extend(c.project_team.iter().cloned());
-        }
-        team.extend(cc.notify.iter().cloned());
         let (files, listed, _) = self.pass_on()?;
         let mut ctx = ctx;
         ctx["attachments"] = json!(listed);
-        self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
-        if cat == Category::ChangeRequest
-            && let Some(consultant) = customer.and_then(|c| c.consultant.clone())
-        {
+        self.queue_internal_with("notify_agents", &ticket, plan.team, &ctx, files)?;
+        if let Some(consultant) = plan.consultant {
             self.queue_internal("forward_consultant", &ticket, vec![consultant], &ctx)?;
         }
         Ok((Disposition::NewTicket, Some(id), note))
@@ -459,24 +238,22 @@ impl<'a> Writer<'a> {
     /// it is recorded and the team told, but it changes no status and adds
     /// nobody to the ticket.
     fn customer_follow_up(&mut self, ticket: Ticket, untrusted: bool) -> Result<Decided> {
-        let p = self.p;
-        let status = Status::parse(&ticket.status).unwrap_or(Status::Open);
         let from = self.mail.from_addr().to_string();
-        let mut reopened = false;
-        if untrusted {
-            store::insert_event(
-                self.conn,
-                Some(ticket.id),
-                Some(self.row),
-                self.now,
-                &from,
-                "message",
-                "follow-up that failed a trust check: no status change, nobody added",
-            )?;
-        } else if !status.is_open() {
-            let closed_at = ticket.closed_at.as_deref().and_then(store::parse_ts).unwrap_or(self.now);
-            let within = self.now - closed_at <= Duration::days(p.cfg.reopen_days);
-            if is_thanks_only(&self.new_text) {
+        let step = decide::follow_up(&self.p.cfg, &ticket, untrusted, &self.new_text, self.now);
+        let reopened = step == FollowUp::Reopen;
+        match step {
+            FollowUp::Untrusted => {
+                store::insert_event(
+                    self.conn,
+                    Some(ticket.id),
+                    Some(self.row),
+                    self.now,
+                    &from,
+                    "message",
+                    "follow-up that failed a trust check: no status change, nobody added",
+                )?;
+            }
+            FollowUp::ThanksOnly => {
                 store::insert_event(
                     self.conn,
                     Some(ticket.id),
@@ -489,16 +266,12 @@ impl<'a> Writer<'a> {
                 store::touch_ticket(self.conn, ticket.id, self.now)?;
                 return Ok((Disposition::FollowUp, Some(ticket.id), Some("thanks only; ticket stays closed".into())));
             }
-            if !within {
-                let note =
-                    format!("reply to {} which was closed more than {} days ago", p.tag(ticket.id), p.cfg.reopen_days);
-                return self.new_ticket(Some(ticket.id), Some(note));
+            FollowUp::TooLate(note) => return self.new_ticket(Some(ticket.id), Some(note)),
+            // Reopened, or the customer answered: the ticket is back with the team.
+            FollowUp::Reopen | FollowUp::Answered => {
+                store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
             }
-            store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
-            reopened = true;
-        } else if status == Status::Waiting {
-            // The customer answered: the ticket is back with the team.
-            store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
+            FollowUp::Plain => {}
         }
         if !untrusted {
             store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, &from, "message", "follow-up")?;
@@ -584,20 +357,6 @@ impl<'a> Writer<'a> {
         Ok((to, left_out))
     }
 
-    /// Whether `addr` belongs to the organisation of a ticket whose customer
-    /// is `customer` and whose requester is `requester`: the same configured
-    /// customer, or (no customer configured on either side) the same company
-    /// domain, never a public mail service.
-    fn same_organisation(&self, addr: &str, customer: Option<&str>, requester: &str) -> bool {
-        match (self.p.cfg.customer_for(addr), customer) {
-            (Some(c), Some(tc)) => c.name == tc,
-            (None, None) => {
-                domain_of(addr).is_some_and(|d| !is_public_mail_domain(&d) && Some(d) == domain_of(requester))
-            }
-            _ => false,
-        }
-    }
-
     /// Add the people a customer's mail copied (To/CC) to the ticket, the
     /// way a cautious helpdesk does: only people of the ticket's own
     /// organisation, never the support or an agent, at most
@@ -624,7 +383,7 @@ impl<'a> Writer<'a> {
             if a.eq_ignore_ascii_case(&cfg.support_address) || cfg.agents.is_agent(&a) || !seen.insert(a.clone()) {
                 continue;
             }
-            if !self.same_organisation(&a, customer, requester) {
+            if !decide::same_organisation(cfg, &a, customer, requester) {
                 stranger.push(a);
             } else if count >= max {
                 over_cap.push(a);
@@ -754,7 +513,7 @@ impl<'a> Writer<'a> {
     /// Queue a templated mail to the ticket's requester, unless the per-sender cap is reached.
     fn queue_to_customer(&mut self, kind: &str, t: &Ticket, lang: &str, ctx: &serde_json::Value) -> Result<()> {
         let to = self.mail.from_addr().to_string();
-        if !self.under_rate_cap(&to, ACK_BUDGET)? {
+        if !self.under_rate_cap(&to, decide::ACK_BUDGET)? {
             store::insert_event(
                 self.conn,
                 Some(t.id),
@@ -875,7 +634,7 @@ impl<'a> Writer<'a> {
         let p = self.p;
         let from = self.mail.from_addr().to_string();
         let customer = self.customer();
-        if !self.under_rate_cap(&from, OVERVIEW_BUDGET)? {
+        if !self.under_rate_cap(&from, decide::OVERVIEW_BUDGET)? {
             let detail = format!("no overview to {from}: overview answer cap reached");
             store::insert_event(self.conn, None, Some(self.row), self.now, "supportd", "rate_cap", &detail)?;
             warn!("{detail}");
@@ -944,7 +703,7 @@ impl<'a> Writer<'a> {
             self.now - Duration::hours(1),
             self.now - Duration::days(1),
         )?;
-        Ok(hour < l.auto_replies_per_hour && day < l.auto_replies_per_day)
+        Ok(decide::under_cap(l, hour, day))
     }
 }
 
@@ -1001,8 +760,4 @@ pub(super) fn copied_of(mail: &InboundMail, support: &str) -> Vec<String> {
         .take(50)
         .map(|m| m.addr.clone())
         .collect()
-}
-
-fn hours(h: f64) -> Duration {
-    Duration::seconds((h * 3600.0).round() as i64)
 }

@@ -6,11 +6,14 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use serde_json::json;
 
+use std::collections::{HashMap, HashSet};
+
 use super::{Decided, FileInfo, Writer, pass_on};
 use crate::commands::{self, Command};
 use crate::config::Customer;
 use crate::domain::{Category, Disposition, Level, Status};
 use crate::engine::change_context;
+use crate::pipeline::{decide, snapshot};
 use crate::store::{self, Ticket};
 use crate::words::{cut_chars, human_size, some_of, status_headline, status_news, status_title};
 
@@ -369,133 +372,19 @@ impl<'a> Writer<'a> {
         Ok((disposition, Some(ticket), None))
     }
 
-    /// The ticket that survives `n` after merges (at most 10 hops), if `n` exists.
-    fn surviving(&self, n: i64) -> Result<Option<Ticket>> {
-        let Some(mut t) = store::get_ticket(self.conn, n)? else { return Ok(None) };
-        for _ in 0..10 {
-            match t.merged_into {
-                Some(next) => match store::get_ticket(self.conn, next)? {
-                    Some(x) => t = x,
-                    None => break,
-                },
-                None => break,
-            }
-        }
-        Ok(Some(t))
-    }
-
-    /// Commands that parse but cannot be executed on this ticket with this
-    /// config: an assignee who is no agent, a `#cc` over the recipient cap,
-    /// a change window at a local time that does not exist (clock change),
-    /// a merge into this ticket, into a ticket merged into it, or into
-    /// another customer's ticket. Nothing of the mail is executed then.
+    /// Commands that parse but cannot be executed on this ticket
+    /// ([`decide::check_commands`]), with the customer side and the merge
+    /// targets read from the store.
     fn check_commands(&self, ticket: &Ticket, commands: &[Command]) -> Result<Vec<commands::CommandError>> {
-        let cfg = &self.p.cfg;
-        let mut errors = Vec::new();
-        let de = cfg.language == "de";
-        let mut err = |line: String, message: String, message_de: String| {
-            if errors.len() < commands::MAX_ERRORS {
-                errors.push(commands::CommandError {
-                    line,
-                    message,
-                    message_de: if de { message_de } else { String::new() },
-                })
-            }
-        };
-        // The customer side now and the people this mail's `#cc` lines add:
-        // the cap holds for all of them together, whatever the number of lines.
         let (to, left_out) = self.customer_recipients(ticket)?;
-        let mut side: std::collections::HashSet<String> =
-            to.iter().chain(left_out.iter()).map(|a| a.to_ascii_lowercase()).collect();
+        let side: HashSet<String> = to.iter().chain(left_out.iter()).map(|a| a.to_ascii_lowercase()).collect();
+        let mut survivors = HashMap::new();
         for c in commands {
-            match c {
-                Command::Assign(a) if !cfg.agents.is_agent(a) => err(
-                    format!("#assign {a}"),
-                    format!("{a} is not an agent (only addresses and domains of [agents] can be assigned)"),
-                    format!("{a} ist kein Agent (zuweisbar sind nur Adressen und Domains aus [agents])"),
-                ),
-                Command::AddParticipant(a) => {
-                    if cfg.agents.is_agent(a) || a.eq_ignore_ascii_case(&cfg.support_address) {
-                        err(
-                            format!("#cc {a}"),
-                            format!("{a} is an agent or the support address, not a customer participant"),
-                            format!("{a} ist ein Agent oder die Support-Adresse, kein Beteiligter auf Kundenseite"),
-                        );
-                    } else if !side.contains(&a.to_ascii_lowercase()) && side.len() >= cfg.limits.max_recipients {
-                        err(
-                            format!("#cc {a}"),
-                            format!(
-                                "the ticket has {} recipients already (limits.max_recipients)",
-                                cfg.limits.max_recipients
-                            ),
-                            format!(
-                                "das Ticket hat schon {} Empfänger (limits.max_recipients)",
-                                cfg.limits.max_recipients
-                            ),
-                        );
-                    } else {
-                        side.insert(a.to_ascii_lowercase());
-                    }
-                }
-                Command::ChangeAnnounce(w) => {
-                    use chrono::TimeZone;
-                    let tz = self.p.calendar.timezone();
-                    for t in [w.start, w.end] {
-                        if tz.from_local_datetime(&w.date.and_time(t)).earliest().is_none() {
-                            err(
-                                format!("#change {} {}-{}", w.date, w.start.format("%H:%M"), w.end.format("%H:%M")),
-                                format!(
-                                    "{} {} does not exist in {} (the clock is changed then): choose another time",
-                                    w.date,
-                                    t.format("%H:%M"),
-                                    tz
-                                ),
-                                format!(
-                                    "{} {} Uhr gibt es in {} nicht (Zeitumstellung): bitte eine andere Zeit wählen",
-                                    w.date.format("%d.%m.%Y"),
-                                    t.format("%H:%M"),
-                                    tz
-                                ),
-                            );
-                            break;
-                        }
-                    }
-                }
-                Command::Merge(target) => {
-                    let tag = self.p.tag(*target);
-                    let line = format!("#merge {tag}");
-                    match self.surviving(*target)? {
-                        None => err(line, format!("there is no ticket {tag}"), format!("es gibt kein Ticket {tag}")),
-                        Some(t) if t.id == ticket.id => err(
-                            line,
-                            format!("{tag} is this ticket or was merged into it: nothing to merge"),
-                            format!("{tag} ist dieses Ticket oder wurde in dieses zusammengeführt: nichts zu tun"),
-                        ),
-                        Some(t)
-                            if t.customer != ticket.customer
-                                || (t.customer.is_none()
-                                    && !t.requester.eq_ignore_ascii_case(&ticket.requester)
-                                    && !self.same_organisation(&t.requester, None, &ticket.requester)) =>
-                        {
-                            err(
-                                line,
-                                format!(
-                                    "{} belongs to another customer: tickets are merged only within one",
-                                    self.p.tag(t.id)
-                                ),
-                                format!(
-                                    "{} gehört zu einem anderen Kunden: zusammengeführt wird nur innerhalb eines Kunden",
-                                    self.p.tag(t.id)
-                                ),
-                            )
-                        }
-                        Some(_) => {}
-                    }
-                }
-                _ => {}
+            if let Command::Merge(target) = c {
+                survivors.insert(*target, snapshot::surviving(self.conn, *target)?);
             }
         }
-        Ok(errors)
+        Ok(decide::check_commands(&self.p.cfg, &self.p.calendar, ticket, &side, commands, &survivors))
     }
 
     /// The handover to a new level's team: the current problem (the customer
@@ -571,7 +460,7 @@ impl<'a> Writer<'a> {
     /// and close it with a pointer. [`Writer::check_commands`] made sure
     /// the target exists, is not this ticket and is the same customer's.
     fn merge(&mut self, source: i64, target: i64, by: &str) -> Result<()> {
-        let Some(target_ticket) = self.surviving(target)?.filter(|t| t.id != source) else {
+        let Some(target_ticket) = snapshot::surviving(self.conn, target)?.filter(|t| t.id != source) else {
             return Ok(());
         };
         let target = target_ticket.id;
