@@ -35,6 +35,7 @@ use crate::text;
 use crate::words::detect_language;
 
 pub mod decide;
+pub mod dry_run;
 mod snapshot;
 mod writer;
 
