@@ -375,7 +375,9 @@ pub fn arrival(
     received: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let from_name = source.strip_prefix("maildir:").and_then(|name| {
+    // The daemon labels a Maildir mail by its file name, `ingest` by its
+    // path: the delivery time leads the file name either way.
+    let from_name = source.strip_prefix("maildir:").map(|p| p.rsplit('/').next().unwrap_or(p)).and_then(|name| {
         let secs: String = name.chars().take_while(|c| c.is_ascii_digit()).collect();
         (secs.len() >= 9 && name[secs.len()..].starts_with('.'))
             .then(|| secs.parse::<i64>().ok())
@@ -475,4 +477,22 @@ pub fn process_batch_arrived_then(
     then(&tx, &out)?;
     tx.commit().context("committing the batch")?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The delivery time leads a Maildir file's name, whether the label is
+    /// the name (the daemon) or the path (`ingest MAILDIR`).
+    #[test]
+    fn the_maildir_delivery_time_is_read_from_a_name_or_a_path() {
+        let now = DateTime::<Utc>::from_timestamp(1_796_600_000, 0).unwrap();
+        let delivered = DateTime::<Utc>::from_timestamp(1_796_527_138, 0).unwrap();
+        for label in ["maildir:1796527138.M1P1.mx", "maildir:/var/lib/inbox/new/1796527138.M1P1.mx"] {
+            assert_eq!(arrival(None, label, None, now), delivered, "{label}");
+        }
+        assert_eq!(arrival(None, "maildir:/var/lib/inbox/new/x.M1P1.mx", None, now), now);
+        assert_eq!(arrival(None, "file:/tmp/1796527138.eml", None, now), now, "only Maildir names count");
+    }
 }

@@ -1072,7 +1072,7 @@ pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option
 /// notes, team notifications or an agent's own mail.
 pub fn customer_thread_ids(conn: &Connection, ticket: i64, limit: usize) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_id FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+        "SELECT message_id FROM (SELECT message_id, coalesce(arrived_at, received_at) AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
          AND message_id IS NOT NULL AND disposition IN ('new_ticket', 'follow_up') \
          UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1 \
          AND kind IN ('ack', 'status', 'agent_reply', 'change')) ORDER BY t DESC, o DESC, id DESC LIMIT ?2",
@@ -1136,9 +1136,12 @@ pub fn latest_customer_text(conn: &Connection, ticket: i64) -> Result<Option<Str
         .optional()?)
 }
 
+/// The Message-IDs of a ticket's mails, incoming and outgoing, in order of
+/// time: an incoming mail's arrival, an outgoing one's creation (the arrival
+/// of the mail that caused it), so a backlog threads as it would live.
 pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_id, t FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+        "SELECT message_id, t FROM (SELECT message_id, coalesce(arrived_at, received_at) AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
          AND message_id IS NOT NULL AND disposition <> 'duplicate' \
          UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1) ORDER BY t, o, id",
     )?;

@@ -405,7 +405,7 @@ impl<'a> Writer<'a> {
             .rev()
             .map(|m| {
                 json!({
-                    "at": local(&m.received_at),
+                    "at": local(m.arrived_at.as_deref().unwrap_or(&m.received_at)),
                     "from": m.from_addr.as_deref().unwrap_or("-"),
                     "subject": m.subject.as_deref().unwrap_or(""),
                     "disposition": m.disposition,
