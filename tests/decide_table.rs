@@ -421,3 +421,154 @@ fn agent_commands_that_cannot_be_executed() {
     let errors = decide::check_commands(&cfg, &cal, &t, &side, &parsed.commands, &survivors);
     assert_eq!(errors.len(), 25 + 1 - cfg.limits.max_recipients, "{errors:?}");
 }
+
+/// Proves: each agent command's plan — what it does to the ticket, what
+/// the customer is told, what the team's note lists — decided without a
+/// store; a command that changes nothing is left out.
+#[test]
+fn the_plan_of_each_agent_command() {
+    use decide::{Announced, ChangeRef, Effect};
+    let cfg = config(&[]);
+    let cal = calendar(&cfg);
+    let open = ticket(7, CUSTOMER, SW, Status::Open);
+    let mut closed = ticket(7, CUSTOMER, SW, Status::Closed);
+    closed.closed_at = Some("2026-11-20T10:00:00Z".into());
+    let mut english = ticket(7, "jane@harbour-analytics.co.uk", Some("Harbour Analytics Ltd"), Status::Open);
+    english.language = "en".into();
+    let side: HashSet<String> = [CUSTOMER.to_string()].into_iter().collect();
+    let one = vec![Announced { id: 5, description: "Update auf 4.2".into() }];
+    let l2 = Level::new(2).unwrap();
+    let starts = berlin(2027, 3, 10, 18, 0);
+    let ends = berlin(2027, 3, 10, 20, 0);
+    let announce = |d: &str| Effect::AnnounceChange {
+        starts,
+        ends,
+        description: d.into(),
+        line: format!("announced 2027-03-10 18:00-20:00: {d}"),
+    };
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(&str, &Ticket, &[Announced], Vec<Effect>, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "#status waiting",
+            &open,
+            &[],
+            vec![Effect::Status(Status::Waiting)],
+            vec!["Wir benötigen Ihre Rückmeldung."],
+            vec!["#status waiting"],
+        ),
+        ("#status open", &open, &[], vec![], vec![], vec![]),
+        (
+            "#status waiting\n#status waiting",
+            &open,
+            &[],
+            vec![Effect::Status(Status::Waiting)],
+            vec!["Wir benötigen Ihre Rückmeldung."],
+            vec!["#status waiting"],
+        ),
+        (
+            "#close",
+            &open,
+            &[],
+            vec![Effect::Status(Status::Closed)],
+            vec!["Ihre Anfrage wurde geschlossen."],
+            vec!["#close"],
+        ),
+        (
+            "#reopen",
+            &closed,
+            &[],
+            vec![Effect::Status(Status::Open)],
+            vec!["Ihre Anfrage wurde wieder geöffnet."],
+            vec!["#reopen"],
+        ),
+        ("#reopen", &open, &[], vec![], vec![], vec![]),
+        (
+            "#level 2",
+            &open,
+            &[],
+            vec![Effect::Level { from: 1, to: l2 }],
+            vec!["Ihre Anfrage wurde an unseren 2nd Level Support übergeben."],
+            vec!["#level 2"],
+        ),
+        ("#level 1", &open, &[], vec![], vec![], vec![]),
+        (
+            "#category change_request",
+            &open,
+            &[],
+            vec![Effect::Category {
+                from: "functional_error".into(),
+                to: Category::ChangeRequest,
+                consultant: Some("berater@roewaplan.de".into()),
+            }],
+            vec![
+                "Ihre Anfrage wird jetzt als „Änderungsanforderung“ geführt (nicht im Wartungspreis enthalten; Abrechnung über ein explizites Angebot).",
+            ],
+            vec!["#category change_request"],
+        ),
+        ("#category functional_error", &open, &[], vec![], vec![], vec![]),
+        ("#priority normal", &open, &[], vec![Effect::Priority(Priority::Normal)], vec![], vec!["#priority normal"]),
+        (
+            "#assign anna@roewaplan.de",
+            &open,
+            &[],
+            vec![Effect::Assign("anna@roewaplan.de".into())],
+            vec![],
+            vec!["#assign anna@roewaplan.de"],
+        ),
+        (
+            "#cc chefin@stadtwerke-musterstadt.de",
+            &open,
+            &[],
+            vec![Effect::Participant("chefin@stadtwerke-musterstadt.de".into())],
+            vec![],
+            vec!["#cc chefin@stadtwerke-musterstadt.de"],
+        ),
+        ("#cc m.mueller@stadtwerke-musterstadt.de", &open, &[], vec![], vec![], vec![]),
+        ("#internal", &open, &[], vec![], vec![], vec![]),
+        ("#merge MT-000008", &open, &[], vec![], vec![], vec![]),
+        (
+            "#change 2027-03-10 18:00-20:00 Update auf 4.2",
+            &open,
+            &[],
+            vec![announce("Update auf 4.2")],
+            vec![],
+            vec!["#change"],
+        ),
+        (
+            "#change done",
+            &open,
+            &one,
+            vec![Effect::FinishChange { change: ChangeRef::Stored(one[0].clone()), state: "done" }],
+            vec![],
+            vec!["#change done"],
+        ),
+        ("#change done", &open, &[], vec![Effect::NoChangeToFinish], vec![], vec![]),
+        (
+            "#change 2027-03-10 18:00-20:00 Wartung\n#change cancelled",
+            &open,
+            &one,
+            vec![announce("Wartung"), Effect::FinishChange { change: ChangeRef::ThisMail(0), state: "cancelled" }],
+            vec![],
+            vec!["#change", "#change cancelled"],
+        ),
+        (
+            "#status resolved\n#level 2",
+            &english,
+            &[],
+            vec![Effect::Status(Status::Resolved), Effect::Level { from: 1, to: l2 }],
+            vec!["Your request has been resolved.", "Your request has been handed to our 2nd Level Support."],
+            vec!["#status resolved", "#level 2"],
+        ),
+    ];
+    for (lines, t, announced, effects, news, executed) in rows {
+        let parsed = commands::parse(&format!("{lines}\n\nText"), "MT");
+        assert!(parsed.errors.is_empty(), "{lines}: {:?}", parsed.errors);
+        let plan = decide::agent_commands(&cfg, &cal, t, &parsed.commands, &side, announced);
+        assert_eq!(plan.effects, effects, "{lines}");
+        assert_eq!(plan.news, news, "{lines}");
+        assert_eq!(plan.executed, executed, "{lines}");
+        assert_eq!(plan.internal, lines == "#internal", "{lines}");
+        assert_eq!(plan.merge_into, (lines == "#merge MT-000008").then_some(8), "{lines}");
+        assert_eq!(plan.level_raised_to.is_some(), lines.contains("#level 2"), "{lines}");
+    }
+}

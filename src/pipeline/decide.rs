@@ -524,3 +524,190 @@ pub fn check_commands(
     }
     errors
 }
+
+/// A change window announced before: its id and description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    pub id: i64,
+    pub description: String,
+}
+
+/// Which change a `#change done|cancelled` finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeRef {
+    /// One announced before this mail.
+    Stored(Announced),
+    /// The `n`-th one this mail announces (0-based).
+    ThisMail(usize),
+}
+
+/// One thing an agent's commands do to a ticket, in the order written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// The status changes (it differs from the one before).
+    Status(Status),
+    Level {
+        from: i64,
+        to: Level,
+    },
+    /// The category changes; a change request with a consultant goes to them.
+    Category {
+        from: String,
+        to: Category,
+        consultant: Option<String>,
+    },
+    /// Always recorded, even when it is the same.
+    Priority(Priority),
+    Assign(String),
+    /// Someone joins the customer side.
+    Participant(String),
+    /// A change window, in UTC.
+    AnnounceChange {
+        starts: DateTime<Utc>,
+        ends: DateTime<Utc>,
+        description: String,
+        line: String,
+    },
+    FinishChange {
+        change: ChangeRef,
+        state: &'static str,
+    },
+    /// `#change done|cancelled` without an announced change: only an event.
+    NoChangeToFinish,
+}
+
+/// What an agent's commands do, decided.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AgentPlan {
+    pub effects: Vec<Effect>,
+    /// What the customer is told (in the ticket's language), in order.
+    pub news: Vec<String>,
+    /// The commands that changed something, as written (for the team's note).
+    pub executed: Vec<String>,
+    /// `#internal`: nothing reaches the customer.
+    pub internal: bool,
+    /// The level the ticket was handed to (its team gets the handover).
+    pub level_raised_to: Option<Level>,
+    /// `#merge`: the ticket this one goes into.
+    pub merge_into: Option<i64>,
+}
+
+/// What `commands` (checked already, see [`check_commands`]) do to `ticket`,
+/// one after the other: a command that changes nothing (the status it has,
+/// a `#cc` of someone on the customer side) is left out. `side`: the
+/// customer side now (lower case); `announced`: the change windows
+/// announced before, oldest first.
+pub fn agent_commands(
+    cfg: &Config,
+    cal: &BusinessCalendar,
+    ticket: &Ticket,
+    commands: &[Command],
+    side: &HashSet<String>,
+    announced: &[Announced],
+) -> AgentPlan {
+    let en = ticket.language == "en";
+    let mut plan = AgentPlan { internal: commands.contains(&Command::Internal), ..Default::default() };
+    let mut status = ticket.status.clone();
+    let mut level = ticket.level;
+    let mut category = ticket.category.clone();
+    let mut side = side.clone();
+    let mut open_changes: Vec<ChangeRef> = announced.iter().cloned().map(ChangeRef::Stored).collect();
+    let mut this_mail = 0;
+    for c in commands {
+        let to_status = match c {
+            Command::Status(st) => Some((*st, format!("#status {st}"))),
+            Command::Close => Some((Status::Closed, "#close".to_string())),
+            Command::Reopen => Some((Status::Open, "#reopen".to_string())),
+            _ => None,
+        };
+        if let Some((st, line)) = to_status {
+            if status != st.as_str() {
+                status = st.as_str().to_string();
+                plan.effects.push(Effect::Status(st));
+                plan.news.push(crate::words::status_news(st, en));
+                plan.executed.push(line);
+            }
+            continue;
+        }
+        match c {
+            Command::Level(l) if level != l.get() as i64 => {
+                plan.effects.push(Effect::Level { from: level, to: *l });
+                level = l.get() as i64;
+                plan.news.push(if en {
+                    format!("Your request has been handed to our {} Level Support.", l.ordinal())
+                } else {
+                    format!("Ihre Anfrage wurde an unseren {} Level Support übergeben.", l.ordinal())
+                });
+                plan.level_raised_to = Some(*l);
+                plan.executed.push(format!("#level {l}"));
+            }
+            Command::Category(cat) if category != cat.as_str() => {
+                let consultant = if *cat == Category::ChangeRequest {
+                    ticket.customer.as_deref().and_then(|n| cfg.customer_by_name(n)).and_then(|c| c.consultant.clone())
+                } else {
+                    None
+                };
+                plan.effects.push(Effect::Category { from: category.clone(), to: *cat, consultant });
+                category = cat.as_str().to_string();
+                let extra = match (cat.covered_by_maintenance(), en) {
+                    (true, _) => "",
+                    (false, true) => " (not covered by the maintenance fee; quoted separately)",
+                    (false, false) => " (nicht im Wartungspreis enthalten; Abrechnung über ein explizites Angebot)",
+                };
+                plan.news.push(if en {
+                    format!("Your request is now filed as \"{}\"{extra}.", cat.title_one("en"))
+                } else {
+                    format!("Ihre Anfrage wird jetzt als „{}“ geführt{extra}.", cat.title_one("de"))
+                });
+                plan.executed.push(format!("#category {cat}"));
+            }
+            Command::Priority(pr) => {
+                plan.effects.push(Effect::Priority(*pr));
+                plan.executed.push(format!("#priority {pr}"));
+            }
+            Command::Assign(a) => {
+                plan.effects.push(Effect::Assign(a.clone()));
+                plan.executed.push(format!("#assign {a}"));
+            }
+            Command::AddParticipant(a) if side.insert(a.to_ascii_lowercase()) => {
+                plan.effects.push(Effect::Participant(a.clone()));
+                plan.executed.push(format!("#cc {a}"));
+            }
+            Command::Merge(target) => plan.merge_into = Some(*target),
+            Command::ChangeAnnounce(w) => {
+                let tz = cal.timezone();
+                let at = |t: chrono::NaiveTime| {
+                    tz.from_local_datetime(&w.date.and_time(t)).earliest().map(|d| d.with_timezone(&Utc))
+                };
+                let (Some(starts), Some(ends)) = (at(w.start), at(w.end)) else { continue };
+                plan.effects.push(Effect::AnnounceChange {
+                    starts,
+                    ends,
+                    description: w.description.clone(),
+                    line: format!(
+                        "announced {} {}-{}: {}",
+                        w.date,
+                        w.start.format("%H:%M"),
+                        w.end.format("%H:%M"),
+                        w.description
+                    ),
+                });
+                open_changes.push(ChangeRef::ThisMail(this_mail));
+                this_mail += 1;
+                plan.executed.push("#change".into());
+            }
+            Command::ChangeDone | Command::ChangeCancelled => {
+                let state = if *c == Command::ChangeDone { "done" } else { "cancelled" };
+                match open_changes.pop() {
+                    Some(change) => {
+                        plan.effects.push(Effect::FinishChange { change, state });
+                        plan.executed.push(format!("#change {state}"));
+                    }
+                    None => plan.effects.push(Effect::NoChangeToFinish),
+                }
+            }
+            _ => {}
+        }
+    }
+    plan
+}

@@ -3,7 +3,6 @@
 //! a merge.
 
 use anyhow::{Context, Result};
-use chrono::Utc;
 use serde_json::json;
 
 use std::collections::{HashMap, HashSet};
@@ -11,11 +10,12 @@ use std::collections::{HashMap, HashSet};
 use super::{Decided, FileInfo, Writer, pass_on};
 use crate::commands::{self, Command};
 use crate::config::Customer;
-use crate::domain::{Category, Disposition, Level, Status};
+use crate::domain::{Disposition, Level, Status};
 use crate::engine::change_context;
+use crate::pipeline::decide::{AgentPlan, ChangeRef, Effect};
 use crate::pipeline::{decide, snapshot};
 use crate::store::{self, Ticket};
-use crate::words::{cut_chars, human_size, some_of, status_headline, status_news, status_title};
+use crate::words::{cut_chars, human_size, some_of, status_headline, status_title};
 
 impl<'a> Writer<'a> {
     /// An agent's mail on a ticket: commands executed (each an event), the
@@ -44,191 +44,82 @@ impl<'a> Writer<'a> {
         }
         let lang = ticket.language.clone();
         let en = lang == "en";
-        let internal = parsed.commands.contains(&Command::Internal);
-        let mut customer_news: Vec<String> = Vec::new();
-        let mut level_raised_to: Option<Level> = None;
-        let mut merge_into: Option<i64> = None;
-        let mut change_mails: Vec<(store::Change, &'static str)> = Vec::new();
-        let mut executed: Vec<String> = Vec::new();
-        // The customer side, read once: a `#cc` of someone already on it adds nothing.
-        let mut side: std::collections::HashSet<String> = {
+        // What the commands do is decided first (decide::agent_commands, pure)
+        // from the customer side and the announced changes, then applied.
+        let side: HashSet<String> = {
             let (to, left_out) = self.customer_recipients(&ticket)?;
             to.iter().chain(left_out.iter()).map(|a| a.to_ascii_lowercase()).collect()
         };
-        for c in &parsed.commands {
-            match c {
-                Command::Internal | Command::Overview => {}
-                Command::Status(st) => {
-                    if store::set_status(self.conn, id, *st, self.now, &from, Some(self.row))?.is_some() {
-                        customer_news.push(status_news(*st, en));
-                        executed.push(format!("#status {st}"));
-                    }
+        let announced: Vec<decide::Announced> = store::changes(self.conn, id)?
+            .into_iter()
+            .filter(|c| c.state == "announced")
+            .map(|c| decide::Announced { id: c.id, description: c.description })
+            .collect();
+        let AgentPlan { effects, news: customer_news, executed, internal, level_raised_to, merge_into } =
+            decide::agent_commands(&p.cfg, &p.calendar, &ticket, &parsed.commands, &side, &announced);
+        let mut change_mails: Vec<(store::Change, &'static str)> = Vec::new();
+        let mut announced_now: Vec<i64> = Vec::new();
+        for effect in effects {
+            let event = |kind: &str, detail: &str| {
+                store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, kind, detail)
+            };
+            match effect {
+                Effect::Status(st) => {
+                    store::set_status(self.conn, id, st, self.now, &from, Some(self.row))?;
                 }
-                Command::Close => {
-                    if store::set_status(self.conn, id, Status::Closed, self.now, &from, Some(self.row))?.is_some() {
-                        customer_news.push(status_news(Status::Closed, en));
-                        executed.push("#close".into());
-                    }
+                Effect::Level { from: old, to } => {
+                    store::set_ticket_field(self.conn, id, "level", &(to.get() as i64), self.now)?;
+                    event("level", &format!("{old} -> {to}"))?;
                 }
-                Command::Reopen => {
-                    if store::set_status(self.conn, id, Status::Open, self.now, &from, Some(self.row))?.is_some() {
-                        customer_news.push(status_news(Status::Open, en));
-                        executed.push("#reopen".into());
-                    }
-                }
-                Command::Level(l) => {
-                    let old = store::get_ticket(self.conn, id)?.context("ticket")?.level;
-                    if old != l.get() as i64 {
-                        store::set_ticket_field(self.conn, id, "level", &(l.get() as i64), self.now)?;
-                        store::insert_event(
-                            self.conn,
-                            Some(id),
-                            Some(self.row),
-                            self.now,
-                            &from,
-                            "level",
-                            &format!("{old} -> {l}"),
-                        )?;
-                        customer_news.push(if en {
-                            format!("Your request has been handed to our {} Level Support.", l.ordinal())
-                        } else {
-                            format!("Ihre Anfrage wurde an unseren {} Level Support übergeben.", l.ordinal())
-                        });
-                        level_raised_to = Some(*l);
-                        executed.push(format!("#level {l}"));
-                    }
-                }
-                Command::Category(cat) => {
-                    let t = store::get_ticket(self.conn, id)?.context("ticket")?;
-                    if t.category != cat.as_str() {
-                        store::set_ticket_field(self.conn, id, "category", &cat.as_str(), self.now)?;
-                        store::set_ticket_field(
-                            self.conn,
-                            id,
-                            "billable",
-                            &(!cat.covered_by_maintenance() as i64),
-                            self.now,
-                        )?;
-                        store::set_ticket_field(self.conn, id, "low_confidence", &0i64, self.now)?;
-                        self.refresh_due_times(id)?;
-                        store::insert_event(
-                            self.conn,
-                            Some(id),
-                            Some(self.row),
-                            self.now,
-                            &from,
-                            "category",
-                            &format!("{} -> {cat}", t.category),
-                        )?;
-                        customer_news.push(if en {
-                            format!(
-                                "Your request is now filed as \"{}\"{}.",
-                                cat.title_one("en"),
-                                if cat.covered_by_maintenance() {
-                                    ""
-                                } else {
-                                    " (not covered by the maintenance fee; quoted separately)"
-                                }
-                            )
-                        } else {
-                            format!(
-                                "Ihre Anfrage wird jetzt als „{}“ geführt{}.",
-                                cat.title_one("de"),
-                                if cat.covered_by_maintenance() {
-                                    ""
-                                } else {
-                                    " (nicht im Wartungspreis enthalten; Abrechnung über ein explizites Angebot)"
-                                }
-                            )
-                        });
-                        if *cat == Category::ChangeRequest
-                            && let Some(consultant) = t
-                                .customer
-                                .as_deref()
-                                .and_then(|n| p.cfg.customer_by_name(n))
-                                .and_then(|c| c.consultant.clone())
-                        {
-                            let t = store::get_ticket(self.conn, id)?.context("ticket")?;
-                            let ctx = self.context(&t, None, &p.cfg.language, json!({}));
-                            self.queue_internal("forward_consultant", &t, vec![consultant], &ctx)?;
-                        }
-                        executed.push(format!("#category {cat}"));
-                    }
-                }
-                Command::Priority(pr) => {
-                    store::set_ticket_field(self.conn, id, "priority", &pr.as_str(), self.now)?;
-                    store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "priority", pr.as_str())?;
-                    self.refresh_due_times(id)?;
-                    executed.push(format!("#priority {pr}"));
-                }
-                Command::Assign(a) => {
-                    store::set_ticket_field(self.conn, id, "assignee", a, self.now)?;
-                    store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "assign", a)?;
-                    executed.push(format!("#assign {a}"));
-                }
-                Command::AddParticipant(a) => {
-                    if side.insert(a.to_ascii_lowercase()) {
-                        store::add_participant(self.conn, id, a, "cc")?;
-                        store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "participant", a)?;
-                        executed.push(format!("#cc {a}"));
-                    }
-                }
-                Command::Merge(target) => merge_into = Some(*target),
-                Command::ChangeAnnounce(w) => {
-                    let tz = p.calendar.timezone();
-                    let at = |t: chrono::NaiveTime| {
-                        use chrono::TimeZone;
-                        tz.from_local_datetime(&w.date.and_time(t)).earliest().map(|d| d.with_timezone(&Utc))
-                    };
-                    let (Some(starts), Some(ends)) = (at(w.start), at(w.end)) else { continue };
-                    let cid = store::insert_change(self.conn, id, starts, ends, &w.description, &from, self.now)?;
-                    store::insert_event(
+                Effect::Category { from: old, to: cat, consultant } => {
+                    store::set_ticket_field(self.conn, id, "category", &cat.as_str(), self.now)?;
+                    store::set_ticket_field(
                         self.conn,
-                        Some(id),
-                        Some(self.row),
+                        id,
+                        "billable",
+                        &(!cat.covered_by_maintenance() as i64),
                         self.now,
-                        &from,
-                        "change",
-                        &format!(
-                            "announced {} {}-{}: {}",
-                            w.date,
-                            w.start.format("%H:%M"),
-                            w.end.format("%H:%M"),
-                            w.description
-                        ),
                     )?;
+                    store::set_ticket_field(self.conn, id, "low_confidence", &0i64, self.now)?;
+                    self.refresh_due_times(id)?;
+                    event("category", &format!("{old} -> {cat}"))?;
+                    if let Some(consultant) = consultant {
+                        let t = store::get_ticket(self.conn, id)?.context("ticket")?;
+                        let ctx = self.context(&t, None, &p.cfg.language, json!({}));
+                        self.queue_internal("forward_consultant", &t, vec![consultant], &ctx)?;
+                    }
+                }
+                Effect::Priority(pr) => {
+                    store::set_ticket_field(self.conn, id, "priority", &pr.as_str(), self.now)?;
+                    event("priority", pr.as_str())?;
+                    self.refresh_due_times(id)?;
+                }
+                Effect::Assign(a) => {
+                    store::set_ticket_field(self.conn, id, "assignee", &a, self.now)?;
+                    event("assign", &a)?;
+                }
+                Effect::Participant(a) => {
+                    store::add_participant(self.conn, id, &a, "cc")?;
+                    event("participant", &a)?;
+                }
+                Effect::AnnounceChange { starts, ends, description, line } => {
+                    let cid = store::insert_change(self.conn, id, starts, ends, &description, &from, self.now)?;
+                    event("change", &line)?;
                     let ch = store::changes(self.conn, id)?.into_iter().find(|c| c.id == cid).context("change")?;
                     change_mails.push((ch, "announced"));
-                    executed.push("#change".into());
+                    announced_now.push(cid);
                 }
-                Command::ChangeDone | Command::ChangeCancelled => {
-                    let state = if *c == Command::ChangeDone { "done" } else { "cancelled" };
-                    match store::changes(self.conn, id)?.into_iter().rev().find(|c| c.state == "announced") {
-                        Some(ch) => {
-                            store::set_change_state(self.conn, ch.id, state, self.now)?;
-                            store::insert_event(
-                                self.conn,
-                                Some(id),
-                                Some(self.row),
-                                self.now,
-                                &from,
-                                "change",
-                                &format!("{state}: {}", ch.description),
-                            )?;
-                            change_mails.push((ch, state));
-                            executed.push(format!("#change {state}"));
-                        }
-                        None => store::insert_event(
-                            self.conn,
-                            Some(id),
-                            Some(self.row),
-                            self.now,
-                            &from,
-                            "change",
-                            "no announced change to finish",
-                        )?,
-                    }
+                Effect::FinishChange { change, state } => {
+                    let cid = match change {
+                        ChangeRef::Stored(a) => a.id,
+                        ChangeRef::ThisMail(n) => *announced_now.get(n).context("a change of this mail")?,
+                    };
+                    let ch = store::changes(self.conn, id)?.into_iter().find(|c| c.id == cid).context("change")?;
+                    store::set_change_state(self.conn, ch.id, state, self.now)?;
+                    event("change", &format!("{state}: {}", ch.description))?;
+                    change_mails.push((ch, state));
                 }
+                Effect::NoChangeToFinish => event("change", "no announced change to finish")?,
             }
         }
         let ticket = store::get_ticket(self.conn, id)?.context("ticket")?;
