@@ -21,7 +21,7 @@ fn config(replace: &[(&str, &str)]) -> Config {
     let mut text = std::fs::read_to_string(dir.join("supportd.toml")).unwrap();
     for (from, to) in replace {
         assert!(text.contains(from), "the default config has no {from:?}");
-        text = text.replace(from, to);
+        text = text.replacen(from, to, 1);
     }
     Config::from_str(&text, "supportd.toml", &dir).unwrap()
 }
@@ -571,4 +571,39 @@ fn the_plan_of_each_agent_command() {
         assert_eq!(plan.merge_into, (lines == "#merge MT-000008").then_some(8), "{lines}");
         assert_eq!(plan.level_raised_to.is_some(), lines.contains("#level 2"), "{lines}");
     }
+}
+
+/// Proves: who of the people a customer copied joins the ticket (the same
+/// organisation, never an agent or the support, at most
+/// `limits.max_recipients` on the customer side), and who works a ticket.
+#[test]
+fn who_joins_and_who_works_a_ticket() {
+    let cfg = config(&[("[[customers]]", "[limits]\nmax_recipients = 3\n\n[[customers]]")]);
+    assert_eq!(cfg.limits.max_recipients, 3);
+    let existing = vec![(CUSTOMER.to_string(), "requester".to_string())];
+    let addrs: Vec<String> = [
+        "Chefin@Stadtwerke-Musterstadt.de",
+        "chefin@stadtwerke-musterstadt.de",
+        "anna@roewaplan.de",
+        "mein-team-support@roewaplan.de",
+        "x@gmail.com",
+        "it@stadtwerke-musterstadt.de",
+        "third@stadtwerke-musterstadt.de",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let j = decide::cc_joins(&cfg, &existing, SW, CUSTOMER, &addrs);
+    assert_eq!(j.add, ["chefin@stadtwerke-musterstadt.de", "it@stadtwerke-musterstadt.de"]);
+    assert_eq!(j.strangers, ["x@gmail.com"]);
+    assert_eq!(j.over_cap, ["third@stadtwerke-musterstadt.de"]);
+    // No customer configured: the requester's company domain, never a public mail service.
+    let j = decide::cc_joins(&cfg, &[], None, "a@firma.de", &["b@firma.de".into(), "c@gmail.com".into()]);
+    assert_eq!((j.add, j.strangers), (vec!["b@firma.de".to_string()], vec!["c@gmail.com".to_string()]));
+
+    let mut t = ticket(7, CUSTOMER, SW, Status::Open);
+    assert_eq!(decide::team_of(&cfg, &t), ["support-1st@roewaplan.de"]);
+    t.level = 2;
+    t.assignee = Some("anna@roewaplan.de".into());
+    assert_eq!(decide::team_of(&cfg, &t), ["support-2nd@roewaplan.de", "p.schmidt@roewaplan.de", "anna@roewaplan.de"]);
 }

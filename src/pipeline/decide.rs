@@ -16,6 +16,15 @@
 //! - [`under_cap`]: whether a sender may get another automatic answer.
 //! - [`check_commands`]: the agent commands that parse but cannot be
 //!   executed on this ticket.
+//! - [`agent_commands`]: what an agent's commands do, in order ([`Effect`]s),
+//!   what the customer is told, the level handed to, the merge target.
+//!
+//! - [`team_of`], [`cc_joins`]: who works a ticket; who of the people a
+//!   customer copied joins it.
+//!
+//! Still decided while writing (`writer.rs`, `writer/agent.rs`): who gets
+//! each mail and its template context (the relay or a status mail, the
+//! note, the handover's history and attachments) and the overview's list.
 
 use std::collections::{HashMap, HashSet};
 
@@ -710,4 +719,64 @@ pub fn agent_commands(
         }
     }
     plan
+}
+
+/// Who works a ticket now: its level's team, the project team on level 2, the assignee.
+pub fn team_of(cfg: &Config, t: &Ticket) -> Vec<String> {
+    let level = Level::new(t.level).unwrap_or(Level::FIRST);
+    let mut team = cfg.level_team(level).to_vec();
+    if level.get() == 2
+        && let Some(c) = t.customer.as_deref().and_then(|n| cfg.customer_by_name(n))
+    {
+        team.extend(c.project_team.iter().cloned());
+    }
+    if let Some(a) = &t.assignee {
+        team.push(a.clone());
+    }
+    team
+}
+
+/// Who of the people a customer's mail copied joins the ticket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CcJoins {
+    /// Added to the customer side (lower case), in the order written.
+    pub add: Vec<String>,
+    /// Left out: outside the customer's organisation.
+    pub strangers: Vec<String>,
+    /// Left out: over `limits.max_recipients`.
+    pub over_cap: Vec<String>,
+}
+
+/// The people a customer's mail copied (To/CC) who join a ticket, the way a
+/// cautious helpdesk does: only people of the ticket's own organisation
+/// (its `customer`, else its `requester`'s company domain), never the
+/// support or an agent, at most `limits.max_recipients` on the customer
+/// side (`existing` participants counted). Linear in the number of addresses.
+pub fn cc_joins(
+    cfg: &Config,
+    existing: &[(String, String)],
+    customer: Option<&str>,
+    requester: &str,
+    addrs: &[String],
+) -> CcJoins {
+    let max = cfg.limits.max_recipients.max(1);
+    let mut count = 1 + existing.iter().filter(|(_, r)| r == "cc").count();
+    let mut seen: HashSet<String> = existing.iter().map(|(a, _)| a.to_ascii_lowercase()).collect();
+    seen.insert(requester.to_ascii_lowercase());
+    let mut out = CcJoins::default();
+    for a in addrs {
+        let a = a.to_ascii_lowercase();
+        if a.eq_ignore_ascii_case(&cfg.support_address) || cfg.agents.is_agent(&a) || !seen.insert(a.clone()) {
+            continue;
+        }
+        if !same_organisation(cfg, &a, customer, requester) {
+            out.strangers.push(a);
+        } else if count >= max {
+            out.over_cap.push(a);
+        } else {
+            out.add.push(a);
+            count += 1;
+        }
+    }
+    out
 }

@@ -320,20 +320,9 @@ impl<'a> Writer<'a> {
         Ok((Disposition::FollowUp, Some(ticket.id), reopened.then(|| "reopened the ticket".to_string())))
     }
 
-    /// Who works a ticket now: its level's team, the project team on level 2, the assignee.
+    /// Who works a ticket now ([`decide::team_of`]).
     fn team_of(&self, t: &Ticket) -> Vec<String> {
-        let cfg = &self.p.cfg;
-        let level = Level::new(t.level).unwrap_or(Level::FIRST);
-        let mut team = cfg.level_team(level).to_vec();
-        if level.get() == 2
-            && let Some(c) = t.customer.as_deref().and_then(|n| cfg.customer_by_name(n))
-        {
-            team.extend(c.project_team.iter().cloned());
-        }
-        if let Some(a) = &t.assignee {
-            team.push(a.clone());
-        }
-        team
+        decide::team_of(&self.p.cfg, t)
     }
 
     /// The customer side of a ticket: requester and CC'd participants (never
@@ -373,24 +362,10 @@ impl<'a> Writer<'a> {
         let cfg = &self.p.cfg;
         let max = cfg.limits.max_recipients.max(1);
         let existing = store::participants(self.conn, ticket)?;
-        let mut count = 1 + existing.iter().filter(|(_, r)| r == "cc").count();
-        let mut seen: std::collections::HashSet<String> =
-            existing.into_iter().map(|(a, _)| a.to_ascii_lowercase()).collect();
-        seen.insert(requester.to_ascii_lowercase());
-        let (mut stranger, mut over_cap) = (Vec::new(), Vec::new());
-        for a in addrs {
-            let a = a.to_ascii_lowercase();
-            if a.eq_ignore_ascii_case(&cfg.support_address) || cfg.agents.is_agent(&a) || !seen.insert(a.clone()) {
-                continue;
-            }
-            if !decide::same_organisation(cfg, &a, customer, requester) {
-                stranger.push(a);
-            } else if count >= max {
-                over_cap.push(a);
-            } else {
-                store::add_participant(self.conn, ticket, &a, "cc")?;
-                count += 1;
-            }
+        let decide::CcJoins { add, strangers: stranger, over_cap } =
+            decide::cc_joins(cfg, &existing, customer, requester, addrs);
+        for a in &add {
+            store::add_participant(self.conn, ticket, a, "cc")?;
         }
         let left_out = [
             (
