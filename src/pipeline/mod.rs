@@ -2,8 +2,13 @@
 //! `ingest` command and the tests.
 //!
 //! Inside the caller's transaction: the raw bytes are written first; then
-//! parse -> duplicate check -> hygiene -> thread -> classify -> decide, and the
-//! message row, the ticket change, the events and the outbox rows are written.
+//! parse -> `snapshot` (what the store knows: an earlier copy, the ticket
+//! the mail points at) -> [`decide`] (pure: the route with its trust verdict,
+//! the new ticket, the reply's and the commands' effects) -> the writer
+//! (`writer.rs`, `writer/agent.rs`), which applies that: the message row, the
+//! ticket change, the events and the outbox rows. Every decision runs on the
+//! mail's arrival time ([`arrival`]). [`dry_run`] does all of it in a
+//! transaction it rolls back.
 //! A mail that fails in any stage is rolled back to its raw row and kept as
 //! `quarantined` with the reason; only storage errors abort the transaction
 //! (so the source is not acknowledged and the mail comes again).
