@@ -607,3 +607,23 @@ fn who_joins_and_who_works_a_ticket() {
     t.assignee = Some("anna@roewaplan.de".into());
     assert_eq!(decide::team_of(&cfg, &t), ["support-2nd@roewaplan.de", "p.schmidt@roewaplan.de", "anna@roewaplan.de"]);
 }
+
+/// Proves: an overview lists a customer's tickets open first, never a
+/// merged one; a sender without a customer sees only their own.
+#[test]
+fn what_an_overview_lists() {
+    let mut merged = ticket(3, CUSTOMER, SW, Status::Closed);
+    merged.merged_into = Some(1);
+    let tickets = vec![
+        ticket(1, CUSTOMER, SW, Status::Open),
+        ticket(2, "chefin@stadtwerke-musterstadt.de", SW, Status::Waiting),
+        merged,
+        ticket(4, CUSTOMER, SW, Status::Resolved),
+        ticket(5, CUSTOMER, SW, Status::New),
+    ];
+    let ids = |v: &[&Ticket]| v.iter().map(|t| t.id).collect::<Vec<_>>();
+    let o = decide::overview(&tickets, true, CUSTOMER);
+    assert_eq!((ids(&o.open), ids(&o.closed)), (vec![1, 2, 5], vec![4]));
+    let o = decide::overview(&tickets, false, "chefin@stadtwerke-musterstadt.de");
+    assert_eq!((ids(&o.open), ids(&o.closed)), (vec![2], vec![]));
+}

@@ -19,12 +19,12 @@
 //! - [`agent_commands`]: what an agent's commands do, in order ([`Effect`]s),
 //!   what the customer is told, the level handed to, the merge target.
 //!
-//! - [`team_of`], [`cc_joins`]: who works a ticket; who of the people a
-//!   customer copied joins it.
+//! - [`team_of`], [`cc_joins`], [`overview`]: who works a ticket; who of the
+//!   people a customer copied joins it; what the overview lists.
 //!
 //! Still decided while writing (`writer.rs`, `writer/agent.rs`): who gets
 //! each mail and its template context (the relay or a status mail, the
-//! note, the handover's history and attachments) and the overview's list.
+//! note, the handover's history and attachments).
 
 use std::collections::{HashMap, HashSet};
 
@@ -776,6 +776,31 @@ pub fn cc_joins(
         } else {
             out.add.push(a);
             count += 1;
+        }
+    }
+    out
+}
+
+/// The tickets an overview lists, open first.
+#[derive(Debug, Clone, Default)]
+pub struct Overview<'t> {
+    pub open: Vec<&'t Ticket>,
+    pub closed: Vec<&'t Ticket>,
+}
+
+/// What the overview for `from` lists of `tickets` (its customer's tickets
+/// when `of_customer`, else all): merged tickets never; without a customer
+/// only the sender's own tickets (an unknown sender sees nothing of others).
+pub fn overview<'t>(tickets: &'t [Ticket], of_customer: bool, from: &str) -> Overview<'t> {
+    let mut out = Overview::default();
+    for t in tickets {
+        if t.merged_into.is_some() || (!of_customer && !t.requester.eq_ignore_ascii_case(from)) {
+            continue;
+        }
+        if Status::parse(&t.status).is_some_and(|s| s.is_open()) {
+            out.open.push(t);
+        } else {
+            out.closed.push(t);
         }
     }
     out

@@ -620,13 +620,7 @@ impl<'a> Writer<'a> {
             ));
         }
         let lang = self.p.language_for(customer, &self.new_text);
-        let tickets = match customer {
-            Some(c) => store::list_tickets(self.conn, None, Some(&c.name))?,
-            None => store::list_tickets(self.conn, None, None)?
-                .into_iter()
-                .filter(|t| t.requester.eq_ignore_ascii_case(&from))
-                .collect(),
-        };
+        let tickets = store::list_tickets(self.conn, None, customer.map(|c| c.name.as_str()))?;
         let tz = p.calendar.timezone();
         let fmt = |s: &str| {
             store::parse_ts(s).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default()
@@ -645,11 +639,10 @@ impl<'a> Writer<'a> {
                 "last_activity": fmt(&t.updated_at),
             })
         };
-        let visible: Vec<&Ticket> = tickets.iter().filter(|t| t.merged_into.is_none()).collect();
-        let open: Vec<_> =
-            visible.iter().filter(|t| Status::parse(&t.status).is_some_and(|s| s.is_open())).map(|t| row(t)).collect();
-        let closed: Vec<_> =
-            visible.iter().filter(|t| !Status::parse(&t.status).is_some_and(|s| s.is_open())).map(|t| row(t)).collect();
+        let listing = decide::overview(&tickets, customer.is_some(), &from);
+        let open: Vec<_> = listing.open.iter().map(|t| row(t)).collect();
+        let closed: Vec<_> = listing.closed.iter().map(|t| row(t)).collect();
+        let visible = listing.open.len() + listing.closed.len();
         let ctx = json!({
             "customer": customer.map(|c| c.name.clone()),
             "requester_name": self.mail.from.as_ref().and_then(|m| m.name.clone()),
@@ -661,7 +654,7 @@ impl<'a> Writer<'a> {
         let (subject, body) = p.templates.render("overview", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let irt = Some(self.mail.message_id.clone());
         self.queue_plain("overview", None, vec![from], subject, body, "auto-replied", irt, Vec::new())?;
-        Ok((Disposition::OverviewRequest, None, Some(format!("{} tickets listed", visible.len()))))
+        Ok((Disposition::OverviewRequest, None, Some(format!("{visible} tickets listed"))))
     }
 
     /// Whether `addr` may get another automatic answer of this budget: the
