@@ -70,6 +70,11 @@ pub enum Command {
         /// One JSON object per mail (source, disposition, ticket, reason) instead of tab-separated text.
         #[arg(long)]
         json: bool,
+        /// Print the plan of each mail as one JSON object (disposition, trail, ticket afterwards,
+        /// events, mails with their text) and keep nothing: no store change, no mailbox
+        /// acknowledged, nothing sent.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Classify one mail: category, confidence, reasons. Writes nothing.
     Classify {
@@ -268,10 +273,10 @@ impl Command {
     pub fn secrets(&self) -> Secrets {
         match self {
             Command::Run { .. } | Command::CheckConfig { .. } => Secrets::Read,
-            Command::Ingest { no_send: false, .. } | Command::Report { send: true, .. } => Secrets::Read,
-            Command::Ingest { no_send: true, .. } | Command::Quarantine { cmd: QuarantineCmd::Reprocess { .. } } => {
-                Secrets::NoServers
+            Command::Ingest { no_send: false, dry_run: false, .. } | Command::Report { send: true, .. } => {
+                Secrets::Read
             }
+            Command::Ingest { .. } | Command::Quarantine { cmd: QuarantineCmd::Reprocess { .. } } => Secrets::NoServers,
             _ => Secrets::Skip,
         }
     }
@@ -399,7 +404,22 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ingest { paths, no_send, batch, json } => {
+        Command::Ingest { paths, dry_run: true, .. } => {
+            let cfg = load_config(&path)?;
+            // The existing store as it is (rolled back afterwards), else an empty one in memory.
+            let mut store = if cfg.store_path.is_file() {
+                Store::open_existing_writable(&cfg.store_path)?
+            } else {
+                Store::open_in_memory()?
+            };
+            let all = source::collect_paths(&paths).map_err(|e| UsageError(format!("{e:#}")))?;
+            let mails = all.iter().map(|(p, maildir)| source::read_item(p, *maildir).map(|i| (i.source, i.raw)));
+            pipeline::dry_run::dry_run(cfg, &mut store, mails, Utc::now(), |plan| {
+                println!("{}", json_line(&plan));
+                Ok(())
+            })
+        }
+        Command::Ingest { paths, no_send, batch, json, dry_run: false } => {
             let cfg = load_config(&path)?;
             let (mut store, pipeline) = open(cfg)?;
             crate::inflight::guard(&mut store, &pipeline.cfg.store_path)?;

@@ -14,6 +14,36 @@ use crate::domain::{Category, Level, Priority};
 /// The raw serde layer: exactly the keys of the file, nothing validated.
 pub mod raw;
 
+/// rspamd's actions from the mildest to the hardest (`X-Rspamd-Action`).
+pub const RSPAMD_ACTIONS: &[&str] = &["greylist", "add header", "rewrite subject", "soft reject", "reject"];
+
+/// When a mail counts as spam (`[spam]` in the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpamThresholds {
+    /// SpamAssassin `X-Spam-Status: … score=N` at or above this score
+    /// (`spam.spamassassin_score`).
+    pub score: f64,
+    /// rspamd `X-Spamd-Result: … [N / M]` at or above this score (`spam.rspamd_score`).
+    pub rspamd_score: f64,
+    /// `X-Rspamd-Action` at or beyond this action, an index into
+    /// [`RSPAMD_ACTIONS`] (`spam.rspamd_action`).
+    pub rspamd_action: usize,
+    /// Microsoft `X-MS-Exchange-Organization-SCL` / `X-Forefront-Antispam-Report` `SCL:N` at or above this.
+    pub scl: i64,
+    /// Marketing and phishing from senders outside the customer and agent
+    /// domains is stored as spam, never answered (no backscatter): see
+    /// [`crate::hygiene::unsolicited`] (`spam.unsolicited`).
+    pub unsolicited: bool,
+}
+
+impl Default for SpamThresholds {
+    fn default() -> Self {
+        // SpamAssassin's and rspamd's usual "add header" score; Exchange's
+        // junk folder level.
+        SpamThresholds { score: 6.0, rspamd_score: 6.0, rspamd_action: 1, scl: 5, unsolicited: true }
+    }
+}
+
 /// One configuration problem: file, key, rule and the offending value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -269,12 +299,12 @@ pub struct Config {
     pub report_send_at: NaiveTime,
     /// `[spam]`: upstream spam verdict thresholds and the check of unknown
     /// senders' marketing and phishing (read by [`crate::hygiene`]).
-    pub spam: crate::hygiene::SpamThresholds,
+    pub spam: SpamThresholds,
 }
 
 /// `[spam]` validated; every bad key named, defaults for the missing ones.
-fn spam_config(c: &mut Checker, raw: Option<raw::Spam>) -> crate::hygiene::SpamThresholds {
-    let mut t = crate::hygiene::SpamThresholds::default();
+fn spam_config(c: &mut Checker, raw: Option<raw::Spam>) -> SpamThresholds {
+    let mut t = SpamThresholds::default();
     let Some(raw) = raw else { return t };
     for (key, val, slot) in [
         ("spam.spamassassin_score", raw.spamassassin_score, &mut t.score),
@@ -287,11 +317,9 @@ fn spam_config(c: &mut Checker, raw: Option<raw::Spam>) -> crate::hygiene::SpamT
         }
     }
     if let Some(a) = raw.rspamd_action {
-        match crate::hygiene::RSPAMD_ACTIONS.iter().position(|x| x.eq_ignore_ascii_case(a.trim())) {
+        match RSPAMD_ACTIONS.iter().position(|x| x.eq_ignore_ascii_case(a.trim())) {
             Some(i) => t.rspamd_action = i,
-            None => {
-                c.bad("spam.rspamd_action", format!("must be one of {}", crate::hygiene::RSPAMD_ACTIONS.join(", ")), &a)
-            }
+            None => c.bad("spam.rspamd_action", format!("must be one of {}", RSPAMD_ACTIONS.join(", ")), &a),
         }
     }
     match raw.scl {

@@ -338,35 +338,7 @@ fn machine_text(mail: &InboundMail) -> Option<Verdict> {
     None
 }
 
-/// rspamd's actions from the mildest to the hardest (`X-Rspamd-Action`).
-pub const RSPAMD_ACTIONS: &[&str] = &["greylist", "add header", "rewrite subject", "soft reject", "reject"];
-
-/// When a mail counts as spam (`[spam]` in the config).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpamThresholds {
-    /// SpamAssassin `X-Spam-Status: … score=N` at or above this score
-    /// (`spam.spamassassin_score`).
-    pub score: f64,
-    /// rspamd `X-Spamd-Result: … [N / M]` at or above this score (`spam.rspamd_score`).
-    pub rspamd_score: f64,
-    /// `X-Rspamd-Action` at or beyond this action, an index into
-    /// [`RSPAMD_ACTIONS`] (`spam.rspamd_action`).
-    pub rspamd_action: usize,
-    /// Microsoft `X-MS-Exchange-Organization-SCL` / `X-Forefront-Antispam-Report` `SCL:N` at or above this.
-    pub scl: i64,
-    /// Marketing and phishing from senders outside the customer and agent
-    /// domains is stored as spam, never answered (no backscatter): see
-    /// [`unsolicited`] (`spam.unsolicited`).
-    pub unsolicited: bool,
-}
-
-impl Default for SpamThresholds {
-    fn default() -> Self {
-        // SpamAssassin's and rspamd's usual "add header" score; Exchange's
-        // junk folder level.
-        SpamThresholds { score: 6.0, rspamd_score: 6.0, rspamd_action: 1, scl: 5, unsolicited: true }
-    }
-}
+pub use crate::config::{RSPAMD_ACTIONS, SpamThresholds};
 
 static SA_SCORE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:score|hits)=(-?\d+(?:\.\d+)?)").expect("static regex"));

@@ -13,6 +13,8 @@
 //! - [`config`]: the TOML file, raw serde layer -> validated [`config::Config`].
 //! - [`domain`]: categories, levels, priorities, statuses, dispositions, tags.
 //! - [`pipeline`]: `process(raw, now)`, the one path for `run`, `ingest` and tests.
+//! - [`engine`]: the configured parts every stage shares ([`engine::Pipeline`]) and the queueing of a mail;
+//!   [`words`]: pure words (what a mail asks for, what supportd writes back).
 //! - [`parse`]: raw bytes -> owned [`parse::InboundMail`], bounded and panic-safe.
 //! - [`hygiene`]: auto-replies, bounces, loops, spam: recorded, never answered.
 //! - [`thread`]: our signed Message-IDs and subject tags.
@@ -43,6 +45,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod domain;
+pub mod engine;
 pub mod hygiene;
 pub mod imap;
 pub mod imap_source;
@@ -64,3 +67,4 @@ pub mod text;
 pub mod thread;
 pub mod transport;
 pub mod watchdog;
+pub mod words;
