@@ -472,13 +472,19 @@ async fn clock_loop(
         beat.working();
         match clock_pass(&pipeline, &store).await {
             Ok(t) => {
-                if !t.escalated.is_empty() || !t.warned.is_empty() || !t.reminded.is_empty() || !t.reports.is_empty() {
+                if !t.escalated.is_empty()
+                    || !t.warned.is_empty()
+                    || !t.reminded.is_empty()
+                    || !t.reports.is_empty()
+                    || !t.welcomed.is_empty()
+                {
                     info!(
-                        "clock: {} escalated, {} warned, {} change reminders, {} reports",
+                        "clock: {} escalated, {} warned, {} change reminders, {} reports, {} handover mails",
                         t.escalated.len(),
                         t.warned.len(),
                         t.reminded.len(),
-                        t.reports.len()
+                        t.reports.len(),
+                        t.welcomed.len()
                     );
                     queued.notify_one();
                 }

@@ -22,6 +22,8 @@ pub struct Tick {
     pub reminded: Vec<i64>,
     /// Periodic reports queued: "customer period".
     pub reports: Vec<String>,
+    /// Handover mails queued at support start (customer names).
+    pub welcomed: Vec<String>,
 }
 
 fn hours(h: f64) -> Duration {
@@ -159,6 +161,8 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
         out.reminded.push(ch.id);
     }
 
+    // The handover at support start: once per customer, before the reports mark it as seen.
+    out.welcomed = crate::welcome::tick_welcome(p, conn, now)?;
     // Periodic reports: exactly once per customer and period (recorded with the outbox row).
     out.reports = crate::reports::tick_reports(p, conn, now)?;
     Ok(out)

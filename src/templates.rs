@@ -45,6 +45,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("en/overview.txt", include_str!("../config/templates/en/overview.txt")),
     ("de/report.txt", include_str!("../config/templates/de/report.txt")),
     ("en/report.txt", include_str!("../config/templates/en/report.txt")),
+    ("de/welcome.txt", include_str!("../config/templates/de/welcome.txt")),
+    ("en/welcome.txt", include_str!("../config/templates/en/welcome.txt")),
     ("de/report.html", include_str!("../config/templates/de/report.html")),
     ("en/report.html", include_str!("../config/templates/en/report.html")),
 ];
@@ -308,6 +310,31 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
                              "last_activity": "25.11.2026"});
             json!({"open": [row.clone()], "closed": [row], "date": "25.11.2026 10:00"})
         }
+        // Not a ticket mail: the handover at support start (`welcome::context`).
+        "welcome" => {
+            return json!({
+                "customer": "Stadtwerke Musterstadt", "language": lang, "display_name": "MEIN TEAM Support",
+                "support_address": "mein-team-support@roewaplan.de", "tag_prefix": "MT",
+                "support_days": "Montag bis Freitag", "support_open": "08:00", "support_close": "17:00",
+                "timezone": "Europe/Berlin",
+                "bw_holidays": true,
+                "holidays": [{"date": "25.12.2026", "weekday": "Freitag", "name": "1. Weihnachtstag"}],
+                "holidays_until": "06.06.2027",
+                "levels": [{"level": 1, "ordinal": "1st", "team": ["support-1st@roewaplan.de"], "project_team": []},
+                           {"level": 2, "ordinal": "2nd", "team": ["support-2nd@roewaplan.de"],
+                            "project_team": ["p.schmidt@roewaplan.de"]},
+                           {"level": 3, "ordinal": "3rd", "team": ["entwicklung@roewaplan.de"], "project_team": []}],
+                "categories": [{"id": "functional_error", "title": "Funktionale Fehler", "covered": true,
+                                "first_response_hours": "4", "level": 1},
+                               {"id": "change_request", "title": "Änderungsanforderungen", "covered": false,
+                                "first_response_hours": "8", "level": 1}],
+                "contact_person": "Anna Berg", "consultant": "berater@roewaplan.de",
+                "report_cycle": "monthly", "report_cycle_title": "monatlich",
+                "report_to": ["it@stadtwerke-musterstadt.de"],
+                "specifics": ["Wartungsfenster dienstags 18-20 Uhr"],
+                "contacts": ["it@stadtwerke-musterstadt.de"],
+            });
+        }
         _ => json!({}),
     };
     if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
@@ -488,7 +515,7 @@ mod tests {
         for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".txt")) {
             let (lang, kind) = name.trim_end_matches(".txt").split_once('/').unwrap();
             let (s, body) = t.render(kind, lang, &ctx).unwrap();
-            if kind != "overview" && kind != "report" {
+            if !["overview", "report", "welcome"].contains(&kind) {
                 assert!(s.contains("MT-000001"), "{name}: subject {s:?} lacks the tag");
             }
             assert!(!body.is_empty());

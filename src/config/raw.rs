@@ -23,6 +23,23 @@ pub struct File {
     pub metrics: Option<Metrics>,
     pub sla: Option<Sla>,
     pub reports: Option<Reports>,
+    pub kb: Option<Kb>,
+    pub followup: Option<Followup>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Kb {
+    pub path: Option<String>,
+    pub min_score: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Followup {
+    pub digest_at: Option<String>,
+    pub reminder_after_days: Option<i64>,
+    pub close_after_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -157,6 +174,8 @@ pub struct Customer {
     pub project_team: Option<Vec<String>>,
     pub report_cycle: Option<String>,
     pub report_to: Option<Vec<String>>,
+    pub contacts: Option<Vec<String>>,
+    pub specifics: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
