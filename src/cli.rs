@@ -893,7 +893,8 @@ fn check_config(path: &Path, json: bool) -> Result<()> {
             // A real report's context (on an empty in-memory store) for the report templates.
             let report_ctx = Store::open_in_memory()
                 .and_then(|mem| {
-                    let p = Pipeline::new(cfg.clone(), mem.conn())?;
+                    // The knowledge base is checked on its own below.
+                    let p = Pipeline::new(crate::config::Config { kb_path: None, ..cfg.clone() }, mem.conn())?;
                     let c = cfg.customers.first().cloned().unwrap_or_else(|| crate::config::Customer {
                         name: "Sample".into(),
                         domains: vec!["example.org".into()],
@@ -921,6 +922,9 @@ fn check_config(path: &Path, json: bool) -> Result<()> {
                 && let Err(e) = crate::classify::Classifier::load(p)
             {
                 problems.push(problem("classifier.path", e));
+            }
+            if let Err(e) = crate::kb::Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score) {
+                problems.push(problem("kb.path", format!("{e:#}")));
             }
         }
     }

@@ -46,6 +46,8 @@ pub struct Pipeline {
     pub templates: Templates,
     pub signer: IdSigner,
     pub calendar: BusinessCalendar,
+    /// The knowledge base offered in acks (`kb.path`), re-read on reload.
+    pub kb: crate::kb::Kb,
 }
 
 /// The pipeline the daemon's loops use, swapped as a whole on SIGHUP: each
@@ -207,7 +209,8 @@ impl Pipeline {
             h.extra_closed_days.clone(),
         )
         .map_err(|e| anyhow::anyhow!("{}: hours: {e}", cfg.source))?;
-        Ok(Pipeline { cfg, classifier, templates, signer, calendar })
+        let kb = crate::kb::Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score).context("kb.path")?;
+        Ok(Pipeline { cfg, classifier, templates, signer, calendar, kb })
     }
 
     pub fn tag(&self, n: i64) -> String {
@@ -829,6 +832,8 @@ impl<'a> Writer<'a> {
                 "follow_up": false,
             }),
         );
+        let mut ctx = ctx;
+        ctx["kb_articles"] = crate::kb::offers_json(&p.kb, cat, &language, &mail.subject, &self.new_text);
         // The customer's acknowledgement.
         self.queue_to_customer("ack", &ticket, &language, &ctx)?;
         // The team of the ticket's level, the category's notify list, the project team on level 2.
@@ -840,7 +845,6 @@ impl<'a> Writer<'a> {
         }
         team.extend(cc.notify.iter().cloned());
         let (files, listed, _) = self.pass_on()?;
-        let mut ctx = ctx;
         ctx["attachments"] = json!(listed);
         self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
         if cat == Category::ChangeRequest
@@ -1137,6 +1141,10 @@ impl<'a> Writer<'a> {
         for c in &parsed.commands {
             match c {
                 Command::Internal | Command::Overview => {}
+                Command::KbDraft(title) => {
+                    crate::kb::save_draft(self.conn, &ticket, title, &parsed.text, &from, self.row, self.now)?;
+                    executed.push("#kb".into());
+                }
                 Command::Status(st) => {
                     if store::set_status(self.conn, id, *st, self.now, &from, Some(self.row))?.is_some() {
                         customer_news.push(status_news(*st, en));

@@ -286,11 +286,14 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
                         {"name": "protokoll.zip", "size": "14.2 MB", "forwarded": false, "row": 7}],
         "reopened": false,
     });
+    let kb_sample = json!([{"id": "dienstplan-drucken", "file": "de/dienstplan-drucken.md",
+                            "title": "Dienstplan drucken", "link": "https://hilfe.example/drucken",
+                            "text": "Oben rechts auf Drucken klicken.", "score": "6.1"}]);
     let extra = match kind {
         "ack" => json!({"in_hours": true, "next_opening": "Dienstag, 26.05.2026, 08:00 Uhr",
-                        "response_by": "24.11.2026 14:00", "security": false}),
+                        "response_by": "24.11.2026 14:00", "security": false, "kb_articles": kb_sample.clone()}),
         "notify_agents" => json!({"follow_up": false, "low_confidence": true, "confidence": 0.42,
-                                  "reasons": "keyword \"speichern\""}),
+                                  "reasons": "keyword \"speichern\"", "kb_articles": kb_sample}),
         "status" => json!({"changes": ["Status: in Bearbeitung"], "status_headline": "in Bearbeitung"}),
         "agent_reply" => json!({"changes": ["Status: in Bearbeitung"]}),
         "command_error" => json!({"errors": [{"line": "#staus waiting", "message": "unknown command"}],

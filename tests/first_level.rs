@@ -210,3 +210,213 @@ fn customer_welcome_command_previews_and_sends() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no contacts"));
 }
+
+// ---------------------------------------------------------------------------
+// 2. The knowledge base: a first solution attempt
+
+fn kb_config() -> String {
+    format!("{}\n[kb]\npath = \"{}\"\n", default_text(), common::repo().join("config/kb").display())
+}
+
+fn text_of(env: &Env, id: i64) -> String {
+    reader_view(&raw_of(env, id))
+}
+
+/// Proves: the shipped articles and the labelled questions of
+/// `fixtures/kb/questions.tsv` meet the issue's goals (the numbers
+/// `cargo run --example kb_eval` prints): the right article first for at
+/// least 80 % of the questions with one, nothing offered for at least 90 %
+/// of those without, with at least 12 articles per language.
+#[test]
+fn the_knowledge_base_bench_meets_its_goals() {
+    let kb = supportd::kb::Kb::load(Some(&common::repo().join("config/kb")), supportd::kb::DEFAULT_MIN_SCORE).unwrap();
+    assert!(kb.len("de") >= 12 && kb.len("en") >= 12);
+    let set = supportd::kb::read_labelled(
+        &std::fs::read_to_string(common::repo().join("fixtures/kb/questions.tsv")).unwrap(),
+    )
+    .unwrap();
+    let e = supportd::kb::evaluate(&kb, &set);
+    assert!(e.with_article >= 40 && e.without_article >= 20, "{e:?}");
+    assert!(e.right_first_rate() >= 0.8, "{:.3}: {:#?}", e.right_first_rate(), e.misses);
+    assert!(e.nothing_rate() >= 0.9, "{:.3}: {:#?}", e.nothing_rate(), e.misses);
+}
+
+/// Proves: a usage question that an article answers gets that article in
+/// its ack (German and English, as reviewed), and the team's notification
+/// names it with its score; a usage question no article fits and a
+/// functional error get none.
+#[test]
+fn the_ack_offers_the_articles_that_match_well_and_only_those() {
+    let mut env = env_with(&kb_config());
+    let o = env.ingest_at(
+        &common::mail(
+            "Max Keller <m.keller@stadtwerke-musterstadt.de>",
+            "Dienstplan ausdrucken",
+            "kb1@sw",
+            "",
+            "Guten Tag,\n\nwie kann ich den Dienstplan für nächste Woche ausdrucken? Am liebsten als PDF.\n\nMax Keller",
+        ),
+        t0(),
+    );
+    assert_eq!(env.ticket(o.ticket.unwrap()).category, "usage_question");
+    let acks = env.sent("ack");
+    let ack = text_of(&env, acks[0].id);
+    assert!(ack.contains("Vielleicht hilft Ihnen das schon weiter:"), "{ack}");
+    assert!(ack.contains("Dienstplan drucken oder als PDF speichern"));
+    golden("ack-kb.de.txt", &ack);
+    let notify = text_of(&env, env.sent("notify_agents")[0].id);
+    assert!(notify.contains("kb/de/dienstplan-drucken.md, score "), "{notify}");
+
+    env.ingest_at(
+        &common::mail(
+            "Jane Miller <jane@harbour-analytics.co.uk>",
+            "Printing the roster",
+            "kb2@ha",
+            "",
+            "Hello,\n\nhow can I print next week's roster? A PDF would be fine too.\n\nJane",
+        ),
+        t0() + chrono::Duration::minutes(5),
+    );
+    let ack = text_of(&env, env.sent("ack")[1].id);
+    assert!(ack.contains("Perhaps this already helps:"), "{ack}");
+    golden("ack-kb.en.txt", &ack);
+
+    // A usage question no article fits: no offer, and no empty heading.
+    env.ingest_at(
+        &common::mail(
+            "m.keller@stadtwerke-musterstadt.de",
+            "Schichttausch",
+            "kb3@sw",
+            "",
+            "Wie können zwei Mitarbeiter ihre Schichten untereinander tauschen?",
+        ),
+        t0() + chrono::Duration::minutes(10),
+    );
+    let t3 = env.tickets().last().unwrap().clone();
+    assert!(["usage_question", "user_management"].contains(&t3.category.as_str()), "searched: {}", t3.category);
+    let ack = text_of(&env, env.sent("ack")[2].id);
+    assert!(!ack.contains("Vielleicht hilft"), "{ack}");
+    let notify = text_of(&env, env.sent("notify_agents")[2].id);
+    assert!(!notify.contains("Wissensdatenbank"), "{notify}");
+
+    // A functional error is not answered from the knowledge base, even with its words.
+    env.ingest_at(
+        &common::mail(
+            "m.keller@stadtwerke-musterstadt.de",
+            "Fehler 500 beim Drucken",
+            "kb4@sw",
+            "",
+            "Beim Drucken des Dienstplans als PDF kommt seit heute Fehler 500, die Seite stürzt ab.",
+        ),
+        t0() + chrono::Duration::minutes(15),
+    );
+    let t4 = env.tickets().last().unwrap().clone();
+    assert_eq!(t4.category, "functional_error");
+    assert!(!text_of(&env, env.sent("ack")[3].id).contains("Vielleicht hilft"));
+}
+
+/// Proves: `#kb` on an agent's answer relays the answer as usual and keeps
+/// it, with the customer's question and keywords from it, as a draft
+/// article; `supportd kb drafts` prints it as an article file and `kb
+/// search` shows what a text would get.
+#[test]
+fn kb_on_an_agent_reply_makes_a_draft_article() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfgdir = dir.path().join("config");
+    std::fs::create_dir_all(&cfgdir).unwrap();
+    let cfg = cfgdir.join("supportd.toml");
+    std::fs::write(&cfg, kb_config()).unwrap();
+    let mails = dir.path().join("mails");
+    std::fs::create_dir_all(&mails).unwrap();
+    std::fs::write(
+        mails.join("1.eml"),
+        common::mail(
+            "m.keller@stadtwerke-musterstadt.de",
+            "Schichten tauschen",
+            "d1@sw",
+            "",
+            "Wie können zwei Mitarbeiter ihre Schichten untereinander tauschen?",
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| Command::new(BIN).arg("--config").arg(&cfg).args(args).output().unwrap();
+    let out = run(&["ingest", "--no-send", mails.join("1.eml").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        mails.join("2.eml"),
+        common::mail(
+            "Anna Berg <anna@roewaplan.de>",
+            "Re: [MT-000001] Schichten tauschen",
+            "d2@rp",
+            "",
+            "#kb Schichten tauschen\n\nGuten Tag Herr Keller,\n\nim Dienstplan die Schicht anklicken und \"Tausch anbieten\" wählen; \
+             die Kollegin bestätigt den Tausch in ihrer Ansicht.\n\nViele Grüße\nAnna Berg",
+        ),
+    )
+    .unwrap();
+    let out = run(&["ingest", "--no-send", "--json", mails.join("2.eml").to_str().unwrap()]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.contains("\"agent_reply\""), "{line}");
+    let out = run(&["kb", "drafts"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let drafts = String::from_utf8_lossy(&out.stdout);
+    assert!(drafts.contains("# draft 1 from MT-000001 by anna@roewaplan.de"), "{drafts}");
+    assert!(drafts.contains("-> kb/de/schichten-tauschen.md"), "{drafts}");
+    assert!(
+        drafts.contains(
+            "---\ntitle: Schichten tauschen\nkeywords: schichten, tauschen, zwei, mitarbeiter, untereinander\n---\n"
+        ),
+        "{drafts}"
+    );
+    assert!(drafts.contains("\"Tausch anbieten\""), "{drafts}");
+    assert!(!drafts.contains("#kb"), "the command line is not part of the article");
+    let out = run(&["kb", "drafts", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ticket"], "MT-000001");
+    assert_eq!(v["file"], "de/schichten-tauschen.md");
+    // What a text would get.
+    let out = run(&["kb", "search", "Ich habe mein Passwort vergessen"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().nth(1).unwrap().starts_with("offered"), "{text}");
+    assert!(text.contains("passwort-zuruecksetzen"), "{text}");
+    let out = run(&["kb", "search", "Wie tausche ich Schichten?"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing offered"));
+    let out = run(&["kb", "search", "--lang", "en", "--json", "print the roster"]);
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "print-roster");
+    assert_eq!(first["offered"], true);
+}
+
+/// Proves: a bad article is refused naming its file and what is wrong
+/// (check-config and the daemon's start), and the search reads a bounded
+/// head of a hostile mail: 20 MB of words cost what 16 K characters cost.
+#[test]
+fn bad_articles_are_named_and_hostile_mail_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("de")).unwrap();
+    std::fs::write(dir.path().join("de/a.md"), "---\ntitle: A\nkeywords: x y\nauthor: me\n---\ntext\n").unwrap();
+    let err = supportd::kb::Kb::load(Some(dir.path()), 4.0).unwrap_err().to_string();
+    assert!(err.contains("de/a.md") && err.contains("unknown front matter key \"author\""), "{err}");
+    std::fs::write(dir.path().join("de/a.md"), "title: A\n").unwrap();
+    let err = supportd::kb::Kb::load(Some(dir.path()), 4.0).unwrap_err().to_string();
+    assert!(err.contains("de/a.md") && err.contains("front matter"), "{err}");
+    let cfgdir = dir.path().join("config");
+    std::fs::create_dir_all(&cfgdir).unwrap();
+    let cfg = cfgdir.join("supportd.toml");
+    std::fs::write(&cfg, format!("{}\n[kb]\npath = \"{}\"\n", default_text(), dir.path().display())).unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&cfg).arg("check-config").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("kb.path") && said.contains("de/a.md"), "{said}");
+
+    let kb = supportd::kb::Kb::load(Some(&common::repo().join("config/kb")), 4.0).unwrap();
+    let word = "Passwortzurücksetzungsanfragebearbeitungsvorgang ";
+    let huge: String = std::iter::repeat_n(word, 20 * 1024 * 1024 / word.len()).collect();
+    let distinct: String = (0..400_000).map(|i| format!("wort{i} ")).collect();
+    for text in [&huge, &distinct] {
+        let t = std::time::Instant::now();
+        let _ = kb.search("de", text);
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+}
