@@ -477,14 +477,19 @@ async fn clock_loop(
                     || !t.reminded.is_empty()
                     || !t.reports.is_empty()
                     || !t.welcomed.is_empty()
+                    || !t.digests.is_empty()
+                    || !t.followups.is_empty()
                 {
                     info!(
-                        "clock: {} escalated, {} warned, {} change reminders, {} reports, {} handover mails",
+                        "clock: {} escalated, {} warned, {} change reminders, {} reports, {} handover mails, \
+                         {} digests, {} waiting-ticket reminders/closes",
                         t.escalated.len(),
                         t.warned.len(),
                         t.reminded.len(),
                         t.reports.len(),
-                        t.welcomed.len()
+                        t.welcomed.len(),
+                        t.digests.len(),
+                        t.followups.len()
                     );
                     queued.notify_one();
                 }

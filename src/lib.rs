@@ -43,6 +43,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod domain;
+pub mod followup;
 pub mod hygiene;
 pub mod imap;
 pub mod imap_source;

@@ -45,6 +45,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("en/overview.txt", include_str!("../config/templates/en/overview.txt")),
     ("de/report.txt", include_str!("../config/templates/de/report.txt")),
     ("en/report.txt", include_str!("../config/templates/en/report.txt")),
+    ("de/digest.txt", include_str!("../config/templates/de/digest.txt")),
+    ("en/digest.txt", include_str!("../config/templates/en/digest.txt")),
+    ("de/reminder.txt", include_str!("../config/templates/de/reminder.txt")),
+    ("en/reminder.txt", include_str!("../config/templates/en/reminder.txt")),
     ("de/welcome.txt", include_str!("../config/templates/de/welcome.txt")),
     ("en/welcome.txt", include_str!("../config/templates/en/welcome.txt")),
     ("de/report.html", include_str!("../config/templates/de/report.html")),
@@ -313,6 +317,26 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
                              "last_activity": "25.11.2026"});
             json!({"open": [row.clone()], "closed": [row], "date": "25.11.2026 10:00"})
         }
+        "reminder" => json!({"reminder_state": "reminder", "waiting_days": 5, "close_on": "Dienstag, 08.12.2026",
+                             "reopen_days": 14}),
+        // Not a ticket mail: the daily digest of a level's team (`followup::digest_context`).
+        "digest" => {
+            let row = json!({"tag": "MT-000123", "subject": "Dienstplan", "customer": "Stadtwerke Musterstadt",
+                             "status": "open", "status_title": "offen", "category_title": "Funktionaler Fehler",
+                             "priority": "normal", "assignee": "anna@roewaplan.de", "opened": "24.11.2026",
+                             "note": "fällig heute 14:00 Uhr"});
+            return json!({
+                "level": 1, "level_ordinal": "1st", "date": "25.11.2026", "weekday": "Mittwoch",
+                "open_count": 1, "missed_count": 0,
+                "by_status": [{"status": "open", "status_title": "offen", "n": 1, "tickets": [row.clone()], "more": 0}],
+                "first_response_due": [row.clone()], "first_response_due_more": 0,
+                "resolution_due": [row.clone()], "resolution_due_more": 0,
+                "waiting": [row.clone()], "waiting_more": 0,
+                "unassigned": [row], "unassigned_more": 0,
+                "reminder_after_days": 5, "close_after_days": 5,
+                "display_name": "MEIN TEAM Support", "support_address": "mein-team-support@roewaplan.de",
+            });
+        }
         // Not a ticket mail: the handover at support start (`welcome::context`).
         "welcome" => {
             return json!({
@@ -518,7 +542,7 @@ mod tests {
         for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".txt")) {
             let (lang, kind) = name.trim_end_matches(".txt").split_once('/').unwrap();
             let (s, body) = t.render(kind, lang, &ctx).unwrap();
-            if !["overview", "report", "welcome"].contains(&kind) {
+            if !["overview", "report", "welcome", "digest"].contains(&kind) {
                 assert!(s.contains("MT-000001"), "{name}: subject {s:?} lacks the tag");
             }
             assert!(!body.is_empty());

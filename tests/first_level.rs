@@ -35,8 +35,11 @@ fn with_contacts(text: &str) -> String {
     )
 }
 
+/// The shipped config with a fixed Message-ID secret (stable goldens).
 fn default_text() -> String {
-    std::fs::read_to_string(common::repo().join("config/supportd.toml")).unwrap()
+    std::fs::read_to_string(common::repo().join("config/supportd.toml"))
+        .unwrap()
+        .replace("reopen_days = 14", "reopen_days = 14\nsecret = \"golden-secret\"")
 }
 
 /// Restart (or reload) on the same store: a fresh `Store` and `Pipeline` from `text`.
@@ -419,4 +422,264 @@ fn bad_articles_are_named_and_hostile_mail_is_bounded() {
         let _ = kb.search("de", text);
         assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
     }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Following through: the daily digest, reminders, the automatic close
+
+/// Berlin local time on a day of 2026 as UTC (winter time: UTC+1).
+fn berlin(month: u32, day: u32, h: u32, m: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.with_ymd_and_hms(2026, month, day, h - 1, m, 0).unwrap()
+}
+
+fn customer_mail(env: &mut Env, from: &str, subject: &str, id: &str, body: &str, at: DateTime<Utc>) -> i64 {
+    let o = env.ingest_at(&common::mail(from, subject, id, "", body), at);
+    o.ticket.expect("a ticket")
+}
+
+fn agent(env: &mut Env, ticket: i64, id: &str, body: &str, at: DateTime<Utc>) {
+    let subject = format!("Re: [MT-{ticket:06}] Antwort");
+    let o = env.ingest_at(&common::mail("Anna Berg <anna@roewaplan.de>", &subject, id, "", body), at);
+    assert_eq!(o.ticket, Some(ticket), "{o:?}");
+    // Sent a minute later: a relayed answer counts as the first response once it is out.
+    env.deliver_at(at + chrono::Duration::minutes(1));
+}
+
+/// The fixture store of the digest: four tickets of Tuesday 24.11.2026 —
+/// a usage question nobody answered yet, a functional error that missed
+/// its first response and rose to level 2, a user request waiting on the
+/// customer, and an assigned one in progress.
+fn digest_fixture(text: &str) -> Env {
+    let mut env = env_with(text);
+    tick(&mut env, berlin(11, 24, 9, 0));
+    let t1 = customer_mail(
+        &mut env,
+        "Max Keller <m.keller@stadtwerke-musterstadt.de>",
+        "Wie drucke ich den Wochenplan?",
+        "dg1@sw",
+        "Guten Tag,\nwie kann ich den Wochenplan für alle Teams auf einmal sehen?\nMax Keller",
+        berlin(11, 24, 10, 0),
+    );
+    let t2 = customer_mail(
+        &mut env,
+        "Jane Miller <jane@harbour-analytics.co.uk>",
+        "Export fails with error 500",
+        "dg2@ha",
+        "Hello,\nthe export of the shift list fails with error 500 since this morning.\nJane",
+        berlin(11, 24, 10, 5),
+    );
+    let t3 = customer_mail(
+        &mut env,
+        "Eva Kunz <e.kunz@stadtwerke-musterstadt.de>",
+        "Neue Benutzerin anlegen",
+        "dg3@sw",
+        "Bitte legen Sie für Frau Sommer einen Zugang an.",
+        berlin(11, 24, 10, 10),
+    );
+    agent(
+        &mut env,
+        t3,
+        "dg3a@rp",
+        "#status waiting\n\nWelche Rolle soll Frau Sommer bekommen?\n\nAnna Berg",
+        berlin(11, 24, 10, 30),
+    );
+    let t4 = customer_mail(
+        &mut env,
+        "Max Keller <m.keller@stadtwerke-musterstadt.de>",
+        "Dienstplan speichert nicht",
+        "dg4@sw",
+        "Beim Speichern des Dienstplans kommt eine Fehlermeldung.",
+        berlin(11, 24, 10, 20),
+    );
+    agent(
+        &mut env,
+        t4,
+        "dg4a@rp",
+        "#assign anna@roewaplan.de\n#status in_progress\n\nWir sehen uns das an.\n\nAnna Berg",
+        berlin(11, 24, 11, 0),
+    );
+    assert_eq!((t1, t2, t3, t4), (1, 2, 3, 4));
+    tick(&mut env, berlin(11, 24, 15, 0));
+    assert_eq!(env.ticket(2).level, 2, "the missed first response raised it");
+    env
+}
+
+/// Proves: each working day at 08:00 every level's team gets one digest of
+/// its open tickets (by status, targets due today or missed, waiting on the
+/// customer, unassigned) — German and English as reviewed for a fixture
+/// store — once across restarts, none for a level with nothing open, none
+/// on a weekend, and the next working day's again.
+#[test]
+fn the_daily_digest_reaches_every_level_once_a_working_day() {
+    let mut env = digest_fixture(&default_text());
+    assert!(env.sent("digest").is_empty(), "the first day's 08:00 was before the follow-through started");
+    assert!(tick(&mut env, berlin(11, 25, 7, 59)).digests.is_empty());
+    let t = tick(&mut env, berlin(11, 25, 8, 0));
+    assert_eq!(t.digests, ["level 1 2026-11-25", "level 2 2026-11-25"], "level 3 has nothing open: no mail");
+    let digests = env.sent("digest");
+    assert_eq!(digests[0].recipients, ["support-1st@roewaplan.de"]);
+    assert_eq!(digests[1].recipients, ["support-2nd@roewaplan.de"]);
+    let l1 = text_of(&env, digests[0].id);
+    for w in [
+        "Tagesübersicht 1st Level, Mittwoch 25.11.2026: 3 offen",
+        "MT-000001  Wie drucke ich den Wochenplan? – fällig heute 09:00 Uhr",
+        "MT-000003  Neue Benutzerin anlegen – Stadtwerke Musterstadt, wartet seit 1 Arbeitstag(en)",
+        "MT-000004  Dienstplan speichert nicht – Stadtwerke Musterstadt, seit 24.11.2026, anna@roewaplan.de",
+    ] {
+        assert!(l1.contains(w), "{w:?} missing in\n{l1}");
+    }
+    let unassigned = l1.split("NICHT ZUGEWIESEN").nth(1).unwrap();
+    assert!(unassigned.contains("MT-000001") && !unassigned.contains("MT-000004") && !unassigned.contains("MT-000003"));
+    let l2 = text_of(&env, digests[1].id);
+    assert!(l2.contains("MT-000002  Export fails with error 500 – fällig heute"), "{l2}");
+    golden("digest-level1.de.txt", &l1);
+    golden("digest-level2.de.txt", &l2);
+
+    // Across a restart, later the same day: nothing again.
+    restart(&mut env, &default_text());
+    assert!(tick(&mut env, berlin(11, 25, 8, 1)).digests.is_empty());
+    assert!(tick(&mut env, berlin(11, 25, 16, 0)).digests.is_empty());
+    // The next working day: again, now for all three levels (the missed
+    // first responses rose MT-000001 to level 2 and MT-000002 to level 3),
+    // with MT-000004's resolution target due today; the weekend: none.
+    let t = tick(&mut env, berlin(11, 26, 8, 5));
+    assert_eq!(t.digests, ["level 1 2026-11-26", "level 2 2026-11-26", "level 3 2026-11-26"]);
+    let thursday = text_of(&env, env.sent("digest")[2].id);
+    let resolution = thursday.split("LÖSUNGSZIEL").nth(1).unwrap().split("WARTET").next().unwrap();
+    assert!(resolution.contains("MT-000004  Dienstplan speichert nicht – fällig heute"), "{thursday}");
+    assert!(tick(&mut env, berlin(11, 28, 9, 0)).digests.is_empty(), "Saturday");
+    assert!(tick(&mut env, berlin(11, 29, 9, 0)).digests.is_empty(), "Sunday");
+    assert_eq!(env.sent("digest").len(), 5);
+    assert_eq!(env.count("SELECT count(*) FROM digests_sent"), 6, "Wednesday's level 3 recorded without a mail");
+
+    // The team's language is the support's: English.
+    let en_text =
+        default_text().replace("tag_prefix = \"MT\"\nlanguage = \"de\"", "tag_prefix = \"MT\"\nlanguage = \"en\"");
+    let mut env = digest_fixture(&en_text);
+    tick(&mut env, berlin(11, 25, 8, 0));
+    let l1 = text_of(&env, env.sent("digest")[0].id);
+    assert!(l1.contains("Daily digest 1st level, Wednesday 25.11.2026: 3 open"), "{l1}");
+    golden("digest-level1.en.txt", &l1);
+}
+
+/// Proves: a ticket waiting on the customer gets one friendly reminder
+/// after 5 working days and, 5 working days later, is closed with a notice
+/// that a reply reopens it (German and English as reviewed); each once
+/// across restarts; a customer's reply reopens the closed ticket; an
+/// answer before the reminder ends the period, and a new waiting period
+/// gets its own reminder.
+#[test]
+fn a_waiting_ticket_is_reminded_then_closed_once_across_restarts() {
+    let text = default_text();
+    let mut env = env_with(&text);
+    tick(&mut env, berlin(11, 24, 9, 0));
+    let de = customer_mail(
+        &mut env,
+        "Max Keller <m.keller@stadtwerke-musterstadt.de>",
+        "Auswertung Überstunden",
+        "w1@sw",
+        "Die Auswertung der Überstunden zeigt für Oktober falsche Werte.",
+        berlin(11, 24, 10, 0),
+    );
+    agent(
+        &mut env,
+        de,
+        "w1a@rp",
+        "#status waiting\n\nFür welches Team genau? Bitte senden Sie uns einen Screenshot.\n\nAnna Berg",
+        berlin(11, 24, 10, 30),
+    );
+    let en = customer_mail(
+        &mut env,
+        "Jane Miller <jane@harbour-analytics.co.uk>",
+        "Overtime report wrong",
+        "w2@ha",
+        "The overtime report shows wrong values for October.",
+        berlin(11, 24, 10, 5),
+    );
+    agent(
+        &mut env,
+        en,
+        "w2a@rp",
+        "#status waiting\n\nWhich team exactly? Please send us a screenshot.\n\nAnna",
+        berlin(11, 24, 10, 35),
+    );
+    let other = customer_mail(
+        &mut env,
+        "Eva Kunz <e.kunz@stadtwerke-musterstadt.de>",
+        "Export leer",
+        "w3@sw",
+        "Der Export ist leer.",
+        berlin(11, 24, 10, 40),
+    );
+    agent(&mut env, other, "w3a@rp", "#status waiting\n\nWelcher Export?", berlin(11, 24, 11, 0));
+    // The customer answers on the third working day: the period ends.
+    env.ingest_at(
+        &common::mail(
+            "e.kunz@stadtwerke-musterstadt.de",
+            "Re: [MT-000003] Export leer",
+            "w3b@sw",
+            "",
+            "Der Dienstplan-Export.",
+        ),
+        berlin(11, 27, 9, 0),
+    );
+    agent(&mut env, other, "w3c@rp", "#status waiting\n\nFür welchen Zeitraum?", berlin(11, 27, 9, 30));
+
+    // Monday 30.11 (4 working days): nothing yet.
+    assert!(tick(&mut env, berlin(11, 30, 16, 0)).followups.is_empty());
+    // Tuesday 01.12 10:31, the 5th working day: the two reminders.
+    restart(&mut env, &text);
+    let t = tick(&mut env, berlin(12, 1, 10, 36));
+    assert_eq!(t.followups, ["MT-000001 reminder", "MT-000002 reminder"]);
+    let reminders = env.sent("status");
+    let (r_de, r_en) = (&reminders[reminders.len() - 2], &reminders[reminders.len() - 1]);
+    assert_eq!(r_de.recipients, ["m.keller@stadtwerke-musterstadt.de"]);
+    let de_text = text_of(&env, r_de.id);
+    assert!(
+        de_text.contains("Erinnerung: wir warten auf Ihre Rückmeldung") && de_text.contains("Screenshot"),
+        "{de_text}"
+    );
+    assert!(de_text.contains("Hören wir bis Dienstag, 08.12.2026 nichts von Ihnen"), "{de_text}");
+    golden("reminder.de.txt", &de_text);
+    golden("reminder.en.txt", &text_of(&env, r_en.id));
+    // Once across a restart.
+    restart(&mut env, &text);
+    assert!(tick(&mut env, berlin(12, 1, 10, 37)).followups.is_empty());
+    // MT-000003 waits since Friday 27.11 09:30: its reminder is due Friday 04.12 09:30.
+    assert!(tick(&mut env, berlin(12, 4, 9, 0)).followups.is_empty());
+    assert_eq!(tick(&mut env, berlin(12, 4, 9, 31)).followups, ["MT-000003 reminder"]);
+
+    // Five working days after the reminder (Tuesday 08.12 10:36): closed, with the notice.
+    assert!(tick(&mut env, berlin(12, 8, 10, 0)).followups.is_empty());
+    restart(&mut env, &text);
+    let t = tick(&mut env, berlin(12, 8, 10, 40));
+    assert_eq!(t.followups, ["MT-000001 closed", "MT-000002 closed"]);
+    assert_eq!(env.ticket(de).status, "closed");
+    assert_eq!(env.ticket(en).status, "closed");
+    assert_eq!(env.ticket(other).status, "waiting");
+    let notices = env.sent("status");
+    let (c_de, c_en) = (&notices[notices.len() - 2], &notices[notices.len() - 1]);
+    let de_text = text_of(&env, c_de.id);
+    assert!(de_text.contains("haben wir sie geschlossen") && de_text.contains("innerhalb\nvon 14 Tagen"), "{de_text}");
+    golden("closed.de.txt", &de_text);
+    golden("closed.en.txt", &text_of(&env, c_en.id));
+    restart(&mut env, &text);
+    assert!(tick(&mut env, berlin(12, 9, 10, 0)).followups.is_empty());
+    assert_eq!(env.count("SELECT count(*) FROM followups_sent WHERE kind = 'reminder'"), 3);
+    assert_eq!(env.count("SELECT count(*) FROM followups_sent WHERE kind = 'closed'"), 2);
+
+    // The customer's reply reopens the closed ticket.
+    let o = env.ingest_at(
+        &common::mail(
+            "m.keller@stadtwerke-musterstadt.de",
+            "Re: [MT-000001] Ihre Anfrage wurde geschlossen: Auswertung Überstunden",
+            "w1r@sw",
+            "",
+            "Entschuldigung, ich war im Urlaub. Es geht um das Team Netz.",
+        ),
+        berlin(12, 9, 11, 0),
+    );
+    assert_eq!(o.ticket, Some(de));
+    assert_eq!(env.ticket(de).status, "open");
 }
