@@ -683,3 +683,86 @@ fn a_waiting_ticket_is_reminded_then_closed_once_across_restarts() {
     assert_eq!(o.ticket, Some(de));
     assert_eq!(env.ticket(de).status, "open");
 }
+
+/// Kills the daemon if a test fails before it stops it.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// How many `.eml` files of `dir` have a subject starting with `prefix` (decoded).
+fn eml_containing(dir: &std::path::Path, prefix: &str) -> usize {
+    std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .filter(|raw| {
+                    mail_parser::MessageParser::default()
+                        .parse(raw)
+                        .is_some_and(|m| m.subject().unwrap_or("").starts_with(prefix))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Proves, on the real daemon and its clock: at its first start the
+/// customers with contacts get their handover mail; a customer added to the
+/// config by a reload (SIGHUP) gets its own at once; each is written once by
+/// the transport, and a restart (`run --once`) sends none again.
+#[test]
+fn the_daemon_welcomes_at_start_and_after_a_reload_once() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let cfgdir = dir.path().join("config");
+    std::fs::create_dir_all(&cfgdir).unwrap();
+    let cfg = cfgdir.join("supportd.toml");
+    let text = with_contacts(&default_text());
+    std::fs::write(&cfg, &text).unwrap();
+    let outbox = dir.path().join("var/outbox");
+    let log = dir.path().join("daemon.log");
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut daemon = Daemon(child);
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        let t = Instant::now();
+        while !f() {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(t.elapsed() < Duration::from_secs(30), "timed out waiting for {what}; log:\n{log}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("the handover mails of the first start", &|| {
+        eml_containing(&outbox, "Welcome to MEIN TEAM Support") == 1
+            && eml_containing(&outbox, "Willkommen im MEIN TEAM Support") == 1
+    });
+    let more = format!(
+        "{text}\n[[customers]]\nname = \"Gemeinde Neudorf\"\ndomains = [\"neudorf.de\"]\nlanguage = \"de\"\n\
+         contacts = [\"edv@neudorf.de\"]\n"
+    );
+    std::fs::write(&cfg, more).unwrap();
+    let ok = Command::new("kill").args(["-HUP", &daemon.0.id().to_string()]).status().unwrap().success();
+    assert!(ok);
+    wait_for("the new customer's handover mail", &|| {
+        eml_containing(&outbox, "Willkommen im MEIN TEAM Support – so erreichen Sie uns (Gemeinde Neudorf)") == 1
+    });
+    let ok = Command::new("kill").args(["-TERM", &daemon.0.id().to_string()]).status().unwrap().success();
+    assert!(ok);
+    assert!(daemon.0.wait().unwrap().success());
+    let out = Command::new(BIN).arg("--config").arg(&cfg).args(["run", "--once"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(eml_containing(&outbox, "Welcome to MEIN TEAM Support"), 1, "once across the restart");
+    assert_eq!(eml_containing(&outbox, "Willkommen im MEIN TEAM Support"), 2, "once across the restart");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("2 handover mails") && log.contains("1 handover mails"), "{log}");
+}
