@@ -38,8 +38,12 @@ use serde_json::json;
 
 use crate::domain::Category;
 
-/// `kb.min_score` when not set: about two distinctive words of an article.
-pub const DEFAULT_MIN_SCORE: f64 = 4.0;
+/// `kb.min_score` when not set: about two distinctive words of an article
+/// and a phrase. Chosen on both labelled sets (`cargo run --example
+/// kb_eval`): 4.0 offers an article for 18 of the 28 writers' mails no
+/// article answers; 6.0 for 13, while the right-first rate of the written
+/// questions stays above 80 %.
+pub const DEFAULT_MIN_SCORE: f64 = 6.0;
 /// At most this many articles are offered in one ack.
 pub const MAX_OFFERS: usize = 3;
 /// An offered article scores at least this share of the best one.
@@ -708,7 +712,7 @@ pub fn draft_file(d: &Draft) -> String {
 // The labelled set and its rates
 
 /// One labelled question: its language, the article that should come first
-/// (None: no article fits, nothing should be offered) and the text.
+/// (`a|b`: either; None: no article fits, nothing should be offered) and the text.
 #[derive(Debug, Clone)]
 pub struct Labelled {
     pub lang: String,
@@ -758,6 +762,29 @@ impl Eval {
     }
 }
 
+/// The held-out set: `file<TAB>expected` lines naming mails of a labelled
+/// corpus (`fixtures/writers`), with the corpus's language, subject and new text.
+pub fn labelled_from_corpus(list: &str, corpus: &[crate::classify::eval::LabeledMail]) -> Result<Vec<Labelled>> {
+    let mut out = Vec::new();
+    for (i, line) in list.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (file, exp) =
+            line.split_once('\t').with_context(|| format!("line {}: expected file<TAB>article or -", i + 1))?;
+        let m = corpus
+            .iter()
+            .find(|m| m.file == file)
+            .with_context(|| format!("line {}: no mail {file} in the corpus", i + 1))?;
+        out.push(Labelled {
+            lang: m.lang.clone(),
+            expected: (exp != "-").then(|| exp.to_string()),
+            text: format!("{}\n{}", m.subject, m.text),
+        });
+    }
+    Ok(out)
+}
+
 /// Run the labelled set against the knowledge base.
 pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
     let mut e = Eval::default();
@@ -769,7 +796,7 @@ pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
         match &q.expected {
             Some(id) => {
                 e.with_article += 1;
-                if offered.first().is_some_and(|h| &h.id == id) {
+                if offered.first().is_some_and(|h| id.split('|').any(|x| x == h.id)) {
                     e.right_first += 1;
                 } else {
                     e.misses.push(format!("want {id}, offered [{shown}] (best {best}): {}", q.text));
