@@ -267,7 +267,7 @@ pub enum CustomerCmd {
 pub enum KbCmd {
     /// The articles the knowledge base offers for a text, with their scores (what the ack would carry).
     Search {
-        /// The question, e.g. "Wie setze ich mein Passwort zurück?".
+        /// The mail's text; its first line counts as the subject, e.g. "Passwort vergessen".
         text: String,
         /// Search the articles of this language (de or en) [default: support.language].
         #[arg(long, value_parser = ["de", "en"])]
