@@ -495,3 +495,33 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Done>
     let started = since(conn, now)?;
     Ok(Done { followups: tick_waiting(p, conn, started, now)?, digests: tick_digests(p, conn, started, now)? })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn pipeline() -> (crate::store::Store, Pipeline) {
+        let cfg = crate::config::Config::from_str(
+            crate::config::EMBEDDED_DEFAULT,
+            "x.toml",
+            std::path::Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let p = Pipeline::new(cfg, store.conn()).unwrap();
+        (store, p)
+    }
+
+    #[test]
+    fn working_days_skip_weekends_and_bw_holidays() {
+        let (_s, p) = pipeline();
+        // Wednesday 23.12.2026 10:00 Berlin; 25./26.12 holidays, 27.12 Sunday.
+        let from = Utc.with_ymd_and_hms(2026, 12, 23, 9, 0, 0).unwrap();
+        assert_eq!(after_working_days(&p, from, 5), Utc.with_ymd_and_hms(2026, 12, 31, 9, 0, 0).unwrap());
+        assert_eq!(working_days_between(&p, from, Utc.with_ymd_and_hms(2026, 12, 31, 9, 0, 0).unwrap()), 5);
+        // Set to waiting at 20:00: the reminder waits for the next opening.
+        let late = Utc.with_ymd_and_hms(2026, 11, 24, 19, 0, 0).unwrap();
+        assert_eq!(after_working_days(&p, late, 1), Utc.with_ymd_and_hms(2026, 11, 26, 7, 0, 0).unwrap());
+    }
+}
