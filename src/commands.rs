@@ -104,7 +104,7 @@ fn canonical(word: &str) -> Option<&'static str> {
         "cc" | "teilnehmer" | "beteiligt" => "cc",
         "change" | "aenderung" | "wartung" => "change",
         "overview" | "uebersicht" | "ticketuebersicht" => "overview",
-        "kb" | "wissen" | "wissensdatenbank" | "artikel" => "kb",
+        "kb" | "wissen" | "wissensdatenbank" => "kb",
         _ => return None,
     })
 }
