@@ -230,6 +230,25 @@ pub struct Customer {
     pub project_team: Vec<String>,
     pub report_cycle: ReportCycle,
     pub report_to: Vec<String>,
+    /// Who gets the handover mail at support start (`customer welcome`);
+    /// empty: no automatic handover mail for this customer.
+    pub contacts: Vec<String>,
+    /// What the support must know about this customer, told in the handover mail.
+    pub specifics: Vec<String>,
+}
+
+/// The follow-through of the first level (`[followup]`): the team digest
+/// and the reminders of tickets waiting on the customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowupConfig {
+    /// Local time of the daily digest to every level's team (working days).
+    pub digest_at: NaiveTime,
+    /// A ticket waiting on the customer this many working days gets a
+    /// reminder (0: no reminders and no automatic close).
+    pub reminder_after_days: u32,
+    /// ... and this many working days after the reminder it is closed
+    /// (0: never closed automatically).
+    pub close_after_days: u32,
 }
 
 /// `limits.max_processing_secs` when it is not set.
@@ -297,6 +316,12 @@ pub struct Config {
     /// Local time (support time zone) at which periodic reports go out on the
     /// first working day of a cycle (`[reports] send_at`, default 08:00).
     pub report_send_at: NaiveTime,
+    /// The knowledge base (`[kb] path`, default `kb/` beside the config if
+    /// it exists); `None`: no articles are offered.
+    pub kb_path: Option<PathBuf>,
+    /// An article is offered when its score reaches this (`[kb] min_score`).
+    pub kb_min_score: f64,
+    pub followup: FollowupConfig,
     /// `[spam]`: upstream spam verdict thresholds and the check of unknown
     /// senders' marketing and phishing (read by [`crate::hygiene`]).
     pub spam: SpamThresholds,
@@ -1010,6 +1035,13 @@ impl Config {
                 }
             };
             let report_to = c.addresses(&format!("{key}.report_to"), cu.report_to);
+            let contacts = c.addresses(&format!("{key}.contacts"), cu.contacts);
+            let specifics: Vec<String> = cu.specifics.unwrap_or_default();
+            for (j, sp) in specifics.iter().enumerate() {
+                if sp.trim().is_empty() || sp.len() > 2000 {
+                    c.bad(format!("{key}.specifics[{j}]"), "must be a sentence of 1..2000 bytes", sp);
+                }
+            }
             customers.push(Customer {
                 name,
                 domains,
@@ -1019,6 +1051,8 @@ impl Config {
                 project_team,
                 report_cycle,
                 report_to,
+                contacts,
+                specifics,
             });
         }
 
@@ -1135,6 +1169,48 @@ impl Config {
         };
 
         let spam = spam_config(&mut c, raw.spam);
+        let kb = raw.kb.unwrap_or_default();
+        let kb_path = match kb.path {
+            Some(p) => {
+                let p = c.path(&p);
+                if !p.is_dir() {
+                    c.bad("kb.path", "must be a directory", p.display().to_string());
+                }
+                Some(p)
+            }
+            None => Some(c.path("kb")).filter(|p| p.is_dir()),
+        };
+        let kb_min_score = match kb.min_score {
+            None => crate::kb::DEFAULT_MIN_SCORE,
+            Some(x) if x > 0.0 && x <= 1000.0 => x,
+            Some(x) => {
+                c.bad("kb.min_score", "must be > 0 and <= 1000", x);
+                crate::kb::DEFAULT_MIN_SCORE
+            }
+        };
+        let fu = raw.followup.unwrap_or_default();
+        let digest_at = match fu.digest_at {
+            None => NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            Some(v) => NaiveTime::parse_from_str(&v, "%H:%M").unwrap_or_else(|_| {
+                c.bad("followup.digest_at", "must be a time HH:MM", &v);
+                NaiveTime::default()
+            }),
+        };
+        let mut days = |key: &str, v: Option<i64>, d: u32| -> u32 {
+            match v {
+                None => d,
+                Some(x) if (0..=365).contains(&x) => x as u32,
+                Some(x) => {
+                    c.bad(format!("followup.{key}"), "must be 0..365 working days (0: off)", x);
+                    d
+                }
+            }
+        };
+        let followup = FollowupConfig {
+            digest_at,
+            reminder_after_days: days("reminder_after_days", fu.reminder_after_days, 5),
+            close_after_days: days("close_after_days", fu.close_after_days, 5),
+        };
 
         if !c.problems.is_empty() {
             return Err(ConfigErrors(c.problems));
@@ -1163,6 +1239,9 @@ impl Config {
             sla,
             report_send_at,
             spam,
+            kb_path,
+            kb_min_score,
+            followup,
         })
     }
 

@@ -27,6 +27,8 @@ pub struct Pipeline {
     pub templates: Templates,
     pub signer: IdSigner,
     pub calendar: BusinessCalendar,
+    /// The knowledge base offered in acks (`kb.path`), re-read on reload.
+    pub kb: crate::kb::Kb,
 }
 
 impl Pipeline {
@@ -60,7 +62,8 @@ impl Pipeline {
             h.extra_closed_days.clone(),
         )
         .map_err(|e| anyhow::anyhow!("{}: hours: {e}", cfg.source))?;
-        Ok(Pipeline { cfg, classifier, templates, signer, calendar })
+        let kb = crate::kb::Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score).context("kb.path")?;
+        Ok(Pipeline { cfg, classifier, templates, signer, calendar, kb })
     }
 
     pub fn tag(&self, n: i64) -> String {

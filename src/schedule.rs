@@ -23,6 +23,12 @@ pub struct Tick {
     pub reminded: Vec<i64>,
     /// Periodic reports queued: "customer period".
     pub reports: Vec<String>,
+    /// Handover mails queued at support start (customer names).
+    pub welcomed: Vec<String>,
+    /// Daily digests queued ("level N YYYY-MM-DD").
+    pub digests: Vec<String>,
+    /// Reminders and automatic closes of tickets waiting on the customer.
+    pub followups: Vec<String>,
 }
 
 fn hours(h: f64) -> Duration {
@@ -175,6 +181,11 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
         out.reminded.push(ch.id);
     }
 
+    // The first level's follow-through: reminders, automatic closes, the daily digest.
+    let done = crate::followup::tick(p, conn, now)?;
+    (out.digests, out.followups) = (done.digests, done.followups);
+    // The handover at support start: once per customer, before the reports mark it as seen.
+    out.welcomed = crate::welcome::tick_welcome(p, conn, now)?;
     // Periodic reports: exactly once per customer and period (recorded with the outbox row).
     out.reports = crate::reports::tick_reports(p, conn, now)?;
     Ok(out)

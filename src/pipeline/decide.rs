@@ -583,6 +583,8 @@ pub enum Effect {
     },
     /// `#change done|cancelled` without an announced change: only an event.
     NoChangeToFinish,
+    /// `#kb`: the agent's answer kept as a draft article (title, or the subject when empty).
+    KbDraft(String),
 }
 
 /// What an agent's commands do, decided.
@@ -683,6 +685,10 @@ pub fn agent_commands(
                 plan.executed.push(format!("#cc {a}"));
             }
             Command::Merge(target) => plan.merge_into = Some(*target),
+            Command::KbDraft(title) => {
+                plan.effects.push(Effect::KbDraft(title.clone()));
+                plan.executed.push("#kb".into());
+            }
             Command::ChangeAnnounce(w) => {
                 let tz = cal.timezone();
                 let at = |t: chrono::NaiveTime| {

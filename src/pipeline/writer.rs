@@ -220,11 +220,12 @@ impl<'a> Writer<'a> {
                 "follow_up": false,
             }),
         );
+        let mut ctx = ctx;
+        ctx["kb_articles"] = crate::kb::offers_json(&p.kb, cat, &language, &mail.subject, &self.new_text);
         // The customer's acknowledgement.
         self.queue_to_customer("ack", &ticket, &language, &ctx)?;
         // The team of the ticket's level, the category's notify list, the project team on level 2.
         let (files, listed, _) = self.pass_on()?;
-        let mut ctx = ctx;
         ctx["attachments"] = json!(listed);
         self.queue_internal_with("notify_agents", &ticket, plan.team, &ctx, files)?;
         if let Some(consultant) = plan.consultant {

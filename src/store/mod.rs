@@ -25,6 +25,13 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_outbox_held", include_str!("migrations/0009_outbox_held.sql")),
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
     ("0011_inflight_alone", include_str!("migrations/0011_inflight_alone.sql")),
+    // 0012-0016 belong to parallel branches: placeholders until they are merged.
+    ("0012_reserved", include_str!("migrations/0012_reserved.sql")),
+    ("0013_reserved", include_str!("migrations/0013_reserved.sql")),
+    ("0014_reserved", include_str!("migrations/0014_reserved.sql")),
+    ("0015_reserved", include_str!("migrations/0015_reserved.sql")),
+    ("0016_reserved", include_str!("migrations/0016_reserved.sql")),
+    ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
 ];
 
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).

@@ -120,6 +120,9 @@ impl<'a> Writer<'a> {
                     change_mails.push((ch, state));
                 }
                 Effect::NoChangeToFinish => event("change", "no announced change to finish")?,
+                Effect::KbDraft(title) => {
+                    crate::kb::save_draft(self.conn, &ticket, &title, &parsed.text, &from, self.row, self.now)?;
+                }
             }
         }
         let ticket = store::get_ticket(self.conn, id)?.context("ticket")?;
