@@ -23,6 +23,36 @@ pub struct File {
     pub metrics: Option<Metrics>,
     pub sla: Option<Sla>,
     pub reports: Option<Reports>,
+    pub spam: Option<Spam>,
+    pub kb: Option<Kb>,
+    pub followup: Option<Followup>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Kb {
+    pub path: Option<String>,
+    pub min_score: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Followup {
+    pub digest_at: Option<String>,
+    pub reminder_after_days: Option<i64>,
+    pub close_after_days: Option<i64>,
+}
+
+/// `[spam]`: when an upstream verdict counts as spam, and whether unknown
+/// senders' marketing and phishing is kept out of tickets.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Spam {
+    pub spamassassin_score: Option<f64>,
+    pub rspamd_score: Option<f64>,
+    pub rspamd_action: Option<String>,
+    pub scl: Option<i64>,
+    pub unsolicited: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -157,6 +187,8 @@ pub struct Customer {
     pub project_team: Option<Vec<String>>,
     pub report_cycle: Option<String>,
     pub report_to: Option<Vec<String>>,
+    pub contacts: Option<Vec<String>>,
+    pub specifics: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -26,6 +26,12 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
     ("0011_inflight_alone", include_str!("migrations/0011_inflight_alone.sql")),
     ("0012_security_flag", include_str!("migrations/0012_security_flag.sql")),
+    // 0013-0016 belong to parallel branches: placeholders until they are merged.
+    ("0013_reserved", include_str!("migrations/0013_reserved.sql")),
+    ("0014_reserved", include_str!("migrations/0014_reserved.sql")),
+    ("0015_reserved", include_str!("migrations/0015_reserved.sql")),
+    ("0016_reserved", include_str!("migrations/0016_reserved.sql")),
+    ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
 ];
 
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
@@ -78,21 +84,15 @@ pub fn hold_restored(conn: &Connection, now: DateTime<Utc>) -> Result<Option<(St
 /// Prepared statements kept per connection (`prepare_cached`).
 const STATEMENT_CACHE: usize = 64;
 
-/// Time as stored: RFC 3339, UTC, seconds.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Parse a stored time.
-pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
-}
+pub use crate::domain::{parse_ts, ts};
 
 /// An open, migrated database.
 pub struct Store {
     conn: Connection,
-    /// The in-flight marker of `run` and `ingest` (`None`: not guarded).
-    inflight: Option<crate::inflight::Guard>,
+    /// The in-flight marker of `run` and `ingest` (`None`: not guarded): an
+    /// `inflight::Guard`, held here without naming its type so that the
+    /// store does not import `inflight`, which imports the store.
+    inflight: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl Store {
@@ -230,14 +230,15 @@ impl Store {
     }
 
     /// Watch this store's batches with an in-flight marker (`inflight::guard`).
-    pub fn set_inflight(&mut self, guard: crate::inflight::Guard) {
+    pub fn set_inflight(&mut self, guard: Box<dyn std::any::Any + Send>) {
         self.inflight = Some(guard);
     }
 
     /// The connection and the in-flight guard, borrowed together (a batch
     /// holds its transaction and writes the marker).
-    pub fn parts_mut(&mut self) -> (&mut Connection, Option<&mut crate::inflight::Guard>) {
-        (&mut self.conn, self.inflight.as_mut())
+    /// The guard is what `set_inflight` was given (`inflight::Batch::begin` takes it back by type).
+    pub fn parts_mut(&mut self) -> (&mut Connection, Option<&mut (dyn std::any::Any + Send)>) {
+        (&mut self.conn, self.inflight.as_deref_mut())
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
@@ -246,40 +247,7 @@ impl Store {
     }
 }
 
-/// A ticket row.
-#[derive(Debug, Clone, Serialize)]
-pub struct Ticket {
-    pub id: i64,
-    pub subject: String,
-    pub category: String,
-    pub level: i64,
-    pub priority: String,
-    pub status: String,
-    pub customer: Option<String>,
-    pub requester: String,
-    pub billable: bool,
-    pub confidence: f64,
-    pub low_confidence: bool,
-    pub language: String,
-    pub assignee: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub first_response_due: Option<String>,
-    pub resolution_due: Option<String>,
-    pub first_response_at: Option<String>,
-    pub closed_at: Option<String>,
-    pub merged_into: Option<i64>,
-    pub linked_to: Option<i64>,
-    /// When the team was warned that the first-response target is near.
-    pub sla_warned_at: Option<String>,
-    /// When the ticket last rose a level for a missed first response.
-    pub escalated_at: Option<String>,
-    /// The requester's display name, for greetings (None: none known).
-    pub requester_name: Option<String>,
-    /// A security suspicion, independent of the category (see
-    /// `classify::Classification::security_flag`); an agent's #category settles it.
-    pub security_flag: bool,
-}
+pub use crate::domain::Ticket;
 
 const TICKET_COLS: &str = "id, subject, category, level, priority, status, customer, requester, billable, confidence, \
     low_confidence, language, assignee, created_at, updated_at, first_response_due, resolution_due, \
@@ -1117,7 +1085,7 @@ pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option
 /// notes, team notifications or an agent's own mail.
 pub fn customer_thread_ids(conn: &Connection, ticket: i64, limit: usize) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_id FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+        "SELECT message_id FROM (SELECT message_id, coalesce(arrived_at, received_at) AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
          AND message_id IS NOT NULL AND disposition IN ('new_ticket', 'follow_up') \
          UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1 \
          AND kind IN ('ack', 'status', 'agent_reply', 'change')) ORDER BY t DESC, o DESC, id DESC LIMIT ?2",
@@ -1181,9 +1149,12 @@ pub fn latest_customer_text(conn: &Connection, ticket: i64) -> Result<Option<Str
         .optional()?)
 }
 
+/// The Message-IDs of a ticket's mails, incoming and outgoing, in order of
+/// time: an incoming mail's arrival, an outgoing one's creation (the arrival
+/// of the mail that caused it), so a backlog threads as it would live.
 pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_id, t FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+        "SELECT message_id, t FROM (SELECT message_id, coalesce(arrived_at, received_at) AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
          AND message_id IS NOT NULL AND disposition <> 'duplicate' \
          UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1) ORDER BY t, o, id",
     )?;

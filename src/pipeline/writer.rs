@@ -1,0 +1,736 @@
+//! The writer of one mail: reads what it needs, decides and writes, step
+//! by step, inside the mail's savepoint (see [`super`]). Agent mails are in
+//! [`agent`].
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::Pipeline;
+use super::decide::{self, FollowUp, NewTicketPlan, Route, Routed, hours};
+use super::snapshot;
+use crate::classify::Classification;
+use crate::config::{Config, Customer};
+use crate::domain::{Category, Disposition, Level, Priority, Status};
+use crate::engine::{QueuedMail, queue_mail_parts};
+use crate::parse::InboundMail;
+use crate::store::{self, NewTicket, Ticket};
+use crate::templates;
+use crate::words::{human_size, priority_title, some_of, status_news, status_title, strip_reply_prefixes};
+
+mod agent;
+
+/// The state of one mail being decided and written.
+pub(super) struct Writer<'a> {
+    pub(super) p: &'a Pipeline,
+    pub(super) conn: &'a Connection,
+    pub(super) row: i64,
+    /// When the mail arrived at our server ([`arrival`]): the time of every
+    /// decision, event and queued mail it causes.
+    pub(super) now: DateTime<Utc>,
+    /// When it is processed: the `Date:` of the mails it causes.
+    pub(super) processed: DateTime<Utc>,
+    pub(super) mail: &'a InboundMail,
+    pub(super) queued: Vec<String>,
+    pub(super) new_text: String,
+    /// The classification, if [`Pipeline::prepare`] made it already.
+    pub(super) class: Option<Classification>,
+    /// What each stage decided (stored with the message).
+    pub(super) trail: Vec<String>,
+    /// The sender is an agent whose mail passed the trust check
+    /// (`require_authentication`); only such a mail acts as an agent.
+    pub(super) agent: bool,
+    /// What the team must know about this mail (a failed trust check,
+    /// refused commands, people not added): shown in its notifications.
+    pub(super) warnings: Vec<String>,
+    /// What the agent who wrote must know (recipients left out, …): sent
+    /// to them as an `agent_notice` mail.
+    pub(super) notices: Vec<String>,
+    /// Everyone this mail was also addressed to (To and CC, not the
+    /// support; at most 50): for the notifications, worked out once.
+    pub(super) copied: Vec<String>,
+}
+
+type Decided = (Disposition, Option<i64>, Option<String>);
+
+impl<'a> Writer<'a> {
+    /// After a category or priority change: the due times follow the new
+    /// targets (the first-response one only while no answer reached the customer).
+    fn refresh_due_times(&self, id: i64) -> Result<()> {
+        let t = store::get_ticket(self.conn, id)?.context("ticket")?;
+        let (Some(cat), Some(prio)) = (Category::parse(&t.category), Priority::parse(&t.priority)) else {
+            return Ok(());
+        };
+        let (fr, res) = self.p.cfg.sla_targets(cat, prio);
+        let created = store::parse_ts(&t.created_at).context("ticket without a creation time")?;
+        if t.first_response_at.is_none() {
+            let start = t.escalated_at.as_deref().and_then(store::parse_ts).unwrap_or(created);
+            let due = self.p.calendar.add_support_hours(start, hours(fr));
+            store::set_ticket_field(self.conn, id, "first_response_due", &store::ts(due), self.now)?;
+        }
+        let due = self.p.calendar.add_support_hours(created, hours(res));
+        store::set_ticket_field(self.conn, id, "resolution_due", &store::ts(due), self.now)?;
+        Ok(())
+    }
+
+    /// Read what the decision needs, decide the mail's route
+    /// ([`decide::route`], pure) and carry it out.
+    pub(super) fn run(&mut self) -> Result<Decided> {
+        let snap = snapshot::read(self.p, self.conn, self.mail, self.row)?;
+        let routed = decide::route(&self.p.cfg, self.mail, &self.new_text, &snap);
+        self.apply_route(routed)
+    }
+
+    /// Carry out a route: its events first, then the route's own work, then
+    /// the security event on the ticket the mail ends on.
+    pub(super) fn apply_route(&mut self, routed: Routed) -> Result<Decided> {
+        let Routed { route, agent, refused, security, events, parsed, trail, warnings, alerts } = routed;
+        self.agent = agent;
+        self.trail.extend(trail);
+        self.warnings.extend(warnings);
+        for a in &alerts {
+            warn!(security = true, "{a}");
+        }
+        for e in &events {
+            store::insert_event(self.conn, e.ticket, Some(self.row), self.now, &e.actor, e.kind, &e.detail)?;
+        }
+        let decided = match route {
+            Route::Duplicate { ticket, .. } => {
+                return Ok((
+                    Disposition::Duplicate,
+                    ticket,
+                    Some("same Message-ID and same bytes as an earlier mail".into()),
+                ));
+            }
+            Route::Machine { disposition, reason, bounce } => {
+                let mut ticket = None;
+                if let Some((t, detail, failed)) = bounce {
+                    store::insert_event(
+                        self.conn,
+                        Some(t),
+                        Some(self.row),
+                        self.now,
+                        "mailer-daemon",
+                        "bounce",
+                        &detail,
+                    )?;
+                    for r in &failed {
+                        store::add_participant(self.conn, t, r, "bounced")?;
+                    }
+                    ticket = Some(t);
+                }
+                return Ok((disposition, ticket, Some(reason)));
+            }
+            Route::Agent { ticket } => self.agent_mail(*ticket, parsed)?,
+            Route::Overview => self.overview()?,
+            Route::FollowUp { ticket, untrusted } => self.customer_follow_up(*ticket, untrusted)?,
+            Route::NewTicket { linked_to, note } => self.new_ticket(linked_to, note)?,
+        };
+        if let (Some(detail), Some(t)) = (security, decided.1) {
+            let from = self.mail.from_addr().to_string();
+            store::insert_event(self.conn, Some(t), Some(self.row), self.now, &from, "security", &detail)?;
+        }
+        Ok(match refused {
+            Some(why) => (Disposition::RejectedCommand, decided.1, Some(why)),
+            None => decided,
+        })
+    }
+
+    fn customer(&self) -> Option<&'a Customer> {
+        let p: &'a Pipeline = self.p;
+        let mail: &'a InboundMail = self.mail;
+        p.cfg.customer_for(mail.from_addr())
+    }
+
+    fn new_ticket(&mut self, linked_to: Option<i64>, note: Option<String>) -> Result<Decided> {
+        let p = self.p;
+        let cfg = &p.cfg;
+        let mail = self.mail;
+        let from = mail.from_addr().to_string();
+        let customer = self.customer();
+        let class: Classification =
+            self.class.take().unwrap_or_else(|| p.classifier.classify(&mail.subject, &self.new_text));
+        self.trail.push(format!(
+            "classify: {} (confidence {:.2}{}): {}",
+            class.category,
+            class.confidence,
+            if class.low_confidence { ", LOW" } else { "" },
+            class.reasons.join("; ")
+        ));
+        let plan = decide::new_ticket(cfg, &p.calendar, &class, customer, &mail.subject, &self.new_text, self.now);
+        let NewTicketPlan { category: cat, priority, level, status, language, .. } = plan.clone();
+        let subject = if mail.subject.is_empty() { "(kein Betreff)".to_string() } else { mail.subject.clone() };
+        let nt = NewTicket {
+            subject: subject.chars().take(200).collect(),
+            category: cat.as_str().into(),
+            level: level.get() as i64,
+            priority: priority.as_str().into(),
+            status: status.as_str().into(),
+            customer: customer.map(|c| c.name.clone()),
+            requester: from.clone(),
+            billable: !cat.covered_by_maintenance(),
+            confidence: class.confidence,
+            low_confidence: class.low_confidence,
+            language: language.clone(),
+            first_response_due: Some(store::ts(plan.first_response_due)),
+            resolution_due: Some(store::ts(plan.resolution_due)),
+            linked_to,
+            requester_name: mail.from.as_ref().and_then(|m| m.name.clone()).filter(|n| !n.trim().is_empty()),
+            security_flag: class.security_flag,
+        };
+        let id = store::insert_ticket(self.conn, &nt, self.now)?;
+        store::add_participant(self.conn, id, &from, "requester")?;
+        let copied: Vec<String> = mail.cc.iter().chain(mail.to.iter()).map(|m| m.addr.clone()).collect();
+        self.add_cc_participants(id, nt.customer.as_deref(), &from, &copied)?;
+        let reasons = class.reasons.join("; ");
+        store::insert_event(
+            self.conn,
+            Some(id),
+            Some(self.row),
+            self.now,
+            "supportd",
+            "created",
+            &format!(
+                "category {} (confidence {:.2}{}), level {}, priority {}: {}",
+                cat,
+                class.confidence,
+                if class.low_confidence { ", LOW" } else { "" },
+                level,
+                priority,
+                reasons
+            ),
+        )?;
+        if let Some(n) = &note {
+            store::insert_event(self.conn, Some(id), Some(self.row), self.now, "supportd", "linked", n)?;
+        }
+        let ticket = nt.as_inserted(id, self.now);
+        let ctx = self.context(
+            &ticket,
+            customer,
+            &language,
+            json!({
+                "in_hours": plan.in_hours,
+                "next_opening": p.calendar.format_opening(plan.next_opening, &language),
+                "response_by": p.calendar.format_opening(plan.first_response_due, &language),
+                "security": cat == Category::SecurityError,
+                "reasons": reasons,
+                "confidence": format!("{:.2}", class.confidence),
+                "low_confidence": class.low_confidence,
+                "follow_up": false,
+            }),
+        );
+        let mut ctx = ctx;
+        ctx["kb_articles"] = crate::kb::offers_json(&p.kb, cat, &language, &mail.subject, &self.new_text);
+        // The customer's acknowledgement.
+        self.queue_to_customer("ack", &ticket, &language, &ctx)?;
+        // The team of the ticket's level, the category's notify list, the project team on level 2.
+        let (files, listed, _) = self.pass_on()?;
+        ctx["attachments"] = json!(listed);
+        for (k, v) in class.flag_context().as_object().into_iter().flatten() {
+            ctx[k] = v.clone();
+        }
+        self.queue_internal_with("notify_agents", &ticket, plan.team, &ctx, files)?;
+        if let Some(consultant) = plan.consultant {
+            self.queue_internal("forward_consultant", &ticket, vec![consultant], &ctx)?;
+        }
+        Ok((Disposition::NewTicket, Some(id), note))
+    }
+
+    /// A customer's mail on a ticket. `untrusted`: the mail failed a trust
+    /// check (refused commands, an agent address without the trusted pass):
+    /// it is recorded and the team told, but it changes no status and adds
+    /// nobody to the ticket.
+    fn customer_follow_up(&mut self, ticket: Ticket, untrusted: bool) -> Result<Decided> {
+        let from = self.mail.from_addr().to_string();
+        let step = decide::follow_up(&self.p.cfg, &ticket, untrusted, &self.new_text, self.now);
+        let reopened = step == FollowUp::Reopen;
+        match step {
+            FollowUp::Untrusted => {
+                store::insert_event(
+                    self.conn,
+                    Some(ticket.id),
+                    Some(self.row),
+                    self.now,
+                    &from,
+                    "message",
+                    "follow-up that failed a trust check: no status change, nobody added",
+                )?;
+            }
+            FollowUp::ThanksOnly => {
+                store::insert_event(
+                    self.conn,
+                    Some(ticket.id),
+                    Some(self.row),
+                    self.now,
+                    &from,
+                    "message",
+                    "thanks only: not reopened",
+                )?;
+                store::touch_ticket(self.conn, ticket.id, self.now)?;
+                return Ok((Disposition::FollowUp, Some(ticket.id), Some("thanks only; ticket stays closed".into())));
+            }
+            FollowUp::TooLate(note) => return self.new_ticket(Some(ticket.id), Some(note)),
+            // Reopened, or the customer answered: the ticket is back with the team.
+            FollowUp::Reopen | FollowUp::Answered => {
+                store::set_status(self.conn, ticket.id, Status::Open, self.now, &from, Some(self.row))?;
+            }
+            FollowUp::Plain => {}
+        }
+        if !untrusted {
+            store::insert_event(self.conn, Some(ticket.id), Some(self.row), self.now, &from, "message", "follow-up")?;
+            if from.eq_ignore_ascii_case(&ticket.requester)
+                && let Some(name) =
+                    self.mail.from.as_ref().and_then(|m| m.name.as_deref()).filter(|n| !n.trim().is_empty())
+                && ticket.requester_name.as_deref() != Some(name)
+            {
+                store::set_ticket_field(self.conn, ticket.id, "requester_name", &name, self.now)?;
+            }
+            // The writer (a colleague of the requester) and the people they
+            // copied join, by the organisation rule and the cap.
+            let mut copied: Vec<String> = vec![from.clone()];
+            copied.extend(self.mail.cc.iter().map(|m| m.addr.clone()));
+            self.add_cc_participants(ticket.id, ticket.customer.as_deref(), &ticket.requester, &copied)?;
+        }
+        store::touch_ticket(self.conn, ticket.id, self.now)?;
+        let ticket = store::get_ticket(self.conn, ticket.id)?.context("ticket")?;
+        let customer = self.customer();
+        let lang = ticket.language.clone();
+        if reopened {
+            // The customer is told the request is open again (an automatic
+            // answer: under the acknowledgement cap).
+            let en = lang == "en";
+            let ctx = self.context(
+                &ticket,
+                customer,
+                &lang,
+                json!({
+                    "changes": [status_news(Status::Open, en)],
+                    "status_headline": if en { "Your request is open again" } else { "Ihre Anfrage ist wieder geöffnet" },
+                }),
+            );
+            self.queue_to_customer("status", &ticket, &lang, &ctx)?;
+        }
+        let (files, listed, _) = self.pass_on()?;
+        let ctx = self.context(
+            &ticket,
+            customer,
+            &lang,
+            json!({"follow_up": true, "reopened": reopened, "attachments": listed}),
+        );
+        let team = self.team_of(&ticket);
+        let team = team.into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
+        self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
+        Ok((Disposition::FollowUp, Some(ticket.id), reopened.then(|| "reopened the ticket".to_string())))
+    }
+
+    /// Who works a ticket now ([`decide::team_of`]).
+    fn team_of(&self, t: &Ticket) -> Vec<String> {
+        decide::team_of(&self.p.cfg, t)
+    }
+
+    /// The customer side of a ticket: requester and CC'd participants (never
+    /// bounced ones), at most `limits.max_recipients`; the ones left out are
+    /// returned too. Linear in the number of participants.
+    fn customer_recipients(&self, t: &Ticket) -> Result<(Vec<String>, Vec<String>)> {
+        let max = self.p.cfg.limits.max_recipients.max(1);
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(t.requester.to_ascii_lowercase());
+        let mut to = vec![t.requester.clone()];
+        let mut left_out = Vec::new();
+        for (a, role) in store::participants(self.conn, t.id)? {
+            if role == "cc" && seen.insert(a.to_ascii_lowercase()) {
+                if to.len() < max {
+                    to.push(a);
+                } else {
+                    left_out.push(a);
+                }
+            }
+        }
+        Ok((to, left_out))
+    }
+
+    /// Add the people a customer's mail copied (To/CC) to the ticket, the
+    /// way a cautious helpdesk does: only people of the ticket's own
+    /// organisation, never the support or an agent, at most
+    /// `limits.max_recipients` on the customer side. Everyone else is left
+    /// out, recorded as an event and named to the team (an agent adds
+    /// others with `#cc`). Linear in the number of addresses.
+    fn add_cc_participants(
+        &mut self,
+        ticket: i64,
+        customer: Option<&str>,
+        requester: &str,
+        addrs: &[String],
+    ) -> Result<()> {
+        let cfg = &self.p.cfg;
+        let max = cfg.limits.max_recipients.max(1);
+        let existing = store::participants(self.conn, ticket)?;
+        let decide::CcJoins { add, strangers: stranger, over_cap } =
+            decide::cc_joins(cfg, &existing, customer, requester, addrs);
+        for a in &add {
+            store::add_participant(self.conn, ticket, a, "cc")?;
+        }
+        let left_out = [
+            (
+                stranger,
+                "outside the customer's organisation".to_string(),
+                "nicht aus der Organisation des Kunden".to_string(),
+                ". Mit #cc ADRESSE hinzufügen, wenn gewollt.",
+                ". Add with #cc ADDRESS if wanted.",
+            ),
+            (over_cap, format!("more than {max} recipients"), format!("mehr als {max} Empfänger"), "", ""),
+        ];
+        for (people, why, warum, hint_de, hint_en) in left_out {
+            if people.is_empty() {
+                continue;
+            }
+            let detail = format!("not added to the ticket ({why}): {}", some_of(&people, false));
+            store::insert_event(
+                self.conn,
+                Some(ticket),
+                Some(self.row),
+                self.now,
+                "supportd",
+                "cc_not_added",
+                &detail,
+            )?;
+            self.warnings.push(self.team_words(
+                &format!("Nicht als Beteiligte übernommen ({warum}): {}{hint_de}", some_of(&people, true)),
+                &format!("Not added as participants ({why}): {}{hint_en}", some_of(&people, false)),
+            ));
+        }
+        Ok(())
+    }
+
+    /// This mail's attachments: the ones passed on (in order, while their
+    /// total stays within `limits.max_forward_bytes`) and a line for each
+    /// (name, size, passed on or kept in the store only) for the templates.
+    fn pass_on(&self) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
+        let atts = &self.mail.attachments;
+        let files: Vec<FileInfo> = atts
+            .iter()
+            .map(|a| FileInfo { name: &a.filename, content_type: &a.content_type, size: a.data.len(), row: self.row })
+            .collect();
+        pass_on(&self.p.cfg, &files, |i| Ok(atts[i].data.clone()))
+    }
+
+    /// "Anna (MEIN TEAM Support)" for a relayed answer when
+    /// `support.agent_name_in_from` is on and the agent's mail gave a name.
+    fn agent_display_name(&self) -> Option<String> {
+        if !self.p.cfg.agent_name_in_from {
+            return None;
+        }
+        let first = self.mail.from.as_ref()?.name.as_deref()?.split_whitespace().next()?.trim_matches(['"', ',']);
+        (!first.is_empty()).then(|| format!("{first} ({})", self.p.cfg.display_name))
+    }
+
+    /// Who wrote this mail, as "Name <address>".
+    fn author(&self) -> String {
+        match self.mail.from.as_ref().and_then(|m| m.name.as_deref()).filter(|n| !n.trim().is_empty()) {
+            Some(n) => format!("{n} <{}>", self.mail.from_addr()),
+            None => self.mail.from_addr().to_string(),
+        }
+    }
+
+    /// A text for the team, in the support's language.
+    fn team_words(&self, de: &str, en: &str) -> String {
+        if self.p.cfg.language == "en" { en.to_string() } else { de.to_string() }
+    }
+}
+
+impl<'a> Writer<'a> {
+    fn context(
+        &self,
+        t: &Ticket,
+        customer: Option<&Customer>,
+        lang: &str,
+        extra: serde_json::Value,
+    ) -> serde_json::Value {
+        let cfg = &self.p.cfg;
+        let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
+        let level = Level::new(t.level).unwrap_or(Level::FIRST);
+        let mut v = json!({
+            "tag": self.p.tag(t.id),
+            "subject": strip_reply_prefixes(&t.subject),
+            "requester": t.requester,
+            // The greeting is the requester's, whoever's mail caused this one.
+            "requester_name": t.requester_name,
+            "customer": t.customer,
+            "customer_or_requester": t.customer.clone().unwrap_or_else(|| t.requester.clone()),
+            "category": t.category,
+            "category_title": cat.title_one(lang),
+            "level": t.level,
+            "level_ordinal": level.ordinal(),
+            "priority": t.priority,
+            "priority_title": priority_title(&t.priority, lang),
+            "status": t.status,
+            "status_title": status_title(&t.status, lang == "en"),
+            "covered": !t.billable,
+            "contact_person": customer.and_then(|c| c.contact_person.clone()),
+            "display_name": cfg.display_name,
+            "support_address": cfg.support_address,
+            // Once answered, no due time is shown any more.
+            "first_response_due": t.first_response_due.as_deref().filter(|_| t.first_response_at.is_none()).and_then(store::parse_ts)
+                .map(|d| d.with_timezone(&self.p.calendar.timezone()).format("%d.%m.%Y %H:%M").to_string()),
+            "text": self.new_text,
+            "warnings": self.warnings,
+            // Who wrote the mail that caused this one, and who else it went to.
+            "author": self.author(),
+            "author_is_requester": self.mail.from_addr().eq_ignore_ascii_case(&t.requester),
+            "copied": self.copied,
+            // Set where they apply; every template may test them.
+            "attachments": [],
+            "reopened": false,
+        });
+        if let (Some(o), serde_json::Value::Object(e)) = (v.as_object_mut(), extra) {
+            o.extend(e);
+        }
+        v
+    }
+
+    /// Queue a templated mail to the ticket's requester, unless the per-sender cap is reached.
+    fn queue_to_customer(&mut self, kind: &str, t: &Ticket, lang: &str, ctx: &serde_json::Value) -> Result<()> {
+        let to = self.mail.from_addr().to_string();
+        if !self.under_rate_cap(&to, decide::ACK_BUDGET)? {
+            store::insert_event(
+                self.conn,
+                Some(t.id),
+                Some(self.row),
+                self.now,
+                "supportd",
+                "rate_cap",
+                &format!("no {kind} to {to}: automatic answer cap reached"),
+            )?;
+            let l = &self.p.cfg.limits;
+            self.warnings.push(self.team_words(
+                &format!(
+                    "Keine automatische Antwort ({kind}) an {to}: höchstens {} pro Stunde und {} pro Tag an einen Absender, die Grenze ist erreicht. Bitte persönlich antworten.",
+                    l.auto_replies_per_hour, l.auto_replies_per_day
+                ),
+                &format!(
+                    "No automatic answer ({kind}) to {to}: at most {} per hour and {} per day to one sender, the cap is reached. Please answer in person.",
+                    l.auto_replies_per_hour, l.auto_replies_per_day
+                ),
+            ));
+            info!(ticket = %self.p.tag(t.id), "no {kind} to {to}: automatic answer cap reached");
+            return Ok(());
+        }
+        let (subject, body) = self.p.templates.render(kind, lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let irt = Some(self.mail.message_id.clone());
+        self.queue_raw(kind, t, vec![to], subject, body, "auto-replied", irt)
+    }
+
+    fn queue_internal(&mut self, kind: &str, t: &Ticket, to: Vec<String>, ctx: &serde_json::Value) -> Result<()> {
+        self.queue_internal_with(kind, t, to, ctx, Vec::new())
+    }
+
+    /// [`Writer::queue_internal`] with files attached.
+    fn queue_internal_with(
+        &mut self,
+        kind: &str,
+        t: &Ticket,
+        mut to: Vec<String>,
+        ctx: &serde_json::Value,
+        attachments: Vec<templates::Attachment>,
+    ) -> Result<()> {
+        to.sort();
+        to.dedup();
+        to.retain(|a| !a.eq_ignore_ascii_case(&self.p.cfg.support_address));
+        if to.is_empty() {
+            return Ok(());
+        }
+        let lang = self.p.cfg.language.clone();
+        // The team reads the support's language, whatever the customer's is.
+        let mut ctx = ctx.clone();
+        ctx["warnings"] = json!(self.warnings);
+        let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
+        ctx["category_title"] = json!(cat.title_one(&lang));
+        ctx["priority_title"] = json!(priority_title(&t.priority, &lang));
+        let (subject, body) = self.p.templates.render(kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let irt = Some(self.mail.message_id.clone());
+        self.queue_plain(kind, Some(t.id), to, subject, body, "auto-generated", irt, attachments)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn queue_raw(
+        &mut self,
+        kind: &str,
+        t: &Ticket,
+        to: Vec<String>,
+        subject: String,
+        body: String,
+        auto_submitted: &'static str,
+        in_reply_to: Option<String>,
+    ) -> Result<()> {
+        self.queue_plain(kind, Some(t.id), to, subject, body, auto_submitted, in_reply_to, Vec::new())
+    }
+
+    /// Queue a rendered mail (with or without a ticket) in this transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_plain(
+        &mut self,
+        kind: &str,
+        ticket: Option<i64>,
+        to: Vec<String>,
+        subject: String,
+        body: String,
+        auto_submitted: &'static str,
+        in_reply_to: Option<String>,
+        attachments: Vec<templates::Attachment>,
+    ) -> Result<()> {
+        let seed = format!("{}|{}|{}|{:?}|{}", self.mail.content_hash, kind, self.queued.len(), ticket, self.row);
+        let queued = queue_mail_parts(
+            self.p,
+            self.conn,
+            QueuedMail {
+                kind,
+                ticket,
+                to,
+                subject,
+                body,
+                auto_submitted,
+                in_reply_to,
+                seed: &seed,
+                cause_row: Some(self.row),
+                display_name: (kind == "agent_reply").then(|| self.agent_display_name()).flatten(),
+                written_at: Some(self.processed),
+            },
+            None,
+            attachments,
+            self.now,
+        )?;
+        if queued.is_some() {
+            self.queued.push(kind.to_string());
+        }
+        Ok(())
+    }
+
+    /// The ticket overview for the sender: their organisation's tickets (by
+    /// domain), or only their own when they belong to no customer. Sent to
+    /// the From address only, under the per-address cap.
+    fn overview(&mut self) -> Result<Decided> {
+        let p = self.p;
+        let from = self.mail.from_addr().to_string();
+        let customer = self.customer();
+        if !self.under_rate_cap(&from, decide::OVERVIEW_BUDGET)? {
+            let detail = format!("no overview to {from}: overview answer cap reached");
+            store::insert_event(self.conn, None, Some(self.row), self.now, "supportd", "rate_cap", &detail)?;
+            warn!("{detail}");
+            return Ok((
+                Disposition::OverviewRequest,
+                None,
+                Some(format!("no overview to {from}: automatic answer cap reached")),
+            ));
+        }
+        let lang = self.p.language_for(customer, &self.new_text);
+        let tickets = store::list_tickets(self.conn, None, customer.map(|c| c.name.as_str()))?;
+        let tz = p.calendar.timezone();
+        let fmt = |s: &str| {
+            store::parse_ts(s).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default()
+        };
+        let en = lang == "en";
+        let row = |t: &Ticket| {
+            json!({
+                "tag": p.tag(t.id),
+                "subject": t.subject,
+                "status": t.status,
+                "status_title": status_title(&t.status, en),
+                "level": t.level,
+                "level_ordinal": Level::new(t.level).unwrap_or(Level::FIRST).ordinal(),
+                "category_title": Category::parse(&t.category).map(|c| c.title_one(&lang)).unwrap_or(""),
+                "opened": fmt(&t.created_at),
+                "last_activity": fmt(&t.updated_at),
+            })
+        };
+        let listing = decide::overview(&tickets, customer.is_some(), &from);
+        let open: Vec<_> = listing.open.iter().map(|t| row(t)).collect();
+        let closed: Vec<_> = listing.closed.iter().map(|t| row(t)).collect();
+        let visible = listing.open.len() + listing.closed.len();
+        let ctx = json!({
+            "customer": customer.map(|c| c.name.clone()),
+            "requester_name": self.mail.from.as_ref().and_then(|m| m.name.clone()),
+            "date": self.now.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
+            "open": open,
+            "closed": closed,
+            "display_name": p.cfg.display_name,
+        });
+        let (subject, body) = p.templates.render("overview", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let irt = Some(self.mail.message_id.clone());
+        self.queue_plain("overview", None, vec![from], subject, body, "auto-replied", irt, Vec::new())?;
+        Ok((Disposition::OverviewRequest, None, Some(format!("{visible} tickets listed"))))
+    }
+
+    /// Whether `addr` may get another automatic answer of this budget: the
+    /// acknowledgement budget counts acks (and any other automatic answer to
+    /// a customer), the overview budget only overviews — an explicit
+    /// request is owed its answer even after a busy exchange. Relayed agent
+    /// answers and status mails are people's answers and never count.
+    fn under_rate_cap(&self, addr: &str, budget: &[&str]) -> Result<bool> {
+        let l = &self.p.cfg.limits;
+        let (hour, day) = store::auto_mails_to_since(
+            self.conn,
+            addr,
+            budget,
+            self.now - Duration::hours(1),
+            self.now - Duration::days(1),
+        )?;
+        Ok(decide::under_cap(l, hour, day))
+    }
+}
+
+/// One attachment to pass on or list: name, content type, size and the
+/// stored mail that holds it.
+pub(crate) struct FileInfo<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: usize,
+    pub row: i64,
+}
+
+/// Attachments to pass on within `limits.max_forward_bytes` (in order) and
+/// a line for each for the templates; the names of those not passed on.
+/// `load(i)` gives the bytes of `files[i]`: called only for the files passed
+/// on, so a ticket's large stored files are never read for a listing.
+pub(crate) fn pass_on(
+    cfg: &Config,
+    files: &[FileInfo],
+    mut load: impl FnMut(usize) -> Result<Vec<u8>>,
+) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
+    let max = cfg.limits.max_forward_bytes;
+    let (mut passed, mut listed, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+    let mut total = 0usize;
+    for (i, f) in files.iter().enumerate() {
+        let forwarded = total + f.size <= max;
+        if forwarded {
+            total += f.size;
+            let ct = if lettre::message::header::ContentType::parse(f.content_type).is_ok() {
+                f.content_type
+            } else {
+                "application/octet-stream"
+            };
+            passed.push(templates::Attachment {
+                filename: f.name.to_string(),
+                content_type: ct.to_string(),
+                data: load(i)?,
+            });
+        } else {
+            kept.push(f.name.to_string());
+        }
+        listed.push(json!({"name": f.name, "size": human_size(f.size), "forwarded": forwarded, "row": f.row}));
+    }
+    Ok((passed, listed, kept))
+}
+
+/// Everyone `mail` was also addressed to (To and CC, not `support`), at most 50.
+pub(super) fn copied_of(mail: &InboundMail, support: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    mail.to
+        .iter()
+        .chain(mail.cc.iter())
+        .filter(|m| !m.addr.eq_ignore_ascii_case(support) && seen.insert(m.addr.to_ascii_lowercase()))
+        .take(50)
+        .map(|m| m.addr.clone())
+        .collect()
+}
