@@ -435,7 +435,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!(
                     "{}",
                     json_line(
-                        &json!({"category": c.category.as_str(), "confidence": c.confidence, "reasons": c.reasons, "low_confidence": c.low_confidence})
+                        &json!({"category": c.category.as_str(), "confidence": c.confidence, "reasons": c.reasons, "low_confidence": c.low_confidence,
+                            "security_flag": c.security_flag, "security_reasons": c.security_reasons})
                     )
                 );
             } else {
@@ -445,6 +446,9 @@ pub fn run(cli: Cli) -> Result<()> {
                     c.confidence,
                     if c.low_confidence { ", low" } else { "" }
                 );
+                if c.security_flag {
+                    println!("  SECURITY FLAG: {}", shown(&c.security_reasons.join("; ")));
+                }
                 for r in &c.reasons {
                     println!("  - {}", shown(r));
                 }
@@ -599,6 +603,7 @@ pub fn run(cli: Cli) -> Result<()> {
                         for (k, val) in [
                             ("status", t.status.clone()),
                             ("category", t.category.clone()),
+                            ("security flag", if t.security_flag { "yes" } else { "no" }.into()),
                             ("level", t.level.to_string()),
                             ("priority", t.priority.clone()),
                             (
@@ -1061,6 +1066,7 @@ fn ticket_json(cfg: &Config, conn: &rusqlite::Connection, t: &store::Ticket) -> 
         "message_ids": store::ticket_message_ids(conn, t.id)?,
         "confidence": t.confidence,
         "low_confidence": t.low_confidence,
+        "security_flag": t.security_flag,
         "language": t.language,
         "assignee": t.assignee,
         "first_response_due": t.first_response_due,

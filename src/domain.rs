@@ -261,6 +261,9 @@ pub struct Ticket {
     pub escalated_at: Option<String>,
     /// The requester's display name, for greetings (None: none known).
     pub requester_name: Option<String>,
+    /// A security suspicion, independent of the category (see
+    /// `classify::Classification::security_flag`); an agent's #category settles it.
+    pub security_flag: bool,
 }
 
 /// Time as stored: RFC 3339, UTC, seconds.

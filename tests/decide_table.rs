@@ -73,6 +73,7 @@ fn ticket(id: i64, requester: &str, customer: Option<&str>, status: Status) -> T
         sla_warned_at: None,
         escalated_at: None,
         requester_name: None,
+        security_flag: false,
     }
 }
 
@@ -272,7 +273,14 @@ fn a_reply_on_a_ticket_by_its_status_and_age() {
 }
 
 fn class(c: Category) -> Classification {
-    Classification { category: c, confidence: 0.9, reasons: vec!["test".into()], low_confidence: false }
+    Classification {
+        category: c,
+        confidence: 0.9,
+        reasons: vec!["test".into()],
+        low_confidence: false,
+        security_flag: false,
+        security_reasons: vec![],
+    }
 }
 
 #[test]
@@ -626,4 +634,20 @@ fn what_an_overview_lists() {
     assert_eq!((ids(&o.open), ids(&o.closed)), (vec![1, 2, 5], vec![4]));
     let o = decide::overview(&tickets, false, "chefin@stadtwerke-musterstadt.de");
     assert_eq!((ids(&o.open), ids(&o.closed)), (vec![2], vec![]));
+}
+
+#[test]
+fn a_flagged_request_keeps_its_category_but_is_high_and_the_security_contact_is_told() {
+    let cfg = config(&[]);
+    let cal = calendar(&cfg);
+    let mut c = class(Category::ChangeRequest);
+    let at = berlin(2026, 11, 30, 8, 0);
+    let plain = decide::new_ticket(&cfg, &cal, &c, None, "Wunsch", "Bitte ein Angebot.", at);
+    assert_eq!(plain.priority, Priority::Low);
+    assert!(!plain.team.iter().any(|a| a == "security@roewaplan.de"), "{:?}", plain.team);
+    c.security_flag = true;
+    c.security_reasons = vec!["forced by rule 'x'".into()];
+    let flagged = decide::new_ticket(&cfg, &cal, &c, None, "Wunsch", "Bitte ein Angebot.", at);
+    assert_eq!((flagged.category, flagged.priority), (Category::ChangeRequest, Priority::High));
+    assert!(flagged.team.iter().any(|a| a == "security@roewaplan.de"), "{:?}", flagged.team);
 }

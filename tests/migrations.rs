@@ -62,7 +62,8 @@ fn rows_for(i: usize) -> &'static str {
         9 => "UPDATE outbox SET held = NULL WHERE id = 1;",
         10 => "UPDATE messages SET arrived_at = '2026-11-02T08:59:00Z' WHERE id = 1;",
         11 => "INSERT INTO inflight_suspects (key, kind, reason, noted_at) VALUES ('9 maildir:2.test', 'alone', 'died once alone', '2026-11-02T08:00:00Z');",
-        12..=16 => "",
+        12 => "UPDATE tickets SET security_flag = 1 WHERE id = 1;",
+        13..=16 => "",
         17 => {
             "INSERT INTO welcome_sent (customer, trigger, outbox_id, created_at)
                VALUES ('Stadtwerke Musterstadt', 'schedule', 1, '2026-11-02T08:00:00Z');

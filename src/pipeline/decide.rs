@@ -337,10 +337,7 @@ pub fn new_ticket(
 ) -> NewTicketPlan {
     let category = class.category;
     let cc = cfg.category(category);
-    let mut priority = cc.priority;
-    if category == Category::SecurityError && priority < Priority::High {
-        priority = Priority::High;
-    }
+    let priority = class.priority(cc.priority);
     let level = cc.level;
     let consultant =
         if category == Category::ChangeRequest { customer.and_then(|c| c.consultant.clone()) } else { None };
@@ -357,6 +354,9 @@ pub fn new_ticket(
         team.extend(c.project_team.iter().cloned());
     }
     team.extend(cc.notify.iter().cloned());
+    if class.tell_security_contact() {
+        team.extend(cfg.category(Category::SecurityError).notify.iter().cloned());
+    }
     NewTicketPlan {
         category,
         priority,
@@ -565,6 +565,11 @@ pub enum Effect {
         to: Category,
         consultant: Option<String>,
     },
+    /// `#category` settles the security flag (event detail).
+    SecurityFlag {
+        on: bool,
+        detail: &'static str,
+    },
     /// Always recorded, even when it is the same.
     Priority(Priority),
     Assign(String),
@@ -621,6 +626,7 @@ pub fn agent_commands(
     let mut status = ticket.status.clone();
     let mut level = ticket.level;
     let mut category = ticket.category.clone();
+    let mut security_flag = ticket.security_flag;
     let mut side = side.clone();
     let mut open_changes: Vec<ChangeRef> = announced.iter().cloned().map(ChangeRef::Stored).collect();
     let mut this_mail = 0;
@@ -639,6 +645,12 @@ pub fn agent_commands(
                 plan.executed.push(line);
             }
             continue;
+        }
+        if let Command::Category(cat) = c
+            && let Some(detail) = crate::classify::settle_flag(security_flag, *cat)
+        {
+            security_flag = !security_flag;
+            plan.effects.push(Effect::SecurityFlag { on: security_flag, detail });
         }
         match c {
             Command::Level(l) if level != l.get() as i64 => {

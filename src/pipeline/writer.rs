@@ -178,6 +178,7 @@ impl<'a> Writer<'a> {
             resolution_due: Some(store::ts(plan.resolution_due)),
             linked_to,
             requester_name: mail.from.as_ref().and_then(|m| m.name.clone()).filter(|n| !n.trim().is_empty()),
+            security_flag: class.security_flag,
         };
         let id = store::insert_ticket(self.conn, &nt, self.now)?;
         store::add_participant(self.conn, id, &from, "requester")?;
@@ -227,6 +228,9 @@ impl<'a> Writer<'a> {
         // The team of the ticket's level, the category's notify list, the project team on level 2.
         let (files, listed, _) = self.pass_on()?;
         ctx["attachments"] = json!(listed);
+        for (k, v) in class.flag_context().as_object().into_iter().flatten() {
+            ctx[k] = v.clone();
+        }
         self.queue_internal_with("notify_agents", &ticket, plan.team, &ctx, files)?;
         if let Some(consultant) = plan.consultant {
             self.queue_internal("forward_consultant", &ticket, vec![consultant], &ctx)?;

@@ -25,8 +25,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_outbox_held", include_str!("migrations/0009_outbox_held.sql")),
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
     ("0011_inflight_alone", include_str!("migrations/0011_inflight_alone.sql")),
-    // 0012-0016 belong to parallel branches: placeholders until they are merged.
-    ("0012_reserved", include_str!("migrations/0012_reserved.sql")),
+    ("0012_security_flag", include_str!("migrations/0012_security_flag.sql")),
+    // 0013-0016 belong to parallel branches: placeholders until they are merged.
     ("0013_reserved", include_str!("migrations/0013_reserved.sql")),
     ("0014_reserved", include_str!("migrations/0014_reserved.sql")),
     ("0015_reserved", include_str!("migrations/0015_reserved.sql")),
@@ -251,7 +251,7 @@ pub use crate::domain::Ticket;
 
 const TICKET_COLS: &str = "id, subject, category, level, priority, status, customer, requester, billable, confidence, \
     low_confidence, language, assignee, created_at, updated_at, first_response_due, resolution_due, \
-    first_response_at, closed_at, merged_into, linked_to, sla_warned_at, escalated_at, requester_name";
+    first_response_at, closed_at, merged_into, linked_to, sla_warned_at, escalated_at, requester_name, security_flag";
 
 fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -279,6 +279,7 @@ fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
         sla_warned_at: r.get(21)?,
         escalated_at: r.get(22)?,
         requester_name: r.get(23)?,
+        security_flag: r.get::<_, i64>(24)? != 0,
     })
 }
 
@@ -316,6 +317,8 @@ pub struct NewTicket {
     pub linked_to: Option<i64>,
     /// The requester's display name, if the mail gave one.
     pub requester_name: Option<String>,
+    /// The classifier's security suspicion.
+    pub security_flag: bool,
 }
 
 impl NewTicket {
@@ -348,6 +351,7 @@ impl NewTicket {
             sla_warned_at: None,
             escalated_at: None,
             requester_name: self.requester_name.clone(),
+            security_flag: self.security_flag,
         }
     }
 }
@@ -355,8 +359,8 @@ impl NewTicket {
 pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO tickets (subject, category, level, priority, status, customer, requester, billable, confidence, \
-         low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to, requester_name) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
+         low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to, requester_name, \
+         security_flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         t.subject,
@@ -375,6 +379,7 @@ pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Re
         t.resolution_due,
         t.linked_to,
         t.requester_name,
+        t.security_flag as i64,
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)")?.execute(params![
@@ -407,6 +412,7 @@ pub fn set_ticket_field(
         "first_response_due",
         "resolution_due",
         "low_confidence",
+        "security_flag",
         "sla_warned_at",
         "escalated_at",
     ];
@@ -1339,6 +1345,7 @@ mod tests {
             resolution_due: None,
             linked_to: None,
             requester_name: None,
+            security_flag: false,
         };
         let a = insert_ticket(s.conn(), &t, now).unwrap();
         s.conn().execute("DELETE FROM status_history WHERE ticket_id = ?1", [a]).unwrap();
@@ -1367,6 +1374,7 @@ mod tests {
             resolution_due: Some(ts(now + chrono::Duration::hours(8))),
             linked_to: None,
             requester_name: None,
+            security_flag: true,
         };
         let first = insert_ticket(s.conn(), &base, now).unwrap();
         let linked = NewTicket { linked_to: Some(first), customer: None, first_response_due: None, ..base.clone() };

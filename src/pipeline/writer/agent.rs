@@ -89,6 +89,10 @@ impl<'a> Writer<'a> {
                         self.queue_internal("forward_consultant", &t, vec![consultant], &ctx)?;
                     }
                 }
+                Effect::SecurityFlag { on, detail } => {
+                    store::set_ticket_field(self.conn, id, "security_flag", &(on as i64), self.now)?;
+                    event("security_flag", detail)?;
+                }
                 Effect::Priority(pr) => {
                     store::set_ticket_field(self.conn, id, "priority", &pr.as_str(), self.now)?;
                     event("priority", pr.as_str())?;
