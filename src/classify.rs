@@ -960,6 +960,18 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_letter_doubles_or_touches_a_neighbour_on_the_keyboard() {
+        let w = |s: &str| s.chars().collect::<Vec<char>>();
+        assert!(stray(&w("passswort"), 3), "doubled");
+        assert!(stray(&w("schichtplaan"), 10), "doubled");
+        assert!(stray(&w("anmeldung"), 1) || stray(&w("abnmeldung"), 1), "b beside n");
+        assert!(!stray(&w("tauschen"), 3), "the s of tauschen is meant: no tauchen");
+        let sp = Speller::from_words(vec!["tauchen".into(), "passwort".into()]);
+        assert_eq!(sp.correct("tauschen"), None);
+        assert_eq!(sp.correct("passswort"), Some("passwort"));
+    }
+
+    #[test]
     fn the_saved_model_matches_the_embedded_configuration() {
         let m = SavedModel::decode(EMBEDDED_MODEL).expect("fixtures/classifier_model.bin decodes");
         assert_eq!(m.fingerprint, fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING));

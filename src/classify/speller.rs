@@ -47,6 +47,35 @@ pub(super) fn is_deletion(w: &str, d: &str) -> bool {
     dc.next().is_none() && skipped
 }
 
+/// Whether the letter at `i` looks typed by mistake: it doubles a
+/// neighbour or sits next to one on a German (QWERTZ) keyboard. A letter
+/// that is neither is likely meant ("tauschen" is no "tauchen" with a
+/// stray s).
+pub(super) fn stray(chars: &[char], i: usize) -> bool {
+    const ROWS: [&str; 3] = ["qwertzuiopü", "asdfghjklöä", "yxcvbnm"];
+    let pos = |c: char| {
+        let c = c.to_lowercase().next().unwrap_or(c);
+        ROWS.iter().enumerate().find_map(|(r, row)| row.chars().position(|x| x == c).map(|p| (r as i32, p as i32)))
+    };
+    let Some(&c) = chars.get(i) else { return false };
+    let near = |o: Option<&char>| {
+        let Some(&o) = o else { return false };
+        if o == c {
+            return true;
+        }
+        match (pos(c), pos(o)) {
+            // Rows are shifted by about half a key: a key touches two of the row below and above.
+            (Some((r1, p1)), Some((r2, p2))) => {
+                (r1 == r2 && (p1 - p2).abs() == 1)
+                    || (r2 == r1 + 1 && (p2 == p1 || p2 == p1 - 1))
+                    || (r2 == r1 - 1 && (p2 == p1 || p2 == p1 + 1))
+            }
+            _ => false,
+        }
+    };
+    near(i.checked_sub(1).and_then(|j| chars.get(j))) || near(chars.get(i + 1))
+}
+
 pub(super) fn word_hash(w: &str) -> u64 {
     fnv(b'v', &[w.as_bytes()])
 }
@@ -114,8 +143,11 @@ impl Speller {
         if let Some(w) = self.with_deletion(tok) {
             return Some(w); // a letter was dropped
         }
-        for d in deletions(tok) {
-            if let Some(w) = self.word(&d) {
+        let chars: Vec<char> = tok.chars().collect();
+        for (i, d) in deletions(tok).into_iter().enumerate() {
+            if stray(&chars, i)
+                && let Some(w) = self.word(&d)
+            {
                 return Some(w); // a letter was inserted or doubled
             }
             if len >= Self::MIN_LEN_SUBST
