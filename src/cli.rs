@@ -373,7 +373,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Customer { cmd: CustomerCmd::Welcome { name, dry_run } } => {
             customer_welcome(&path, load_config(&path)?, &name, dry_run)
         }
-        Command::Kb { cmd } => crate::kb::cli(&path, load_config(&path)?, cmd),
+        Command::Kb { cmd } => kb_command(&path, load_config(&path)?, cmd),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let shell = match shell.as_str() {
@@ -1197,6 +1197,71 @@ pub fn reprocess(store: &mut Store, pipeline: &Pipeline, id: i64) -> Result<pipe
     )?;
     tx.commit()?;
     Ok(o)
+}
+
+/// `supportd kb search "TEXT"` and `supportd kb drafts`.
+pub fn kb_command(path: &Path, cfg: Config, cmd: KbCmd) -> Result<()> {
+    match cmd {
+        KbCmd::Search { text, lang, json } => {
+            let kb = crate::kb::Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score)
+                .map_err(|e| UsageError(format!("{}: kb: {e:#}", path.display())))?;
+            let lang = lang.unwrap_or_else(|| cfg.language.clone());
+            let hits = kb.search(&lang, &text);
+            if json {
+                for h in &hits {
+                    println!("{}", serde_json::to_string(h)?);
+                }
+                return Ok(());
+            }
+            match &cfg.kb_path {
+                Some(p) => println!(
+                    "knowledge base {} ({} articles in {lang}, min_score {})",
+                    p.display(),
+                    kb.len(&lang),
+                    kb.min_score
+                ),
+                None => println!("no knowledge base (kb.path not set and no kb/ beside {})", path.display()),
+            }
+            if !hits.iter().any(|h| h.offered) {
+                println!("nothing offered");
+            }
+            for h in &hits {
+                println!(
+                    "{} {:>6.2}  {}  {}  [{}]",
+                    if h.offered { "offered" } else { "       " },
+                    h.score,
+                    h.id,
+                    shown(&h.title),
+                    h.matched.join(" ")
+                );
+            }
+            Ok(())
+        }
+        KbCmd::Drafts { json } => {
+            let store = open_existing(&cfg)?;
+            for d in crate::kb::drafts(store.conn())? {
+                if json {
+                    let mut v = serde_json::to_value(&d)?;
+                    v["ticket"] = json!(d.ticket.map(|t| TicketTag::new(&cfg.tag_prefix, t).to_string()));
+                    v["file"] = json!(format!("{}/{}.md", d.language, crate::kb::slug(&d.title)));
+                    println!("{}", serde_json::to_string(&v)?);
+                } else {
+                    let tag = d.ticket.map(|t| TicketTag::new(&cfg.tag_prefix, t).to_string());
+                    println!(
+                        "# draft {} from {} by {}, {} -> kb/{}/{}.md",
+                        d.id,
+                        tag.as_deref().unwrap_or("-"),
+                        d.author,
+                        d.created_at,
+                        d.language,
+                        crate::kb::slug(&d.title)
+                    );
+                    println!("{}", shown_lines(&crate::kb::draft_file(&d)));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub struct SpamThresholds {
     pub scl: i64,
     /// Marketing and phishing from senders outside the customer and agent
     /// domains is stored as spam, never answered (no backscatter): see
-    /// [`crate::hygiene::unsolicited`] (`spam.unsolicited`).
+    /// `hygiene::unsolicited` (`spam.unsolicited`).
     pub unsolicited: bool,
 }
 
@@ -43,6 +43,9 @@ impl Default for SpamThresholds {
         SpamThresholds { score: 6.0, rspamd_score: 6.0, rspamd_action: 1, scl: 5, unsolicited: true }
     }
 }
+
+/// The knowledge base's default `kb.min_score`: an article is offered from this score.
+pub const KB_DEFAULT_MIN_SCORE: f64 = 11.0;
 
 /// One configuration problem: file, key, rule and the offending value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,7 +326,7 @@ pub struct Config {
     pub kb_min_score: f64,
     pub followup: FollowupConfig,
     /// `[spam]`: upstream spam verdict thresholds and the check of unknown
-    /// senders' marketing and phishing (read by [`crate::hygiene`]).
+    /// senders' marketing and phishing (read by `hygiene`).
     pub spam: SpamThresholds,
 }
 
@@ -1181,11 +1184,11 @@ impl Config {
             None => Some(c.path("kb")).filter(|p| p.is_dir()),
         };
         let kb_min_score = match kb.min_score {
-            None => crate::kb::DEFAULT_MIN_SCORE,
+            None => KB_DEFAULT_MIN_SCORE,
             Some(x) if x > 0.0 && x <= 1000.0 => x,
             Some(x) => {
                 c.bad("kb.min_score", "must be > 0 and <= 1000", x);
-                crate::kb::DEFAULT_MIN_SCORE
+                KB_DEFAULT_MIN_SCORE
             }
         };
         let fu = raw.followup.unwrap_or_default();

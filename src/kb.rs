@@ -42,7 +42,7 @@ use crate::domain::Category;
 /// `kb.min_score` when not set: a distinctive keyword of the subject and
 /// one more word. Chosen on both labelled sets (`cargo run --example
 /// kb_eval`), see the README.
-pub const DEFAULT_MIN_SCORE: f64 = 11.0;
+pub use crate::config::KB_DEFAULT_MIN_SCORE as DEFAULT_MIN_SCORE;
 /// At most this many articles are offered in one ack.
 pub const MAX_OFFERS: usize = 3;
 /// An offered article scores at least this share of the best one.
@@ -822,75 +822,6 @@ pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
         }
     }
     e
-}
-
-// ---------------------------------------------------------------------------
-// The command line
-
-/// `supportd kb search "TEXT"` and `supportd kb drafts`.
-pub fn cli(path: &Path, cfg: crate::config::Config, cmd: crate::cli::KbCmd) -> Result<()> {
-    match cmd {
-        crate::cli::KbCmd::Search { text, lang, json } => {
-            let kb = Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score)
-                .map_err(|e| crate::cli::UsageError(format!("{}: kb: {e:#}", path.display())))?;
-            let lang = lang.unwrap_or_else(|| cfg.language.clone());
-            let hits = kb.search(&lang, &text);
-            if json {
-                for h in &hits {
-                    println!("{}", serde_json::to_string(h)?);
-                }
-                return Ok(());
-            }
-            match &cfg.kb_path {
-                Some(p) => println!(
-                    "knowledge base {} ({} articles in {lang}, min_score {})",
-                    p.display(),
-                    kb.len(&lang),
-                    kb.min_score
-                ),
-                None => println!("no knowledge base (kb.path not set and no kb/ beside {})", path.display()),
-            }
-            if !hits.iter().any(|h| h.offered) {
-                println!("nothing offered");
-            }
-            for h in &hits {
-                println!(
-                    "{} {:>6.2}  {}  {}  [{}]",
-                    if h.offered { "offered" } else { "       " },
-                    h.score,
-                    h.id,
-                    crate::cli::shown(&h.title),
-                    h.matched.join(" ")
-                );
-            }
-            Ok(())
-        }
-        crate::cli::KbCmd::Drafts { json } => {
-            let store = crate::cli::open_existing(&cfg)?;
-            for d in drafts(store.conn())? {
-                if json {
-                    let mut v = serde_json::to_value(&d)?;
-                    v["ticket"] =
-                        json!(d.ticket.map(|t| crate::domain::TicketTag::new(&cfg.tag_prefix, t).to_string()));
-                    v["file"] = json!(format!("{}/{}.md", d.language, slug(&d.title)));
-                    println!("{}", serde_json::to_string(&v)?);
-                } else {
-                    let tag = d.ticket.map(|t| crate::domain::TicketTag::new(&cfg.tag_prefix, t).to_string());
-                    println!(
-                        "# draft {} from {} by {}, {} -> kb/{}/{}.md",
-                        d.id,
-                        tag.as_deref().unwrap_or("-"),
-                        d.author,
-                        d.created_at,
-                        d.language,
-                        slug(&d.title)
-                    );
-                    println!("{}", crate::cli::shown_lines(&draft_file(&d)));
-                }
-            }
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]

@@ -251,7 +251,7 @@ fn first_level_keys_have_defaults_and_bad_values_are_named() {
     assert_eq!(c.followup.digest_at, NaiveTime::from_hms_opt(8, 0, 0).unwrap());
     assert_eq!((c.followup.reminder_after_days, c.followup.close_after_days), (5, 5));
     assert_eq!(c.kb_path, None, "no kb/ beside the config: no knowledge base");
-    assert_eq!(c.kb_min_score, crate::kb::DEFAULT_MIN_SCORE);
+    assert_eq!(c.kb_min_score, crate::config::KB_DEFAULT_MIN_SCORE);
     assert!(c.customers.iter().all(|cu| cu.contacts.is_empty() && cu.specifics.is_empty()));
     let text = format!(
         "{}\n[kb]\nmin_score = 0\npath = \"nowhere\"\n[followup]\ndigest_at = \"8 Uhr\"\nreminder_after_days = -1\nclose_after_days = 400\n",
