@@ -22,9 +22,11 @@
 //! - [`team_of`], [`cc_joins`], [`overview`]: who works a ticket; who of the
 //!   people a customer copied joins it; what the overview lists.
 //!
-//! Still decided while writing (`writer.rs`, `writer/agent.rs`): who gets
-//! each mail and its template context (the relay or a status mail, the
-//! note, the handover's history and attachments).
+//! - [`agent_mails`] (`decide/mails.rs`): who gets each mail an agent's
+//!   mail causes and its decided context: the relayed answer or a status
+//!   mail to the customer side ([`customer_recipients`]), the change mails,
+//!   the `#internal` note, the handover, the notice to the agent; which
+//!   files go along ([`pass_on`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,6 +40,12 @@ use crate::domain::{Category, Disposition, Level, Priority, Status, Ticket, Tick
 use crate::hygiene;
 use crate::parse::InboundMail;
 use crate::words::{asks_about_one_ticket, asks_for_overview, is_public_mail_domain, is_thanks_only};
+
+mod mails;
+pub use mails::{
+    AgentMails, AgentSnapshot, Audience, FileInfo, FileRef, HandoverData, HistoryLine, Passed, PlannedMail, Step,
+    StoredFile, agent_mails, command_error_mail, customer_recipients, pass_on, pass_on_mail,
+};
 
 /// What the store knows about a mail that its route depends on.
 #[derive(Debug, Clone, Default)]

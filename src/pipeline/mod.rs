@@ -307,7 +307,6 @@ impl Pipeline {
             class,
             agent: false,
             warnings: Vec::new(),
-            notices: Vec::new(),
             copied: copied_of(&mail, &self.cfg.support_address),
             trail: vec![format!(
                 "parse: Message-ID {}{}, from {}, {} attachments{}",

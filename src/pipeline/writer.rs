@@ -12,13 +12,13 @@ use super::Pipeline;
 use super::decide::{self, FollowUp, NewTicketPlan, Route, Routed, hours};
 use super::snapshot;
 use crate::classify::Classification;
-use crate::config::{Config, Customer};
+use crate::config::Customer;
 use crate::domain::{Category, Disposition, Level, Priority, Status};
 use crate::engine::{QueuedMail, queue_mail_parts};
 use crate::parse::InboundMail;
 use crate::store::{self, NewTicket, Ticket};
 use crate::templates;
-use crate::words::{human_size, priority_title, some_of, status_news, status_title, strip_reply_prefixes};
+use crate::words::{priority_title, some_of, status_news, status_title, strip_reply_prefixes};
 
 mod agent;
 
@@ -45,9 +45,6 @@ pub(super) struct Writer<'a> {
     /// What the team must know about this mail (a failed trust check,
     /// refused commands, people not added): shown in its notifications.
     pub(super) warnings: Vec<String>,
-    /// What the agent who wrote must know (recipients left out, …): sent
-    /// to them as an `agent_notice` mail.
-    pub(super) notices: Vec<String>,
     /// Everyone this mail was also addressed to (To and CC, not the
     /// support; at most 50): for the notifications, worked out once.
     pub(super) copied: Vec<String>,
@@ -326,27 +323,6 @@ impl<'a> Writer<'a> {
         decide::team_of(&self.p.cfg, t)
     }
 
-    /// The customer side of a ticket: requester and CC'd participants (never
-    /// bounced ones), at most `limits.max_recipients`; the ones left out are
-    /// returned too. Linear in the number of participants.
-    fn customer_recipients(&self, t: &Ticket) -> Result<(Vec<String>, Vec<String>)> {
-        let max = self.p.cfg.limits.max_recipients.max(1);
-        let mut seen = std::collections::HashSet::new();
-        seen.insert(t.requester.to_ascii_lowercase());
-        let mut to = vec![t.requester.clone()];
-        let mut left_out = Vec::new();
-        for (a, role) in store::participants(self.conn, t.id)? {
-            if role == "cc" && seen.insert(a.to_ascii_lowercase()) {
-                if to.len() < max {
-                    to.push(a);
-                } else {
-                    left_out.push(a);
-                }
-            }
-        }
-        Ok((to, left_out))
-    }
-
     /// Add the people a customer's mail copied (To/CC) to the ticket, the
     /// way a cautious helpdesk does: only people of the ticket's own
     /// organisation, never the support or an agent, at most
@@ -404,12 +380,11 @@ impl<'a> Writer<'a> {
     /// total stays within `limits.max_forward_bytes`) and a line for each
     /// (name, size, passed on or kept in the store only) for the templates.
     fn pass_on(&self) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
+        let decided = decide::pass_on_mail(&self.p.cfg, self.mail, self.row);
         let atts = &self.mail.attachments;
-        let files: Vec<FileInfo> = atts
-            .iter()
-            .map(|a| FileInfo { name: &a.filename, content_type: &a.content_type, size: a.data.len(), row: self.row })
-            .collect();
-        pass_on(&self.p.cfg, &files, |i| Ok(atts[i].data.clone()))
+        let files =
+            decided.passed.iter().map(|&i| attachment(&atts[i].filename, &atts[i].content_type, atts[i].data.clone()));
+        Ok((files.collect(), decided.listed, decided.kept))
     }
 
     /// "Anna (MEIN TEAM Support)" for a relayed answer when
@@ -676,47 +651,15 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// One attachment to pass on or list: name, content type, size and the
-/// stored mail that holds it.
-pub(crate) struct FileInfo<'a> {
-    pub name: &'a str,
-    pub content_type: &'a str,
-    pub size: usize,
-    pub row: i64,
-}
-
-/// Attachments to pass on within `limits.max_forward_bytes` (in order) and
-/// a line for each for the templates; the names of those not passed on.
-/// `load(i)` gives the bytes of `files[i]`: called only for the files passed
-/// on, so a ticket's large stored files are never read for a listing.
-pub(crate) fn pass_on(
-    cfg: &Config,
-    files: &[FileInfo],
-    mut load: impl FnMut(usize) -> Result<Vec<u8>>,
-) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
-    let max = cfg.limits.max_forward_bytes;
-    let (mut passed, mut listed, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-    let mut total = 0usize;
-    for (i, f) in files.iter().enumerate() {
-        let forwarded = total + f.size <= max;
-        if forwarded {
-            total += f.size;
-            let ct = if lettre::message::header::ContentType::parse(f.content_type).is_ok() {
-                f.content_type
-            } else {
-                "application/octet-stream"
-            };
-            passed.push(templates::Attachment {
-                filename: f.name.to_string(),
-                content_type: ct.to_string(),
-                data: load(i)?,
-            });
-        } else {
-            kept.push(f.name.to_string());
-        }
-        listed.push(json!({"name": f.name, "size": human_size(f.size), "forwarded": forwarded, "row": f.row}));
-    }
-    Ok((passed, listed, kept))
+/// A file to attach: a content type no mail library would take goes as
+/// `application/octet-stream`.
+pub(super) fn attachment(name: &str, content_type: &str, data: Vec<u8>) -> templates::Attachment {
+    let ct = if lettre::message::header::ContentType::parse(content_type).is_ok() {
+        content_type
+    } else {
+        "application/octet-stream"
+    };
+    templates::Attachment { filename: name.to_string(), content_type: ct.to_string(), data }
 }
 
 /// Everyone `mail` was also addressed to (To and CC, not `support`), at most 50.
