@@ -797,17 +797,13 @@ fn the_mails_of_each_agent_command() {
     let m = mail(&cfg, &format!("From: {agent}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: AW"), "Antwort");
     let plan = decide::agent_commands(&cfg, &cal, &t, &[], &side_set, &[]);
     let out = decide::agent_mails(&cfg, &cal, &m, 1, &t, &plan, "Antwort", &crowded, at);
-    let kinds: Vec<String> = out
-        .steps
-        .iter()
-        .map(|s| match s {
-            Step::Event(e) => format!("event {}", e.kind),
-            Step::Mail(m) => format!("mail {} to {}", m.kind, m.to.join(",")),
-        })
-        .collect();
     assert_eq!(
-        kinds,
-        ["event recipients_capped".to_string(), format!("mail agent_reply to {both}"), "event agent_reply".into()]
+        steps(&out.steps),
+        [
+            "event recipients_capped".to_string(),
+            format!("mail agent_reply to {both} (customer)"),
+            "event agent_reply".into()
+        ]
     );
     let notice = out.notice.expect("the agent is told who was left out");
     assert_eq!(planned(&notice), ("agent_notice".into(), "team", "anna@roewaplan.de".into()));
@@ -833,4 +829,109 @@ fn which_files_go_along() {
     assert_eq!(p.kept, ["b.pdf"]);
     let listed: Vec<bool> = p.listed.iter().map(|l| l["forwarded"].as_bool().unwrap()).collect();
     assert_eq!(listed, [true, false, true]);
+}
+
+/// A plan's steps as short rows: "event KIND", "warning", "mail KIND to A,B (audience)".
+fn steps(s: &[decide::Step]) -> Vec<String> {
+    s.iter()
+        .map(|s| match s {
+            decide::Step::Event(e) => format!("event {}", e.kind),
+            decide::Step::Warning(_) => "warning".into(),
+            decide::Step::Mail(m) => {
+                let (kind, who, to) = planned(m);
+                format!("mail {kind} to {to} ({who})")
+            }
+        })
+        .collect()
+}
+
+/// Proves: who gets the mails of a new ticket and of a customer's reply,
+/// decided without a store: the acknowledgement (or, over the cap, the
+/// `rate_cap` event and a warning for the team instead) to the sender in
+/// reply to their mail, the team's notification to the level's team (and
+/// the project team, the consultant of a change request), the status mail
+/// when a reply reopened the ticket.
+#[test]
+fn the_mails_of_a_new_ticket_and_a_reply() {
+    let cfg = config(&[]);
+    let cal = calendar(&cfg);
+    let sw = cfg.customer_for(CUSTOMER);
+    let friday_late = berlin(2026, 11, 27, 16, 55);
+    let m = mail(
+        &cfg,
+        &format!("From: {CUSTOMER}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: Fehler"),
+        "Geht nicht.",
+    );
+    let kb = serde_json::json!([]);
+    let rows = [
+        (
+            Category::FunctionalError,
+            true,
+            vec![
+                format!("mail ack to {CUSTOMER} (customer)"),
+                "mail notify_agents to support-1st@roewaplan.de (team)".into(),
+            ],
+        ),
+        (
+            Category::FunctionalError,
+            false,
+            vec![
+                "event rate_cap".to_string(),
+                "warning".into(),
+                "mail notify_agents to support-1st@roewaplan.de (team)".into(),
+            ],
+        ),
+        (
+            Category::ChangeRequest,
+            true,
+            vec![
+                format!("mail ack to {CUSTOMER} (customer)"),
+                "mail notify_agents to support-1st@roewaplan.de (team)".into(),
+                "mail forward_consultant to berater@roewaplan.de (team)".into(),
+            ],
+        ),
+    ];
+    for (cat, under_cap, want) in rows {
+        let c = class(cat);
+        let plan = decide::new_ticket(&cfg, &cal, &c, sw, "Fehler", "Geht nicht.", friday_late);
+        let out = decide::new_ticket_mails(&cfg, &cal, &m, 1, 7, &plan, &c, kb.clone(), under_cap);
+        assert_eq!(steps(&out), want, "{cat:?}, under the cap: {under_cap}");
+        for s in &out {
+            if let decide::Step::Mail(p) = s {
+                assert_eq!(p.context["in_hours"], true, "{cat:?}: Friday 16:55 is within the hours");
+                if p.audience == decide::Audience::Customer {
+                    assert_eq!(p.in_reply_to.as_deref(), Some(m.message_id.as_str()));
+                    assert_eq!(p.auto_submitted, "auto-replied");
+                }
+            }
+            if let decide::Step::Warning(w) = s {
+                assert!(w.contains(CUSTOMER) && w.contains("Bitte persönlich antworten"), "{w}");
+            }
+        }
+    }
+
+    let mut open = ticket(7, CUSTOMER, SW, Status::Open);
+    open.level = 2;
+    let l2 = "support-2nd@roewaplan.de,p.schmidt@roewaplan.de";
+    let rows = [
+        (
+            true,
+            true,
+            vec![format!("mail status to {CUSTOMER} (customer)"), format!("mail notify_agents to {l2} (team)")],
+        ),
+        (
+            true,
+            false,
+            vec!["event rate_cap".to_string(), "warning".into(), format!("mail notify_agents to {l2} (team)")],
+        ),
+        (false, true, vec![format!("mail notify_agents to {l2} (team)")]),
+    ];
+    for (reopened, under_cap, want) in rows {
+        let out = decide::follow_up_mails(&cfg, &m, 1, &open, reopened, under_cap);
+        assert_eq!(steps(&out), want, "reopened {reopened}, under the cap {under_cap}");
+        if let Some(decide::Step::Mail(p)) = out.first().filter(|_| reopened && under_cap) {
+            assert_eq!(p.context["status_headline"], "Ihre Anfrage ist wieder geöffnet");
+            assert_eq!(p.context["changes"][0], "Ihre Anfrage wurde wieder geöffnet.");
+        }
+    }
 }

@@ -44,7 +44,8 @@ use crate::words::{asks_about_one_ticket, asks_for_overview, is_public_mail_doma
 mod mails;
 pub use mails::{
     AgentMails, AgentSnapshot, Audience, FileInfo, FileRef, HandoverData, HistoryLine, Passed, PlannedMail, Step,
-    StoredFile, agent_mails, command_error_mail, customer_recipients, pass_on, pass_on_mail,
+    StoredFile, agent_mails, command_error_mail, customer_recipients, follow_up_mails, new_ticket_mails, pass_on,
+    pass_on_mail,
 };
 
 /// What the store knows about a mail that its route depends on.

@@ -9,16 +9,19 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::Pipeline;
-use super::decide::{self, FollowUp, NewTicketPlan, Route, Routed, hours};
+use super::decide::{
+    self, Audience, FileRef, FollowUp, NewTicketPlan, PlannedMail, Route, Routed, Step, StoredFile, hours,
+};
 use super::snapshot;
 use crate::classify::Classification;
 use crate::config::Customer;
 use crate::domain::{Category, Disposition, Level, Priority, Status};
+use crate::engine::change_context;
 use crate::engine::{QueuedMail, queue_mail_parts};
 use crate::parse::InboundMail;
 use crate::store::{self, NewTicket, Ticket};
 use crate::templates;
-use crate::words::{priority_title, some_of, status_news, status_title, strip_reply_prefixes};
+use crate::words::{priority_title, some_of, status_title, strip_reply_prefixes};
 
 mod agent;
 
@@ -202,32 +205,13 @@ impl<'a> Writer<'a> {
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, "supportd", "linked", n)?;
         }
         let ticket = nt.as_inserted(id, self.now);
-        let ctx = self.context(
-            &ticket,
-            customer,
-            &language,
-            json!({
-                "in_hours": plan.in_hours,
-                "next_opening": p.calendar.format_opening(plan.next_opening, &language),
-                "response_by": p.calendar.format_opening(plan.first_response_due, &language),
-                "security": cat == Category::SecurityError,
-                "reasons": reasons,
-                "confidence": format!("{:.2}", class.confidence),
-                "low_confidence": class.low_confidence,
-                "follow_up": false,
-            }),
-        );
-        let mut ctx = ctx;
-        ctx["kb_articles"] = crate::kb::offers_json(&p.kb, cat, &language, &mail.subject, &self.new_text);
-        // The customer's acknowledgement.
-        self.queue_to_customer("ack", &ticket, &language, &ctx)?;
-        // The team of the ticket's level, the category's notify list, the project team on level 2.
-        let (files, listed, _) = self.pass_on()?;
-        ctx["attachments"] = json!(listed);
-        self.queue_internal_with("notify_agents", &ticket, plan.team, &ctx, files)?;
-        if let Some(consultant) = plan.consultant {
-            self.queue_internal("forward_consultant", &ticket, vec![consultant], &ctx)?;
-        }
+        // Who gets what is decided (decide::new_ticket_mails, pure) from the
+        // sender's automatic answers so far and the knowledge base's offers.
+        let under_cap = self.under_rate_cap(&from, decide::ACK_BUDGET)?;
+        let kb_articles = crate::kb::offers_json(&p.kb, cat, &language, &mail.subject, &self.new_text);
+        let mails =
+            decide::new_ticket_mails(cfg, &p.calendar, mail, self.row, id, &plan, &class, kb_articles, under_cap);
+        self.apply_steps(mails, &ticket, customer, &[], &[])?;
         Ok((Disposition::NewTicket, Some(id), note))
     }
 
@@ -289,38 +273,10 @@ impl<'a> Writer<'a> {
         store::touch_ticket(self.conn, ticket.id, self.now)?;
         let ticket = store::get_ticket(self.conn, ticket.id)?.context("ticket")?;
         let customer = self.customer();
-        let lang = ticket.language.clone();
-        if reopened {
-            // The customer is told the request is open again (an automatic
-            // answer: under the acknowledgement cap).
-            let en = lang == "en";
-            let ctx = self.context(
-                &ticket,
-                customer,
-                &lang,
-                json!({
-                    "changes": [status_news(Status::Open, en)],
-                    "status_headline": if en { "Your request is open again" } else { "Ihre Anfrage ist wieder geöffnet" },
-                }),
-            );
-            self.queue_to_customer("status", &ticket, &lang, &ctx)?;
-        }
-        let (files, listed, _) = self.pass_on()?;
-        let ctx = self.context(
-            &ticket,
-            customer,
-            &lang,
-            json!({"follow_up": true, "reopened": reopened, "attachments": listed}),
-        );
-        let team = self.team_of(&ticket);
-        let team = team.into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
-        self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
+        let under_cap = !reopened || self.under_rate_cap(&from, decide::ACK_BUDGET)?;
+        let mails = decide::follow_up_mails(&self.p.cfg, self.mail, self.row, &ticket, reopened, under_cap);
+        self.apply_steps(mails, &ticket, customer, &[], &[])?;
         Ok((Disposition::FollowUp, Some(ticket.id), reopened.then(|| "reopened the ticket".to_string())))
-    }
-
-    /// Who works a ticket now ([`decide::team_of`]).
-    fn team_of(&self, t: &Ticket) -> Vec<String> {
-        decide::team_of(&self.p.cfg, t)
     }
 
     /// Add the people a customer's mail copied (To/CC) to the ticket, the
@@ -374,17 +330,6 @@ impl<'a> Writer<'a> {
             ));
         }
         Ok(())
-    }
-
-    /// This mail's attachments: the ones passed on (in order, while their
-    /// total stays within `limits.max_forward_bytes`) and a line for each
-    /// (name, size, passed on or kept in the store only) for the templates.
-    fn pass_on(&self) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
-        let decided = decide::pass_on_mail(&self.p.cfg, self.mail, self.row);
-        let atts = &self.mail.attachments;
-        let files =
-            decided.passed.iter().map(|&i| attachment(&atts[i].filename, &atts[i].content_type, atts[i].data.clone()));
-        Ok((files.collect(), decided.listed, decided.kept))
     }
 
     /// "Anna (MEIN TEAM Support)" for a relayed answer when
@@ -461,36 +406,73 @@ impl<'a> Writer<'a> {
         v
     }
 
-    /// Queue a templated mail to the ticket's requester, unless the per-sender cap is reached.
-    fn queue_to_customer(&mut self, kind: &str, t: &Ticket, lang: &str, ctx: &serde_json::Value) -> Result<()> {
-        let to = self.mail.from_addr().to_string();
-        if !self.under_rate_cap(&to, decide::ACK_BUDGET)? {
-            store::insert_event(
-                self.conn,
-                Some(t.id),
-                Some(self.row),
-                self.now,
-                "supportd",
-                "rate_cap",
-                &format!("no {kind} to {to}: automatic answer cap reached"),
-            )?;
-            let l = &self.p.cfg.limits;
-            self.warnings.push(self.team_words(
-                &format!(
-                    "Keine automatische Antwort ({kind}) an {to}: höchstens {} pro Stunde und {} pro Tag an einen Absender, die Grenze ist erreicht. Bitte persönlich antworten.",
-                    l.auto_replies_per_hour, l.auto_replies_per_day
-                ),
-                &format!(
-                    "No automatic answer ({kind}) to {to}: at most {} per hour and {} per day to one sender, the cap is reached. Please answer in person.",
-                    l.auto_replies_per_hour, l.auto_replies_per_day
-                ),
-            ));
-            info!(ticket = %self.p.tag(t.id), "no {kind} to {to}: automatic answer cap reached");
-            return Ok(());
+    /// Render and queue a mail [`decide`] planned, with `ticket`'s context
+    /// (and its `customer`'s contact person where the plan says so); its
+    /// files are loaded from this mail or the store, a `change` mail takes
+    /// the n-th of `changes`.
+    pub(super) fn queue_planned(
+        &mut self,
+        m: PlannedMail,
+        ticket: &Ticket,
+        customer: Option<&Customer>,
+        stored: &[StoredFile],
+        changes: &[(store::Change, &'static str)],
+    ) -> Result<()> {
+        let p = self.p;
+        let mut files = Vec::with_capacity(m.files.len());
+        for f in &m.files {
+            files.push(match *f {
+                FileRef::ThisMail(i) => {
+                    let a = self.mail.attachments.get(i).context("an attachment of this mail")?;
+                    attachment(&a.filename, &a.content_type, a.data.clone())
+                }
+                FileRef::Stored(i) => {
+                    let s = stored.get(i).context("a stored attachment")?;
+                    let data = store::blob(self.conn, &s.sha256)?
+                        .context("an attachment's bytes are missing from the store")?;
+                    attachment(&s.name, &s.content_type, data)
+                }
+            });
         }
-        let (subject, body) = self.p.templates.render(kind, lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let irt = Some(self.mail.message_id.clone());
-        self.queue_raw(kind, t, vec![to], subject, body, "auto-replied", irt)
+        let customer = if m.with_customer { customer } else { None };
+        let lang = m.lang.clone();
+        let mut ctx = self.context(ticket, customer, &lang, m.context);
+        if let Some(n) = m.change {
+            let (ch, state) = changes.get(n).context("a change of this mail")?;
+            ctx = change_context(p, ticket, customer, &lang, ch, state, ctx);
+        }
+        match m.audience {
+            Audience::Team => self.queue_internal_with(m.kind, ticket, m.to, &ctx, files),
+            Audience::Customer => {
+                let (subject, body) = p.templates.render(m.kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                self.queue_plain(m.kind, Some(ticket.id), m.to, subject, body, m.auto_submitted, m.in_reply_to, files)
+            }
+        }
+    }
+
+    /// Apply the steps of a plan in order: events, warnings for the team's
+    /// later mails, mails ([`Writer::queue_planned`]).
+    pub(super) fn apply_steps(
+        &mut self,
+        steps: Vec<Step>,
+        ticket: &Ticket,
+        customer: Option<&Customer>,
+        stored: &[StoredFile],
+        changes: &[(store::Change, &'static str)],
+    ) -> Result<()> {
+        for step in steps {
+            match step {
+                Step::Event(e) => {
+                    store::insert_event(self.conn, e.ticket, Some(self.row), self.now, &e.actor, e.kind, &e.detail)?;
+                    if e.kind == "rate_cap" {
+                        info!(ticket = %self.p.tag(ticket.id), "{}", e.detail);
+                    }
+                }
+                Step::Warning(w) => self.warnings.push(w),
+                Step::Mail(m) => self.queue_planned(m, ticket, customer, stored, changes)?,
+            }
+        }
+        Ok(())
     }
 
     fn queue_internal(&mut self, kind: &str, t: &Ticket, to: Vec<String>, ctx: &serde_json::Value) -> Result<()> {
@@ -522,20 +504,6 @@ impl<'a> Writer<'a> {
         let (subject, body) = self.p.templates.render(kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let irt = Some(self.mail.message_id.clone());
         self.queue_plain(kind, Some(t.id), to, subject, body, "auto-generated", irt, attachments)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn queue_raw(
-        &mut self,
-        kind: &str,
-        t: &Ticket,
-        to: Vec<String>,
-        subject: String,
-        body: String,
-        auto_submitted: &'static str,
-        in_reply_to: Option<String>,
-    ) -> Result<()> {
-        self.queue_plain(kind, Some(t.id), to, subject, body, auto_submitted, in_reply_to, Vec::new())
     }
 
     /// Queue a rendered mail (with or without a ticket) in this transaction.

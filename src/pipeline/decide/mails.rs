@@ -12,13 +12,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{AgentPlan, Announced, Effect, Event, team_of};
+use super::{AgentPlan, Announced, Effect, Event, NewTicketPlan, team_of};
 use crate::calendar::BusinessCalendar;
+use crate::classify::Classification;
 use crate::commands::CommandError;
 use crate::config::Config;
-use crate::domain::{Level, Ticket, parse_ts};
+use crate::domain::{Category, Level, Status, Ticket, parse_ts};
 use crate::parse::InboundMail;
-use crate::words::{cut_chars, human_size, some_of, status_headline, status_title};
+use crate::words::{cut_chars, human_size, some_of, status_headline, status_news, status_title};
 
 /// What the store knows that an agent's mail on a ticket needs, read
 /// before deciding it (`snapshot::read_agent`).
@@ -103,6 +104,9 @@ pub struct PlannedMail {
     pub auto_submitted: &'static str,
     /// The context names the customer's contact person.
     pub with_customer: bool,
+    /// The language of the context's words (a team mail is written in the
+    /// support's language whatever this is).
+    pub lang: String,
     /// The decided context values, over the ticket's own.
     pub context: serde_json::Value,
     pub files: Vec<FileRef>,
@@ -111,7 +115,13 @@ pub struct PlannedMail {
 }
 
 impl PlannedMail {
-    fn team(kind: &'static str, to: Vec<String>, with_customer: bool, context: serde_json::Value) -> PlannedMail {
+    fn team(
+        kind: &'static str,
+        to: Vec<String>,
+        with_customer: bool,
+        lang: &str,
+        context: serde_json::Value,
+    ) -> PlannedMail {
         PlannedMail {
             kind,
             audience: Audience::Team,
@@ -119,6 +129,7 @@ impl PlannedMail {
             in_reply_to: None,
             auto_submitted: "auto-generated",
             with_customer,
+            lang: lang.to_string(),
             context,
             files: Vec::new(),
             change: None,
@@ -126,11 +137,13 @@ impl PlannedMail {
     }
 }
 
-/// One step of an agent's mail after its commands: an event to record or a
-/// mail to queue (in this order: a refused address is recorded as it is queued).
+/// One step of a mail's plan after its ticket changes: an event to record,
+/// a warning for the team's later mails, or a mail to queue (in this order:
+/// a refused address is recorded as it is queued).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Event(Event),
+    Warning(String),
     Mail(PlannedMail),
 }
 
@@ -226,6 +239,7 @@ pub fn command_error_mail(cfg: &Config, from: &str, errors: &[CommandError]) -> 
         "command_error",
         vec![from.to_string()],
         false,
+        &cfg.language,
         json!({"errors": errors, "usage": crate::commands::USAGE}),
     )
 }
@@ -292,6 +306,7 @@ pub fn agent_mails(
             "note",
             team,
             true,
+            &cfg.language,
             json!({"agent": agent, "changes": plan.executed, "text": text, "attachments": own.listed}),
         );
         note.files = own_files;
@@ -334,6 +349,7 @@ pub fn agent_mails(
                 in_reply_to: snap.requester_last.clone(),
                 auto_submitted,
                 with_customer: true,
+                lang: ticket.language.clone(),
                 context,
                 files: Vec::new(),
                 change: None,
@@ -391,7 +407,8 @@ pub fn agent_mails(
         out.steps.push(Step::Mail(handover(cfg, cal, &now, l, snap.handover.as_ref(), this_note)));
     }
     if !notices.is_empty() {
-        out.notice = Some(PlannedMail::team("agent_notice", vec![from], false, json!({"notices": notices})));
+        out.notice =
+            Some(PlannedMail::team("agent_notice", vec![from], false, &cfg.language, json!({"notices": notices})));
     }
     out
 }
@@ -445,6 +462,7 @@ fn handover(
         "handover",
         team,
         true,
+        &cfg.language,
         json!({
             "level_new": l.get(),
             "first_text": if first_text.trim() == current.trim() { String::new() } else { cut_chars(first_text, 8000) },
@@ -456,4 +474,128 @@ fn handover(
     );
     m.files = passed.passed.iter().map(|&i| FileRef::Stored(i)).collect();
     m
+}
+
+/// An automatic answer to the sender of `mail` on ticket `ticket`, or, when
+/// `under_cap` is false (the sender had their share, [`super::under_cap`]),
+/// the `rate_cap` event and a warning for the team instead.
+fn to_sender(
+    cfg: &Config,
+    mail: &InboundMail,
+    ticket: i64,
+    kind: &'static str,
+    under_cap: bool,
+    lang: &str,
+    context: serde_json::Value,
+) -> Vec<Step> {
+    let to = mail.from_addr().to_string();
+    if !under_cap {
+        let l = &cfg.limits;
+        let (hour, day) = (l.auto_replies_per_hour, l.auto_replies_per_day);
+        let words = if cfg.language == "en" {
+            format!(
+                "No automatic answer ({kind}) to {to}: at most {hour} per hour and {day} per day to one sender, the cap is reached. Please answer in person."
+            )
+        } else {
+            format!(
+                "Keine automatische Antwort ({kind}) an {to}: höchstens {hour} pro Stunde und {day} pro Tag an einen Absender, die Grenze ist erreicht. Bitte persönlich antworten."
+            )
+        };
+        return vec![
+            Step::Event(Event {
+                ticket: Some(ticket),
+                actor: "supportd".into(),
+                kind: "rate_cap",
+                detail: format!("no {kind} to {to}: automatic answer cap reached"),
+            }),
+            Step::Warning(words),
+        ];
+    }
+    vec![Step::Mail(PlannedMail {
+        kind,
+        audience: Audience::Customer,
+        to: vec![to],
+        in_reply_to: Some(mail.message_id.clone()),
+        auto_submitted: "auto-replied",
+        with_customer: true,
+        lang: lang.to_string(),
+        context,
+        files: Vec::new(),
+        change: None,
+    })]
+}
+
+/// The mails of a new ticket `ticket` opened by `mail` (stored as `row`):
+/// the acknowledgement to the sender (under the cap: `under_cap`), with the
+/// knowledge base's offers `kb_articles`; the notification with the mail's
+/// files to the team of its level, the category's notify list and the
+/// project team (`plan.team`); a change request to the customer's consultant.
+#[allow(clippy::too_many_arguments)]
+pub fn new_ticket_mails(
+    cfg: &Config,
+    cal: &BusinessCalendar,
+    mail: &InboundMail,
+    row: i64,
+    ticket: i64,
+    plan: &NewTicketPlan,
+    class: &Classification,
+    kb_articles: serde_json::Value,
+    under_cap: bool,
+) -> Vec<Step> {
+    let lang = &plan.language;
+    let mut ctx = json!({
+        "in_hours": plan.in_hours,
+        "next_opening": cal.format_opening(plan.next_opening, lang),
+        "response_by": cal.format_opening(plan.first_response_due, lang),
+        "security": plan.category == Category::SecurityError,
+        "reasons": class.reasons.join("; "),
+        "confidence": format!("{:.2}", class.confidence),
+        "low_confidence": class.low_confidence,
+        "follow_up": false,
+        "kb_articles": kb_articles,
+    });
+    let mut steps = to_sender(cfg, mail, ticket, "ack", under_cap, lang, ctx.clone());
+    let own = pass_on_mail(cfg, mail, row);
+    ctx["attachments"] = json!(own.listed);
+    let mut notify = PlannedMail::team("notify_agents", plan.team.clone(), true, lang, ctx.clone());
+    notify.files = own.passed.iter().map(|&i| FileRef::ThisMail(i)).collect();
+    steps.push(Step::Mail(notify));
+    if let Some(consultant) = &plan.consultant {
+        steps.push(Step::Mail(PlannedMail::team("forward_consultant", vec![consultant.clone()], true, lang, ctx)));
+    }
+    steps
+}
+
+/// The mails of a customer's mail on `ticket` (as the mail left it): when it
+/// `reopened` the ticket, a status mail to the sender (under the cap); the
+/// notification with the mail's files to the team that works the ticket
+/// (never the sender).
+pub fn follow_up_mails(
+    cfg: &Config,
+    mail: &InboundMail,
+    row: i64,
+    ticket: &Ticket,
+    reopened: bool,
+    under_cap: bool,
+) -> Vec<Step> {
+    let from = mail.from_addr();
+    let lang = &ticket.language;
+    let mut steps = Vec::new();
+    if reopened {
+        // The customer is told the request is open again (an automatic
+        // answer: under the acknowledgement cap).
+        let en = lang == "en";
+        let ctx = json!({
+            "changes": [status_news(Status::Open, en)],
+            "status_headline": if en { "Your request is open again" } else { "Ihre Anfrage ist wieder geöffnet" },
+        });
+        steps.extend(to_sender(cfg, mail, ticket.id, "status", under_cap, lang, ctx));
+    }
+    let own = pass_on_mail(cfg, mail, row);
+    let team: Vec<String> = team_of(cfg, ticket).into_iter().filter(|a| !a.eq_ignore_ascii_case(from)).collect();
+    let ctx = json!({"follow_up": true, "reopened": reopened, "attachments": own.listed});
+    let mut notify = PlannedMail::team("notify_agents", team, true, lang, ctx);
+    notify.files = own.passed.iter().map(|&i| FileRef::ThisMail(i)).collect();
+    steps.push(Step::Mail(notify));
+    steps
 }

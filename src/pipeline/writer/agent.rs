@@ -8,14 +8,10 @@ use serde_json::json;
 
 use std::collections::HashSet;
 
-use super::{Decided, Writer, attachment};
+use super::{Decided, Writer};
 use crate::commands;
-use crate::config::Customer;
 use crate::domain::{Disposition, Status};
-use crate::engine::change_context;
-use crate::pipeline::decide::{
-    AgentMails, AgentPlan, AgentSnapshot, Audience, ChangeRef, Effect, FileRef, PlannedMail, Step,
-};
+use crate::pipeline::decide::{AgentMails, AgentPlan, ChangeRef, Effect};
 use crate::pipeline::{decide, snapshot};
 use crate::store::{self, Ticket};
 
@@ -43,7 +39,7 @@ impl<'a> Writer<'a> {
             let detail =
                 parsed.errors.iter().map(|e| format!("{:?}: {}", e.line, e.message)).collect::<Vec<_>>().join("; ");
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, &from, "command_error", &detail)?;
-            self.queue_planned(mail, &ticket, None, &snap, &[])?;
+            self.queue_planned(mail, &ticket, None, &[], &[])?;
             return Ok((Disposition::AgentCommand, Some(id), Some(format!("commands not executed: {detail}"))));
         }
         // What the commands do and what is sent to whom is decided first
@@ -132,20 +128,14 @@ impl<'a> Writer<'a> {
         // The mails are rendered with the ticket as the commands left it.
         let ticket = store::get_ticket(self.conn, id)?.context("ticket")?;
         let customer = ticket.customer.as_deref().and_then(|n| p.cfg.customer_by_name(n));
-        for step in steps {
-            match step {
-                Step::Event(e) => {
-                    store::insert_event(self.conn, e.ticket, Some(self.row), self.now, &e.actor, e.kind, &e.detail)?
-                }
-                Step::Mail(m) => self.queue_planned(m, &ticket, customer, &snap, &change_mails)?,
-            }
-        }
+        let stored = snap.handover.as_ref().map(|h| h.files.as_slice()).unwrap_or_default();
+        self.apply_steps(steps, &ticket, customer, stored, &change_mails)?;
         if let Some(target) = merge_into {
             self.merge(id, target, &from)?;
         }
         if let Some(m) = notice {
             let ticket = store::get_ticket(self.conn, id)?.context("ticket")?;
-            self.queue_planned(m, &ticket, None, &snap, &[])?;
+            self.queue_planned(m, &ticket, None, &[], &[])?;
         }
         let relayed = !internal && !parsed.text.trim().is_empty();
         let disposition = if relayed { Disposition::AgentReply } else { Disposition::AgentCommand };
@@ -155,53 +145,6 @@ impl<'a> Writer<'a> {
             _ => id,
         };
         Ok((disposition, Some(ticket), None))
-    }
-
-    /// Render and queue a mail [`decide`] planned, with `ticket`'s context
-    /// (and its `customer`'s contact person where the plan says so); its
-    /// files are loaded from this mail or the store, a `change` mail takes
-    /// the n-th of `changes`.
-    fn queue_planned(
-        &mut self,
-        m: PlannedMail,
-        ticket: &Ticket,
-        customer: Option<&Customer>,
-        snap: &AgentSnapshot,
-        changes: &[(store::Change, &'static str)],
-    ) -> Result<()> {
-        let p = self.p;
-        let mut files = Vec::with_capacity(m.files.len());
-        for f in &m.files {
-            files.push(match *f {
-                FileRef::ThisMail(i) => {
-                    let a = self.mail.attachments.get(i).context("an attachment of this mail")?;
-                    attachment(&a.filename, &a.content_type, a.data.clone())
-                }
-                FileRef::Stored(i) => {
-                    let s = snap.handover.as_ref().and_then(|h| h.files.get(i)).context("a stored attachment")?;
-                    let data = store::blob(self.conn, &s.sha256)?
-                        .context("an attachment's bytes are missing from the store")?;
-                    attachment(&s.name, &s.content_type, data)
-                }
-            });
-        }
-        let customer = if m.with_customer { customer } else { None };
-        let lang = match m.audience {
-            Audience::Customer => ticket.language.clone(),
-            Audience::Team => p.cfg.language.clone(),
-        };
-        let mut ctx = self.context(ticket, customer, &lang, m.context);
-        if let Some(n) = m.change {
-            let (ch, state) = changes.get(n).context("a change of this mail")?;
-            ctx = change_context(p, ticket, customer, &lang, ch, state, ctx);
-        }
-        match m.audience {
-            Audience::Team => self.queue_internal_with(m.kind, ticket, m.to, &ctx, files),
-            Audience::Customer => {
-                let (subject, body) = p.templates.render(m.kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-                self.queue_plain(m.kind, Some(ticket.id), m.to, subject, body, m.auto_submitted, m.in_reply_to, files)
-            }
-        }
     }
 
     /// Move a ticket's mails into `target` (or the ticket that survives it)
