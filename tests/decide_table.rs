@@ -597,6 +597,11 @@ fn who_joins_and_who_works_a_ticket() {
     assert_eq!(j.add, ["chefin@stadtwerke-musterstadt.de", "it@stadtwerke-musterstadt.de"]);
     assert_eq!(j.strangers, ["x@gmail.com"]);
     assert_eq!(j.over_cap, ["third@stadtwerke-musterstadt.de"]);
+    // The team hears of each reason once: an event and a warning.
+    assert_eq!(
+        steps(&decide::cc_left_out(&cfg, 7, &j)),
+        ["event cc_not_added", "warning", "event cc_not_added", "warning"]
+    );
     // No customer configured: the requester's company domain, never a public mail service.
     let j = decide::cc_joins(&cfg, &[], None, "a@firma.de", &["b@firma.de".into(), "c@gmail.com".into()]);
     assert_eq!((j.add, j.strangers), (vec!["b@firma.de".to_string()], vec!["c@gmail.com".to_string()]));
@@ -626,6 +631,22 @@ fn what_an_overview_lists() {
     assert_eq!((ids(&o.open), ids(&o.closed)), (vec![1, 2, 5], vec![4]));
     let o = decide::overview(&tickets, false, "chefin@stadtwerke-musterstadt.de");
     assert_eq!((ids(&o.open), ids(&o.closed)), (vec![2], vec![]));
+
+    // The overview mail goes to the sender only, in reply to their mail,
+    // with the tickets as listed and the local date of the arrival.
+    let cfg = config(&[]);
+    let cal = calendar(&cfg);
+    let m =
+        mail(&cfg, &format!("From: {CUSTOMER}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: #tickets"), "#tickets");
+    let (planned_mail, listed) =
+        decide::overview_mail(&cfg, &cal, &m, cfg.customer_for(CUSTOMER), "de", &tickets, berlin(2026, 11, 24, 9, 30));
+    assert_eq!(listed, 4);
+    assert_eq!(planned(&planned_mail), ("overview".into(), "customer", CUSTOMER.into()));
+    assert_eq!(planned_mail.in_reply_to.as_deref(), Some(m.message_id.as_str()));
+    let tags: Vec<&str> =
+        planned_mail.context["open"].as_array().unwrap().iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags, ["MT-000001", "MT-000002", "MT-000005"]);
+    assert_eq!(planned_mail.context["date"], "24.11.2026 09:30");
 }
 
 /// A mail of an agent's plan as a short row: template, audience, recipients.

@@ -1,11 +1,13 @@
-//! Who gets each mail an agent's mail causes, and the template context
-//! decided for it (pure, like the rest of [`super`]): the relayed answer or
+//! Who gets each mail, and the template context decided for it (pure,
+//! like the rest of [`super`]). For an agent's mail: the relayed answer or
 //! a status mail to the customer side (at most `limits.max_recipients`, in
 //! reply to the requester's last mail), the change mails, the `#internal`
 //! note to the team, the handover to a new level's team (the current
 //! problem, the first request, the notes, the history, the files) and the
-//! notice to the agent. The writer renders each with the ticket as the
-//! commands left it and queues it.
+//! notice to the agent. For a new ticket, a customer's reply and an
+//! overview request: the answer to the sender under the cap, the team's
+//! notification. `apply` renders each with the ticket as the change left it
+//! and queues it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +18,7 @@ use super::{AgentPlan, Announced, Effect, Event, NewTicketPlan, team_of};
 use crate::calendar::BusinessCalendar;
 use crate::classify::Classification;
 use crate::commands::CommandError;
-use crate::config::Config;
+use crate::config::{Config, Customer};
 use crate::domain::{Category, Level, Status, Ticket, parse_ts};
 use crate::parse::InboundMail;
 use crate::words::{cut_chars, human_size, some_of, status_headline, status_news, status_title};
@@ -107,7 +109,8 @@ pub struct PlannedMail {
     /// The language of the context's words (a team mail is written in the
     /// support's language whatever this is).
     pub lang: String,
-    /// The decided context values, over the ticket's own.
+    /// The decided context values, over the ticket's own (a mail without a
+    /// ticket, the overview: all of it).
     pub context: serde_json::Value,
     pub files: Vec<FileRef>,
     /// `change` mails: the n-th change window this mail announced or finished.
@@ -598,4 +601,61 @@ pub fn follow_up_mails(
     notify.files = own.passed.iter().map(|&i| FileRef::ThisMail(i)).collect();
     steps.push(Step::Mail(notify));
     steps
+}
+
+/// The ticket overview for the sender of `mail` (arrived `at`), in `lang`:
+/// the tickets of their `customer` (all of `tickets`), or only their own
+/// when they belong to no customer ([`super::overview`]), open first. Sent
+/// to the From address only. Also returns how many tickets it lists.
+pub fn overview_mail(
+    cfg: &Config,
+    cal: &BusinessCalendar,
+    mail: &InboundMail,
+    customer: Option<&Customer>,
+    lang: &str,
+    tickets: &[Ticket],
+    at: DateTime<Utc>,
+) -> (PlannedMail, usize) {
+    let from = mail.from_addr();
+    let tz = cal.timezone();
+    let fmt = |s: &str| parse_ts(s).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default();
+    let en = lang == "en";
+    let row = |t: &Ticket| {
+        json!({
+            "tag": super::tag(cfg, t.id),
+            "subject": t.subject,
+            "status": t.status,
+            "status_title": status_title(&t.status, en),
+            "level": t.level,
+            "level_ordinal": Level::new(t.level).unwrap_or(Level::FIRST).ordinal(),
+            "category_title": Category::parse(&t.category).map(|c| c.title_one(lang)).unwrap_or(""),
+            "opened": fmt(&t.created_at),
+            "last_activity": fmt(&t.updated_at),
+        })
+    };
+    let listing = super::overview(tickets, customer.is_some(), from);
+    let open: Vec<_> = listing.open.iter().map(|t| row(t)).collect();
+    let closed: Vec<_> = listing.closed.iter().map(|t| row(t)).collect();
+    let visible = listing.open.len() + listing.closed.len();
+    let context = json!({
+        "customer": customer.map(|c| c.name.clone()),
+        "requester_name": mail.from.as_ref().and_then(|m| m.name.clone()),
+        "date": at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
+        "open": open,
+        "closed": closed,
+        "display_name": cfg.display_name,
+    });
+    let m = PlannedMail {
+        kind: "overview",
+        audience: Audience::Customer,
+        to: vec![from.to_string()],
+        in_reply_to: Some(mail.message_id.clone()),
+        auto_submitted: "auto-replied",
+        with_customer: true,
+        lang: lang.to_string(),
+        context,
+        files: Vec::new(),
+        change: None,
+    };
+    (m, visible)
 }

@@ -8,14 +8,14 @@ use serde_json::json;
 
 use std::collections::HashSet;
 
-use super::{Decided, Writer};
+use super::{Apply, Decided};
 use crate::commands;
 use crate::domain::{Disposition, Status};
 use crate::pipeline::decide::{AgentMails, AgentPlan, ChangeRef, Effect};
 use crate::pipeline::{decide, snapshot};
 use crate::store::{self, Ticket};
 
-impl<'a> Writer<'a> {
+impl<'a> Apply<'a> {
     /// An agent's mail on a ticket: what the store knows is read
     /// ([`snapshot::read_agent`]), the commands are checked, decided
     /// ([`decide::agent_commands`]) and their effects applied, then the
@@ -148,7 +148,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Move a ticket's mails into `target` (or the ticket that survives it)
-    /// and close it with a pointer. [`Writer::check_commands`] made sure
+    /// and close it with a pointer. [`Apply::check_commands`] made sure
     /// the target exists, is not this ticket and is the same customer's.
     fn merge(&mut self, source: i64, target: i64, by: &str) -> Result<()> {
         let Some(target_ticket) = snapshot::surviving(self.conn, target)?.filter(|t| t.id != source) else {

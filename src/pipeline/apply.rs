@@ -1,6 +1,8 @@
-//! The writer of one mail: reads what it needs, decides and writes, step
-//! by step, inside the mail's savepoint (see [`super`]). Agent mails are in
-//! [`agent`].
+//! Applies the decision about one mail inside its savepoint (see
+//! [`super`]): reads the snapshot ([`snapshot`]), asks [`decide`] and
+//! writes what it returns: the ticket, the participants, the events, and
+//! the planned mails, each rendered with the ticket as the change left it
+//! and queued ([`Apply::apply_steps`]). Agent mails are in [`agent`].
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
@@ -9,9 +11,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::Pipeline;
-use super::decide::{
-    self, Audience, FileRef, FollowUp, NewTicketPlan, PlannedMail, Route, Routed, Step, StoredFile, hours,
-};
+use super::decide::{self, Audience, FileRef, FollowUp, NewTicketPlan, PlannedMail, Route, Routed, Step, StoredFile};
 use super::snapshot;
 use crate::classify::Classification;
 use crate::config::Customer;
@@ -21,12 +21,12 @@ use crate::engine::{QueuedMail, queue_mail_parts};
 use crate::parse::InboundMail;
 use crate::store::{self, NewTicket, Ticket};
 use crate::templates;
-use crate::words::{priority_title, some_of, status_title, strip_reply_prefixes};
+use crate::words::{priority_title, status_title, strip_reply_prefixes};
 
 mod agent;
 
 /// The state of one mail being decided and written.
-pub(super) struct Writer<'a> {
+pub(super) struct Apply<'a> {
     pub(super) p: &'a Pipeline,
     pub(super) conn: &'a Connection,
     pub(super) row: i64,
@@ -55,23 +55,22 @@ pub(super) struct Writer<'a> {
 
 type Decided = (Disposition, Option<i64>, Option<String>);
 
-impl<'a> Writer<'a> {
+impl<'a> Apply<'a> {
     /// After a category or priority change: the due times follow the new
-    /// targets (the first-response one only while no answer reached the customer).
+    /// targets ([`decide::due_times`]).
     fn refresh_due_times(&self, id: i64) -> Result<()> {
         let t = store::get_ticket(self.conn, id)?.context("ticket")?;
-        let (Some(cat), Some(prio)) = (Category::parse(&t.category), Priority::parse(&t.priority)) else {
+        if Category::parse(&t.category).is_none() || Priority::parse(&t.priority).is_none() {
+            return Ok(());
+        }
+        store::parse_ts(&t.created_at).context("ticket without a creation time")?;
+        let Some((first, resolution)) = decide::due_times(&self.p.cfg, &self.p.calendar, &t) else {
             return Ok(());
         };
-        let (fr, res) = self.p.cfg.sla_targets(cat, prio);
-        let created = store::parse_ts(&t.created_at).context("ticket without a creation time")?;
-        if t.first_response_at.is_none() {
-            let start = t.escalated_at.as_deref().and_then(store::parse_ts).unwrap_or(created);
-            let due = self.p.calendar.add_support_hours(start, hours(fr));
+        if let Some(due) = first {
             store::set_ticket_field(self.conn, id, "first_response_due", &store::ts(due), self.now)?;
         }
-        let due = self.p.calendar.add_support_hours(created, hours(res));
-        store::set_ticket_field(self.conn, id, "resolution_due", &store::ts(due), self.now)?;
+        store::set_ticket_field(self.conn, id, "resolution_due", &store::ts(resolution), self.now)?;
         Ok(())
     }
 
@@ -293,41 +292,19 @@ impl<'a> Writer<'a> {
         addrs: &[String],
     ) -> Result<()> {
         let cfg = &self.p.cfg;
-        let max = cfg.limits.max_recipients.max(1);
         let existing = store::participants(self.conn, ticket)?;
-        let decide::CcJoins { add, strangers: stranger, over_cap } =
-            decide::cc_joins(cfg, &existing, customer, requester, addrs);
-        for a in &add {
+        let joins = decide::cc_joins(cfg, &existing, customer, requester, addrs);
+        for a in &joins.add {
             store::add_participant(self.conn, ticket, a, "cc")?;
         }
-        let left_out = [
-            (
-                stranger,
-                "outside the customer's organisation".to_string(),
-                "nicht aus der Organisation des Kunden".to_string(),
-                ". Mit #cc ADRESSE hinzufügen, wenn gewollt.",
-                ". Add with #cc ADDRESS if wanted.",
-            ),
-            (over_cap, format!("more than {max} recipients"), format!("mehr als {max} Empfänger"), "", ""),
-        ];
-        for (people, why, warum, hint_de, hint_en) in left_out {
-            if people.is_empty() {
-                continue;
+        for step in decide::cc_left_out(cfg, ticket, &joins) {
+            match step {
+                Step::Event(e) => {
+                    store::insert_event(self.conn, e.ticket, Some(self.row), self.now, &e.actor, e.kind, &e.detail)?
+                }
+                Step::Warning(w) => self.warnings.push(w),
+                Step::Mail(_) => {}
             }
-            let detail = format!("not added to the ticket ({why}): {}", some_of(&people, false));
-            store::insert_event(
-                self.conn,
-                Some(ticket),
-                Some(self.row),
-                self.now,
-                "supportd",
-                "cc_not_added",
-                &detail,
-            )?;
-            self.warnings.push(self.team_words(
-                &format!("Nicht als Beteiligte übernommen ({warum}): {}{hint_de}", some_of(&people, true)),
-                &format!("Not added as participants ({why}): {}{hint_en}", some_of(&people, false)),
-            ));
         }
         Ok(())
     }
@@ -349,14 +326,9 @@ impl<'a> Writer<'a> {
             None => self.mail.from_addr().to_string(),
         }
     }
-
-    /// A text for the team, in the support's language.
-    fn team_words(&self, de: &str, en: &str) -> String {
-        if self.p.cfg.language == "en" { en.to_string() } else { de.to_string() }
-    }
 }
 
-impl<'a> Writer<'a> {
+impl<'a> Apply<'a> {
     fn context(
         &self,
         t: &Ticket,
@@ -451,7 +423,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Apply the steps of a plan in order: events, warnings for the team's
-    /// later mails, mails ([`Writer::queue_planned`]).
+    /// later mails, mails ([`Apply::queue_planned`]).
     pub(super) fn apply_steps(
         &mut self,
         steps: Vec<Step>,
@@ -479,7 +451,7 @@ impl<'a> Writer<'a> {
         self.queue_internal_with(kind, t, to, ctx, Vec::new())
     }
 
-    /// [`Writer::queue_internal`] with files attached.
+    /// [`Apply::queue_internal`] with files attached.
     fn queue_internal_with(
         &mut self,
         kind: &str,
@@ -565,39 +537,9 @@ impl<'a> Writer<'a> {
         }
         let lang = self.p.language_for(customer, &self.new_text);
         let tickets = store::list_tickets(self.conn, None, customer.map(|c| c.name.as_str()))?;
-        let tz = p.calendar.timezone();
-        let fmt = |s: &str| {
-            store::parse_ts(s).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default()
-        };
-        let en = lang == "en";
-        let row = |t: &Ticket| {
-            json!({
-                "tag": p.tag(t.id),
-                "subject": t.subject,
-                "status": t.status,
-                "status_title": status_title(&t.status, en),
-                "level": t.level,
-                "level_ordinal": Level::new(t.level).unwrap_or(Level::FIRST).ordinal(),
-                "category_title": Category::parse(&t.category).map(|c| c.title_one(&lang)).unwrap_or(""),
-                "opened": fmt(&t.created_at),
-                "last_activity": fmt(&t.updated_at),
-            })
-        };
-        let listing = decide::overview(&tickets, customer.is_some(), &from);
-        let open: Vec<_> = listing.open.iter().map(|t| row(t)).collect();
-        let closed: Vec<_> = listing.closed.iter().map(|t| row(t)).collect();
-        let visible = listing.open.len() + listing.closed.len();
-        let ctx = json!({
-            "customer": customer.map(|c| c.name.clone()),
-            "requester_name": self.mail.from.as_ref().and_then(|m| m.name.clone()),
-            "date": self.now.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
-            "open": open,
-            "closed": closed,
-            "display_name": p.cfg.display_name,
-        });
-        let (subject, body) = p.templates.render("overview", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let irt = Some(self.mail.message_id.clone());
-        self.queue_plain("overview", None, vec![from], subject, body, "auto-replied", irt, Vec::new())?;
+        let (m, visible) = decide::overview_mail(&p.cfg, &p.calendar, self.mail, customer, &lang, &tickets, self.now);
+        let (subject, body) = p.templates.render(m.kind, &m.lang, &m.context).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        self.queue_plain(m.kind, None, m.to, subject, body, m.auto_submitted, m.in_reply_to, Vec::new())?;
         Ok((Disposition::OverviewRequest, None, Some(format!("{visible} tickets listed"))))
     }
 
