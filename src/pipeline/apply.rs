@@ -5,7 +5,7 @@
 //! and queued ([`Apply::apply_steps`]). Agent mails are in [`agent`].
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde_json::json;
 use tracing::{info, warn};
@@ -536,7 +536,7 @@ impl<'a> Apply<'a> {
             ));
         }
         let lang = self.p.language_for(customer, &self.new_text);
-        let tickets = store::list_tickets(self.conn, None, customer.map(|c| c.name.as_str()))?;
+        let tickets = snapshot::overview_tickets(self.conn, customer)?;
         let (m, visible) = decide::overview_mail(&p.cfg, &p.calendar, self.mail, customer, &lang, &tickets, self.now);
         let (subject, body) = p.templates.render(m.kind, &m.lang, &m.context).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         self.queue_plain(m.kind, None, m.to, subject, body, m.auto_submitted, m.in_reply_to, Vec::new())?;
@@ -549,15 +549,8 @@ impl<'a> Apply<'a> {
     /// request is owed its answer even after a busy exchange. Relayed agent
     /// answers and status mails are people's answers and never count.
     fn under_rate_cap(&self, addr: &str, budget: &[&str]) -> Result<bool> {
-        let l = &self.p.cfg.limits;
-        let (hour, day) = store::auto_mails_to_since(
-            self.conn,
-            addr,
-            budget,
-            self.now - Duration::hours(1),
-            self.now - Duration::days(1),
-        )?;
-        Ok(decide::under_cap(l, hour, day))
+        let (hour, day) = snapshot::auto_answers(self.conn, addr, budget, self.now)?;
+        Ok(decide::under_cap(&self.p.cfg.limits, hour, day))
     }
 }
 

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use tracing::warn;
 
@@ -183,4 +184,19 @@ pub(super) fn read_agent(conn: &Connection, ticket: &store::Ticket, commands: &[
         requester_last: store::last_message_from(conn, id, &ticket.requester)?,
         handover,
     })
+}
+
+/// How many automatic answers of `budget` (kinds) `addr` got in the hour
+/// and in the day before `at` (for [`decide::under_cap`](super::decide::under_cap)).
+pub(super) fn auto_answers(conn: &Connection, addr: &str, budget: &[&str], at: DateTime<Utc>) -> Result<(u32, u32)> {
+    store::auto_mails_to_since(conn, addr, budget, at - Duration::hours(1), at - Duration::days(1))
+}
+
+/// The tickets an overview may list: the `customer`'s, or all when the
+/// sender belongs to none ([`decide::overview`](super::decide::overview) keeps only their own then).
+pub(super) fn overview_tickets(
+    conn: &Connection,
+    customer: Option<&crate::config::Customer>,
+) -> Result<Vec<store::Ticket>> {
+    store::list_tickets(conn, None, customer.map(|c| c.name.as_str()))
 }
