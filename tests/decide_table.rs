@@ -605,6 +605,11 @@ fn who_joins_and_who_works_a_ticket() {
     assert_eq!(j.add, ["chefin@stadtwerke-musterstadt.de", "it@stadtwerke-musterstadt.de"]);
     assert_eq!(j.strangers, ["x@gmail.com"]);
     assert_eq!(j.over_cap, ["third@stadtwerke-musterstadt.de"]);
+    // The team hears of each reason once: an event and a warning.
+    assert_eq!(
+        steps(&decide::cc_left_out(&cfg, 7, &j)),
+        ["event cc_not_added", "warning", "event cc_not_added", "warning"]
+    );
     // No customer configured: the requester's company domain, never a public mail service.
     let j = decide::cc_joins(&cfg, &[], None, "a@firma.de", &["b@firma.de".into(), "c@gmail.com".into()]);
     assert_eq!((j.add, j.strangers), (vec!["b@firma.de".to_string()], vec!["c@gmail.com".to_string()]));
@@ -634,6 +639,330 @@ fn what_an_overview_lists() {
     assert_eq!((ids(&o.open), ids(&o.closed)), (vec![1, 2, 5], vec![4]));
     let o = decide::overview(&tickets, false, "chefin@stadtwerke-musterstadt.de");
     assert_eq!((ids(&o.open), ids(&o.closed)), (vec![2], vec![]));
+
+    // The overview mail goes to the sender only, in reply to their mail,
+    // with the tickets as listed and the local date of the arrival.
+    let cfg = config(&[]);
+    let cal = calendar(&cfg);
+    let m =
+        mail(&cfg, &format!("From: {CUSTOMER}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: #tickets"), "#tickets");
+    let (planned_mail, listed) =
+        decide::overview_mail(&cfg, &cal, &m, cfg.customer_for(CUSTOMER), "de", &tickets, berlin(2026, 11, 24, 9, 30));
+    assert_eq!(listed, 4);
+    assert_eq!(planned(&planned_mail), ("overview".into(), "customer", CUSTOMER.into()));
+    assert_eq!(planned_mail.in_reply_to.as_deref(), Some(m.message_id.as_str()));
+    let tags: Vec<&str> =
+        planned_mail.context["open"].as_array().unwrap().iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    assert_eq!(tags, ["MT-000001", "MT-000002", "MT-000005"]);
+    assert_eq!(planned_mail.context["date"], "24.11.2026 09:30");
+}
+
+/// A mail of an agent's plan as a short row: template, audience, recipients.
+fn planned(m: &decide::PlannedMail) -> (String, &'static str, String) {
+    let who = match m.audience {
+        decide::Audience::Customer => "customer",
+        decide::Audience::Team => "team",
+    };
+    (m.kind.to_string(), who, m.to.join(","))
+}
+
+/// Proves: who gets each mail an agent's mail causes, decided without a
+/// store: the answer relayed to the customer side (requester and CC'd
+/// participants, never bounced ones, in reply to the requester's last
+/// mail) carrying the status change, a status mail only without text, the
+/// change mails, `#internal` as a note to the team of the ticket as the
+/// commands left it (never the agent who wrote), the handover to the new
+/// level's team with the ticket's story, and the notice to the agent when
+/// recipients are left out.
+#[test]
+fn the_mails_of_each_agent_command() {
+    use decide::{AgentSnapshot, HandoverData, Step};
+    let mut cfg = config(&[]);
+    let cal = calendar(&cfg);
+    let at = berlin(2026, 11, 24, 10, 0);
+    let t = ticket(7, CUSTOMER, SW, Status::Open);
+    let kollege = "kollege@stadtwerke-musterstadt.de";
+    let side = |n: usize| -> Vec<(String, String)> {
+        let mut v = vec![(CUSTOMER.to_string(), "requester".to_string())];
+        v.push(("alt@stadtwerke-musterstadt.de".into(), "bounced".into()));
+        v.extend((0..n).map(|i| {
+            (if i == 0 { kollege.to_string() } else { format!("k{i}@stadtwerke-musterstadt.de") }, "cc".into())
+        }));
+        v
+    };
+    let story = HandoverData {
+        first_text: "Der Dienstplan lässt sich nicht speichern.".into(),
+        latest_customer_text: Some("Seit heute kommt zusätzlich Fehler 4711.".into()),
+        notes: vec![("2026-11-23T09:00:00Z".into(), "bernd@roewaplan.de".into(), "Kunde nutzt 4.1".into())],
+        ..Default::default()
+    };
+    let snap = AgentSnapshot {
+        participants: side(1),
+        requester_last: Some("<letzte@stadtwerke-musterstadt.de>".into()),
+        handover: Some(story),
+        ..Default::default()
+    };
+    let both = format!("{CUSTOMER},{kollege}");
+    let l2_team = "support-2nd@roewaplan.de,p.schmidt@roewaplan.de";
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(&str, Vec<(&str, &str, String)>, Vec<&str>)> = vec![
+        ("Die Ursache ist behoben.", vec![("agent_reply", "customer", both.clone())], vec!["agent_reply"]),
+        (
+            "#status waiting\n\nBitte senden Sie uns das Protokoll.",
+            vec![("agent_reply", "customer", both.clone())],
+            vec!["agent_reply"],
+        ),
+        ("#status waiting", vec![("status", "customer", both.clone())], vec![]),
+        ("#priority high", vec![], vec![]),
+        (
+            "#cc chefin@stadtwerke-musterstadt.de\n\nIch nehme Ihre Chefin dazu.",
+            vec![("agent_reply", "customer", format!("{both},chefin@stadtwerke-musterstadt.de"))],
+            vec!["agent_reply"],
+        ),
+        (
+            "#cc alt@stadtwerke-musterstadt.de\n\nAntwort.",
+            vec![("agent_reply", "customer", both.clone())],
+            vec!["agent_reply"],
+        ),
+        (
+            "#internal\n\nNur intern: der Kunde hat eine alte Version.",
+            vec![("note", "team", "support-1st@roewaplan.de".into())],
+            vec!["note"],
+        ),
+        (
+            "#assign bernd@roewaplan.de\n#internal\n\nBernd, bitte übernehmen.",
+            vec![("note", "team", "support-1st@roewaplan.de,bernd@roewaplan.de".into())],
+            vec!["note"],
+        ),
+        ("#level 2", vec![("status", "customer", both.clone()), ("handover", "team", l2_team.into())], vec![]),
+        (
+            "#internal\n#level 2\n\nBitte die Logs prüfen.",
+            vec![("note", "team", l2_team.into()), ("handover", "team", l2_team.into())],
+            vec!["note"],
+        ),
+        ("#change 2027-03-10 18:00-20:00 Update auf 4.2", vec![("change", "customer", both.clone())], vec![]),
+        (
+            "#status resolved\n#change 2027-03-10 18:00-20:00 Update auf 4.2\n\nErledigt.",
+            vec![("agent_reply", "customer", both.clone()), ("change", "customer", both.clone())],
+            vec!["agent_reply"],
+        ),
+        (
+            "#internal\n#change 2027-03-10 18:00-20:00 Update auf 4.2\n\nvorgemerkt",
+            vec![("note", "team", "support-1st@roewaplan.de".into())],
+            vec!["note"],
+        ),
+    ];
+    let agent = "Anna Agentin <anna@roewaplan.de>";
+    let side_set: HashSet<String> = [CUSTOMER.to_string(), kollege.to_string()].into_iter().collect();
+    for (body, want, events) in rows {
+        let m = mail(
+            &cfg,
+            &format!("From: {agent}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: AW: [MT-000007]"),
+            body,
+        );
+        let parsed = commands::parse(body, "MT");
+        assert!(parsed.errors.is_empty(), "{body}: {:?}", parsed.errors);
+        let plan = decide::agent_commands(&cfg, &cal, &t, &parsed.commands, &side_set, &[]);
+        let out = decide::agent_mails(&cfg, &cal, &m, 1, &t, &plan, &parsed.text, &snap, at);
+        let mails: Vec<&decide::PlannedMail> =
+            out.steps.iter().filter_map(|s| if let Step::Mail(m) = s { Some(m) } else { None }).collect();
+        let got: Vec<(String, &str, String)> = mails.iter().map(|m| planned(m)).collect();
+        let want: Vec<(String, &str, String)> = want.into_iter().map(|(k, a, to)| (k.to_string(), a, to)).collect();
+        assert_eq!(got, want, "{body}");
+        let got_events: Vec<&str> =
+            out.steps.iter().filter_map(|s| if let Step::Event(e) = s { Some(e.kind) } else { None }).collect();
+        assert_eq!(got_events, events, "{body}");
+        assert!(out.notice.is_none(), "{body}: nobody was left out");
+        for m in &mails {
+            let irt =
+                (m.audience == decide::Audience::Customer).then(|| "<letzte@stadtwerke-musterstadt.de>".to_string());
+            assert_eq!(m.in_reply_to, irt, "{body}: {}", m.kind);
+            assert_eq!(m.auto_submitted, if m.kind == "agent_reply" { "no" } else { "auto-generated" }, "{body}");
+        }
+        // The decided context: the relay carries the text and the news; a
+        // status mail the headline of the status as the commands left it.
+        for m in &mails {
+            match m.kind {
+                "agent_reply" => {
+                    assert_eq!(m.context["text"], parsed.text.as_str(), "{body}");
+                    assert_eq!(m.context["changes"], serde_json::json!(plan.news), "{body}");
+                }
+                "status" => {
+                    assert_eq!(m.context["changes"], serde_json::json!(plan.news), "{body}");
+                    let headline = if body.contains("waiting") {
+                        "Wir benötigen Ihre Rückmeldung"
+                    } else {
+                        "Übergabe an den 2nd Level Support"
+                    };
+                    assert_eq!(m.context["status_headline"], headline, "{body}");
+                }
+                "note" => {
+                    assert_eq!(m.context["agent"], "Anna Agentin", "{body}");
+                    assert_eq!(m.context["changes"], serde_json::json!(plan.executed), "{body}");
+                }
+                "handover" => {
+                    let c = &m.context;
+                    assert_eq!(c["level_new"], 2, "{body}");
+                    assert_eq!(c["text"], "Seit heute kommt zusätzlich Fehler 4711.", "{body}");
+                    assert_eq!(c["first_text"], "Der Dienstplan lässt sich nicht speichern.", "{body}");
+                    let notes: Vec<&str> =
+                        c["notes"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap()).collect();
+                    let mut want = vec!["Kunde nutzt 4.1"];
+                    if body.starts_with("#internal") {
+                        want.push("Bitte die Logs prüfen.");
+                    }
+                    assert_eq!(notes, want, "{body}: the earlier notes and this mail's own");
+                    assert_eq!(c["notes"][0]["at"], "23.11.2026 10:00", "{body}: local time");
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Over the recipient cap: the first ones get the answer, the rest are
+    // recorded and named to the agent.
+    cfg.limits.max_recipients = 2;
+    let crowded = AgentSnapshot { participants: side(3), ..snap.clone() };
+    let m = mail(&cfg, &format!("From: {agent}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: AW"), "Antwort");
+    let plan = decide::agent_commands(&cfg, &cal, &t, &[], &side_set, &[]);
+    let out = decide::agent_mails(&cfg, &cal, &m, 1, &t, &plan, "Antwort", &crowded, at);
+    assert_eq!(
+        steps(&out.steps),
+        [
+            "event recipients_capped".to_string(),
+            format!("mail agent_reply to {both} (customer)"),
+            "event agent_reply".into()
+        ]
+    );
+    let notice = out.notice.expect("the agent is told who was left out");
+    assert_eq!(planned(&notice), ("agent_notice".into(), "team", "anna@roewaplan.de".into()));
+    let said = notice.context["notices"][0].as_str().unwrap();
+    assert!(said.contains("k1@stadtwerke-musterstadt.de") && said.contains("k2@"), "{said}");
+
+    // A command that cannot be executed: only its sender hears of it.
+    let errors = commands::parse("#level 9", "MT").errors;
+    assert!(!errors.is_empty());
+    let err = decide::command_error_mail(&cfg, "anna@roewaplan.de", &errors);
+    assert_eq!(planned(&err), ("command_error".into(), "team", "anna@roewaplan.de".into()));
+}
+
+/// Proves: which files go along (in order, while their total stays within
+/// `limits.max_forward_bytes`) and that every file is listed.
+#[test]
+fn which_files_go_along() {
+    let mut cfg = config(&[]);
+    cfg.limits.max_forward_bytes = 1000;
+    let f = |name: &'static str, size| decide::FileInfo { name, content_type: "application/pdf", size, row: 3 };
+    let p = decide::pass_on(&cfg, &[f("a.pdf", 600), f("b.pdf", 500), f("c.pdf", 400)]);
+    assert_eq!(p.passed, [0, 2]);
+    assert_eq!(p.kept, ["b.pdf"]);
+    let listed: Vec<bool> = p.listed.iter().map(|l| l["forwarded"].as_bool().unwrap()).collect();
+    assert_eq!(listed, [true, false, true]);
+}
+
+/// A plan's steps as short rows: "event KIND", "warning", "mail KIND to A,B (audience)".
+fn steps(s: &[decide::Step]) -> Vec<String> {
+    s.iter()
+        .map(|s| match s {
+            decide::Step::Event(e) => format!("event {}", e.kind),
+            decide::Step::Warning(_) => "warning".into(),
+            decide::Step::Mail(m) => {
+                let (kind, who, to) = planned(m);
+                format!("mail {kind} to {to} ({who})")
+            }
+        })
+        .collect()
+}
+
+/// Proves: who gets the mails of a new ticket and of a customer's reply,
+/// decided without a store: the acknowledgement (or, over the cap, the
+/// `rate_cap` event and a warning for the team instead) to the sender in
+/// reply to their mail, the team's notification to the level's team (and
+/// the project team, the consultant of a change request), the status mail
+/// when a reply reopened the ticket.
+#[test]
+fn the_mails_of_a_new_ticket_and_a_reply() {
+    let cfg = config(&[]);
+    let cal = calendar(&cfg);
+    let sw = cfg.customer_for(CUSTOMER);
+    let friday_late = berlin(2026, 11, 27, 16, 55);
+    let m = mail(
+        &cfg,
+        &format!("From: {CUSTOMER}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: Fehler"),
+        "Geht nicht.",
+    );
+    let kb = serde_json::json!([]);
+    let rows = [
+        (
+            Category::FunctionalError,
+            true,
+            vec![
+                format!("mail ack to {CUSTOMER} (customer)"),
+                "mail notify_agents to support-1st@roewaplan.de (team)".into(),
+            ],
+        ),
+        (
+            Category::FunctionalError,
+            false,
+            vec![
+                "event rate_cap".to_string(),
+                "warning".into(),
+                "mail notify_agents to support-1st@roewaplan.de (team)".into(),
+            ],
+        ),
+        (
+            Category::ChangeRequest,
+            true,
+            vec![
+                format!("mail ack to {CUSTOMER} (customer)"),
+                "mail notify_agents to support-1st@roewaplan.de (team)".into(),
+                "mail forward_consultant to berater@roewaplan.de (team)".into(),
+            ],
+        ),
+    ];
+    for (cat, under_cap, want) in rows {
+        let c = class(cat);
+        let plan = decide::new_ticket(&cfg, &cal, &c, sw, "Fehler", "Geht nicht.", friday_late);
+        let out = decide::new_ticket_mails(&cfg, &cal, &m, 1, 7, &plan, &c, kb.clone(), under_cap);
+        assert_eq!(steps(&out), want, "{cat:?}, under the cap: {under_cap}");
+        for s in &out {
+            if let decide::Step::Mail(p) = s {
+                assert_eq!(p.context["in_hours"], true, "{cat:?}: Friday 16:55 is within the hours");
+                if p.audience == decide::Audience::Customer {
+                    assert_eq!(p.in_reply_to.as_deref(), Some(m.message_id.as_str()));
+                    assert_eq!(p.auto_submitted, "auto-replied");
+                }
+            }
+            if let decide::Step::Warning(w) = s {
+                assert!(w.contains(CUSTOMER) && w.contains("Bitte persönlich antworten"), "{w}");
+            }
+        }
+    }
+
+    let mut open = ticket(7, CUSTOMER, SW, Status::Open);
+    open.level = 2;
+    let l2 = "support-2nd@roewaplan.de,p.schmidt@roewaplan.de";
+    let rows = [
+        (
+            true,
+            true,
+            vec![format!("mail status to {CUSTOMER} (customer)"), format!("mail notify_agents to {l2} (team)")],
+        ),
+        (
+            true,
+            false,
+            vec!["event rate_cap".to_string(), "warning".into(), format!("mail notify_agents to {l2} (team)")],
+        ),
+        (false, true, vec![format!("mail notify_agents to {l2} (team)")]),
+    ];
+    for (reopened, under_cap, want) in rows {
+        let out = decide::follow_up_mails(&cfg, &m, 1, &open, reopened, under_cap);
+        assert_eq!(steps(&out), want, "reopened {reopened}, under the cap {under_cap}");
+        if let Some(decide::Step::Mail(p)) = out.first().filter(|_| reopened && under_cap) {
+            assert_eq!(p.context["status_headline"], "Ihre Anfrage ist wieder geöffnet");
+            assert_eq!(p.context["changes"][0], "Ihre Anfrage wurde wieder geöffnet.");
+        }
+    }
 }
 
 #[test]

@@ -99,7 +99,7 @@ fn code_of(text: &str) -> String {
     out
 }
 
-/// `src/pipeline/writer/agent.rs` -> `pipeline`; `src/lib.rs` -> `lib`.
+/// `src/pipeline/apply/agent.rs` -> `pipeline`; `src/lib.rs` -> `lib`.
 fn top_module(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).unwrap();
     let first = rel.components().next().unwrap().as_os_str().to_string_lossy().to_string();

@@ -1,8 +1,8 @@
 //! The decision about one mail, as data: pure functions of the parsed mail,
 //! a [`Snapshot`] of what the store knows (read before deciding, see
 //! `snapshot.rs`), the config and the arrival time `at` — no clock, no
-//! store, no IO (`tests/module_graph.rs` checks the imports). The writer
-//! (`writer.rs`) applies what they return inside the mail's savepoint.
+//! store, no IO (`tests/module_graph.rs` checks the imports). `apply.rs`
+//! applies what they return inside the mail's savepoint.
 //!
 //! - [`route`]: which way the mail goes (duplicate, machine mail, agent
 //!   mail, overview, follow-up, new ticket), the trust verdict (an agent
@@ -19,12 +19,19 @@
 //! - [`agent_commands`]: what an agent's commands do, in order ([`Effect`]s),
 //!   what the customer is told, the level handed to, the merge target.
 //!
-//! - [`team_of`], [`cc_joins`], [`overview`]: who works a ticket; who of the
-//!   people a customer copied joins it; what the overview lists.
+//! - [`team_of`], [`cc_joins`] ([`cc_left_out`]), [`overview`]: who works a
+//!   ticket; who of the people a customer copied joins it (and what the team
+//!   is told of the others); what the overview lists.
+//! - [`due_times`]: the due times after a category or priority change.
 //!
-//! Still decided while writing (`writer.rs`, `writer/agent.rs`): who gets
-//! each mail and its template context (the relay or a status mail, the
-//! note, the handover's history and attachments).
+//! - [`agent_mails`] (`decide/mails.rs`): who gets each mail an agent's
+//!   mail causes and its decided context: the relayed answer or a status
+//!   mail to the customer side ([`customer_recipients`]), the change mails,
+//!   the `#internal` note, the handover, the notice to the agent; which
+//!   files go along ([`pass_on`]). [`new_ticket_mails`], [`follow_up_mails`],
+//!   [`overview_mail`]: the acknowledgement (or, over the cap, the event and
+//!   the team's warning), the reopen status mail, the team's notification,
+//!   the consultant's copy, the overview.
 
 use std::collections::{HashMap, HashSet};
 
@@ -37,7 +44,14 @@ use crate::config::{Config, Customer, Limits, domain_of};
 use crate::domain::{Category, Disposition, Level, Priority, Status, Ticket, TicketTag, parse_ts};
 use crate::hygiene;
 use crate::parse::InboundMail;
-use crate::words::{asks_about_one_ticket, asks_for_overview, is_public_mail_domain, is_thanks_only};
+use crate::words::{asks_about_one_ticket, asks_for_overview, is_public_mail_domain, is_thanks_only, some_of};
+
+mod mails;
+pub use mails::{
+    AgentMails, AgentSnapshot, Audience, FileInfo, FileRef, HandoverData, HistoryLine, Passed, PlannedMail, Step,
+    StoredFile, agent_mails, command_error_mail, customer_recipients, follow_up_mails, new_ticket_mails, overview_mail,
+    pass_on, pass_on_mail,
+};
 
 /// What the store knows about a mail that its route depends on.
 #[derive(Debug, Clone, Default)]
@@ -797,6 +811,57 @@ pub fn cc_joins(
         }
     }
     out
+}
+
+/// What the team is told of the people [`cc_joins`] left out of `ticket`:
+/// a `cc_not_added` event and a warning for each reason (outside the
+/// organisation: an agent adds them with `#cc`; over the cap).
+pub fn cc_left_out(cfg: &Config, ticket: i64, joins: &CcJoins) -> Vec<Step> {
+    let max = cfg.limits.max_recipients.max(1);
+    let left_out = [
+        (
+            &joins.strangers,
+            "outside the customer's organisation".to_string(),
+            "nicht aus der Organisation des Kunden".to_string(),
+            ". Mit #cc ADRESSE hinzufügen, wenn gewollt.",
+            ". Add with #cc ADDRESS if wanted.",
+        ),
+        (&joins.over_cap, format!("more than {max} recipients"), format!("mehr als {max} Empfänger"), "", ""),
+    ];
+    let mut steps = Vec::new();
+    for (people, why, warum, hint_de, hint_en) in left_out {
+        if people.is_empty() {
+            continue;
+        }
+        steps.push(Step::Event(Event {
+            ticket: Some(ticket),
+            actor: "supportd".into(),
+            kind: "cc_not_added",
+            detail: format!("not added to the ticket ({why}): {}", some_of(people, false)),
+        }));
+        steps.push(Step::Warning(team_words(
+            cfg,
+            format!("Nicht als Beteiligte übernommen ({warum}): {}{hint_de}", some_of(people, true)),
+            format!("Not added as participants ({why}): {}{hint_en}", some_of(people, false)),
+        )));
+    }
+    steps
+}
+
+/// The due times of `t` after its category or priority changed: the
+/// first-response one only while no answer reached the customer (counted
+/// from an escalation, else the creation), the resolution one from the
+/// creation. `None` for a ticket without a known category, priority or
+/// creation time.
+pub fn due_times(cfg: &Config, cal: &BusinessCalendar, t: &Ticket) -> Option<(Option<DateTime<Utc>>, DateTime<Utc>)> {
+    let (cat, prio) = (Category::parse(&t.category)?, Priority::parse(&t.priority)?);
+    let (fr, res) = cfg.sla_targets(cat, prio);
+    let created = parse_ts(&t.created_at)?;
+    let first = t.first_response_at.is_none().then(|| {
+        let start = t.escalated_at.as_deref().and_then(parse_ts).unwrap_or(created);
+        cal.add_support_hours(start, hours(fr))
+    });
+    Some((first, cal.add_support_hours(created, hours(res))))
 }
 
 /// The tickets an overview lists, open first.

@@ -4,9 +4,11 @@
 //! Inside the caller's transaction: the raw bytes are written first; then
 //! parse -> `snapshot` (what the store knows: an earlier copy, the ticket
 //! the mail points at) -> [`decide`] (pure: the route with its trust verdict,
-//! the new ticket, the reply's and the commands' effects) -> the writer
-//! (`writer.rs`, `writer/agent.rs`), which applies that: the message row, the
-//! ticket change, the events and the outbox rows. Every decision runs on the
+//! the new ticket, the reply's and the commands' effects, and the mails to
+//! queue: who gets each and its decided context) -> `apply` (`apply.rs`,
+//! `apply/agent.rs`), which applies that: the message row, the ticket change,
+//! the events and the outbox rows (each planned mail rendered with the
+//! ticket as the change left it). Every decision runs on the
 //! mail's arrival time ([`arrival`]). [`dry_run`] does all of it in a
 //! transaction it rolls back.
 //! A mail that fails in any stage is rolled back to its raw row and kept as
@@ -39,16 +41,16 @@ use crate::store::{self, MessageFacts};
 use crate::text;
 use crate::words::detect_language;
 
+mod apply;
 pub mod decide;
 pub mod dry_run;
 mod snapshot;
-mod writer;
 
 pub use crate::domain::Outcome;
 pub use crate::engine::{CUSTOMER_KINDS, Pipeline};
 pub use crate::words::{is_public_mail_domain, is_thanks_only, strip_reply_prefixes};
+use apply::{Apply, copied_of};
 pub use snapshot::MAX_REFERENCES;
-use writer::{Writer, copied_of};
 
 /// The pipeline the daemon's loops use, swapped as a whole on SIGHUP: each
 /// batch takes the current one, so a reload never changes a batch midway.
@@ -295,7 +297,7 @@ impl Pipeline {
         // Every decision runs on the customer's clock: when the mail reached
         // our server, not when it is processed (a backlog after an outage).
         let at = arrival(arrived, source, mail.received_at, now);
-        let mut w = Writer {
+        let mut w = Apply {
             p: self,
             conn,
             row,
@@ -307,7 +309,6 @@ impl Pipeline {
             class,
             agent: false,
             warnings: Vec::new(),
-            notices: Vec::new(),
             copied: copied_of(&mail, &self.cfg.support_address),
             trail: vec![format!(
                 "parse: Message-ID {}{}, from {}, {} attachments{}",

@@ -2,14 +2,19 @@
 //! ([`decide::Snapshot`](super::decide::Snapshot)): an earlier copy of it,
 //! the ticket of a bounced mail, the ticket it points at (our signed
 //! Message-IDs, stored ids, the subject tag, a reply read before it;
-//! followed through merges) with its participants.
+//! followed through merges) with its participants; for an agent's mail
+//! ([`read_agent`]) what its commands and mails need.
+
+use std::collections::HashMap;
 
 use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use tracing::warn;
 
 use super::Pipeline;
-use super::decide::{Found, Snapshot};
+use super::decide::{AgentSnapshot, Announced, Found, HandoverData, HistoryLine, Snapshot, StoredFile};
+use crate::commands::Command;
 use crate::domain::Disposition;
 use crate::hygiene;
 use crate::parse::InboundMail;
@@ -116,4 +121,82 @@ fn ticket_for_ids(p: &Pipeline, conn: &Connection, ids: &[String]) -> Result<Opt
     }
     foreign.reverse();
     Ok(store::ticket_for_message_ids(conn, &foreign)?.map(|t| (t, "References")))
+}
+
+/// Read what deciding an agent's mail on `ticket` needs: the participants,
+/// the announced change windows, the `#merge` targets, the requester's last
+/// mail, and for a `#level` the ticket's story for the handover.
+pub(super) fn read_agent(conn: &Connection, ticket: &store::Ticket, commands: &[Command]) -> Result<AgentSnapshot> {
+    let id = ticket.id;
+    let mut survivors = HashMap::new();
+    for c in commands {
+        if let Command::Merge(target) = c {
+            survivors.insert(*target, surviving(conn, *target)?);
+        }
+    }
+    let announced = store::changes(conn, id)?
+        .into_iter()
+        .filter(|c| c.state == "announced")
+        .map(|c| Announced { id: c.id, description: c.description })
+        .collect();
+    let handover = if commands.iter().any(|c| matches!(c, Command::Level(_))) {
+        let all = store::list_messages(conn, Some(id), None)?;
+        let history = all[all.len().saturating_sub(50)..]
+            .iter()
+            .map(|m| HistoryLine {
+                at: m.arrived_at.clone().unwrap_or_else(|| m.received_at.clone()),
+                from: m.from_addr.clone().unwrap_or_else(|| "-".into()),
+                subject: m.subject.clone().unwrap_or_default(),
+                disposition: m.disposition.clone(),
+            })
+            .collect();
+        let first_text: String = conn
+            .query_row(
+                "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap_or_default();
+        let files = store::ticket_attachments(conn, id, 100)?
+            .into_iter()
+            .map(|a| StoredFile {
+                row: a.message_row,
+                name: a.filename,
+                content_type: a.content_type,
+                size: a.size,
+                sha256: a.sha256,
+            })
+            .collect();
+        Some(HandoverData {
+            history,
+            first_text,
+            latest_customer_text: store::latest_customer_text(conn, id)?,
+            notes: store::ticket_notes(conn, id)?,
+            files,
+        })
+    } else {
+        None
+    };
+    Ok(AgentSnapshot {
+        participants: store::participants(conn, id)?,
+        announced,
+        survivors,
+        requester_last: store::last_message_from(conn, id, &ticket.requester)?,
+        handover,
+    })
+}
+
+/// How many automatic answers of `budget` (kinds) `addr` got in the hour
+/// and in the day before `at` (for [`decide::under_cap`](super::decide::under_cap)).
+pub(super) fn auto_answers(conn: &Connection, addr: &str, budget: &[&str], at: DateTime<Utc>) -> Result<(u32, u32)> {
+    store::auto_mails_to_since(conn, addr, budget, at - Duration::hours(1), at - Duration::days(1))
+}
+
+/// The tickets an overview may list: the `customer`'s, or all when the
+/// sender belongs to none ([`decide::overview`](super::decide::overview) keeps only their own then).
+pub(super) fn overview_tickets(
+    conn: &Connection,
+    customer: Option<&crate::config::Customer>,
+) -> Result<Vec<store::Ticket>> {
+    store::list_tickets(conn, None, customer.map(|c| c.name.as_str()))
 }

@@ -1,29 +1,32 @@
-//! The writer of one mail: reads what it needs, decides and writes, step
-//! by step, inside the mail's savepoint (see [`super`]). Agent mails are in
-//! [`agent`].
+//! Applies the decision about one mail inside its savepoint (see
+//! [`super`]): reads the snapshot ([`snapshot`]), asks [`decide`] and
+//! writes what it returns: the ticket, the participants, the events, and
+//! the planned mails, each rendered with the ticket as the change left it
+//! and queued ([`Apply::apply_steps`]). Agent mails are in [`agent`].
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde_json::json;
 use tracing::{info, warn};
 
 use super::Pipeline;
-use super::decide::{self, FollowUp, NewTicketPlan, Route, Routed, hours};
+use super::decide::{self, Audience, FileRef, FollowUp, NewTicketPlan, PlannedMail, Route, Routed, Step, StoredFile};
 use super::snapshot;
 use crate::classify::Classification;
-use crate::config::{Config, Customer};
+use crate::config::Customer;
 use crate::domain::{Category, Disposition, Level, Priority, Status};
+use crate::engine::change_context;
 use crate::engine::{QueuedMail, queue_mail_parts};
 use crate::parse::InboundMail;
 use crate::store::{self, NewTicket, Ticket};
 use crate::templates;
-use crate::words::{human_size, priority_title, some_of, status_news, status_title, strip_reply_prefixes};
+use crate::words::{priority_title, status_title, strip_reply_prefixes};
 
 mod agent;
 
 /// The state of one mail being decided and written.
-pub(super) struct Writer<'a> {
+pub(super) struct Apply<'a> {
     pub(super) p: &'a Pipeline,
     pub(super) conn: &'a Connection,
     pub(super) row: i64,
@@ -45,9 +48,6 @@ pub(super) struct Writer<'a> {
     /// What the team must know about this mail (a failed trust check,
     /// refused commands, people not added): shown in its notifications.
     pub(super) warnings: Vec<String>,
-    /// What the agent who wrote must know (recipients left out, …): sent
-    /// to them as an `agent_notice` mail.
-    pub(super) notices: Vec<String>,
     /// Everyone this mail was also addressed to (To and CC, not the
     /// support; at most 50): for the notifications, worked out once.
     pub(super) copied: Vec<String>,
@@ -55,23 +55,22 @@ pub(super) struct Writer<'a> {
 
 type Decided = (Disposition, Option<i64>, Option<String>);
 
-impl<'a> Writer<'a> {
+impl<'a> Apply<'a> {
     /// After a category or priority change: the due times follow the new
-    /// targets (the first-response one only while no answer reached the customer).
+    /// targets ([`decide::due_times`]).
     fn refresh_due_times(&self, id: i64) -> Result<()> {
         let t = store::get_ticket(self.conn, id)?.context("ticket")?;
-        let (Some(cat), Some(prio)) = (Category::parse(&t.category), Priority::parse(&t.priority)) else {
+        if Category::parse(&t.category).is_none() || Priority::parse(&t.priority).is_none() {
+            return Ok(());
+        }
+        store::parse_ts(&t.created_at).context("ticket without a creation time")?;
+        let Some((first, resolution)) = decide::due_times(&self.p.cfg, &self.p.calendar, &t) else {
             return Ok(());
         };
-        let (fr, res) = self.p.cfg.sla_targets(cat, prio);
-        let created = store::parse_ts(&t.created_at).context("ticket without a creation time")?;
-        if t.first_response_at.is_none() {
-            let start = t.escalated_at.as_deref().and_then(store::parse_ts).unwrap_or(created);
-            let due = self.p.calendar.add_support_hours(start, hours(fr));
+        if let Some(due) = first {
             store::set_ticket_field(self.conn, id, "first_response_due", &store::ts(due), self.now)?;
         }
-        let due = self.p.calendar.add_support_hours(created, hours(res));
-        store::set_ticket_field(self.conn, id, "resolution_due", &store::ts(due), self.now)?;
+        store::set_ticket_field(self.conn, id, "resolution_due", &store::ts(resolution), self.now)?;
         Ok(())
     }
 
@@ -206,35 +205,13 @@ impl<'a> Writer<'a> {
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, "supportd", "linked", n)?;
         }
         let ticket = nt.as_inserted(id, self.now);
-        let ctx = self.context(
-            &ticket,
-            customer,
-            &language,
-            json!({
-                "in_hours": plan.in_hours,
-                "next_opening": p.calendar.format_opening(plan.next_opening, &language),
-                "response_by": p.calendar.format_opening(plan.first_response_due, &language),
-                "security": cat == Category::SecurityError,
-                "reasons": reasons,
-                "confidence": format!("{:.2}", class.confidence),
-                "low_confidence": class.low_confidence,
-                "follow_up": false,
-            }),
-        );
-        let mut ctx = ctx;
-        ctx["kb_articles"] = crate::kb::offers_json(&p.kb, cat, &language, &mail.subject, &self.new_text);
-        // The customer's acknowledgement.
-        self.queue_to_customer("ack", &ticket, &language, &ctx)?;
-        // The team of the ticket's level, the category's notify list, the project team on level 2.
-        let (files, listed, _) = self.pass_on()?;
-        ctx["attachments"] = json!(listed);
-        for (k, v) in class.flag_context().as_object().into_iter().flatten() {
-            ctx[k] = v.clone();
-        }
-        self.queue_internal_with("notify_agents", &ticket, plan.team, &ctx, files)?;
-        if let Some(consultant) = plan.consultant {
-            self.queue_internal("forward_consultant", &ticket, vec![consultant], &ctx)?;
-        }
+        // Who gets what is decided (decide::new_ticket_mails, pure) from the
+        // sender's automatic answers so far and the knowledge base's offers.
+        let under_cap = self.under_rate_cap(&from, decide::ACK_BUDGET)?;
+        let kb_articles = crate::kb::offers_json(&p.kb, cat, &language, &mail.subject, &self.new_text);
+        let mails =
+            decide::new_ticket_mails(cfg, &p.calendar, mail, self.row, id, &plan, &class, kb_articles, under_cap);
+        self.apply_steps(mails, &ticket, customer, &[], &[])?;
         Ok((Disposition::NewTicket, Some(id), note))
     }
 
@@ -296,59 +273,10 @@ impl<'a> Writer<'a> {
         store::touch_ticket(self.conn, ticket.id, self.now)?;
         let ticket = store::get_ticket(self.conn, ticket.id)?.context("ticket")?;
         let customer = self.customer();
-        let lang = ticket.language.clone();
-        if reopened {
-            // The customer is told the request is open again (an automatic
-            // answer: under the acknowledgement cap).
-            let en = lang == "en";
-            let ctx = self.context(
-                &ticket,
-                customer,
-                &lang,
-                json!({
-                    "changes": [status_news(Status::Open, en)],
-                    "status_headline": if en { "Your request is open again" } else { "Ihre Anfrage ist wieder geöffnet" },
-                }),
-            );
-            self.queue_to_customer("status", &ticket, &lang, &ctx)?;
-        }
-        let (files, listed, _) = self.pass_on()?;
-        let ctx = self.context(
-            &ticket,
-            customer,
-            &lang,
-            json!({"follow_up": true, "reopened": reopened, "attachments": listed}),
-        );
-        let team = self.team_of(&ticket);
-        let team = team.into_iter().filter(|a| !a.eq_ignore_ascii_case(&from)).collect();
-        self.queue_internal_with("notify_agents", &ticket, team, &ctx, files)?;
+        let under_cap = !reopened || self.under_rate_cap(&from, decide::ACK_BUDGET)?;
+        let mails = decide::follow_up_mails(&self.p.cfg, self.mail, self.row, &ticket, reopened, under_cap);
+        self.apply_steps(mails, &ticket, customer, &[], &[])?;
         Ok((Disposition::FollowUp, Some(ticket.id), reopened.then(|| "reopened the ticket".to_string())))
-    }
-
-    /// Who works a ticket now ([`decide::team_of`]).
-    fn team_of(&self, t: &Ticket) -> Vec<String> {
-        decide::team_of(&self.p.cfg, t)
-    }
-
-    /// The customer side of a ticket: requester and CC'd participants (never
-    /// bounced ones), at most `limits.max_recipients`; the ones left out are
-    /// returned too. Linear in the number of participants.
-    fn customer_recipients(&self, t: &Ticket) -> Result<(Vec<String>, Vec<String>)> {
-        let max = self.p.cfg.limits.max_recipients.max(1);
-        let mut seen = std::collections::HashSet::new();
-        seen.insert(t.requester.to_ascii_lowercase());
-        let mut to = vec![t.requester.clone()];
-        let mut left_out = Vec::new();
-        for (a, role) in store::participants(self.conn, t.id)? {
-            if role == "cc" && seen.insert(a.to_ascii_lowercase()) {
-                if to.len() < max {
-                    to.push(a);
-                } else {
-                    left_out.push(a);
-                }
-            }
-        }
-        Ok((to, left_out))
     }
 
     /// Add the people a customer's mail copied (To/CC) to the ticket, the
@@ -365,55 +293,21 @@ impl<'a> Writer<'a> {
         addrs: &[String],
     ) -> Result<()> {
         let cfg = &self.p.cfg;
-        let max = cfg.limits.max_recipients.max(1);
         let existing = store::participants(self.conn, ticket)?;
-        let decide::CcJoins { add, strangers: stranger, over_cap } =
-            decide::cc_joins(cfg, &existing, customer, requester, addrs);
-        for a in &add {
+        let joins = decide::cc_joins(cfg, &existing, customer, requester, addrs);
+        for a in &joins.add {
             store::add_participant(self.conn, ticket, a, "cc")?;
         }
-        let left_out = [
-            (
-                stranger,
-                "outside the customer's organisation".to_string(),
-                "nicht aus der Organisation des Kunden".to_string(),
-                ". Mit #cc ADRESSE hinzufügen, wenn gewollt.",
-                ". Add with #cc ADDRESS if wanted.",
-            ),
-            (over_cap, format!("more than {max} recipients"), format!("mehr als {max} Empfänger"), "", ""),
-        ];
-        for (people, why, warum, hint_de, hint_en) in left_out {
-            if people.is_empty() {
-                continue;
+        for step in decide::cc_left_out(cfg, ticket, &joins) {
+            match step {
+                Step::Event(e) => {
+                    store::insert_event(self.conn, e.ticket, Some(self.row), self.now, &e.actor, e.kind, &e.detail)?
+                }
+                Step::Warning(w) => self.warnings.push(w),
+                Step::Mail(_) => {}
             }
-            let detail = format!("not added to the ticket ({why}): {}", some_of(&people, false));
-            store::insert_event(
-                self.conn,
-                Some(ticket),
-                Some(self.row),
-                self.now,
-                "supportd",
-                "cc_not_added",
-                &detail,
-            )?;
-            self.warnings.push(self.team_words(
-                &format!("Nicht als Beteiligte übernommen ({warum}): {}{hint_de}", some_of(&people, true)),
-                &format!("Not added as participants ({why}): {}{hint_en}", some_of(&people, false)),
-            ));
         }
         Ok(())
-    }
-
-    /// This mail's attachments: the ones passed on (in order, while their
-    /// total stays within `limits.max_forward_bytes`) and a line for each
-    /// (name, size, passed on or kept in the store only) for the templates.
-    fn pass_on(&self) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
-        let atts = &self.mail.attachments;
-        let files: Vec<FileInfo> = atts
-            .iter()
-            .map(|a| FileInfo { name: &a.filename, content_type: &a.content_type, size: a.data.len(), row: self.row })
-            .collect();
-        pass_on(&self.p.cfg, &files, |i| Ok(atts[i].data.clone()))
     }
 
     /// "Anna (MEIN TEAM Support)" for a relayed answer when
@@ -433,14 +327,9 @@ impl<'a> Writer<'a> {
             None => self.mail.from_addr().to_string(),
         }
     }
-
-    /// A text for the team, in the support's language.
-    fn team_words(&self, de: &str, en: &str) -> String {
-        if self.p.cfg.language == "en" { en.to_string() } else { de.to_string() }
-    }
 }
 
-impl<'a> Writer<'a> {
+impl<'a> Apply<'a> {
     fn context(
         &self,
         t: &Ticket,
@@ -490,43 +379,80 @@ impl<'a> Writer<'a> {
         v
     }
 
-    /// Queue a templated mail to the ticket's requester, unless the per-sender cap is reached.
-    fn queue_to_customer(&mut self, kind: &str, t: &Ticket, lang: &str, ctx: &serde_json::Value) -> Result<()> {
-        let to = self.mail.from_addr().to_string();
-        if !self.under_rate_cap(&to, decide::ACK_BUDGET)? {
-            store::insert_event(
-                self.conn,
-                Some(t.id),
-                Some(self.row),
-                self.now,
-                "supportd",
-                "rate_cap",
-                &format!("no {kind} to {to}: automatic answer cap reached"),
-            )?;
-            let l = &self.p.cfg.limits;
-            self.warnings.push(self.team_words(
-                &format!(
-                    "Keine automatische Antwort ({kind}) an {to}: höchstens {} pro Stunde und {} pro Tag an einen Absender, die Grenze ist erreicht. Bitte persönlich antworten.",
-                    l.auto_replies_per_hour, l.auto_replies_per_day
-                ),
-                &format!(
-                    "No automatic answer ({kind}) to {to}: at most {} per hour and {} per day to one sender, the cap is reached. Please answer in person.",
-                    l.auto_replies_per_hour, l.auto_replies_per_day
-                ),
-            ));
-            info!(ticket = %self.p.tag(t.id), "no {kind} to {to}: automatic answer cap reached");
-            return Ok(());
+    /// Render and queue a mail [`decide`] planned, with `ticket`'s context
+    /// (and its `customer`'s contact person where the plan says so); its
+    /// files are loaded from this mail or the store, a `change` mail takes
+    /// the n-th of `changes`.
+    pub(super) fn queue_planned(
+        &mut self,
+        m: PlannedMail,
+        ticket: &Ticket,
+        customer: Option<&Customer>,
+        stored: &[StoredFile],
+        changes: &[(store::Change, &'static str)],
+    ) -> Result<()> {
+        let p = self.p;
+        let mut files = Vec::with_capacity(m.files.len());
+        for f in &m.files {
+            files.push(match *f {
+                FileRef::ThisMail(i) => {
+                    let a = self.mail.attachments.get(i).context("an attachment of this mail")?;
+                    attachment(&a.filename, &a.content_type, a.data.clone())
+                }
+                FileRef::Stored(i) => {
+                    let s = stored.get(i).context("a stored attachment")?;
+                    let data = store::blob(self.conn, &s.sha256)?
+                        .context("an attachment's bytes are missing from the store")?;
+                    attachment(&s.name, &s.content_type, data)
+                }
+            });
         }
-        let (subject, body) = self.p.templates.render(kind, lang, ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let irt = Some(self.mail.message_id.clone());
-        self.queue_raw(kind, t, vec![to], subject, body, "auto-replied", irt)
+        let customer = if m.with_customer { customer } else { None };
+        let lang = m.lang.clone();
+        let mut ctx = self.context(ticket, customer, &lang, m.context);
+        if let Some(n) = m.change {
+            let (ch, state) = changes.get(n).context("a change of this mail")?;
+            ctx = change_context(p, ticket, customer, &lang, ch, state, ctx);
+        }
+        match m.audience {
+            Audience::Team => self.queue_internal_with(m.kind, ticket, m.to, &ctx, files),
+            Audience::Customer => {
+                let (subject, body) = p.templates.render(m.kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                self.queue_plain(m.kind, Some(ticket.id), m.to, subject, body, m.auto_submitted, m.in_reply_to, files)
+            }
+        }
+    }
+
+    /// Apply the steps of a plan in order: events, warnings for the team's
+    /// later mails, mails ([`Apply::queue_planned`]).
+    pub(super) fn apply_steps(
+        &mut self,
+        steps: Vec<Step>,
+        ticket: &Ticket,
+        customer: Option<&Customer>,
+        stored: &[StoredFile],
+        changes: &[(store::Change, &'static str)],
+    ) -> Result<()> {
+        for step in steps {
+            match step {
+                Step::Event(e) => {
+                    store::insert_event(self.conn, e.ticket, Some(self.row), self.now, &e.actor, e.kind, &e.detail)?;
+                    if e.kind == "rate_cap" {
+                        info!(ticket = %self.p.tag(ticket.id), "{}", e.detail);
+                    }
+                }
+                Step::Warning(w) => self.warnings.push(w),
+                Step::Mail(m) => self.queue_planned(m, ticket, customer, stored, changes)?,
+            }
+        }
+        Ok(())
     }
 
     fn queue_internal(&mut self, kind: &str, t: &Ticket, to: Vec<String>, ctx: &serde_json::Value) -> Result<()> {
         self.queue_internal_with(kind, t, to, ctx, Vec::new())
     }
 
-    /// [`Writer::queue_internal`] with files attached.
+    /// [`Apply::queue_internal`] with files attached.
     fn queue_internal_with(
         &mut self,
         kind: &str,
@@ -551,20 +477,6 @@ impl<'a> Writer<'a> {
         let (subject, body) = self.p.templates.render(kind, &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let irt = Some(self.mail.message_id.clone());
         self.queue_plain(kind, Some(t.id), to, subject, body, "auto-generated", irt, attachments)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn queue_raw(
-        &mut self,
-        kind: &str,
-        t: &Ticket,
-        to: Vec<String>,
-        subject: String,
-        body: String,
-        auto_submitted: &'static str,
-        in_reply_to: Option<String>,
-    ) -> Result<()> {
-        self.queue_plain(kind, Some(t.id), to, subject, body, auto_submitted, in_reply_to, Vec::new())
     }
 
     /// Queue a rendered mail (with or without a ticket) in this transaction.
@@ -625,40 +537,10 @@ impl<'a> Writer<'a> {
             ));
         }
         let lang = self.p.language_for(customer, &self.new_text);
-        let tickets = store::list_tickets(self.conn, None, customer.map(|c| c.name.as_str()))?;
-        let tz = p.calendar.timezone();
-        let fmt = |s: &str| {
-            store::parse_ts(s).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default()
-        };
-        let en = lang == "en";
-        let row = |t: &Ticket| {
-            json!({
-                "tag": p.tag(t.id),
-                "subject": t.subject,
-                "status": t.status,
-                "status_title": status_title(&t.status, en),
-                "level": t.level,
-                "level_ordinal": Level::new(t.level).unwrap_or(Level::FIRST).ordinal(),
-                "category_title": Category::parse(&t.category).map(|c| c.title_one(&lang)).unwrap_or(""),
-                "opened": fmt(&t.created_at),
-                "last_activity": fmt(&t.updated_at),
-            })
-        };
-        let listing = decide::overview(&tickets, customer.is_some(), &from);
-        let open: Vec<_> = listing.open.iter().map(|t| row(t)).collect();
-        let closed: Vec<_> = listing.closed.iter().map(|t| row(t)).collect();
-        let visible = listing.open.len() + listing.closed.len();
-        let ctx = json!({
-            "customer": customer.map(|c| c.name.clone()),
-            "requester_name": self.mail.from.as_ref().and_then(|m| m.name.clone()),
-            "date": self.now.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
-            "open": open,
-            "closed": closed,
-            "display_name": p.cfg.display_name,
-        });
-        let (subject, body) = p.templates.render("overview", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let irt = Some(self.mail.message_id.clone());
-        self.queue_plain("overview", None, vec![from], subject, body, "auto-replied", irt, Vec::new())?;
+        let tickets = snapshot::overview_tickets(self.conn, customer)?;
+        let (m, visible) = decide::overview_mail(&p.cfg, &p.calendar, self.mail, customer, &lang, &tickets, self.now);
+        let (subject, body) = p.templates.render(m.kind, &m.lang, &m.context).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        self.queue_plain(m.kind, None, m.to, subject, body, m.auto_submitted, m.in_reply_to, Vec::new())?;
         Ok((Disposition::OverviewRequest, None, Some(format!("{visible} tickets listed"))))
     }
 
@@ -668,59 +550,20 @@ impl<'a> Writer<'a> {
     /// request is owed its answer even after a busy exchange. Relayed agent
     /// answers and status mails are people's answers and never count.
     fn under_rate_cap(&self, addr: &str, budget: &[&str]) -> Result<bool> {
-        let l = &self.p.cfg.limits;
-        let (hour, day) = store::auto_mails_to_since(
-            self.conn,
-            addr,
-            budget,
-            self.now - Duration::hours(1),
-            self.now - Duration::days(1),
-        )?;
-        Ok(decide::under_cap(l, hour, day))
+        let (hour, day) = snapshot::auto_answers(self.conn, addr, budget, self.now)?;
+        Ok(decide::under_cap(&self.p.cfg.limits, hour, day))
     }
 }
 
-/// One attachment to pass on or list: name, content type, size and the
-/// stored mail that holds it.
-pub(crate) struct FileInfo<'a> {
-    pub name: &'a str,
-    pub content_type: &'a str,
-    pub size: usize,
-    pub row: i64,
-}
-
-/// Attachments to pass on within `limits.max_forward_bytes` (in order) and
-/// a line for each for the templates; the names of those not passed on.
-/// `load(i)` gives the bytes of `files[i]`: called only for the files passed
-/// on, so a ticket's large stored files are never read for a listing.
-pub(crate) fn pass_on(
-    cfg: &Config,
-    files: &[FileInfo],
-    mut load: impl FnMut(usize) -> Result<Vec<u8>>,
-) -> Result<(Vec<templates::Attachment>, Vec<serde_json::Value>, Vec<String>)> {
-    let max = cfg.limits.max_forward_bytes;
-    let (mut passed, mut listed, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-    let mut total = 0usize;
-    for (i, f) in files.iter().enumerate() {
-        let forwarded = total + f.size <= max;
-        if forwarded {
-            total += f.size;
-            let ct = if lettre::message::header::ContentType::parse(f.content_type).is_ok() {
-                f.content_type
-            } else {
-                "application/octet-stream"
-            };
-            passed.push(templates::Attachment {
-                filename: f.name.to_string(),
-                content_type: ct.to_string(),
-                data: load(i)?,
-            });
-        } else {
-            kept.push(f.name.to_string());
-        }
-        listed.push(json!({"name": f.name, "size": human_size(f.size), "forwarded": forwarded, "row": f.row}));
-    }
-    Ok((passed, listed, kept))
+/// A file to attach: a content type no mail library would take goes as
+/// `application/octet-stream`.
+pub(super) fn attachment(name: &str, content_type: &str, data: Vec<u8>) -> templates::Attachment {
+    let ct = if lettre::message::header::ContentType::parse(content_type).is_ok() {
+        content_type
+    } else {
+        "application/octet-stream"
+    };
+    templates::Attachment { filename: name.to_string(), content_type: ct.to_string(), data }
 }
 
 /// Everyone `mail` was also addressed to (To and CC, not `support`), at most 50.
