@@ -93,6 +93,52 @@ pub struct QueuedMail<'a> {
     pub written_at: Option<DateTime<Utc>>,
 }
 
+impl<'a> QueuedMail<'a> {
+    /// A mail the daemon's clock writes (reminders, digests, reports, the
+    /// handover): `Auto-Submitted: auto-generated`, caused by no incoming mail,
+    /// dated now, from the support's name.
+    pub fn scheduled(
+        kind: &'a str,
+        ticket: Option<i64>,
+        to: Vec<String>,
+        (subject, body): (String, String),
+        seed: &'a str,
+    ) -> QueuedMail<'a> {
+        QueuedMail {
+            kind,
+            ticket,
+            to,
+            subject,
+            body,
+            auto_submitted: "auto-generated",
+            in_reply_to: None,
+            seed,
+            cause_row: None,
+            display_name: None,
+            written_at: None,
+        }
+    }
+
+    /// This mail in reply to `message_id` (threads with the customer's conversation).
+    pub fn replying_to(mut self, message_id: Option<String>) -> QueuedMail<'a> {
+        self.in_reply_to = message_id;
+        self
+    }
+}
+
+/// Who of a ticket's customer side gets a scheduled mail (a reminder, a
+/// change reminder): the requester and the people copied in, each once, at
+/// most `limits.max_recipients`.
+pub fn customer_side(p: &Pipeline, conn: &Connection, t: &Ticket) -> Result<Vec<String>> {
+    let mut to = vec![t.requester.clone()];
+    for (a, role) in store::participants(conn, t.id)? {
+        if role == "cc" && !to.iter().any(|x| x.eq_ignore_ascii_case(&a)) && to.len() < p.cfg.limits.max_recipients {
+            to.push(a);
+        }
+    }
+    Ok(to)
+}
+
 /// Render a mail and put it in the outbox (inside the caller's transaction).
 pub fn queue_mail(p: &Pipeline, conn: &Connection, m: QueuedMail, now: DateTime<Utc>) -> Result<Option<i64>> {
     queue_mail_parts(p, conn, m, None, Vec::new(), now)

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use crate::domain::{Category, Level, Status};
-use crate::engine::{Pipeline, QueuedMail, queue_mail};
+use crate::engine::{Pipeline, QueuedMail, customer_side, queue_mail};
 use crate::store::{self, Ticket};
 use crate::words::status_title;
 
@@ -290,19 +290,7 @@ fn tick_digests(p: &Pipeline, conn: &Connection, since: DateTime<Utc>, now: Date
             queue_mail(
                 p,
                 conn,
-                QueuedMail {
-                    kind: "digest",
-                    ticket: None,
-                    to: p.cfg.level_team(level).to_vec(),
-                    subject,
-                    body,
-                    auto_submitted: "auto-generated",
-                    in_reply_to: None,
-                    seed: &seed,
-                    cause_row: None,
-                    display_name: None,
-                    written_at: None,
-                },
+                QueuedMail::scheduled("digest", None, p.cfg.level_team(level).to_vec(), (subject, body), &seed),
                 now,
             )?
         };
@@ -380,32 +368,10 @@ fn mail_customer(
         "reopen_days": p.cfg.reopen_days,
     });
     let (subject, body) = p.templates.render("reminder", lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let mut to = vec![t.requester.clone()];
-    for (a, role) in store::participants(conn, t.id)? {
-        if role == "cc" && !to.iter().any(|x| x.eq_ignore_ascii_case(&a)) && to.len() < p.cfg.limits.max_recipients {
-            to.push(a);
-        }
-    }
+    let to = customer_side(p, conn, t)?;
     let seed = format!("followup|{state}|{}|{}", t.id, store::ts(now));
     let irt = store::last_message_from(conn, t.id, &t.requester)?;
-    queue_mail(
-        p,
-        conn,
-        QueuedMail {
-            kind: "status",
-            ticket: Some(t.id),
-            to,
-            subject,
-            body,
-            auto_submitted: "auto-generated",
-            in_reply_to: irt,
-            seed: &seed,
-            cause_row: None,
-            display_name: None,
-            written_at: None,
-        },
-        now,
-    )
+    queue_mail(p, conn, QueuedMail::scheduled("status", Some(t.id), to, (subject, body), &seed).replying_to(irt), now)
 }
 
 fn record(conn: &Connection, t: i64, kind: &str, since: &str, outbox: Option<i64>, now: DateTime<Utc>) -> Result<()> {

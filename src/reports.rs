@@ -785,19 +785,7 @@ pub fn queue_report(
     let id = queue_mail_parts(
         p,
         conn,
-        QueuedMail {
-            kind: "report",
-            ticket: None,
-            to: customer.report_to.clone(),
-            subject,
-            body,
-            auto_submitted: "auto-generated",
-            in_reply_to: None,
-            seed: &seed,
-            cause_row: None,
-            display_name: None,
-            written_at: None,
-        },
+        QueuedMail::scheduled("report", None, customer.report_to.clone(), (subject, body), &seed),
         Some(html),
         vec![Attachment {
             filename: csv_filename(&r),

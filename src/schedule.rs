@@ -11,7 +11,7 @@ use serde_json::json;
 use tracing::info;
 
 use crate::domain::{Category, Level, Priority, Status};
-use crate::engine::{Pipeline, QueuedMail, change_context, queue_mail};
+use crate::engine::{Pipeline, QueuedMail, change_context, customer_side, queue_mail};
 use crate::store::{self, Ticket};
 use crate::words::{priority_title, status_title, strip_reply_prefixes};
 
@@ -142,30 +142,13 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
         let base = base_context(p, &t, &lang);
         let ctx = change_context(p, &t, customer, &lang, &ch, "reminder", base);
         let (subject, body) = p.templates.render("change", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let mut to = vec![t.requester.clone()];
-        for (a, role) in store::participants(conn, t.id)? {
-            if role == "cc" && !to.contains(&a) {
-                to.push(a);
-            }
-        }
+        let to = customer_side(p, conn, &t)?;
         let seed = format!("change-reminder|{}|{}", ch.id, store::ts(now));
         let irt = store::last_message_from(conn, t.id, &t.requester)?;
         queue_mail(
             p,
             conn,
-            QueuedMail {
-                kind: "change",
-                ticket: Some(t.id),
-                to,
-                subject,
-                body,
-                auto_submitted: "auto-generated",
-                in_reply_to: irt,
-                seed: &seed,
-                cause_row: None,
-                display_name: None,
-                written_at: None,
-            },
+            QueuedMail::scheduled("change", Some(t.id), to, (subject, body), &seed).replying_to(irt),
             now,
         )?;
         store::mark_change_reminded(conn, ch.id, now)?;
@@ -260,24 +243,7 @@ fn mail_team(
     }
     let (subject, body) = p.templates.render(kind, &p.cfg.language, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let seed = format!("{kind}|{}|{}|{}", t.id, t.level, store::ts(now));
-    queue_mail(
-        p,
-        conn,
-        QueuedMail {
-            kind,
-            ticket: Some(t.id),
-            to: team,
-            subject,
-            body,
-            auto_submitted: "auto-generated",
-            in_reply_to: None,
-            seed: &seed,
-            cause_row: None,
-            display_name: None,
-            written_at: None,
-        },
-        now,
-    )?;
+    queue_mail(p, conn, QueuedMail::scheduled(kind, Some(t.id), team, (subject, body), &seed), now)?;
     Ok(())
 }
 

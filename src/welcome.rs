@@ -162,24 +162,8 @@ pub fn queue_welcome(
         let n: i64 = conn.query_row("SELECT count(*) FROM welcome_sent", [], |r| r.get(0))?;
         format!("welcome|{}|manual|{}|{n}", c.name, store::ts(now))
     };
-    let id = queue_mail(
-        p,
-        conn,
-        QueuedMail {
-            kind: "welcome",
-            ticket: None,
-            to: c.contacts.clone(),
-            subject,
-            body,
-            auto_submitted: "auto-generated",
-            in_reply_to: None,
-            seed: &seed,
-            cause_row: None,
-            display_name: None,
-            written_at: None,
-        },
-        now,
-    )?;
+    let id =
+        queue_mail(p, conn, QueuedMail::scheduled("welcome", None, c.contacts.clone(), (subject, body), &seed), now)?;
     record(conn, &c.name, trigger, id, now)
         .with_context(|| format!("recording the {trigger} handover mail of {}", c.name))?;
     store::insert_event(
