@@ -3,7 +3,7 @@
 //!
 //! Two parts, both driven by data rather than code:
 //! * weighted regex rules per category from `config/classifier.toml` (ops can
-//!   extend them; `force = true` rules make a mail a security report outright);
+//!   extend them; `force = true` security rules raise the security flag outright);
 //! * a multinomial logistic regression over hashed words, word pairs,
 //!   character n-grams and the matched rules, trained on the labeled corpus
 //!   (`fixtures/classifier_training.tsv`, exported from `fixtures/corpus`).
@@ -11,12 +11,13 @@
 //!   (`fixtures/classifier_model.bin`); any other configuration or training
 //!   file is trained at start-up (about 0.2 s).
 //!
-//! The model's scores are turned into probabilities with a softmax. Security
-//! comes first: a forced security rule; security rules of enough weight
+//! The model's scores are turned into probabilities with a softmax; the
+//! category is the most probable one. The security suspicion is separate: a
+//! forced security rule, security rules of enough weight
 //! (`security_evidence_weight`) with a security probability of at least
-//! `security_floor_rule_hit`; a security probability of at least
-//! `security_floor` on the model alone; or a low-confidence decision with
-//! security as the runner-up: all yield `security_error`.
+//! `security_floor_rule_hit`, a security probability of at least
+//! `security_floor`, or security as the runner-up of a low-confidence
+//! decision raise [`Classification::security_flag`], with its reasons.
 
 // Per-category loops index several [f64; 5] arrays at once; `0..N` is clearer.
 #![allow(clippy::needless_range_loop)]
@@ -47,7 +48,7 @@ pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../fixtures/classifier_model.b
 /// Bump when feature extraction, cleaning, the speller or training change in
 /// a way that changes the trained model (the fingerprint of a saved model
 /// includes it).
-const MODEL_FORMAT: u32 = 1;
+const MODEL_FORMAT: u32 = 2;
 
 /// The result of classifying one mail.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -55,10 +56,57 @@ pub struct Classification {
     pub category: Category,
     /// Probability of the chosen category, 0..1.
     pub confidence: f64,
-    /// Human-readable reasons: matched rules, decisive model words, overrides.
+    /// Human-readable reasons: matched rules, decisive model words, the flag.
     pub reasons: Vec<String>,
     /// `confidence` is below the configured threshold: a human should check.
     pub low_confidence: bool,
+    /// A security suspicion, independent of the category: a forcing or
+    /// weighty security rule matched, the model gives security_error at
+    /// least the flag floor, or security_error is the runner-up of an
+    /// unsure decision. Raises the priority and tells the security contact.
+    pub security_flag: bool,
+    /// Why the flag is raised (empty when it is not).
+    pub security_reasons: Vec<String>,
+}
+
+impl Classification {
+    /// The priority of a new ticket of the category priority `base`: at
+    /// least `high` for a security error or a raised security flag.
+    pub fn priority(&self, base: crate::domain::Priority) -> crate::domain::Priority {
+        use crate::domain::Priority;
+        if (self.category == Category::SecurityError || self.security_flag) && base < Priority::High {
+            Priority::High
+        } else {
+            base
+        }
+    }
+
+    /// Whether the security contact (the notify list of `security_error`)
+    /// must be told beside the category's own list: the flag is raised on a
+    /// ticket of another category.
+    pub fn tell_security_contact(&self) -> bool {
+        self.security_flag && self.category != Category::SecurityError
+    }
+
+    /// The flag and its reasons as template variables of the agents'
+    /// notification (`security_flag`, `security_reasons`).
+    pub fn flag_context(&self) -> serde_json::Value {
+        serde_json::json!({
+            "security_flag": self.security_flag,
+            "security_reasons": self.security_reasons.join("; "),
+        })
+    }
+}
+
+/// An agent's `#category` settles the security flag: security_error sets
+/// it, any other category clears it. `Some(event detail)` when the flag
+/// `was` changes, `None` when it stays.
+pub fn settle_flag(was: bool, category: Category) -> Option<&'static str> {
+    match (was, category == Category::SecurityError) {
+        (false, true) => Some("raised by #category security_error"),
+        (true, false) => Some("cleared by #category: not a security error"),
+        _ => None,
+    }
 }
 
 /// One labeled training mail.
@@ -68,6 +116,9 @@ pub struct Example {
     pub subject: String,
     /// The mail body as plain text (cleaned by the classifier itself).
     pub text: String,
+    /// How many mails it counts as in training (1; the independent
+    /// writers' mails count more: they are the strangers' voice).
+    pub weight: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,8 +137,8 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct Settings {
     low_confidence_threshold: f64,
-    /// Security first, with only the learned part as evidence: security_error
-    /// wins at this probability or more.
+    /// The security flag with only the learned part as evidence: raised at
+    /// this security_error probability or more.
     security_floor: f64,
     /// The same when a (non-forcing) security rule matched: the concept
     /// lexicon saw a security cue, so a lower probability suffices.
@@ -98,6 +149,8 @@ struct Settings {
     /// alone are left to the learned part).
     #[serde(default)]
     security_evidence_weight: f64,
+    /// Unused since the flag replaced "security first"; accepted so that
+    /// older configuration files stay valid.
     #[serde(default = "default_force_confidence")]
     force_confidence: f64,
 }
@@ -157,6 +210,22 @@ struct ModelConfig {
     rule_offset: f64,
     #[serde(default)]
     stopwords: Vec<String>,
+    /// Snowball stems of the words (German or English by the mail's
+    /// function words) as features besides the words themselves.
+    #[serde(default)]
+    stems: bool,
+    /// German compounds split into the known parts (words of two or more
+    /// training mails), each part a stem feature.
+    #[serde(default)]
+    compounds: bool,
+    /// Value of the subject's own features against the body's (1 = alike).
+    #[serde(default = "default_weight")]
+    subject_weight: f64,
+    /// The scores are divided by this before the softmax: calibration of
+    /// the probabilities (tuned on out-of-fold scores of the corpus by
+    /// examples/classify_eval.rs).
+    #[serde(default = "default_weight")]
+    temperature: f64,
 }
 
 impl Default for ModelConfig {
@@ -175,6 +244,10 @@ impl Default for ModelConfig {
             rule_feature: default_weight(),
             rule_offset: 0.0,
             stopwords: Vec::new(),
+            stems: false,
+            compounds: false,
+            subject_weight: 1.0,
+            temperature: 1.0,
         }
     }
 }
@@ -252,6 +325,8 @@ struct Inner {
     /// Words of the rule patterns (always part of the speller's vocabulary).
     pattern_words: Vec<String>,
     speller: Speller,
+    /// Known compound parts (with `model.compounds`).
+    parts: words::Parts,
     model: Option<Model>,
 }
 
@@ -307,6 +382,7 @@ impl Classifier {
             hash_bits: self.inner.model_cfg.hash_bits,
             model: m.clone(),
             vocab: self.inner.speller.words.clone(),
+            parts: self.inner.parts.words.clone(),
         };
         Some(saved.encode())
     }
@@ -316,6 +392,7 @@ impl Classifier {
     pub fn with_training(&self, examples: &[Example]) -> Classifier {
         let mut inner = self.rebuild();
         inner.speller = Speller::build(&inner, examples);
+        inner.parts = build_parts(&inner, examples);
         inner.model = Some(train(&inner, examples));
         Classifier { inner: Arc::new(inner) }
     }
@@ -353,6 +430,7 @@ impl Classifier {
             stopwords: i.stopwords.clone(),
             pattern_words: i.pattern_words.clone(),
             speller: i.speller.clone(),
+            parts: i.parts.clone(),
             model: None,
         }
     }
@@ -392,10 +470,14 @@ impl Classifier {
             ("model.weight", cfg.model.weight),
             ("model.l2", cfg.model.l2),
             ("model.learning_rate", cfg.model.learning_rate),
+            ("model.subject_weight", cfg.model.subject_weight),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!("{source}: {key}: must be a number >= 0, got {v}"));
             }
+        }
+        if !(cfg.model.temperature.is_finite() && cfg.model.temperature > 0.0) {
+            return Err(format!("{source}: model.temperature: must be a number > 0, got {}", cfg.model.temperature));
         }
         let mut cut = Vec::new();
         for (i, p) in cfg.cleaning.cut_at.iter().enumerate() {
@@ -469,6 +551,7 @@ impl Classifier {
             stopwords,
             pattern_words,
             speller: Speller::default(),
+            parts: words::Parts::default(),
             model: None,
         };
         let saved = if cfg.model.enabled && cfg.model.training == "embedded" && !force_training {
@@ -479,6 +562,7 @@ impl Classifier {
         };
         if let Some(saved) = saved {
             inner.speller = Speller::from_words(saved.vocab);
+            inner.parts = words::Parts::from_words(saved.parts);
             inner.model = Some(saved.model);
         } else if cfg.model.enabled {
             let data = if cfg.model.training == "embedded" {
@@ -494,6 +578,7 @@ impl Classifier {
             };
             let examples = parse_training(&data).map_err(|e| format!("{source}: model.training: {e}"))?;
             inner.speller = Speller::build(&inner, &examples);
+            inner.parts = build_parts(&inner, &examples);
             inner.model = Some(train(&inner, &examples));
         } else {
             inner.speller = Speller::build(&inner, &[]);
@@ -526,6 +611,19 @@ impl Classifier {
         inner.settings.security_floor = floors.plain;
         inner.settings.security_floor_rule_hit = floors.rule_hit;
         Classifier { inner: Arc::new(inner) }
+    }
+
+    /// A copy with another temperature (evaluation: calibration).
+    pub fn with_temperature(&self, t: f64) -> Classifier {
+        let mut inner = self.rebuild();
+        inner.model = self.inner.model.clone();
+        inner.model_cfg.temperature = t;
+        Classifier { inner: Arc::new(inner) }
+    }
+
+    /// The configured temperature (`model.temperature`).
+    pub fn temperature(&self) -> f64 {
+        self.inner.model_cfg.temperature
     }
 
     /// The configured security floors.
@@ -576,39 +674,53 @@ impl Classifier {
                 z
             }
         };
-        let p = softmax(&z);
+        let p = softmax(&z.map(|v| v / inner.model_cfg.temperature));
         let scores = Scores {
             p,
+            z,
             forced: forced.is_some(),
             evidence: inner.model.is_some() || sec_rule_hit,
             security_rule_hit: sec_evidence,
             low_confidence_threshold: inner.settings.low_confidence_threshold,
-            force_confidence: inner.settings.force_confidence,
         };
         let st = &inner.settings;
         let floors = self.security_floors();
-        let (chosen, confidence, why) = scores.decide(floors);
+        let (chosen, confidence) = scores.decide();
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
         let mut reasons = Vec::new();
-        match why {
-            Why::Forced => reasons.push(format!("security first: forced by {}", forced.unwrap_or_default())),
-            Why::Floor => reasons.push(format!(
-                "security first: security_error probability {:.2} >= floor {:.2}{} ({} had {:.2})",
-                p[sec],
-                floors.get(sec_evidence),
-                if sec_evidence { " (security rules matched)" } else { "" },
-                Category::ALL[top],
-                p[top]
-            )),
-            Why::LowConfidence => reasons.push(format!(
-                "security first: low-confidence choice between {} ({:.2}) and security_error ({:.2})",
-                Category::ALL[top],
-                p[top],
-                p[sec]
-            )),
-            Why::Top => {}
+        let mut security_reasons = Vec::new();
+        for why in scores.flag(floors) {
+            security_reasons.push(match why {
+                Flag::Forced => format!("forced by {}", forced.clone().unwrap_or_default()),
+                Flag::Rules => {
+                    let descs: Vec<&str> = rule_hits
+                        .iter()
+                        .filter(|(c, _, d)| *c == sec && Some(d) != forced.as_ref())
+                        .map(|(_, _, d)| d.as_str())
+                        .collect();
+                    if descs.is_empty() {
+                        continue; // only the forcing rule, named above
+                    }
+                    format!("security rules matched: {}", descs.join(", "))
+                }
+                Flag::Floor => format!(
+                    "security_error probability {:.2} >= flag floor {:.2}{}",
+                    p[sec],
+                    floors.get(sec_evidence),
+                    if sec_evidence { " (security rules matched)" } else { "" }
+                ),
+                Flag::RunnerUp => format!(
+                    "unsure choice between {} ({:.2}) and security_error ({:.2})",
+                    Category::ALL[top],
+                    p[top],
+                    p[sec]
+                ),
+            });
+        }
+        if !security_reasons.is_empty() {
+            reasons.push(format!("security flag: {}", security_reasons.join("; ")));
         }
         for (c, _, d) in &rule_hits {
             if *c == chosen {
@@ -667,7 +779,18 @@ impl Classifier {
         if low_confidence {
             reasons.push(format!("low confidence {:.2} < threshold {:.2}", confidence, st.low_confidence_threshold));
         }
-        (Classification { category: Category::ALL[chosen], confidence, reasons, low_confidence }, scores)
+        let security_flag = !security_reasons.is_empty();
+        (
+            Classification {
+                category: Category::ALL[chosen],
+                confidence,
+                reasons,
+                low_confidence,
+                security_flag,
+                security_reasons,
+            },
+            scores,
+        )
     }
 }
 
@@ -695,13 +818,18 @@ impl Floors {
     }
 }
 
-/// Why a category was chosen.
+/// Why the security flag is raised (several can hold at once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Why {
+pub enum Flag {
+    /// A `force = true` security rule matched.
     Forced,
+    /// Security rules of at least `security_evidence_weight` matched (and
+    /// the probability reached `security_floor_rule_hit`).
+    Rules,
+    /// The security_error probability reached `security_floor`.
     Floor,
-    LowConfidence,
-    Top,
+    /// An unsure decision with security_error as the runner-up.
+    RunnerUp,
 }
 
 /// The probabilities of one mail and the inputs of the security-first
@@ -710,6 +838,8 @@ enum Why {
 pub struct Scores {
     /// Probability per category, in the order of `Category::ALL`.
     pub p: [f64; N],
+    /// The scores before the temperature and the softmax (to calibrate).
+    pub z: [f64; N],
     /// A `force = true` security rule matched.
     pub forced: bool,
     evidence: bool,
@@ -717,34 +847,51 @@ pub struct Scores {
     /// `settings.security_evidence_weight` in all.
     pub security_rule_hit: bool,
     low_confidence_threshold: f64,
-    force_confidence: f64,
 }
 
 impl Scores {
-    /// The category the decision rule picks with the given security floor.
-    pub fn category(&self, floors: Floors) -> Category {
-        Category::ALL[self.decide(floors).0]
+    /// The category: the most probable one (the security suspicion is the
+    /// separate [`Scores::flag`]).
+    pub fn category(&self) -> Category {
+        Category::ALL[self.decide().0]
     }
 
-    /// Security first: a forced rule, security_error probability at least
-    /// `floor`, or a low-confidence winner with security_error as the
-    /// runner-up; otherwise the most probable category.
-    fn decide(&self, floors: Floors) -> (usize, f64, Why) {
-        let floor = floors.get(self.security_rule_hit);
+    /// Whether the security flag is raised with the given floors.
+    pub fn flagged(&self, floors: Floors) -> bool {
+        !self.flag(floors).is_empty()
+    }
+
+    /// The most probable category and its probability.
+    fn decide(&self) -> (usize, f64) {
+        let p = &self.p;
+        let top = (0..N).fold(0, |b, c| if p[c] > p[b] { c } else { b });
+        (top, p[top])
+    }
+
+    /// Why the security flag is raised: a forced rule; security rules of
+    /// enough weight with the probability at `floors.rule_hit`; the
+    /// probability at `floors.plain` on the model alone; or an unsure
+    /// decision with security_error as the runner-up. Empty: no flag.
+    pub fn flag(&self, floors: Floors) -> Vec<Flag> {
         let p = &self.p;
         let sec = idx(Category::SecurityError);
         let mut order: Vec<usize> = (0..N).collect();
         order.sort_by(|a, b| p[*b].total_cmp(&p[*a]));
         let (top, second) = (order[0], order[1]);
+        let mut out = Vec::new();
         if self.forced {
-            (sec, p[sec].max(self.force_confidence), Why::Forced)
-        } else if top != sec && self.evidence && p[sec] >= floor {
-            (sec, p[sec], Why::Floor)
-        } else if top != sec && second == sec && p[top] < self.low_confidence_threshold && p[sec] > 1.2 * p[order[2]] {
-            (sec, p[sec], Why::LowConfidence)
-        } else {
-            (top, p[top], Why::Top)
+            out.push(Flag::Forced);
         }
+        if self.security_rule_hit && p[sec] >= floors.rule_hit {
+            out.push(Flag::Rules);
+        }
+        if self.evidence && p[sec] >= floors.plain {
+            out.push(Flag::Floor);
+        }
+        if top != sec && second == sec && p[top] < self.low_confidence_threshold && p[sec] > 1.2 * p[order[2]] {
+            out.push(Flag::RunnerUp);
+        }
+        out
     }
 }
 
@@ -766,254 +913,6 @@ fn softmax(z: &[f64; N]) -> [f64; N] {
 fn prepare(inner: &Inner, subject: &str, text: &str) -> (String, String) {
     let body = clean_text(text, &inner.cut_at);
     (inner.speller.correct_text(&normalize(subject)), inner.speller.correct_text(&normalize(&body)))
-}
-
-/// Typo correction at edit distance 1 (deletion index, as in SymSpell) against
-/// a vocabulary of the rule patterns' words and the words that occur in at
-/// least two training mails. Only unknown words of seven or more letters are
-/// touched (eight for substituted or swapped letters): shorter words have too
-/// many valid neighbours ("attach" -> "attack").
-///
-/// The indexes hold 64-bit hashes, not strings (a third of the memory); a hit
-/// is checked against the word itself.
-#[derive(Debug, Clone, Default)]
-struct Speller {
-    /// The vocabulary in insertion order (pattern words first); the first
-    /// word with a given deletion wins.
-    words: Vec<String>,
-    /// Hash of a word -> its index in `words`.
-    vocab: HashMap<u64, u32>,
-    /// Hash of a word with one letter deleted -> the first such word.
-    dels: HashMap<u64, u32>,
-    /// Letters of the longest word: a token with more than one letter more
-    /// cannot be one edit away from any word (and building its deletions
-    /// costs its length squared: a 45,000-letter word took 2 GB).
-    longest: usize,
-}
-
-fn deletions(w: &str) -> Vec<String> {
-    let chars: Vec<char> = w.chars().collect();
-    (0..chars.len()).map(|i| chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect()).collect()
-}
-
-/// Whether `d` is `w` with exactly one letter deleted.
-fn is_deletion(w: &str, d: &str) -> bool {
-    let mut wc = w.chars();
-    let mut dc = d.chars().peekable();
-    let mut skipped = false;
-    for c in wc.by_ref() {
-        if dc.peek() == Some(&c) {
-            dc.next();
-        } else if skipped {
-            return false;
-        } else {
-            skipped = true;
-        }
-    }
-    dc.next().is_none() && skipped
-}
-
-fn word_hash(w: &str) -> u64 {
-    fnv(b'v', &[w.as_bytes()])
-}
-
-impl Speller {
-    const MIN_LEN: usize = 7;
-    const MIN_LEN_SUBST: usize = 8;
-
-    fn build(inner: &Inner, examples: &[Example]) -> Speller {
-        let mut df: HashMap<String, usize> = HashMap::new();
-        for ex in examples {
-            let t = normalize(&format!("{}\n{}", ex.subject, clean_text(&ex.text, &inner.cut_at)));
-            let words: HashSet<&str> = t.split(|c: char| !c.is_alphabetic()).collect();
-            for w in words {
-                if w.chars().count() >= Self::MIN_LEN {
-                    *df.entry(w.to_string()).or_default() += 1;
-                }
-            }
-        }
-        let mut frequent: Vec<String> = df.into_iter().filter(|(_, n)| *n >= 2).map(|(w, _)| w).collect();
-        frequent.sort_unstable();
-        Speller::from_words(inner.pattern_words.iter().cloned().chain(frequent).collect())
-    }
-
-    /// The speller of a vocabulary (duplicates are dropped, order kept).
-    fn from_words(list: Vec<String>) -> Speller {
-        let mut sp = Speller::default();
-        for w in list {
-            let i = sp.words.len() as u32;
-            if sp.vocab.contains_key(&word_hash(&w)) {
-                continue;
-            }
-            sp.vocab.insert(word_hash(&w), i);
-            sp.longest = sp.longest.max(w.chars().count());
-            for d in deletions(&w) {
-                sp.dels.entry(word_hash(&d)).or_insert(i);
-            }
-            sp.words.push(w);
-        }
-        sp
-    }
-
-    fn word(&self, tok: &str) -> Option<&str> {
-        let w = &self.words[*self.vocab.get(&word_hash(tok))? as usize];
-        (w == tok).then_some(w.as_str())
-    }
-
-    /// The first word that gives `d` with one letter deleted.
-    fn with_deletion(&self, d: &str) -> Option<&str> {
-        let w = &self.words[*self.dels.get(&word_hash(d))? as usize];
-        is_deletion(w, d).then_some(w.as_str())
-    }
-
-    fn correct(&self, tok: &str) -> Option<&str> {
-        // A correction is one letter longer, shorter or the same length.
-        // Counting stops early, so a huge token costs no more than the bound.
-        let len = tok.chars().take(self.longest + 2).count();
-        if len < Self::MIN_LEN
-            || len > self.longest + 1
-            || self.word(tok).is_some()
-            || !tok.chars().all(char::is_alphabetic)
-        {
-            return None;
-        }
-        if let Some(w) = self.with_deletion(tok) {
-            return Some(w); // a letter was dropped
-        }
-        for d in deletions(tok) {
-            if let Some(w) = self.word(&d) {
-                return Some(w); // a letter was inserted or doubled
-            }
-            if len >= Self::MIN_LEN_SUBST
-                && let Some(w) = self.with_deletion(&d)
-            {
-                return Some(w); // substituted or swapped letters
-            }
-        }
-        None
-    }
-
-    fn correct_text(&self, s: &str) -> String {
-        if self.words.is_empty() {
-            return s.to_string();
-        }
-        let mut out = String::with_capacity(s.len() + 16);
-        let mut word = String::new();
-        let flush = |word: &mut String, out: &mut String| {
-            if !word.is_empty() {
-                out.push_str(self.correct(word).unwrap_or(word));
-                word.clear();
-            }
-        };
-        for ch in s.chars() {
-            if ch.is_alphanumeric() {
-                word.push(ch);
-            } else {
-                flush(&mut word, &mut out);
-                out.push(ch);
-            }
-        }
-        flush(&mut word, &mut out);
-        out
-    }
-}
-
-/// The fingerprint of a configuration and its training data, as saved with
-/// a trained model.
-fn fingerprint(config: &str, training: &str) -> u64 {
-    fnv(b'm', &[&MODEL_FORMAT.to_le_bytes(), config.as_bytes(), training.as_bytes()])
-}
-
-/// A trained model with the speller vocabulary, as saved in
-/// [`EMBEDDED_MODEL`]: magic, fingerprint, hash bits, biases, the non-zero
-/// weight rows, the vocabulary; little-endian.
-struct SavedModel {
-    fingerprint: u64,
-    hash_bits: u32,
-    model: Model,
-    vocab: Vec<String>,
-}
-
-const MODEL_MAGIC: &[u8; 8] = b"SDCLFM01";
-
-impl SavedModel {
-    fn encode(&self) -> Vec<u8> {
-        let mut out = MODEL_MAGIC.to_vec();
-        out.extend(self.fingerprint.to_le_bytes());
-        out.extend(self.hash_bits.to_le_bytes());
-        for b in self.model.bias {
-            out.extend(b.to_le_bytes());
-        }
-        let rows = self.model.nonzero_rows();
-        out.extend((rows.len() as u32).to_le_bytes());
-        for (f, row) in rows {
-            out.extend(f.to_le_bytes());
-            for x in row {
-                out.extend(x.to_le_bytes());
-            }
-        }
-        out.extend((self.vocab.len() as u32).to_le_bytes());
-        for v in &self.vocab {
-            out.extend((v.len() as u16).to_le_bytes());
-            out.extend(v.as_bytes());
-        }
-        out
-    }
-
-    /// `None` for anything but a complete, consistent file. The weights are
-    /// read in place from `b` (only an index of the rows is allocated).
-    fn decode(b: &'static [u8]) -> Option<SavedModel> {
-        let mut r = Reader(b);
-        if r.take(8)? != MODEL_MAGIC {
-            return None;
-        }
-        let fingerprint = u64::from_le_bytes(r.take(8)?.try_into().ok()?);
-        let hash_bits = r.u32()?;
-        if !(8..=24).contains(&hash_bits) {
-            return None;
-        }
-        let mut bias = [0.0; N];
-        for b in bias.iter_mut() {
-            *b = r.f32()?;
-        }
-        let n_rows = r.u32()? as usize;
-        let rows = r.take(n_rows.checked_mul(ROW_BYTES)?)?;
-        let mut slot = vec![0u32; 1usize << hash_bits];
-        for (i, row) in rows.chunks_exact(ROW_BYTES).enumerate() {
-            let f = u32::from_le_bytes(row[..4].try_into().ok()?) as usize;
-            *slot.get_mut(f)? = i as u32 + 1;
-        }
-        let model = Model { bias, weights: Weights::Saved { slot, rows } };
-        let n = r.u32()? as usize;
-        let mut vocab = Vec::with_capacity(n.min(1 << 20));
-        for _ in 0..n {
-            let len = u16::from_le_bytes(r.take(2)?.try_into().ok()?) as usize;
-            vocab.push(String::from_utf8(r.take(len)?.to_vec()).ok()?);
-        }
-        r.0.is_empty().then_some(SavedModel { fingerprint, hash_bits, model, vocab })
-    }
-}
-
-/// A saved weight row: the feature (u32) and one f32 per category.
-const ROW_BYTES: usize = 4 + 4 * N;
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Some(a)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn f32(&mut self) -> Option<f32> {
-        Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
 }
 
 /// Lazy-DFA cache bytes of one rule regex (the regex crate's default is 2 MB).
@@ -1045,477 +944,6 @@ fn rule_scores(inner: &Inner, norm: &str) -> ([f64; N], Vec<usize>) {
     (z, matched)
 }
 
-/// Where a hashed feature came from (for the human-readable reasons).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
-    /// Word `i` of the token list (its unigram and character n-grams).
-    Word(usize),
-    /// Words `i` and `i + 1`.
-    Bigram(usize),
-    /// Rule `i` matched.
-    Rule(usize),
-}
-
-/// FNV-1a over a tag byte and some byte slices.
-fn fnv(tag: u8, parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: u8| {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
-    eat(tag);
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            eat(b' ');
-        }
-        for &b in *p {
-            eat(b);
-        }
-    }
-    h
-}
-
-/// Hashed sparse features of a mail: word unigrams (`w`), subject words
-/// (`s`), word bigrams (`b`), character n-grams of each word with boundary
-/// marks (`c`), matched rules (`r`). Binary, deduplicated, text features
-/// scaled to unit length; rule features get `model.rule_feature` each.
-/// Returns (index, value, origin) and the token list (for reasons).
-fn features<'a>(
-    inner: &Inner,
-    subject: &'a str,
-    body: &'a str,
-    matched: &[usize],
-) -> (Vec<(u32, f32, Origin)>, Vec<&'a str>) {
-    // subject and body are already cleaned, normalised and spell-corrected
-    let cfg = &inner.model_cfg;
-    let mask = (1u64 << cfg.hash_bits) - 1;
-    // Every occurrence is listed, then sorted and deduplicated (which
-    // occurrence of a feature survives decides the word its weight is
-    // credited to in the reasons). A long text (COMPACT_AT occurrences;
-    // mails of normal size never get there and keep their exact reasons)
-    // compacts the list once and from then on adds only features not seen
-    // yet (a bit per feature index): at most COMPACT_AT + 2^hash_bits
-    // entries of 24 bytes, where 5 MB of short lines took 130 MB.
-    const COMPACT_AT: usize = 1 << 19;
-    let mut raw: Vec<(u32, Origin)> = Vec::with_capacity(1024);
-    let mut seen: Vec<u64> = Vec::new();
-    let mut add = |f: u32, o: Origin| {
-        if seen.is_empty() && raw.len() >= COMPACT_AT {
-            raw.sort_unstable_by_key(|(f, _)| *f);
-            raw.dedup_by_key(|(f, _)| *f);
-            seen = vec![0u64; ((mask as usize) >> 6) + 1];
-            for &(f, _) in raw.iter() {
-                seen[(f >> 6) as usize] |= 1 << (f & 63);
-            }
-        }
-        if !seen.is_empty() {
-            let (word, bit) = ((f >> 6) as usize, 1u64 << (f & 63));
-            if seen[word] & bit != 0 {
-                return;
-            }
-            seen[word] |= bit;
-        }
-        raw.push((f, o));
-    };
-    let mut tokens: Vec<&str> = Vec::with_capacity(128);
-    let mut buf: Vec<u8> = Vec::with_capacity(64);
-    let mut bounds: Vec<usize> = Vec::with_capacity(64);
-    for (part, subj) in [(subject, true), (body, false)] {
-        let start = tokens.len();
-        for tok in part.split(|c: char| !c.is_alphanumeric()) {
-            if tok.is_empty() {
-                continue;
-            }
-            tokens.push(tok);
-        }
-        for i in start..tokens.len() {
-            let tok = tokens[i];
-            let digits = tok.chars().all(|c| c.is_ascii_digit());
-            let folded = fold_umlaut_digraphs(tok);
-            let tb: &[u8] = if digits { b"0" } else { folded.as_bytes() };
-            if i + 1 < tokens.len() && cfg.bigrams {
-                let next = tokens[i + 1];
-                let next_folded = fold_umlaut_digraphs(next);
-                let nb: &[u8] = if next.chars().all(|c| c.is_ascii_digit()) { b"0" } else { next_folded.as_bytes() };
-                add((fnv(b'b', &[tb, nb]) & mask) as u32, Origin::Bigram(i));
-            }
-            if digits || tok.chars().count() < 2 || inner.stopwords.contains(tok) {
-                continue;
-            }
-            add((fnv(b'w', &[tb]) & mask) as u32, Origin::Word(i));
-            if subj {
-                add((fnv(b's', &[tb]) & mask) as u32, Origin::Word(i));
-            }
-            if cfg.char_max >= cfg.char_min && cfg.char_min > 0 {
-                buf.clear();
-                buf.push(b'<');
-                buf.extend_from_slice(tb);
-                buf.push(b'>');
-                // character boundaries of the padded word
-                let text = std::str::from_utf8(&buf).unwrap_or("");
-                bounds.clear();
-                bounds.extend(text.char_indices().map(|(j, _)| j).chain([buf.len()]));
-                let nchars = bounds.len() - 1;
-                for n in cfg.char_min..=cfg.char_max.min(nchars) {
-                    if n >= nchars {
-                        break; // the whole padded word is already the unigram
-                    }
-                    for s in 0..=nchars - n {
-                        add((fnv(b'c', &[&buf[bounds[s]..bounds[s + n]]]) & mask) as u32, Origin::Word(i));
-                    }
-                }
-            }
-        }
-    }
-    raw.sort_unstable_by_key(|(f, _)| *f);
-    raw.dedup_by_key(|(f, _)| *f);
-    let x = 1.0 / (raw.len().max(1) as f32).sqrt();
-    let mut out: Vec<(u32, f32, Origin)> = raw.into_iter().map(|(f, o)| (f, x, o)).collect();
-    if cfg.rule_feature > 0.0 {
-        for &i in matched {
-            let f = (fnv(b'r', &[inner.rules[i].name.as_bytes()]) & mask) as u32;
-            out.push((f, cfg.rule_feature as f32, Origin::Rule(i)));
-        }
-    }
-    (out, tokens)
-}
-
-/// The model's spelling of a normalised word: "ae", "oe", "ue" become "a",
-/// "o", "u", so that a word written with its umlauts (folded to "ue" by
-/// [`normalize`]), with "ue" or with the dots simply dropped
-/// ("Sicherheitslücke", "Sicherheitsluecke", "Sicherheitslucke") gives the
-/// same features. Lossy ("neue" -> "neu") but the same for training and
-/// classification.
-fn fold_umlaut_digraphs(tok: &str) -> std::borrow::Cow<'_, str> {
-    let b = tok.as_bytes();
-    if !b.windows(2).any(|w| matches!(w, [b'a' | b'o' | b'u', b'e'])) {
-        return std::borrow::Cow::Borrowed(tok);
-    }
-    let mut out = String::with_capacity(tok.len());
-    let mut prev: Option<char> = None;
-    for ch in tok.chars() {
-        if ch == 'e' && matches!(prev, Some('a' | 'o' | 'u')) {
-            prev = None;
-            continue;
-        }
-        out.push(ch);
-        prev = Some(ch);
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// Multinomial logistic regression over hashed features, trained by SGD with
-/// L2 regularisation; the rule scores (times `model.rule_offset`) are a fixed
-/// offset, the matched rules are also features whose weights are learned.
-#[derive(Debug, Clone)]
-struct Model {
-    bias: [f32; N],
-    weights: Weights,
-}
-
-#[derive(Debug, Clone)]
-enum Weights {
-    /// `w[feature * N + category]`: a model trained in this process.
-    Dense(Vec<f32>),
-    /// The non-zero rows of a saved model, read in place from its bytes
-    /// (see [`SavedModel`]); `slot[feature]` is 1 + the row's position, 0
-    /// for a row of zeros.
-    Saved { slot: Vec<u32>, rows: &'static [u8] },
-}
-
-impl Model {
-    /// The weights of feature `f` per category.
-    fn row(&self, f: u32) -> [f32; N] {
-        let f = f as usize;
-        let mut out = [0.0; N];
-        match &self.weights {
-            Weights::Dense(w) => out.copy_from_slice(&w[f * N..f * N + N]),
-            Weights::Saved { slot, rows } => {
-                if let Some(k) = slot[f].checked_sub(1) {
-                    let row = &rows[k as usize * ROW_BYTES + 4..(k as usize + 1) * ROW_BYTES];
-                    for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
-                        *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// The features whose weights are not all zero, ascending.
-    fn nonzero_rows(&self) -> Vec<(u32, [f32; N])> {
-        let n = match &self.weights {
-            Weights::Dense(w) => w.len() / N,
-            Weights::Saved { slot, .. } => slot.len(),
-        };
-        (0..n as u32).map(|f| (f, self.row(f))).filter(|(_, r)| r.iter().any(|x| *x != 0.0)).collect()
-    }
-
-    fn scores(&self, feats: &[(u32, f32, Origin)]) -> [f64; N] {
-        let mut z = [0.0f64; N];
-        for c in 0..N {
-            z[c] = self.bias[c] as f64;
-        }
-        for &(f, x, _) in feats {
-            let w = self.row(f);
-            for c in 0..N {
-                z[c] += (x * w[c]) as f64;
-            }
-        }
-        z
-    }
-}
-
-fn train(inner: &Inner, examples: &[Example]) -> Model {
-    let cfg = &inner.model_cfg;
-    // Prepare: rule offset, features, target per example.
-    type Doc = ([f64; N], Vec<(u32, f32)>, usize);
-    let docs: Vec<Doc> = examples
-        .iter()
-        .map(|ex| {
-            let (ns, nb) = prepare(inner, &ex.subject, &ex.text);
-            let (z, matched) = rule_scores(inner, &format!("{ns}\n{nb}"));
-            let (feats, _) = features(inner, &ns, &nb, &matched);
-            let mut off = [0.0; N];
-            for c in 0..N {
-                off[c] = cfg.rule_offset * z[c];
-            }
-            (off, feats.into_iter().map(|(f, x, _)| (f, x)).collect(), idx(ex.category))
-        })
-        .collect();
-    let mut bias = [0.0f32; N];
-    let mut weights = vec![0.0f32; (1usize << cfg.hash_bits) * N];
-    let mut order: Vec<usize> = (0..docs.len()).collect();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let l2 = cfg.l2 as f32;
-    for epoch in 0..cfg.epochs {
-        // deterministic shuffle (xorshift)
-        for i in (1..order.len()).rev() {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            order.swap(i, (seed % (i as u64 + 1)) as usize);
-        }
-        let lr = (cfg.learning_rate / (1.0 + epoch as f64 * 0.2)) as f32;
-        for &d in &order {
-            let (off, feats, y) = &docs[d];
-            let mut z = *off;
-            for c in 0..N {
-                z[c] += bias[c] as f64;
-            }
-            for &(f, x) in feats {
-                let w = &weights[f as usize * N..f as usize * N + N];
-                for c in 0..N {
-                    z[c] += (x * w[c]) as f64;
-                }
-            }
-            let p = softmax(&z);
-            let mut g = [0.0f32; N];
-            for c in 0..N {
-                g[c] = (p[c] - if c == *y { 1.0 } else { 0.0 }) as f32;
-                bias[c] -= lr * g[c] * 0.1;
-            }
-            for &(f, x) in feats {
-                let w = &mut weights[f as usize * N..f as usize * N + N];
-                for c in 0..N {
-                    w[c] -= lr * (g[c] * x + l2 * w[c]);
-                }
-            }
-        }
-    }
-    Model { bias, weights: Weights::Dense(weights) }
-}
-
-/// Parse training data: `category<TAB>subject<TAB>text` per line, with `\n`,
-/// `\t` and `\\` escaped; `#` lines are comments.
-pub fn parse_training(data: &str) -> Result<Vec<Example>, String> {
-    let mut out = Vec::new();
-    for (n, line) in data.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut cols = line.splitn(3, '\t');
-        let (Some(cat), Some(subject), Some(text)) = (cols.next(), cols.next(), cols.next()) else {
-            return Err(format!("line {}: expected category<TAB>subject<TAB>text", n + 1));
-        };
-        let category = Category::parse(cat).ok_or_else(|| format!("line {}: unknown category '{cat}'", n + 1))?;
-        out.push(Example { category, subject: unescape(subject), text: unescape(text) });
-    }
-    Ok(out)
-}
-
-/// Escape a field for the training file (inverse of the parser's unescape).
-pub fn escape_field(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('\t', "\\t").replace('\r', "").replace('\n', "\\n")
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            match it.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some(o) => out.push(o),
-                None => out.push('\\'),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Lowercase, fold umlauts to their two-letter form (ä -> ae, ß -> ss) and a
-/// few accents, so that "Sicherheitslücke" and "SICHERHEITSLUECKE" compare equal.
-pub fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for ch in s.chars() {
-        match ch {
-            'ä' | 'Ä' => out.push_str("ae"),
-            'ö' | 'Ö' => out.push_str("oe"),
-            'ü' | 'Ü' => out.push_str("ue"),
-            'ß' | 'ẞ' => out.push_str("ss"),
-            'é' | 'è' | 'ê' | 'É' | 'È' => out.push('e'),
-            'á' | 'à' | 'â' => out.push('a'),
-            'ı' => out.push('i'),
-            '\u{a0}' => out.push(' '),
-            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
-            c => out.extend(c.to_lowercase()),
-        }
-    }
-    out
-}
-
-/// Umlauts in a configured pattern are folded like the text; the rest of the
-/// pattern (escapes like `\S`) is left alone, matching is case-insensitive.
-fn normalize_pattern(p: &str) -> String {
-    p.replace(['ä', 'Ä'], "ae").replace(['ö', 'Ö'], "oe").replace(['ü', 'Ü'], "ue").replace('ß', "ss")
-}
-
-/// Lowercase the literal letters of a regex, leaving escapes (`\S`, `\W`,
-/// `\B`, `\p{Lu}`) alone.
-fn lower_pattern(p: &str) -> String {
-    let chars: Vec<char> = p.chars().collect();
-    let mut out = String::with_capacity(p.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let ch = chars[i];
-        if ch == '\\' && i + 1 < chars.len() {
-            let e = chars[i + 1];
-            out.push(ch);
-            out.push(e);
-            i += 2;
-            if matches!(e, 'p' | 'P') && i < chars.len() {
-                // \pL or \p{Name}
-                if chars[i] == '{' {
-                    while i < chars.len() && chars[i] != '}' {
-                        out.push(chars[i]);
-                        i += 1;
-                    }
-                }
-                if i < chars.len() {
-                    out.push(chars[i]);
-                    i += 1;
-                }
-            }
-        } else {
-            out.extend(ch.to_lowercase());
-            i += 1;
-        }
-    }
-    out
-}
-
-fn is_header_line(l: &str, names: &[&str]) -> bool {
-    let l = l.trim_start_matches(['*', ' ']).to_lowercase();
-    names.iter().any(|n| l.starts_with(n))
-}
-
-/// Strip quoted lines, quoted history, signatures and (configured) closings
-/// and disclaimers; returns the remaining new text.
-fn clean_text(text: &str, cut_at: &regex::bytes::RegexSet) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out: Vec<&str> = Vec::new();
-    let mut content = 0usize;
-    let mut i = 0;
-    while i < lines.len() {
-        let raw = lines[i].trim_end_matches('\r');
-        let t = raw.trim();
-        let lower = normalize(t);
-        // quoted lines
-        if t.starts_with('>') {
-            i += 1;
-            continue;
-        }
-        // signature delimiter
-        if raw == "-- " || t == "--" {
-            break;
-        }
-        // history separators
-        if (t.starts_with("-----") && (lower.contains("nachricht") || lower.contains("message")))
-            || (t.len() >= 10 && t.chars().all(|c| c == '_'))
-        {
-            break;
-        }
-        // "Von: ... / Gesendet: ..." header block (Outlook without separator)
-        if is_header_line(t, &["von:", "from:"]) {
-            let next: Vec<&str> = lines[i + 1..].iter().take(4).map(|l| l.trim()).collect();
-            if next.iter().any(|l| is_header_line(l, &["gesendet:", "sent:", "datum:", "date:", "an:", "to:"])) {
-                break;
-            }
-        }
-        // "Am ... schrieb ...:" / "On ... wrote:" (possibly wrapped onto two lines);
-        // the next line is only read for a line that starts like one
-        let attribution = lower.starts_with("am ") || lower.starts_with("on ");
-        let joined = if attribution && i + 1 < lines.len() {
-            format!("{lower} {}", normalize(lines[i + 1].trim()))
-        } else if attribution {
-            lower.clone()
-        } else {
-            String::new()
-        };
-        if (lower.starts_with("am ")
-            && (lower.contains("schrieb") || joined.contains("schrieb"))
-            && joined.contains(':'))
-            || (lower.starts_with("on ") && joined.contains("wrote:"))
-        {
-            // only a real attribution line: ends with ':' on this or next line
-            if lower.ends_with(':') || joined.trim_end().ends_with(':') {
-                break;
-            }
-        }
-        if content > 0 && cut_at.is_match(lower.as_bytes()) {
-            break;
-        }
-        if !t.is_empty() {
-            content += 1;
-        }
-        out.push(raw);
-        i += 1;
-    }
-    out.join("\n").trim().to_string()
-}
-
-/// Extract subject and body text from a raw mail: the first text body part, or
-/// the HTML part converted to text with `<blockquote>` history removed.
-pub fn extract_raw(raw: &[u8]) -> Option<(String, String)> {
-    use mail_parser::{MessageParser, PartType};
-    let msg = MessageParser::default().parse(raw)?;
-    let subject = msg.subject().unwrap_or("").to_string();
-    let text = match msg.text_part(0).map(|p| &p.body) {
-        Some(PartType::Html(html)) => {
-            let re = Regex::new(r"(?is)<blockquote\b.*?</blockquote>").expect("valid regex");
-            let stripped = re.replace_all(html, "");
-            mail_parser::decoders::html::html_to_text(&stripped)
-        }
-        Some(_) => msg.body_text(0)?.into_owned(),
-        None => msg.body_html(0).map(|h| mail_parser::decoders::html::html_to_text(&h)).unwrap_or_default(),
-    };
-    Some((subject, text))
-}
-
 /// Convenience for tools and the eval: parse a raw .eml with mail_parser, take
 /// subject + first text body (HTML converted to text), and classify.
 pub fn classify_raw(c: &Classifier, raw: &[u8]) -> Option<Classification> {
@@ -1529,6 +957,18 @@ mod tests {
 
     fn cut() -> regex::bytes::RegexSet {
         regex::bytes::RegexSet::new([r"^(viele|beste|freundliche) gruesse", r"^best regards"]).unwrap()
+    }
+
+    #[test]
+    fn a_stray_letter_doubles_or_touches_a_neighbour_on_the_keyboard() {
+        let w = |s: &str| s.chars().collect::<Vec<char>>();
+        assert!(stray(&w("passswort"), 3), "doubled");
+        assert!(stray(&w("schichtplaan"), 10), "doubled");
+        assert!(stray(&w("anmeldung"), 1) || stray(&w("abnmeldung"), 1), "b beside n");
+        assert!(!stray(&w("tauschen"), 3), "the s of tauschen is meant: no tauchen");
+        let sp = Speller::from_words(vec!["tauchen".into(), "passwort".into()]);
+        assert_eq!(sp.correct("tauschen"), None);
+        assert_eq!(sp.correct("passswort"), Some("passwort"));
     }
 
     #[test]
@@ -1621,6 +1061,16 @@ mod tests {
     }
 
     #[test]
+    fn training_lines_carry_an_optional_weight() {
+        let ex = parse_training("# c\nuser_management*2\tS\tT\nusage_question\tS\tT\n").unwrap();
+        assert_eq!((ex[0].category, ex[0].weight, ex[1].weight), (Category::UserManagement, 2, 1));
+        for bad in ["usage_question*0\ts\tt", "usage_question*x\ts\tt", "usage_question*11\ts\tt"] {
+            let e = parse_training(bad).unwrap_err();
+            assert!(e.starts_with("line 1: weight"), "{e}");
+        }
+    }
+
+    #[test]
     fn training_escape_round_trip() {
         let s = "a\tb\nc\\d";
         assert_eq!(unescape(&escape_field(s)), s);
@@ -1628,3 +1078,14 @@ mod tests {
 }
 
 pub mod eval;
+mod features;
+mod model;
+mod speller;
+mod text;
+mod words;
+
+use features::*;
+use model::*;
+use speller::*;
+use text::*;
+pub use text::{escape_field, extract_raw, normalize, parse_training};

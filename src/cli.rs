@@ -70,6 +70,11 @@ pub enum Command {
         /// One JSON object per mail (source, disposition, ticket, reason) instead of tab-separated text.
         #[arg(long)]
         json: bool,
+        /// Print the plan of each mail as one JSON object (disposition, trail, ticket afterwards,
+        /// events, mails with their text) and keep nothing: no store change, no mailbox
+        /// acknowledged, nothing sent.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Classify one mail: category, confidence, reasons. Writes nothing.
     Classify {
@@ -172,6 +177,16 @@ pub enum Command {
         /// One JSON object (per receipt) instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Customers: the handover mail at support start (`customer welcome NAME`).
+    Customer {
+        #[command(subcommand)]
+        cmd: CustomerCmd,
+    },
+    /// The knowledge base: what a text would be offered, the agents' draft articles.
+    Kb {
+        #[command(subcommand)]
+        cmd: KbCmd,
     },
     /// Print the shell completion script for bash, zsh or fish.
     Completions {
@@ -322,6 +337,39 @@ pub enum OutboxCmd {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum CustomerCmd {
+    /// Send the Supportbeginn handover mail to the customer's contacts (again), or print it with --dry-run.
+    Welcome {
+        /// Customer name (case-insensitive) or one of its mail domains.
+        name: String,
+        /// Print the mail (subject, recipients, body); queue and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KbCmd {
+    /// The articles the knowledge base offers for a text, with their scores (what the ack would carry).
+    Search {
+        /// The mail's text; its first line counts as the subject, e.g. "Passwort vergessen".
+        text: String,
+        /// Search the articles of this language (de or en) [default: support.language].
+        #[arg(long, value_parser = ["de", "en"])]
+        lang: Option<String>,
+        /// One JSON object per article (every article that scored, offered or not).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draft articles from agents' answers (`#kb`), as article files to review and copy into kb/<lang>/.
+    Drafts {
+        /// One JSON object per draft instead of the article text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum QuarantineCmd {
     /// Every quarantined mail with its reason.
     List {
@@ -348,10 +396,10 @@ impl Command {
     pub fn secrets(&self) -> Secrets {
         match self {
             Command::Run { .. } | Command::CheckConfig { .. } => Secrets::Read,
-            Command::Ingest { no_send: false, .. } | Command::Report { send: true, .. } => Secrets::Read,
-            Command::Ingest { no_send: true, .. } | Command::Quarantine { cmd: QuarantineCmd::Reprocess { .. } } => {
-                Secrets::NoServers
-            }
+            Command::Ingest { no_send: false, dry_run: false, .. }
+            | Command::Report { send: true, .. }
+            | Command::Customer { cmd: CustomerCmd::Welcome { dry_run: false, .. } } => Secrets::Read,
+            Command::Ingest { .. } | Command::Quarantine { cmd: QuarantineCmd::Reprocess { .. } } => Secrets::NoServers,
             _ => Secrets::Skip,
         }
     }
@@ -402,6 +450,10 @@ pub fn run(cli: Cli) -> Result<()> {
     let load_config = |p: &Path| load_config_with(p, secrets);
     match cli.command {
         Command::CheckConfig { json } => check_config(&path, json),
+        Command::Customer { cmd: CustomerCmd::Welcome { name, dry_run } } => {
+            customer_welcome(&path, load_config(&path)?, &name, dry_run)
+        }
+        Command::Kb { cmd } => kb_command(&path, load_config(&path)?, cmd),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let shell = match shell.as_str() {
@@ -457,13 +509,14 @@ pub fn run(cli: Cli) -> Result<()> {
             let raw = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let mail =
                 crate::parse::parse(&raw, &cfg.limits).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let text = crate::text::new_text(&mail.body_text);
+            let text = crate::text::new_text_with(mail.reply_body(), mail.forwarded);
             let c = classifier.classify(&mail.subject, &text);
             if json {
                 println!(
                     "{}",
                     json_line(
-                        &json!({"category": c.category.as_str(), "confidence": c.confidence, "reasons": c.reasons, "low_confidence": c.low_confidence})
+                        &json!({"category": c.category.as_str(), "confidence": c.confidence, "reasons": c.reasons, "low_confidence": c.low_confidence,
+                            "security_flag": c.security_flag, "security_reasons": c.security_reasons})
                     )
                 );
             } else {
@@ -473,13 +526,31 @@ pub fn run(cli: Cli) -> Result<()> {
                     c.confidence,
                     if c.low_confidence { ", low" } else { "" }
                 );
+                if c.security_flag {
+                    println!("  SECURITY FLAG: {}", shown(&c.security_reasons.join("; ")));
+                }
                 for r in &c.reasons {
                     println!("  - {}", shown(r));
                 }
             }
             Ok(())
         }
-        Command::Ingest { paths, no_send, batch, json } => {
+        Command::Ingest { paths, dry_run: true, .. } => {
+            let cfg = load_config(&path)?;
+            // The existing store as it is (rolled back afterwards), else an empty one in memory.
+            let mut store = if cfg.store_path.is_file() {
+                Store::open_existing_writable(&cfg.store_path)?
+            } else {
+                Store::open_in_memory()?
+            };
+            let all = source::collect_paths(&paths).map_err(|e| UsageError(format!("{e:#}")))?;
+            let mails = all.iter().map(|(p, maildir)| source::read_item(p, *maildir).map(|i| (i.source, i.raw)));
+            pipeline::dry_run::dry_run(cfg, &mut store, mails, Utc::now(), |plan| {
+                println!("{}", json_line(&plan));
+                Ok(())
+            })
+        }
+        Command::Ingest { paths, no_send, batch, json, dry_run: false } => {
             let cfg = load_config(&path)?;
             let (mut store, pipeline) = open(cfg)?;
             crate::inflight::guard(&mut store, &pipeline.cfg.store_path)?;
@@ -620,6 +691,7 @@ pub fn run(cli: Cli) -> Result<()> {
                         for (k, val) in [
                             ("status", t.status.clone()),
                             ("category", t.category.clone()),
+                            ("security flag", if t.security_flag { "yes" } else { "no" }.into()),
                             ("level", t.level.to_string()),
                             ("priority", t.priority.clone()),
                             (
@@ -994,6 +1066,46 @@ pub fn run(cli: Cli) -> Result<()> {
 /// `check-config`: the config with every secret, the templates (each
 /// rendered strictly with a sample context), the classifier data; every
 /// problem at once, one per line (or one JSON object per line), exit 2 on any.
+/// `supportd customer welcome NAME [--dry-run]`: a manual handover mail
+/// (always sent; never counts as the scheduled one).
+fn customer_welcome(path: &Path, cfg: Config, name: &str, dry_run: bool) -> Result<()> {
+    let c = cfg
+        .customer_by_name(name)
+        .or_else(|| cfg.customers.iter().find(|c| c.domains.iter().any(|d| d.eq_ignore_ascii_case(name))))
+        .cloned()
+        .ok_or_else(|| {
+            UsageError(format!(
+                "customer {name:?}: no such customer in {} (known: {})",
+                path.display(),
+                cfg.customers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+    let now = Utc::now();
+    if dry_run {
+        let store = Store::open_in_memory()?;
+        let pipeline = Pipeline::new(cfg, store.conn())?;
+        let (subject, body) = crate::welcome::render(&pipeline, &c, now)?;
+        let to = if c.contacts.is_empty() { "(no contacts configured)".to_string() } else { c.contacts.join(", ") };
+        println!("To: {to}\nSubject: {}\n\n{}", shown(&subject), shown_lines(body.trim_end()));
+        return Ok(());
+    }
+    if c.contacts.is_empty() {
+        return Err(UsageError(format!("customer {:?} has no contacts in {}", c.name, path.display())).into());
+    }
+    let (mut store, pipeline) = open(cfg)?;
+    let tx = store.conn_mut().transaction()?;
+    let id = crate::welcome::queue_welcome(&pipeline, &tx, &c, "manual", now)?;
+    tx.commit()?;
+    let id = id.ok_or_else(|| anyhow::anyhow!("no deliverable address in contacts of {}", c.name))?;
+    println!("queued the handover mail of {} as outbox #{id} to {}", c.name, c.contacts.join(", "));
+    let store = Arc::new(Mutex::new(store));
+    let transport = crate::transport::Transport::from_config(&pipeline.cfg)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let pass = rt.block_on(crate::outbox::deliver_due(&store, &transport, &pipeline.cfg.support_address, Utc::now))?;
+    eprintln!("outbox: {} sent, {} to retry, {} failed", pass.sent, pass.retry, pass.failed);
+    Ok(())
+}
+
 fn check_config(path: &Path, json: bool) -> Result<()> {
     let file = path.display().to_string();
     let mut problems: Vec<crate::config::Problem> = Vec::new();
@@ -1009,7 +1121,8 @@ fn check_config(path: &Path, json: bool) -> Result<()> {
             // A real report's context (on an empty in-memory store) for the report templates.
             let report_ctx = Store::open_in_memory()
                 .and_then(|mem| {
-                    let p = Pipeline::new(cfg.clone(), mem.conn())?;
+                    // The knowledge base is checked on its own below.
+                    let p = Pipeline::new(crate::config::Config { kb_path: None, ..cfg.clone() }, mem.conn())?;
                     let c = cfg.customers.first().cloned().unwrap_or_else(|| crate::config::Customer {
                         name: "Sample".into(),
                         domains: vec!["example.org".into()],
@@ -1019,6 +1132,8 @@ fn check_config(path: &Path, json: bool) -> Result<()> {
                         project_team: vec![],
                         report_cycle: crate::config::ReportCycle::Monthly,
                         report_to: vec![],
+                        contacts: vec![],
+                        specifics: vec![],
                     });
                     let period = crate::reports::Period::parse("2026-11").map_err(|e| anyhow::anyhow!("{e}"))?;
                     let r = crate::reports::compute(&p, mem.conn(), &c, &period, Utc::now())?;
@@ -1035,6 +1150,9 @@ fn check_config(path: &Path, json: bool) -> Result<()> {
                 && let Err(e) = crate::classify::Classifier::load(p)
             {
                 problems.push(problem("classifier.path", e));
+            }
+            if let Err(e) = crate::kb::Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score) {
+                problems.push(problem("kb.path", format!("{e:#}")));
             }
         }
     }
@@ -1174,6 +1292,7 @@ fn ticket_json(cfg: &Config, conn: &rusqlite::Connection, t: &store::Ticket) -> 
         "message_ids": store::ticket_message_ids(conn, t.id)?,
         "confidence": t.confidence,
         "low_confidence": t.low_confidence,
+        "security_flag": t.security_flag,
         "language": t.language,
         "assignee": t.assignee,
         "first_response_due": t.first_response_due,
@@ -1317,6 +1436,71 @@ pub fn reprocess(store: &mut Store, pipeline: &Pipeline, id: i64) -> Result<pipe
     )?;
     tx.commit()?;
     Ok(o)
+}
+
+/// `supportd kb search "TEXT"` and `supportd kb drafts`.
+pub fn kb_command(path: &Path, cfg: Config, cmd: KbCmd) -> Result<()> {
+    match cmd {
+        KbCmd::Search { text, lang, json } => {
+            let kb = crate::kb::Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score)
+                .map_err(|e| UsageError(format!("{}: kb: {e:#}", path.display())))?;
+            let lang = lang.unwrap_or_else(|| cfg.language.clone());
+            let hits = kb.search(&lang, &text);
+            if json {
+                for h in &hits {
+                    println!("{}", serde_json::to_string(h)?);
+                }
+                return Ok(());
+            }
+            match &cfg.kb_path {
+                Some(p) => println!(
+                    "knowledge base {} ({} articles in {lang}, min_score {})",
+                    p.display(),
+                    kb.len(&lang),
+                    kb.min_score
+                ),
+                None => println!("no knowledge base (kb.path not set and no kb/ beside {})", path.display()),
+            }
+            if !hits.iter().any(|h| h.offered) {
+                println!("nothing offered");
+            }
+            for h in &hits {
+                println!(
+                    "{} {:>6.2}  {}  {}  [{}]",
+                    if h.offered { "offered" } else { "       " },
+                    h.score,
+                    h.id,
+                    shown(&h.title),
+                    h.matched.join(" ")
+                );
+            }
+            Ok(())
+        }
+        KbCmd::Drafts { json } => {
+            let store = open_existing(&cfg)?;
+            for d in crate::kb::drafts(store.conn())? {
+                if json {
+                    let mut v = serde_json::to_value(&d)?;
+                    v["ticket"] = json!(d.ticket.map(|t| TicketTag::new(&cfg.tag_prefix, t).to_string()));
+                    v["file"] = json!(format!("{}/{}.md", d.language, crate::kb::slug(&d.title)));
+                    println!("{}", serde_json::to_string(&v)?);
+                } else {
+                    let tag = d.ticket.map(|t| TicketTag::new(&cfg.tag_prefix, t).to_string());
+                    println!(
+                        "# draft {} from {} by {}, {} -> kb/{}/{}.md",
+                        d.id,
+                        tag.as_deref().unwrap_or("-"),
+                        d.author,
+                        d.created_at,
+                        d.language,
+                        crate::kb::slug(&d.title)
+                    );
+                    println!("{}", shown_lines(&crate::kb::draft_file(&d)));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]

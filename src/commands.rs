@@ -40,6 +40,8 @@ pub enum Command {
     ChangeCancelled,
     /// A customer's request for the ticket overview.
     Overview,
+    /// Keep the agent's answer as a draft knowledge-base article (title: the value, or the ticket's subject).
+    KbDraft(String),
 }
 
 /// A command line that could not be understood.
@@ -102,6 +104,7 @@ fn canonical(word: &str) -> Option<&'static str> {
         "cc" | "teilnehmer" | "beteiligt" => "cc",
         "change" | "aenderung" | "wartung" => "change",
         "overview" | "uebersicht" | "ticketuebersicht" => "overview",
+        "kb" | "wissen" | "wissensdatenbank" => "kb",
         _ => return None,
     })
 }
@@ -248,6 +251,7 @@ fn parse_one(name: &str, arg: &str, tag_prefix: &str) -> Result<Command, Msg> {
                 })
         }
         "change" => parse_change(arg),
+        "kb" => Ok(Command::KbDraft(arg.chars().take(200).collect())),
         "internal" | "close" | "reopen" | "overview" if !arg.is_empty() => Err(msg(
             format!("#{name} takes no value, got {shown:?}"),
             format!("#{name} hat keinen Wert, hier steht {shown:?}"),

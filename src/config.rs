@@ -14,6 +14,39 @@ use crate::domain::{Category, Level, Priority};
 /// The raw serde layer: exactly the keys of the file, nothing validated.
 pub mod raw;
 
+/// rspamd's actions from the mildest to the hardest (`X-Rspamd-Action`).
+pub const RSPAMD_ACTIONS: &[&str] = &["greylist", "add header", "rewrite subject", "soft reject", "reject"];
+
+/// When a mail counts as spam (`[spam]` in the config).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpamThresholds {
+    /// SpamAssassin `X-Spam-Status: … score=N` at or above this score
+    /// (`spam.spamassassin_score`).
+    pub score: f64,
+    /// rspamd `X-Spamd-Result: … [N / M]` at or above this score (`spam.rspamd_score`).
+    pub rspamd_score: f64,
+    /// `X-Rspamd-Action` at or beyond this action, an index into
+    /// [`RSPAMD_ACTIONS`] (`spam.rspamd_action`).
+    pub rspamd_action: usize,
+    /// Microsoft `X-MS-Exchange-Organization-SCL` / `X-Forefront-Antispam-Report` `SCL:N` at or above this.
+    pub scl: i64,
+    /// Marketing and phishing from senders outside the customer and agent
+    /// domains is stored as spam, never answered (no backscatter): see
+    /// `hygiene::unsolicited` (`spam.unsolicited`).
+    pub unsolicited: bool,
+}
+
+impl Default for SpamThresholds {
+    fn default() -> Self {
+        // SpamAssassin's and rspamd's usual "add header" score; Exchange's
+        // junk folder level.
+        SpamThresholds { score: 6.0, rspamd_score: 6.0, rspamd_action: 1, scl: 5, unsolicited: true }
+    }
+}
+
+/// The knowledge base's default `kb.min_score`: an article is offered from this score.
+pub const KB_DEFAULT_MIN_SCORE: f64 = 11.0;
+
 /// One configuration problem: file, key, rule and the offending value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -200,6 +233,25 @@ pub struct Customer {
     pub project_team: Vec<String>,
     pub report_cycle: ReportCycle,
     pub report_to: Vec<String>,
+    /// Who gets the handover mail at support start (`customer welcome`);
+    /// empty: no automatic handover mail for this customer.
+    pub contacts: Vec<String>,
+    /// What the support must know about this customer, told in the handover mail.
+    pub specifics: Vec<String>,
+}
+
+/// The follow-through of the first level (`[followup]`): the team digest
+/// and the reminders of tickets waiting on the customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowupConfig {
+    /// Local time of the daily digest to every level's team (working days).
+    pub digest_at: NaiveTime,
+    /// A ticket waiting on the customer this many working days gets a
+    /// reminder (0: no reminders and no automatic close).
+    pub reminder_after_days: u32,
+    /// ... and this many working days after the reminder it is closed
+    /// (0: never closed automatically).
+    pub close_after_days: u32,
 }
 
 /// `limits.max_processing_secs` when it is not set.
@@ -275,6 +327,46 @@ pub struct Config {
     pub max_per_minute: u32,
     /// `[transport] max_concurrency`: sends in flight at once (1: one after the other).
     pub max_concurrency: u32,
+    /// The knowledge base (`[kb] path`, default `kb/` beside the config if
+    /// it exists); `None`: no articles are offered.
+    pub kb_path: Option<PathBuf>,
+    /// An article is offered when its score reaches this (`[kb] min_score`).
+    pub kb_min_score: f64,
+    pub followup: FollowupConfig,
+    /// `[spam]`: upstream spam verdict thresholds and the check of unknown
+    /// senders' marketing and phishing (read by `hygiene`).
+    pub spam: SpamThresholds,
+}
+
+/// `[spam]` validated; every bad key named, defaults for the missing ones.
+fn spam_config(c: &mut Checker, raw: Option<raw::Spam>) -> SpamThresholds {
+    let mut t = SpamThresholds::default();
+    let Some(raw) = raw else { return t };
+    for (key, val, slot) in [
+        ("spam.spamassassin_score", raw.spamassassin_score, &mut t.score),
+        ("spam.rspamd_score", raw.rspamd_score, &mut t.rspamd_score),
+    ] {
+        match val {
+            Some(v) if v.is_finite() && v > 0.0 && v <= 100.0 => *slot = v,
+            Some(v) => c.bad(key, "must be a score > 0 and <= 100, like 6.0", v),
+            None => {}
+        }
+    }
+    if let Some(a) = raw.rspamd_action {
+        match RSPAMD_ACTIONS.iter().position(|x| x.eq_ignore_ascii_case(a.trim())) {
+            Some(i) => t.rspamd_action = i,
+            None => c.bad("spam.rspamd_action", format!("must be one of {}", RSPAMD_ACTIONS.join(", ")), &a),
+        }
+    }
+    match raw.scl {
+        Some(v) if (1..=9).contains(&v) => t.scl = v,
+        Some(v) => c.bad("spam.scl", "must be a Microsoft SCL from 1 to 9, like 5", v),
+        None => {}
+    }
+    if let Some(u) = raw.unsolicited {
+        t.unsolicited = u;
+    }
+    t
 }
 
 /// The embedded default config, as shipped in `config/supportd.toml`.
@@ -975,6 +1067,13 @@ impl Config {
                 }
             };
             let report_to = c.addresses(&format!("{key}.report_to"), cu.report_to);
+            let contacts = c.addresses(&format!("{key}.contacts"), cu.contacts);
+            let specifics: Vec<String> = cu.specifics.unwrap_or_default();
+            for (j, sp) in specifics.iter().enumerate() {
+                if sp.trim().is_empty() || sp.len() > 2000 {
+                    c.bad(format!("{key}.specifics[{j}]"), "must be a sentence of 1..2000 bytes", sp);
+                }
+            }
             customers.push(Customer {
                 name,
                 domains,
@@ -984,6 +1083,8 @@ impl Config {
                 project_team,
                 report_cycle,
                 report_to,
+                contacts,
+                specifics,
             });
         }
 
@@ -1111,6 +1212,50 @@ impl Config {
             }),
         };
 
+        let spam = spam_config(&mut c, raw.spam);
+        let kb = raw.kb.unwrap_or_default();
+        let kb_path = match kb.path {
+            Some(p) => {
+                let p = c.path(&p);
+                if !p.is_dir() {
+                    c.bad("kb.path", "must be a directory", p.display().to_string());
+                }
+                Some(p)
+            }
+            None => Some(c.path("kb")).filter(|p| p.is_dir()),
+        };
+        let kb_min_score = match kb.min_score {
+            None => KB_DEFAULT_MIN_SCORE,
+            Some(x) if x > 0.0 && x <= 1000.0 => x,
+            Some(x) => {
+                c.bad("kb.min_score", "must be > 0 and <= 1000", x);
+                KB_DEFAULT_MIN_SCORE
+            }
+        };
+        let fu = raw.followup.unwrap_or_default();
+        let digest_at = match fu.digest_at {
+            None => NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            Some(v) => NaiveTime::parse_from_str(&v, "%H:%M").unwrap_or_else(|_| {
+                c.bad("followup.digest_at", "must be a time HH:MM", &v);
+                NaiveTime::default()
+            }),
+        };
+        let mut days = |key: &str, v: Option<i64>, d: u32| -> u32 {
+            match v {
+                None => d,
+                Some(x) if (0..=365).contains(&x) => x as u32,
+                Some(x) => {
+                    c.bad(format!("followup.{key}"), "must be 0..365 working days (0: off)", x);
+                    d
+                }
+            }
+        };
+        let followup = FollowupConfig {
+            digest_at,
+            reminder_after_days: days("reminder_after_days", fu.reminder_after_days, 5),
+            close_after_days: days("close_after_days", fu.close_after_days, 5),
+        };
+
         if !c.problems.is_empty() {
             return Err(ConfigErrors(c.problems));
         }
@@ -1140,6 +1285,10 @@ impl Config {
             max_concurrency,
             sla,
             report_send_at,
+            spam,
+            kb_path,
+            kb_min_score,
+            followup,
         })
     }
 

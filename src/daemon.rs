@@ -271,8 +271,17 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
         stop_rx.clone(),
         beats[1].clone(),
     ));
-    let clock =
-        tokio::spawn(clock_loop(pipeline.clone(), store.clone(), queued.clone(), stop_rx.clone(), beats[2].clone()));
+    // Poked after a reload: the clock runs at once, so a customer added to the
+    // config gets its handover mail now rather than at the next minute.
+    let clock_now = Arc::new(Notify::new());
+    let clock = tokio::spawn(clock_loop(
+        pipeline.clone(),
+        store.clone(),
+        queued.clone(),
+        clock_now.clone(),
+        stop_rx.clone(),
+        beats[2].clone(),
+    ));
 
     notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("watching the mailbox")]);
     info!("supportd {} running on {} (pid {})", env!("CARGO_PKG_VERSION"), cfg.source, std::process::id());
@@ -305,6 +314,7 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
                 if let Ok(Some(new)) = done {
                     metrics = apply_metrics_listen(metrics, new.metrics_listen, &cfg.store_path, &stop_rx).await;
                     running_cfg = new;
+                    clock_now.notify_one();
                 }
                 if std::mem::take(&mut reload_again) {
                     reloading = Some(spawn_reload(&config_path, &running_cfg, &pipeline, &store));
@@ -466,6 +476,7 @@ async fn clock_loop(
     pipeline: Arc<SharedPipeline>,
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
+    now: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
     beat: Arc<Heartbeat>,
 ) -> Result<()> {
@@ -474,13 +485,24 @@ async fn clock_loop(
         beat.working();
         match clock_pass(&pipeline, &store).await {
             Ok(t) => {
-                if !t.escalated.is_empty() || !t.warned.is_empty() || !t.reminded.is_empty() || !t.reports.is_empty() {
+                if !t.escalated.is_empty()
+                    || !t.warned.is_empty()
+                    || !t.reminded.is_empty()
+                    || !t.reports.is_empty()
+                    || !t.welcomed.is_empty()
+                    || !t.digests.is_empty()
+                    || !t.followups.is_empty()
+                {
                     info!(
-                        "clock: {} escalated, {} warned, {} change reminders, {} reports",
+                        "clock: {} escalated, {} warned, {} change reminders, {} reports, {} handover mails, \
+                         {} digests, {} waiting-ticket reminders/closes",
                         t.escalated.len(),
                         t.warned.len(),
                         t.reminded.len(),
-                        t.reports.len()
+                        t.reports.len(),
+                        t.welcomed.len(),
+                        t.digests.len(),
+                        t.followups.len()
                     );
                     queued.notify_one();
                 }
@@ -499,6 +521,7 @@ async fn clock_loop(
         beat.waiting(CLOCK_INTERVAL);
         tokio::select! {
             _ = tokio::time::sleep(CLOCK_INTERVAL) => {}
+            _ = now.notified() => {}
             _ = stop.changed() => return Ok(()),
         }
     }

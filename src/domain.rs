@@ -217,3 +217,61 @@ mod tests {
         assert!(Category::SecurityError.covered_by_maintenance());
     }
 }
+
+/// What became of one mail.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The `messages` row.
+    pub row: i64,
+    pub message_id: Option<String>,
+    pub disposition: Disposition,
+    pub ticket: Option<i64>,
+    pub reason: Option<String>,
+    /// Kinds of the mails queued because of it.
+    pub queued: Vec<String>,
+}
+
+/// A ticket row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub subject: String,
+    pub category: String,
+    pub level: i64,
+    pub priority: String,
+    pub status: String,
+    pub customer: Option<String>,
+    pub requester: String,
+    pub billable: bool,
+    pub confidence: f64,
+    pub low_confidence: bool,
+    pub language: String,
+    pub assignee: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub first_response_due: Option<String>,
+    pub resolution_due: Option<String>,
+    pub first_response_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub merged_into: Option<i64>,
+    pub linked_to: Option<i64>,
+    /// When the team was warned that the first-response target is near.
+    pub sla_warned_at: Option<String>,
+    /// When the ticket last rose a level for a missed first response.
+    pub escalated_at: Option<String>,
+    /// The requester's display name, for greetings (None: none known).
+    pub requester_name: Option<String>,
+    /// A security suspicion, independent of the category (see
+    /// `classify::Classification::security_flag`); an agent's #category settles it.
+    pub security_flag: bool,
+}
+
+/// Time as stored: RFC 3339, UTC, seconds.
+pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Parse a stored time.
+pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
+}

@@ -58,7 +58,24 @@ static OOF_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 // compiles to a large automaton.
 static OOF_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     regex::bytes::Regex::new(
-        r"(?i)(ich bin (vom|von|bis|ab|zur zeit|derzeit|momentan|aktuell)(?-u:[^\n]){0,80}(nicht im b(ü|ue)ro|abwesend|nicht erreichbar|im urlaub)|ich bin bis (?-u:[^\n]){0,60}(nicht im b(ü|ue)ro|abwesend|nicht erreichbar)|i am (currently )?out of (the )?office|i('m| am) (currently )?away from (the )?office|this is an automatic(ally generated)? (reply|response)|dies ist eine automatische (antwort|nachricht|abwesenheitsnotiz)|abwesenheitsnotiz)",
+        r"(?i)(ich bin (vom|von|bis|ab|zur zeit|derzeit|momentan|aktuell|heute)(?-u:[^\n]){0,80}(nicht im b(ü|ue)ro|nicht im haus|au(ß|ss)er haus|abwesend|nicht erreichbar|im urlaub|in elternzeit|auf (dienst|geschäfts)reise)|ich bin bis (?-u:[^\n]){0,60}(nicht im b(ü|ue)ro|nicht im haus|abwesend|nicht erreichbar)|ich befinde mich (bis|vom|von|ab|zur zeit|derzeit|momentan|aktuell|im|in|auf)(?-u:[^\n]){0,80}(urlaub|nicht im b(ü|ue)ro|au(ß|ss)er haus|elternzeit|(dienst|geschäfts)reise)|i('m| am| will be) (currently )?out of (the )?office|i('m| am| will be) (currently )?(on (vacation|holiday|annual leave|parental leave|leave|a business trip)|away from (the|my) (office|desk))|je (suis|serai) absente?)",
+    )
+    .expect("static regex")
+});
+
+/// A mail that says itself that it was sent automatically.
+static AUTOMATIC_SELF: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)(this is an automatic(ally generated)? (reply|response)|dies ist eine automatische (antwort|nachricht|abwesenheitsnotiz)|abwesenheitsnotiz)",
+    )
+    .expect("static regex")
+});
+
+/// What an out-of-office notice says beside the absence: the mail is not
+/// read or forwarded, whom to contact, when the writer is back.
+static OOF_CONFIRM: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)((ihre|deine|your) (e-?mail|nachricht|mail|message) (wird|will)|in dringenden f(ä|ae)llen|wenden sie sich (bitte )?(an|in)|erreichen sie (in|meine|meinen|die|den|uns)|keinen zugriff auf (meine )?e-?mails|(wieder|ab) (im b(ü|ue)ro|erreichbar)|nach meiner r(ü|ue)ckkehr|(vielen )?dank f(ü|ue)r ihre (nachricht|e-?mail|mail)|(no|limited) access to (my )?e-?mail|for urgent (matters|issues|requests|enquiries)|please contact|(will|shall) (respond|reply|get back|answer)|upon my return|when i return|back in the office|thank you for your (e-?mail|message)|en cas d'urgence)",
     )
     .expect("static regex")
 });
@@ -84,6 +101,15 @@ static QMAIL_RCPT: LazyLock<Regex> =
 static BOUNCE_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     regex::bytes::Regex::new(
         r"(?i)(could not be delivered|was not delivered|couldn't be delivered|could not deliver|delivery (to the following recipients? )?(has )?failed|permanent fatal errors|undeliverable|user unknown|unknown user|no such user|mailbox (is )?(unavailable|full|not found)|recipient address rejected|this is the mail system at host|i'm sorry to have to inform you|returned to sender|message delivery has failed|delivery status notification|not a member|are not member|is not a member|awaits moderator approval|duplicated message-id|loop alert|mail loop|invalid (user|recipient) address|n.a pas pu .tre (d.livr.|remis)|nicht zugestellt werden|unzustellbar|konnte nicht zugestellt|メールを配信できません)",
+    )
+    .expect("static regex")
+});
+
+/// "Your message could not be delivered to <address>" and its French and
+/// German forms: how a mail system, never a person, starts a notice.
+static YOUR_MESSAGE_NOT_DELIVERED: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)(your message|votre message|ihre nachricht)\s+(could not|couldn't|cannot|can not|was not|n'a pas pu|konnte nicht)\s+(be\s+|(e|ê)tre\s+)?(delivered|d(e|é)livr(e|é)|remis|zugestellt)(\s+(to|a|à|an))?\s*:?\s*<?[^\s<>@]{1,64}@[^\s<>@]{1,255}",
     )
     .expect("static regex")
 });
@@ -119,7 +145,7 @@ static SES_TYPE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
 /// ist unter der Vorgangsnummer … eingegangen").
 static ACK_BODY: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
     regex::bytes::Regex::new(
-        r"(?i)((your|the) (message|request|e-?mail|enquiry|inquiry|ticket) (has been|was|is) (received|created|registered|logged)|we (have )?received your (message|request|e-?mail)|thank you for (contacting|your (message|e-?mail|request))(?-u:[^\n]){0,80}(ticket|case|reference)|(ihre|deine) (nachricht|anfrage|e-?mail|meldung) (ist|wurde) (bei uns )?(eingegangen|erfasst|registriert|angelegt)|(wir haben|hiermit bestätigen wir den eingang) (ihre|deine)|ticket (#|nr\.?|number|nummer)\s*(?-u:[^\n]){0,20}\d+ (has been|was|wurde) (created|opened|erstellt|angelegt)|this is an automated (message|response|reply|notification)|dies ist eine automatisch (erstellte|generierte) (nachricht|e-?mail|antwort))",
+        r"(?i)((your|the) (message|request|e-?mail|enquiry|inquiry|ticket) (has been|was|is) (received|created|registered|logged)|we (have )?received your (message|request|e-?mail)|thank you for (contacting|your (message|e-?mail|request))(?-u:[^\n]){0,80}(ticket|case|reference)|(ihre|deine) (nachricht|anfrage|e-?mail|meldung) (ist|wurde) (bei uns )?(eingegangen|erfasst|registriert|angelegt)|(ihre|deine) (nachricht|anfrage|e-?mail|meldung) (ist|wurde) unter der (vorgangs|ticket|referenz)-?(nummer|nr\.?)(?-u:[^\n]){1,40} (eingegangen|erfasst|registriert|angelegt)|(wir haben|hiermit bestätigen wir den eingang) (ihre|deine)|ticket [(\[]?(#|nr\.?|number|nummer)\s*(?-u:[^\n]){0,20}\d+[)\]]? (has been|was|wurde) (created|opened|erstellt|angelegt)|this is an automated (message|response|reply|notification)|dies ist eine automatisch (erstellte|generierte) (nachricht|e-?mail|antwort))",
     )
     .expect("static regex")
 });
@@ -128,8 +154,27 @@ fn verdict(d: Disposition, reason: impl Into<String>) -> Option<Verdict> {
     Some(Verdict { disposition: d, reason: reason.into() })
 }
 
-/// Decide whether a mail is machine mail. `None`: a person wrote it.
+/// Decide whether a mail is machine mail or spam, with the configured
+/// `[spam]` thresholds, customers and agents. `None`: a person wrote it.
+pub fn check_config(mail: &InboundMail, cfg: &crate::config::Config) -> Option<Verdict> {
+    if let Some(v) = check_with(mail, &cfg.support_address, &cfg.spam) {
+        return Some(v);
+    }
+    if cfg.spam.unsolicited
+        && let Some(why) = unsolicited(mail, cfg)
+    {
+        return verdict(Disposition::Spam, why);
+    }
+    None
+}
+
+/// Decide whether a mail is machine mail, with the default spam thresholds.
 pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
+    check_with(mail, support_address, &SpamThresholds::default())
+}
+
+/// Decide whether a mail is machine mail. `None`: a person wrote it.
+pub fn check_with(mail: &InboundMail, support_address: &str, spam: &SpamThresholds) -> Option<Verdict> {
     let from = mail.from_addr();
     let local = from.split('@').next().unwrap_or("");
 
@@ -197,6 +242,18 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     if subject_says && system_sender {
         return verdict(Disposition::Bounce, format!("non-delivery subject {:?} from {from}", mail.subject));
     }
+    // A mail system addressing the sender ("Your message could not be
+    // delivered to a@b") right at the top, from any sender: a person who
+    // forwards such a notice writes something or a forward header above it.
+    if let Some(m) = YOUR_MESSAGE_NOT_DELIVERED.find(head_bytes(&mail.body_text, 1024))
+        && m.start() <= 300
+        && !mail.body_text[..m.start()].lines().any(|l| l.contains(':') || l.chars().any(char::is_alphanumeric))
+    {
+        return verdict(
+            Disposition::Bounce,
+            format!("non-delivery notice {:?} at the top", String::from_utf8_lossy(m.as_bytes()).replace('\n', " ")),
+        );
+    }
 
     // Auto-replies and bulk mail (RFC 3834 and the common private headers).
     if let Some(v) = mail.header("auto-submitted")
@@ -230,8 +287,38 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     if OOF_SUBJECT.is_match(&mail.subject) {
         return verdict(Disposition::AutoReply, format!("out-of-office subject {:?}", mail.subject));
     }
+    // A forward ("WG:", "Fwd:") is a person passing a mail on, even when
+    // the mail passed on is an out-of-office notice or an acknowledgement.
+    if !mail.forwarded
+        && let Some(v) = machine_text(mail)
+    {
+        return Some(v);
+    }
+
+    // Spam marked by the receiving server.
+    if let Some(why) = upstream_spam_verdict(mail, spam) {
+        return verdict(Disposition::Spam, why);
+    }
+    None
+}
+
+/// Out-of-office notices and other systems' acknowledgements that carry
+/// no machine header: read in the text.
+fn machine_text(mail: &InboundMail) -> Option<Verdict> {
     let head: String = mail.body_text.chars().take(600).collect();
-    if let Some(m) = OOF_BODY.find(head.as_bytes()) {
+    if let Some(m) = AUTOMATIC_SELF.find(head.as_bytes()) {
+        return verdict(
+            Disposition::AutoReply,
+            format!("out-of-office text {:?}", String::from_utf8_lossy(m.as_bytes())),
+        );
+    }
+    // An absence alone is a person's too ("ich bin vom 3.8. bis 21.8. im
+    // Urlaub, bitte gebt Frau Mayer …?"): a notice also says what happens to
+    // the mail, whom to contact or when the writer is back, or it is one
+    // short statement without a question.
+    if let Some(m) = OOF_BODY.find(head.as_bytes())
+        && (OOF_CONFIRM.is_match(head.as_bytes()) || (head.trim().len() <= 200 && !head.contains('?')))
+    {
         return verdict(
             Disposition::AutoReply,
             format!("out-of-office text {:?}", String::from_utf8_lossy(m.as_bytes())),
@@ -241,38 +328,17 @@ pub fn check(mail: &InboundMail, support_address: &str) -> Option<Verdict> {
     // Another system's acknowledgement with no machine header: read in the
     // new text only (a customer's reply quoting our own ack is a person's).
     // The first 16 KB are enough for the first 1,200 bytes of new text.
-    let fresh = crate::text::new_text(&String::from_utf8_lossy(head_bytes(&mail.body_text, 16 * 1024)));
+    let fresh = crate::text::new_text(&String::from_utf8_lossy(head_bytes(mail.reply_body(), 16 * 1024)));
     if let Some(m) = ACK_BODY.find(head_bytes(&fresh, 1200)) {
         return verdict(
             Disposition::AutoReply,
             format!("automatic acknowledgement text {:?}", String::from_utf8_lossy(m.as_bytes())),
         );
     }
-
-    // Spam marked by the receiving server.
-    if let Some(why) = upstream_spam_verdict(mail, &SpamThresholds::default()) {
-        return verdict(Disposition::Spam, why);
-    }
     None
 }
 
-/// When an upstream filter's verdict counts as spam.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpamThresholds {
-    /// SpamAssassin `X-Spam-Status: … score=N` and rspamd `X-Spamd-Result: … [N / M]`
-    /// at or above this score.
-    pub score: f64,
-    /// Microsoft `X-MS-Exchange-Organization-SCL` / `X-Forefront-Antispam-Report` `SCL:N` at or above this.
-    pub scl: i64,
-}
-
-impl Default for SpamThresholds {
-    fn default() -> Self {
-        // SpamAssassin's and rspamd's usual "add header" score; Exchange's
-        // junk folder level.
-        SpamThresholds { score: 6.0, scl: 5 }
-    }
-}
+pub use crate::config::{RSPAMD_ACTIONS, SpamThresholds};
 
 static SA_SCORE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(?:score|hits)=(-?\d+(?:\.\d+)?)").expect("static regex"));
@@ -299,13 +365,13 @@ pub fn upstream_spam_verdict(mail: &InboundMail, t: &SpamThresholds) -> Option<S
     }
     if let Some(v) = mail.header("x-rspamd-action") {
         let a = v.trim().to_ascii_lowercase();
-        if matches!(a.as_str(), "reject" | "add header" | "rewrite subject" | "soft reject") {
+        if RSPAMD_ACTIONS.iter().position(|x| *x == a).is_some_and(|i| i >= t.rspamd_action) {
             return Some(format!("X-Rspamd-Action: {a} (rspamd)"));
         }
     }
     if let Some(v) = mail.header("x-spamd-result") {
         let score = RSPAMD_SCORE.captures(v).and_then(|c| c[1].parse::<f64>().ok());
-        if v.to_ascii_lowercase().starts_with("default: true") || score.is_some_and(|s| s >= t.score) {
+        if v.to_ascii_lowercase().starts_with("default: true") || score.is_some_and(|s| s >= t.rspamd_score) {
             return Some(format!(
                 "X-Spamd-Result: {} (rspamd)",
                 crate::parse::one_line(v).chars().take(80).collect::<String>()
@@ -328,6 +394,152 @@ pub fn upstream_spam_verdict(mail: &InboundMail, t: &SpamThresholds) -> Option<S
                 return Some(format!("{h}: SFV:{} (Microsoft)", &c[1]));
             }
         }
+    }
+    None
+}
+
+/// Wording of marketing mail (German and English); each distinct one counts once.
+static BULK_WORDS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)\b(unsubscribe|abbestellen|abmelden|austragen|newsletter|sonderangebot|angebot|rabatt|gutschein|coupon|discount|\d{1,2}\s?% (rabatt|off|nachlass)|jetzt (kaufen|bestellen|sichern|registrieren|testen|zugreifen)|buy now|order now|shop now|limited(-| )time|nur (noch )?(heute|bis)|exklusiv|exclusive|kostenlos|gratis|free trial|webinar|whitepaper|(demo|termin) (vereinbaren|buchen)|book a (demo|call)|click here|hier klicken|view (this e-?mail )?in (your )?browser|im browser (ansehen|anzeigen|öffnen)|gewinnspiel|you('ve| have) (been selected|won)|sie haben gewonnen|seo|backlinks|lead generation|special offer|best price|bestpreis)\b",
+    )
+    .expect("static regex")
+});
+
+/// Wording of phishing mail (German and English); each distinct one counts once.
+static PHISH_WORDS: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)(verify your (account|identity|e-?mail|mailbox)|confirm your (account|identity|password|e-?mail|mailbox)|(account|konto|postfach|mailbox|zugang) (has been |wurde |will be |wird )?(vorübergehend )?(suspended|locked|gesperrt|deaktiviert|disabled|deactivated|eingeschränkt)|passwor(t|d) (läuft|expires|expired|ist abgelaufen|abgelaufen)|unusual (sign-in|login) activity|ungewöhnliche (anmelde)?aktivität|bestätigen sie (ihr|ihre|ihren) (konto|identität|zugangsdaten|e-mail-adresse|postfach|zahlungsdaten)|update your (payment|billing)|zahlungsinformationen (aktualisieren|bestätigen)|invoice (is )?overdue|within 24 hours|innerhalb von 24 stunden|(mailbox|postfach) (quota|speicher)|speicherplatz (ist )?(voll|überschritten|fast voll))",
+    )
+    .expect("static regex")
+});
+
+/// The phishing phrases that count only beside another one.
+static WEAK_PHISH: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?i)^(within 24 hours|innerhalb von 24 stunden|invoice (is )?overdue|update your (payment|billing)|zahlungsinformationen)")
+        .expect("static regex")
+});
+
+/// The bulk phrases only a mailing list writes (unsubscribing, the browser view).
+static LIST_WORDING: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(
+        r"(?i)^(unsubscribe|abbestellen|abmelden|austragen|newsletter|view (this e-?mail )?in|im browser)",
+    )
+    .expect("static regex")
+});
+
+static LINK: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(r"(?i)\bhttps?://([a-z0-9][a-z0-9.-]{0,252})").expect("static regex"));
+
+/// The last two labels of a host name ("mail.example.co.uk" gives
+/// "co.uk", good enough to tell one sender's domains from a foreign one
+/// together with the full-suffix test below).
+fn base_domain(host: &str) -> &str {
+    let host = host.trim_end_matches('.');
+    let mut dots = host.rmatch_indices('.');
+    match (dots.next(), dots.next()) {
+        (Some(_), Some((i, _))) => &host[i + 1..],
+        _ => host,
+    }
+}
+
+/// No backscatter: a mail from a sender outside the customer and agent
+/// domains, with no relation to a ticket or the product (no ticket tag, no
+/// `In-Reply-To`/`References`, neither the product (the support's display
+/// name without "Support") nor a customer named), that links to foreign
+/// domains and reads like marketing (three bulk phrases, or two with a
+/// list's unsubscribe or browser-view wording) or phishing (a locked
+/// account, a credential check, an expiring password; urgency or payment
+/// wording only beside a second phrase). Such a mail is stored as
+/// spam, listed with its reason and never answered. Reads the subject and
+/// the first 16 KB of the text, and links in the text or the HTML part.
+pub fn unsolicited(mail: &InboundMail, cfg: &crate::config::Config) -> Option<String> {
+    let from = mail.from_addr().to_ascii_lowercase();
+    let sender_domain = crate::config::domain_of(&from)?;
+    if cfg.customer_for(&from).is_some() || cfg.agents.is_agent(&from) {
+        return None;
+    }
+    if !mail.in_reply_to.is_empty() || !mail.references.is_empty() {
+        return None;
+    }
+    let text = head_bytes(&mail.body_text, 16 * 1024);
+    let lower = format!("{}\n{}", mail.subject, String::from_utf8_lossy(text)).to_lowercase();
+    let our_domain = crate::config::domain_of(&cfg.support_address).unwrap_or_default();
+    // Our own domain is no relation: cold mail names the website it targets.
+    let product = cfg.display_name.to_lowercase().replace("support", "").trim().to_string();
+    let mut markers = vec![format!("[{}-", cfg.tag_prefix.to_lowercase())];
+    if product.len() >= 3 {
+        markers.push(product.replace(' ', "-"));
+        markers.push(product.replace(' ', ""));
+        markers.push(product);
+    }
+    markers.extend(cfg.customers.iter().map(|c| c.name.to_lowercase()));
+    // Named in the words, not inside a link or an address (phishing puts
+    // the victim's address into both).
+    let words: String = lower
+        .split_whitespace()
+        .filter(|w| !w.contains("://") && !w.contains('@') && !w.starts_with("www."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if markers.iter().any(|m| !m.is_empty() && words.contains(m.as_str())) {
+        return None;
+    }
+    let own = |host: &str| {
+        let base = base_domain(host);
+        host == sender_domain
+            || host.ends_with(&format!(".{sender_domain}"))
+            || base == base_domain(&sender_domain)
+            || host.ends_with(&our_domain)
+            || cfg.customers.iter().any(|c| c.domains.iter().any(|d| host == d || host.ends_with(&format!(".{d}"))))
+    };
+    let mut foreign: Vec<String> = mail
+        .link_domains
+        .iter()
+        .chain(
+            LINK.captures_iter(text)
+                .filter_map(|c| std::str::from_utf8(&c[1]).ok().map(str::to_string))
+                .take(200)
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .map(|h| h.to_ascii_lowercase())
+        .filter(|h| !own(h))
+        .collect();
+    foreign.sort();
+    foreign.dedup();
+    if foreign.is_empty() {
+        return None;
+    }
+    let distinct = |re: &regex::bytes::Regex| {
+        let mut seen: Vec<String> = re
+            .find_iter(lower.as_bytes())
+            .take(50)
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen
+    };
+    let phish = distinct(&PHISH_WORDS);
+    let bulk = distinct(&BULK_WORDS);
+    let links = foreign.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+    // Urgency and payment wording alone is a person's too ("bitte innerhalb von
+    // 24 Stunden"): it counts only beside a second phishing phrase.
+    let strong_phish = phish.iter().filter(|p| !WEAK_PHISH.is_match(p.as_bytes())).count();
+    // Words a prospective customer uses too ("Angebot", "kostenlos"): marketing
+    // needs a list's unsubscribe/browser-view wording beside them, or three phrases.
+    let list_wording = bulk.iter().filter(|b| LIST_WORDING.is_match(b.as_bytes())).count();
+    if strong_phish >= 1 || phish.len() >= 2 {
+        return Some(format!(
+            "phishing from {sender_domain} outside the customer domains: {:?}, links to {links}",
+            phish.join(", ")
+        ));
+    }
+    if bulk.len() >= 3 || (list_wording >= 1 && bulk.len() >= 2) {
+        return Some(format!(
+            "marketing from {sender_domain} outside the customer domains: {:?}, links to {links}",
+            bulk.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+        ));
     }
     None
 }
@@ -427,6 +639,34 @@ mod tests {
             (mail("a@b.de", "Automatische Antwort: Login", &[], "x"), Some(Disposition::AutoReply)),
             (mail("a@b.de", "Re: Login", &[], "Ich bin bis zum 04.12. nicht im Büro."), Some(Disposition::AutoReply)),
             (mail("a@b.de", "Re: Login", &[], "ich war im Urlaub, jetzt geht der Login nicht"), None),
+            (
+                mail(
+                    "a@b.de",
+                    "Re: Login",
+                    &[],
+                    "Vielen Dank für Ihre Nachricht. Ich befinde mich bis zum 30.11. im Urlaub. Ihre E-Mail wird nicht weitergeleitet.",
+                ),
+                Some(Disposition::AutoReply),
+            ),
+            (
+                mail(
+                    "a@b.de",
+                    "Re: x",
+                    &[],
+                    "Thank you for your email. I am on annual leave until 2 December with limited access to email.",
+                ),
+                Some(Disposition::AutoReply),
+            ),
+            // An absence in a person's request (writers/w2/040).
+            (
+                mail(
+                    "a@b.de",
+                    "Vertretung",
+                    &[],
+                    "Hallo,\n\nich bin vom 03.08. bis 21.08. im Urlaub. In der Zeit soll Frau Mayer die Urlaubsanträge genehmigen.\nKönnt ihr ihr für den Zeitraum die Genehmiger-Rechte geben?\n\nDanke\nPetra",
+                ),
+                None,
+            ),
             (mail("MAILER-DAEMON@mx.b.de", "Undelivered Mail", &[], "x"), Some(Disposition::Bounce)),
             (mail(SUP, "[MT-000001] x", &[], "x"), Some(Disposition::Loop)),
             (mail("a@b.de", "x", &[("x-supportd-loop", SUP)], "x"), Some(Disposition::Loop)),
@@ -479,6 +719,29 @@ mod tests {
             "Ihre Nachricht ist bei uns eingegangen und wird bearbeitet.",
         );
         assert_eq!(check(&ack, SUP).map(|v| v.disposition), Some(Disposition::AutoReply));
+    }
+
+    #[test]
+    fn a_notice_to_the_sender_at_the_top_is_a_bounce_from_any_sender() {
+        let notice = "*****\nVotre message n'a pas pu etre delivre a\nduke@ald.example.fr\n*****\nYour message could not be delivered to\nduke@ald.example.fr\n";
+        let m = mail("dsi.internet@example.fr", "RE: Anfrage : non remis (delivery failed)", &[], notice);
+        assert_eq!(check(&m, SUP).map(|v| v.disposition), Some(Disposition::Bounce));
+        // A person who pastes or forwards such a notice writes above it.
+        let person =
+            mail("a@b.de", "Fehler", &[], "Hallo,\nich bekomme das:\nYour message could not be delivered to x@y.de\n");
+        assert_eq!(check(&person, SUP), None);
+        let person =
+            mail("a@b.de", "Fehler", &[], "Ihre Nachricht konnte nicht zugestellt werden, sagt Outlook. Warum?");
+        assert_eq!(check(&person, SUP), None);
+    }
+
+    #[test]
+    fn a_forwarded_notice_is_a_persons_mail() {
+        let body = "zur Info, das kam zurück:\n\n---------- Weitergeleitete Nachricht ---------\nVon: Max <m@kunde.de>\n\nIch bin bis zum 30.11. nicht im Büro. Ihre Nachricht wird nicht weitergeleitet.\n";
+        let mut m = mail("a@b.de", "WG: Abwesenheitsnotiz: Login", &[], body);
+        assert_eq!(check(&m, SUP).map(|v| v.disposition), Some(Disposition::AutoReply), "without the flag");
+        m.forwarded = true;
+        assert_eq!(check(&m, SUP), None);
     }
 
     #[test]

@@ -46,8 +46,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use tracing::{error, warn};
 
-use crate::domain::Disposition;
-use crate::pipeline::{Outcome, Pipeline};
+use crate::domain::{Disposition, Outcome};
 use crate::store::{self, MessageFacts, Store};
 
 /// Exit status of a process stopped by the budget watchdog.
@@ -315,7 +314,7 @@ pub fn guard(store: &mut Store, store_path: &Path) -> Result<()> {
         watch: Mutex::new(Watch { keys: Arc::default(), current: None, budget: Duration::from_secs(60) }),
     });
     spawn_watchdog(Arc::downgrade(&shared))?;
-    store.set_inflight(Guard { shared, listed });
+    store.set_inflight(Box::new(Guard { shared, listed }));
     Ok(())
 }
 
@@ -380,12 +379,14 @@ impl<'g> Batch<'g> {
     /// Before a batch's work: look its mails up if anything is listed (the
     /// normal case costs no query), and write the marker.
     pub fn begin(
-        guard: Option<&'g mut Guard>,
+        guard: Option<&'g mut (dyn std::any::Any + Send)>,
         tx: &Connection,
         mails: &[(String, Vec<u8>)],
         budget: Duration,
     ) -> Result<Batch<'g>> {
-        let Some(g) = guard else { return Ok(Batch { guard: None, keys: Arc::default(), plan: None }) };
+        let Some(g) = guard.and_then(|g| g.downcast_mut::<Guard>()) else {
+            return Ok(Batch { guard: None, keys: Arc::default(), plan: None });
+        };
         let keys: Arc<Vec<String>> = Arc::new(mails.iter().map(|(label, raw)| key(label, raw.len())).collect());
         let mut plan = None;
         if g.listed {
@@ -441,13 +442,15 @@ impl<'g> Batch<'g> {
     /// A batch with suspects or poison, one mail at a time: poison is
     /// quarantined unparsed, a suspect is processed under `one <key>`, any
     /// other mail under `batch <key>`; a listed key is struck off in the
-    /// batch's transaction.
+    /// batch's transaction. `process` is the pipeline's work on one mail
+    /// (`pipeline::Pipeline::process`), handed in so that this module does
+    /// not import the pipeline that uses it.
     pub fn process_carefully(
         &mut self,
-        p: &Pipeline,
         tx: &Connection,
         mails: &[(String, Vec<u8>)],
         now: DateTime<Utc>,
+        mut process: impl FnMut(&Connection, &[u8], &str) -> Result<Outcome>,
     ) -> Result<Vec<Outcome>> {
         let plan = self.plan.take().unwrap_or_default();
         let mut out = Vec::with_capacity(mails.len());
@@ -471,7 +474,7 @@ impl<'g> Batch<'g> {
                 }
                 Plan::Suspect | Plan::Plain => {
                     self.mail(i);
-                    p.process(tx, raw, source, now)?
+                    process(tx, raw, source)?
                 }
             };
             tx.prepare_cached("DELETE FROM inflight_suspects WHERE key = ?1")?.execute([key])?;

@@ -13,6 +13,8 @@
 //! - [`config`]: the TOML file, raw serde layer -> validated [`config::Config`].
 //! - [`domain`]: categories, levels, priorities, statuses, dispositions, tags.
 //! - [`pipeline`]: `process(raw, now)`, the one path for `run`, `ingest` and tests.
+//! - [`engine`]: the configured parts every stage shares ([`engine::Pipeline`]) and the queueing of a mail;
+//!   [`words`]: pure words (what a mail asks for, what supportd writes back).
 //! - [`parse`]: raw bytes -> owned [`parse::InboundMail`], bounded and panic-safe.
 //! - [`hygiene`]: auto-replies, bounces, loops, spam: recorded, never answered.
 //! - [`thread`]: our signed Message-IDs and subject tags.
@@ -27,7 +29,9 @@
 //! - [`smtp`]: the SMTP client under [`transport`].
 //! - [`oauth`]: XOAUTH2 access tokens for IMAP and SMTP (file or command, fetched again after a rejection).
 //! - [`schedule`]: the daemon's clock (SLA warnings, escalations, change reminders, periodic reports);
-//!   [`reports`]: overview and ticket reports.
+//!   [`reports`]: overview and ticket reports; [`welcome`]: the handover mail at support start;
+//!   [`followup`]: the daily digest per level, reminders and the automatic close of waiting tickets.
+//! - [`kb`]: the knowledge base offered in acks (the 1st level's first solution attempt), `#kb` drafts.
 //! - [`daemon`]: `run`, its loops under one stop signal; [`watchdog`]: their heartbeats for systemd;
 //!   [`journal`]: logs to journald or stderr; [`status`] and [`metrics`]: what ops can ask for.
 //! - [`cli`]: the subcommands (`docs/contracts.md`, "Command line").
@@ -43,11 +47,14 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod domain;
+pub mod engine;
+pub mod followup;
 pub mod hygiene;
 pub mod imap;
 pub mod imap_source;
 pub mod inflight;
 pub mod journal;
+pub mod kb;
 pub mod metrics;
 pub mod oauth;
 pub mod outbox;
@@ -64,3 +71,5 @@ pub mod text;
 pub mod thread;
 pub mod transport;
 pub mod watchdog;
+pub mod welcome;
+pub mod words;

@@ -68,6 +68,18 @@ pub struct InboundMail {
     pub body_text: String,
     /// Whether the mail had only an HTML body.
     pub html_only: bool,
+    /// Where quoted history starts in `body_text` (a byte offset), as the
+    /// mail's HTML part marks it with its quote container; `None` without
+    /// an HTML part beside the text part, or when the two do not agree
+    /// (see [`crate::text::quote_start_from_html`]).
+    pub quote_at: Option<usize>,
+    /// The subject says the sender forwards a mail ("Fwd:", "WG:", "TR:",
+    /// "RV:", "I:", "Doorst:", "VS:", "Wtr:", "Enc:", "PD:" first): the
+    /// forwarded mail below a short note is the request.
+    pub forwarded: bool,
+    /// The hosts the links of the HTML part point to (`href="http…"`),
+    /// distinct, at most 32: the text rendering keeps only the link texts.
+    pub link_domains: Vec<String>,
     /// `multipart/report` with this `report-type` (DSN, MDN), lowercase.
     pub report_type: Option<String>,
     /// The text of a `message/delivery-status` part, if any.
@@ -86,6 +98,15 @@ impl InboundMail {
     /// The first value of a header, trimmed.
     pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         self.header_values(name).next().map(str::trim)
+    }
+
+    /// The body up to its quoted history as the HTML part marks it (the
+    /// whole body without such a mark): what the new text is read from.
+    pub fn reply_body(&self) -> &str {
+        match self.quote_at {
+            Some(at) if self.body_text.is_char_boundary(at) => &self.body_text[..at],
+            _ => &self.body_text,
+        }
     }
 
     /// The sender's address, or "" when there is none.
@@ -572,6 +593,59 @@ fn mail_system_sender(msg: &mail_parser::Message) -> Option<Mailbox> {
     None
 }
 
+/// The text of a nameless `multipart/*` part whose `boundary` parameter was
+/// lost (a folded header line without its leading space, as some providers'
+/// bounces have it): mail-parser keeps the whole part as one opaque body and
+/// the mail seems to have no text. Its own MIME header lines and delimiter
+/// lines are left out; at most 64 KB are read.
+fn text_of_a_part_without_boundary(msg: &mail_parser::Message) -> Option<String> {
+    let part = msg.attachments().find(|p| {
+        p.attachment_name().is_none()
+            && p.content_type()
+                .is_some_and(|c| c.c_type.eq_ignore_ascii_case("multipart") && c.attribute("boundary").is_none())
+    })?;
+    let bytes = part.contents();
+    let bytes = &bytes[..bytes.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let t = l.trim();
+            let lower = t.to_ascii_lowercase();
+            !(t.starts_with("--")
+                || lower.starts_with("content-type:")
+                || lower.starts_with("content-transfer-encoding:")
+                || lower.starts_with("content-disposition:")
+                || lower.starts_with("boundary="))
+        })
+        .collect();
+    let out = lines.join("\n").trim().to_string();
+    (!out.is_empty()).then_some(out)
+}
+
+static FORWARD_SUBJECT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)^\s*(\[[^\]]{0,40}\]\s*)?(fwd?|wg|tr|rv|i|enc|doorst|vs|wtr|pd)\s*:").expect("static regex")
+});
+
+static HREF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r#"(?i)href\s*=\s*["']?\s*https?://([a-z0-9][a-z0-9.-]{0,252})"#).expect("static regex")
+});
+
+/// The distinct hosts of an HTML text's `http(s)` links, at most 32.
+fn href_hosts(html: &str) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for c in HREF.captures_iter(html) {
+        let h = c[1].to_ascii_lowercase();
+        if !hosts.contains(&h) {
+            hosts.push(h);
+            if hosts.len() == 32 {
+                break;
+            }
+        }
+    }
+    hosts
+}
+
 static ANGLE_ADDR: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"<([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)>").expect("static regex"));
 
@@ -593,6 +667,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         msg.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string())).collect();
     let received_at = topmost_received_date(&headers);
     let subject = one_line(msg.subject().unwrap_or(""));
+    let forwarded = FORWARD_SUBJECT.is_match(&subject);
     let date = msg.date().filter(|d| d.is_valid()).map(|d| d.to_rfc3339());
 
     let html_only = msg.text_body_count() == 0 || msg.text_bodies().all(|p| p.is_text_html());
@@ -606,9 +681,18 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
     }
     if html_only && let Some(html) = msg.body_html(0) {
         // Our own conversion keeps paragraphs and drops quoted history.
-        body_text = crate::text::html_to_text(&html);
+        body_text = crate::text::html_to_text_with(&html, forwarded);
+    }
+    if body_text.trim().is_empty()
+        && let Some(lost) = text_of_a_part_without_boundary(msg)
+    {
+        body_text = lost;
     }
     body_text = body_text.replace("\r\n", "\n").replace('\0', "");
+    let html = msg.html_part(0).filter(|p| p.is_text_html()).and_then(|p| p.text_contents());
+    // The HTML part beside a text part marks the quote exactly.
+    let quote_at = if html_only { None } else { html.and_then(|h| crate::text::quote_start_from_html(&body_text, h)) };
+    let link_domains = html.map(href_hosts).unwrap_or_default();
 
     let report_type = msg
         .content_type()
@@ -666,6 +750,9 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         headers,
         body_text,
         html_only,
+        quote_at,
+        forwarded,
+        link_domains,
         report_type,
         delivery_status,
         embedded_headers,
@@ -728,6 +815,25 @@ Message-ID: <l1@x>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nDas Po
         assert_eq!(m.in_reply_to, vec!["p1@x"]);
         assert_eq!(m.references, vec!["p0@x", "p1@x"]);
         assert_eq!(m.body_text.trim(), "Hallo");
+    }
+
+    #[test]
+    fn a_part_whose_boundary_was_lost_is_still_read() {
+        // Verizon/Apache James: the folded boundary line lacks its leading space.
+        let raw = b"From: post_master@vtext.example.com\r\nSubject: Re:Test\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: multipart/alternative;\r\nboundary=\"X\"\r\n\r\n--X\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nError: Invalid user address\r\n\r\n--X--\r\n\r\n--B--\r\n";
+        let m = parse(raw, &limits()).unwrap();
+        assert_eq!(m.body_text, "Error: Invalid user address");
+    }
+
+    #[test]
+    fn the_html_part_marks_the_quote_of_the_text_part() {
+        let raw = "From: a@b.de\r\nSubject: x\r\nContent-Type: multipart/alternative; boundary=\"A\"\r\n\r\n--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGeht wieder.\r\n\r\nZitat von Anna <anna@roewaplan.de>:\r\n\r\n> alt\r\n--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Geht wieder.</p><p>Zitat von Anna &lt;anna@roewaplan.de&gt;:</p><blockquote type=\"cite\">alt</blockquote>\r\n--A--\r\n";
+        let m = parse(raw.as_bytes(), &limits()).unwrap();
+        assert_eq!(m.reply_body(), "Geht wieder.\n");
+        assert!(m.body_text.contains("> alt"), "the whole body is kept");
+        // Text only: no mark.
+        let m = parse(b"From: a@b.de\r\nSubject: x\r\n\r\nHallo\r\n> alt\r\n", &limits()).unwrap();
+        assert_eq!(m.quote_at, None);
     }
 
     #[test]

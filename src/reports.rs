@@ -16,53 +16,13 @@ use serde_json::json;
 
 use crate::calendar::BusinessCalendar;
 use crate::calendar::MONTHS_EN;
-use crate::commands::{Command, Parsed};
 use crate::config::{Customer, ReportCycle};
 use crate::domain::{Category, Priority, Status};
-use crate::pipeline::{Pipeline, QueuedMail, queue_mail_parts, status_title};
+use crate::engine::{Pipeline, QueuedMail, queue_mail_parts};
 use crate::store;
 use crate::templates::Attachment;
-
-static OVERVIEW: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        concat!(
-            r"(?i)(ticket[- ]?(ü|ue)bersicht|(ü|ue)bersicht (meiner|unserer|aller|der|über alle|ueber alle) (offenen )?(tickets|anfragen|supportanfragen|vorgänge|vorgaenge)",
-            r"|status (aller|unserer|meiner) (offenen )?(anfragen|tickets|vorgänge|vorgaenge)",
-            r"|(aufstellung|auflistung|liste|stand) (unserer|meiner|aller|der) (offenen |laufenden )?(tickets|anfragen|supportanfragen|vorgänge|vorgaenge|supportfälle|supportfaelle)",
-            r"|welche (unserer|meiner) (tickets|anfragen|vorgänge|vorgaenge|supportfälle|supportfaelle) (sind |ist )?(noch |derzeit |aktuell )?(offen|in bearbeitung)",
-            r"|ticket[- ]overview|overview of (my|our|all) (open )?(tickets|requests|cases)|list of (my|our|all) (open )?(tickets|requests|cases)",
-            r"|all (my|our) (open )?tickets|status of (all )?(my|our) (open )?(tickets|requests|cases)",
-            r"|which of (my|our) (tickets|requests|cases) (are|is) (still )?(open|being worked on))"
-        ),
-    )
-    .expect("static regex")
-});
-
-/// Whether a customer's mail asks for the ticket overview (`#overview`, or the words in subject or text).
-pub fn asks_for_overview(subject: &str, text: &str, parsed: &Parsed) -> bool {
-    if parsed.commands.contains(&Command::Overview) {
-        return true;
-    }
-    let head: String = text.chars().take(500).collect();
-    OVERVIEW.is_match(subject) || OVERVIEW.is_match(&head)
-}
-
-/// Whether a mail asks about exactly one ticket (names one tag in its text): then it stays a follow-up.
-pub fn asks_about_one_ticket(text: &str, prefix: &str) -> bool {
-    let re = Regex::new(&format!(r"(?i)\b{}-\d{{6}}\b", regex::escape(prefix))).expect("escaped prefix");
-    let mut tags: Vec<String> = re.find_iter(text).map(|m| m.as_str().to_ascii_uppercase()).collect();
-    tags.sort();
-    tags.dedup();
-    tags.len() == 1
-}
-
-/// The weekday's name in German or English.
-pub fn weekday_name(d: NaiveDate, lang: &str) -> &'static str {
-    let i = d.weekday().num_days_from_monday() as usize;
-    const DE: [&str; 7] = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"];
-    const EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-    if lang == "en" { EN[i] } else { DE[i] }
-}
+pub use crate::words::{asks_about_one_ticket, asks_for_overview, weekday_name};
+use crate::words::{status_title, strip_reply_prefixes};
 
 /// Weekday from its index, for callers that need the enum.
 pub fn weekday(i: u32) -> Weekday {
@@ -588,7 +548,7 @@ pub fn compute(
         }
         tickets.push(ReportTicket {
             tag,
-            subject: crate::pipeline::strip_reply_prefixes(&t.subject),
+            subject: strip_reply_prefixes(&t.subject),
             category: t.category.clone(),
             category_title: cat.title_one(lang).to_string(),
             level: t.level,
@@ -823,19 +783,7 @@ pub fn queue_report(
     let id = queue_mail_parts(
         p,
         conn,
-        QueuedMail {
-            kind: "report",
-            ticket: None,
-            to: customer.report_to.clone(),
-            subject,
-            body,
-            auto_submitted: "auto-generated",
-            in_reply_to: None,
-            seed: &seed,
-            cause_row: None,
-            display_name: None,
-            written_at: None,
-        },
+        QueuedMail::scheduled("report", None, customer.report_to.clone(), (subject, body), &seed),
         Some(html),
         vec![Attachment {
             filename: csv_filename(&r),
@@ -921,6 +869,7 @@ fn level_ordinal(n: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::{Command, Parsed};
 
     #[test]
     fn overview_requests_phrased_formally_or_as_a_question() {

@@ -11,8 +11,9 @@ use serde_json::json;
 use tracing::info;
 
 use crate::domain::{Category, Level, Priority, Status};
-use crate::pipeline::{Pipeline, QueuedMail, change_context, queue_mail, status_title};
+use crate::engine::{Pipeline, QueuedMail, change_context, customer_side, queue_mail};
 use crate::store::{self, Ticket};
+use crate::words::{priority_title, status_title, strip_reply_prefixes};
 
 /// What one tick did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,6 +23,12 @@ pub struct Tick {
     pub reminded: Vec<i64>,
     /// Periodic reports queued: "customer period".
     pub reports: Vec<String>,
+    /// Handover mails queued at support start (customer names).
+    pub welcomed: Vec<String>,
+    /// Daily digests queued ("level N YYYY-MM-DD").
+    pub digests: Vec<String>,
+    /// Reminders and automatic closes of tickets waiting on the customer.
+    pub followups: Vec<String>,
 }
 
 fn hours(h: f64) -> Duration {
@@ -30,14 +37,23 @@ fn hours(h: f64) -> Duration {
 
 /// Support time a ticket has waited for its first response on its current level.
 pub fn sla_elapsed(p: &Pipeline, conn: &Connection, t: &Ticket, now: DateTime<Utc>) -> Result<Duration> {
+    let (start, pauses) = sla_clock(conn, t, now)?;
+    Ok(p.calendar.support_time_between_excluding(start, now, &pauses))
+}
+
+/// Where a ticket's first-response clock on its current level starts (its
+/// creation, i.e. the arrival of its first mail, or its last escalation)
+/// and its pauses (waiting on the customer) until `now`.
+type Clock = (DateTime<Utc>, Vec<(DateTime<Utc>, DateTime<Utc>)>);
+
+fn sla_clock(conn: &Connection, t: &Ticket, now: DateTime<Utc>) -> Result<Clock> {
     let start = t
         .escalated_at
         .as_deref()
         .and_then(store::parse_ts)
         .or_else(|| store::parse_ts(&t.created_at))
         .context("ticket without a creation time")?;
-    let pauses = store::waiting_intervals(conn, t.id, now)?;
-    Ok(p.calendar.support_time_between_excluding(start, now, &pauses))
+    Ok((start, store::waiting_intervals(conn, t.id, now)?))
 }
 
 /// Run the clock once at `now`, inside the caller's transaction.
@@ -55,20 +71,26 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
         let elapsed = sla_elapsed(p, conn, &t, now)?;
         let level = Level::new(t.level).unwrap_or(Level::FIRST);
         if elapsed >= target && level < p.cfg.sla.max_escalation_level {
+            // The escalation happened when the target was missed, by the
+            // same calendar arithmetic from the same event times, whether
+            // this tick comes a minute later (live) or days later (after an
+            // outage): the next level's clock starts there.
+            let (start, pauses) = sla_clock(conn, &t, now)?;
+            let missed = p.calendar.add_support_hours_excluding(start, target, &pauses).min(now);
             let next = Level::new(t.level + 1).unwrap_or(level);
             store::set_ticket_field(conn, t.id, "level", &(next.get() as i64), now)?;
-            store::set_ticket_field(conn, t.id, "escalated_at", &store::ts(now), now)?;
+            store::set_ticket_field(conn, t.id, "escalated_at", &store::ts(missed), now)?;
             store::set_ticket_field(conn, t.id, "sla_warned_at", &rusqlite::types::Null, now)?;
-            let due = p.calendar.add_support_hours(now, target);
+            let due = p.calendar.add_support_hours(missed, target);
             store::set_ticket_field(conn, t.id, "first_response_due", &store::ts(due), now)?;
             let detail = format!(
                 "no first response after {:.1} support hours (target {:.1}): level {} -> {}",
-                elapsed.num_minutes() as f64 / 60.0,
+                target.num_minutes() as f64 / 60.0,
                 target.num_minutes() as f64 / 60.0,
                 level,
                 next
             );
-            store::insert_event(conn, Some(t.id), None, now, "supportd", "escalation", &detail)?;
+            store::insert_event(conn, Some(t.id), None, missed, "supportd", "escalation", &detail)?;
             info!(ticket = p.tag(t.id), "{detail}");
             let t2 = store::get_ticket(conn, t.id)?.context("ticket")?;
             let mut team = p.cfg.level_team(next).to_vec();
@@ -120,30 +142,13 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
         let base = base_context(p, &t, &lang);
         let ctx = change_context(p, &t, customer, &lang, &ch, "reminder", base);
         let (subject, body) = p.templates.render("change", &lang, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let mut to = vec![t.requester.clone()];
-        for (a, role) in store::participants(conn, t.id)? {
-            if role == "cc" && !to.contains(&a) {
-                to.push(a);
-            }
-        }
+        let to = customer_side(p, conn, &t)?;
         let seed = format!("change-reminder|{}|{}", ch.id, store::ts(now));
         let irt = store::last_message_from(conn, t.id, &t.requester)?;
         queue_mail(
             p,
             conn,
-            QueuedMail {
-                kind: "change",
-                ticket: Some(t.id),
-                to,
-                subject,
-                body,
-                auto_submitted: "auto-generated",
-                in_reply_to: irt,
-                seed: &seed,
-                cause_row: None,
-                display_name: None,
-                written_at: None,
-            },
+            QueuedMail::scheduled("change", Some(t.id), to, (subject, body), &seed).replying_to(irt),
             now,
         )?;
         store::mark_change_reminded(conn, ch.id, now)?;
@@ -159,6 +164,11 @@ pub fn tick(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Tick>
         out.reminded.push(ch.id);
     }
 
+    // The first level's follow-through: reminders, automatic closes, the daily digest.
+    let done = crate::followup::tick(p, conn, now)?;
+    (out.digests, out.followups) = (done.digests, done.followups);
+    // The handover at support start: once per customer, before the reports mark it as seen.
+    out.welcomed = crate::welcome::tick_welcome(p, conn, now)?;
     // Periodic reports: exactly once per customer and period (recorded with the outbox row).
     out.reports = crate::reports::tick_reports(p, conn, now)?;
     Ok(out)
@@ -186,7 +196,7 @@ fn base_context(p: &Pipeline, t: &Ticket, lang: &str) -> serde_json::Value {
     let level = Level::new(t.level).unwrap_or(Level::FIRST);
     json!({
         "tag": p.tag(t.id),
-        "subject": crate::pipeline::strip_reply_prefixes(&t.subject),
+        "subject": strip_reply_prefixes(&t.subject),
         "requester": t.requester,
         "customer": t.customer,
         "category": t.category,
@@ -194,7 +204,7 @@ fn base_context(p: &Pipeline, t: &Ticket, lang: &str) -> serde_json::Value {
         "level": t.level,
         "level_ordinal": level.ordinal(),
         "priority": t.priority,
-        "priority_title": crate::pipeline::priority_title(&t.priority, lang),
+        "priority_title": priority_title(&t.priority, lang),
         "status": t.status,
         "status_title": status_title(&t.status, lang == "en"),
         "covered": !t.billable,
@@ -233,24 +243,7 @@ fn mail_team(
     }
     let (subject, body) = p.templates.render(kind, &p.cfg.language, &ctx).map_err(|e| anyhow::anyhow!("{e:#}"))?;
     let seed = format!("{kind}|{}|{}|{}", t.id, t.level, store::ts(now));
-    queue_mail(
-        p,
-        conn,
-        QueuedMail {
-            kind,
-            ticket: Some(t.id),
-            to: team,
-            subject,
-            body,
-            auto_submitted: "auto-generated",
-            in_reply_to: None,
-            seed: &seed,
-            cause_row: None,
-            display_name: None,
-            written_at: None,
-        },
-        now,
-    )?;
+    queue_mail(p, conn, QueuedMail::scheduled(kind, Some(t.id), team, (subject, body), &seed), now)?;
     Ok(())
 }
 

@@ -45,6 +45,12 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("en/overview.txt", include_str!("../config/templates/en/overview.txt")),
     ("de/report.txt", include_str!("../config/templates/de/report.txt")),
     ("en/report.txt", include_str!("../config/templates/en/report.txt")),
+    ("de/digest.txt", include_str!("../config/templates/de/digest.txt")),
+    ("en/digest.txt", include_str!("../config/templates/en/digest.txt")),
+    ("de/reminder.txt", include_str!("../config/templates/de/reminder.txt")),
+    ("en/reminder.txt", include_str!("../config/templates/en/reminder.txt")),
+    ("de/welcome.txt", include_str!("../config/templates/de/welcome.txt")),
+    ("en/welcome.txt", include_str!("../config/templates/en/welcome.txt")),
     ("de/report.html", include_str!("../config/templates/de/report.html")),
     ("en/report.html", include_str!("../config/templates/en/report.html")),
 ];
@@ -284,11 +290,15 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
                         {"name": "protokoll.zip", "size": "14.2 MB", "forwarded": false, "row": 7}],
         "reopened": false,
     });
+    let kb_sample = json!([{"id": "dienstplan-drucken", "file": "de/dienstplan-drucken.md",
+                            "title": "Dienstplan drucken", "link": "https://hilfe.example/drucken",
+                            "text": "Oben rechts auf Drucken klicken.", "score": "6.1"}]);
     let extra = match kind {
         "ack" => json!({"in_hours": true, "next_opening": "Dienstag, 26.05.2026, 08:00 Uhr",
-                        "response_by": "24.11.2026 14:00", "security": false}),
+                        "response_by": "24.11.2026 14:00", "security": false, "kb_articles": kb_sample.clone()}),
         "notify_agents" => json!({"follow_up": false, "low_confidence": true, "confidence": 0.42,
-                                  "reasons": "keyword \"speichern\""}),
+                                  "reasons": "keyword \"speichern\"", "kb_articles": kb_sample, "security_flag": true,
+                                  "security_reasons": "security_error probability 0.31 >= flag floor 0.12"}),
         "status" => json!({"changes": ["Status: in Bearbeitung"], "status_headline": "in Bearbeitung"}),
         "agent_reply" => json!({"changes": ["Status: in Bearbeitung"]}),
         "command_error" => json!({"errors": [{"line": "#staus waiting", "message": "unknown command"}],
@@ -307,6 +317,51 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
                              "level": 1, "level_ordinal": "1st", "category_title": "Funktionaler Fehler", "opened": "24.11.2026",
                              "last_activity": "25.11.2026"});
             json!({"open": [row.clone()], "closed": [row], "date": "25.11.2026 10:00"})
+        }
+        "reminder" => json!({"reminder_state": "reminder", "waiting_days": 5, "close_on": "Dienstag, 08.12.2026",
+                             "reopen_days": 14}),
+        // Not a ticket mail: the daily digest of a level's team (`followup::digest_context`).
+        "digest" => {
+            let row = json!({"tag": "MT-000123", "subject": "Dienstplan", "customer": "Stadtwerke Musterstadt",
+                             "status": "open", "status_title": "offen", "category_title": "Funktionaler Fehler",
+                             "priority": "normal", "assignee": "anna@roewaplan.de", "opened": "24.11.2026",
+                             "note": "fällig heute 14:00 Uhr"});
+            return json!({
+                "level": 1, "level_ordinal": "1st", "date": "25.11.2026", "weekday": "Mittwoch",
+                "open_count": 1, "missed_count": 0,
+                "by_status": [{"status": "open", "status_title": "offen", "n": 1, "tickets": [row.clone()], "more": 0}],
+                "first_response_due": [row.clone()], "first_response_due_more": 0,
+                "resolution_due": [row.clone()], "resolution_due_more": 0,
+                "waiting": [row.clone()], "waiting_more": 0,
+                "unassigned": [row], "unassigned_more": 0,
+                "reminder_after_days": 5, "close_after_days": 5,
+                "display_name": "MEIN TEAM Support", "support_address": "mein-team-support@roewaplan.de",
+            });
+        }
+        // Not a ticket mail: the handover at support start (`welcome::context`).
+        "welcome" => {
+            return json!({
+                "customer": "Stadtwerke Musterstadt", "language": lang, "display_name": "MEIN TEAM Support",
+                "support_address": "mein-team-support@roewaplan.de", "tag_prefix": "MT",
+                "support_days": "Montag bis Freitag", "support_open": "08:00", "support_close": "17:00",
+                "timezone": "Europe/Berlin",
+                "bw_holidays": true,
+                "holidays": [{"date": "25.12.2026", "weekday": "Freitag", "name": "1. Weihnachtstag"}],
+                "holidays_until": "06.06.2027",
+                "levels": [{"level": 1, "ordinal": "1st", "team": ["support-1st@roewaplan.de"], "project_team": []},
+                           {"level": 2, "ordinal": "2nd", "team": ["support-2nd@roewaplan.de"],
+                            "project_team": ["p.schmidt@roewaplan.de"]},
+                           {"level": 3, "ordinal": "3rd", "team": ["entwicklung@roewaplan.de"], "project_team": []}],
+                "categories": [{"id": "functional_error", "title": "Funktionale Fehler", "covered": true,
+                                "first_response_hours": "4", "level": 1},
+                               {"id": "change_request", "title": "Änderungsanforderungen", "covered": false,
+                                "first_response_hours": "8", "level": 1}],
+                "contact_person": "Anna Berg", "consultant": "berater@roewaplan.de",
+                "report_cycle": "monthly", "report_cycle_title": "monatlich",
+                "report_to": ["it@stadtwerke-musterstadt.de"],
+                "specifics": ["Wartungsfenster dienstags 18-20 Uhr"],
+                "contacts": ["it@stadtwerke-musterstadt.de"],
+            });
         }
         _ => json!({}),
     };
@@ -488,7 +543,7 @@ mod tests {
         for (name, _) in EMBEDDED.iter().filter(|(n, _)| n.ends_with(".txt")) {
             let (lang, kind) = name.trim_end_matches(".txt").split_once('/').unwrap();
             let (s, body) = t.render(kind, lang, &ctx).unwrap();
-            if kind != "overview" && kind != "report" {
+            if !["overview", "report", "welcome", "digest"].contains(&kind) {
                 assert!(s.contains("MT-000001"), "{name}: subject {s:?} lacks the tag");
             }
             assert!(!body.is_empty());

@@ -10,8 +10,7 @@
 
 mod common;
 
-use common::{Env, mail};
-use mail_parser::MimeHeaders;
+use common::{Env, mail, reader_view};
 
 const MAX: &str = "Max Keller <m.keller@stadtwerke-musterstadt.de>";
 const EVA: &str = "Eva Kunz <e.kunz@stadtwerke-musterstadt.de>";
@@ -37,51 +36,6 @@ fn with_attachment(from: &str, subject: &str, id: &str, extra: &str, body: &str,
         file.0
     );
     s.into_bytes()
-}
-
-/// An outgoing mail as a reader sees it.
-fn reader_view(raw: &[u8]) -> String {
-    let msg = mail_parser::MessageParser::default().parse(raw).expect("our mail parses");
-    let text = String::from_utf8_lossy(raw);
-    let head = text.split("\r\n\r\n").next().unwrap_or("");
-    let mut out = String::new();
-    for name in ["From", "To", "Subject", "In-Reply-To", "References", "Auto-Submitted", "Precedence"] {
-        let value: Vec<String> = head
-            .split("\r\n")
-            .fold(Vec::<String>::new(), |mut acc, l| {
-                if l.starts_with(' ') || l.starts_with('\t') {
-                    if let Some(last) = acc.last_mut() {
-                        last.push(' ');
-                        last.push_str(l.trim());
-                    }
-                } else {
-                    acc.push(l.to_string());
-                }
-                acc
-            })
-            .into_iter()
-            .filter_map(|l| {
-                l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
-            })
-            .collect();
-        for v in value {
-            let v = if name == "Subject" { msg.subject().unwrap_or("").to_string() } else { v };
-            out.push_str(&format!("{name}: {v}\n"));
-        }
-    }
-    out.push('\n');
-    out.push_str(&msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"));
-    for a in msg.attachments() {
-        let data = a.contents();
-        out.push_str(&format!(
-            "\n[attachment {} {} bytes sha256 {}]",
-            a.attachment_name().unwrap_or("?"),
-            data.len(),
-            &supportd::parse::sha256_hex(data)[..16]
-        ));
-    }
-    out.push('\n');
-    out
 }
 
 /// Proves: the mails of a whole conversation (ack, team notifications with

@@ -62,7 +62,7 @@ fn rows_for(i: usize) -> &'static str {
         9 => "UPDATE outbox SET held = NULL WHERE id = 1;",
         10 => "UPDATE messages SET arrived_at = '2026-11-02T08:59:00Z' WHERE id = 1;",
         11 => "INSERT INTO inflight_suspects (key, kind, reason, noted_at) VALUES ('9 maildir:2.test', 'alone', 'died once alone', '2026-11-02T08:00:00Z');",
-        12 => "",
+        12 => "UPDATE tickets SET security_flag = 1 WHERE id = 1;",
         // A conversion interrupted after 0013 (rows are converted in batches
         // after the migration): a plain row the next open converts.
         13 => {
@@ -74,6 +74,15 @@ fn rows_for(i: usize) -> &'static str {
         16 => {
             "INSERT INTO erasures (kind, subject_sha256, requested_by, at, summary)
                VALUES ('address', 'ab', 'root', '2026-11-03T09:00:00Z', '{\"messages\":1}');"
+        }
+        17 => {
+            "INSERT INTO welcome_sent (customer, trigger, outbox_id, created_at)
+               VALUES ('Stadtwerke Musterstadt', 'schedule', 1, '2026-11-02T08:00:00Z');
+             INSERT INTO kb_drafts (ticket_id, message_row, language, title, keywords, question, answer, author, created_at)
+               VALUES (1, 1, 'de', 'Export kaputt', 'export', 'Geht nicht.', 'Cache leeren.', 'anna@roewaplan.de', '2026-11-02T10:00:00Z');
+             INSERT INTO digests_sent (level, day, outbox_id, created_at) VALUES (1, '2026-11-02', 1, '2026-11-02T07:00:00Z');
+             INSERT INTO followups_sent (ticket_id, kind, waiting_since, outbox_id, created_at)
+               VALUES (1, 'reminder', '2026-11-02T10:00:00Z', 1, '2026-11-09T07:00:00Z');"
         }
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }

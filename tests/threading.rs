@@ -29,7 +29,7 @@ fn quote_stripping_matches_the_golden_text_per_client_style() {
         let raw = std::fs::read(dir.join(n)).unwrap();
         let want = std::fs::read_to_string(dir.join(n.replace(".eml", ".expected.txt"))).unwrap();
         let m = supportd::parse::parse(&raw, &cfg.limits).unwrap();
-        let got = supportd::text::new_text(&m.body_text);
+        let got = supportd::text::new_text(m.reply_body());
         if got.trim() != want.trim() {
             let actual = dir.join(n.replace(".eml", ".actual.txt"));
             failures.push(format!("{n}: got\n{got}\n--- want\n{want}\n--- (written to {})", actual.display()));

@@ -30,6 +30,7 @@ fn main() {
         )
     );
     print!("{}", measure::table("per kind", &measure::by(&records, |r| Some(r.kind.clone()))));
+    own_fixtures(verbose);
     if verbose {
         println!("\nmisses:");
         for r in &records {
@@ -56,5 +57,61 @@ fn main() {
                 );
             }
         }
+    }
+}
+
+/// The repository's own [mail-reading] fixtures through the same runner:
+/// `fixtures/spam` (spam kept out of tickets, look-alikes "not-spam" kept
+/// as tickets) and `fixtures/replies-de` (German client replies, new text
+/// equal to NAME.expected.txt).
+fn own_fixtures(verbose: bool) {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let tmp = tempfile::tempdir().unwrap();
+    let runner = measure::Runner::new(tmp.path());
+    let files = |dir: &str| {
+        let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(repo.join(dir))
+            .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let (mut spam, mut spam_out, mut alike, mut alike_ticket) = (0, 0, 0, 0);
+    let mut misses = Vec::new();
+    for f in files("spam") {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let (disposition, reason, ticket, answered, _) = runner.run(&std::fs::read(&f).unwrap());
+        if name.contains("not-spam") {
+            alike += 1;
+            let ok = ticket && disposition == "new_ticket";
+            alike_ticket += usize::from(ok);
+            if !ok {
+                misses.push(format!("- spam/{name}: look-alike got {disposition} ({reason:?})"));
+            }
+        } else {
+            spam += 1;
+            let ok = disposition == "spam" && !ticket && !answered;
+            spam_out += usize::from(ok);
+            if !ok {
+                misses.push(format!("- spam/{name}: spam got {disposition} ticket={ticket} answered={answered}"));
+            }
+        }
+    }
+    let (mut replies, mut exact) = (0, 0);
+    for f in files("replies-de") {
+        let want = std::fs::read_to_string(f.with_extension("expected.txt")).unwrap_or_default();
+        let (_, _, _, _, text) = runner.run(&std::fs::read(&f).unwrap());
+        replies += 1;
+        if text.trim() == want.trim() {
+            exact += 1;
+        } else {
+            misses.push(format!("- replies-de/{}: new text {text:?}", f.file_name().unwrap().to_string_lossy()));
+        }
+    }
+    println!("\nown fixtures");
+    println!("spam/phishing kept out of tickets (fixtures/spam): {spam_out}/{spam}");
+    println!("look-alikes kept as tickets (fixtures/spam *not-spam*): {alike_ticket}/{alike}");
+    println!("German client replies, new text exact (fixtures/replies-de): {exact}/{replies}");
+    if verbose && !misses.is_empty() {
+        println!("{}", misses.join("\n"));
     }
 }

@@ -22,10 +22,23 @@ pub struct LabeledMail {
 }
 
 impl LabeledMail {
+    /// The mail as a training example; an independent writer's (split
+    /// `w1`, `w2`, ...) counts [`WRITER_WEIGHT`] times.
     pub fn example(&self) -> Example {
-        Example { category: self.category, subject: self.subject.clone(), text: self.text.clone() }
+        let writer = self.split.starts_with('w') && self.split[1..].chars().all(|c| c.is_ascii_digit());
+        Example {
+            category: self.category,
+            subject: self.subject.clone(),
+            text: self.text.clone(),
+            weight: if writer { WRITER_WEIGHT } else { 1 },
+        }
     }
 }
+
+/// How many times an independent writer's mail counts in training: their
+/// text is the strangers' voice the classifier must hold on; the corpus is
+/// the project's own (chosen on the corpus and w1-w4 by examples/triage_dev).
+pub const WRITER_WEIGHT: u32 = 2;
 
 /// Load `labels.tsv` and parse every mail it names.
 pub fn load_corpus(dir: &Path) -> Result<Vec<LabeledMail>, String> {
@@ -58,20 +71,34 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<LabeledMail>, String> {
     Ok(out)
 }
 
+/// One classified mail of an evaluation.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub file: String,
+    pub expected: Category,
+    pub got: Category,
+    pub confidence: f64,
+    pub low_confidence: bool,
+    /// The security flag was raised.
+    pub flag: bool,
+}
+
 /// Outcome of an evaluation.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// `confusion[expected][predicted]`
     pub confusion: [[usize; 5]; 5],
     pub low_confidence: usize,
-    /// Files that were misclassified: (file, expected, predicted, confidence).
-    pub errors: Vec<(String, Category, Category, f64)>,
-    /// Every classified file: (file, expected, predicted, low confidence).
-    pub items: Vec<(String, Category, Category, bool)>,
+    /// Every classified file, in the order classified.
+    pub items: Vec<Item>,
 }
 
 fn ix(c: Category) -> usize {
     Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
+fn pct(a: usize, b: usize) -> f64 {
+    100.0 * a as f64 / b.max(1) as f64
 }
 
 impl Report {
@@ -84,78 +111,110 @@ impl Report {
     pub fn accuracy(&self) -> f64 {
         self.correct() as f64 / self.total().max(1) as f64
     }
+    /// The misclassified mails.
+    pub fn errors(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| i.got != i.expected)
+    }
     /// Share of mails of category `c` classified as `c` (recall).
     pub fn recall(&self, c: Category) -> f64 {
         let i = ix(c);
         let n: usize = self.confusion[i].iter().sum();
         self.confusion[i][i] as f64 / n.max(1) as f64
     }
+    /// Share of security reports whose category is security_error.
     pub fn security_recall(&self) -> f64 {
         self.recall(Category::SecurityError)
     }
-    /// Share of mails predicted as security that are security (precision).
+    /// Share of mails categorised as security that are security (precision
+    /// of the category).
     pub fn security_precision(&self) -> f64 {
         let i = ix(Category::SecurityError);
         let n: usize = (0..5).map(|e| self.confusion[e][i]).sum();
         self.confusion[i][i] as f64 / n.max(1) as f64
     }
+    /// (security reports flagged, security reports).
+    pub fn flag_hits(&self) -> (usize, usize) {
+        let sec = self.items.iter().filter(|i| i.expected == Category::SecurityError);
+        (sec.clone().filter(|i| i.flag).count(), sec.count())
+    }
+    /// Share of security reports that raised the security flag.
+    pub fn flag_recall(&self) -> f64 {
+        let (a, b) = self.flag_hits();
+        a as f64 / b.max(1) as f64
+    }
+    /// (other mails flagged, other mails): false alarms.
+    pub fn false_flags(&self) -> (usize, usize) {
+        let other = self.items.iter().filter(|i| i.expected != Category::SecurityError);
+        (other.clone().filter(|i| i.flag).count(), other.count())
+    }
     /// Count one classified mail.
     pub fn record(&mut self, file: &str, expected: Category, got: &super::Classification) {
-        self.push(file, expected, got.category, got.confidence, got.low_confidence);
+        self.push(Item {
+            file: file.to_string(),
+            expected,
+            got: got.category,
+            confidence: got.confidence,
+            low_confidence: got.low_confidence,
+            flag: got.security_flag,
+        });
     }
-    fn push(&mut self, file: &str, expected: Category, got: Category, confidence: f64, low: bool) {
-        self.confusion[ix(expected)][ix(got)] += 1;
-        if low {
+    fn push(&mut self, item: Item) {
+        self.confusion[ix(item.expected)][ix(item.got)] += 1;
+        if item.low_confidence {
             self.low_confidence += 1;
         }
-        if got != expected {
-            self.errors.push((file.to_string(), expected, got, confidence));
-        }
-        self.items.push((file.to_string(), expected, got, low));
+        self.items.push(item);
     }
     /// The part of the report about the files `keep` accepts.
     pub fn subset(&self, keep: impl Fn(&str) -> bool) -> Report {
         let mut r = Report::default();
-        for (f, e, g, low) in &self.items {
-            if keep(f) {
-                let conf = self.errors.iter().find(|x| &x.0 == f).map(|x| x.3).unwrap_or(1.0);
-                r.push(f, *e, *g, conf, *low);
-            }
+        for i in self.items.iter().filter(|i| keep(&i.file)) {
+            r.push(i.clone());
         }
         r
     }
     pub fn merge(&mut self, other: &Report) {
-        for i in 0..5 {
-            for j in 0..5 {
-                self.confusion[i][j] += other.confusion[i][j];
-            }
+        for i in other.items.iter() {
+            self.push(i.clone());
         }
-        self.low_confidence += other.low_confidence;
-        self.errors.extend(other.errors.iter().cloned());
-        self.items.extend(other.items.iter().cloned());
     }
 
-    /// Accuracy per category, confusion matrix and security recall as text.
-    pub fn render(&self) -> String {
-        let short = ["func", "secu", "usage", "users", "change"];
-        let mut s = format!(
-            "  accuracy {:.1} % ({}/{}), security recall {:.1} %, security precision {:.1} %, low-confidence flagged {}\n",
+    /// One line: accuracy, flag recall, security precision, false alarms.
+    pub fn summary(&self) -> String {
+        let (fh, fs) = self.flag_hits();
+        let (ff, fo) = self.false_flags();
+        let i = ix(Category::SecurityError);
+        let called: usize = (0..5).map(|e| self.confusion[e][i]).sum();
+        format!(
+            "accuracy {:.1} % ({}/{}), security flag recall {:.1} % ({fh}/{fs}), security precision {:.1} % ({}/{called}), false flags {ff}/{fo}",
             100.0 * self.accuracy(),
             self.correct(),
             self.total(),
-            100.0 * self.security_recall(),
+            pct(fh, fs),
             100.0 * self.security_precision(),
-            self.low_confidence
-        );
-        s.push_str("  per category (recall):\n");
+            self.confusion[i][i],
+        )
+    }
+
+    /// Accuracy, flag recall, security precision, recall per category and
+    /// the confusion matrix as text.
+    pub fn render(&self) -> String {
+        let short = ["func", "secu", "usage", "users", "change"];
+        let mut s = format!("  {}, low-confidence flagged {}\n", self.summary(), self.low_confidence);
+        s.push_str("  per category (recall / precision):\n");
         for c in Category::ALL {
-            let n: usize = self.confusion[ix(*c)].iter().sum();
+            let i = ix(*c);
+            let n: usize = self.confusion[i].iter().sum();
+            let called: usize = (0..5).map(|e| self.confusion[e][i]).sum();
             s.push_str(&format!(
-                "    {:<18} {:5.1} % ({}/{})\n",
+                "    {:<18} {:5.1} % ({}/{})   {:5.1} % ({}/{})\n",
                 c.as_str(),
-                100.0 * self.recall(*c),
-                self.confusion[ix(*c)][ix(*c)],
-                n
+                pct(self.confusion[i][i], n),
+                self.confusion[i][i],
+                n,
+                pct(self.confusion[i][i], called),
+                self.confusion[i][i],
+                called
             ));
         }
         s.push_str("  confusion matrix (rows = expected, columns = predicted):\n");
@@ -199,33 +258,26 @@ fn folds(mails: &[&LabeledMail], k: usize) -> Vec<usize> {
     fold_of
 }
 
-/// Relative cost of a missed security report against any other error, used
-/// to pick the security floor: security first.
+/// Relative cost of a missed security report (no flag) against a false
+/// alarm, used to pick the flag floor.
 pub const SECURITY_MISS_COST: f64 = 10.0;
 
-/// Pick the security floor for mails without a security rule hit from
-/// out-of-fold scores: the floor with the lowest cost (missed security reports
-/// count SECURITY_MISS_COST, other errors 1); among equal costs the lowest
-/// (security first: of two floors that decide the tuning mails alike, the
-/// lower errs towards security). The floor for mails WITH a security rule hit
-/// is policy, not tuned: `rule_hit` (the configured value; 0 = a matched
-/// security rule is plausible security, which wins).
+/// Pick the security flag floor for mails without a security rule hit from
+/// out-of-fold scores: the floor with the lowest cost (a security report
+/// without the flag counts SECURITY_MISS_COST, a flag on another mail 1);
+/// among equal costs the lowest. The floor for mails WITH a security rule
+/// hit is policy, not tuned: `rule_hit` (the configured value).
 pub fn pick_floors(oof: &[(Category, super::Scores)], rule_hit: f64) -> Floors {
     let mut best = (f64::INFINITY, 0.5);
     for i in 2..=50 {
         let floors = Floors { plain: i as f64 / 100.0, rule_hit };
         let cost: f64 = oof
             .iter()
-            .filter(|(_, s)| !s.security_rule_hit)
-            .map(|(want, s)| {
-                let got = s.category(floors);
-                if got == *want {
-                    0.0
-                } else if *want == Category::SecurityError {
-                    SECURITY_MISS_COST
-                } else {
-                    1.0
-                }
+            .filter(|(_, s)| !s.security_rule_hit && !s.forced)
+            .map(|(want, s)| match (*want == Category::SecurityError, s.flagged(floors)) {
+                (true, false) => SECURITY_MISS_COST,
+                (false, true) => 1.0,
+                _ => 0.0,
             })
             .sum();
         if cost < best.0 {
@@ -299,6 +351,95 @@ pub fn cross_validate(base: &Classifier, mails: &[&LabeledMail], k: usize) -> Re
     total
 }
 
+/// The temperature that calibrates the probabilities: the one (0.5 to 5 in
+/// steps of 0.05) with the least negative log-likelihood of the true
+/// category on out-of-fold scores.
+pub fn fit_temperature(oof: &[(Category, super::Scores)]) -> f64 {
+    let nll = |t: f64| -> f64 {
+        oof.iter()
+            .map(|(want, s)| {
+                let z: Vec<f64> = s.z.iter().map(|v| v / t).collect();
+                let max = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = z.iter().map(|v| (v - max).exp()).sum();
+                -(z[ix(*want)] - max - sum.ln())
+            })
+            .sum()
+    };
+    (10..=100).map(|i| i as f64 * 0.05).min_by(|a, b| nll(*a).total_cmp(&nll(*b))).unwrap_or(1.0)
+}
+
+/// How the flag floor of a leave-one-writer-out fold is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FloorTuning {
+    /// The configured floors.
+    Configured,
+    /// Tuned on out-of-fold scores of a k-fold cross-validation of the
+    /// fold's training mails.
+    KFold(usize),
+    /// Tuned on the fold's OTHER writers, each scored by a model trained
+    /// without it (and without the held-out writer): strangers' scores.
+    OtherWriters,
+}
+
+/// Out-of-fold scores of the writers of `writers`, each writer scored by a
+/// model trained on `corpus` and the other writers.
+pub fn writer_oof_scores(
+    base: &Classifier,
+    corpus: &[&LabeledMail],
+    writers: &[&LabeledMail],
+) -> Vec<(Category, super::Scores)> {
+    let mut names: Vec<&str> = writers.iter().map(|m| m.split.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut out = Vec::new();
+    for w in names {
+        let ex: Vec<Example> =
+            corpus.iter().chain(writers.iter().filter(|m| m.split != w)).map(|m| m.example()).collect();
+        let c = base.with_training(&ex);
+        out.extend(writers.iter().filter(|m| m.split == w).map(|m| (m.category, c.scores(&m.subject, &m.text))));
+    }
+    out
+}
+
+/// Leave-one-writer-out: for each writer (the `split` of `writers`), train on
+/// `corpus` and all OTHER writers and classify the held-out writer's mails.
+/// `tuning`: how the flag floor of each fold is chosen (the held-out writer
+/// never takes part).
+/// Returns the report over all held-out mails and one per writer with the
+/// floors used.
+pub fn leave_one_writer_out(
+    base: &Classifier,
+    corpus: &[&LabeledMail],
+    writers: &[&LabeledMail],
+    tuning: FloorTuning,
+) -> (Report, Vec<(String, Report, Floors)>) {
+    let mut names: Vec<&str> = writers.iter().map(|m| m.split.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut total = Report::default();
+    let mut per = Vec::new();
+    for w in names {
+        let train: Vec<&LabeledMail> = corpus.iter().chain(writers.iter().filter(|m| m.split != w)).copied().collect();
+        let test: Vec<&LabeledMail> = writers.iter().filter(|m| m.split == w).copied().collect();
+        let ex: Vec<Example> = train.iter().map(|m| m.example()).collect();
+        let mut c = base.with_training(&ex);
+        let rule_hit = base.security_floors().rule_hit;
+        match tuning {
+            FloorTuning::Configured => {}
+            FloorTuning::KFold(k) => c = c.with_security_floors(tune_security_floors(base, &train, k)),
+            FloorTuning::OtherWriters => {
+                let others: Vec<&LabeledMail> = writers.iter().filter(|m| m.split != w).copied().collect();
+                let oof = writer_oof_scores(base, corpus, &others);
+                c = c.with_security_floors(pick_floors(&oof, rule_hit));
+            }
+        }
+        let r = evaluate(&c, &test);
+        total.merge(&r);
+        per.push((w.to_string(), r, c.security_floors()));
+    }
+    (total, per)
+}
+
 /// Train the model on `train` only and evaluate on `test`.
 pub fn holdout(base: &Classifier, train: &[&LabeledMail], test: &[&LabeledMail]) -> Report {
     let ex: Vec<Example> = train.iter().map(|m| m.example()).collect();
@@ -306,14 +447,17 @@ pub fn holdout(base: &Classifier, train: &[&LabeledMail], test: &[&LabeledMail])
 }
 
 /// The training file content for `mails` (what `export_training` writes and
-/// the test compares against the committed file).
-pub fn training_tsv(mails: &[LabeledMail]) -> String {
+/// the test compares against the committed file): the corpus and the
+/// independent writers, a writer's mail marked `category*WRITER_WEIGHT`.
+pub fn training_tsv(mails: &[&LabeledMail]) -> String {
     let mut s = String::from(
-        "# Generated from fixtures/corpus by `cargo run --example export_training`; do not edit.\n# category<TAB>subject<TAB>text (\\n, \\t, \\\\ escaped)\n",
+        "# Generated from fixtures/corpus and fixtures/writers by `cargo run --example export_training`; do not edit.\n# category[*weight]<TAB>subject<TAB>text (\\n, \\t, \\\\ escaped)\n",
     );
     for m in mails {
+        let ex = m.example();
+        let weight = if ex.weight > 1 { format!("*{}", ex.weight) } else { String::new() };
         s.push_str(&format!(
-            "{}\t{}\t{}\n",
+            "{}{weight}\t{}\t{}\n",
             m.category.as_str(),
             super::escape_field(&m.subject),
             super::escape_field(&m.text)

@@ -24,6 +24,9 @@ pub struct File {
     pub sla: Option<Sla>,
     pub reports: Option<Reports>,
     pub retention: Option<Retention>,
+    pub spam: Option<Spam>,
+    pub kb: Option<Kb>,
+    pub followup: Option<Followup>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -32,6 +35,33 @@ pub struct Retention {
     pub raw_after_days: Option<i64>,
     pub attachments_after_days: Option<i64>,
     pub outgoing_after_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Kb {
+    pub path: Option<String>,
+    pub min_score: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Followup {
+    pub digest_at: Option<String>,
+    pub reminder_after_days: Option<i64>,
+    pub close_after_days: Option<i64>,
+}
+
+/// `[spam]`: when an upstream verdict counts as spam, and whether unknown
+/// senders' marketing and phishing is kept out of tickets.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Spam {
+    pub spamassassin_score: Option<f64>,
+    pub rspamd_score: Option<f64>,
+    pub rspamd_action: Option<String>,
+    pub scl: Option<i64>,
+    pub unsolicited: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -168,6 +198,8 @@ pub struct Customer {
     pub project_team: Option<Vec<String>>,
     pub report_cycle: Option<String>,
     pub report_to: Option<Vec<String>>,
+    pub contacts: Option<Vec<String>>,
+    pub specifics: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

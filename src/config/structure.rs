@@ -23,6 +23,7 @@ pub fn check(mut table: toml::Table, text: &str) -> (toml::Table, Vec<(String, S
             "metrics" => section::<raw::Metrics>(&k, v, &lines, &mut out),
             "reports" => section::<raw::Reports>(&k, v, &lines, &mut out),
             "retention" => section::<raw::Retention>(&k, v, &lines, &mut out),
+            "spam" => section::<raw::Spam>(&k, v, &lines, &mut out),
             "levels" => map::<raw::LevelTable>(&k, v, &lines, &mut out),
             "categories" => map::<raw::CategoryTable>(&k, v, &lines, &mut out),
             "sla" => match v.as_table_mut() {

@@ -244,3 +244,42 @@ fn structural_problems_are_all_reported_with_their_keys() {
     assert_eq!(e.0.len(), 1, "{e}");
     assert!(e.to_string().starts_with("x.toml: line 1:"), "{e}");
 }
+
+#[test]
+fn first_level_keys_have_defaults_and_bad_values_are_named() {
+    let c = Config::from_str(EMBEDDED_DEFAULT, "x.toml", Path::new("/nonexistent")).unwrap();
+    assert_eq!(c.followup.digest_at, NaiveTime::from_hms_opt(8, 0, 0).unwrap());
+    assert_eq!((c.followup.reminder_after_days, c.followup.close_after_days), (5, 5));
+    assert_eq!(c.kb_path, None, "no kb/ beside the config: no knowledge base");
+    assert_eq!(c.kb_min_score, crate::config::KB_DEFAULT_MIN_SCORE);
+    assert!(c.customers.iter().all(|cu| cu.contacts.is_empty() && cu.specifics.is_empty()));
+    let text = format!(
+        "{}\n[kb]\nmin_score = 0\npath = \"nowhere\"\n[followup]\ndigest_at = \"8 Uhr\"\nreminder_after_days = -1\nclose_after_days = 400\n",
+        EMBEDDED_DEFAULT.replace(
+            "report_to = [\"it@stadtwerke-musterstadt.de\"]",
+            "report_to = [\"it@stadtwerke-musterstadt.de\"]\ncontacts = [\"kein-mail\"]\nspecifics = [\"\"]"
+        )
+    );
+    let err = Config::from_str(&text, "x.toml", Path::new("/nonexistent")).unwrap_err().to_string();
+    for key in [
+        "kb.min_score",
+        "kb.path",
+        "followup.digest_at",
+        "followup.reminder_after_days",
+        "followup.close_after_days",
+        "customers[0].contacts[0]",
+        "customers[0].specifics[0]",
+    ] {
+        assert!(err.contains(key), "{key} not named in {err}");
+    }
+    let ok = format!(
+        "{}\n[followup]\ndigest_at = \"07:30\"\nreminder_after_days = 0\n",
+        EMBEDDED_DEFAULT.replace(
+            "report_cycle = \"quarterly\"",
+            "report_cycle = \"quarterly\"\ncontacts = [\"jane@harbour-analytics.co.uk\"]"
+        )
+    );
+    let c = Config::from_str(&ok, "x.toml", Path::new("/nonexistent")).unwrap();
+    assert_eq!(c.followup.reminder_after_days, 0);
+    assert_eq!(c.customer_by_name("Harbour Analytics Ltd").unwrap().contacts, ["jane@harbour-analytics.co.uk"]);
+}

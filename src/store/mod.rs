@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -31,11 +31,12 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_outbox_held", include_str!("migrations/0009_outbox_held.sql")),
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
     ("0011_inflight_alone", include_str!("migrations/0011_inflight_alone.sql")),
-    ("0012_reserved", "-- 0012: number reserved by parallel work; nothing here."),
+    ("0012_security_flag", include_str!("migrations/0012_security_flag.sql")),
     ("0013_compact_store", include_str!("migrations/0013_compact_store.sql")),
     ("0014_incremental_vacuum", include_str!("migrations/0014_incremental_vacuum.sql")),
     ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
     ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
+    ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
@@ -133,21 +134,15 @@ pub fn hold_restored(conn: &Connection, now: DateTime<Utc>) -> Result<Option<(St
 /// Prepared statements kept per connection (`prepare_cached`).
 const STATEMENT_CACHE: usize = 64;
 
-/// Time as stored: RFC 3339, UTC, seconds.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Parse a stored time.
-pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
-}
+pub use crate::domain::{parse_ts, ts};
 
 /// An open, migrated database.
 pub struct Store {
     conn: Connection,
-    /// The in-flight marker of `run` and `ingest` (`None`: not guarded).
-    inflight: Option<crate::inflight::Guard>,
+    /// The in-flight marker of `run` and `ingest` (`None`: not guarded): an
+    /// `inflight::Guard`, held here without naming its type so that the
+    /// store does not import `inflight`, which imports the store.
+    inflight: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl Store {
@@ -368,14 +363,15 @@ impl Store {
     }
 
     /// Watch this store's batches with an in-flight marker (`inflight::guard`).
-    pub fn set_inflight(&mut self, guard: crate::inflight::Guard) {
+    pub fn set_inflight(&mut self, guard: Box<dyn std::any::Any + Send>) {
         self.inflight = Some(guard);
     }
 
     /// The connection and the in-flight guard, borrowed together (a batch
     /// holds its transaction and writes the marker).
-    pub fn parts_mut(&mut self) -> (&mut Connection, Option<&mut crate::inflight::Guard>) {
-        (&mut self.conn, self.inflight.as_mut())
+    /// The guard is what `set_inflight` was given (`inflight::Batch::begin` takes it back by type).
+    pub fn parts_mut(&mut self) -> (&mut Connection, Option<&mut (dyn std::any::Any + Send)>) {
+        (&mut self.conn, self.inflight.as_deref_mut())
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
@@ -384,41 +380,11 @@ impl Store {
     }
 }
 
-/// A ticket row.
-#[derive(Debug, Clone, Serialize)]
-pub struct Ticket {
-    pub id: i64,
-    pub subject: String,
-    pub category: String,
-    pub level: i64,
-    pub priority: String,
-    pub status: String,
-    pub customer: Option<String>,
-    pub requester: String,
-    pub billable: bool,
-    pub confidence: f64,
-    pub low_confidence: bool,
-    pub language: String,
-    pub assignee: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub first_response_due: Option<String>,
-    pub resolution_due: Option<String>,
-    pub first_response_at: Option<String>,
-    pub closed_at: Option<String>,
-    pub merged_into: Option<i64>,
-    pub linked_to: Option<i64>,
-    /// When the team was warned that the first-response target is near.
-    pub sla_warned_at: Option<String>,
-    /// When the ticket last rose a level for a missed first response.
-    pub escalated_at: Option<String>,
-    /// The requester's display name, for greetings (None: none known).
-    pub requester_name: Option<String>,
-}
+pub use crate::domain::Ticket;
 
 const TICKET_COLS: &str = "id, subject, category, level, priority, status, customer, requester, billable, confidence, \
     low_confidence, language, assignee, created_at, updated_at, first_response_due, resolution_due, \
-    first_response_at, closed_at, merged_into, linked_to, sla_warned_at, escalated_at, requester_name";
+    first_response_at, closed_at, merged_into, linked_to, sla_warned_at, escalated_at, requester_name, security_flag";
 
 fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
     Ok(Ticket {
@@ -446,6 +412,7 @@ fn ticket_from_row(r: &rusqlite::Row) -> rusqlite::Result<Ticket> {
         sla_warned_at: r.get(21)?,
         escalated_at: r.get(22)?,
         requester_name: r.get(23)?,
+        security_flag: r.get::<_, i64>(24)? != 0,
     })
 }
 
@@ -554,6 +521,8 @@ pub struct NewTicket {
     pub linked_to: Option<i64>,
     /// The requester's display name, if the mail gave one.
     pub requester_name: Option<String>,
+    /// The classifier's security suspicion.
+    pub security_flag: bool,
 }
 
 impl NewTicket {
@@ -586,6 +555,7 @@ impl NewTicket {
             sla_warned_at: None,
             escalated_at: None,
             requester_name: self.requester_name.clone(),
+            security_flag: self.security_flag,
         }
     }
 }
@@ -593,8 +563,8 @@ impl NewTicket {
 pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO tickets (subject, category, level, priority, status, customer, requester, billable, confidence, \
-         low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to, requester_name) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16)",
+         low_confidence, language, created_at, updated_at, first_response_due, resolution_due, linked_to, requester_name, \
+         security_flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         t.subject,
@@ -613,6 +583,7 @@ pub fn insert_ticket(conn: &Connection, t: &NewTicket, now: DateTime<Utc>) -> Re
         t.resolution_due,
         t.linked_to,
         t.requester_name,
+        t.security_flag as i64,
     ])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO status_history (ticket_id, status, at) VALUES (?1, ?2, ?3)")?.execute(params![
@@ -645,6 +616,7 @@ pub fn set_ticket_field(
         "first_response_due",
         "resolution_due",
         "low_confidence",
+        "security_flag",
         "sla_warned_at",
         "escalated_at",
     ];
@@ -1342,7 +1314,7 @@ pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option
 /// notes, team notifications or an agent's own mail.
 pub fn customer_thread_ids(conn: &Connection, ticket: i64, limit: usize) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_id FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+        "SELECT message_id FROM (SELECT message_id, coalesce(arrived_at, received_at) AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
          AND message_id IS NOT NULL AND disposition IN ('new_ticket', 'follow_up') \
          UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1 \
          AND kind IN ('ack', 'status', 'agent_reply', 'change')) ORDER BY t DESC, o DESC, id DESC LIMIT ?2",
@@ -1419,9 +1391,12 @@ pub fn latest_customer_text(conn: &Connection, ticket: i64) -> Result<Option<Str
         .optional()?)
 }
 
+/// The Message-IDs of a ticket's mails, incoming and outgoing, in order of
+/// time: an incoming mail's arrival, an outgoing one's creation (the arrival
+/// of the mail that caused it), so a backlog threads as it would live.
 pub fn ticket_message_ids(conn: &Connection, ticket: i64) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT message_id, t FROM (SELECT message_id, received_at AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
+        "SELECT message_id, t FROM (SELECT message_id, coalesce(arrived_at, received_at) AS t, 0 AS o, id FROM messages WHERE ticket_id = ?1 \
          AND message_id IS NOT NULL AND disposition <> 'duplicate' \
          UNION ALL SELECT message_id, created_at AS t, 1 AS o, id FROM outbox WHERE ticket_id = ?1) ORDER BY t, o, id",
     )?;
@@ -1623,6 +1598,7 @@ mod tests {
             resolution_due: None,
             linked_to: None,
             requester_name: None,
+            security_flag: false,
         };
         let a = insert_ticket(s.conn(), &t, now).unwrap();
         s.conn().execute("DELETE FROM status_history WHERE ticket_id = ?1", [a]).unwrap();
@@ -1651,6 +1627,7 @@ mod tests {
             resolution_due: Some(ts(now + chrono::Duration::hours(8))),
             linked_to: None,
             requester_name: None,
+            security_flag: true,
         };
         let first = insert_ticket(s.conn(), &base, now).unwrap();
         let linked = NewTicket { linked_to: Some(first), customer: None, first_response_due: None, ..base.clone() };

@@ -201,3 +201,49 @@ pub fn mail_bombs() -> [(&'static str, String); 3] {
     big.push_str("--b--\r\n");
     [("10,000 parts", parts), ("1,000 levels", nested), ("30 MB", big)]
 }
+
+/// An outgoing mail as a reader sees it.
+pub fn reader_view(raw: &[u8]) -> String {
+    use mail_parser::MimeHeaders;
+    let msg = mail_parser::MessageParser::default().parse(raw).expect("our mail parses");
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let mut out = String::new();
+    for name in ["From", "To", "Subject", "In-Reply-To", "References", "Auto-Submitted", "Precedence"] {
+        let value: Vec<String> = head
+            .split("\r\n")
+            .fold(Vec::<String>::new(), |mut acc, l| {
+                if l.starts_with(' ') || l.starts_with('\t') {
+                    if let Some(last) = acc.last_mut() {
+                        last.push(' ');
+                        last.push_str(l.trim());
+                    }
+                } else {
+                    acc.push(l.to_string());
+                }
+                acc
+            })
+            .into_iter()
+            .filter_map(|l| {
+                l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+            })
+            .collect();
+        for v in value {
+            let v = if name == "Subject" { msg.subject().unwrap_or("").to_string() } else { v };
+            out.push_str(&format!("{name}: {v}\n"));
+        }
+    }
+    out.push('\n');
+    out.push_str(&msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"));
+    for a in msg.attachments() {
+        let data = a.contents();
+        out.push_str(&format!(
+            "\n[attachment {} {} bytes sha256 {}]",
+            a.attachment_name().unwrap_or("?"),
+            data.len(),
+            &supportd::parse::sha256_hex(data)[..16]
+        ));
+    }
+    out.push('\n');
+    out
+}

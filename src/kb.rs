@@ -1,0 +1,870 @@
+//! The knowledge base: the first solution attempt of the 1st level
+//! ("unternehmen einen ersten Lösungsversuch"). Short articles kept by the
+//! support team in `<kb.path>/<lang>/*.md` (front matter `title`,
+//! `keywords`, optional `link`, then the text) are searched for every new
+//! usage question and user-management request; the ack offers at most
+//! [`MAX_OFFERS`] articles that match well, the team's notification lists
+//! them with their scores, and nothing is offered when nothing matches well.
+//!
+//! Scoring: the mail's words (subject and new text, lowercased, umlauts
+//! folded, stop words dropped, a light German/English suffix stemmer) are
+//! matched against each article's keyword and title words; a word counts
+//! with its inverse document frequency among the articles of the language
+//! (a word many articles share says little), keyword words fully, title
+//! words at [`TITLE_WEIGHT`], a word found inside a compound of the mail
+//! ("Passwortänderung" holds "passwort") at [`COMPOUND_WEIGHT`], a word of
+//! the subject (the first line) at [`SUBJECT_WEIGHT`] times that, and every
+//! keyword phrase of several words found whole adds [`PHRASE_BONUS`]. An
+//! article is offered when its score reaches `kb.min_score` and at least
+//! half the best score.
+//!
+//! Linear and bounded: the first [`MAX_QUERY_CHARS`] characters of a mail are read, each
+//! word at most [`MAX_WORD_CHARS`] characters, at most [`MAX_QUERY_WORDS`]
+//! distinct words, and every word is looked up in hash maps (its compound
+//! parts too: at most `MAX_WORD_CHARS²/2` lookups per word). Articles are
+//! bounded in size and number when loaded.
+//!
+//! `#kb` on an agent's reply stores the answer with the customer's question
+//! as a draft article (`kb_drafts` table) for review: `supportd kb drafts`
+//! prints each as an article file to copy into `kb/<lang>/`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::domain::Category;
+
+/// `kb.min_score` when not set: a distinctive keyword of the subject and
+/// one more word. Chosen on both labelled sets (`cargo run --example
+/// kb_eval`), see the README.
+pub use crate::config::KB_DEFAULT_MIN_SCORE as DEFAULT_MIN_SCORE;
+/// At most this many articles are offered in one ack.
+pub const MAX_OFFERS: usize = 3;
+/// An offered article scores at least this share of the best one.
+pub const RELATIVE_CUT: f64 = 0.5;
+/// Weight of a title word that is no keyword word.
+pub const TITLE_WEIGHT: f64 = 0.6;
+/// Weight of a keyword word found only inside a longer word of the mail.
+pub const COMPOUND_WEIGHT: f64 = 0.7;
+/// Weight of a word of the subject (the first line of the searched text)
+/// against one of the text.
+pub const SUBJECT_WEIGHT: f64 = 3.0;
+/// Bonus for a keyword phrase of several words found whole.
+pub const PHRASE_BONUS: f64 = 1.0;
+/// Only the first this many characters of a mail are searched.
+pub const MAX_QUERY_CHARS: usize = 16 * 1024;
+/// Longer words are cut to this many characters.
+pub const MAX_WORD_CHARS: usize = 40;
+/// At most this many distinct words of a mail are used.
+pub const MAX_QUERY_WORDS: usize = 2000;
+/// Shortest keyword word that is looked for inside compounds.
+const MIN_COMPOUND_PART: usize = 5;
+/// Bounds of the articles.
+pub const MAX_ARTICLE_BYTES: usize = 64 * 1024;
+pub const MAX_ARTICLES: usize = 1000;
+/// The text of an offered article in the ack is cut to about this many characters.
+pub const EXCERPT_CHARS: usize = 600;
+
+const STOP_DE: &[&str] = &[
+    "aber",
+    "alle",
+    "allem",
+    "allen",
+    "aller",
+    "als",
+    "also",
+    "am",
+    "an",
+    "auch",
+    "auf",
+    "aus",
+    "bei",
+    "beim",
+    "bin",
+    "bis",
+    "bitte",
+    "da",
+    "damit",
+    "dann",
+    "das",
+    "dass",
+    "dem",
+    "den",
+    "denn",
+    "der",
+    "des",
+    "die",
+    "dies",
+    "diese",
+    "diesem",
+    "diesen",
+    "dieser",
+    "doch",
+    "dort",
+    "du",
+    "durch",
+    "ein",
+    "eine",
+    "einem",
+    "einen",
+    "einer",
+    "eines",
+    "es",
+    "etwas",
+    "euch",
+    "frage",
+    "fragen",
+    "fur",
+    "gibt",
+    "geht",
+    "gern",
+    "gerne",
+    "gruss",
+    "grusse",
+    "guten",
+    "hallo",
+    "hat",
+    "habe",
+    "haben",
+    "hier",
+    "ich",
+    "ihr",
+    "ihre",
+    "ihrem",
+    "ihren",
+    "ihrer",
+    "im",
+    "in",
+    "ist",
+    "ja",
+    "jetzt",
+    "kann",
+    "kein",
+    "keine",
+    "konnen",
+    "konnte",
+    "man",
+    "mehr",
+    "mein",
+    "meine",
+    "meinem",
+    "meinen",
+    "meiner",
+    "mich",
+    "mir",
+    "mit",
+    "moglich",
+    "muss",
+    "nach",
+    "nicht",
+    "noch",
+    "nun",
+    "nur",
+    "ob",
+    "oder",
+    "ohne",
+    "schon",
+    "sehr",
+    "sein",
+    "seit",
+    "sich",
+    "sie",
+    "sind",
+    "so",
+    "tag",
+    "uber",
+    "um",
+    "und",
+    "uns",
+    "unser",
+    "unsere",
+    "unter",
+    "viele",
+    "vom",
+    "von",
+    "vor",
+    "war",
+    "was",
+    "weil",
+    "wenn",
+    "wer",
+    "wie",
+    "wieder",
+    "wir",
+    "wird",
+    "wo",
+    "wurde",
+    "zu",
+    "zum",
+    "zur",
+    "danke",
+    "vielen",
+    "dank",
+    "freundlichen",
+    "grussen",
+    "mfg",
+    "lg",
+    "team",
+    "neu",
+    "neue",
+    "neuen",
+    "neuer",
+    "neues",
+];
+const STOP_EN: &[&str] = &[
+    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "dear", "do", "does", "for", "from", "get", "got", "has", "have", "hello", "hi", "how", "i", "if", "in",
+    "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "please", "regards", "should", "so",
+    "that", "the", "their", "them", "there", "this", "to", "us", "was", "we", "what", "when", "where", "which", "who",
+    "why", "will", "with", "would", "you", "your", "thanks", "thank", "kind", "best", "way", "new",
+];
+
+/// Lowercase, umlauts folded (ä -> a, ß -> ss): "Zurücksetzen" -> "zurucksetzen".
+fn fold_char(c: char, out: &mut String) {
+    for l in c.to_lowercase() {
+        match l {
+            'ä' | 'à' | 'á' | 'â' => out.push('a'),
+            'ö' | 'ó' | 'ô' => out.push('o'),
+            'ü' | 'ú' | 'û' => out.push('u'),
+            'é' | 'è' | 'ê' => out.push('e'),
+            'ß' => out.push_str("ss"),
+            l => out.push(l),
+        }
+    }
+}
+
+/// A light suffix stemmer for German and English (the same on both sides of
+/// a comparison, so it only has to conflate, not to be right): at most two
+/// suffixes, the stem keeps at least four characters.
+pub fn stem(w: &str) -> String {
+    const SUFFIXES: &[&str] = &["ungen", "ung", "ing", "ern", "en", "er", "es", "ed", "e", "s"];
+    let mut s = w.to_string();
+    for _ in 0..2 {
+        // "ss" is no plural: "vergessen" -> "vergess", not "verges".
+        let Some(suf) =
+            SUFFIXES.iter().find(|x| s.ends_with(*x) && s.len() >= x.len() + 4 && !(**x == "s" && s.ends_with("ss")))
+        else {
+            break;
+        };
+        s.truncate(s.len() - suf.len());
+    }
+    s
+}
+
+/// The folded words of a text (letters and digits; hyphenated words split),
+/// each cut to [`MAX_WORD_CHARS`], in order. Linear in the text.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = 0usize;
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() {
+            if chars < MAX_WORD_CHARS {
+                fold_char(c, &mut cur);
+                chars += 1;
+            }
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+            chars = 0;
+        }
+    }
+    out
+}
+
+fn is_stop(w: &str) -> bool {
+    w.len() < 2 || STOP_DE.contains(&w) || STOP_EN.contains(&w)
+}
+
+/// The stemmed content words of a text.
+pub fn terms(text: &str) -> Vec<String> {
+    words(text).into_iter().filter(|w| !is_stop(w)).map(|w| stem(&w)).collect()
+}
+
+/// One article of the knowledge base.
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    /// The file name without `.md`: how tests and the bench name it.
+    pub id: String,
+    pub lang: String,
+    pub title: String,
+    pub keywords: Vec<String>,
+    pub link: Option<String>,
+    pub text: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// Stemmed keyword phrases.
+    #[serde(skip)]
+    phrases: Vec<Vec<String>>,
+    /// Stemmed title words that are no keyword word.
+    #[serde(skip)]
+    title_terms: Vec<String>,
+}
+
+/// Parse one article file's text (front matter, then the text).
+pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Article, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text).replace("\r\n", "\n");
+    let rest = text.strip_prefix("---\n").ok_or("must start with a front matter line `---`")?;
+    let (head, body) = rest
+        .split_once("\n---\n")
+        .or_else(|| rest.split_once("\n---").filter(|(_, b)| b.trim().is_empty()))
+        .ok_or("front matter not closed by a line `---`")?;
+    let (mut title, mut keywords, mut link) = (None, None, None);
+    for (i, line) in head.lines().enumerate() {
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let (k, v) = line.split_once(':').ok_or(format!("front matter line {}: expected `key: value`", i + 2))?;
+        let v = v.trim().to_string();
+        match k.trim() {
+            "title" => title = Some(v),
+            "keywords" => keywords = Some(v),
+            "link" => link = Some(v).filter(|l| !l.is_empty()),
+            other => return Err(format!("unknown front matter key {other:?} (title, keywords, link)")),
+        }
+    }
+    let title = title.filter(|t| !t.is_empty()).ok_or("front matter key `title` missing or empty")?;
+    let keywords: Vec<String> = keywords
+        .ok_or("front matter key `keywords` missing")?
+        .split(',')
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    if keywords.is_empty() {
+        return Err("front matter key `keywords` lists no keyword".into());
+    }
+    if let Some(l) = &link
+        && !(l.starts_with("https://") || l.starts_with("http://"))
+    {
+        return Err(format!("link {l:?} must start with https:// or http://"));
+    }
+    let phrases: Vec<Vec<String>> = keywords.iter().map(|k| terms(k)).filter(|p| !p.is_empty()).collect();
+    let kw: HashSet<&String> = phrases.iter().flatten().collect();
+    let mut title_terms: Vec<String> = terms(&title).into_iter().filter(|t| !kw.contains(t)).collect();
+    title_terms.sort();
+    title_terms.dedup();
+    Ok(Article {
+        id: id.to_string(),
+        lang: lang.to_string(),
+        title,
+        keywords,
+        link,
+        text: body.trim().to_string(),
+        path: path.to_path_buf(),
+        phrases,
+        title_terms,
+    })
+}
+
+/// The articles of one language with their word statistics.
+#[derive(Debug, Clone, Default)]
+struct Shelf {
+    articles: Vec<Article>,
+    /// Inverse document frequency of every keyword and title word.
+    idf: HashMap<String, f64>,
+    /// The longest word in `idf`, in characters (bounds the compound search).
+    longest: usize,
+}
+
+impl Shelf {
+    fn build(articles: Vec<Article>) -> Shelf {
+        let mut df: HashMap<String, usize> = HashMap::new();
+        for a in &articles {
+            let set: HashSet<&String> = a.phrases.iter().flatten().chain(a.title_terms.iter()).collect();
+            for t in set {
+                *df.entry(t.clone()).or_default() += 1;
+            }
+        }
+        let n = articles.len().max(1) as f64;
+        let idf: HashMap<String, f64> = df.into_iter().map(|(t, d)| (t, (1.0 + n / d as f64).ln())).collect();
+        let longest = idf.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        Shelf { articles, idf, longest }
+    }
+}
+
+/// The knowledge base: articles per language.
+#[derive(Debug, Clone, Default)]
+pub struct Kb {
+    shelves: HashMap<String, Shelf>,
+    /// `kb.min_score`.
+    pub min_score: f64,
+}
+
+/// An article's score for a text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub score: f64,
+    /// Whether it is offered (good enough and among the first [`MAX_OFFERS`]).
+    pub offered: bool,
+    /// The words of the mail it matched on.
+    pub matched: Vec<String>,
+}
+
+impl Kb {
+    /// No articles: nothing is ever offered.
+    pub fn empty() -> Kb {
+        Kb { shelves: HashMap::new(), min_score: DEFAULT_MIN_SCORE }
+    }
+
+    /// Load `dir/{de,en}/*.md`; `None`: the empty knowledge base. A bad
+    /// article is an error naming its file and what is wrong.
+    pub fn load(dir: Option<&Path>, min_score: f64) -> Result<Kb> {
+        let mut kb = Kb::empty();
+        kb.min_score = min_score;
+        let Some(dir) = dir else { return Ok(kb) };
+        for lang in ["de", "en"] {
+            let d = dir.join(lang);
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            let mut paths: Vec<PathBuf> =
+                entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "md")).collect();
+            paths.sort();
+            if paths.len() > MAX_ARTICLES {
+                bail!("{}: {} articles, at most {MAX_ARTICLES}", d.display(), paths.len());
+            }
+            let mut articles = Vec::new();
+            for p in paths {
+                let size = std::fs::metadata(&p).with_context(|| format!("reading {}", p.display()))?.len();
+                if size as usize > MAX_ARTICLE_BYTES {
+                    bail!("{}: {size} bytes, an article has at most {MAX_ARTICLE_BYTES}", p.display());
+                }
+                let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+                let id = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
+                let a = parse_article(&id, lang, &p, &text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+                articles.push(a);
+            }
+            kb.shelves.insert(lang.to_string(), Shelf::build(articles));
+        }
+        Ok(kb)
+    }
+
+    /// How many articles there are in `lang`.
+    pub fn len(&self, lang: &str) -> usize {
+        self.shelves.get(lang).map_or(0, |s| s.articles.len())
+    }
+
+    /// Every article, both languages.
+    pub fn articles(&self) -> impl Iterator<Item = &Article> {
+        self.shelves.values().flat_map(|s| s.articles.iter())
+    }
+
+    /// Every article of `lang` that scores above zero for `text` (its first
+    /// line is the subject), best first, with `offered` set on those the
+    /// ack would carry.
+    pub fn search(&self, lang: &str, text: &str) -> Vec<Hit> {
+        let Some(shelf) = self.shelves.get(lang) else { return Vec::new() };
+        let cut = text.char_indices().nth(MAX_QUERY_CHARS).map_or(text, |(i, _)| &text[..i]);
+        // The mail's words: exact (stemmed) and the keyword words inside its
+        // compounds, each with its weight: SUBJECT_WEIGHT in the first line
+        // (the subject names the topic), 1 in the text.
+        let mut found: HashMap<String, f64> = HashMap::new();
+        let mut inside: HashMap<String, f64> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let (first, rest) = cut.split_once('\n').unwrap_or((cut, ""));
+        for (part, boost) in [(first, SUBJECT_WEIGHT), (rest, 1.0)] {
+            for w in words(part) {
+                if seen.len() >= MAX_QUERY_WORDS {
+                    break;
+                }
+                if is_stop(&w) || !seen.insert(w.clone()) {
+                    continue;
+                }
+                let chars: Vec<(usize, char)> = w.char_indices().collect();
+                let n = chars.len();
+                let max_len = shelf.longest.min(n);
+                for i in 0..n {
+                    for len in MIN_COMPOUND_PART..=max_len {
+                        if i + len > n || (i == 0 && len == n) {
+                            continue;
+                        }
+                        let end = if i + len == n { w.len() } else { chars[i + len].0 };
+                        let piece = &w[chars[i].0..end];
+                        if shelf.idf.contains_key(piece) {
+                            let e = inside.entry(piece.to_string()).or_insert(0.0);
+                            *e = e.max(boost);
+                        }
+                    }
+                }
+                let e = found.entry(stem(&w)).or_insert(0.0);
+                *e = e.max(boost);
+            }
+        }
+        let weight = |t: &String| -> Option<f64> {
+            if let Some(b) = found.get(t) {
+                Some(*b)
+            } else if t.chars().count() >= MIN_COMPOUND_PART {
+                inside.get(t).map(|b| COMPOUND_WEIGHT * b)
+            } else {
+                None
+            }
+        };
+        let mut hits: Vec<Hit> = Vec::new();
+        for a in &shelf.articles {
+            let mut score = 0.0;
+            let mut matched: Vec<String> = Vec::new();
+            let mut counted: HashSet<&String> = HashSet::new();
+            for p in &a.phrases {
+                let ws: Vec<Option<f64>> = p.iter().map(weight).collect();
+                for (t, w) in p.iter().zip(&ws) {
+                    if let Some(w) = w
+                        && counted.insert(t)
+                    {
+                        score += w * shelf.idf.get(t).copied().unwrap_or(0.0);
+                        matched.push(t.clone());
+                    }
+                }
+                if p.len() > 1 && ws.iter().all(Option::is_some) {
+                    score += PHRASE_BONUS;
+                }
+            }
+            for t in &a.title_terms {
+                if let Some(w) = weight(t)
+                    && counted.insert(t)
+                {
+                    score += TITLE_WEIGHT * w * shelf.idf.get(t).copied().unwrap_or(0.0);
+                    matched.push(t.clone());
+                }
+            }
+            if score > 0.0 {
+                hits.push(Hit {
+                    id: a.id.clone(),
+                    title: a.title.clone(),
+                    link: a.link.clone(),
+                    score: (score * 100.0).round() / 100.0,
+                    offered: false,
+                    matched,
+                });
+            }
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        let best = hits.first().map_or(0.0, |h| h.score);
+        for h in hits.iter_mut().take(MAX_OFFERS) {
+            h.offered = h.score >= self.min_score && h.score >= best * RELATIVE_CUT;
+        }
+        hits
+    }
+
+    /// The article `id` of `lang`.
+    pub fn article(&self, lang: &str, id: &str) -> Option<&Article> {
+        self.shelves.get(lang)?.articles.iter().find(|a| a.id == id)
+    }
+}
+
+/// The categories whose new tickets get articles offered.
+pub fn searched(cat: Category) -> bool {
+    matches!(cat, Category::UsageQuestion | Category::UserManagement)
+}
+
+/// The text of an article for the ack: cut at a line end near [`EXCERPT_CHARS`].
+pub fn excerpt(text: &str) -> String {
+    if text.chars().count() <= EXCERPT_CHARS {
+        return text.to_string();
+    }
+    let end = text.char_indices().nth(EXCERPT_CHARS).map_or(text.len(), |(i, _)| i);
+    let head = &text[..end];
+    let cut = head.rfind('\n').or_else(|| head.rfind(' ')).unwrap_or(end);
+    format!("{} …", head[..cut].trim_end())
+}
+
+/// The `kb_articles` template variable of a new ticket's ack and team
+/// notification: the offered articles (`id`, `file`, `title`, `link`,
+/// `text`, `score`), empty when the category is not searched or nothing matches well.
+pub fn offers_json(kb: &Kb, cat: Category, lang: &str, subject: &str, text: &str) -> serde_json::Value {
+    if !searched(cat) {
+        return json!([]);
+    }
+    let head = text.char_indices().nth(MAX_QUERY_CHARS).map_or(text, |(i, _)| &text[..i]);
+    let query = format!("{subject}\n{head}");
+    let offers: Vec<serde_json::Value> = kb
+        .search(lang, &query)
+        .into_iter()
+        .filter(|h| h.offered)
+        .filter_map(|h| {
+            let a = kb.article(lang, &h.id)?;
+            Some(json!({"id": h.id, "file": format!("{lang}/{}.md", h.id), "title": h.title, "link": h.link,
+                        "text": excerpt(&a.text), "score": format!("{:.1}", h.score)}))
+        })
+        .collect();
+    json!(offers)
+}
+
+// ---------------------------------------------------------------------------
+// Draft articles from agents' answers (`#kb`)
+
+/// A draft article waiting for review.
+#[derive(Debug, Clone, Serialize)]
+pub struct Draft {
+    pub id: i64,
+    pub ticket: Option<i64>,
+    pub language: String,
+    pub title: String,
+    pub keywords: String,
+    pub question: String,
+    pub answer: String,
+    pub author: String,
+    pub created_at: String,
+}
+
+/// Keywords for a draft: the first distinct content words of the question
+/// (at least four letters), at most eight.
+pub fn draft_keywords(question: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let head = question.char_indices().nth(MAX_QUERY_CHARS).map_or(question, |(i, _)| &question[..i]);
+    for w in words(head) {
+        if w.chars().count() >= 4 && !is_stop(&w) && !out.contains(&w) {
+            out.push(w);
+            if out.len() == 8 {
+                break;
+            }
+        }
+    }
+    out.join(", ")
+}
+
+/// Store an agent's answer on a ticket as a draft article, in the caller's
+/// transaction; `title` empty: the ticket's subject. Returns the draft id,
+/// or None when the answer is empty (nothing to keep).
+#[allow(clippy::too_many_arguments)]
+pub fn save_draft(
+    conn: &Connection,
+    ticket: &crate::store::Ticket,
+    title: &str,
+    answer: &str,
+    author: &str,
+    row: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let answer = answer.trim();
+    if answer.is_empty() {
+        crate::store::insert_event(
+            conn,
+            Some(ticket.id),
+            Some(row),
+            now,
+            author,
+            "kb_draft",
+            "#kb without an answer text: no draft",
+        )?;
+        return Ok(None);
+    }
+    let question: String = conn
+        .query_row(
+            "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 AND disposition IN ('new_ticket', 'follow_up') ORDER BY id LIMIT 1",
+            [ticket.id],
+            |r| r.get(0),
+        )
+        .unwrap_or_default();
+    let question: String = question.chars().take(8000).collect();
+    let answer: String = answer.chars().take(16000).collect();
+    let subject = crate::words::strip_reply_prefixes(&ticket.subject);
+    let title = if title.trim().is_empty() { subject.trim().to_string() } else { title.trim().to_string() };
+    let keywords = draft_keywords(&format!("{subject}\n{question}"));
+    conn.prepare_cached(
+        "INSERT INTO kb_drafts (ticket_id, message_row, language, title, keywords, question, answer, author, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![ticket.id, row, ticket.language, title, keywords, question, answer, author, crate::store::ts(now)])?;
+    let id = conn.last_insert_rowid();
+    crate::store::insert_event(
+        conn,
+        Some(ticket.id),
+        Some(row),
+        now,
+        author,
+        "kb_draft",
+        &format!("draft article {id}: {title}"),
+    )?;
+    Ok(Some(id))
+}
+
+/// Every draft, oldest first.
+pub fn drafts(conn: &Connection) -> Result<Vec<Draft>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, ticket_id, language, title, keywords, question, answer, author, created_at FROM kb_drafts ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Draft {
+            id: r.get(0)?,
+            ticket: r.get(1)?,
+            language: r.get(2)?,
+            title: r.get(3)?,
+            keywords: r.get(4)?,
+            question: r.get(5)?,
+            answer: r.get(6)?,
+            author: r.get(7)?,
+            created_at: r.get(8)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A file name for a draft: the title's words, folded, joined by `-`.
+pub fn slug(title: &str) -> String {
+    let w = words(title);
+    let s: Vec<&str> = w.iter().map(String::as_str).take(6).collect();
+    if s.is_empty() { "article".into() } else { s.join("-") }
+}
+
+/// A draft as an article file.
+pub fn draft_file(d: &Draft) -> String {
+    format!("---\ntitle: {}\nkeywords: {}\n---\n{}\n", d.title.replace('\n', " "), d.keywords, d.answer.trim_end())
+}
+
+// ---------------------------------------------------------------------------
+// The labelled set and its rates
+
+/// One labelled question: its language, the article that should come first
+/// (`a|b`: either; None: no article fits, nothing should be offered) and the text.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    pub lang: String,
+    pub expected: Option<String>,
+    pub text: String,
+}
+
+/// Read `lang<TAB>expected or -<TAB>subject<TAB>text` lines (`#` comments);
+/// the text is searched as the pipeline searches a mail: subject, newline, text.
+pub fn read_labelled(text: &str) -> Result<Vec<Labelled>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut f = line.splitn(4, '\t');
+        let (Some(lang), Some(exp), Some(subject), Some(text)) = (f.next(), f.next(), f.next(), f.next()) else {
+            bail!("line {}: expected lang<TAB>article or -<TAB>subject<TAB>text", i + 1);
+        };
+        out.push(Labelled {
+            lang: lang.to_string(),
+            expected: (exp != "-").then(|| exp.to_string()),
+            text: format!("{subject}\n{text}"),
+        });
+    }
+    Ok(out)
+}
+
+/// The two rates of the bench.
+#[derive(Debug, Clone, Default)]
+pub struct Eval {
+    pub with_article: usize,
+    /// The right article offered first.
+    pub right_first: usize,
+    pub without_article: usize,
+    /// Nothing offered.
+    pub nothing_offered: usize,
+    /// Lines for the mistakes: what was expected, what was offered.
+    pub misses: Vec<String>,
+}
+
+impl Eval {
+    pub fn right_first_rate(&self) -> f64 {
+        self.right_first as f64 / self.with_article.max(1) as f64
+    }
+    pub fn nothing_rate(&self) -> f64 {
+        self.nothing_offered as f64 / self.without_article.max(1) as f64
+    }
+}
+
+/// The held-out set: `file<TAB>expected` lines naming mails of a labelled
+/// corpus (`fixtures/writers`), with the corpus's language, subject and new text.
+pub fn labelled_from_corpus(list: &str, corpus: &[crate::classify::eval::LabeledMail]) -> Result<Vec<Labelled>> {
+    let mut out = Vec::new();
+    for (i, line) in list.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (file, exp) =
+            line.split_once('\t').with_context(|| format!("line {}: expected file<TAB>article or -", i + 1))?;
+        let m = corpus
+            .iter()
+            .find(|m| m.file == file)
+            .with_context(|| format!("line {}: no mail {file} in the corpus", i + 1))?;
+        out.push(Labelled {
+            lang: m.lang.clone(),
+            expected: (exp != "-").then(|| exp.to_string()),
+            text: format!("{}\n{}", m.subject, m.text),
+        });
+    }
+    Ok(out)
+}
+
+/// Run the labelled set against the knowledge base.
+pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
+    let mut e = Eval::default();
+    for q in set {
+        let hits = kb.search(&q.lang, &q.text);
+        let offered: Vec<&Hit> = hits.iter().filter(|h| h.offered).collect();
+        let shown = offered.iter().map(|h| format!("{} {:.1}", h.id, h.score)).collect::<Vec<_>>().join(", ");
+        let best = hits.first().map(|h| format!("{} {:.1}", h.id, h.score)).unwrap_or_else(|| "-".into());
+        match &q.expected {
+            Some(id) => {
+                e.with_article += 1;
+                if offered.first().is_some_and(|h| id.split('|').any(|x| x == h.id)) {
+                    e.right_first += 1;
+                } else {
+                    e.misses.push(format!("want {id}, offered [{shown}] (best {best}): {}", q.text));
+                }
+            }
+            None => {
+                e.without_article += 1;
+                if offered.is_empty() {
+                    e.nothing_offered += 1;
+                } else {
+                    e.misses.push(format!("want nothing, offered [{shown}]: {}", q.text));
+                }
+            }
+        }
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_fold_umlauts_and_the_stemmer_conflates_inflections() {
+        assert_eq!(words("Passwörter zurücksetzen, bitte!"), ["passworter", "zurucksetzen", "bitte"]);
+        for (a, b) in [
+            ("passworter", "passwort"),
+            ("zurucksetzen", "zurucksetze"),
+            ("printing", "printed"),
+            ("benutzers", "benutzern"),
+        ] {
+            assert_eq!(stem(a), stem(b), "{a} / {b}");
+        }
+        assert_eq!(stem("user"), "user", "a stem keeps four characters");
+        assert_eq!(terms("Ich habe mein Passwort vergessen"), ["passwort", "vergess"]);
+        assert_eq!(stem("dienstplan"), "dienstplan");
+    }
+
+    #[test]
+    fn a_compound_of_the_mail_holds_a_keyword() {
+        let a = parse_article(
+            "pw",
+            "de",
+            Path::new("pw.md"),
+            "---\ntitle: Passwort\nkeywords: passwort vergessen, kennwort\n---\nText",
+        )
+        .unwrap();
+        let kb = Kb { shelves: HashMap::from([("de".to_string(), Shelf::build(vec![a]))]), min_score: 0.1 };
+        let hits = kb.search("de", "Passwortvergessenfunktion geht nicht");
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].offered && hits[0].matched.contains(&"passwort".to_string()), "{hits:?}");
+        assert!(kb.search("de", "Dienstplan drucken").is_empty());
+    }
+
+    #[test]
+    fn the_excerpt_is_cut_at_a_line_end() {
+        let long = "Zeile eins.\n".repeat(100);
+        let e = excerpt(&long);
+        assert!(e.ends_with(" …") && e.chars().count() <= EXCERPT_CHARS + 2, "{e}");
+        assert_eq!(excerpt("kurz"), "kurz");
+    }
+}
