@@ -321,7 +321,7 @@ pub struct Config {
     pub report_send_at: NaiveTime,
     /// `[retention]`: when raw mails, attachments and outgoing mails of
     /// closed tickets leave the store (0: never).
-    pub retention: crate::store::retention::Policy,
+    pub retention: RetentionPolicy,
     /// `[transport] max_per_minute`: mails handed to the transport per
     /// minute at most (0: no limit; Microsoft 365 allows 30).
     pub max_per_minute: u32,
@@ -336,6 +336,28 @@ pub struct Config {
     /// `[spam]`: upstream spam verdict thresholds and the check of unknown
     /// senders' marketing and phishing (read by `hygiene`).
     pub spam: SpamThresholds,
+}
+
+/// `[retention]`: days after which each kind goes (0: kept for ever).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// The raw bytes of incoming mails (`raw_after_days`).
+    pub raw_after_days: u32,
+    /// The bytes of incoming mails' attachments (`attachments_after_days`).
+    pub attachments_after_days: u32,
+    /// The raw bytes of outgoing mails (`outgoing_after_days`).
+    pub outgoing_after_days: u32,
+}
+
+impl RetentionPolicy {
+    pub fn is_off(&self) -> bool {
+        *self == RetentionPolicy::default()
+    }
+
+    /// Every kind after `days` (`supportd purge --older-than`).
+    pub fn all(days: u32) -> RetentionPolicy {
+        RetentionPolicy { raw_after_days: days, attachments_after_days: days, outgoing_after_days: days }
+    }
 }
 
 /// `[spam]` validated; every bad key named, defaults for the missing ones.
@@ -1142,7 +1164,7 @@ impl Config {
         };
 
         let r = raw.retention.unwrap_or_default();
-        let retention = crate::store::retention::Policy {
+        let retention = RetentionPolicy {
             raw_after_days: c.days_or_count("retention.raw_after_days", r.raw_after_days, 0, 36_500),
             attachments_after_days: c.days_or_count(
                 "retention.attachments_after_days",

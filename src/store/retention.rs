@@ -17,27 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{compact, get_state, set_state, ts};
 
-/// `[retention]`: days after which each kind goes (0: kept for ever).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Policy {
-    /// The raw bytes of incoming mails (`raw_after_days`).
-    pub raw_after_days: u32,
-    /// The bytes of incoming mails' attachments (`attachments_after_days`).
-    pub attachments_after_days: u32,
-    /// The raw bytes of outgoing mails (`outgoing_after_days`).
-    pub outgoing_after_days: u32,
-}
-
-impl Policy {
-    pub fn is_off(&self) -> bool {
-        *self == Policy::default()
-    }
-
-    /// Every kind after `days` (`supportd purge --older-than`).
-    pub fn all(days: u32) -> Policy {
-        Policy { raw_after_days: days, attachments_after_days: days, outgoing_after_days: days }
-    }
-}
+/// `[retention]` as configured; it lives in `config` (which imports no store).
+pub use crate::config::RetentionPolicy as Policy;
 
 /// What a purge removed (or, dry, would remove).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
