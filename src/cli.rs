@@ -146,6 +146,38 @@ pub enum Command {
         #[arg(long)]
         send: bool,
     },
+    /// Retention by hand: remove the raw bytes of mails, their attachments and the outgoing mails of
+    /// tickets closed more than DAYS ago (ticket data, events and report figures stay).
+    Purge {
+        /// Days: 365 or 365d.
+        #[arg(long, value_name = "DAYS")]
+        older_than: String,
+        /// Only count what would go; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erasure (GDPR Art. 17): remove a person's (ADDRESS) or a customer's (DOMAIN) mails, names and
+    /// addresses everywhere in the store, keeping the counts reports need; writes a receipt.
+    Forget {
+        /// m.keller@kunde.de or kunde.de.
+        #[arg(required_unless_present = "receipts", conflicts_with = "receipts")]
+        who: Option<String>,
+        /// Only count what would go; change nothing, write no receipt.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who asks for it, for the receipt [default: $SUDO_USER, else $USER].
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        /// List the receipts of earlier erasures instead.
+        #[arg(long)]
+        receipts: bool,
+        /// One JSON object (per receipt) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Customers: the handover mail at support start (`customer welcome NAME`).
     Customer {
         #[command(subcommand)]
@@ -177,9 +209,18 @@ pub enum TicketsCmd {
         /// Only tickets in this status (new, open, in_progress, waiting, forwarded, resolved, closed).
         #[arg(long)]
         status: Option<String>,
-        /// Only tickets of this customer (its name, any case).
+        /// Only tickets of this customer (its name, any case) or requester (an address).
         #[arg(long)]
         customer: Option<String>,
+        /// Only rows from this day on (YYYY-MM-DD, or an RFC 3339 time).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many rows (a page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only rows after this one (the last of the page before: its number or tag).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// One ticket with its mails and events.
     Show {
@@ -198,6 +239,27 @@ pub enum MessagesCmd {
         /// One JSON object per mail instead of text.
         #[arg(long)]
         json: bool,
+        /// Only mails with this disposition (new_ticket, follow_up, bounce, quarantined, ...).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only mails of this ticket (MT-000123 or its number).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Only mails of this customer's tickets (its name, any case).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only mails from this address.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only rows from this day on (YYYY-MM-DD, or an RFC 3339 time).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many rows (a page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only rows after this one (the last of the page before: its number or tag).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// One stored mail with its processing trail (what each stage decided).
     Show {
@@ -217,8 +279,26 @@ pub enum OutboxCmd {
         #[arg(long)]
         json: bool,
         /// Only mails in this state: queued, held, sent or failed.
-        #[arg(long, value_parser = store::OUTBOX_STATES)]
+        #[arg(long, alias = "status", value_parser = store::OUTBOX_STATES)]
         state: Option<String>,
+        /// Only mails of this ticket (MT-000123 or its number).
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Only mails of this customer's tickets (its name, any case).
+        #[arg(long)]
+        customer: Option<String>,
+        /// Only mails to this address.
+        #[arg(long, alias = "to")]
+        recipient: Option<String>,
+        /// Only rows from this day on (YYYY-MM-DD, or an RFC 3339 time).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many rows (a page).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Only rows after this one (the last of the page before: its number or tag).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Queue a failed (or waiting) outgoing mail for sending now.
     Retry {
@@ -548,7 +628,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let cfg = load_config(&path)?;
             let store = open_existing(&cfg)?;
             match cmd {
-                TicketsCmd::List { json, status, customer } => {
+                TicketsCmd::List { json, status, customer, since, limit, after } => {
                     if let Some(s) = &status
                         && crate::domain::Status::parse(s).is_none()
                     {
@@ -558,7 +638,15 @@ pub fn run(cli: Cli) -> Result<()> {
                         ))
                         .into());
                     }
-                    let tickets = store::list_tickets(store.conn(), status.as_deref(), customer.as_deref())?;
+                    let filter = store::listing::Filter {
+                        status,
+                        customer,
+                        since: since_arg(since)?,
+                        after: row_arg(&cfg, "--after", after)?,
+                        limit,
+                        ..Default::default()
+                    };
+                    let tickets = store::listing::tickets(store.conn(), &filter)?;
                     for t in tickets {
                         if json {
                             println!("{}", json_line(&ticket_json(&cfg, store.conn(), &t)?));
@@ -657,7 +745,7 @@ pub fn run(cli: Cli) -> Result<()> {
                         &json!({"id": m.entry.id, "message_id": m.entry.message_id, "from": m.entry.from_addr, "subject": m.entry.subject,
                            "disposition": m.entry.disposition, "ticket": ticket, "received_at": m.entry.received_at, "arrived_at": m.entry.arrived_at.as_deref().unwrap_or(&m.entry.received_at),
                            "reason": m.entry.reason, "source": m.entry.source, "trail": m.trail, "new_text": m.new_text,
-                           "size": m.size})
+                           "size": m.size, "raw_removed_at": m.raw_removed_at, "raw_size": m.raw_size})
                     )
                 );
             } else {
@@ -667,7 +755,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("  subject     {}", shown(m.entry.subject.as_deref().unwrap_or("")));
                 println!("  ticket      {}", ticket.as_deref().unwrap_or("-"));
                 println!("  received    {} via {}", m.entry.received_at, shown(&m.entry.source));
-                println!("  size        {} bytes", m.size);
+                match &m.raw_removed_at {
+                    Some(at) => println!(
+                        "  size        {} bytes when it came; its raw bytes were removed at {at} (retention or erasure)",
+                        m.raw_size.unwrap_or(0)
+                    ),
+                    None => println!("  size        {} bytes", m.size),
+                }
                 if let Some(r) = &m.entry.reason {
                     println!("  reason      {}", shown(r));
                 }
@@ -796,6 +890,102 @@ pub fn run(cli: Cli) -> Result<()> {
                 Err(crate::status::Exit { code: crate::status::EXIT_DEGRADED, message: String::new() }.into())
             }
         }
+        Command::Purge { older_than, dry_run, json } => {
+            let days: u32 =
+                older_than.trim().trim_end_matches('d').parse().ok().filter(|d| *d > 0).ok_or_else(|| {
+                    UsageError(format!("--older-than {older_than:?}: must be a number of days like 365 or 365d"))
+                })?;
+            let cfg = load_config(&path)?;
+            let mut store =
+                if dry_run { open_existing(&cfg)? } else { Store::open_existing_writable(&cfg.store_path)? };
+            let before = crate::status::store_bytes(&cfg.store_path);
+            let policy = store::retention::Policy::all(days);
+            let f = store::retention::purge(store.conn_mut(), &policy, Utc::now(), dry_run)?;
+            let after = crate::status::store_bytes(&cfg.store_path);
+            if json {
+                let mut v = serde_json::to_value(&f)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("dry_run".into(), dry_run.into());
+                    o.insert("older_than_days".into(), days.into());
+                    o.insert("store_bytes_before".into(), before.into());
+                    o.insert("store_bytes_after".into(), after.into());
+                }
+                println!("{}", json_line(&v));
+            } else {
+                println!(
+                    "{}{} raw mails, {} attachments ({} bodies), {} outgoing mails older than {days} days of closed tickets: {} stored bytes; store {} -> {} bytes",
+                    if dry_run { "would remove " } else { "removed " },
+                    f.raw_mails,
+                    f.attachments,
+                    f.blobs,
+                    f.outgoing,
+                    f.bytes,
+                    before,
+                    after
+                );
+            }
+            Ok(())
+        }
+        Command::Forget { who, dry_run, by, receipts, json } => {
+            let cfg = load_config(&path)?;
+            if receipts {
+                let store = open_existing(&cfg)?;
+                for r in store::erasure::receipts(store.conn())? {
+                    if json {
+                        println!("{}", json_line(&serde_json::to_value(&r)?));
+                    } else {
+                        println!(
+                            "#{:<4} {}  {:<7} sha256:{}  by {}  {}",
+                            r.id,
+                            r.at,
+                            r.kind,
+                            r.subject_sha256,
+                            shown(&r.requested_by),
+                            r.summary
+                        );
+                    }
+                }
+                return Ok(());
+            }
+            let raw = who.unwrap_or_default();
+            let subject = store::erasure::Subject::parse(&raw).ok_or_else(|| {
+                UsageError(format!("{raw:?}: not an address (name@domain.de) or a domain (domain.de)"))
+            })?;
+            let by = by
+                .or_else(|| std::env::var("SUDO_USER").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .filter(|b| !b.trim().is_empty())
+                .ok_or_else(|| UsageError("--by NAME: who asks for the erasure (no $SUDO_USER or $USER)".into()))?;
+            let mut store = Store::open_existing_writable(&cfg.store_path)?;
+            let s = store::erasure::forget(store.conn_mut(), &subject, &by, Utc::now(), dry_run)?;
+            if json {
+                let mut v = serde_json::to_value(&s)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("dry_run".into(), dry_run.into());
+                    o.insert("requested_by".into(), by.into());
+                }
+                println!("{}", json_line(&v));
+            } else {
+                println!(
+                    "{}{} tickets anonymised, {} mails and {} outgoing mails erased, {} participants, {} attachments ({} bodies), {} mentions, {} other mails naming them{}",
+                    if dry_run { "would erase: " } else { "erased: " },
+                    s.tickets,
+                    s.messages,
+                    s.outgoing,
+                    s.participants,
+                    s.attachments,
+                    s.blobs,
+                    s.mentions,
+                    s.other_mails,
+                    if dry_run {
+                        String::new()
+                    } else {
+                        format!("; receipt written (by {by}; supportd forget --receipts)")
+                    }
+                );
+            }
+            Ok(())
+        }
         Command::Backup { path: dest } => {
             let cfg = load_config(&path)?;
             let store = open_existing(&cfg)?;
@@ -803,10 +993,19 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{} -> {} (mode 0600)", cfg.store_path.display(), dest.display());
             Ok(())
         }
-        Command::Messages { cmd: MessagesCmd::List { json } } => {
+        Command::Messages { cmd: MessagesCmd::List { json, status, ticket, customer, from, since, limit, after } } => {
             let cfg = load_config(&path)?;
             let store = open_existing(&cfg)?;
-            for m in store::list_messages(store.conn(), None, None)? {
+            let filter = store::listing::Filter {
+                status,
+                ticket: row_arg(&cfg, "--ticket", ticket)?,
+                customer,
+                recipient: from,
+                since: since_arg(since)?,
+                after: row_arg(&cfg, "--after", after)?,
+                limit,
+            };
+            for m in store::listing::messages(store.conn(), &filter)? {
                 let ticket = m.ticket_id.map(|t| tag(&cfg, t));
                 if json {
                     println!(
@@ -831,13 +1030,19 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Outbox { cmd: OutboxCmd::List { json, state } } => {
+        Command::Outbox { cmd: OutboxCmd::List { json, state, ticket, customer, recipient, since, limit, after } } => {
             let cfg = load_config(&path)?;
             let store = open_existing(&cfg)?;
-            let rows = match &state {
-                Some(s) => store::list_outbox_in_state(store.conn(), s)?,
-                None => store::list_outbox(store.conn(), None)?,
+            let filter = store::listing::Filter {
+                status: state,
+                ticket: row_arg(&cfg, "--ticket", ticket)?,
+                customer,
+                recipient,
+                since: since_arg(since)?,
+                after: row_arg(&cfg, "--after", after)?,
+                limit,
             };
+            let rows = store::listing::outbox(store.conn(), &filter)?;
             for o in rows {
                 if json {
                     println!("{}", json_line(&outbox_json(&cfg, &o)));
@@ -1046,6 +1251,27 @@ pub fn json_line(v: &serde_json::Value) -> String {
     out
 }
 
+/// `--since`: a date or an RFC 3339 time.
+fn since_arg(s: Option<String>) -> Result<Option<String>> {
+    s.map(|s| {
+        store::listing::parse_since(&s)
+            .ok_or_else(|| UsageError(format!("--since {s:?}: not a date (YYYY-MM-DD) or RFC 3339 time")).into())
+    })
+    .transpose()
+}
+
+/// `--ticket` / `--after`: a row number, or a ticket tag (`MT-000123`, `[MT-000123]`).
+fn row_arg(cfg: &Config, flag: &str, s: Option<String>) -> Result<Option<i64>> {
+    let Some(s) = s else { return Ok(None) };
+    let bare = s.trim().trim_start_matches('[').trim_end_matches(']').trim_start_matches('#');
+    if let Ok(n) = bare.parse::<i64>() {
+        return Ok(Some(n));
+    }
+    TicketTag::parse(&cfg.tag_prefix, bare).map(|t| Some(t.number)).ok_or_else(|| {
+        UsageError(format!("{flag} {s:?}: not a number or a ticket tag like {}-000123", cfg.tag_prefix)).into()
+    })
+}
+
 fn tag(cfg: &Config, n: i64) -> String {
     TicketTag::new(&cfg.tag_prefix, n).to_string()
 }
@@ -1095,6 +1321,9 @@ fn outbox_json(cfg: &Config, o: &store::OutboxEntry) -> serde_json::Value {
     })
 }
 
+/// Mail bytes per `ingest` transaction at most (besides `--batch` mails).
+pub const INGEST_BATCH_BYTES: usize = 2 << 20;
+
 /// `ingest`: every path through the pipeline in batches, Maildir files
 /// acknowledged after their batch committed, then the outbox sent once.
 pub fn ingest(store: Store, pipeline: &Pipeline, paths: &[PathBuf], batch: usize, send: bool) -> Result<()> {
@@ -1114,10 +1343,20 @@ pub fn ingest_with(
     let all = source::collect_paths(paths).map_err(|e| UsageError(format!("{e:#}")))?;
     let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let mut total = 0usize;
-    for chunk in all.chunks(batch) {
-        let mut items = Vec::with_capacity(chunk.len());
-        for (p, maildir) in chunk {
-            items.push(source::read_item(p, *maildir)?);
+    let mut rest: &[(PathBuf, bool)] = &all;
+    while !rest.is_empty() {
+        // A batch ends at `batch` mails or INGEST_BATCH_BYTES of them:
+        // memory stays flat when the mails are large.
+        let mut items = Vec::with_capacity(batch.min(rest.len()));
+        let mut bytes = 0usize;
+        while let Some(((p, maildir), tail)) = rest.split_first() {
+            if items.len() >= batch || (bytes >= INGEST_BATCH_BYTES && !items.is_empty()) {
+                break;
+            }
+            let item = source::read_item(p, *maildir)?;
+            bytes += item.raw.len();
+            items.push(item);
+            rest = tail;
         }
         // The raw bytes move into the batch (only the source and the Maildir
         // file of an item are needed after it).

@@ -319,6 +319,14 @@ pub struct Config {
     /// Local time (support time zone) at which periodic reports go out on the
     /// first working day of a cycle (`[reports] send_at`, default 08:00).
     pub report_send_at: NaiveTime,
+    /// `[retention]`: when raw mails, attachments and outgoing mails of
+    /// closed tickets leave the store (0: never).
+    pub retention: RetentionPolicy,
+    /// `[transport] max_per_minute`: mails handed to the transport per
+    /// minute at most (0: no limit; Microsoft 365 allows 30).
+    pub max_per_minute: u32,
+    /// `[transport] max_concurrency`: sends in flight at once (1: one after the other).
+    pub max_concurrency: u32,
     /// The knowledge base (`[kb] path`, default `kb/` beside the config if
     /// it exists); `None`: no articles are offered.
     pub kb_path: Option<PathBuf>,
@@ -328,6 +336,28 @@ pub struct Config {
     /// `[spam]`: upstream spam verdict thresholds and the check of unknown
     /// senders' marketing and phishing (read by `hygiene`).
     pub spam: SpamThresholds,
+}
+
+/// `[retention]`: days after which each kind goes (0: kept for ever).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// The raw bytes of incoming mails (`raw_after_days`).
+    pub raw_after_days: u32,
+    /// The bytes of incoming mails' attachments (`attachments_after_days`).
+    pub attachments_after_days: u32,
+    /// The raw bytes of outgoing mails (`outgoing_after_days`).
+    pub outgoing_after_days: u32,
+}
+
+impl RetentionPolicy {
+    pub fn is_off(&self) -> bool {
+        *self == RetentionPolicy::default()
+    }
+
+    /// Every kind after `days` (`supportd purge --older-than`).
+    pub fn all(days: u32) -> RetentionPolicy {
+        RetentionPolicy { raw_after_days: days, attachments_after_days: days, outgoing_after_days: days }
+    }
 }
 
 /// `[spam]` validated; every bad key named, defaults for the missing ones.
@@ -412,6 +442,18 @@ impl Checker<'_> {
             rule: rule.into(),
             value: format!("{value:?}"),
         });
+    }
+
+    /// A whole number in `0..=max` (absent: `default`).
+    fn days_or_count(&mut self, key: &str, v: Option<i64>, default: u32, max: u32) -> u32 {
+        match v {
+            None => default,
+            Some(n) if (0..=i64::from(max)).contains(&n) => n as u32,
+            Some(n) => {
+                self.bad(key, format!("must be a whole number from 0 to {max}"), n);
+                default
+            }
+        }
     }
 
     fn missing(&mut self, key: impl Into<String>) {
@@ -817,6 +859,15 @@ impl Config {
         };
 
         let t = raw.transport.unwrap_or_default();
+        let max_per_minute = c.days_or_count("transport.max_per_minute", t.max_per_minute, 0, 100_000);
+        let max_concurrency = match t.max_concurrency {
+            None => 1,
+            Some(n) if (1..=16).contains(&n) => n as u32,
+            Some(n) => {
+                c.bad("transport.max_concurrency", "must be a whole number from 1 to 16", n);
+                1
+            }
+        };
         let transport = match t.kind.as_deref() {
             None | Some("file") => {
                 let path = t.path.as_deref().map(|p| c.path(p));
@@ -1112,6 +1163,18 @@ impl Config {
             None => c.path("templates"),
         };
 
+        let r = raw.retention.unwrap_or_default();
+        let retention = RetentionPolicy {
+            raw_after_days: c.days_or_count("retention.raw_after_days", r.raw_after_days, 0, 36_500),
+            attachments_after_days: c.days_or_count(
+                "retention.attachments_after_days",
+                r.attachments_after_days,
+                0,
+                36_500,
+            ),
+            outgoing_after_days: c.days_or_count("retention.outgoing_after_days", r.outgoing_after_days, 0, 36_500),
+        };
+
         let metrics_listen = match raw.metrics.and_then(|m| m.listen) {
             None => None,
             Some(a) => match a.parse::<std::net::SocketAddr>() {
@@ -1239,6 +1302,9 @@ impl Config {
             classifier_path,
             templates_path,
             metrics_listen,
+            retention,
+            max_per_minute,
+            max_concurrency,
             sla,
             report_send_at,
             spam,

@@ -462,7 +462,9 @@ async fn clock_pass(pipeline: &Arc<SharedPipeline>, store: &Arc<Mutex<Store>>) -
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
         let mut s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-        crate::schedule::tick_store(&pipeline, &mut s, Utc::now())
+        let t = crate::schedule::tick_store(&pipeline, &mut s, Utc::now())?;
+        crate::store::retention::tick_logged(s.conn_mut(), &pipeline.cfg.retention, Utc::now());
+        Ok(t)
     })
     .await?
 }

@@ -89,68 +89,43 @@ pub async fn deliver_due_until(
             return Ok(pass);
         }
         let mut claimed_any = false;
-        for (row, raw) in due {
-            if stop() {
-                return Ok(pass);
+        let mut due = due.into_iter().peekable();
+        while due.peek().is_some() {
+            // Up to `max_concurrency` rows, each claimed right before its
+            // send (at most that many are in flight, and leased, when the
+            // process dies), then sent at once.
+            let mut group = Vec::new();
+            while group.len() < transport.concurrency() {
+                let Some((row, raw)) = due.next() else { break };
+                if stop() || !transport.wait_for_slot(&stop).await {
+                    break;
+                }
+                let claimed = {
+                    let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+                    let t = now();
+                    store::outbox_claim(s.conn(), row.id, t, t + LEASE)?
+                };
+                if claimed {
+                    group.push((row, raw));
+                }
             }
-            // Claimed one at a time, right before its send: at most one row
-            // is in flight (and leased) when the process dies.
-            let claimed = {
-                let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-                let t = now();
-                store::outbox_claim(s.conn(), row.id, t, t + LEASE)?
-            };
-            if !claimed {
+            if group.is_empty() {
+                if stop() {
+                    return Ok(pass);
+                }
                 continue;
             }
             claimed_any = true;
-            let result = transport.send(row.id, &row.kind, from, &row.recipients, &raw).await;
-            let attempts = row.attempts + 1;
-            let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
-            let (id, kind, to) = (row.id, row.kind.as_str(), angle_list(&row.recipients));
-            let err = match result {
-                Ok(()) => {
-                    store::outbox_mark_sent(s.conn(), row.id, now())?;
-                    status::HEALTH.relay_ok(now());
-                    info!(outbox = id, kind, to, status = "sent", "sent outbox={id} kind={kind} to={to} status=sent");
-                    pass.sent += 1;
-                    continue;
-                }
-                Err(e) => e,
-            };
-            status::HEALTH.send_failed(&err.to_string(), now());
-            if let SendError::Unreachable(m) = err {
-                // Not this mail's fault: never given up for it. Due again at
-                // once, so the next round (the caller decides when) takes
-                // the queue as a whole; the caller logs one line for the round.
-                store::outbox_mark_retry(s.conn(), row.id, now(), &format!("unreachable: {m}"))?;
-                pass.retry += 1;
-                pass.unreachable = Some(m);
-                return Ok(pass);
+            let results = futures::future::join_all(
+                group.iter().map(|(row, raw)| transport.send(row.id, &row.kind, from, &row.recipients, raw)),
+            )
+            .await;
+            let mut unreachable = false;
+            for ((row, _), result) in group.iter().zip(results) {
+                unreachable |= settle(store, row, result, now(), &mut pass)?;
             }
-            let permanent = matches!(err, SendError::Permanent(_));
-            if (permanent && attempts >= MAX_PERMANENT_ATTEMPTS) || attempts >= MAX_ATTEMPTS {
-                store::outbox_mark_failed(s.conn(), row.id, &err.to_string())?;
-                warn!(
-                    outbox = id,
-                    kind,
-                    to,
-                    status = "failed",
-                    "failed outbox={id} kind={kind} to={to} status=failed attempts={attempts} (given up): {err}"
-                );
-                pass.failed += 1;
-            } else {
-                let next = now() + backoff(attempts);
-                store::outbox_mark_retry(s.conn(), row.id, next, &err.to_string())?;
-                pass.retry += 1;
-                warn!(
-                    outbox = id,
-                    kind,
-                    to,
-                    status = "deferred",
-                    "deferred outbox={id} kind={kind} to={to} status=deferred attempts={attempts} next={}: {err}",
-                    store::ts(next)
-                );
+            if unreachable || stop() {
+                return Ok(pass);
             }
         }
         if !claimed_any {
@@ -158,6 +133,66 @@ pub async fn deliver_due_until(
             return Ok(pass);
         }
     }
+}
+
+/// Record one send's result: sent, retry later, or failed for good.
+/// Returns whether the destination as a whole could not be reached (the
+/// caller ends the pass; the row is due again at once).
+fn settle(
+    store: &Arc<Mutex<Store>>,
+    row: &store::OutboxEntry,
+    result: Result<(), SendError>,
+    now: DateTime<Utc>,
+    pass: &mut Pass,
+) -> Result<bool> {
+    let attempts = row.attempts + 1;
+    let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
+    let (id, kind, to) = (row.id, row.kind.as_str(), angle_list(&row.recipients));
+    let err = match result {
+        Ok(()) => {
+            store::outbox_mark_sent(s.conn(), row.id, now)?;
+            status::HEALTH.relay_ok(now);
+            info!(outbox = id, kind, to, status = "sent", "sent outbox={id} kind={kind} to={to} status=sent");
+            pass.sent += 1;
+            return Ok(false);
+        }
+        Err(e) => e,
+    };
+    status::HEALTH.send_failed(&err.to_string(), now);
+    if let SendError::Unreachable(m) = err {
+        // Not this mail's fault: never given up for it. Due again at
+        // once, so the next round (the caller decides when) takes
+        // the queue as a whole; the caller logs one line for the round.
+        store::outbox_mark_retry(s.conn(), row.id, now, &format!("unreachable: {m}"))?;
+        pass.retry += 1;
+        pass.unreachable = Some(m);
+        return Ok(true);
+    }
+    let permanent = matches!(err, SendError::Permanent(_));
+    if (permanent && attempts >= MAX_PERMANENT_ATTEMPTS) || attempts >= MAX_ATTEMPTS {
+        store::outbox_mark_failed(s.conn(), row.id, &err.to_string())?;
+        warn!(
+            outbox = id,
+            kind,
+            to,
+            status = "failed",
+            "failed outbox={id} kind={kind} to={to} status=failed attempts={attempts} (given up): {err}"
+        );
+        pass.failed += 1;
+    } else {
+        let next = now + backoff(attempts);
+        store::outbox_mark_retry(s.conn(), row.id, next, &err.to_string())?;
+        pass.retry += 1;
+        warn!(
+            outbox = id,
+            kind,
+            to,
+            status = "deferred",
+            "deferred outbox={id} kind={kind} to={to} status=deferred attempts={attempts} next={}: {err}",
+            store::ts(next)
+        );
+    }
+    Ok(false)
 }
 
 #[cfg(test)]

@@ -31,6 +31,10 @@ pub struct Attachment {
     pub data: Vec<u8>,
     /// Why ops should look at it (`winmail.dat`), if anything.
     pub flag: Option<String>,
+    /// Where its base64 text lies in the raw mail (a top-level part only):
+    /// the store keeps the decoded bytes once and the raw mail without them
+    /// (`store::compact`), when re-encoding gives exactly these bytes.
+    pub encoded: Option<std::ops::Range<usize>>,
 }
 
 /// The facts of one mail that the pipeline decides on.
@@ -724,7 +728,10 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         let flag = filename
             .eq_ignore_ascii_case("winmail.dat")
             .then(|| "winmail.dat (Outlook TNEF): contents not decoded".to_string());
-        attachments.push(Attachment { filename, content_type: ct, data: part.contents().to_vec(), flag });
+        let encoded = (part.encoding == mail_parser::Encoding::Base64)
+            .then_some(part.offset_body as usize..part.offset_end as usize)
+            .filter(|r| r.start < r.end);
+        attachments.push(Attachment { filename, content_type: ct, data: part.contents().to_vec(), flag, encoded });
     }
 
     Ok(InboundMail {

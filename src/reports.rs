@@ -450,18 +450,16 @@ pub fn compute(
     let mut per_month: Vec<((i32, u32), usize)> = period.months().into_iter().map(|m| (m, 0)).collect();
     let (mut billable, mut covered) = (0, 0);
 
-    for t in store::list_tickets(conn, None, None)? {
-        if t.merged_into.is_some() || t.customer.as_deref() != Some(customer.name.as_str()) {
-            continue;
-        }
+    // Only the tickets the period can show, read with their histories and
+    // escalations in three queries (a yearly report of a busy customer
+    // looked at every ticket of the store, four queries each).
+    for (t, raw_history, raw_escalations) in store::report_tickets(conn, &customer.name, start, end)? {
         let Some(created) = store::parse_ts(&t.created_at) else { continue };
         if created >= end {
             continue;
         }
-        let history: Vec<(Status, DateTime<Utc>)> = store::status_history(conn, t.id)?
-            .into_iter()
-            .filter_map(|(s, at)| Some((Status::parse(&s)?, store::parse_ts(&at)?)))
-            .collect();
+        let history: Vec<(Status, DateTime<Utc>)> =
+            raw_history.iter().filter_map(|(s, at)| Some((Status::parse(s)?, store::parse_ts(at)?))).collect();
         let status_end = history.iter().rev().find(|(_, at)| *at < end).map(|(s, _)| *s).unwrap_or(Status::New);
         let opened_in = created >= start;
         let closed_in =
@@ -483,12 +481,12 @@ pub fn compute(
         let target = Duration::seconds((p.cfg.sla_targets(cat, prio).0 * 3600.0).round() as i64);
         let (fr, sla) = match fr_at {
             Some(f) => {
-                let pauses = store::waiting_intervals(conn, t.id, f)?;
+                let pauses = store::waiting_from_history(&raw_history, f);
                 let d = p.calendar.support_time_between_excluding(created, f, &pauses);
                 (Some(d.num_minutes()), if d <= target { "met" } else { "missed" })
             }
             None => {
-                let pauses = store::waiting_intervals(conn, t.id, end)?;
+                let pauses = store::waiting_from_history(&raw_history, end);
                 let d = p.calendar.support_time_between_excluding(created, end, &pauses);
                 if !status_end.is_open() {
                     // Closed without an answer by mail (e.g. solved by phone): no measurement.
@@ -500,7 +498,7 @@ pub fn compute(
                 }
             }
         };
-        let esc: Vec<(DateTime<Utc>, String)> = store::ticket_events(conn, t.id, "escalation")?
+        let esc: Vec<(DateTime<Utc>, String)> = raw_escalations
             .into_iter()
             .filter_map(|(at, detail)| Some((store::parse_ts(&at)?, detail)))
             .filter(|(at, _)| *at >= start && *at < end)

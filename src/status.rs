@@ -325,6 +325,12 @@ pub struct Figures {
     pub next_report: Option<String>,
     /// The store file plus its WAL, bytes.
     pub store_bytes: u64,
+    /// Free pages inside the file (reused by new rows; handed back by the incremental vacuum), bytes.
+    pub store_free_bytes: i64,
+    /// What retention removed since the store exists (`[retention]`, `supportd purge`).
+    pub retention: crate::store::retention::Freed,
+    /// When retention last removed something.
+    pub retention_last_at: Option<String>,
 }
 
 fn grouped(conn: &Connection, sql: &str, all: impl Iterator<Item = &'static str>) -> Result<BTreeMap<String, i64>> {
@@ -371,12 +377,19 @@ pub fn figures(conn: &Connection, store_path: &Path, now: DateTime<Utc>) -> Resu
             Status::ALL.iter().map(|s| s.as_str()),
         )?,
         next_escalation: conn.query_row(
-            "SELECT min(first_response_due) FROM tickets WHERE first_response_at IS NULL AND status IN ('new', 'open', 'in_progress') AND level < 3",
+            "SELECT min(first_response_due) FROM tickets INDEXED BY tickets_unanswered \
+             WHERE first_response_at IS NULL AND status IN ('new', 'open', 'in_progress') AND level < 3",
             [],
             |r| r.get(0),
         )?,
         next_report: store::get_state(conn, "report.next_due")?,
         store_bytes: store_bytes(store_path),
+        store_free_bytes: {
+            let (size, _, free) = store::retention::pages(conn)?;
+            size * free
+        },
+        retention: store::retention::totals(conn)?,
+        retention_last_at: store::get_state(conn, store::retention::LAST_KEY)?,
     })
 }
 
@@ -586,7 +599,17 @@ pub fn report_text(r: &Report) -> String {
     );
     let _ = writeln!(s, "next escalation {}", o(&f.next_escalation));
     let _ = writeln!(s, "next report     {}", o(&f.next_report));
-    let _ = writeln!(s, "store           {} bytes", f.store_bytes);
+    let _ = writeln!(s, "store           {} bytes ({} free inside)", f.store_bytes, f.store_free_bytes);
+    let r = &f.retention;
+    let _ = writeln!(
+        s,
+        "retention freed {} bytes: {} raw mails, {} attachments, {} outgoing mails (last {})",
+        r.bytes,
+        r.raw_mails,
+        r.attachments,
+        r.outgoing,
+        o(&f.retention_last_at)
+    );
     s
 }
 
@@ -658,6 +681,18 @@ pub fn metrics_text(f: &Figures, h: &Health, now: DateTime<Utc>) -> String {
     let _ = writeln!(s, "supportd_relay_up {}", (h.relay.state != "down") as i32);
     head(&mut s, "supportd_store_bytes", "gauge", "Size of the SQLite store and its WAL.");
     let _ = writeln!(s, "supportd_store_bytes {}", f.store_bytes);
+    head(&mut s, "supportd_store_free_bytes", "gauge", "Free pages inside the store file, bytes.");
+    let _ = writeln!(s, "supportd_store_free_bytes {}", f.store_free_bytes);
+    head(&mut s, "supportd_retention_freed_bytes_total", "counter", "Stored bytes retention removed.");
+    let _ = writeln!(s, "supportd_retention_freed_bytes_total {}", f.retention.bytes);
+    head(&mut s, "supportd_retention_removed_total", "counter", "What retention removed, by kind.");
+    for (kind, n) in [
+        ("raw_mail", f.retention.raw_mails),
+        ("attachment", f.retention.attachments),
+        ("outgoing_mail", f.retention.outgoing),
+    ] {
+        let _ = writeln!(s, "supportd_retention_removed_total{{kind=\"{kind}\"}} {n}");
+    }
     head(&mut s, "supportd_scrape_time_seconds", "gauge", "When this was produced.");
     let _ = writeln!(s, "supportd_scrape_time_seconds {}", now.timestamp());
     s

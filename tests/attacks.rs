@@ -409,7 +409,7 @@ fn thousands_of_unknown_command_words_cost_linear_time_and_bounded_memory() {
     let q = |sql: &str| common::daemon::query_i64_at(&db, sql);
     assert_eq!(q("SELECT count(*) FROM outbox WHERE kind = 'command_error'"), 2);
     assert_eq!(q("SELECT count(*) FROM outbox WHERE kind = 'agent_reply'"), 0);
-    let longest: i64 = q("SELECT max(length(raw)) FROM outbox WHERE kind = 'command_error'");
+    let longest: i64 = q("SELECT max(raw_size) FROM outbox WHERE kind = 'command_error'");
     assert!(longest < 16 * 1024, "a command-error mail of {longest} bytes");
 }
 

@@ -169,11 +169,12 @@ fn state(env: &Env) -> Vec<String> {
     out.extend(rows("SELECT 'participant', * FROM participants ORDER BY 2, 3"));
     // Every answer, byte for byte but for the Date: line (when it was written).
     let mut q = c
-        .prepare("SELECT kind, ticket_id, message_id, recipients, subject, in_reply_to, created_at, raw FROM outbox ORDER BY id")
+        .prepare("SELECT kind, ticket_id, message_id, recipients, subject, in_reply_to, created_at, id FROM outbox ORDER BY id")
         .unwrap();
     let answers = q
         .query_map([], |r| {
-            let raw: Vec<u8> = r.get(7)?;
+            // Stored compressed: decompressed through the store's accessor.
+            let raw: Vec<u8> = supportd::store::outbox_raw(c, r.get(7)?).unwrap().expect("the outgoing mail");
             let text: String = String::from_utf8_lossy(&raw)
                 .split("\r\n")
                 .filter(|l| !l.starts_with("Date: "))

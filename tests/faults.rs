@@ -61,7 +61,7 @@ fn connection_cut_mid_literal_stores_nothing_and_the_mail_comes_through_once() {
     assert_eq!(msgs.len(), 1, "{msgs:?}");
     assert_eq!(msgs[0]["message_id"], id.as_str());
     assert_eq!(msgs[0]["disposition"], "new_ticket");
-    let len = query_i64(&cfg, "SELECT length(raw) FROM messages");
+    let len = query_i64(&cfg, "SELECT raw_size FROM messages");
     assert_eq!(len as usize, raw.len(), "the stored bytes are the whole mail");
     assert_eq!(peer.with(|s| s.fetched.get(&1).copied()), Some(1), "fetched in full exactly once");
     let log = d.log_text();
@@ -96,7 +96,7 @@ fn malformed_fetch_answers_store_nothing_and_lose_nothing() {
     let msgs = cli_json(&cfg, &["messages", "list"]);
     assert_eq!(msgs.len(), 1, "an empty or partial mail was stored: {msgs:?}");
     assert_eq!(msgs[0]["message_id"], id.as_str());
-    assert_eq!(query_i64(&cfg, "SELECT length(raw) FROM messages") as usize, raw.len());
+    assert_eq!(query_i64(&cfg, "SELECT raw_size FROM messages") as usize, raw.len());
     assert_eq!(query_i64(&cfg, "SELECT count(*) FROM tickets"), 1);
     let (st, _) = d.terminate(Duration::from_secs(20));
     assert!(st.success());

@@ -73,7 +73,8 @@ fn golden(name: &str, got: &str) {
 }
 
 fn raw_of(env: &Env, id: i64) -> Vec<u8> {
-    env.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+    // Stored compressed: read through the store's accessor.
+    supportd::store::outbox_raw(env.store.conn(), id).unwrap().expect("the outgoing mail")
 }
 
 /// Tuesday 24.11.2026 10:00 Berlin.

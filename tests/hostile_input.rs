@@ -29,7 +29,7 @@ const BIDI: [char; 17] = [
 ];
 
 fn raw_kept(env: &Env, row: i64) -> usize {
-    env.store.conn().query_row("SELECT length(raw) FROM messages WHERE id = ?1", [row], |r| r.get::<_, i64>(0)).unwrap()
+    env.store.conn().query_row("SELECT raw_size FROM messages WHERE id = ?1", [row], |r| r.get::<_, i64>(0)).unwrap()
         as usize
 }
 

@@ -100,7 +100,7 @@ fn ingest_child(raw: &[u8]) -> Ingested {
         .iter()
         .map(|o| {
             let id = o["id"].as_i64().unwrap();
-            let raw: Vec<u8> = conn.query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+            let raw: Vec<u8> = supportd::store::outbox_raw(&conn, id).unwrap().unwrap();
             let msg = mail_parser::MessageParser::default().parse(&raw[..]).expect("outgoing mail parses");
             let text = msg.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default();
             (o["kind"].as_str().unwrap().to_string(), text, raw.len())

@@ -155,8 +155,7 @@ fn the_mails_of_a_conversation_read_as_reviewed() {
     let mut differ = Vec::new();
     let rows = env.outbox();
     for (i, row) in rows.iter().enumerate() {
-        let raw: Vec<u8> =
-            env.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [row.id], |r| r.get(0)).unwrap();
+        let raw: Vec<u8> = supportd::store::outbox_raw(env.store.conn(), row.id).unwrap().unwrap();
         let got = reader_view(&raw);
         let path = dir.join(format!("{:02}-{}.txt", i + 1, row.kind));
         if update {

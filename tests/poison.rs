@@ -61,11 +61,15 @@ fn messages(store: &Path) -> Vec<(String, String, Option<String>, Vec<u8>)> {
         return Vec::new();
     }
     let c = db(store);
-    let mut q = match c.prepare("SELECT source, coalesce(disposition, ''), reason, raw FROM messages ORDER BY id") {
+    let mut q = match c.prepare("SELECT source, coalesce(disposition, ''), reason, id FROM messages ORDER BY id") {
         Ok(q) => q,
         Err(_) => return Vec::new(), // not migrated yet
     };
-    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(|r| r.unwrap()).collect()
+    let rows: Vec<(String, String, Option<String>, i64)> =
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(|r| r.unwrap()).collect();
+    rows.into_iter()
+        .map(|(s, d, r, id)| (s, d, r, supportd::store::raw_bytes(&c, id).unwrap().unwrap_or_default()))
+        .collect()
 }
 
 struct Run(Child);
@@ -352,8 +356,7 @@ fn markers_left_by_a_dead_process_make_suspects_and_poison() {
     assert_eq!(disp, ["new_ticket", "quarantined", "new_ticket"]);
     assert!(out[1].reason.as_deref().unwrap().contains("died three times"), "{:?}", out[1].reason);
     assert_eq!(out[1].message_id, None, "not parsed");
-    let raw: Vec<u8> =
-        store.conn().query_row("SELECT raw FROM messages WHERE id = ?1", [out[1].row], |r| r.get(0)).unwrap();
+    let raw: Vec<u8> = supportd::store::raw_bytes(store.conn(), out[1].row).unwrap().unwrap();
     assert_eq!(raw, mails[1].1);
     assert_eq!(listed(&store), 0);
 }

@@ -437,8 +437,7 @@ fn the_clock_sends_each_report_exactly_once_across_a_restart() {
     // The mail: multipart/alternative text + HTML, the CSV attached, RFC 3834 header, our Message-ID.
     let o = env.sent("report").pop().unwrap();
     assert!(o.message_id.starts_with("mt.none.report."), "{}", o.message_id);
-    let raw: Vec<u8> =
-        env.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [o.id], |r| r.get(0)).unwrap();
+    let raw: Vec<u8> = supportd::store::outbox_raw(env.store.conn(), o.id).unwrap().unwrap();
     let text = String::from_utf8_lossy(&raw);
     assert!(text.contains("Auto-Submitted: auto-generated"), "{text}");
     assert!(text.contains("multipart/mixed") && text.contains("multipart/alternative"), "{text}");

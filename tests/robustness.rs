@@ -45,7 +45,7 @@ fn check_all(env: &mut Env, inputs: &[(String, Vec<u8>)]) {
         let (disp, kept): (Option<String>, i64) = env
             .store
             .conn()
-            .query_row("SELECT disposition, length(raw) FROM messages WHERE id = ?1", [o.row], |r| {
+            .query_row("SELECT disposition, raw_size FROM messages WHERE id = ?1", [o.row], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .unwrap();
@@ -171,8 +171,7 @@ fn regression_a_mail_parser_panic_quarantines_the_mail() {
     let o = env.ingest(&raw);
     assert_eq!(o.disposition.as_str(), "quarantined", "{o:?}");
     assert!(o.reason.as_deref().unwrap_or("").contains("panic"), "{o:?}");
-    let stored: Vec<u8> =
-        env.store.conn().query_row("SELECT raw FROM messages WHERE id = ?1", [o.row], |r| r.get(0)).unwrap();
+    let stored: Vec<u8> = supportd::store::raw_bytes(env.store.conn(), o.row).unwrap().unwrap();
     assert_eq!(stored, raw, "the raw bytes are kept");
     let next = env.ingest(&common::mail("kunde@stadtwerke-musterstadt.de", "Frage", "after@sw", "", "Wie geht das?"));
     assert_eq!(next.disposition.as_str(), "new_ticket");

@@ -159,8 +159,12 @@ fn a_forged_reference_that_looks_like_ours_does_not_join() {
 fn feeding_supportd_its_own_ack_produces_no_answer() {
     let mut env = Env::new();
     env.ingest(&mail(KUNDE, "Login geht nicht", "a1@sw", "", "Fehler beim Login."));
-    let raw: Vec<u8> =
-        env.store.conn().query_row("SELECT raw FROM outbox WHERE kind = 'ack'", [], |r| r.get(0)).unwrap();
+    let raw: Vec<u8> = supportd::store::outbox_raw(
+        env.store.conn(),
+        env.store.conn().query_row("SELECT id FROM outbox WHERE kind = 'ack'", [], |r| r.get(0)).unwrap(),
+    )
+    .unwrap()
+    .unwrap();
     let before = env.outbox().len();
     let o = env.ingest(&raw);
     assert_eq!(o.disposition.as_str(), "loop");
@@ -307,11 +311,8 @@ fn mime_bombs_are_quarantined_in_bounded_time() {
         let took = t.elapsed();
         assert_eq!(o.disposition.as_str(), "quarantined", "{name}");
         assert!(took < std::time::Duration::from_secs(5), "{name} took {took:?}");
-        let kept: i64 = env
-            .store
-            .conn()
-            .query_row("SELECT length(raw) FROM messages WHERE id = ?1", [o.row], |r| r.get(0))
-            .unwrap();
+        let kept: i64 =
+            env.store.conn().query_row("SELECT raw_size FROM messages WHERE id = ?1", [o.row], |r| r.get(0)).unwrap();
         assert_eq!(kept as usize, raw.len(), "{name}: raw bytes kept");
     }
 }

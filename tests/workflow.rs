@@ -360,8 +360,7 @@ fn the_agent_first_name_in_from_only_when_configured() {
         let ack = env.last_id("ack");
         env.ingest(&mail(ANNA, "Re: [MT-000001] Frage", "n2@rp", &reply_to(&ack), "Über Menü Export."));
         let id = env.sent("agent_reply").pop().unwrap().id;
-        let raw: Vec<u8> =
-            env.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        let raw: Vec<u8> = supportd::store::outbox_raw(env.store.conn(), id).unwrap().unwrap();
         let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
         let from = msg.from().and_then(|a| a.first()).unwrap();
         assert_eq!(from.name(), Some(want), "{on}");

@@ -23,9 +23,18 @@ pub struct File {
     pub metrics: Option<Metrics>,
     pub sla: Option<Sla>,
     pub reports: Option<Reports>,
+    pub retention: Option<Retention>,
     pub spam: Option<Spam>,
     pub kb: Option<Kb>,
     pub followup: Option<Followup>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    pub raw_after_days: Option<i64>,
+    pub attachments_after_days: Option<i64>,
+    pub outgoing_after_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -132,6 +141,8 @@ pub struct Transport {
     pub token_file: Option<String>,
     pub token_command: Option<Vec<String>>,
     pub ca_file: Option<String>,
+    pub max_per_minute: Option<i64>,
+    pub max_concurrency: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -22,6 +22,7 @@ pub fn check(mut table: toml::Table, text: &str) -> (toml::Table, Vec<(String, S
             "templates" => section::<raw::Templates>(&k, v, &lines, &mut out),
             "metrics" => section::<raw::Metrics>(&k, v, &lines, &mut out),
             "reports" => section::<raw::Reports>(&k, v, &lines, &mut out),
+            "retention" => section::<raw::Retention>(&k, v, &lines, &mut out),
             "spam" => section::<raw::Spam>(&k, v, &lines, &mut out),
             "levels" => map::<raw::LevelTable>(&k, v, &lines, &mut out),
             "categories" => map::<raw::CategoryTable>(&k, v, &lines, &mut out),

@@ -81,18 +81,20 @@ fn plan(p: &Pipeline, conn: &Connection, source: &str, o: &Outcome) -> Result<Va
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut q = conn.prepare(
-        "SELECT kind, ticket_id, recipients, subject, in_reply_to, raw FROM outbox WHERE cause_row = ?1 ORDER BY id",
+        "SELECT kind, ticket_id, recipients, subject, in_reply_to, id FROM outbox WHERE cause_row = ?1 ORDER BY id",
     )?;
     let mails = q
         .query_map([o.row], |r| {
             let t: Option<i64> = r.get(1)?;
             let to: Vec<String> = serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default();
-            let raw: Vec<u8> = r.get(5)?;
-            Ok((r.get::<_, String>(0)?, t, to, r.get::<_, String>(3)?, r.get::<_, Option<String>>(4)?, raw))
+            let id: i64 = r.get(5)?;
+            Ok((r.get::<_, String>(0)?, t, to, r.get::<_, String>(3)?, r.get::<_, Option<String>>(4)?, id))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?
         .into_iter()
-        .map(|(kind, t, to, subject, in_reply_to, raw)| {
+        .map(|(kind, t, to, subject, in_reply_to, id)| {
+            // Stored compressed (and its files referred to): read through the store.
+            let raw = store::outbox_raw(conn, id).ok().flatten().unwrap_or_default();
             let m = crate::parse::parse(&raw, &p.cfg.limits).ok();
             json!({
                 "kind": kind,

@@ -210,7 +210,9 @@ impl Pipeline {
         span.record("row", row);
         conn.prepare_cached("SAVEPOINT mail")?.execute([])?;
         let result = match work {
-            Ok(work) => catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, work, source, arrived, now))),
+            Ok(work) => {
+                catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, raw, work, source, arrived, now)))
+            }
             Err(what) => Err(Box::new(what) as Box<dyn std::any::Any + Send>),
         };
         let outcome = match result {
@@ -281,10 +283,12 @@ impl Pipeline {
     }
 
     /// Outer `Result`: storage failed. Inner: the mail could not be processed.
+    #[allow(clippy::too_many_arguments)]
     fn decide_and_write(
         &self,
         conn: &Connection,
         row: i64,
+        raw: &[u8],
         work: std::result::Result<Box<PreparedMail>, String>,
         source: &str,
         arrived: Option<DateTime<Utc>>,
@@ -351,6 +355,7 @@ impl Pipeline {
             for a in &mail.attachments {
                 store::insert_attachment(conn, row, &a.filename, &a.content_type, &a.data, a.flag.as_deref())?;
             }
+            store::compact::compact_message(conn, row, raw, &mail.attachments)?;
         }
         Ok(Ok(Outcome {
             row,

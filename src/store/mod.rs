@@ -12,6 +12,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+pub mod changes;
+pub mod compact;
+pub mod erasure;
+pub mod listing;
+pub mod retention;
+pub use changes::{Change, changes, changes_needing_reminder, insert_change, mark_change_reminded, set_change_state};
+pub use compact::raw_bytes;
+
 /// Append-only, numbered migrations. `PRAGMA user_version` is the count applied.
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("migrations/0001_initial.sql")),
@@ -26,12 +34,19 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0010_arrived_at", include_str!("migrations/0010_arrived_at.sql")),
     ("0011_inflight_alone", include_str!("migrations/0011_inflight_alone.sql")),
     ("0012_security_flag", include_str!("migrations/0012_security_flag.sql")),
-    // 0013-0016 belong to parallel branches: placeholders until they are merged.
-    ("0013_reserved", include_str!("migrations/0013_reserved.sql")),
-    ("0014_reserved", include_str!("migrations/0014_reserved.sql")),
-    ("0015_reserved", include_str!("migrations/0015_reserved.sql")),
-    ("0016_reserved", include_str!("migrations/0016_reserved.sql")),
+    ("0013_compact_store", include_str!("migrations/0013_compact_store.sql")),
+    ("0014_incremental_vacuum", include_str!("migrations/0014_incremental_vacuum.sql")),
+    ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
+    ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
     ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
+];
+
+/// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
+const LIFECYCLE_MIGRATIONS: &[(&str, &str)] = &[
+    ("0013_compact_store", include_str!("migrations/0013_compact_store.sql")),
+    ("0014_incremental_vacuum", include_str!("migrations/0014_incremental_vacuum.sql")),
+    ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
+    ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
 ];
 
 /// State key of the Message-ID secret (generated with the schema, see [`Store::migrate`]).
@@ -41,6 +56,43 @@ pub const SECRET_KEY: &str = "message_id_secret";
 pub const BACKUP_TAKEN_KEY: &str = "backup.taken_at";
 /// State key set when a restored store was first opened: "<backup time> opened <time>, <n> outgoing mails held".
 pub const RESTORED_FROM_KEY: &str = "restored_from";
+
+/// State key of migration 0014: the file still needs its one VACUUM.
+pub const VACUUM_PENDING_KEY: &str = "vacuum.pending";
+
+/// Run a long one-time step (a conversion at the first start of a new
+/// version) while telling systemd every 20 s that the start takes longer
+/// (`EXTEND_TIMEOUT_USEC`): a unit's start timeout must not kill it and
+/// restart it into the same step for ever. Outside systemd a no-op.
+fn keep_systemd_waiting<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let what = what.to_string();
+    let pinger = std::thread::spawn(move || {
+        loop {
+            let _ = sd_notify::notify(&[
+                sd_notify::NotifyState::ExtendTimeoutUsec(60_000_000),
+                sd_notify::NotifyState::Status(&what),
+            ]);
+            if done_rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok() {
+                return;
+            }
+        }
+    });
+    let out = f();
+    let _ = done_tx.send(());
+    let _ = pinger.join();
+    out
+}
+
+/// Bytes free for an unprivileged writer on the file system of `path`.
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid NUL-terminated path and a zeroed out-struct.
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
 
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -102,7 +154,48 @@ impl Store {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the store directory {}", dir.display()))?;
         }
         let conn = Connection::open(path).with_context(|| format!("opening the store {}", path.display()))?;
-        Store::init(conn).with_context(|| format!("preparing the store {}", path.display()))
+        let mut store = Store::init(conn).with_context(|| format!("preparing the store {}", path.display()))?;
+        store.finish_conversion(path).with_context(|| format!("compacting the store {}", path.display()))?;
+        Ok(store)
+    }
+
+    /// The in-place conversions migrations 0013 and 0014 ask for: compress
+    /// the rows of an older store in batches ([`compact::convert_pending`]),
+    /// then switch the file to incremental vacuum with one `VACUUM` when the
+    /// file system has room for the copy it writes (else later, logged).
+    fn finish_conversion(&mut self, path: &Path) -> Result<()> {
+        let plain: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE raw_format = 0) OR EXISTS (SELECT 1 FROM outbox WHERE raw_format = 0)",
+            [],
+            |r| r.get(0),
+        )? || get_state(&self.conn, compact::BLOB_CURSOR_KEY)?.is_some();
+        if plain {
+            let conn = &mut self.conn;
+            let n = keep_systemd_waiting("compacting the store (migration 0013)", || compact::convert_pending(conn))?;
+            tracing::info!("compacted the store {}: {n} rows converted", path.display());
+        }
+        if get_state(&self.conn, VACUUM_PENDING_KEY)?.is_none() {
+            return Ok(());
+        }
+        let mode: i64 = self.conn.pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+        if mode != 2 {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let free = free_bytes(path).unwrap_or(0);
+            if free < size.saturating_mul(2) + (64 << 20) {
+                tracing::warn!(
+                    "the store {} ({size} bytes) needs one VACUUM to hand freed pages back (auto_vacuum=incremental), \
+                     but its file system has only {free} bytes free: postponed to a later start",
+                    path.display()
+                );
+                return Ok(());
+            }
+            tracing::info!("switching the store {} to incremental vacuum (one VACUUM of {size} bytes)", path.display());
+            self.conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            let conn = &self.conn;
+            keep_systemd_waiting("rewriting the store once (migration 0014)", || conn.execute_batch("VACUUM"))?;
+        }
+        self.conn.execute("DELETE FROM state WHERE key = ?1", [VACUUM_PENDING_KEY])?;
+        Ok(())
     }
 
     /// Open an existing store read-write (an operator's command that
@@ -135,7 +228,12 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .with_context(|| format!("reading the store {}", path.display()))?;
         check_version(version).with_context(|| format!("the store {}", path.display()))?;
-        if (version as usize) < MIGRATIONS.len() {
+        let lifecycle: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'raw_format')",
+            [],
+            |r| r.get(0),
+        )?;
+        if (version as usize) < MIGRATIONS.len() || !lifecycle {
             drop(conn);
             return Store::open(path);
         }
@@ -152,12 +250,18 @@ impl Store {
 
     fn init(conn: Connection) -> Result<Store> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Takes effect only on a file without tables (a new store); an
+        // older file switches with one VACUUM (migration 0014).
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if mode != "wal" && mode != "memory" {
             anyhow::bail!("journal_mode is {mode}, WAL was asked for");
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // What is deleted or overwritten is zeroed in the file, not left in
+        // free space (retention, erasure: nothing of a mail stays findable).
+        conn.pragma_update(None, "secure_delete", "ON")?;
         // 1 MiB of page cache instead of SQLite's 2 MB: the writes append,
         // the lookups (duplicates, threading) touch a few index pages, and
         // the kernel caches the file anyway. -1.3 MB peak RSS.
@@ -175,6 +279,7 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut store = Store { conn, inflight: None };
         store.migrate()?;
+        store.ensure_lifecycle_schema()?;
         Ok(store)
     }
 
@@ -219,6 +324,36 @@ impl Store {
             tx.pragma_update(None, "user_version", version + 1)?;
             tx.commit()?;
         }
+    }
+
+    /// Migrations 0013–0016 (compact store, vacuum, listing indexes,
+    /// retention and erasure) were numbered while other branches reserved
+    /// those numbers with no-op placeholders: a store whose `user_version`
+    /// went past them with the placeholders lacks their schema. Applied
+    /// here, once, in one transaction, when `messages.raw_format` is missing.
+    fn ensure_lifecycle_schema(&mut self) -> Result<()> {
+        let has: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'raw_format')",
+            [],
+            |r| r.get(0),
+        )?;
+        if has {
+            return Ok(());
+        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let again: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('messages') WHERE name = 'raw_format')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !again {
+            tracing::warn!("the store skipped the compact-store migrations (placeholders): applying them now");
+            for (name, sql) in LIFECYCLE_MIGRATIONS {
+                tx.execute_batch(sql).with_context(|| format!("migration {name} (applied late)"))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn conn(&self) -> &Connection {
@@ -291,11 +426,82 @@ pub fn get_ticket(conn: &Connection, id: i64) -> Result<Option<Ticket>> {
 
 /// Tickets, newest first, optionally filtered.
 pub fn list_tickets(conn: &Connection, status: Option<&str>, customer: Option<&str>) -> Result<Vec<Ticket>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {TICKET_COLS} FROM tickets WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR customer = ?2 COLLATE NOCASE) ORDER BY id"
+    let f = listing::Filter {
+        status: status.map(str::to_string),
+        customer: customer.map(str::to_string),
+        ..Default::default()
+    };
+    listing::tickets(conn, &f)
+}
+
+/// The tickets a report of `customer` for [`start`, `end`) looks at, by id:
+/// created before the end and not closed for good before the start
+/// (`closed_at` is the last close; a reopen clears it), not merged away.
+/// With each: its status history (status, at) and its escalation events
+/// (at, detail), oldest first, read in one pass each.
+#[allow(clippy::type_complexity)]
+pub fn report_tickets(
+    conn: &Connection,
+    customer: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<(Ticket, Vec<(String, String)>, Vec<(String, String)>)>> {
+    const WHERE: &str = "t.customer = ?1 AND t.merged_into IS NULL AND t.created_at < ?3 \
+                         AND (t.closed_at IS NULL OR t.closed_at >= ?2)";
+    let (s, e) = (ts(start), ts(end));
+    let cols: String = TICKET_COLS.split(", ").map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let mut st = conn.prepare(&format!("SELECT {cols} FROM tickets t WHERE {WHERE} ORDER BY t.id"))?;
+    let tickets: Vec<Ticket> =
+        st.query_map(params![customer, s, e], ticket_from_row)?.collect::<rusqlite::Result<_>>()?;
+    let mut history: std::collections::HashMap<i64, Vec<(String, String)>> = Default::default();
+    let mut st = conn.prepare(&format!(
+        "SELECT h.ticket_id, h.status, h.at FROM status_history h JOIN tickets t ON t.id = h.ticket_id \
+         WHERE {WHERE} ORDER BY h.ticket_id, h.at, h.id"
     ))?;
-    let rows = stmt.query_map(params![status, customer], ticket_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = st.query_map(params![customer, s, e], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
+    for row in rows {
+        let (id, status, at) = row?;
+        history.entry(id).or_default().push((status, at));
+    }
+    let mut esc: std::collections::HashMap<i64, Vec<(String, String)>> = Default::default();
+    let mut st = conn.prepare(&format!(
+        "SELECT e.ticket_id, e.at, e.detail FROM events e JOIN tickets t ON t.id = e.ticket_id \
+         WHERE e.kind = 'escalation' AND {WHERE} ORDER BY e.ticket_id, e.at, e.id"
+    ))?;
+    let rows = st.query_map(params![customer, s, e], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
+    for row in rows {
+        let (id, at, detail) = row?;
+        esc.entry(id).or_default().push((at, detail));
+    }
+    Ok(tickets
+        .into_iter()
+        .map(|t| {
+            let h = history.remove(&t.id).unwrap_or_default();
+            let x = esc.remove(&t.id).unwrap_or_default();
+            (t, h, x)
+        })
+        .collect())
+}
+
+/// [`waiting_intervals`] from a status history already read (status, at), oldest first.
+pub fn waiting_from_history(history: &[(String, String)], now: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    let mut start: Option<DateTime<Utc>> = None;
+    for (status, at) in history {
+        let Some(at) = parse_ts(at) else { continue };
+        match (status == "waiting", start) {
+            (true, None) => start = Some(at),
+            (false, Some(s)) => {
+                out.push((s, at));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, now));
+    }
+    out
 }
 
 /// Everything a new ticket row needs.
@@ -440,9 +646,13 @@ pub fn participants(conn: &Connection, ticket: i64) -> Result<Vec<(String, Strin
 }
 
 /// Store the raw bytes of an incoming mail: the first write for every mail.
+/// Kept zstd-compressed; [`compact::compact_message`] makes it a skeleton
+/// once its attachments are stored.
 pub fn insert_raw(conn: &Connection, raw: &[u8], hash: &str, source: &str, now: DateTime<Utc>) -> Result<i64> {
-    conn.prepare_cached("INSERT INTO messages (content_hash, raw, source, received_at) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![hash, raw, source, ts(now)])?;
+    conn.prepare_cached(
+        "INSERT INTO messages (content_hash, raw, raw_format, raw_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![hash, compact::pack(raw)?, compact::ZSTD, raw.len() as i64, source, ts(now)])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -541,80 +751,6 @@ pub fn waiting_intervals(
         out.push((s, now));
     }
     Ok(out)
-}
-
-/// An announced change to a customer's instance.
-#[derive(Debug, Clone, Serialize)]
-pub struct Change {
-    pub id: i64,
-    pub ticket_id: i64,
-    pub starts_at: String,
-    pub ends_at: String,
-    pub description: String,
-    pub state: String,
-    pub announced_by: String,
-    pub reminded_at: Option<String>,
-}
-
-fn change_from_row(r: &rusqlite::Row) -> rusqlite::Result<Change> {
-    Ok(Change {
-        id: r.get(0)?,
-        ticket_id: r.get(1)?,
-        starts_at: r.get(2)?,
-        ends_at: r.get(3)?,
-        description: r.get(4)?,
-        state: r.get(5)?,
-        announced_by: r.get(6)?,
-        reminded_at: r.get(7)?,
-    })
-}
-
-const CHANGE_COLS: &str = "id, ticket_id, starts_at, ends_at, description, state, announced_by, reminded_at";
-
-pub fn insert_change(
-    conn: &Connection,
-    ticket: i64,
-    starts: DateTime<Utc>,
-    ends: DateTime<Utc>,
-    description: &str,
-    by: &str,
-    now: DateTime<Utc>,
-) -> Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO changes (ticket_id, starts_at, ends_at, description, state, announced_by, created_at) \
-         VALUES (?1, ?2, ?3, ?4, 'announced', ?5, ?6)",
-    )?
-    .execute(params![ticket, ts(starts), ts(ends), description, by, ts(now)])?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub fn changes(conn: &Connection, ticket: i64) -> Result<Vec<Change>> {
-    let mut stmt = conn.prepare(&format!("SELECT {CHANGE_COLS} FROM changes WHERE ticket_id = ?1 ORDER BY id"))?;
-    let rows = stmt.query_map([ticket], change_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Announced changes that start before `until` and have had no reminder yet.
-pub fn changes_needing_reminder(conn: &Connection, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<Vec<Change>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {CHANGE_COLS} FROM changes WHERE state = 'announced' AND reminded_at IS NULL AND starts_at <= ?1 AND starts_at > ?2 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(params![ts(until), ts(now)], change_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub fn set_change_state(conn: &Connection, id: i64, state: &str, now: DateTime<Utc>) -> Result<()> {
-    conn.prepare_cached("UPDATE changes SET state = ?1, finished_at = ?2 WHERE id = ?3")?.execute(params![
-        state,
-        ts(now),
-        id
-    ])?;
-    Ok(())
-}
-
-pub fn mark_change_reminded(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
-    conn.prepare_cached("UPDATE changes SET reminded_at = ?1 WHERE id = ?2")?.execute(params![ts(now), id])?;
-    Ok(())
 }
 
 /// The Message-ID of the newest mail of `from` on a ticket.
@@ -728,17 +864,30 @@ pub fn insert_attachment(
     data: &[u8],
     flag: Option<&str>,
 ) -> Result<()> {
-    let sha = crate::parse::sha256_hex(data);
-    conn.prepare_cached("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?1, ?2, ?3)")?.execute(params![
-        sha,
-        data.len() as i64,
-        data
-    ])?;
+    let sha = put_blob(conn, data)?;
     conn.prepare_cached(
         "INSERT INTO attachments (message_row, filename, content_type, size, sha256, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![message_row, filename, content_type, data.len() as i64, sha, flag])?;
     Ok(())
+}
+
+/// Keep an attachment body once (content-addressed); returns its SHA-256.
+pub fn put_blob(conn: &Connection, data: &[u8]) -> Result<String> {
+    let sha = crate::parse::sha256_hex(data);
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND codec <> ?2)")?
+        .query_row(params![&sha, compact::REMOVED], |r| r.get(0))?;
+    if !known {
+        // New, or removed by retention and now brought again.
+        let (codec, packed) = compact::pack_blob(data)?;
+        conn.prepare_cached(
+            "INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec",
+        )?
+        .execute(params![sha, data.len() as i64, packed, codec])?;
+    }
+    Ok(sha)
 }
 
 /// An outgoing mail ready to queue.
@@ -755,9 +904,11 @@ pub struct OutRow {
 
 pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now: DateTime<Utc>) -> Result<i64> {
     let now_s = ts(now);
+    let (format, packed) = compact::pack_outgoing(conn, &o.raw)?;
     conn.prepare_cached(
-        "INSERT INTO outbox (kind, ticket_id, message_id, recipients, subject, raw, in_reply_to, state, attempts, \
-         next_attempt_at, created_at, cause_row) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?8, ?9)",
+        "INSERT INTO outbox (kind, ticket_id, message_id, recipients, subject, raw, raw_format, raw_size, in_reply_to, \
+         state, attempts, next_attempt_at, created_at, cause_row) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?11, ?7, ?8, 'queued', 0, ?9, ?9, ?10)",
     )?
     .execute(params![
         o.kind,
@@ -765,10 +916,12 @@ pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now:
         o.message_id,
         serde_json::to_string(&o.recipients)?,
         o.subject,
-        o.raw,
+        packed,
+        o.raw.len() as i64,
         o.in_reply_to,
         now_s,
-        cause_row
+        cause_row,
+        format
     ])?;
     let id = conn.last_insert_rowid();
     for r in &o.recipients {
@@ -860,10 +1013,10 @@ fn outbox_from_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxEntry> {
 const OUTBOX_COLS: &str = "id, kind, ticket_id, message_id, recipients, subject, state, attempts, in_reply_to, next_attempt_at, last_error, held";
 
 pub fn list_outbox(conn: &Connection, ticket: Option<i64>) -> Result<Vec<OutboxEntry>> {
-    let mut stmt =
-        conn.prepare(&format!("SELECT {OUTBOX_COLS} FROM outbox WHERE (?1 IS NULL OR ticket_id = ?1) ORDER BY id"))?;
-    let rows = stmt.query_map([ticket], outbox_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    // Two statements: `(?1 IS NULL OR ticket_id = ?1)` cannot use the index
+    // on ticket_id and read the whole outbox (its raw mails included) for one ticket.
+    let f = listing::Filter { ticket, ..Default::default() };
+    listing::outbox(conn, &f)
 }
 
 /// Outbox rows in one listed state (see [`OutboxEntry::shown_state`]), oldest first.
@@ -955,12 +1108,19 @@ pub fn outbox_flush(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
 /// Queued rows due at `now`, oldest first, with their raw bytes.
 pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<(OutboxEntry, Vec<u8>)>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {OUTBOX_COLS}, raw FROM outbox WHERE state = 'queued' AND held IS NULL AND next_attempt_at <= ?1 \
+        "SELECT {OUTBOX_COLS}, raw_format, raw FROM outbox WHERE state = 'queued' AND held IS NULL AND next_attempt_at <= ?1 \
          ORDER BY next_attempt_at, id LIMIT ?2"
     ))?;
-    let rows =
-        stmt.query_map(params![ts(now), limit as i64], |r| Ok((outbox_from_row(r)?, r.get::<_, Vec<u8>>(12)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
+        Ok((outbox_from_row(r)?, r.get::<_, i64>(12)?, r.get::<_, Vec<u8>>(13)?))
+    })?;
+    let rows: Vec<(OutboxEntry, i64, Vec<u8>)> = rows.collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(e, f, raw)| {
+            let id = e.id;
+            Ok((e, compact::outbox_raw(conn, f, raw).with_context(|| format!("outgoing mail #{id}"))?))
+        })
+        .collect()
 }
 
 /// The earliest `next_attempt_at` of a queued row.
@@ -1071,11 +1231,8 @@ fn message_from_row(r: &rusqlite::Row) -> rusqlite::Result<MessageEntry> {
 }
 
 pub fn list_messages(conn: &Connection, ticket: Option<i64>, disposition: Option<&str>) -> Result<Vec<MessageEntry>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE (?1 IS NULL OR ticket_id = ?1) AND (?2 IS NULL OR disposition = ?2) ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(params![ticket, disposition], message_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let f = listing::Filter { ticket, status: disposition.map(str::to_string), ..Default::default() };
+    listing::messages(conn, &f)
 }
 
 /// The Message-IDs of a ticket's mails, incoming and outgoing, in order of time.
@@ -1127,7 +1284,20 @@ pub fn ticket_attachments(conn: &Connection, ticket: i64, limit: usize) -> Resul
 
 /// The bytes of a stored attachment, by its SHA-256.
 pub fn blob(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
-    Ok(conn.prepare_cached("SELECT data FROM blobs WHERE sha256 = ?1")?.query_row([sha256], |r| r.get(0)).optional()?)
+    let got: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT codec, data FROM blobs WHERE sha256 = ?1 AND codec <> 2")?
+        .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    got.map(|(codec, data)| compact::unpack_blob(codec, data)).transpose()
+}
+
+/// The raw bytes of an outgoing mail, decompressed (`None`: no such row).
+pub fn outbox_raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+    let got: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT raw_format, raw FROM outbox WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    got.map(|(f, raw)| compact::outbox_raw(conn, f, raw)).transpose()
 }
 
 /// The internal notes of a ticket, oldest first: (when, who, text).
@@ -1170,22 +1340,33 @@ pub struct MessageDetail {
     pub size: usize,
     pub new_text: Option<String>,
     pub trail: Vec<String>,
+    /// When retention or erasure removed the raw bytes (then `raw` is empty).
+    pub raw_removed_at: Option<String>,
+    /// The length of the mail as it came (None: an old row).
+    pub raw_size: Option<i64>,
 }
 
 pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> {
-    Ok(conn
-        .query_row(&format!("SELECT {MESSAGE_COLS}, raw, new_text, trail FROM messages WHERE id = ?1"), [id], |r| {
-            let raw: Vec<u8> = r.get(10)?;
-            let trail: Option<String> = r.get(12)?;
-            Ok(MessageDetail {
-                entry: message_from_row(r)?,
-                size: raw.len(),
-                raw,
-                new_text: r.get(11)?,
-                trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
-            })
+    let sql = format!("SELECT {MESSAGE_COLS}, new_text, trail, raw_removed_at, raw_size FROM messages WHERE id = ?1");
+    conn.query_row(&sql, [id], |r| {
+        let trail: Option<String> = r.get(11)?;
+        Ok(MessageDetail {
+            entry: message_from_row(r)?,
+            size: 0,
+            raw: Vec::new(),
+            new_text: r.get(10)?,
+            trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+            raw_removed_at: r.get(12)?,
+            raw_size: r.get(13)?,
         })
-        .optional()?)
+    })
+    .optional()?
+    .map(|mut d| -> Result<MessageDetail> {
+        d.raw = compact::raw_bytes(conn, id)?.unwrap_or_default();
+        d.size = d.raw.len();
+        Ok(d)
+    })
+    .transpose()
 }
 
 /// Queue an outgoing mail (failed or waiting for a retry, not held) to be sent now.

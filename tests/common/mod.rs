@@ -113,8 +113,7 @@ impl Env {
 
     /// The raw bytes of an outgoing mail.
     pub fn outbox_raw(&self, id: i64) -> String {
-        let raw: Vec<u8> =
-            self.store.conn().query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+        let raw: Vec<u8> = supportd::store::outbox_raw(self.store.conn(), id).unwrap().unwrap();
         // As a reader sees it: the header block, then the decoded body.
         let text = String::from_utf8_lossy(&raw).into_owned();
         let head = text.split("\r\n\r\n").next().unwrap_or("").to_string();

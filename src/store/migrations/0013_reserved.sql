@@ -1,3 +1,0 @@
--- 0013: reserved for parallel work (issue branches); the lead replaces this
--- placeholder with the real migration of that number when merging.
-SELECT 1;
