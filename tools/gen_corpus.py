@@ -2,8 +2,8 @@
 """Generate the labeled support-mail corpus (fixtures/corpus/{dev,holdout}/NNN.eml
 plus fixtures/corpus/labels.tsv) from hand-written request cores.
 
-The cores (subject + request text) are written by hand in corpus_dev*.py,
-corpus_holdout.py and corpus_new4.py; this script only wraps them the way real mail clients and
+The cores (subject + request text) are written by hand in
+tools/corpus_requests/<split>.py, one module per split directory; this script only wraps them the way real mail clients and
 people do: greetings, closings, long signatures, disclaimers, quoted history
 (Outlook / Thunderbird / English clients), forwarded mails, typos, missing
 umlauts, ALL CAPS, HTML-only bodies, quoted-printable / base64 / ISO-8859-1.
@@ -16,16 +16,16 @@ from email import policy
 import datetime
 
 sys.path.insert(0, os.path.dirname(__file__))
-import corpus_dev
-import corpus_dev2
-import corpus_dev3
+from corpus_requests import dev as corpus_dev
+from corpus_requests import dev2 as corpus_dev2
+from corpus_requests import dev3 as corpus_dev3
 try:
-    import corpus_holdout
+    from corpus_requests import holdout as corpus_holdout
 except ImportError:
     corpus_holdout = None
-import corpus_new4
-import corpus_new4b
-import corpus_new5
+from corpus_requests import new4 as corpus_new4
+from corpus_requests import new4b as corpus_new4b
+from corpus_requests import new5 as corpus_new5
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "corpus")
 SUPPORT = "mein-team-support@roewaplan.de"

@@ -1,6 +1,6 @@
 # Dev split of the labeled corpus: the request cores (subject, body) per category.
 # Written BEFORE the classifier rules; the rules in config/classifier.toml were
-# developed while looking at these mails. The holdout split (corpus_holdout.py)
+# developed while looking at these mails. The holdout split (holdout.py)
 # was written afterwards and is only used for evaluation.
 # Each entry: (lang, subject, body)
 

@@ -1,7 +1,7 @@
 # Second dev split (dev2). Written as holdout 1 AFTER the round-1 rules were
 # frozen (commit b02e02d); the honest figure on it was 60.0 % accuracy and
 # 58.3 % security recall. Since round 2 it is development data (the rules were
-# revised looking at it); the new holdout is corpus_holdout.py.
+# revised looking at it); the new holdout is holdout.py.
 # Each entry: (lang, subject, body)
 
 FE = [
