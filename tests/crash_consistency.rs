@@ -148,6 +148,8 @@ fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
     let mut mid_work = 0usize;
     let mut progress_total = Snapshot::default();
     let mut round = 0usize;
+    // Factor of the random kill window; doubles after a kill that found no work done.
+    let mut widen = 1u64;
     while mid_work < MIN_KILLS || sent.len() < TOTAL {
         assert!(round < 60, "only {mid_work} of {MIN_KILLS} kills landed mid-work in {round} rounds");
         // deliver the next chunk straight into the Maildir (what LMTP does)
@@ -160,12 +162,33 @@ fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
         }
         let before = snapshot(&ms, &cfg);
         // One start in five is killed at a random moment of the start-up;
-        // the others 0..1.2 s after the IMAP connection is up: fetching,
-        // processing a batch, acknowledging, sending answers, or in IDLE.
+        // the others after the IMAP connection is up: half of them at a
+        // random moment of a window (0..1.2 s, widened while kills land
+        // before any work: a loaded machine processes slower), half of them
+        // 0..300 ms after the first commit or move of this start (fetching,
+        // processing a batch, acknowledging, sending answers, or in IDLE).
         let early = rng.below(5) == 0;
+        let after_work = !early && rng.below(2) == 0;
         let mut d = if early { Daemon::spawn(&cfg) } else { Daemon::start(&cfg) };
-        let delay = Duration::from_millis(rng.below(if early { 600 } else { 1200 }));
-        std::thread::sleep(delay);
+        let started = Instant::now();
+        if after_work {
+            while started.elapsed() < Duration::from_secs(30) && d.alive() {
+                let s = snapshot(&ms, &cfg);
+                if s.committed > before.committed || s.moved > before.moved || s.sent > before.sent {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let window = if early {
+            600
+        } else if after_work {
+            300
+        } else {
+            1200 * widen
+        };
+        std::thread::sleep(Duration::from_millis(rng.below(window)));
+        let delay = started.elapsed();
         assert!(d.alive(), "the daemon exited on its own:\n{}", d.log_text());
         let at = snapshot(&ms, &cfg);
         d.kill();
@@ -175,6 +198,9 @@ fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
         let counted = progress && pending;
         if counted {
             mid_work += 1;
+        }
+        if !early && !after_work {
+            widen = if progress { 1 } else { (widen * 2).min(8) };
         }
         progress_total.committed += at.committed - before.committed;
         progress_total.sent += at.sent - before.sent;
