@@ -771,7 +771,7 @@ impl Eval {
     }
 }
 
-/// The held-out set: `file<TAB>expected` lines naming mails of a labelled
+/// The held-out sets: `file<TAB>expected[<TAB>note]` lines naming mails of a labelled
 /// corpus (`fixtures/writers`), with the corpus's language, subject and new text.
 pub fn labelled_from_corpus(list: &str, corpus: &[crate::classify::eval::LabeledMail]) -> Result<Vec<Labelled>> {
     let mut out = Vec::new();
@@ -779,8 +779,10 @@ pub fn labelled_from_corpus(list: &str, corpus: &[crate::classify::eval::Labeled
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let (file, exp) =
+        let (file, rest) =
             line.split_once('\t').with_context(|| format!("line {}: expected file<TAB>article or -", i + 1))?;
+        // A third column is a note for the reader (why this label).
+        let exp = rest.split('\t').next().unwrap_or("").trim();
         let m = corpus
             .iter()
             .find(|m| m.file == file)
