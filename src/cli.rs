@@ -357,6 +357,10 @@ pub enum KbCmd {
         /// Search the articles of this language (de or en) [default: support.language].
         #[arg(long, value_parser = ["de", "en"])]
         lang: Option<String>,
+        /// The mail's category, which sets the bar (kb.min_score times 0.6 for
+        /// user_management, 2.2 for usage_question) [default: kb.min_score itself].
+        #[arg(long, value_parser = ["usage_question", "user_management"])]
+        category: Option<String>,
         /// One JSON object per article (every article that scored, offered or not).
         #[arg(long)]
         json: bool,
@@ -1441,11 +1445,12 @@ pub fn reprocess(store: &mut Store, pipeline: &Pipeline, id: i64) -> Result<pipe
 /// `supportd kb search "TEXT"` and `supportd kb drafts`.
 pub fn kb_command(path: &Path, cfg: Config, cmd: KbCmd) -> Result<()> {
     match cmd {
-        KbCmd::Search { text, lang, json } => {
+        KbCmd::Search { text, lang, category, json } => {
             let kb = crate::kb::Kb::load(cfg.kb_path.as_deref(), cfg.kb_min_score)
                 .map_err(|e| UsageError(format!("{}: kb: {e:#}", path.display())))?;
             let lang = lang.unwrap_or_else(|| cfg.language.clone());
-            let hits = kb.search(&lang, &text);
+            let cat = category.as_deref().and_then(crate::domain::Category::parse);
+            let hits = kb.search_as(&lang, &text, cat);
             if json {
                 for h in &hits {
                     println!("{}", serde_json::to_string(h)?);
@@ -1454,10 +1459,11 @@ pub fn kb_command(path: &Path, cfg: Config, cmd: KbCmd) -> Result<()> {
             }
             match &cfg.kb_path {
                 Some(p) => println!(
-                    "knowledge base {} ({} articles in {lang}, min_score {})",
+                    "knowledge base {} ({} articles in {lang}, min_score {}, bar {:.1})",
                     p.display(),
                     kb.len(&lang),
-                    kb.min_score
+                    kb.min_score,
+                    kb.bar(cat)
                 ),
                 None => println!("no knowledge base (kb.path not set and no kb/ beside {})", path.display()),
             }

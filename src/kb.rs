@@ -8,21 +8,33 @@
 //!
 //! Scoring: the mail's words (subject and new text, lowercased, umlauts
 //! folded, stop words dropped, a light German/English suffix stemmer) are
-//! matched against each article's keyword and title words; a word counts
-//! with its inverse document frequency among the articles of the language
-//! (a word many articles share says little), keyword words fully, title
-//! words at [`TITLE_WEIGHT`], a word found inside a compound of the mail
-//! ("Passwortänderung" holds "passwort") at [`COMPOUND_WEIGHT`], a word of
-//! the subject (the first line) at [`SUBJECT_WEIGHT`] times that, and every
-//! keyword phrase of several words found whole adds [`PHRASE_BONUS`]. An
-//! article is offered when its score reaches `kb.min_score` and at least
-//! half the best score.
+//! matched against each article's keyword, title and text words; a word
+//! counts with its inverse document frequency among the articles of the
+//! language (a word many articles share says little), keyword words fully,
+//! title words at [`TITLE_WEIGHT`], text words at [`TEXT_WEIGHT`], a word
+//! found inside a compound of the mail ("Passwortänderung" holds
+//! "passwort") at [`COMPOUND_WEIGHT`], and a keyword phrase of several words
+//! found whole in one sentence adds [`PHRASE_BONUS`]. The mail is scored
+//! sentence by sentence: an article's score is [`SUBJECT_WEIGHT`] times the
+//! subject's, plus its best sentence's, plus [`CONTEXT_WEIGHT`] times the
+//! whole mail's (each word once), so that a long mail touching an
+//! article's words here and there does not add up to an offer. An article
+//! is offered when one of its keywords is whole in the subject or in one
+//! sentence (its core), its score reaches the bar (`kb.min_score`, times
+//! [`USER_MANAGEMENT_BAR`] for a user-management request and
+//! [`USAGE_QUESTION_BAR`] for a usage question: most user-management
+//! requests are one of the administration tasks the articles explain, most
+//! usage questions ask something no article answers) and at least half the
+//! best score. The constants were chosen on `fixtures/kb/questions.tsv` and
+//! `fixtures/kb/writers.tsv` only; `fixtures/kb/holdout.tsv` measures them
+//! (`cargo run --release --example kb_eval`, README).
 //!
-//! Linear and bounded: the first [`MAX_QUERY_CHARS`] characters of a mail are read, each
-//! word at most [`MAX_WORD_CHARS`] characters, at most [`MAX_QUERY_WORDS`]
-//! distinct words, and every word is looked up in hash maps (its compound
-//! parts too: at most `MAX_WORD_CHARS²/2` lookups per word). Articles are
-//! bounded in size and number when loaded.
+//! Linear and bounded: the first [`MAX_QUERY_CHARS`] characters of a mail
+//! are read, each word at most [`MAX_WORD_CHARS`] characters, the compound
+//! parts of at most [`MAX_QUERY_WORDS`] distinct words are looked for (at
+//! most `MAX_WORD_CHARS²/2` lookups per word), and every word of a sentence
+//! is looked up once in the articles' word index (at most one entry per
+//! article). Articles are bounded in size and number when loaded.
 //!
 //! `#kb` on an agent's reply stores the answer with the customer's question
 //! as a draft article (`kb_drafts` table) for review: `supportd kb drafts`
@@ -39,9 +51,8 @@ use serde_json::json;
 
 use crate::domain::Category;
 
-/// `kb.min_score` when not set: a distinctive keyword of the subject and
-/// one more word. Chosen on both labelled sets (`cargo run --example
-/// kb_eval`), see the README.
+/// `kb.min_score` when not set. Chosen with the other constants on the
+/// two tuning sets (`cargo run --example kb_eval`), see the README.
 pub use crate::config::KB_DEFAULT_MIN_SCORE as DEFAULT_MIN_SCORE;
 /// At most this many articles are offered in one ack.
 pub const MAX_OFFERS: usize = 3;
@@ -54,8 +65,16 @@ pub const COMPOUND_WEIGHT: f64 = 0.7;
 /// Weight of a word of the subject (the first line of the searched text)
 /// against one of the text.
 pub const SUBJECT_WEIGHT: f64 = 3.0;
-/// Bonus for a keyword phrase of several words found whole.
-pub const PHRASE_BONUS: f64 = 1.0;
+/// Weight of a word of an article's text that is neither keyword nor title word.
+pub const TEXT_WEIGHT: f64 = 0.3;
+/// Weight of the whole mail's words (each once) besides the subject and the best sentence.
+pub const CONTEXT_WEIGHT: f64 = 0.15;
+/// `kb.min_score` times this for a user-management request.
+pub const USER_MANAGEMENT_BAR: f64 = 0.6;
+/// `kb.min_score` times this for a usage question.
+pub const USAGE_QUESTION_BAR: f64 = 2.2;
+/// Bonus for a keyword phrase of several words found whole (in one sentence).
+pub const PHRASE_BONUS: f64 = 3.0;
 /// Only the first this many characters of a mail are searched.
 pub const MAX_QUERY_CHARS: usize = 16 * 1024;
 /// Longer words are cut to this many characters.
@@ -303,6 +322,9 @@ pub struct Article {
     /// Stemmed title words that are no keyword word.
     #[serde(skip)]
     title_terms: Vec<String>,
+    /// Stemmed words of the text that are neither keyword nor title words.
+    #[serde(skip)]
+    text_terms: Vec<String>,
 }
 
 /// Parse one article file's text (front matter, then the text).
@@ -347,16 +369,22 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
     let mut title_terms: Vec<String> = terms(&title).into_iter().filter(|t| !kw.contains(t)).collect();
     title_terms.sort();
     title_terms.dedup();
+    let body = body.trim();
+    let mut text_terms: Vec<String> =
+        terms(body).into_iter().filter(|t| !kw.contains(t) && title_terms.binary_search(t).is_err()).collect();
+    text_terms.sort();
+    text_terms.dedup();
     Ok(Article {
         id: id.to_string(),
         lang: lang.to_string(),
         title,
         keywords,
         link,
-        text: body.trim().to_string(),
+        text: body.to_string(),
         path: path.to_path_buf(),
         phrases,
         title_terms,
+        text_terms,
     })
 }
 
@@ -364,25 +392,54 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
 #[derive(Debug, Clone, Default)]
 struct Shelf {
     articles: Vec<Article>,
-    /// Inverse document frequency of every keyword and title word.
+    /// Inverse document frequency of every keyword, title and text word.
     idf: HashMap<String, f64>,
-    /// The longest word in `idf`, in characters (bounds the compound search).
+    /// Every word of the articles: the articles that have it, with the
+    /// weight of the field it is in (keyword 1, title [`TITLE_WEIGHT`],
+    /// text [`TEXT_WEIGHT`]; the highest when it is in several).
+    postings: HashMap<String, Vec<(usize, f64)>>,
+    /// The keyword and title words: looked for inside the mail's compounds.
+    parts: HashSet<String>,
+    /// The longest word in `parts`, in characters (bounds the compound search).
     longest: usize,
 }
 
 impl Shelf {
     fn build(articles: Vec<Article>) -> Shelf {
         let mut df: HashMap<String, usize> = HashMap::new();
+        let mut postings: HashMap<String, Vec<(usize, f64)>> = HashMap::new();
+        for (i, a) in articles.iter().enumerate() {
+            let mut field: HashMap<&String, f64> = HashMap::new();
+            for (ts, w) in [(&a.text_terms, TEXT_WEIGHT), (&a.title_terms, TITLE_WEIGHT)] {
+                for t in ts {
+                    field.insert(t, w);
+                }
+            }
+            for t in a.phrases.iter().flatten() {
+                field.insert(t, 1.0);
+            }
+            for (t, w) in field {
+                postings.entry(t.clone()).or_default().push((i, w));
+            }
+        }
+        // How rare a word is: among the keywords and titles when it is a
+        // keyword or title word anywhere (a word every text uses, "Rolle",
+        // stays distinctive as a keyword), else among the texts.
+        let parts: HashSet<String> =
+            articles.iter().flat_map(|a| a.phrases.iter().flatten().chain(a.title_terms.iter())).cloned().collect();
         for a in &articles {
-            let set: HashSet<&String> = a.phrases.iter().flatten().chain(a.title_terms.iter()).collect();
-            for t in set {
+            let core: HashSet<&String> = a.phrases.iter().flatten().chain(a.title_terms.iter()).collect();
+            for t in &core {
+                *df.entry((*t).clone()).or_default() += 1;
+            }
+            for t in a.text_terms.iter().filter(|t| !parts.contains(*t)) {
                 *df.entry(t.clone()).or_default() += 1;
             }
         }
         let n = articles.len().max(1) as f64;
         let idf: HashMap<String, f64> = df.into_iter().map(|(t, d)| (t, (1.0 + n / d as f64).ln())).collect();
-        let longest = idf.keys().map(|k| k.chars().count()).max().unwrap_or(0);
-        Shelf { articles, idf, longest }
+        let longest = parts.iter().map(|k| k.chars().count()).max().unwrap_or(0);
+        Shelf { articles, idf, postings, parts, longest }
     }
 }
 
@@ -456,104 +513,242 @@ impl Kb {
 
     /// Every article of `lang` that scores above zero for `text` (its first
     /// line is the subject), best first, with `offered` set on those the
-    /// ack would carry.
+    /// ack would carry; the mail's category unknown (see [`Kb::search_as`]).
     pub fn search(&self, lang: &str, text: &str) -> Vec<Hit> {
+        self.search_as(lang, text, None)
+    }
+
+    /// [`Kb::search`] for a mail of category `cat` (the classifier's): a
+    /// user-management request is usually one of the few administration
+    /// tasks the articles explain, a usage question seldom is, so the bar is
+    /// [`USER_MANAGEMENT_BAR`] or [`USAGE_QUESTION_BAR`] times `kb.min_score`.
+    ///
+    /// The mail is cut into its subject and its sentences; an article scores
+    /// with the subject (times [`SUBJECT_WEIGHT`]), its best sentence and, at
+    /// [`CONTEXT_WEIGHT`], the words of the whole mail: a long mail that
+    /// mentions an article's words here and there no longer adds up to an
+    /// offer. An article is offered only when one of its keywords (all words
+    /// of a keyword phrase) is in the subject or in one sentence: its core.
+    pub fn search_as(&self, lang: &str, text: &str, cat: Option<Category>) -> Vec<Hit> {
         let Some(shelf) = self.shelves.get(lang) else { return Vec::new() };
         let cut = text.char_indices().nth(MAX_QUERY_CHARS).map_or(text, |(i, _)| &text[..i]);
-        // The mail's words: exact (stemmed) and the keyword words inside its
-        // compounds, each with its weight: SUBJECT_WEIGHT in the first line
-        // (the subject names the topic), 1 in the text.
-        let mut found: HashMap<String, f64> = HashMap::new();
-        let mut inside: HashMap<String, f64> = HashMap::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let (first, rest) = cut.split_once('\n').unwrap_or((cut, ""));
-        for (part, boost) in [(first, SUBJECT_WEIGHT), (rest, 1.0)] {
-            for w in words(part) {
-                if seen.len() >= MAX_QUERY_WORDS {
-                    break;
-                }
-                if is_stop(&w) || !seen.insert(w.clone()) {
+        let (subject, body) = cut.split_once('\n').unwrap_or((cut, ""));
+        let n = shelf.articles.len();
+        // Per article: the subject's score, the best sentence's, the whole
+        // mail's, and the words each matched on.
+        let mut subj = vec![0.0; n];
+        let mut best = vec![0.0; n];
+        let mut best_words: Vec<Vec<String>> = vec![Vec::new(); n];
+        let mut subj_words: Vec<Vec<String>> = vec![Vec::new(); n];
+        let mut whole: HashMap<String, f64> = HashMap::new();
+        let mut compounds: HashMap<String, Vec<String>> = HashMap::new();
+        let mut unit_terms: HashMap<String, f64> = HashMap::new();
+        let mut score = vec![0.0; n];
+        let mut words_of: Vec<Vec<String>> = vec![Vec::new(); n];
+        let mut touched: Vec<usize> = Vec::new();
+        // Whether a whole keyword phrase of the article is in one sentence
+        // (or the subject): its core, without which it is not offered.
+        let mut core = vec![false; n];
+        let units = std::iter::once((subject, Unit::Subject)).chain(sentences(body));
+        for (unit, kind) in units {
+            unit_terms.clear();
+            for w in words(unit) {
+                if is_stop(&w) {
                     continue;
                 }
-                let chars: Vec<(usize, char)> = w.char_indices().collect();
-                let n = chars.len();
-                let max_len = shelf.longest.min(n);
-                for i in 0..n {
-                    for len in MIN_COMPOUND_PART..=max_len {
-                        if i + len > n || (i == 0 && len == n) {
-                            continue;
-                        }
-                        let end = if i + len == n { w.len() } else { chars[i + len].0 };
-                        let piece = &w[chars[i].0..end];
-                        if shelf.idf.contains_key(piece) {
-                            let e = inside.entry(piece.to_string()).or_insert(0.0);
-                            *e = e.max(boost);
+                // The keyword and title words inside a compound of the mail,
+                // found once per distinct word (at most MAX_QUERY_WORDS).
+                if !compounds.contains_key(&w) && compounds.len() < MAX_QUERY_WORDS {
+                    let parts = compound_parts(shelf, &w);
+                    compounds.insert(w.clone(), parts);
+                }
+                for p in compounds.get(&w).into_iter().flatten() {
+                    let e = unit_terms.entry(p.clone()).or_insert(0.0);
+                    *e = e.max(COMPOUND_WEIGHT);
+                }
+                unit_terms.insert(stem(&w), 1.0);
+            }
+            // Score this unit for every article that shares a word with it.
+            for (t, m) in &unit_terms {
+                let e = whole.entry(t.clone()).or_insert(0.0);
+                *e = e.max(*m);
+                let Some(ps) = shelf.postings.get(t) else { continue };
+                let idf = shelf.idf.get(t).copied().unwrap_or(0.0);
+                for &(a, field) in ps {
+                    if score[a] == 0.0 {
+                        touched.push(a);
+                    }
+                    score[a] += m * field * idf;
+                    words_of[a].push(t.clone());
+                }
+            }
+            for &a in &touched {
+                for p in &shelf.articles[a].phrases {
+                    if p.iter().all(|t| unit_terms.contains_key(t)) {
+                        core[a] = true;
+                        if p.len() > 1 {
+                            score[a] += PHRASE_BONUS;
                         }
                     }
                 }
-                let e = found.entry(stem(&w)).or_insert(0.0);
-                *e = e.max(boost);
+                let s = score[a];
+                match kind {
+                    Unit::Subject => {
+                        subj[a] = s;
+                        subj_words[a] = std::mem::take(&mut words_of[a]);
+                    }
+                    Unit::Sentence => {
+                        if s > best[a] {
+                            best[a] = s;
+                            best_words[a] = std::mem::take(&mut words_of[a]);
+                        }
+                    }
+                }
+                score[a] = 0.0;
+                words_of[a].clear();
+            }
+            touched.clear();
+        }
+        // The whole mail: every word once, at its best match.
+        let mut ctx = vec![0.0; n];
+        let mut ctx_words: Vec<Vec<String>> = vec![Vec::new(); n];
+        for (t, m) in &whole {
+            let Some(ps) = shelf.postings.get(t) else { continue };
+            let idf = shelf.idf.get(t).copied().unwrap_or(0.0);
+            for &(a, field) in ps {
+                ctx[a] += m * field * idf;
+                ctx_words[a].push(t.clone());
             }
         }
-        let weight = |t: &String| -> Option<f64> {
-            if let Some(b) = found.get(t) {
-                Some(*b)
-            } else if t.chars().count() >= MIN_COMPOUND_PART {
-                inside.get(t).map(|b| COMPOUND_WEIGHT * b)
-            } else {
-                None
-            }
-        };
         let mut hits: Vec<Hit> = Vec::new();
-        for a in &shelf.articles {
-            let mut score = 0.0;
-            let mut matched: Vec<String> = Vec::new();
-            let mut counted: HashSet<&String> = HashSet::new();
-            for p in &a.phrases {
-                let ws: Vec<Option<f64>> = p.iter().map(weight).collect();
-                for (t, w) in p.iter().zip(&ws) {
-                    if let Some(w) = w
-                        && counted.insert(t)
-                    {
-                        score += w * shelf.idf.get(t).copied().unwrap_or(0.0);
-                        matched.push(t.clone());
-                    }
-                }
-                if p.len() > 1 && ws.iter().all(Option::is_some) {
-                    score += PHRASE_BONUS;
-                }
+        for (i, a) in shelf.articles.iter().enumerate() {
+            let total = SUBJECT_WEIGHT * subj[i] + best[i] + CONTEXT_WEIGHT * ctx[i];
+            if total <= 0.0 {
+                continue;
             }
-            for t in &a.title_terms {
-                if let Some(w) = weight(t)
-                    && counted.insert(t)
-                {
-                    score += TITLE_WEIGHT * w * shelf.idf.get(t).copied().unwrap_or(0.0);
+            if !core[i] {
+                continue;
+            }
+            // The words that made the score: the subject's and the best
+            // sentence's first, then the rest of the mail's.
+            let mut matched: Vec<String> = Vec::new();
+            for t in subj_words[i].iter().chain(&best_words[i]) {
+                if !matched.contains(t) {
                     matched.push(t.clone());
                 }
             }
-            if score > 0.0 {
-                hits.push(Hit {
-                    id: a.id.clone(),
-                    title: a.title.clone(),
-                    link: a.link.clone(),
-                    score: (score * 100.0).round() / 100.0,
-                    offered: false,
-                    matched,
-                });
-            }
+            let mut rest: Vec<&String> = ctx_words[i].iter().filter(|t| !matched.contains(t)).collect();
+            rest.sort();
+            matched.extend(rest.into_iter().cloned());
+            hits.push(Hit {
+                id: a.id.clone(),
+                title: a.title.clone(),
+                link: a.link.clone(),
+                score: (total * 100.0).round() / 100.0,
+                offered: false,
+                matched,
+            });
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        let best = hits.first().map_or(0.0, |h| h.score);
+        let bar = self.bar(cat);
+        let top = hits.first().map_or(0.0, |h| h.score);
         for h in hits.iter_mut().take(MAX_OFFERS) {
-            h.offered = h.score >= self.min_score && h.score >= best * RELATIVE_CUT;
+            h.offered = h.score >= bar && h.score >= top * RELATIVE_CUT;
         }
         hits
+    }
+
+    /// The score an article needs to be offered for a mail of category `cat`.
+    pub fn bar(&self, cat: Option<Category>) -> f64 {
+        self.min_score
+            * match cat {
+                Some(Category::UserManagement) => USER_MANAGEMENT_BAR,
+                Some(Category::UsageQuestion) => USAGE_QUESTION_BAR,
+                _ => 1.0,
+            }
     }
 
     /// The article `id` of `lang`.
     pub fn article(&self, lang: &str, id: &str) -> Option<&Article> {
         self.shelves.get(lang)?.articles.iter().find(|a| a.id == id)
     }
+}
+
+/// A piece of the searched mail: its subject or a sentence of its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Subject,
+    Sentence,
+}
+
+/// The sentences of a text: cut after `?`, `!`, a `.` that ends a word
+/// (not a number's: "01.05."), a `:` at a line's end, at a blank line and
+/// before a line that starts a list ("-", "*", "•", "1.", "1)"); lines
+/// wrapped inside a sentence stay together. Linear in the text.
+fn sentences(text: &str) -> impl Iterator<Item = (&str, Unit)> {
+    let b = text.as_bytes();
+    let mut out: Vec<(&str, Unit)> = Vec::new();
+    let mut start = 0;
+    let mut prev_alpha = false;
+    for (i, &c) in b.iter().enumerate() {
+        let next = b.get(i + 1).copied().unwrap_or(b'\n');
+        let end = match c {
+            b'?' | b'!' => true,
+            b'.' => prev_alpha && next.is_ascii_whitespace(),
+            b':' => next == b'\n' || next == b'\r',
+            b'\n' => starts_block(&b[i + 1..]),
+            _ => false,
+        };
+        prev_alpha = c.is_ascii_alphabetic() || c >= 0x80;
+        if end {
+            // Every cut is after an ASCII byte: a char boundary.
+            if !text[start..=i].trim().is_empty() {
+                out.push((&text[start..=i], Unit::Sentence));
+            }
+            start = i + 1;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push((&text[start..], Unit::Sentence));
+    }
+    out.into_iter()
+}
+
+/// Whether a line (after its indentation) is blank or starts a list item.
+fn starts_block(line: &[u8]) -> bool {
+    let line = line.iter().position(|&x| x != b' ' && x != b'\t').map_or(&line[..0], |p| &line[p..]);
+    if line.starts_with("•".as_bytes()) {
+        return true;
+    }
+    match line.first() {
+        None | Some(b'\n' | b'\r' | b'-' | b'*') => true,
+        Some(d) if d.is_ascii_digit() => {
+            line.iter().take(4).find(|x| !x.is_ascii_digit()).is_some_and(|&x| x == b'.' || x == b')')
+        }
+        _ => false,
+    }
+}
+
+/// The keyword and title words of `shelf` inside the word `w` (not `w`
+/// itself): at most `MAX_WORD_CHARS²/2` lookups.
+fn compound_parts(shelf: &Shelf, w: &str) -> Vec<String> {
+    let chars: Vec<(usize, char)> = w.char_indices().collect();
+    let n = chars.len();
+    let max_len = shelf.longest.min(n);
+    let mut out = Vec::new();
+    for i in 0..n {
+        for len in MIN_COMPOUND_PART..=max_len {
+            if i + len > n || (i == 0 && len == n) {
+                continue;
+            }
+            let end = if i + len == n { w.len() } else { chars[i + len].0 };
+            let piece = &w[chars[i].0..end];
+            if shelf.parts.contains(piece) && !out.iter().any(|p: &String| p == piece) {
+                out.push(piece.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// The categories whose new tickets get articles offered.
@@ -572,9 +767,13 @@ pub fn excerpt(text: &str) -> String {
     format!("{} …", head[..cut].trim_end())
 }
 
+/// At most this many matched words are named in the team's notification.
+pub const MAX_SHOWN_WORDS: usize = 8;
+
 /// The `kb_articles` template variable of a new ticket's ack and team
 /// notification: the offered articles (`id`, `file`, `title`, `link`,
-/// `text`, `score`), empty when the category is not searched or nothing matches well.
+/// `text`, `score`, `matched`: the mail's words it matched on, most
+/// decisive first, at most [`MAX_SHOWN_WORDS`]), empty when the category is not searched or nothing matches well.
 pub fn offers_json(kb: &Kb, cat: Category, lang: &str, subject: &str, text: &str) -> serde_json::Value {
     if !searched(cat) {
         return json!([]);
@@ -582,13 +781,14 @@ pub fn offers_json(kb: &Kb, cat: Category, lang: &str, subject: &str, text: &str
     let head = text.char_indices().nth(MAX_QUERY_CHARS).map_or(text, |(i, _)| &text[..i]);
     let query = format!("{subject}\n{head}");
     let offers: Vec<serde_json::Value> = kb
-        .search(lang, &query)
+        .search_as(lang, &query, Some(cat))
         .into_iter()
         .filter(|h| h.offered)
         .filter_map(|h| {
             let a = kb.article(lang, &h.id)?;
             Some(json!({"id": h.id, "file": format!("{lang}/{}.md", h.id), "title": h.title, "link": h.link,
-                        "text": excerpt(&a.text), "score": format!("{:.1}", h.score)}))
+                        "text": excerpt(&a.text), "score": format!("{:.1}", h.score),
+                        "matched": h.matched.iter().take(MAX_SHOWN_WORDS).cloned().collect::<Vec<_>>().join(", ")}))
         })
         .collect();
     json!(offers)
@@ -724,6 +924,9 @@ pub fn draft_file(d: &Draft) -> String {
 #[derive(Debug, Clone)]
 pub struct Labelled {
     pub lang: String,
+    /// The mail's category as the pipeline sees it (the classifier's), when
+    /// known: it sets the bar ([`Kb::search_as`]).
+    pub category: Option<Category>,
     pub expected: Option<String>,
     pub text: String,
 }
@@ -742,6 +945,7 @@ pub fn read_labelled(text: &str) -> Result<Vec<Labelled>> {
         };
         out.push(Labelled {
             lang: lang.to_string(),
+            category: None,
             expected: (exp != "-").then(|| exp.to_string()),
             text: format!("{subject}\n{text}"),
         });
@@ -771,7 +975,7 @@ impl Eval {
     }
 }
 
-/// The held-out set: `file<TAB>expected` lines naming mails of a labelled
+/// The held-out sets: `file<TAB>expected[<TAB>note]` lines naming mails of a labelled
 /// corpus (`fixtures/writers`), with the corpus's language, subject and new text.
 pub fn labelled_from_corpus(list: &str, corpus: &[crate::classify::eval::LabeledMail]) -> Result<Vec<Labelled>> {
     let mut out = Vec::new();
@@ -779,14 +983,17 @@ pub fn labelled_from_corpus(list: &str, corpus: &[crate::classify::eval::Labeled
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let (file, exp) =
+        let (file, rest) =
             line.split_once('\t').with_context(|| format!("line {}: expected file<TAB>article or -", i + 1))?;
+        // A third column is a note for the reader (why this label).
+        let exp = rest.split('\t').next().unwrap_or("").trim();
         let m = corpus
             .iter()
             .find(|m| m.file == file)
             .with_context(|| format!("line {}: no mail {file} in the corpus", i + 1))?;
         out.push(Labelled {
             lang: m.lang.clone(),
+            category: Some(m.category),
             expected: (exp != "-").then(|| exp.to_string()),
             text: format!("{}\n{}", m.subject, m.text),
         });
@@ -798,7 +1005,7 @@ pub fn labelled_from_corpus(list: &str, corpus: &[crate::classify::eval::Labeled
 pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
     let mut e = Eval::default();
     for q in set {
-        let hits = kb.search(&q.lang, &q.text);
+        let hits = kb.search_as(&q.lang, &q.text, q.category);
         let offered: Vec<&Hit> = hits.iter().filter(|h| h.offered).collect();
         let shown = offered.iter().map(|h| format!("{} {:.1}", h.id, h.score)).collect::<Vec<_>>().join(", ");
         let best = hits.first().map(|h| format!("{} {:.1}", h.id, h.score)).unwrap_or_else(|| "-".into());
@@ -858,6 +1065,65 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert!(hits[0].offered && hits[0].matched.contains(&"passwort".to_string()), "{hits:?}");
         assert!(kb.search("de", "Dienstplan drucken").is_empty());
+    }
+
+    fn shelf_kb(articles: &[(&str, &str)], min_score: f64) -> Kb {
+        let arts =
+            articles.iter().map(|(id, text)| parse_article(id, "de", Path::new(id), text).unwrap()).collect::<Vec<_>>();
+        Kb { shelves: HashMap::from([("de".to_string(), Shelf::build(arts))]), min_score }
+    }
+
+    #[test]
+    fn sentences_are_cut_at_their_ends_lists_and_blank_lines_not_in_dates() {
+        let text = "Zum 01.05.2026 bitte anlegen. Wie geht das?\nzweite Zeile\nderselben Frage!\n\nListe:\n- eins\n2) zwei\nEnde";
+        let got: Vec<&str> = sentences(text).map(|(s, _)| s.trim()).collect();
+        assert_eq!(
+            got,
+            [
+                "Zum 01.05.2026 bitte anlegen.",
+                "Wie geht das?",
+                "zweite Zeile\nderselben Frage!",
+                "Liste:",
+                "- eins",
+                "2) zwei\nEnde"
+            ]
+        );
+        assert_eq!(sentences("").count(), 0);
+    }
+
+    #[test]
+    fn words_scattered_over_a_long_mail_score_less_than_one_sentence_that_has_them() {
+        let kb = shelf_kb(
+            &[
+                ("druck", "---\ntitle: Dienstplan drucken\nkeywords: dienstplan drucken, druckansicht\n---\nText"),
+                ("urlaub", "---\ntitle: Urlaub beantragen\nkeywords: urlaub beantragen\n---\nText"),
+            ],
+            4.0,
+        );
+        let asked = kb.search("de", "Frage\nWie kann ich den Dienstplan drucken?");
+        let scattered =
+            kb.search("de", "Frage\nDer Dienstplan ist fertig. Gestern hatte ich Urlaub. Drucken geht, danke.");
+        assert_eq!(asked[0].id, "druck");
+        assert!(asked[0].offered, "{asked:?}");
+        let s = scattered.iter().find(|h| h.id == "druck").map_or(0.0, |h| h.score);
+        assert!(s < asked[0].score, "{s} vs {asked:?}");
+        assert!(!scattered.iter().any(|h| h.offered), "no whole keyword in one sentence: {scattered:?}");
+    }
+
+    #[test]
+    fn the_bar_depends_on_the_category_and_the_matched_words_are_named() {
+        let kb = shelf_kb(&[("pw", "---\ntitle: Passwort\nkeywords: passwort vergessen, entsperren\n---\nText")], 1.0);
+        let text = "Konto\nBitte das Konto von Frau Maier entsperren.";
+        let score = kb.search("de", text)[0].score;
+        let um = kb.search_as("de", text, Some(Category::UserManagement));
+        let uq = kb.search_as("de", text, Some(Category::UsageQuestion));
+        assert!(kb.bar(Some(Category::UserManagement)) <= score && score < kb.bar(Some(Category::UsageQuestion)));
+        assert!(um[0].offered && !uq[0].offered, "{um:?} {uq:?}");
+        assert_eq!(um[0].matched, ["entsperr"]);
+        let json =
+            offers_json(&kb, Category::UserManagement, "de", "Konto", "Bitte das Konto von Frau Maier entsperren.");
+        assert_eq!(json[0]["matched"], "entsperr", "{json}");
+        assert_eq!(offers_json(&kb, Category::FunctionalError, "de", "Konto", "entsperren"), json!([]));
     }
 
     #[test]

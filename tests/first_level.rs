@@ -270,6 +270,9 @@ fn the_ack_offers_the_articles_that_match_well_and_only_those() {
     golden("ack-kb.de.txt", &ack);
     let notify = text_of(&env, env.sent("notify_agents")[0].id);
     assert!(notify.contains("kb/de/dienstplan-drucken.md, score "), "{notify}");
+    // The notification names the words it matched on.
+    let line = notify.lines().find(|l| l.contains("kb/de/dienstplan-drucken.md")).unwrap();
+    assert!(line.contains(": ") && line.contains("ausdruck") && line.contains("pdf"), "{line}");
 
     env.ingest_at(
         &common::mail(
@@ -317,6 +320,60 @@ fn the_ack_offers_the_articles_that_match_well_and_only_those() {
     let t4 = env.tickets().last().unwrap().clone();
     assert_eq!(t4.category, "functional_error");
     assert!(!text_of(&env, env.sent("ack")[3].id).contains("Vielleicht hilft"));
+}
+
+/// Proves: the search uses the classifier's category: a user-management
+/// request with signature and disclaimer gets the article of its task
+/// (bar 0.6 x min_score), and the notification names the matched words;
+/// a long usage question that mentions an article's words in passing (the
+/// printout) but asks something no article answers gets none: it scores
+/// 16.7, above min_score 11 but below the usage question's bar 24.2 (the
+/// old whole-mail score offered "Dienstplan drucken" for it with 11.3).
+#[test]
+fn the_bar_follows_the_classifiers_category_through_the_pipeline() {
+    let mut env = env_with(&kb_config());
+    let signature = "\n\nMit freundlichen Grüßen\nPetra Scholl\nPersonalabteilung\n\nStadtwerke Musterstadt GmbH\n\
+        Diese E-Mail kann vertrauliche Informationen enthalten. Wenn Sie nicht der richtige Adressat sind, \
+        informieren Sie bitte sofort den Absender und löschen Sie diese Mail.";
+    env.ingest_at(
+        &common::mail(
+            "Petra Scholl <p.scholl@stadtwerke-musterstadt.de>",
+            "Austritt Herr Berger zum 31.03. - Zugang deaktivieren",
+            "kb5@sw",
+            "",
+            &format!(
+                "Sehr geehrte Damen und Herren,\n\nHerr Karl Berger (Personalnr. 11408, Netzservice) scheidet zum \
+                 31.03.2026 aus. Bitte deaktivieren Sie sein Benutzerkonto mit Ablauf des 31.03.2026. Seine Dienstpläne \
+                 und Urlaubsdaten sollen für die Auswertung erhalten bleiben.{signature}"
+            ),
+        ),
+        t0(),
+    );
+    let t = env.tickets().last().unwrap().clone();
+    assert_eq!(t.category, "user_management");
+    let ack = text_of(&env, env.sent("ack")[0].id);
+    assert!(ack.contains("Benutzer deaktivieren, wenn jemand ausscheidet"), "{ack}");
+    let notify = text_of(&env, env.sent("notify_agents")[0].id);
+    let line = notify.lines().find(|l| l.contains("kb/de/benutzer-deaktivieren.md")).expect("offered");
+    assert!(line.contains("deaktivi"), "{line}");
+
+    env.ingest_at(
+        &common::mail(
+            "Max Keller <m.keller@stadtwerke-musterstadt.de>",
+            "Dienstplan Bereitschaft Q3",
+            "kb6@sw",
+            "",
+            "Guten Tag,\n\nich plane gerade das dritte Quartal für die Bereitschaft. Den Dienstplan drucke ich \
+             jeden Monat aus und hänge ihn aus, das klappt gut. Im Sommer sind viele im Urlaub.\n\n\
+             Meine Frage: Wie lege ich einen Bereitschaftsdienst an, der sich jede zweite Woche wiederholt, \
+             ohne jeden Termin einzeln einzutragen?\n\nViele Grüße\nMax Keller",
+        ),
+        t0() + chrono::Duration::minutes(5),
+    );
+    let t = env.tickets().last().unwrap().clone();
+    assert_eq!(t.category, "usage_question");
+    let ack = text_of(&env, env.sent("ack")[1].id);
+    assert!(!ack.contains("Vielleicht hilft"), "{ack}");
 }
 
 /// Proves: `#kb` on an agent's answer relays the answer as usual and keeps
@@ -383,6 +440,15 @@ fn kb_on_an_agent_reply_makes_a_draft_article() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().nth(1).unwrap().starts_with("offered"), "{text}");
     assert!(text.contains("passwort-zuruecksetzen"), "{text}");
+    // The category sets the bar: the same words offered for a
+    // user-management request, not for a usage question.
+    let konto = "Konto entsperren\nBitte das Konto von Frau Maier entsperren, sie hat sich vertippt.";
+    let out = run(&["kb", "search", "--category", "user_management", konto]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bar 6.6") && text.lines().nth(1).unwrap().starts_with("offered"), "{text}");
+    let out = run(&["kb", "search", "--category", "usage_question", konto]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bar 24.2") && text.contains("nothing offered"), "{text}");
     let out = run(&["kb", "search", "Wie tausche ich Schichten?"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing offered"));
     let out = run(&["kb", "search", "--lang", "en", "--json", "print the roster"]);
@@ -418,7 +484,9 @@ fn bad_articles_are_named_and_hostile_mail_is_bounded() {
     let word = "Passwortzurücksetzungsanfragebearbeitungsvorgang ";
     let huge: String = std::iter::repeat_n(word, 20 * 1024 * 1024 / word.len()).collect();
     let distinct: String = (0..400_000).map(|i| format!("wort{i} ")).collect();
-    for text in [&huge, &distinct] {
+    // Sentences of one keyword each: every sentence touches an article.
+    let sentences: String = std::iter::repeat_n("Passwort vergessen! ", 1024 * 1024).collect();
+    for text in [&huge, &distinct, &sentences] {
         let t = std::time::Instant::now();
         let _ = kb.search("de", text);
         assert!(t.elapsed() < std::time::Duration::from_secs(2), "{:?}", t.elapsed());
