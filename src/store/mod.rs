@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
     ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
     ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
+    ("0018_counters", include_str!("migrations/0018_counters.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
