@@ -150,7 +150,7 @@ impl<'a> Apply<'a> {
         let from = mail.from_addr().to_string();
         let customer = self.customer();
         let class: Classification =
-            self.class.take().unwrap_or_else(|| p.classifier.classify(&mail.subject, &self.new_text));
+            self.class.take().unwrap_or_else(|| p.classifier().classify(&mail.subject, &self.new_text));
         self.trail.push(format!(
             "classify: {} (confidence {:.2}{}): {}",
             class.category,

@@ -182,7 +182,7 @@ impl Pipeline {
     /// quarantine once the raw bytes are stored, as a panic while deciding
     /// does.
     pub fn prepare(&self, raw: &[u8], classify: bool) -> Prepared {
-        prepare(&self.cfg.limits, &self.classifier, raw, classify)
+        prepare(&self.cfg.limits, self.classifier(), raw, classify)
     }
 
     /// [`Pipeline::process`] with the pure work done already (by
@@ -459,7 +459,7 @@ pub fn process_batch_arrived_then(
     // while this thread writes; at most PREPARE_AHEAD raw mails are copied
     // for it at a time. A job that is lost (no thread) leaves its channel
     // closed, and the mail is prepared here instead.
-    let shared = std::sync::Arc::new((p.cfg.limits.clone(), p.classifier.clone()));
+    let shared = std::sync::Arc::new((p.cfg.limits.clone(), p.classifier().clone()));
     let submit = |raw: &[u8]| -> std::sync::mpsc::Receiver<Prepared> {
         let (done, result) = std::sync::mpsc::sync_channel::<Prepared>(1);
         let (raw, shared) = (raw.to_vec(), shared.clone());
