@@ -444,6 +444,11 @@ pub fn process_batch_arrived_then(
     now: DateTime<Utc>,
     then: impl FnOnce(&Connection, &[Outcome]) -> Result<()>,
 ) -> Result<Vec<Outcome>> {
+    // The classifier is built at its first use: here, before the batch's
+    // transaction and its time budget (`limits.max_processing_secs`), so
+    // no mail of a first batch is charged for it (a debug build takes
+    // seconds; a crash-restart loop would quarantine good mails).
+    p.classifier();
     let (conn, guard) = store.parts_mut();
     let tx = conn.transaction()?;
     // The in-flight marker (crate::inflight): a process death in this batch
