@@ -398,27 +398,35 @@ impl BusinessCalendar {
         b: DateTime<Utc>,
         pauses: &[(DateTime<Utc>, DateTime<Utc>)],
     ) -> Duration {
-        if b <= a {
-            return Duration::zero();
-        }
+        excluding(a, b, pauses, |x, y| self.support_time_between(x, y))
+    }
+
+    /// The support windows of the local days from `from`'s to `to`'s (at most
+    /// [`SupportTimeTable::MAX_DAYS`]), looked up once, with the support time
+    /// before each: [`SupportTimeTable::between`] is then two lookups instead
+    /// of a walk over the days (a yearly report measures tens of thousands of
+    /// tickets' first responses against the same days).
+    pub fn support_time_table(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> SupportTimeTable<'_> {
+        let first = self.local_date(from);
+        let last = self.local_date(to.max(from));
+        let days = (last - first).num_days().clamp(0, SupportTimeTable::MAX_DAYS) as usize + 1;
+        let mut windows = Vec::with_capacity(days);
+        let mut before = Vec::with_capacity(days);
         let mut total = Duration::zero();
-        let mut cur = a;
-        for (ps, pe) in normalize_pauses(pauses) {
-            if pe <= cur {
-                continue;
+        let mut day = first;
+        for _ in 0..days {
+            let w = self.window(day);
+            before.push(total);
+            if let Some((o, c)) = w {
+                total += c - o;
             }
-            if ps >= b {
-                break;
-            }
-            if ps > cur {
-                total += self.support_time_between(cur, ps);
-            }
-            cur = pe;
-            if cur >= b {
-                return total;
+            windows.push(w);
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
             }
         }
-        total + self.support_time_between(cur, b)
+        SupportTimeTable { cal: self, first, windows, before }
     }
 
     /// Like [`Self::add_support_hours`], but time inside `pauses` does not count.
@@ -534,6 +542,90 @@ impl BusinessCalendar {
 }
 
 /// Sorted, merged, non-empty pauses.
+/// Support time in `[a, b)` minus the support time inside `pauses`, with
+/// `between` measuring a gap (see [`BusinessCalendar::support_time_between_excluding`]).
+fn excluding(
+    a: DateTime<Utc>,
+    b: DateTime<Utc>,
+    pauses: &[(DateTime<Utc>, DateTime<Utc>)],
+    between: impl Fn(DateTime<Utc>, DateTime<Utc>) -> Duration,
+) -> Duration {
+    if b <= a {
+        return Duration::zero();
+    }
+    let mut total = Duration::zero();
+    let mut cur = a;
+    for (ps, pe) in normalize_pauses(pauses) {
+        if pe <= cur {
+            continue;
+        }
+        if ps >= b {
+            break;
+        }
+        if ps > cur {
+            total += between(cur, ps);
+        }
+        cur = pe;
+        if cur >= b {
+            return total;
+        }
+    }
+    total + between(cur, b)
+}
+
+/// Support windows of a span of local days and the support time before
+/// each ([`BusinessCalendar::support_time_table`]). Gives exactly what
+/// [`BusinessCalendar::support_time_between`] gives: a day's window lies
+/// inside its local day, so the support time in `[a, b)` is the support
+/// time before `b` minus the support time before `a`. Instants outside the
+/// span are measured by the calendar itself.
+pub struct SupportTimeTable<'c> {
+    cal: &'c BusinessCalendar,
+    /// The local date of `windows[0]`.
+    first: NaiveDate,
+    /// Each day's support window (None: closed).
+    windows: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>>,
+    /// Support time of the days before each day, from `first` on.
+    before: Vec<Duration>,
+}
+
+impl SupportTimeTable<'_> {
+    /// The most days a table covers (about 30 years).
+    pub const MAX_DAYS: i64 = 11_000;
+
+    /// Support time from the start of the table up to `t`, or None outside it.
+    fn upto(&self, t: DateTime<Utc>) -> Option<Duration> {
+        let i = usize::try_from((self.cal.local_date(t) - self.first).num_days()).ok()?;
+        let w = self.windows.get(i)?;
+        let within = match w {
+            Some((o, c)) if t > *o => t.min(*c) - *o,
+            _ => Duration::zero(),
+        };
+        Some(self.before[i] + within)
+    }
+
+    /// [`BusinessCalendar::support_time_between`], by table.
+    pub fn between(&self, a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
+        if b <= a {
+            return Duration::zero();
+        }
+        match (self.upto(a), self.upto(b)) {
+            (Some(x), Some(y)) => y - x,
+            _ => self.cal.support_time_between(a, b),
+        }
+    }
+
+    /// [`BusinessCalendar::support_time_between_excluding`], by table.
+    pub fn between_excluding(
+        &self,
+        a: DateTime<Utc>,
+        b: DateTime<Utc>,
+        pauses: &[(DateTime<Utc>, DateTime<Utc>)],
+    ) -> Duration {
+        excluding(a, b, pauses, |x, y| self.between(x, y))
+    }
+}
+
 fn normalize_pauses(pauses: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let mut ps: Vec<_> = pauses.iter().copied().filter(|(s, e)| s < e).collect();
     ps.sort();

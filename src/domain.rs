@@ -275,3 +275,15 @@ pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
 pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&chrono::Utc))
 }
+
+/// What a ticket overview lists (`store::listing::overview`): some of the open and the
+/// closed tickets, and how many there are of each.
+#[derive(Debug, Clone, Default)]
+pub struct OverviewTickets {
+    /// The open tickets (oldest first), at most the `open_max` asked for.
+    pub open: Vec<Ticket>,
+    /// The newest closed tickets (in ticket order), at most `closed_max`.
+    pub closed: Vec<Ticket>,
+    pub open_total: usize,
+    pub closed_total: usize,
+}

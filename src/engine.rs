@@ -23,7 +23,11 @@ use crate::words::weekday_name;
 /// Everything `process` needs besides the mail, the store and the clock.
 pub struct Pipeline {
     pub cfg: Config,
-    pub classifier: Classifier,
+    /// Built at its first use ([`Pipeline::classifier`]): the embedded
+    /// model takes about 30 ms to set up, which commands that classify
+    /// nothing (`report`, `status`, ...) need not pay. A configured
+    /// `classifier.path` is loaded at once, so a bad file fails the start.
+    classifier: std::sync::OnceLock<Classifier>,
     pub templates: Templates,
     pub signer: IdSigner,
     pub calendar: BusinessCalendar,
@@ -32,13 +36,18 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// The classifier (the configured one, else the embedded model, built now if not yet).
+    pub fn classifier(&self) -> &Classifier {
+        self.classifier.get_or_init(Classifier::embedded)
+    }
+
     /// Build the pipeline for a config; the Message-ID secret comes from the
     /// config or is generated once and kept in the store.
     pub fn new(cfg: Config, conn: &Connection) -> Result<Pipeline> {
-        let classifier = match &cfg.classifier_path {
-            Some(p) => Classifier::load(p).map_err(|e| anyhow::anyhow!(e))?,
-            None => Classifier::embedded(),
-        };
+        let classifier = std::sync::OnceLock::new();
+        if let Some(p) = &cfg.classifier_path {
+            let _ = classifier.set(Classifier::load(p).map_err(|e| anyhow::anyhow!(e))?);
+        }
         let templates = Templates::load(&cfg.templates_path)?;
         let secret = match &cfg.secret {
             Some(s) => s.clone(),

@@ -247,9 +247,14 @@ fn mail_team(
     Ok(())
 }
 
-/// Run one tick in its own transaction.
+/// Run one tick in its own transaction, taken for writing at once: a tick
+/// reads, then writes (state keys at least), and a read transaction of WAL
+/// cannot become a write one after another process committed (SQLite says
+/// "database is locked" at once, without waiting: seen when `run --once`
+/// raced 19 `ingest`s on a new store, once the pipeline's set-up no longer
+/// spent 30 ms on the classifier first).
 pub fn tick_store(p: &Pipeline, store: &mut store::Store, now: DateTime<Utc>) -> Result<Tick> {
-    let tx = store.conn_mut().transaction()?;
+    let tx = store.conn_mut().transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let t = tick(p, &tx, now)?;
     tx.commit()?;
     Ok(t)

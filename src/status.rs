@@ -333,10 +333,14 @@ pub struct Figures {
     pub retention_last_at: Option<String>,
 }
 
-fn grouped(conn: &Connection, sql: &str, all: impl Iterator<Item = &'static str>) -> Result<BTreeMap<String, i64>> {
+/// The counts of `scope` (`messages` by disposition, `outbox` by state,
+/// `tickets` by status) from the `counters` table, which triggers keep in
+/// the transaction of the rows (migration 0018): a few rows at any size.
+/// Every value of `all` is there, 0 included.
+fn counted(conn: &Connection, scope: &str, all: impl Iterator<Item = &'static str>) -> Result<BTreeMap<String, i64>> {
     let mut out: BTreeMap<String, i64> = all.map(|k| (k.to_string(), 0)).collect();
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)))?;
+    let mut stmt = conn.prepare_cached("SELECT key, n FROM counters WHERE scope = ?1")?;
+    let rows = stmt.query_map([scope], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (k, n) = row?;
         out.insert(k, n);
@@ -353,29 +357,22 @@ pub fn store_bytes(path: &Path) -> u64 {
 }
 
 pub fn figures(conn: &Connection, store_path: &Path, now: DateTime<Utc>) -> Result<Figures> {
-    let count = |sql: &str| -> Result<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
     let oldest: Option<String> =
         conn.query_row("SELECT min(created_at) FROM outbox WHERE state = 'queued' AND held IS NULL", [], |r| r.get(0))?;
     let age = oldest.as_deref().and_then(store::parse_ts).map(|t| (now - t).num_seconds().max(0));
+    let outbox = counted(conn, "outbox", ["queued", "sent", "failed"].into_iter())?;
+    let messages = counted(conn, "messages", Disposition::ALL.iter().map(|d| d.as_str()))?;
     Ok(Figures {
         outbox: OutboxFigures {
-            queued: count("SELECT count(*) FROM outbox WHERE state = 'queued'")?,
-            sent: count("SELECT count(*) FROM outbox WHERE state = 'sent'")?,
-            failed: count("SELECT count(*) FROM outbox WHERE state = 'failed'")?,
+            queued: outbox["queued"],
+            sent: outbox["sent"],
+            failed: outbox["failed"],
             oldest_queued_at: oldest,
             oldest_queued_age_secs: age,
         },
-        quarantined: count("SELECT count(*) FROM messages WHERE disposition = 'quarantined'")?,
-        messages: grouped(
-            conn,
-            "SELECT disposition, count(*) FROM messages WHERE disposition IS NOT NULL GROUP BY disposition",
-            Disposition::ALL.iter().map(|d| d.as_str()),
-        )?,
-        tickets: grouped(
-            conn,
-            "SELECT status, count(*) FROM tickets GROUP BY status",
-            Status::ALL.iter().map(|s| s.as_str()),
-        )?,
+        quarantined: messages.get("quarantined").copied().unwrap_or(0),
+        messages,
+        tickets: counted(conn, "tickets", Status::ALL.iter().map(|s| s.as_str()))?,
         next_escalation: conn.query_row(
             "SELECT min(first_response_due) FROM tickets INDEXED BY tickets_unanswered \
              WHERE first_response_at IS NULL AND status IN ('new', 'open', 'in_progress') AND level < 3",

@@ -317,7 +317,8 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
             let row = json!({"tag": "MT-000123", "subject": "Dienstplan", "status": "open", "status_title": "offen",
                              "level": 1, "level_ordinal": "1st", "category_title": "Funktionaler Fehler", "opened": "24.11.2026",
                              "last_activity": "25.11.2026"});
-            json!({"open": [row.clone()], "closed": [row], "date": "25.11.2026 10:00"})
+            json!({"open": [row.clone()], "closed": [row], "date": "25.11.2026 10:00", "open_total": 1,
+                   "open_left_out": 0, "closed_total": 3, "closed_left_out": 2})
         }
         "reminder" => json!({"reminder_state": "reminder", "waiting_days": 5, "close_on": "Dienstag, 08.12.2026",
                              "reopen_days": 14}),

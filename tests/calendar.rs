@@ -766,3 +766,46 @@ fn far_future_guard_and_extreme_instants() {
     assert!(bw.format_opening(max, "en").ends_with(" UTC"));
     assert!(bw.support_time_between(max - hours(48), max) <= hours(18));
 }
+
+/// Proves: the day table a report measures with (`support_time_table`)
+/// gives exactly what the calendar's day walk gives, for 20,000 pseudo-random
+/// pairs of instants over two years (weekends, BW holidays with Easter, both
+/// DST changes), with and without pauses, for the default hours, a calendar
+/// open at night across the DST gap (02:30-10:00 Sundays) and one open
+/// almost all day; and instants outside the table fall back to the walk.
+#[test]
+fn the_support_time_table_equals_the_day_walk() {
+    let cals = [
+        BusinessCalendar::default_bw(),
+        BusinessCalendar::new(Berlin, vec![Weekday::Sun], time(2, 30), time(10, 0), false, vec![]).unwrap(),
+        BusinessCalendar::new(Berlin, ALL_WEEK.to_vec(), time(0, 0), time(23, 59), false, vec![]).unwrap(),
+    ];
+    let from = utc(2025, 1, 1, 0, 0);
+    let to = utc(2026, 12, 31, 23, 0);
+    let span = (to - from).num_minutes();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: i64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as i64
+    };
+    for cal in &cals {
+        let table = cal.support_time_table(from, to);
+        for _ in 0..20_000 / cals.len() {
+            let a = from + mins(next(span));
+            let b = a + mins(next(60 * 24 * 40));
+            let b = b.min(to);
+            assert_eq!(table.between(a, b), cal.support_time_between(a, b), "{a} .. {b}");
+            let p = a + mins(next(60 * 24 * 5));
+            let pauses = [(p, p + mins(next(60 * 24 * 3))), (p - mins(30), p + mins(next(600)))];
+            assert_eq!(
+                table.between_excluding(a, b, &pauses),
+                cal.support_time_between_excluding(a, b, &pauses),
+                "{a} .. {b} without {pauses:?}"
+            );
+        }
+        let (early, late) = (utc(2024, 6, 3, 9, 0), utc(2027, 3, 1, 12, 0));
+        assert_eq!(table.between(early, late), cal.support_time_between(early, late), "outside the table");
+    }
+}

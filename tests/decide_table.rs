@@ -622,7 +622,8 @@ fn who_joins_and_who_works_a_ticket() {
 }
 
 /// Proves: an overview lists a customer's tickets open first, never a
-/// merged one; a sender without a customer sees only their own.
+/// merged one; a sender without a customer sees only their own; the mail
+/// says how many open and closed tickets it leaves out.
 #[test]
 fn what_an_overview_lists() {
     let mut merged = ticket(3, CUSTOMER, SW, Status::Closed);
@@ -646,9 +647,16 @@ fn what_an_overview_lists() {
     let cal = calendar(&cfg);
     let m =
         mail(&cfg, &format!("From: {CUSTOMER}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: #tickets"), "#tickets");
+    // The store gave some of the tickets and counted more open ones (12) than it gave.
+    let given = supportd::domain::OverviewTickets { open: tickets, closed: vec![], open_total: 12, closed_total: 1 };
     let (planned_mail, listed) =
-        decide::overview_mail(&cfg, &cal, &m, cfg.customer_for(CUSTOMER), "de", &tickets, berlin(2026, 11, 24, 9, 30));
+        decide::overview_mail(&cfg, &cal, &m, cfg.customer_for(CUSTOMER), "de", &given, berlin(2026, 11, 24, 9, 30));
     assert_eq!(listed, 4);
+    assert_eq!((&planned_mail.context["open_total"], &planned_mail.context["open_left_out"]), (&12.into(), &9.into()));
+    assert_eq!(
+        (&planned_mail.context["closed_total"], &planned_mail.context["closed_left_out"]),
+        (&1.into(), &0.into())
+    );
     assert_eq!(planned(&planned_mail), ("overview".into(), "customer", CUSTOMER.into()));
     assert_eq!(planned_mail.in_reply_to.as_deref(), Some(m.message_id.as_str()));
     let tags: Vec<&str> =

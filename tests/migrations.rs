@@ -84,6 +84,15 @@ fn rows_for(i: usize) -> &'static str {
              INSERT INTO followups_sent (ticket_id, kind, waiting_since, outbox_id, created_at)
                VALUES (1, 'reminder', '2026-11-02T10:00:00Z', 1, '2026-11-09T07:00:00Z');"
         }
+        // Rows written after the counters exist: the triggers count them.
+        18 => {
+            "INSERT INTO tickets (id, subject, category, level, priority, status, customer, requester, billable, created_at, updated_at)
+               VALUES (2, 'Neuer Benutzer', 'user_management', 1, 'normal', 'new', 'Stadtwerke Musterstadt',
+                       'e.roth@stadtwerke-musterstadt.de', 0, '2026-11-03T09:00:00Z', '2026-11-03T09:00:00Z');
+             UPDATE tickets SET status = 'resolved' WHERE id = 2;
+             UPDATE outbox SET state = 'failed' WHERE id = 1;
+             UPDATE outbox SET state = 'sent' WHERE id = 1;"
+        }
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }
 }
@@ -185,6 +194,23 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
         let trail: Option<String> = c.query_row("SELECT trail FROM messages WHERE id = 1", [], |r| r.get(0)).unwrap();
         assert_eq!(trail.is_some(), k >= 5, "trail from {k}");
         assert_eq!(count(c, "reports_sent"), since(6, 1), "reports_sent from {k}");
+        // 0018 counted the rows that were there: status reads these.
+        for (scope, sql) in [
+            ("messages", "SELECT disposition, count(*) FROM messages WHERE disposition IS NOT NULL GROUP BY 1"),
+            ("outbox", "SELECT state, count(*) FROM outbox GROUP BY 1"),
+            ("tickets", "SELECT status, count(*) FROM tickets GROUP BY 1"),
+        ] {
+            let by = |q: &str| -> Vec<(String, i64)> {
+                let mut st = c.prepare(q).unwrap();
+                st.query_map([scope], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+            };
+            let counted = by("SELECT key, n FROM counters WHERE scope = ?1 AND n != 0 ORDER BY key");
+            let mut st = c.prepare(&format!("{sql} ORDER BY 1")).unwrap();
+            let real: Vec<(String, i64)> =
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+            assert!(!real.is_empty(), "{scope} from {k}: nothing to count");
+            assert_eq!(counted, real, "counters of {scope} after upgrading from {k}");
+        }
         drop(s);
 
         // the new binary on the upgraded file: a reply to the old mail joins ticket 1

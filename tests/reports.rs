@@ -394,6 +394,81 @@ fn golden_text_and_csv_for_november_2026() {
     );
 }
 
+/// Proves: a period with more tickets than the text lists (`LISTED_MAX`)
+/// keeps every figure of the whole period (new, closed, open at the end,
+/// by status) and the CSV every ticket, while the text and the HTML list
+/// `LISTED_MAX` tickets — the ones still open at the period's end first, in
+/// ticket order — and say how many more there are; `compute_summary` gives
+/// the same figures and list without the CSV's lines. An overview mail
+/// lists the open tickets and only the newest closed ones, and counts the rest.
+#[test]
+fn a_long_period_lists_the_open_tickets_first_and_the_csv_all() {
+    use supportd::domain::Status;
+    let mut env = Env::new();
+    let n = reports::LISTED_MAX + 30;
+    let t0 = berlin(2026, 11, 2, 9, 0);
+    for i in 0..n {
+        let o = env.ingest_at(
+            &mail(MAX, &format!("Frage {i}"), &format!("many{i}@sw"), "", "Wie geht das?"),
+            t0 + chrono::Duration::minutes(i as i64),
+        );
+        // The first 60 are closed two days later; the rest stay open.
+        if i < 60 {
+            supportd::store::set_status(
+                env.store.conn(),
+                o.ticket.unwrap(),
+                Status::Closed,
+                t0 + chrono::Duration::days(2),
+                "test",
+                None,
+            )
+            .unwrap();
+        }
+    }
+    let c = customer(&env, "Stadtwerke Musterstadt");
+    let period = Period::parse("2026-11").unwrap();
+    let now = berlin(2026, 12, 1, 8, 0);
+    let r = reports::compute(&env.p, env.store.conn(), c, &period, now).unwrap();
+    assert_eq!((r.opened, r.closed, r.open_at_end, r.tickets_total), (n, 60, n - 60, n));
+    assert_eq!(r.tickets.len(), reports::LISTED_MAX);
+    assert_eq!(r.tickets_left_out, n - reports::LISTED_MAX);
+    let open: Vec<&str> = r.tickets.iter().filter(|t| t.status != "closed").map(|t| t.tag.as_str()).collect();
+    assert_eq!(open.len(), n - 60, "every open ticket is listed");
+    assert_eq!(r.tickets.len() - open.len(), reports::LISTED_MAX - (n - 60), "then the closed ones");
+    let tags: Vec<&str> = r.tickets.iter().map(|t| t.tag.as_str()).collect();
+    let mut sorted = tags.clone();
+    sorted.sort();
+    assert_eq!(tags, sorted, "in ticket order");
+    let csv = reports::to_csv(&r);
+    assert_eq!(csv.lines().count(), n + 1, "the CSV has every ticket");
+    let (_, body) = reports::render_text(&env.p, &r).unwrap();
+    assert!(body.contains(&format!("TICKETS ({n})")), "{body}");
+    assert!(
+        body.contains(&format!("… und {} weitere Tickets: alle stehen in der CSV-Datei", n - reports::LISTED_MAX)),
+        "{body}"
+    );
+    assert_eq!(body.matches("      eröffnet ").count(), reports::LISTED_MAX);
+    let html = reports::render_html(&env.p, &r).unwrap();
+    assert!(html.contains(&format!("… und {} weitere Tickets", n - reports::LISTED_MAX)));
+    let s = reports::compute_summary(&env.p, env.store.conn(), c, &period, now).unwrap();
+    assert!(s.all_tickets.is_empty());
+    assert_eq!(
+        serde_json::to_value(&s).unwrap(),
+        serde_json::to_value(&r).unwrap(),
+        "the same report without the CSV lines"
+    );
+
+    // The overview a contact asks for: every open ticket (70, under its cap
+    // of 100), the newest 20 closed ones, and how many closed ones it leaves out.
+    env.ingest_at(&mail(EVA, "Ticketübersicht", "ov-many@sw", "", "Bitte eine Übersicht."), berlin(2026, 12, 1, 9, 0));
+    let body = env.outbox_raw(overviews(&env)[0].id);
+    assert!(body.contains(&format!("OFFEN ({})", n - 60)) && body.contains("ABGESCHLOSSEN (60)"), "{body}");
+    assert!(body.contains("… und 40 weitere abgeschlossene Tickets (hier die neuesten)"), "{body}");
+    assert!(!body.contains("weitere offene"), "{body}");
+    assert!(body.contains("MT-000060") && !body.contains("MT-000040 "), "the newest closed ones: {body}");
+    assert_eq!(body.matches("      eröffnet ").count(), n - 60 + 20, "{body}");
+}
+
 // ---------------------------------------------------------------------------
 // Sending by the clock
 

@@ -150,7 +150,7 @@ impl<'a> Apply<'a> {
         let from = mail.from_addr().to_string();
         let customer = self.customer();
         let class: Classification =
-            self.class.take().unwrap_or_else(|| p.classifier.classify(&mail.subject, &self.new_text));
+            self.class.take().unwrap_or_else(|| p.classifier().classify(&mail.subject, &self.new_text));
         self.trail.push(format!(
             "classify: {} (confidence {:.2}{}): {}",
             class.category,
@@ -537,8 +537,8 @@ impl<'a> Apply<'a> {
             ));
         }
         let lang = self.p.language_for(customer, &self.new_text);
-        let tickets = snapshot::overview_tickets(self.conn, customer)?;
-        let (m, visible) = decide::overview_mail(&p.cfg, &p.calendar, self.mail, customer, &lang, &tickets, self.now);
+        let listed = snapshot::overview_tickets(self.conn, customer, &from)?;
+        let (m, visible) = decide::overview_mail(&p.cfg, &p.calendar, self.mail, customer, &lang, &listed, self.now);
         let (subject, body) = p.templates.render(m.kind, &m.lang, &m.context).map_err(|e| anyhow::anyhow!("{e:#}"))?;
         self.queue_plain(m.kind, None, m.to, subject, body, m.auto_submitted, m.in_reply_to, Vec::new())?;
         Ok((Disposition::OverviewRequest, None, Some(format!("{visible} tickets listed"))))

@@ -182,7 +182,7 @@ impl Pipeline {
     /// quarantine once the raw bytes are stored, as a panic while deciding
     /// does.
     pub fn prepare(&self, raw: &[u8], classify: bool) -> Prepared {
-        prepare(&self.cfg.limits, &self.classifier, raw, classify)
+        prepare(&self.cfg.limits, self.classifier(), raw, classify)
     }
 
     /// [`Pipeline::process`] with the pure work done already (by
@@ -444,6 +444,11 @@ pub fn process_batch_arrived_then(
     now: DateTime<Utc>,
     then: impl FnOnce(&Connection, &[Outcome]) -> Result<()>,
 ) -> Result<Vec<Outcome>> {
+    // The classifier is built at its first use: here, before the batch's
+    // transaction and its time budget (`limits.max_processing_secs`), so
+    // no mail of a first batch is charged for it (a debug build takes
+    // seconds; a crash-restart loop would quarantine good mails).
+    p.classifier();
     let (conn, guard) = store.parts_mut();
     let tx = conn.transaction()?;
     // The in-flight marker (crate::inflight): a process death in this batch
@@ -459,7 +464,7 @@ pub fn process_batch_arrived_then(
     // while this thread writes; at most PREPARE_AHEAD raw mails are copied
     // for it at a time. A job that is lost (no thread) leaves its channel
     // closed, and the mail is prepared here instead.
-    let shared = std::sync::Arc::new((p.cfg.limits.clone(), p.classifier.clone()));
+    let shared = std::sync::Arc::new((p.cfg.limits.clone(), p.classifier().clone()));
     let submit = |raw: &[u8]| -> std::sync::mpsc::Receiver<Prepared> {
         let (done, result) = std::sync::mpsc::sync_channel::<Prepared>(1);
         let (raw, shared) = (raw.to_vec(), shared.clone());

@@ -192,11 +192,19 @@ pub(super) fn auto_answers(conn: &Connection, addr: &str, budget: &[&str], at: D
     store::auto_mails_to_since(conn, addr, budget, at - Duration::hours(1), at - Duration::days(1))
 }
 
-/// The tickets an overview may list: the `customer`'s, or all when the
-/// sender belongs to none ([`decide::overview`](super::decide::overview) keeps only their own then).
+/// Most open tickets an overview lists (the oldest first); the rest are counted.
+pub const OVERVIEW_OPEN_MAX: usize = 100;
+/// Most closed tickets an overview lists (the newest); the rest are counted.
+pub const OVERVIEW_CLOSED_MAX: usize = 20;
+
+/// The tickets an overview may list: the `customer`'s, or only `from`'s own
+/// when the sender belongs to none; at most [`OVERVIEW_OPEN_MAX`] open and
+/// [`OVERVIEW_CLOSED_MAX`] closed ones, with the counts of each
+/// ([`decide::overview`](super::decide::overview) applies the same rule).
 pub(super) fn overview_tickets(
     conn: &Connection,
     customer: Option<&crate::config::Customer>,
-) -> Result<Vec<store::Ticket>> {
-    store::list_tickets(conn, None, customer.map(|c| c.name.as_str()))
+    from: &str,
+) -> Result<store::listing::OverviewTickets> {
+    store::listing::overview(conn, customer.map(|c| c.name.as_str()), from, OVERVIEW_OPEN_MAX, OVERVIEW_CLOSED_MAX)
 }

@@ -6,6 +6,8 @@
 use anyhow::Result;
 use rusqlite::{Connection, ToSql};
 
+pub use crate::domain::OverviewTickets;
+
 use super::{
     MESSAGE_COLS, MessageEntry, OUTBOX_COLS, OutboxEntry, TICKET_COLS, Ticket, message_from_row, outbox_from_row,
     ticket_from_row,
@@ -147,4 +149,49 @@ pub fn outbox(conn: &Connection, f: &Filter) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(q.params().as_slice(), outbox_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The tickets of a ticket overview, not merged away: of `customer` (its
+/// name as configured), or without one only `requester`'s own; the oldest
+/// `open_max` open ones and the newest `closed_max` closed ones, with the
+/// counts of each. A customer's by the partial index of migration 0018 (ids
+/// only, then the rows listed: a customer with 46,785 tickets read them
+/// all), a person's by `tickets_requester` (a sender without a customer
+/// read every ticket of the store).
+pub fn overview(
+    conn: &Connection,
+    customer: Option<&str>,
+    requester: &str,
+    open_max: usize,
+    closed_max: usize,
+) -> Result<OverviewTickets> {
+    let open: Vec<String> =
+        crate::domain::Status::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.as_str())).collect();
+    let open = open.join(", ");
+    let (who, value) = match customer {
+        Some(c) => ("customer", c.to_string()),
+        None => ("requester", requester.to_ascii_lowercase()),
+    };
+    let scope = format!("{who} = ?1 AND merged_into IS NULL");
+    let count = |cond: &str| -> Result<usize> {
+        let n: i64 =
+            conn.query_row(&format!("SELECT count(*) FROM tickets WHERE {scope} AND {cond}"), [&value], |r| r.get(0))?;
+        Ok(n as usize)
+    };
+    let rows = |cond: &str, order: &str, limit: usize| -> Result<Vec<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLS} FROM tickets WHERE id IN \
+             (SELECT id FROM tickets WHERE {scope} AND {cond} ORDER BY id {order} LIMIT ?2) ORDER BY id"
+        );
+        let mut st = conn.prepare(&sql)?;
+        let rows = st.query_map(rusqlite::params![value, limit as i64], ticket_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    let (is_open, is_closed) = (format!("status IN ({open})"), format!("status NOT IN ({open})"));
+    Ok(OverviewTickets {
+        open: rows(&is_open, "ASC", open_max)?,
+        closed: rows(&is_closed, "DESC", closed_max)?,
+        open_total: count(&is_open)?,
+        closed_total: count(&is_closed)?,
+    })
 }

@@ -16,6 +16,8 @@ pub mod changes;
 pub mod compact;
 pub mod erasure;
 pub mod listing;
+pub mod report;
+pub use report::{ReportRow, ReportRows, report_rows, ticket_subject};
 pub mod retention;
 pub use changes::{Change, changes, changes_needing_reminder, insert_change, mark_change_reminded, set_change_state};
 pub use compact::raw_bytes;
@@ -39,6 +41,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0015_listing_indexes", include_str!("migrations/0015_listing_indexes.sql")),
     ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
     ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
+    ("0018_counters", include_str!("migrations/0018_counters.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
@@ -432,55 +435,6 @@ pub fn list_tickets(conn: &Connection, status: Option<&str>, customer: Option<&s
         ..Default::default()
     };
     listing::tickets(conn, &f)
-}
-
-/// The tickets a report of `customer` for [`start`, `end`) looks at, by id:
-/// created before the end and not closed for good before the start
-/// (`closed_at` is the last close; a reopen clears it), not merged away.
-/// With each: its status history (status, at) and its escalation events
-/// (at, detail), oldest first, read in one pass each.
-#[allow(clippy::type_complexity)]
-pub fn report_tickets(
-    conn: &Connection,
-    customer: &str,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> Result<Vec<(Ticket, Vec<(String, String)>, Vec<(String, String)>)>> {
-    const WHERE: &str = "t.customer = ?1 AND t.merged_into IS NULL AND t.created_at < ?3 \
-                         AND (t.closed_at IS NULL OR t.closed_at >= ?2)";
-    let (s, e) = (ts(start), ts(end));
-    let cols: String = TICKET_COLS.split(", ").map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
-    let mut st = conn.prepare(&format!("SELECT {cols} FROM tickets t WHERE {WHERE} ORDER BY t.id"))?;
-    let tickets: Vec<Ticket> =
-        st.query_map(params![customer, s, e], ticket_from_row)?.collect::<rusqlite::Result<_>>()?;
-    let mut history: std::collections::HashMap<i64, Vec<(String, String)>> = Default::default();
-    let mut st = conn.prepare(&format!(
-        "SELECT h.ticket_id, h.status, h.at FROM status_history h JOIN tickets t ON t.id = h.ticket_id \
-         WHERE {WHERE} ORDER BY h.ticket_id, h.at, h.id"
-    ))?;
-    let rows = st.query_map(params![customer, s, e], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
-    for row in rows {
-        let (id, status, at) = row?;
-        history.entry(id).or_default().push((status, at));
-    }
-    let mut esc: std::collections::HashMap<i64, Vec<(String, String)>> = Default::default();
-    let mut st = conn.prepare(&format!(
-        "SELECT e.ticket_id, e.at, e.detail FROM events e JOIN tickets t ON t.id = e.ticket_id \
-         WHERE e.kind = 'escalation' AND {WHERE} ORDER BY e.ticket_id, e.at, e.id"
-    ))?;
-    let rows = st.query_map(params![customer, s, e], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
-    for row in rows {
-        let (id, at, detail) = row?;
-        esc.entry(id).or_default().push((at, detail));
-    }
-    Ok(tickets
-        .into_iter()
-        .map(|t| {
-            let h = history.remove(&t.id).unwrap_or_default();
-            let x = esc.remove(&t.id).unwrap_or_default();
-            (t, h, x)
-        })
-        .collect())
 }
 
 /// [`waiting_intervals`] from a status history already read (status, at), oldest first.

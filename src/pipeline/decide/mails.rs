@@ -607,16 +607,17 @@ pub fn follow_up_mails(
 }
 
 /// The ticket overview for the sender of `mail` (arrived `at`), in `lang`:
-/// the tickets of their `customer` (all of `tickets`), or only their own
-/// when they belong to no customer ([`super::overview`]), open first. Sent
-/// to the From address only. Also returns how many tickets it lists.
+/// the tickets of their `customer` (`listed`: some open and closed ones and
+/// the count of each), or only their own when they belong to no customer
+/// ([`super::overview`]), open first; the context says how many it leaves
+/// out. Sent to the From address only. Also returns how many tickets it lists.
 pub fn overview_mail(
     cfg: &Config,
     cal: &BusinessCalendar,
     mail: &InboundMail,
     customer: Option<&Customer>,
     lang: &str,
-    tickets: &[Ticket],
+    listed: &crate::domain::OverviewTickets,
     at: DateTime<Utc>,
 ) -> (PlannedMail, usize) {
     let from = mail.from_addr();
@@ -636,11 +637,17 @@ pub fn overview_mail(
             "last_activity": fmt(&t.updated_at),
         })
     };
-    let listing = super::overview(tickets, customer.is_some(), from);
+    let tickets: Vec<Ticket> = listed.open.iter().chain(listed.closed.iter()).cloned().collect();
+    let listing = super::overview(&tickets, customer.is_some(), from);
     let open: Vec<_> = listing.open.iter().map(|t| row(t)).collect();
     let closed: Vec<_> = listing.closed.iter().map(|t| row(t)).collect();
     let visible = listing.open.len() + listing.closed.len();
+    let (open_total, closed_total) = (listed.open_total.max(open.len()), listed.closed_total.max(closed.len()));
     let context = json!({
+        "open_total": open_total,
+        "open_left_out": open_total - open.len(),
+        "closed_total": closed_total,
+        "closed_left_out": closed_total - closed.len(),
         "customer": customer.map(|c| c.name.clone()),
         "requester_name": mail.from.as_ref().and_then(|m| m.name.clone()),
         "date": at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string(),
