@@ -100,6 +100,20 @@ fn free_bytes(path: &Path) -> Option<u64> {
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How often [`Store::open`] tries again when the new store is locked.
+const OPEN_BUSY_RETRIES: u64 = 50;
+
+/// The store was locked by another process (`SQLITE_BUSY`/`SQLITE_LOCKED`).
+fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
+
 /// A schema version this binary can work with (not newer than it knows).
 fn check_version(version: i64) -> Result<()> {
     if version as usize > MIGRATIONS.len() || version < 0 {
@@ -156,8 +170,22 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating the store directory {}", dir.display()))?;
         }
-        let conn = Connection::open(path).with_context(|| format!("opening the store {}", path.display()))?;
-        let mut store = Store::init(conn).with_context(|| format!("preparing the store {}", path.display()))?;
+        // Processes that open a new store at the same moment (the daemon and
+        // an operator's commands during an install) can find it locked in a
+        // step SQLite does not wait for (switching a fresh file to WAL); the
+        // preparation is idempotent, so it is tried again for a while.
+        let mut attempt = 0;
+        let mut store = loop {
+            let conn = Connection::open(path).with_context(|| format!("opening the store {}", path.display()))?;
+            match Store::init(conn) {
+                Ok(store) => break store,
+                Err(e) if attempt < OPEN_BUSY_RETRIES && is_busy(&e) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 * attempt.min(10)));
+                }
+                Err(e) => return Err(e.context(format!("preparing the store {}", path.display()))),
+            }
+        };
         store.finish_conversion(path).with_context(|| format!("compacting the store {}", path.display()))?;
         Ok(store)
     }
