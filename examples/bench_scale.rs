@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo build --release
 //! cargo run --release --example bench_scale -- [TOTAL] [CHUNK] [WORKDIR]   # 200000 10000 /tmp/bench-scale
+//! cargo run --release --example bench_scale -- --mails-only DIR N           # only write the first N mails
 //! ```
 //!
 //! The mails (deterministic): German and English customer mails of four
@@ -311,8 +312,62 @@ fn time_cmd(bin: &Path, cfg: &Path, args: &[&str]) -> (f64, usize) {
     (ms, out.stdout.len())
 }
 
+/// `--mails-only DIR N`: only write the first N mails of the run into DIR
+/// (for `examples/stage_bench`, the IMAP benchmark), the same mails a run
+/// ingests first.
+fn mails_only(dir: &Path, total: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut mails = Generator::new();
+    for i in 0..total {
+        let (bytes, _) = mails.next_mail(i);
+        std::fs::write(dir.join(format!("{i:07}.eml")), bytes).unwrap();
+    }
+}
+
+/// The run's mails in order: 30 % are replies to one of the last 2,000 threads.
+struct Generator {
+    rng: Rng,
+    threads: Vec<(String, String, String)>,
+}
+
+impl Generator {
+    fn new() -> Generator {
+        Generator { rng: Rng(0x5eed_1234_abcd_ef01), threads: Vec::new() }
+    }
+
+    /// Mail number `i`: its bytes and whether it starts a thread.
+    fn next_mail(&mut self, i: usize) -> (Vec<u8>, bool) {
+        let rng = &mut self.rng;
+        let threads = &mut self.threads;
+        let parent = if !threads.is_empty() && rng.chance(0.3) {
+            Some(threads[rng.below(threads.len() as u64) as usize].clone())
+        } else {
+            None
+        };
+        let (bytes, id, subj) = mail(rng, i, parent.as_ref());
+        if parent.is_none() {
+            let body_start = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
+            let quoted: String = String::from_utf8_lossy(&bytes[body_start..(body_start + 400).min(bytes.len())])
+                .lines()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join("\n");
+            threads.push((id, subj, quoted));
+            if threads.len() > 2000 {
+                threads.remove(0);
+            }
+        }
+        (bytes, parent.is_none())
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--mails-only") {
+        let dir = args.get(2).expect("usage: bench_scale --mails-only DIR N");
+        mails_only(Path::new(dir), args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5000));
+        return;
+    }
     let total: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
     let chunk: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let work = PathBuf::from(args.get(3).cloned().unwrap_or_else(|| "/tmp/bench-scale".into()));
@@ -327,8 +382,7 @@ fn main() {
     // The shipped default config: Maildir in, .eml files out; its customers include Stadtwerke Musterstadt.
     std::fs::copy(repo.join("config/supportd.toml"), &cfg).unwrap();
     let store = work.join("var/supportd.sqlite3");
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
-    let mut threads: Vec<(String, String, String)> = Vec::new();
+    let mut mails = Generator::new();
     let mut mail_bytes: u64 = 0;
     let mut n = 0usize;
     println!(
@@ -343,25 +397,8 @@ fn main() {
         let this = chunk.min(total - n);
         for k in 0..this {
             let i = n + k;
-            let parent = if !threads.is_empty() && rng.chance(0.3) {
-                Some(threads[rng.below(threads.len() as u64) as usize].clone())
-            } else {
-                None
-            };
-            let (bytes, id, subj) = mail(&mut rng, i, parent.as_ref());
+            let (bytes, _) = mails.next_mail(i);
             mail_bytes += bytes.len() as u64;
-            if parent.is_none() {
-                let body_start = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
-                let quoted: String = String::from_utf8_lossy(&bytes[body_start..(body_start + 400).min(bytes.len())])
-                    .lines()
-                    .take(6)
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                threads.push((id, subj, quoted));
-                if threads.len() > 2000 {
-                    threads.remove(0);
-                }
-            }
             let mut f = std::fs::File::create(dir.join(format!("{i:07}.eml"))).unwrap();
             f.write_all(&bytes).unwrap();
         }
