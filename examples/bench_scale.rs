@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo build --release
 //! cargo run --release --example bench_scale -- [TOTAL] [CHUNK] [WORKDIR]   # 200000 10000 /tmp/bench-scale
+//! cargo run --release --example bench_scale -- --mails-only DIR N [FROM]    # only write mails FROM..N
 //! ```
 //!
 //! The mails (deterministic): German and English customer mails of four
@@ -290,7 +291,9 @@ fn base_subject(s: &str) -> String {
     s.trim_start_matches("AW: ").trim_start_matches("Re: ").to_string()
 }
 
-fn rss_kb_of_child(child: std::process::Child) -> (std::process::ExitStatus, i64) {
+/// Waits for the child: its exit status, peak RSS (KB) and CPU seconds
+/// (user + system: unlike the rate, hardly moved by other load on the machine).
+fn rss_kb_of_child(child: std::process::Child) -> (std::process::ExitStatus, i64, f64) {
     use std::os::unix::process::ExitStatusExt;
     let pid = child.id() as i32;
     let mut status = 0;
@@ -298,7 +301,8 @@ fn rss_kb_of_child(child: std::process::Child) -> (std::process::ExitStatus, i64
     // SAFETY: waiting for our own child, with valid out-pointers.
     unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
     std::mem::forget(child);
-    (std::process::ExitStatus::from_raw(status), ru.ru_maxrss)
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (std::process::ExitStatus::from_raw(status), ru.ru_maxrss, secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
 fn time_cmd(bin: &Path, cfg: &Path, args: &[&str]) -> (f64, usize) {
@@ -311,8 +315,65 @@ fn time_cmd(bin: &Path, cfg: &Path, args: &[&str]) -> (f64, usize) {
     (ms, out.stdout.len())
 }
 
+/// `--mails-only DIR N [FROM]`: only write mails FROM..N of the run into
+/// DIR (for `examples/stage_bench`, the IMAP benchmark, or one more chunk
+/// into a store a run left), the same mails a run ingests.
+fn mails_only(dir: &Path, total: usize, from: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut mails = Generator::new();
+    for i in 0..total {
+        let (bytes, _) = mails.next_mail(i);
+        if i >= from {
+            std::fs::write(dir.join(format!("{i:07}.eml")), bytes).unwrap();
+        }
+    }
+}
+
+/// The run's mails in order: 30 % are replies to one of the last 2,000 threads.
+struct Generator {
+    rng: Rng,
+    threads: Vec<(String, String, String)>,
+}
+
+impl Generator {
+    fn new() -> Generator {
+        Generator { rng: Rng(0x5eed_1234_abcd_ef01), threads: Vec::new() }
+    }
+
+    /// Mail number `i`: its bytes and whether it starts a thread.
+    fn next_mail(&mut self, i: usize) -> (Vec<u8>, bool) {
+        let rng = &mut self.rng;
+        let threads = &mut self.threads;
+        let parent = if !threads.is_empty() && rng.chance(0.3) {
+            Some(threads[rng.below(threads.len() as u64) as usize].clone())
+        } else {
+            None
+        };
+        let (bytes, id, subj) = mail(rng, i, parent.as_ref());
+        if parent.is_none() {
+            let body_start = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
+            let quoted: String = String::from_utf8_lossy(&bytes[body_start..(body_start + 400).min(bytes.len())])
+                .lines()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join("\n");
+            threads.push((id, subj, quoted));
+            if threads.len() > 2000 {
+                threads.remove(0);
+            }
+        }
+        (bytes, parent.is_none())
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--mails-only") {
+        let dir = args.get(2).expect("usage: bench_scale --mails-only DIR N [FROM]");
+        let arg = |i: usize, default: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default);
+        mails_only(Path::new(dir), arg(3, 5000), arg(4, 0));
+        return;
+    }
     let total: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
     let chunk: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let work = PathBuf::from(args.get(3).cloned().unwrap_or_else(|| "/tmp/bench-scale".into()));
@@ -327,15 +388,15 @@ fn main() {
     // The shipped default config: Maildir in, .eml files out; its customers include Stadtwerke Musterstadt.
     std::fs::copy(repo.join("config/supportd.toml"), &cfg).unwrap();
     let store = work.join("var/supportd.sqlite3");
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
-    let mut threads: Vec<(String, String, String)> = Vec::new();
+    let mut mails = Generator::new();
     let mut mail_bytes: u64 = 0;
     let mut n = 0usize;
     println!(
-        "| stored mails | chunk mails/s | store / mail bytes | ingest peak RSS | tickets list --limit 50 | status | yearly report | tickets show |"
+        "| stored mails | chunk mails/s | CPU per mail | store / mail bytes | ingest peak RSS | tickets list --limit 50 | status | yearly report | tickets show |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let (mut first_rate, mut last_rate) = (0.0, 0.0);
+    let (mut first_cpu, mut last_cpu) = (0.0, 0.0);
     while n < total {
         let dir = work.join("chunk");
         let _ = std::fs::remove_dir_all(&dir);
@@ -343,25 +404,8 @@ fn main() {
         let this = chunk.min(total - n);
         for k in 0..this {
             let i = n + k;
-            let parent = if !threads.is_empty() && rng.chance(0.3) {
-                Some(threads[rng.below(threads.len() as u64) as usize].clone())
-            } else {
-                None
-            };
-            let (bytes, id, subj) = mail(&mut rng, i, parent.as_ref());
+            let (bytes, _) = mails.next_mail(i);
             mail_bytes += bytes.len() as u64;
-            if parent.is_none() {
-                let body_start = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0);
-                let quoted: String = String::from_utf8_lossy(&bytes[body_start..(body_start + 400).min(bytes.len())])
-                    .lines()
-                    .take(6)
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                threads.push((id, subj, quoted));
-                if threads.len() > 2000 {
-                    threads.remove(0);
-                }
-            }
             let mut f = std::fs::File::create(dir.join(format!("{i:07}.eml"))).unwrap();
             f.write_all(&bytes).unwrap();
         }
@@ -375,15 +419,18 @@ fn main() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let (status, rss_kb) = rss_kb_of_child(child);
+        let (status, rss_kb, cpu) = rss_kb_of_child(child);
         let secs = t.elapsed().as_secs_f64();
         assert!(status.success(), "ingest of chunk at {n} failed: {status:?}");
         n += this;
         let rate = this as f64 / secs;
+        let cpu_per_mail = cpu / this as f64;
         if first_rate == 0.0 {
             first_rate = rate;
+            first_cpu = cpu_per_mail;
         }
         last_rate = rate;
+        last_cpu = cpu_per_mail;
         let size = std::fs::metadata(&store).map(|m| m.len()).unwrap_or(0)
             + std::fs::metadata(store.with_extension("sqlite3-wal")).map(|m| m.len()).unwrap_or(0);
         let (list_ms, _) = time_cmd(&bin, &cfg, &["tickets", "list", "--limit", "50"]);
@@ -393,7 +440,8 @@ fn main() {
         let tag = format!("MT-{:06}", (n / 2).max(1));
         let (show_ms, _) = time_cmd(&bin, &cfg, &["tickets", "show", &tag]);
         println!(
-            "| {n} | {rate:.0} | {:.3} ({:.0} MB / {:.0} MB) | {:.1} MB | {list_ms:.0} ms | {status_ms:.0} ms | {report_ms:.0} ms | {show_ms:.0} ms |",
+            "| {n} | {rate:.0} | {:.2} ms | {:.3} ({:.0} MB / {:.0} MB) | {:.1} MB | {list_ms:.0} ms | {status_ms:.0} ms | {report_ms:.0} ms | {show_ms:.0} ms |",
+            cpu * 1000.0 / this as f64,
             size as f64 / mail_bytes as f64,
             size as f64 / 1e6,
             mail_bytes as f64 / 1e6,
@@ -402,8 +450,10 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     println!(
-        "\n{n} mails, {:.1} KB on average; last chunk at {:.0} % of the first chunk's rate",
+        "\n{n} mails, {:.1} KB on average; last chunk at {:.0} % of the first chunk's rate, \
+         its CPU per mail at {:.0} % of the first's",
         mail_bytes as f64 / n as f64 / 1024.0,
-        100.0 * last_rate / first_rate
+        100.0 * last_rate / first_rate,
+        100.0 * last_cpu / first_cpu
     );
 }

@@ -19,7 +19,7 @@ fn main() {
     let p = supportd::pipeline::Pipeline::new(cfg.clone(), store.conn()).unwrap();
     println!("start-up (open store, load classifier and templates): {:?}", t.elapsed());
     let n = raws.len() as f64;
-    let per = |name: &str, t: Instant| println!("{name:<12} {:>8.1} µs/mail", t.elapsed().as_secs_f64() * 1e6 / n);
+    let per = |name: &str, t: Instant| println!("{name:<28} {:>8.1} µs/mail", t.elapsed().as_secs_f64() * 1e6 / n);
 
     let t = Instant::now();
     let mails: Vec<_> = raws.iter().map(|r| supportd::parse::parse(r, &cfg.limits).unwrap()).collect();
@@ -44,6 +44,52 @@ fn main() {
         );
     }
     per("render", t);
+    // The store's write stages (done by the writer or the prepare thread).
+    let t = Instant::now();
+    for r in &raws {
+        std::hint::black_box(supportd::parse::sha256_hex(r));
+    }
+    per("sha256 raw", t);
+    let t = Instant::now();
+    for r in &raws {
+        std::hint::black_box(zstd::bulk::compress(r, 3).unwrap());
+    }
+    per("zstd, new context per mail", t);
+    let t = Instant::now();
+    let mut z = zstd::bulk::Compressor::new(3).unwrap();
+    for r in &raws {
+        std::hint::black_box(z.compress(r).unwrap());
+    }
+    per("zstd, one context", t);
+    let t = Instant::now();
+    for m in &mails {
+        for a in &m.attachments {
+            std::hint::black_box(supportd::store::compact::zstd_blob(&a.data).unwrap());
+        }
+    }
+    per("pack attachments", t);
+    let t = Instant::now();
+    for (m, r) in mails.iter().zip(&raws) {
+        let parts: Vec<supportd::store::compact::Part> = m
+            .attachments
+            .iter()
+            .filter_map(|a| {
+                a.encoded.clone().map(|range| supportd::store::compact::Part {
+                    range,
+                    sha256: &a.sha256,
+                    data: &a.data,
+                })
+            })
+            .collect();
+        std::hint::black_box(supportd::store::compact::skeleton(r, &parts).unwrap());
+    }
+    per("skeleton", t);
+    let t = Instant::now();
+    for (m, r) in mails.iter().zip(&raws) {
+        std::hint::black_box(supportd::store::compact::pack_mail(r, &m.attachments).unwrap());
+    }
+    per("pack_mail (all of it)", t);
+    drop(mails);
     let mut store = store;
     let batch: Vec<(String, Vec<u8>)> =
         raws.iter().enumerate().map(|(i, r)| (format!("bench:{i}"), r.clone())).collect();

@@ -218,7 +218,14 @@ pub fn queue_mail_parts(
     let display_name = m.display_name.as_deref().unwrap_or(&p.cfg.display_name);
     let raw = templates::build(&draft, &p.cfg.support_address, display_name, &message_id, m.written_at.unwrap_or(now))
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    store::insert_outbox(
+    // Each attached file by its SHA-256 (known for an incoming mail's
+    // files), so the store refers to the body it keeps instead of parsing
+    // the mail again to find it.
+    let shas: Vec<String> =
+        draft.attachments.iter().map(|a| a.sha256.clone().unwrap_or_else(|| parse::sha256_hex(&a.data))).collect();
+    let files: Vec<(&str, &[u8])> =
+        shas.iter().zip(&draft.attachments).map(|(s, a)| (s.as_str(), a.data.as_slice())).collect();
+    store::insert_outbox_files(
         conn,
         &OutRow {
             kind: m.kind.into(),
@@ -229,6 +236,7 @@ pub fn queue_mail_parts(
             raw,
             in_reply_to: m.in_reply_to,
         },
+        &files,
         m.cause_row,
         now,
     )

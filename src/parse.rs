@@ -31,6 +31,9 @@ pub struct Attachment {
     pub data: Vec<u8>,
     /// Why ops should look at it (`winmail.dat`), if anything.
     pub flag: Option<String>,
+    /// SHA-256 of `data` (hex), computed once here: the store keeps the body
+    /// by it, and the team notification that passes the file on refers to it.
+    pub sha256: String,
     /// Where its base64 text lies in the raw mail (a top-level part only):
     /// the store keeps the decoded bytes once and the raw mail without them
     /// (`store::compact`), when re-encoding gives exactly these bytes.
@@ -127,11 +130,12 @@ impl std::fmt::Display for ParseError {
 
 /// SHA-256 of `data` as lowercase hex.
 pub fn sha256_hex(data: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let d = Sha256::digest(data);
     let mut s = String::with_capacity(64);
     for b in d {
-        use std::fmt::Write;
-        let _ = write!(s, "{b:02x}");
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
     }
     s
 }
@@ -731,7 +735,9 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         let encoded = (part.encoding == mail_parser::Encoding::Base64)
             .then_some(part.offset_body as usize..part.offset_end as usize)
             .filter(|r| r.start < r.end);
-        attachments.push(Attachment { filename, content_type: ct, data: part.contents().to_vec(), flag, encoded });
+        let data = part.contents().to_vec();
+        let sha256 = sha256_hex(&data);
+        attachments.push(Attachment { filename, content_type: ct, data, sha256, flag, encoded });
     }
 
     Ok(InboundMail {

@@ -929,6 +929,7 @@ pub fn queue_report(
             filename: csv_filename(&r),
             content_type: "text/csv; charset=utf-8".into(),
             data: csv.into_bytes(),
+            sha256: None,
         }],
         now,
     )?;

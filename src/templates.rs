@@ -401,6 +401,9 @@ pub struct Attachment {
     /// e.g. `text/csv; charset=utf-8`
     pub content_type: String,
     pub data: Vec<u8>,
+    /// SHA-256 of `data` (hex) when known already (a file of an incoming
+    /// mail): the store refers to the body it keeps by it.
+    pub sha256: Option<String>,
 }
 
 /// The transfer encoding lettre's `Body::new` chooses for a text (the

@@ -103,6 +103,45 @@ fn raw_mails_are_compressed_and_attachments_kept_once() {
     assert_eq!(env.count("SELECT count(*) FROM blobs"), 1, "still one body");
 }
 
+/// Proves: the skeleton a mail is first written as (made before the write
+/// transaction, on the prepare thread) is only kept where attachment rows
+/// keep its bodies: a duplicate (no attachment rows) and a mail whose
+/// processing fails after the parse (here: its acknowledgement template
+/// cannot be rendered; the rollback takes the bodies away) are kept as
+/// zstd of their bytes and read back byte for byte, and the failed mail
+/// leaves no attachment body behind.
+#[test]
+fn skeletons_stay_only_where_attachment_rows_keep_their_bodies() {
+    let shot = noise(30_000, 11);
+    let a = with_attachment("m.keller@stadtwerke-musterstadt.de", "dup1@sw", "Fehler beim Speichern", "s.png", &shot);
+    let mut env = Env::new();
+    let first = env.ingest(&a);
+    let again = env.ingest(&a);
+    assert_eq!((first.disposition.as_str(), again.disposition.as_str()), ("new_ticket", "duplicate"));
+    assert_eq!(stored_raw_format(&env, first.row).0, 2, "the first copy is a skeleton");
+    assert_eq!(stored_raw_format(&env, again.row).0, 1, "the duplicate is zstd of its bytes");
+    assert_eq!(store::raw_bytes(env.store.conn(), again.row).unwrap().unwrap(), a);
+    assert_eq!(env.count("SELECT count(*) FROM attachments"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM blobs"), 1);
+
+    // An acknowledgement template that fails when rendered (division by zero).
+    let dir = tempfile::tempdir().unwrap();
+    let cfgdir = dir.path().join("config");
+    std::fs::create_dir_all(cfgdir.join("templates/de")).unwrap();
+    std::fs::write(cfgdir.join("templates/de/ack.txt"), "Subject: {{ 1 // 0 }}\n\nText\n").unwrap();
+    let cfg = supportd::config::Config::from_str(&common::config_text(""), "test.toml", &cfgdir).unwrap();
+    let store = store::Store::open(&cfg.store_path).unwrap();
+    let p = supportd::pipeline::Pipeline::new(cfg, store.conn()).unwrap();
+    let mut env = Env { dir, store, p };
+    let b = with_attachment("e.roth@stadtwerke-musterstadt.de", "q1@sw", "Auch bei uns", "t.png", &noise(25_000, 12));
+    let o = env.ingest(&b);
+    assert_eq!(o.disposition.as_str(), "quarantined", "{o:?}");
+    assert_eq!(stored_raw_format(&env, o.row).0, 1, "zstd of the bytes, no skeleton");
+    assert_eq!(store::raw_bytes(env.store.conn(), o.row).unwrap().unwrap(), b, "kept byte for byte");
+    assert_eq!(env.count("SELECT count(*) FROM blobs"), 0, "no body left behind");
+    assert_eq!(env.count("SELECT count(*) FROM attachments"), 0);
+}
+
 /// Proves: an attachment whose base64 text is laid out oddly (one short
 /// line in the middle) is kept literally inside the compressed raw mail:
 /// nothing is ever rewritten, the bytes read back are the bytes that came.

@@ -397,13 +397,13 @@ impl<'a> Apply<'a> {
             files.push(match *f {
                 FileRef::ThisMail(i) => {
                     let a = self.mail.attachments.get(i).context("an attachment of this mail")?;
-                    attachment(&a.filename, &a.content_type, a.data.clone())
+                    attachment(&a.filename, &a.content_type, a.data.clone(), Some(a.sha256.clone()))
                 }
                 FileRef::Stored(i) => {
                     let s = stored.get(i).context("a stored attachment")?;
                     let data = store::blob(self.conn, &s.sha256)?
                         .context("an attachment's bytes are missing from the store")?;
-                    attachment(&s.name, &s.content_type, data)
+                    attachment(&s.name, &s.content_type, data, Some(s.sha256.clone()))
                 }
             });
         }
@@ -557,13 +557,18 @@ impl<'a> Apply<'a> {
 
 /// A file to attach: a content type no mail library would take goes as
 /// `application/octet-stream`.
-pub(super) fn attachment(name: &str, content_type: &str, data: Vec<u8>) -> templates::Attachment {
+pub(super) fn attachment(
+    name: &str,
+    content_type: &str,
+    data: Vec<u8>,
+    sha256: Option<String>,
+) -> templates::Attachment {
     let ct = if lettre::message::header::ContentType::parse(content_type).is_ok() {
         content_type
     } else {
         "application/octet-stream"
     };
-    templates::Attachment { filename: name.to_string(), content_type: ct.to_string(), data }
+    templates::Attachment { filename: name.to_string(), content_type: ct.to_string(), data, sha256 }
 }
 
 /// Everyone `mail` was also addressed to (To and CC, not `support`), at most 50.

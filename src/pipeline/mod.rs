@@ -88,6 +88,10 @@ pub struct Prepared {
     hash: String,
     /// The parsed mail, or the reason it cannot be parsed; `Err` = a panic.
     work: std::result::Result<std::result::Result<Box<PreparedMail>, String>, String>,
+    /// The mail's stored form ([`store::compact::pack_mail`]), made here
+    /// beside the writer; `None` when the mail did not parse (the writer
+    /// compresses its bytes then).
+    packed: Option<store::compact::Packed>,
     /// Time spent preparing (for the processing-latency figures).
     spent: std::time::Duration,
     /// When our own server received the mail, if the source knows it (IMAP
@@ -100,6 +104,15 @@ struct PreparedMail {
     mail: InboundMail,
     new_text: String,
     class: Option<Classification>,
+}
+
+/// How the first write stored a mail (see [`Pipeline::process_prepared`]).
+struct Stored {
+    /// `raw_format` is a skeleton: the attachment bodies must be in `blobs`
+    /// with attachment rows that keep them, or the row is rewritten as zstd.
+    skeleton: bool,
+    /// The packed attachment bodies made by [`prepare`], in order (empty: none made).
+    blobs: Vec<Option<Vec<u8>>>,
 }
 
 /// See [`Pipeline::prepare`].
@@ -127,7 +140,16 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
         Ok(Ok(m)) => m.mail.content_hash.clone(),
         _ => parse::sha256_hex(raw),
     };
-    Prepared { hash, work, spent: started.elapsed(), arrived: None }
+    // The stored form, compressed here and not in the write transaction. A
+    // failure (which zstd does not have for bytes in memory) only means the
+    // writer compresses the bytes itself.
+    let packed = match &work {
+        Ok(Ok(m)) => catch_unwind(AssertUnwindSafe(|| store::compact::pack_mail(raw, &m.mail.attachments)))
+            .ok()
+            .and_then(|r| r.map_err(|e| warn!("packing a mail for the store: {e:#}")).ok()),
+        _ => None,
+    };
+    Prepared { hash, work, packed, spent: started.elapsed(), arrived: None }
 }
 
 type PrepareJob = Box<dyn FnOnce() + Send>;
@@ -205,14 +227,28 @@ impl Pipeline {
             ticket = tracing::field::Empty
         );
         let _entered = span.enter();
-        let Prepared { hash, work, spent, arrived } = prepared;
-        let row = store::insert_raw(conn, raw, &hash, source, now).context("storing the raw mail")?;
+        let Prepared { hash, work, packed, spent, arrived } = prepared;
+        // The first write: the mail as stored, a skeleton when its
+        // attachments' base64 text can be left out (their bodies follow in
+        // the mail's savepoint; without them the row is rewritten as zstd).
+        let (row, stored) = match packed {
+            Some(p) => {
+                let row = store::insert_packed(conn, p.format, &p.data, raw.len(), &hash, source, now)
+                    .context("storing the raw mail")?;
+                (row, Stored { skeleton: p.format == store::compact::SKELETON, blobs: p.blobs })
+            }
+            None => (
+                store::insert_raw(conn, raw, &hash, source, now).context("storing the raw mail")?,
+                Stored { skeleton: false, blobs: Vec::new() },
+            ),
+        };
+        let skeleton = stored.skeleton;
         span.record("row", row);
         conn.prepare_cached("SAVEPOINT mail")?.execute([])?;
         let result = match work {
-            Ok(work) => {
-                catch_unwind(AssertUnwindSafe(|| self.decide_and_write(conn, row, raw, work, source, arrived, now)))
-            }
+            Ok(work) => catch_unwind(AssertUnwindSafe(|| {
+                self.decide_and_write(conn, row, raw, work, stored, source, arrived, now)
+            })),
             Err(what) => Err(Box::new(what) as Box<dyn std::any::Any + Send>),
         };
         let outcome = match result {
@@ -232,11 +268,11 @@ impl Pipeline {
                 return Err(e);
             }
             // Anything else is this mail's fault: keep it, quarantined.
-            Ok(Err(e)) => self.quarantine(conn, row, raw, format!("{e:#}"))?,
-            Ok(Ok(Err(MailError(reason)))) => self.quarantine(conn, row, raw, reason)?,
+            Ok(Err(e)) => self.quarantine(conn, row, raw, skeleton, format!("{e:#}"))?,
+            Ok(Ok(Err(MailError(reason)))) => self.quarantine(conn, row, raw, skeleton, reason)?,
             Err(panic) => {
                 let what = panic_message(&*panic);
-                self.quarantine(conn, row, raw, format!("internal error while processing: {what}"))?
+                self.quarantine(conn, row, raw, skeleton, format!("internal error while processing: {what}"))?
             }
         };
         crate::status::COUNTERS.observe_latency((started.elapsed() + spent).as_secs_f64());
@@ -256,8 +292,13 @@ impl Pipeline {
         Ok(outcome)
     }
 
-    fn quarantine(&self, conn: &Connection, row: i64, raw: &[u8], reason: String) -> Result<Outcome> {
+    /// `skeleton`: the raw row was written as a skeleton, whose attachment
+    /// bodies the rollback took away: it is kept as zstd of the bytes.
+    fn quarantine(&self, conn: &Connection, row: i64, raw: &[u8], skeleton: bool, reason: String) -> Result<Outcome> {
         conn.execute_batch("ROLLBACK TO mail; RELEASE mail")?;
+        if skeleton {
+            store::repack_raw(conn, row, raw)?;
+        }
         // Keep what little we can tell about the mail for the listing.
         let limits = &self.cfg.limits;
         let peek = if raw.len() <= limits.max_mail_bytes { parse::parse(raw, limits).ok() } else { None };
@@ -290,6 +331,7 @@ impl Pipeline {
         row: i64,
         raw: &[u8],
         work: std::result::Result<Box<PreparedMail>, String>,
+        stored: Stored,
         source: &str,
         arrived: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -298,6 +340,15 @@ impl Pipeline {
             Ok(m) => *m,
             Err(e) => return Ok(Err(MailError(e))),
         };
+        // The bodies the skeleton refers to that the store never had, before
+        // anything is decided: the mails this one causes (the team
+        // notification passing its files on) refer to them too instead of
+        // keeping them again. (A body retention removed is kept again below,
+        // only for a mail whose attachment rows are written.)
+        let Stored { skeleton, blobs } = stored;
+        for (a, z) in mail.attachments.iter().zip(blobs) {
+            store::compact::put_known_blob(conn, &a.sha256, &a.data, Some(z), false)?;
+        }
         // Every decision runs on the customer's clock: when the mail reached
         // our server, not when it is processed (a backlog after an outage).
         let at = arrival(arrived, source, mail.received_at, now);
@@ -353,9 +404,13 @@ impl Pipeline {
             refs.extend(extra);
             store::insert_refs(conn, row, &refs)?;
             for a in &mail.attachments {
-                store::insert_attachment(conn, row, &a.filename, &a.content_type, &a.data, a.flag.as_deref())?;
+                store::compact::put_known_blob(conn, &a.sha256, &a.data, None, true)?;
+                store::insert_attachment_row(conn, row, a)?;
             }
-            store::compact::compact_message(conn, row, raw, &mail.attachments)?;
+        } else if skeleton {
+            // A duplicate keeps no attachment rows: nothing would keep the
+            // bodies its skeleton refers to from retention.
+            store::repack_raw(conn, row, raw)?;
         }
         Ok(Ok(Outcome {
             row,

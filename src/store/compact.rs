@@ -24,6 +24,7 @@
 use std::ops::Range;
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub const PLAIN: i64 = 0;
@@ -37,9 +38,32 @@ const LEVEL: i32 = 3;
 /// What stands in for an attachment whose bytes retention or erasure removed.
 pub const REMOVED_MARK: &[u8] = b"[attachment removed from the store]";
 
+thread_local! {
+    /// One zstd compression context per thread, reused for every mail,
+    /// attachment and outgoing mail: a new context per call allocated and
+    /// zeroed its tables every time (`ZSTD_createCCtx` and `memset` were 4 %
+    /// of an ingest's cycles, five contexts per mail). It keeps the tables
+    /// of the largest input it compressed lately (about 1 MB at level 3).
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// zstd of `data` at `level`, with this thread's context.
+fn compress(data: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        let z = match &mut *c {
+            Some(z) => z,
+            None => c.insert(zstd::bulk::Compressor::new(level)?),
+        };
+        z.set_compression_level(level)?;
+        z.compress(data)
+    })
+}
+
 /// Compress bytes for a `raw` column.
 pub fn pack(raw: &[u8]) -> Result<Vec<u8>> {
-    zstd::bulk::compress(raw, LEVEL).context("compressing a mail")
+    compress(raw, LEVEL).context("compressing a mail")
 }
 
 /// Decompress a zstd column value.
@@ -50,13 +74,22 @@ pub fn unpack(data: &[u8]) -> Result<Vec<u8>> {
 /// Blob bytes as stored: (codec, data). zstd only where it saves a tenth
 /// (most attachments are PDFs, images, zip files: compressed already).
 pub fn pack_blob(data: &[u8]) -> Result<(i64, Vec<u8>)> {
+    Ok(match zstd_blob(data)? {
+        Some(z) => (1, z),
+        None => (0, data.to_vec()),
+    })
+}
+
+/// The zstd form of an attachment body if it saves a tenth, else `None`
+/// (keep the bytes as they are: no copy is made of them here).
+pub fn zstd_blob(data: &[u8]) -> Result<Option<Vec<u8>>> {
     if data.len() >= 256 {
-        let z = zstd::bulk::compress(data, 1).context("compressing an attachment")?;
+        let z = compress(data, 1).context("compressing an attachment")?;
         if z.len() * 10 < data.len() * 9 {
-            return Ok((1, z));
+            return Ok(Some(z));
         }
     }
-    Ok((0, data.to_vec()))
+    Ok(None)
 }
 
 /// `blobs.codec` of a body retention or erasure removed (the row stays for
@@ -148,13 +181,18 @@ pub struct Part<'a> {
 /// The skeleton of `raw` without the base64 text of `parts` (zstd), or
 /// `None` when no part could be left out exactly.
 pub fn skeleton(raw: &[u8], parts: &[Part]) -> Result<Option<Vec<u8>>> {
+    Ok(skeleton_of(raw, parts)?.map(|(sk, _)| sk))
+}
+
+/// [`skeleton`] and the indexes (in `parts`) of the parts it left out.
+fn skeleton_of(raw: &[u8], parts: &[Part]) -> Result<Option<(Vec<u8>, Vec<usize>)>> {
     let mut out = Vec::with_capacity(raw.len() / 4 + 64);
     out.extend_from_slice(b"SKL1");
     let mut at = 0usize;
-    let mut replaced = 0;
-    let mut sorted: Vec<&Part> = parts.iter().collect();
-    sorted.sort_by_key(|p| p.range.start);
-    for p in sorted {
+    let mut replaced = Vec::new();
+    let mut sorted: Vec<(usize, &Part)> = parts.iter().enumerate().collect();
+    sorted.sort_by_key(|(_, p)| p.range.start);
+    for (i, p) in sorted {
         if p.range.start < at || p.range.end > raw.len() || p.sha256.len() != 64 {
             continue;
         }
@@ -167,13 +205,13 @@ pub fn skeleton(raw: &[u8], parts: &[Part]) -> Result<Option<Vec<u8>>> {
         out.push(l.eol);
         out.extend_from_slice(&l.tail.to_le_bytes());
         at = p.range.end;
-        replaced += 1;
+        replaced.push(i);
     }
-    if replaced == 0 {
+    if replaced.is_empty() {
         return Ok(None);
     }
     literal(&mut out, &raw[at..]);
-    Ok(Some(pack(&out)?))
+    Ok(Some((pack(&out)?, replaced)))
 }
 
 fn literal(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -283,10 +321,97 @@ pub fn outbox_raw(conn: &Connection, format: i64, data: Vec<u8>) -> Result<Vec<u
     restore(conn, format, data)
 }
 
+/// An outgoing mail as stored, for a mail we built with these `files`
+/// attached (SHA-256, bytes; in the order they are attached): their base64
+/// text is found in `raw` as the mail builder lays it out (76 characters a
+/// line, CRLF) without parsing the mail again, and referred to by the
+/// skeleton; each body is kept once in `blobs` (usually kept already: the
+/// incoming mail's attachments are stored before the mails it causes).
+/// A file sent in another transfer encoding (a short text file in
+/// quoted-printable) stays in the zstd text.
+pub fn pack_outgoing_files(conn: &Connection, raw: &[u8], files: &[(&str, &[u8])]) -> Result<(i64, Vec<u8>)> {
+    let mut parts: Vec<Part> = Vec::new();
+    let mut from = 0usize;
+    for &(sha256, data) in files {
+        if data.len() < 1024 || from >= raw.len() {
+            continue;
+        }
+        let mut text = Vec::with_capacity(data.len() / 3 * 4 + data.len() / 28 + 8);
+        encode(data, Layout { line_len: 76, eol: 1, tail: 0 }, &mut text);
+        if let Some(at) = find_text(&raw[from..], &text) {
+            let range = from + at..from + at + text.len();
+            from = range.end;
+            parts.push(Part { range, sha256, data });
+        }
+    }
+    if let Some((sk, replaced)) = skeleton_of(raw, &parts)? {
+        for i in replaced {
+            put_known_blob(conn, parts[i].sha256, parts[i].data, None, true)?;
+        }
+        return Ok((SKELETON, sk));
+    }
+    Ok((ZSTD, pack(raw)?))
+}
+
+/// Where `text` (an attachment's base64 text) starts in `hay`: its first
+/// line is looked for (a searcher for all of a 40 KB text took longer to
+/// build than the search: 6 % of the writer's cycles), then the rest
+/// compared, at the first 8 places the line occurs at most. Linear in
+/// `hay`: a text that recurs, e.g. the base64 of a file of zeros quoted
+/// many times in a body, is given up on (the mail is kept as zstd).
+fn find_text(hay: &[u8], text: &[u8]) -> Option<usize> {
+    let head = &text[..text.len().min(78)];
+    let finder = memchr::memmem::Finder::new(head);
+    let mut from = 0;
+    for _ in 0..8 {
+        let at = from + finder.find(&hay[from..])?;
+        if hay[at..].starts_with(text) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Keep an attachment body once by its known SHA-256 (`zstd`: its packed
+/// form if [`zstd_blob`] made one already, e.g. on the prepare thread).
+/// `revive`: a body retention or erasure removed is kept again (else only
+/// a body the store never had is added).
+pub fn put_known_blob(
+    conn: &Connection,
+    sha256: &str,
+    data: &[u8],
+    zstd: Option<Option<Vec<u8>>>,
+    revive: bool,
+) -> Result<()> {
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND (codec <> ?2 OR NOT ?3))")?
+        .query_row(params![sha256, REMOVED, revive], |r| r.get(0))?;
+    if known {
+        return Ok(());
+    }
+    // New, or removed by retention and now brought again.
+    let z = match zstd {
+        Some(z) => z,
+        None => zstd_blob(data)?,
+    };
+    let (codec, body): (i64, &[u8]) = match &z {
+        Some(z) => (1, z),
+        None => (0, data),
+    };
+    conn.prepare_cached(
+        "INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec",
+    )?
+    .execute(params![sha256, data.len() as i64, body, codec])?;
+    Ok(())
+}
+
 /// An outgoing mail as stored: (`raw_format`, `raw`). The attachments it
 /// passes on that the store keeps already (an agent's or a customer's
 /// file relayed, the handover's files) are referred to, not kept again;
-/// the rest is zstd.
+/// the rest is zstd. For a mail of unknown make (parsed here); the
+/// pipeline's own mails go through [`pack_outgoing_files`].
 pub fn pack_outgoing(conn: &Connection, raw: &[u8]) -> Result<(i64, Vec<u8>)> {
     const B64: &[u8] = b"base64";
     if raw.len() > 8 * 1024
@@ -311,7 +436,7 @@ pub fn pack_outgoing(conn: &Connection, raw: &[u8]) -> Result<(i64, Vec<u8>)> {
             // after the answers it causes are queued): kept once either way.
             let refs = skeleton_refs(&sk)?;
             for (_, sha, data) in found.iter().filter(|(_, s, _)| refs.contains(s)) {
-                let put = super::put_blob(conn, data)?;
+                let put = put_blob(conn, data)?;
                 debug_assert_eq!(&put, sha);
             }
             return Ok((SKELETON, sk));
@@ -332,23 +457,88 @@ pub fn needed_by_queued(conn: &Connection) -> Result<std::collections::HashSet<S
     Ok(out)
 }
 
-/// After the attachments of stored mail `row` went into `blobs`: keep its
-/// raw bytes as a skeleton without their base64 text, where that is exact.
-pub fn compact_message(conn: &Connection, row: i64, raw: &[u8], atts: &[crate::parse::Attachment]) -> Result<()> {
-    let shas: Vec<String> = atts.iter().map(|a| crate::parse::sha256_hex(&a.data)).collect();
+/// A parsed incoming mail in its stored form, made before the writer needs
+/// it (on the prepare thread, beside the writer): the first write of the
+/// mail is this, not the bytes compressed once and then again.
+pub struct Packed {
+    /// `messages.raw_format`: [`SKELETON`] when an attachment's base64 text
+    /// was left out (its body goes into `blobs` with the mail), else [`ZSTD`].
+    pub format: i64,
+    /// `messages.raw`.
+    pub data: Vec<u8>,
+    /// For each attachment of the parsed mail, in order: its zstd body if
+    /// that saves a tenth ([`zstd_blob`]), `None`: kept as it is.
+    pub blobs: Vec<Option<Vec<u8>>>,
+}
+
+/// The stored form of `raw`, whose parse gave `atts` (each with its SHA-256).
+pub fn pack_mail(raw: &[u8], atts: &[crate::parse::Attachment]) -> Result<Packed> {
+    let blobs = atts.iter().map(|a| zstd_blob(&a.data)).collect::<Result<Vec<_>>>()?;
     let parts: Vec<Part> = atts
         .iter()
-        .zip(&shas)
-        .filter_map(|(a, sha)| a.encoded.clone().map(|range| Part { range, sha256: sha, data: &a.data }))
+        .filter_map(|a| a.encoded.clone().map(|range| Part { range, sha256: &a.sha256, data: &a.data }))
         .collect();
-    if parts.is_empty() {
-        return Ok(());
+    if !parts.is_empty()
+        && let Some(sk) = skeleton(raw, &parts)?
+    {
+        return Ok(Packed { format: SKELETON, data: sk, blobs });
     }
-    if let Some(sk) = skeleton(raw, &parts)? {
-        conn.prepare_cached("UPDATE messages SET raw = ?1, raw_format = ?2 WHERE id = ?3")?
-            .execute(params![sk, SKELETON, row])?;
-    }
+    Ok(Packed { format: ZSTD, data: pack(raw)?, blobs })
+}
+
+/// Store the raw bytes of an incoming mail: the first write for every mail.
+/// Kept zstd-compressed.
+pub fn insert_raw(conn: &Connection, raw: &[u8], hash: &str, source: &str, now: DateTime<Utc>) -> Result<i64> {
+    insert_packed(conn, ZSTD, &pack(raw)?, raw.len(), hash, source, now)
+}
+
+/// [`insert_raw`] with the stored form made already ([`pack_mail`]):
+/// a skeleton's attachment bodies must go into `blobs` in the same
+/// transaction ([`put_known_blob`]), or the row is rewritten as
+/// zstd before the commit ([`repack_raw`]).
+pub fn insert_packed(
+    conn: &Connection,
+    format: i64,
+    data: &[u8],
+    raw_size: usize,
+    hash: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO messages (content_hash, raw, raw_format, raw_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![hash, data, format, raw_size as i64, source, super::ts(now)])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Keep stored mail `row` as zstd of its `raw` bytes (a skeleton whose
+/// attachment rows are not written: a duplicate, a quarantined mail).
+pub fn repack_raw(conn: &Connection, row: i64, raw: &[u8]) -> Result<()> {
+    conn.prepare_cached("UPDATE messages SET raw = ?1, raw_format = ?2 WHERE id = ?3")?.execute(params![
+        pack(raw)?,
+        ZSTD,
+        row
+    ])?;
     Ok(())
+}
+
+/// Keep an attachment body once (content-addressed); returns its SHA-256.
+pub fn put_blob(conn: &Connection, data: &[u8]) -> Result<String> {
+    let sha = crate::parse::sha256_hex(data);
+    let known: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND codec <> ?2)")?
+        .query_row(params![&sha, REMOVED], |r| r.get(0))?;
+    if !known {
+        // New, or removed by retention and now brought again.
+        let (codec, packed) = pack_blob(data)?;
+        conn.prepare_cached(
+            "INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec",
+        )?
+        .execute(params![sha, data.len() as i64, packed, codec])?;
+    }
+    Ok(sha)
 }
 
 /// State key: the conversion's place among the blobs (rowid), while it runs.

@@ -20,7 +20,7 @@ pub mod report;
 pub use report::{ReportRow, ReportRows, report_rows, ticket_subject};
 pub mod retention;
 pub use changes::{Change, changes, changes_needing_reminder, insert_change, mark_change_reminded, set_change_state};
-pub use compact::raw_bytes;
+pub use compact::{insert_packed, insert_raw, put_blob, raw_bytes, repack_raw};
 
 /// Append-only, numbered migrations. `PRAGMA user_version` is the count applied.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -627,17 +627,6 @@ pub fn participants(conn: &Connection, ticket: i64) -> Result<Vec<(String, Strin
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Store the raw bytes of an incoming mail: the first write for every mail.
-/// Kept zstd-compressed; [`compact::compact_message`] makes it a skeleton
-/// once its attachments are stored.
-pub fn insert_raw(conn: &Connection, raw: &[u8], hash: &str, source: &str, now: DateTime<Utc>) -> Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO messages (content_hash, raw, raw_format, raw_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![hash, compact::pack(raw)?, compact::ZSTD, raw.len() as i64, source, ts(now)])?;
-    Ok(conn.last_insert_rowid())
-}
-
 /// The parsed facts and the outcome of a stored mail.
 #[derive(Debug, Clone, Default)]
 pub struct MessageFacts {
@@ -837,39 +826,13 @@ pub fn events(conn: &Connection, ticket: i64) -> Result<Vec<Event>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Store an attachment body once (content-addressed) and link it to its message.
-pub fn insert_attachment(
-    conn: &Connection,
-    message_row: i64,
-    filename: &str,
-    content_type: &str,
-    data: &[u8],
-    flag: Option<&str>,
-) -> Result<()> {
-    let sha = put_blob(conn, data)?;
+/// Link an attachment whose body is in `blobs` already (by its SHA-256) to its message.
+pub fn insert_attachment_row(conn: &Connection, message_row: i64, a: &crate::parse::Attachment) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO attachments (message_row, filename, content_type, size, sha256, flag) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![message_row, filename, content_type, data.len() as i64, sha, flag])?;
+    .execute(params![message_row, a.filename, a.content_type, a.data.len() as i64, a.sha256, a.flag])?;
     Ok(())
-}
-
-/// Keep an attachment body once (content-addressed); returns its SHA-256.
-pub fn put_blob(conn: &Connection, data: &[u8]) -> Result<String> {
-    let sha = crate::parse::sha256_hex(data);
-    let known: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1 AND codec <> ?2)")?
-        .query_row(params![&sha, compact::REMOVED], |r| r.get(0))?;
-    if !known {
-        // New, or removed by retention and now brought again.
-        let (codec, packed) = compact::pack_blob(data)?;
-        conn.prepare_cached(
-            "INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec",
-        )?
-        .execute(params![sha, data.len() as i64, packed, codec])?;
-    }
-    Ok(sha)
 }
 
 /// An outgoing mail ready to queue.
@@ -885,8 +848,31 @@ pub struct OutRow {
 }
 
 pub fn insert_outbox(conn: &Connection, o: &OutRow, cause_row: Option<i64>, now: DateTime<Utc>) -> Result<i64> {
+    let packed = compact::pack_outgoing(conn, &o.raw)?;
+    insert_outbox_packed(conn, o, packed, cause_row, now)
+}
+
+/// [`insert_outbox`] for a mail we built with `files` attached (SHA-256,
+/// bytes; see [`compact::pack_outgoing_files`]): not parsed again.
+pub fn insert_outbox_files(
+    conn: &Connection,
+    o: &OutRow,
+    files: &[(&str, &[u8])],
+    cause_row: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let packed = compact::pack_outgoing_files(conn, &o.raw, files)?;
+    insert_outbox_packed(conn, o, packed, cause_row, now)
+}
+
+fn insert_outbox_packed(
+    conn: &Connection,
+    o: &OutRow,
+    (format, packed): (i64, Vec<u8>),
+    cause_row: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
     let now_s = ts(now);
-    let (format, packed) = compact::pack_outgoing(conn, &o.raw)?;
     conn.prepare_cached(
         "INSERT INTO outbox (kind, ticket_id, message_id, recipients, subject, raw, raw_format, raw_size, in_reply_to, \
          state, attempts, next_attempt_at, created_at, cause_row) \
