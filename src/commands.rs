@@ -81,7 +81,7 @@ pub struct Parsed {
 pub const USAGE: &str = "#status open|in_progress|waiting|resolved|closed  #level 1|2|3  \
 #category functional_error|security_error|usage_question|user_management|change_request  \
 #priority low|normal|high|critical  #assign name@roewaplan.de  #cc name@customer.example  #internal  #close  #reopen  \
-#merge MT-000042  #change YYYY-MM-DD HH:MM-HH:MM what is included  #change done|cancelled";
+#merge MT-000042  #change YYYY-MM-DD HH:MM-HH:MM what is included  #change done|cancelled  #kb [title]";
 
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s)#([\p{L}_]+)").expect("static regex"));
 
