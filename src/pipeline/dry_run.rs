@@ -94,9 +94,10 @@ fn plan(p: &Pipeline, conn: &Connection, source: &str, o: &Outcome) -> Result<Va
         .into_iter()
         .map(|(kind, t, to, subject, in_reply_to, id)| {
             // Stored compressed (and its files referred to): read through the store.
-            let raw = store::outbox_raw(conn, id).ok().flatten().unwrap_or_default();
+            let raw = store::outbox_raw(conn, id)?
+                .with_context(|| format!("outgoing mail #{id} of the plan is gone from the store"))?;
             let m = crate::parse::parse(&raw, &p.cfg.limits).ok();
-            json!({
+            Ok(json!({
                 "kind": kind,
                 "ticket": t.map(|t| p.tag(t)),
                 "to": to,
@@ -105,9 +106,9 @@ fn plan(p: &Pipeline, conn: &Connection, source: &str, o: &Outcome) -> Result<Va
                 "auto_submitted": header(&raw, "Auto-Submitted"),
                 "attachments": m.as_ref().map(|m| m.attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>()).unwrap_or_default(),
                 "text": m.map(|m| m.body_text).unwrap_or_default(),
-            })
+            }))
         })
-        .collect::<Vec<_>>();
+        .collect::<Result<Vec<_>>>()?;
     let message_id: Option<String> =
         conn.query_row("SELECT message_id FROM messages WHERE id = ?1", [o.row], |r| r.get(0)).optional()?.flatten();
     Ok(json!({
