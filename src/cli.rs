@@ -300,10 +300,16 @@ pub enum OutboxCmd {
         #[arg(long)]
         after: Option<String>,
     },
-    /// Queue a failed (or waiting) outgoing mail for sending now.
+    /// Queue failed (or waiting) outgoing mails for sending now.
     Retry {
-        /// The outgoing mail's number (the first column of `outbox list`).
-        id: i64,
+        /// The outgoing mails' numbers (the first column of `outbox list`).
+        #[arg(required_unless_present = "all_failed", value_name = "ID")]
+        ids: Vec<i64>,
+        /// Every mail the transport gave up on (not those deleted by the
+        /// operator, not those whose bytes retention or erasure removed),
+        /// like `postsuper -r` after a relay outage.
+        #[arg(long, conflicts_with = "ids")]
+        all_failed: bool,
     },
     /// Hold queued mails: they are not sent until released.
     Hold {
@@ -838,15 +844,29 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Outbox { cmd: OutboxCmd::Retry { id } } => {
+        Command::Outbox { cmd: OutboxCmd::Retry { ids, all_failed } } => {
             let cfg = load_config(&path)?;
             let store = Store::open_existing_writable(&cfg.store_path)?;
-            if !store::outbox_retry(store.conn(), id, Utc::now())? {
+            let now = Utc::now();
+            if all_failed {
+                let done = store::outbox_retry_failed(store.conn(), now)?;
+                println!("{} failed outgoing mails queued for sending now", done.len());
+                return Ok(());
+            }
+            let mut missed = Vec::new();
+            for id in &ids {
+                if store::outbox_retry(store.conn(), *id, now)? {
+                    println!("outgoing mail #{id} queued for sending now");
+                } else {
+                    missed.push(format!("#{id}"));
+                }
+            }
+            if !missed.is_empty() {
                 return Err(anyhow::anyhow!(
-                    "no outgoing mail #{id} that is queued or failed (a held one: supportd outbox release {id})"
+                    "no outgoing mail {} that is queued or failed with its bytes kept (a held one: supportd outbox release ID)",
+                    missed.join(", ")
                 ));
             }
-            println!("outgoing mail #{id} queued for sending now");
             Ok(())
         }
         Command::Outbox {

@@ -169,6 +169,46 @@ fn outbox_hold_release_delete_and_flush() {
     assert_eq!(missing.status.code(), Some(2), "hold without ids or --all is a usage error");
 }
 
+/// Proves `outbox retry --all-failed` (the issue's `--all-failed`, Postfix's
+/// `postsuper -r` after a relay outage): every mail the transport gave up on
+/// is queued again and sent by the next pass, while a mail the operator
+/// deleted and one whose bytes retention removed stay failed; `retry ID`
+/// refuses the latter by name, and `retry` without ids is a usage error.
+#[test]
+fn outbox_retry_all_failed_requeues_what_the_transport_gave_up_on() {
+    let (dir, cfg) = temp_config();
+    for f in ["01-de-outlook-login-fehler.eml", "02-en-gmail-export-frage.eml"] {
+        let f = common::repo().join("fixtures/pipeline").join(f);
+        ok(&supportd(&cfg, &["ingest", "--no-send", f.to_str().unwrap()]));
+    }
+    let queued = outbox(&cfg, "queued");
+    assert!(queued.len() >= 3, "{queued:?}");
+    let id = |i: usize| queued[i]["id"].as_i64().unwrap();
+    let (deleted, gave_up, removed) = (id(0), id(1), id(2));
+    ok(&supportd(&cfg, &["outbox", "delete", &deleted.to_string()]));
+    {
+        let store = supportd::store::Store::open_existing_writable(&dir.path().join("var/supportd.sqlite3")).unwrap();
+        supportd::store::outbox_mark_failed(store.conn(), gave_up, "550 5.1.1 mailbox unavailable").unwrap();
+        supportd::store::outbox_mark_failed(store.conn(), removed, "550 5.1.1 mailbox unavailable").unwrap();
+        store
+            .conn()
+            .execute("UPDATE outbox SET raw_removed_at = '2026-01-01T00:00:00Z' WHERE id = ?1", [removed])
+            .unwrap();
+    }
+    let out = ok(&supportd(&cfg, &["outbox", "retry", "--all-failed"]));
+    assert!(out.starts_with("1 failed outgoing mails queued"), "{out}");
+    let failed: Vec<i64> = outbox(&cfg, "failed").iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(failed, vec![deleted, removed]);
+    assert!(outbox(&cfg, "queued").iter().any(|o| o["id"].as_i64() == Some(gave_up)));
+    ok(&supportd(&cfg, &["run", "--once"]));
+    assert!(outbox(&cfg, "sent").iter().any(|o| o["id"].as_i64() == Some(gave_up)));
+    assert_eq!(outbox(&cfg, "failed").len(), 2, "the deleted and the removed one are never sent");
+    let o = supportd(&cfg, &["outbox", "retry", &removed.to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&format!("#{removed}")), "{}", stderr(&o));
+    assert_eq!(supportd(&cfg, &["outbox", "retry"]).status.code(), Some(2));
+}
+
 /// Proves: 20 real processes (19 `ingest --no-send`, one daemon pass `run
 /// --once`) started at the same moment on a store that does not exist yet
 /// all succeed: the migrations run once (the schema is complete, the

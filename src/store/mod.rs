@@ -1051,11 +1051,14 @@ pub fn outbox_release(conn: &Connection, rows: Rows, now: DateTime<Utc>) -> Resu
     )
 }
 
+/// How `last_error` of a row the operator deleted begins.
+pub const OPERATOR_DELETED: &str = "deleted by the operator";
+
 /// Discard unsent rows (by id: queued or held; `All`: every held row): they
 /// are never sent; each stays as a record in state `failed` with the reason
 /// (its Message-ID still threads replies). Returns the rows discarded.
 pub fn outbox_delete(conn: &Connection, rows: Rows, now: DateTime<Utc>) -> Result<Vec<i64>> {
-    let why = format!("deleted by the operator at {} (never sent)", ts(now));
+    let why = format!("{OPERATOR_DELETED} at {} (never sent)", ts(now));
     each_row(
         conn,
         rows,
@@ -1341,10 +1344,27 @@ pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> 
 pub fn outbox_retry(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<bool> {
     let n = conn.execute(
         "UPDATE outbox SET state = 'queued', next_attempt_at = ?1 WHERE id = ?2 AND state IN ('queued', 'failed') \
-         AND held IS NULL",
+         AND held IS NULL AND raw_removed_at IS NULL",
         params![ts(now), id],
     )?;
     Ok(n == 1)
+}
+
+/// `outbox retry --all-failed`: every row the transport gave up on is
+/// queued again, due now, for one more attempt each (like `retry ID`: a
+/// mail that fails again is failed again, nothing loops). Rows the operator
+/// deleted ([`OPERATOR_DELETED`]) and rows whose bytes retention or
+/// erasure removed stay failed. Returns the rows queued.
+pub fn outbox_retry_failed(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<i64>> {
+    let mut st = conn.prepare(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = ?1 WHERE state = 'failed' \
+         AND held IS NULL AND raw_removed_at IS NULL AND ifnull(last_error, '') NOT LIKE ?2 RETURNING id",
+    )?;
+    let mut ids: Vec<i64> = st
+        .query_map(params![ts(now), format!("{OPERATOR_DELETED}%")], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// A consistent copy of the database (`VACUUM INTO`), safe while others
