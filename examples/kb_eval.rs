@@ -96,8 +96,6 @@ fn main() -> anyhow::Result<()> {
         );
         report(&kb, &clean, holdout_misses)?;
     }
-    println!();
-    hostile(&kb);
     for path in &extra {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let set = if names_mails(&text) {
@@ -109,33 +107,6 @@ fn main() -> anyhow::Result<()> {
         report(&kb, &set, holdout_misses)?;
     }
     Ok(())
-}
-
-/// The search time of a hostile mail: 1 MB of text in 100,000 sentences
-/// that all say an article's example and keyword words (the search reads
-/// the first `MAX_QUERY_CHARS` characters; this shows it stays bounded).
-fn hostile(kb: &supportd::kb::Kb) {
-    // An example said over and over; then 111,111 sentences of one word.
-    for sentence in ["Wie kann ich den Dienstplan ausdrucken? ", "Drucken! "] {
-        let text = format!("Dienstplan drucken\n{}", sentence.repeat(1_000_000 / sentence.len()));
-        let n = 20;
-        let t = std::time::Instant::now();
-        let mut offered = 0;
-        for _ in 0..n {
-            offered += kb
-                .search_as("de", &text, Some(supportd::domain::Category::UsageQuestion))
-                .iter()
-                .filter(|h| h.offered)
-                .count();
-        }
-        println!(
-            "hostile mail ({} bytes, {} sentences of {sentence:?}): {:.0} µs per search, {} offered",
-            text.len(),
-            text.matches(['?', '!']).count(),
-            t.elapsed().as_secs_f64() * 1e6 / n as f64,
-            offered / n
-        );
-    }
 }
 
 /// Whether a labelled list names mails of `fixtures/writers` (`wN/NNN.eml`

@@ -364,8 +364,7 @@ pub enum KbCmd {
         #[arg(long, value_parser = ["de", "en"])]
         lang: Option<String>,
         /// The mail's category, which sets the bar (kb.min_score times 0.6 for
-        /// user_management, 4.5 for usage_question; kb.min_score for an article
-        /// whose example the text says) [default: kb.min_score itself].
+        /// user_management, 2.2 for usage_question) [default: kb.min_score itself].
         #[arg(long, value_parser = ["usage_question", "user_management"])]
         category: Option<String>,
         /// One JSON object per article (every article that scored, offered or not).
@@ -1485,12 +1484,11 @@ pub fn kb_command(path: &Path, cfg: Config, cmd: KbCmd) -> Result<()> {
             }
             match &cfg.kb_path {
                 Some(p) => println!(
-                    "knowledge base {} ({} articles in {lang}, min_score {}, bar {:.1}, {:.1} when the text says one of the article's examples)",
+                    "knowledge base {} ({} articles in {lang}, min_score {}, bar {:.1})",
                     p.display(),
                     kb.len(&lang),
                     kb.min_score,
-                    kb.bar(cat),
-                    kb.example_bar(cat)
+                    kb.bar(cat)
                 ),
                 None => println!("no knowledge base (kb.path not set and no kb/ beside {})", path.display()),
             }
@@ -1499,13 +1497,12 @@ pub fn kb_command(path: &Path, cfg: Config, cmd: KbCmd) -> Result<()> {
             }
             for h in &hits {
                 println!(
-                    "{} {:>6.2}  {}  {}  [{}]{}",
+                    "{} {:>6.2}  {}  {}  [{}]",
                     if h.offered { "offered" } else { "       " },
                     h.score,
                     h.id,
                     shown(&h.title),
-                    h.matched.join(" "),
-                    h.example.as_ref().map(|e| format!("  example: {}", shown(e))).unwrap_or_default()
+                    h.matched.join(" ")
                 );
             }
             Ok(())

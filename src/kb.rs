@@ -18,27 +18,15 @@
 //! sentence by sentence: an article's score is [`SUBJECT_WEIGHT`] times the
 //! subject's, plus its best sentence's, plus [`CONTEXT_WEIGHT`] times the
 //! whole mail's (each word once), so that a long mail touching an
-//! article's words here and there does not add up to an offer.
-//!
-//! An article's `examples:` say how a customer would ask what it answers.
-//! The subject and every sentence that asks (a `?` or one of
-//! [`ASK_WORDS`]) are matched against them: a unit that has
-//! [`EXAMPLE_COVER`] of an example's word weight (rarity among the
-//! articles; a keyword or title word inside an example's word stands for
-//! it) says the example, and the article gains [`EXAMPLE_WEIGHT`] times that
-//! weight ([`SUBJECT_EXAMPLE_WEIGHT`] more for the subject).
-//!
-//! An article is offered when one of its keywords is whole in the subject
-//! or in one sentence, or the mail says one of its examples (its core), its
-//! score reaches the bar and at least half the best score. The bar is
-//! `kb.min_score` times [`EXAMPLE_BAR`] when the mail says one of the
-//! article's examples (it asks what the article answers), else times
+//! article's words here and there does not add up to an offer. An article
+//! is offered when one of its keywords is whole in the subject or in one
+//! sentence (its core), its score reaches the bar (`kb.min_score`, times
 //! [`USER_MANAGEMENT_BAR`] for a user-management request and
-//! [`USAGE_QUESTION_BAR`] for a usage question (most user-management
+//! [`USAGE_QUESTION_BAR`] for a usage question: most user-management
 //! requests are one of the administration tasks the articles explain, most
-//! usage questions ask something no article answers). The constants were
-//! chosen on `fixtures/kb/questions.tsv`, `fixtures/kb/writers.tsv` and
-//! `fixtures/kb/holdout.tsv`; `fixtures/kb/holdout2.tsv` measures them
+//! usage questions ask something no article answers) and at least half the
+//! best score. The constants were chosen on `fixtures/kb/questions.tsv` and
+//! `fixtures/kb/writers.tsv` only; `fixtures/kb/holdout.tsv` measures them
 //! (`cargo run --release --example kb_eval`, README).
 //!
 //! Linear and bounded: the first [`MAX_QUERY_CHARS`] characters of a mail
@@ -46,8 +34,7 @@
 //! parts of at most [`MAX_QUERY_WORDS`] distinct words are looked for (at
 //! most `MAX_WORD_CHARS²/2` lookups per word), and every word of a sentence
 //! is looked up once in the articles' word index (at most one entry per
-//! article) and once in the examples' (at most one entry per example word
-//! and keyword part inside it; an example has at most [`MAX_EXAMPLE_TERMS`]). Articles are bounded in size and number when loaded.
+//! article). Articles are bounded in size and number when loaded.
 //!
 //! `#kb` on an agent's reply stores the answer with the customer's question
 //! as a draft article (`kb_drafts` table) for review: `supportd kb drafts`
@@ -85,25 +72,9 @@ pub const CONTEXT_WEIGHT: f64 = 0.15;
 /// `kb.min_score` times this for a user-management request.
 pub const USER_MANAGEMENT_BAR: f64 = 0.6;
 /// `kb.min_score` times this for a usage question.
-pub const USAGE_QUESTION_BAR: f64 = 4.5;
+pub const USAGE_QUESTION_BAR: f64 = 2.2;
 /// Bonus for a keyword phrase of several words found whole (in one sentence).
 pub const PHRASE_BONUS: f64 = 3.0;
-/// Weight of the best example match (the weight of an example's words that
-/// one sentence of the mail has) besides the subject and the best sentence.
-pub const EXAMPLE_WEIGHT: f64 = 1.5;
-/// The share of an example's words' weight a sentence must have to match it.
-pub const EXAMPLE_COVER: f64 = 0.75;
-/// `kb.min_score` times this for an article one of whose examples the mail
-/// says (in the subject or one sentence), whatever the category: the mail
-/// asks what the article answers.
-pub const EXAMPLE_BAR: f64 = 1.0;
-/// An example matched by the subject counts this many times.
-pub const SUBJECT_EXAMPLE_WEIGHT: f64 = 1.5;
-/// An example has at least this many words that are no stop words, and a
-/// sentence matches at least this many of them.
-pub const MIN_EXAMPLE_TERMS: usize = 2;
-/// An example has at most this many words that are no stop words.
-pub const MAX_EXAMPLE_TERMS: usize = 24;
 /// Only the first this many characters of a mail are searched.
 pub const MAX_QUERY_CHARS: usize = 16 * 1024;
 /// Longer words are cut to this many characters.
@@ -264,41 +235,6 @@ const STOP_DE: &[&str] = &[
     "neuer",
     "neues",
 ];
-/// Words that make a sentence a question or a request (besides a `?`):
-/// only such a sentence (or the subject) can say an article's example.
-pub const ASK_WORDS: &[&str] = &[
-    "bitte",
-    "wie",
-    "wo",
-    "wann",
-    "warum",
-    "kann",
-    "konnen",
-    "konnte",
-    "konnten",
-    "mochte",
-    "mochten",
-    "brauche",
-    "brauchen",
-    "benotige",
-    "benotigen",
-    "soll",
-    "sollen",
-    "sollte",
-    "please",
-    "how",
-    "where",
-    "when",
-    "why",
-    "can",
-    "could",
-    "would",
-    "need",
-    "needs",
-    "want",
-    "should",
-    "kindly",
-];
 const STOP_EN: &[&str] = &[
     "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
     "could", "dear", "do", "does", "for", "from", "get", "got", "has", "have", "hello", "hi", "how", "i", "if", "in",
@@ -377,9 +313,6 @@ pub struct Article {
     pub title: String,
     pub keywords: Vec<String>,
     pub link: Option<String>,
-    /// How a customer would ask what the article answers (front matter
-    /// `examples:`, `|`-separated; the key may be repeated).
-    pub examples: Vec<String>,
     pub text: String,
     #[serde(skip)]
     pub path: PathBuf,
@@ -392,10 +325,6 @@ pub struct Article {
     /// Stemmed words of the text that are neither keyword nor title words.
     #[serde(skip)]
     text_terms: Vec<String>,
-    /// Stemmed distinct words of each example (those with at least
-    /// [`MIN_EXAMPLE_TERMS`]).
-    #[serde(skip)]
-    example_terms: Vec<Vec<String>>,
 }
 
 /// Parse one article file's text (front matter, then the text).
@@ -407,7 +336,6 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
         .or_else(|| rest.split_once("\n---").filter(|(_, b)| b.trim().is_empty()))
         .ok_or("front matter not closed by a line `---`")?;
     let (mut title, mut keywords, mut link) = (None, None, None);
-    let mut examples: Vec<String> = Vec::new();
     for (i, line) in head.lines().enumerate() {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
@@ -418,8 +346,7 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
             "title" => title = Some(v),
             "keywords" => keywords = Some(v),
             "link" => link = Some(v).filter(|l| !l.is_empty()),
-            "examples" => examples.extend(v.split('|').map(|e| e.trim().to_string()).filter(|e| !e.is_empty())),
-            other => return Err(format!("unknown front matter key {other:?} (title, keywords, link, examples)")),
+            other => return Err(format!("unknown front matter key {other:?} (title, keywords, link)")),
         }
     }
     let title = title.filter(|t| !t.is_empty()).ok_or("front matter key `title` missing or empty")?;
@@ -447,32 +374,17 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
         terms(body).into_iter().filter(|t| !kw.contains(t) && title_terms.binary_search(t).is_err()).collect();
     text_terms.sort();
     text_terms.dedup();
-    let mut example_terms = Vec::new();
-    for e in &examples {
-        let mut t = terms(e);
-        t.sort();
-        t.dedup();
-        if t.len() < MIN_EXAMPLE_TERMS || t.len() > MAX_EXAMPLE_TERMS {
-            return Err(format!(
-                "example {e:?} has {} words that are no stop words: {MIN_EXAMPLE_TERMS} to {MAX_EXAMPLE_TERMS}",
-                t.len()
-            ));
-        }
-        example_terms.push(t);
-    }
     Ok(Article {
         id: id.to_string(),
         lang: lang.to_string(),
         title,
         keywords,
         link,
-        examples,
         text: body.to_string(),
         path: path.to_path_buf(),
         phrases,
         title_terms,
         text_terms,
-        example_terms,
     })
 }
 
@@ -490,16 +402,6 @@ struct Shelf {
     parts: HashSet<String>,
     /// The longest word in `parts`, in characters (bounds the compound search).
     longest: usize,
-    /// Every example of every article: its article, its index there and its
-    /// words' total weight.
-    examples: Vec<(usize, usize, f64)>,
-    /// Every word of the examples: the examples that have it.
-    /// Every word of the examples, and every keyword or title word inside
-    /// one of them ("gedruckt" holds "druck"): the examples and the index of
-    /// their word it stands for.
-    example_postings: HashMap<String, Vec<(usize, usize)>>,
-    /// The weight of each example's words (how rare they are).
-    example_weights: Vec<Vec<f64>>,
 }
 
 impl Shelf {
@@ -523,7 +425,7 @@ impl Shelf {
         // How rare a word is: among the keywords and titles when it is a
         // keyword or title word anywhere (a word every text uses, "Rolle",
         // stays distinctive as a keyword), else among the texts.
-        let mut parts: HashSet<String> =
+        let parts: HashSet<String> =
             articles.iter().flat_map(|a| a.phrases.iter().flatten().chain(a.title_terms.iter())).cloned().collect();
         for a in &articles {
             let core: HashSet<&String> = a.phrases.iter().flatten().chain(a.title_terms.iter()).collect();
@@ -536,48 +438,8 @@ impl Shelf {
         }
         let n = articles.len().max(1) as f64;
         let idf: HashMap<String, f64> = df.into_iter().map(|(t, d)| (t, (1.0 + n / d as f64).ln())).collect();
-        // The examples: their words' rarity among all fields of the articles.
-        let mut example_df: HashMap<&String, usize> = HashMap::new();
-        for a in &articles {
-            let all: HashSet<&String> = a
-                .phrases
-                .iter()
-                .flatten()
-                .chain(&a.title_terms)
-                .chain(&a.text_terms)
-                .chain(a.example_terms.iter().flatten())
-                .collect();
-            for t in all {
-                *example_df.entry(t).or_default() += 1;
-            }
-        }
-        let example_idf: HashMap<String, f64> =
-            example_df.into_iter().map(|(t, d)| (t.clone(), (1.0 + n / d as f64).ln())).collect();
-        let mut examples = Vec::new();
-        let mut example_postings: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-        let mut example_weights = Vec::new();
-        let core_parts = parts.clone();
-        let core_longest = core_parts.iter().map(|k| k.chars().count()).max().unwrap_or(0);
-        for (i, a) in articles.iter().enumerate() {
-            for (j, ts) in a.example_terms.iter().enumerate() {
-                let weights: Vec<f64> = ts.iter().map(|t| example_idf.get(t).copied().unwrap_or(0.0)).collect();
-                let e = examples.len();
-                for (k, t) in ts.iter().enumerate() {
-                    let mut forms = compound_parts_in(&core_parts, core_longest, t);
-                    forms.push(t.clone());
-                    for f in forms {
-                        example_postings.entry(f).or_default().push((e, k));
-                    }
-                    if t.chars().count() >= MIN_COMPOUND_PART {
-                        parts.insert(t.clone());
-                    }
-                }
-                examples.push((i, j, weights.iter().sum()));
-                example_weights.push(weights);
-            }
-        }
         let longest = parts.iter().map(|k| k.chars().count()).max().unwrap_or(0);
-        Shelf { articles, idf, postings, parts, longest, examples, example_postings, example_weights }
+        Shelf { articles, idf, postings, parts, longest }
     }
 }
 
@@ -600,9 +462,6 @@ pub struct Hit {
     pub offered: bool,
     /// The words of the mail it matched on.
     pub matched: Vec<String>,
-    /// The article's example (front matter `examples:`) that one sentence
-    /// or the subject of the mail says in its own words, if any.
-    pub example: Option<String>,
 }
 
 impl Kb {
@@ -690,21 +549,10 @@ impl Kb {
         // Whether a whole keyword phrase of the article is in one sentence
         // (or the subject): its core, without which it is not offered.
         let mut core = vec![false; n];
-        // Per article: its best example's match (the weight of the example's
-        // words one unit has, when they cover EXAMPLE_COVER of it), the
-        // example and the words.
-        let mut ex_best = vec![0.0; n];
-        let mut ex_which: Vec<Option<usize>> = vec![None; n];
-        let mut ex_words: Vec<Vec<String>> = vec![Vec::new(); n];
-        // Per example: the bit set of its words this unit has.
-        let mut ex_mask = vec![0u64; shelf.examples.len()];
-        let mut ex_touched: Vec<usize> = Vec::new();
         let units = std::iter::once((subject, Unit::Subject)).chain(sentences(body));
         for (unit, kind) in units {
             unit_terms.clear();
-            let mut asking = kind == Unit::Subject || unit.contains('?');
             for w in words(unit) {
-                asking = asking || ASK_WORDS.contains(&w.as_str());
                 if is_stop(&w) {
                     continue;
                 }
@@ -720,40 +568,6 @@ impl Kb {
                 }
                 unit_terms.insert(stem(&w), 1.0);
             }
-            // The examples this unit says in its own words.
-            for t in unit_terms.keys() {
-                let Some(es) = shelf.example_postings.get(t) else { continue };
-                for &(e, k) in es {
-                    if ex_mask[e] == 0 {
-                        ex_touched.push(e);
-                    }
-                    ex_mask[e] |= 1 << k;
-                }
-            }
-            for &e in &ex_touched {
-                let (a, local, mass) = shelf.examples[e];
-                let got: f64 = shelf.example_weights[e]
-                    .iter()
-                    .enumerate()
-                    .filter(|(k, _)| ex_mask[e] & (1 << k) != 0)
-                    .map(|(_, w)| w)
-                    .sum();
-                let count = ex_mask[e].count_ones() as usize;
-                let weight = if kind == Unit::Subject { SUBJECT_EXAMPLE_WEIGHT } else { 1.0 };
-                if asking && count >= MIN_EXAMPLE_TERMS && got >= EXAMPLE_COVER * mass && got * weight > ex_best[a] {
-                    ex_best[a] = got * weight;
-                    ex_which[a] = Some(local);
-                    ex_words[a] = shelf.articles[a].example_terms[local]
-                        .iter()
-                        .enumerate()
-                        .filter(|(k, _)| ex_mask[e] & (1 << k) != 0)
-                        .map(|(_, t)| t.clone())
-                        .collect();
-                    core[a] = true;
-                }
-                ex_mask[e] = 0;
-            }
-            ex_touched.clear();
             // Score this unit for every article that shares a word with it.
             for (t, m) in &unit_terms {
                 let e = whole.entry(t.clone()).or_insert(0.0);
@@ -808,7 +622,7 @@ impl Kb {
         }
         let mut hits: Vec<Hit> = Vec::new();
         for (i, a) in shelf.articles.iter().enumerate() {
-            let total = SUBJECT_WEIGHT * subj[i] + best[i] + CONTEXT_WEIGHT * ctx[i] + EXAMPLE_WEIGHT * ex_best[i];
+            let total = SUBJECT_WEIGHT * subj[i] + best[i] + CONTEXT_WEIGHT * ctx[i];
             if total <= 0.0 {
                 continue;
             }
@@ -818,7 +632,7 @@ impl Kb {
             // The words that made the score: the subject's and the best
             // sentence's first, then the rest of the mail's.
             let mut matched: Vec<String> = Vec::new();
-            for t in subj_words[i].iter().chain(&best_words[i]).chain(&ex_words[i]) {
+            for t in subj_words[i].iter().chain(&best_words[i]) {
                 if !matched.contains(t) {
                     matched.push(t.clone());
                 }
@@ -833,16 +647,13 @@ impl Kb {
                 score: (total * 100.0).round() / 100.0,
                 offered: false,
                 matched,
-                example: ex_which[i].map(|j| a.examples[j].clone()),
             });
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         let bar = self.bar(cat);
-        let ex_bar = self.example_bar(cat);
         let top = hits.first().map_or(0.0, |h| h.score);
         for h in hits.iter_mut().take(MAX_OFFERS) {
-            let b = if h.example.is_some() { ex_bar } else { bar };
-            h.offered = h.score >= b && h.score >= top * RELATIVE_CUT;
+            h.offered = h.score >= bar && h.score >= top * RELATIVE_CUT;
         }
         hits
     }
@@ -855,13 +666,6 @@ impl Kb {
                 Some(Category::UsageQuestion) => USAGE_QUESTION_BAR,
                 _ => 1.0,
             }
-    }
-
-    /// The score an article one of whose examples the mail says (in its
-    /// subject or in a sentence that asks) needs: [`EXAMPLE_BAR`] times
-    /// `kb.min_score`, or the category's bar when that is lower.
-    pub fn example_bar(&self, cat: Option<Category>) -> f64 {
-        self.bar(cat).min(self.min_score * EXAMPLE_BAR)
     }
 
     /// The article `id` of `lang`.
@@ -928,14 +732,9 @@ fn starts_block(line: &[u8]) -> bool {
 /// The keyword and title words of `shelf` inside the word `w` (not `w`
 /// itself): at most `MAX_WORD_CHARS²/2` lookups.
 fn compound_parts(shelf: &Shelf, w: &str) -> Vec<String> {
-    compound_parts_in(&shelf.parts, shelf.longest, w)
-}
-
-/// The words of `parts` inside the word `w` (not `w` itself).
-fn compound_parts_in(parts: &HashSet<String>, longest: usize, w: &str) -> Vec<String> {
     let chars: Vec<(usize, char)> = w.char_indices().collect();
     let n = chars.len();
-    let max_len = longest.min(n);
+    let max_len = shelf.longest.min(n);
     let mut out = Vec::new();
     for i in 0..n {
         for len in MIN_COMPOUND_PART..=max_len {
@@ -944,7 +743,7 @@ fn compound_parts_in(parts: &HashSet<String>, longest: usize, w: &str) -> Vec<St
             }
             let end = if i + len == n { w.len() } else { chars[i + len].0 };
             let piece = &w[chars[i].0..end];
-            if parts.contains(piece) && !out.iter().any(|p: &String| p == piece) {
+            if shelf.parts.contains(piece) && !out.iter().any(|p: &String| p == piece) {
                 out.push(piece.to_string());
             }
         }
@@ -1209,12 +1008,6 @@ pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
         let hits = kb.search_as(&q.lang, &q.text, q.category);
         let offered: Vec<&Hit> = hits.iter().filter(|h| h.offered).collect();
         let shown = offered.iter().map(|h| format!("{} {:.1}", h.id, h.score)).collect::<Vec<_>>().join(", ");
-        let examples = hits
-            .iter()
-            .filter_map(|h| h.example.as_ref().map(|x| format!(" {}: \"{x}\"", h.id)))
-            .collect::<Vec<_>>()
-            .join(";");
-        let shown = if examples.is_empty() { shown } else { format!("{shown}] [examples{examples}") };
         let best = hits.first().map(|h| format!("{} {:.1}", h.id, h.score)).unwrap_or_else(|| "-".into());
         match &q.expected {
             Some(id) => {
@@ -1331,47 +1124,6 @@ mod tests {
             offers_json(&kb, Category::UserManagement, "de", "Konto", "Bitte das Konto von Frau Maier entsperren.");
         assert_eq!(json[0]["matched"], "entsperr", "{json}");
         assert_eq!(offers_json(&kb, Category::FunctionalError, "de", "Konto", "entsperren"), json!([]));
-    }
-
-    #[test]
-    fn examples_are_read_from_the_front_matter_and_checked() {
-        let a = parse_article(
-            "druck",
-            "de",
-            Path::new("druck.md"),
-            "---\ntitle: Drucken\nkeywords: drucken\nexamples: Wie drucke ich den Plan? | Plan als PDF speichern\nexamples: Monatsplan auf einem Blatt\n---\nText",
-        )
-        .unwrap();
-        assert_eq!(a.examples, ["Wie drucke ich den Plan?", "Plan als PDF speichern", "Monatsplan auf einem Blatt"]);
-        let e =
-            parse_article("x", "de", Path::new("x.md"), "---\ntitle: X\nkeywords: x\nexamples: Wie geht das?\n---\n")
-                .unwrap_err();
-        assert!(e.contains("\"Wie geht das?\"") && e.contains("2 to"), "{e}");
-    }
-
-    #[test]
-    fn a_usage_question_gets_an_article_when_a_sentence_says_one_of_its_examples() {
-        let druck = "---\ntitle: Dienstplan drucken\nkeywords: dienstplan drucken, drucken\n\
-                     examples: Wie wird der Monatsplan gedruckt?\n---\nText";
-        let urlaub = "---\ntitle: Urlaub beantragen\nkeywords: urlaub beantragen\n\
-                      examples: Wie beantrage ich Urlaub?\n---\nText";
-        let kb = shelf_kb(&[("druck", druck), ("urlaub", urlaub)], 4.0);
-        let uq = Some(Category::UsageQuestion);
-        // Other words, the same question: "drucken" stands for the
-        // example's "gedruckt" (it holds the keyword word "druck").
-        let asked = kb.search_as("de", "Aushang\nKann man den Monatsplan drucken?", uq);
-        assert_eq!(asked[0].id, "druck");
-        assert!(asked[0].offered, "{asked:?}");
-        assert_eq!(asked[0].example.as_deref(), Some("Wie wird der Monatsplan gedruckt?"));
-        assert!(asked[0].matched.contains(&"monatsplan".to_string()), "the example's words are named: {asked:?}");
-        assert!(asked[0].score < kb.bar(uq), "offered from the example's bar, not the usage question's: {asked:?}");
-        // The topic named in passing, no example said: below the bar.
-        let passing =
-            kb.search_as("de", "Schicht\nDen Dienstplan drucken wir immer freitags. Wer plant die Nachtschicht?", uq);
-        assert!(passing.iter().all(|h| !h.offered && h.example.is_none()), "{passing:?}");
-        // Half of an example's words are not enough.
-        let half = kb.search_as("de", "Frage\nWo steht der Monatsplan?", uq);
-        assert!(half.iter().all(|h| h.example.is_none()), "{half:?}");
     }
 
     #[test]
