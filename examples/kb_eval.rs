@@ -13,15 +13,14 @@
 //!   tuning (every miss printed);
 //! - `fixtures/kb/holdout2.tsv`: those of the writers w10 and w11, labelled
 //!   before any search ran on them and never tuned on: **the clean
-//!   hold-out** (but the examples of the articles were written after
-//!   reading its mails to label them). Only its rates are printed; `--holdout-misses` prints its
+//!   hold-out**. Only its rates are printed; `--holdout-misses` prints its
 //!   misses too (for the report, not for tuning), `--tune` leaves it out;
 //! - `fixtures/kb/holdout3.tsv`: the mails of two writers of the knowledge
 //!   base's own (`fixtures/kb/mails`, w12 and w13: asked only for usage
 //!   questions and user-management requests, never shown the articles),
 //!   labelled by a separate labeller before any search ran on them; nobody
-//!   who tuned the search read them: **the cleanest hold-out**, printed like
-//!   holdout2;
+//!   who tuned the search read them: **the cleanest hold-out** (the labeller
+//!   tuned nothing), printed like holdout2;
 //! - every `--set FILE` (repeatable): a further labelled list of the same
 //!   kind (`file<TAB>expected[<TAB>note]` naming mails of `fixtures/writers` or `fixtures/kb/mails`,
 //!   or `lang<TAB>expected<TAB>subject<TAB>text` lines like questions.tsv),
@@ -68,7 +67,8 @@ fn main() -> anyhow::Result<()> {
     println!("\n{} ({} questions):", set.display(), labelled.len());
     report(&kb, &labelled, true)?;
     // The writers' mails (w1-w11) and the knowledge base's own writers' (w12, w13).
-    let mut corpus = supportd::classify::eval::load_corpus(&root.join("fixtures/writers")).map_err(anyhow::Error::msg)?;
+    let mut corpus =
+        supportd::classify::eval::load_corpus(&root.join("fixtures/writers")).map_err(anyhow::Error::msg)?;
     corpus.extend(supportd::classify::eval::load_corpus(&root.join("fixtures/kb/mails")).map_err(anyhow::Error::msg)?);
     let writers = held(&root.join("fixtures/kb/writers.tsv"), &corpus)?;
     println!(
