@@ -156,7 +156,7 @@ fn kept_figures_give_the_same_reports_as_every_ticket() {
     agent(&mut env, &s7, "s7r@rp", "#priority critical\n\nWir prüfen.", berlin(2027, 1, 5, 13, 0));
     let s8 = open(&mut env, EVA, "Frage zum Urlaubsantrag", "s8@sw", berlin(2027, 1, 12, 9, 0));
     agent(&mut env, &s8, "s8w@rp", "#status waiting", berlin(2027, 1, 12, 10, 0));
-    agent(&mut env, &s8, "s8o@rp", "#status open", berlin(2027, 1, 18, 9, 0));
+    agent(&mut env, &s8, "s8o@rp", "#status open", berlin(2027, 1, 19, 9, 30));
     let _s9 = open(&mut env, MAX, "Login langsam", "s9@sw", berlin(2027, 1, 14, 15, 0));
     let _s10 = open(&mut env, EVA, "Bericht fehlt", "s10@sw", berlin(2027, 1, 19, 9, 30));
     let h_late = open(&mut env, JANE, "Harbour January", "hj@h", berlin(2027, 1, 18, 20, 0));

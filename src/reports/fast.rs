@@ -18,6 +18,7 @@ use anyhow::Result;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use rusqlite::Connection;
 
+use crate::calendar::SupportTimeTable;
 use crate::config::Customer;
 use crate::domain::{Category, Priority, Status};
 use crate::engine::Pipeline;
@@ -142,25 +143,26 @@ fn kth(hist: &BTreeMap<i64, usize>, k: usize) -> Option<i64> {
     None
 }
 
-/// The earliest time `c` in `[start, end]` whose support time up to `end`
-/// is at most `target` (a ticket opened before it and unanswered at `end`
-/// has used its target up, unless it waited on the customer).
-fn cutoff(p: &Pipeline, start: DateTime<Utc>, end: DateTime<Utc>, target: Duration) -> DateTime<Utc> {
-    let clock = p.calendar.support_time_table(start, end);
+/// The earliest whole second `c` in `[start, end]` whose support time up
+/// to `end` is at most `target`: a ticket opened at or after it (stored
+/// times are whole seconds) and unanswered at `end`, that never waited on
+/// the customer, is pending; one opened before it has missed its target.
+fn cutoff(clock: &SupportTimeTable<'_>, start: DateTime<Utc>, end: DateTime<Utc>, target: Duration) -> DateTime<Utc> {
     if clock.between(start, end) <= target {
         return start;
     }
     // clock.between(lo, end) > target >= clock.between(hi, end)
-    let (mut lo, mut hi) = (start, end);
-    while hi - lo > Duration::seconds(1) {
+    let (mut lo, mut hi) = (start.timestamp(), end.timestamp());
+    let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap_or(end);
+    while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
-        if clock.between(mid, end) > target {
+        if clock.between(at(mid), end) > target {
             lo = mid;
         } else {
             hi = mid;
         }
     }
-    lo
+    at(hi)
 }
 
 /// The report of `customer` for `period` as of `now` from the kept figures,
@@ -285,19 +287,28 @@ pub fn compute(
 
     // Unanswered at the end and open then: pending or missed.
     if partial {
-        // Every one opened before the cutoff has used up even the longest
-        // target, unless it waited: read the others one by one.
-        let longest = Category::ALL
-            .iter()
-            .flat_map(|c| Priority::ALL.iter().map(move |pr| (*c, *pr)))
-            .map(|(c, pr)| target_secs(p, c, pr))
-            .max()
-            .unwrap_or(0);
-        let cut = cutoff(p, start, end, Duration::seconds(longest)) - Duration::seconds(1);
-        let mut ids = rm::unanswered_open_since(conn, cust, &store::ts(cut.max(start)), &e)?;
-        ids.extend(rm::waited(conn, cust, &s, &e)?);
-        let (_, facts) = facts_of(p, conn, &ids, (start, end))?;
-        let pending = facts
+        // Pending: support time from its opening to the end within its
+        // target, i.e. opened at or after the target's cutoff; those that
+        // waited on the customer (the clock paused) one by one.
+        let clock = p.calendar.support_time_table(start, end);
+        let mut cuts: BTreeMap<(Category, Priority), String> = BTreeMap::new();
+        for c in Category::ALL {
+            for pr in Priority::ALL {
+                let cut = cutoff(&clock, start, end, Duration::seconds(target_secs(p, *c, *pr)));
+                cuts.insert((*c, *pr), store::ts(cut));
+            }
+        }
+        let earliest = cuts.values().min().cloned().unwrap_or_else(|| s.clone());
+        let mut pending = 0usize;
+        rm::unanswered_open_since(conn, cust, &earliest.max(s.clone()), &e, |created, cat, prio| {
+            let cat = Category::parse(cat).unwrap_or(Category::UsageQuestion);
+            let prio = Priority::parse(prio).unwrap_or(Priority::Normal);
+            if cuts.get(&(cat, prio)).is_some_and(|cut| created >= cut.as_str()) {
+                pending += 1;
+            }
+        })?;
+        let (_, facts) = facts_of(p, conn, &rm::waited(conn, cust, &s, &e)?, (start, end))?;
+        pending += facts
             .iter()
             .filter(|f| f.opened_in && f.first_response.is_none() && f.open_end && f.sla == "pending")
             .count();

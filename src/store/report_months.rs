@@ -188,15 +188,27 @@ fn ids(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<i64
     Ok(out)
 }
 
-/// Tickets of `customer` opened in `[from, end)` without an answer and open
-/// now (the current period's unanswered ones opened from `from` on).
-pub fn unanswered_open_since(conn: &Connection, customer: &str, from: &str, end: &str) -> Result<Vec<i64>> {
-    ids(
-        conn,
-        "SELECT id FROM tickets INDEXED BY tickets_report_unanswered WHERE customer = ?1 AND merged_into IS NULL \
-         AND first_response_at IS NULL AND created_at >= ?2 AND created_at < ?3 AND status NOT IN ('resolved', 'closed')",
-        params![customer, from, end],
-    )
+/// Calls `f(created_at, category, priority)` for each ticket of `customer`
+/// opened in `[from, end)` that is open now, has no answer and never waited
+/// on the customer (the current period's unanswered ones opened from `from`
+/// on; from the index alone).
+pub fn unanswered_open_since(
+    conn: &Connection,
+    customer: &str,
+    from: &str,
+    end: &str,
+    mut f: impl FnMut(&str, &str, &str),
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT created_at, category, priority FROM tickets INDEXED BY tickets_report_unanswered \
+         WHERE customer = ?1 AND merged_into IS NULL AND first_response_at IS NULL AND created_at >= ?2 \
+         AND created_at < ?3 AND status NOT IN ('resolved', 'closed') AND waited = 0",
+    )?;
+    let mut rows = st.query(params![customer, from, end])?;
+    while let Some(r) = rows.next()? {
+        f(r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?);
+    }
+    Ok(())
 }
 
 /// Tickets of `customer` opened in `[start, end)` that waited on the

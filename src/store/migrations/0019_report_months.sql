@@ -75,7 +75,7 @@ CREATE TABLE report_spans (
 -- (their SLA depends on the period's end), those that waited before their
 -- answer, answered ones without their support seconds yet, the tickets it
 -- lists (by id, with LIMIT) and those closed after a past period's end.
-CREATE INDEX tickets_report_unanswered ON tickets(customer, created_at, closed_at, status)
+CREATE INDEX tickets_report_unanswered ON tickets(customer, created_at, closed_at, status, waited, category, priority)
     WHERE merged_into IS NULL AND first_response_at IS NULL;
 CREATE INDEX tickets_waited ON tickets(customer, created_at) WHERE waited = 1 AND merged_into IS NULL;
 CREATE INDEX tickets_answered ON tickets(customer, first_response_at, created_at) WHERE merged_into IS NULL;
