@@ -44,7 +44,7 @@ fn kept(env: &Env) -> Vec<String> {
     for sql in [
         "SELECT 'o', customer, month, category, level, priority, billable, unanswered_open, n FROM report_opened WHERE n <> 0 ORDER BY 2, 3, 4, 5, 6, 7, 8",
         "SELECT 'f', customer, month, answered_month, category, priority, minutes, whole, n FROM report_first WHERE n <> 0 ORDER BY 2, 3, 4, 5, 6, 7, 8",
-        "SELECT 's', customer, until_month, month, status, n, '', '', '' FROM report_spans WHERE n <> 0 ORDER BY 2, 3, 4, 5",
+        "SELECT 's', customer, until_month, month, status, opened_month, answered_month, n, '' FROM report_spans WHERE n <> 0 ORDER BY 2, 3, 4, 5, 6, 7",
     ] {
         let mut st = c.prepare(sql).unwrap();
         let rows = st

@@ -285,46 +285,53 @@ pub fn compute(
         fig.first_response_p90 = kth(&minutes, (n * 9).div_ceil(10).max(1) - 1);
     }
 
-    // Unanswered at the end and open then: pending or missed.
-    if partial {
-        // Pending: support time from its opening to the end within its
-        // target, i.e. opened at or after the target's cutoff; those that
-        // waited on the customer (the clock paused) one by one.
-        let clock = p.calendar.support_time_table(start, end);
-        let mut cuts: BTreeMap<(Category, Priority), String> = BTreeMap::new();
-        for c in Category::ALL {
-            for pr in Priority::ALL {
-                let cut = cutoff(&clock, start, end, Duration::seconds(target_secs(p, *c, *pr)));
-                cuts.insert((*c, *pr), store::ts(cut));
-            }
+    // Unanswered at the end and open then: pending when the support time
+    // from its opening to the end is within its target, i.e. opened at or
+    // after the target's cutoff (the clock pauses only for the ones that
+    // waited on the customer: those one by one), else missed.
+    let clock = p.calendar.support_time_table(start, end);
+    let mut cuts: BTreeMap<(Category, Priority), String> = BTreeMap::new();
+    for c in Category::ALL {
+        for pr in Priority::ALL {
+            let cut = cutoff(&clock, start, end, Duration::seconds(target_secs(p, *c, *pr)));
+            cuts.insert((*c, *pr), store::ts(cut));
         }
-        let earliest = cuts.values().min().cloned().unwrap_or_else(|| s.clone());
-        let mut pending = 0usize;
-        rm::unanswered_open_since(conn, cust, &earliest.max(s.clone()), &e, |created, cat, prio| {
+    }
+    let earliest = cuts.values().min().cloned().unwrap_or_else(|| s.clone()).max(s.clone());
+    let mut pending = 0usize;
+    let mut one_by_one = rm::waited(conn, cust, &s, &e)?;
+    let unanswered_open = if partial {
+        rm::unanswered_open_since(conn, cust, &earliest, &e, |created, cat, prio| {
             let cat = Category::parse(cat).unwrap_or(Category::UsageQuestion);
             let prio = Priority::parse(prio).unwrap_or(Priority::Normal);
             if cuts.get(&(cat, prio)).is_some_and(|cut| created >= cut.as_str()) {
                 pending += 1;
             }
         })?;
-        let (_, facts) = facts_of(p, conn, &rm::waited(conn, cust, &s, &e)?, (start, end))?;
-        pending += facts
-            .iter()
-            .filter(|f| f.opened_in && f.first_response.is_none() && f.open_end && f.sla == "pending")
-            .count();
-        let Some(missed) = unanswered_open.checked_sub(pending) else { return Ok(None) };
-        fig.sla_pending += pending;
-        fig.sla_missed += missed;
+        unanswered_open
     } else {
-        let (_, facts) = facts_of(p, conn, &rm::unanswered_at(conn, cust, &s, &e)?, (start, end))?;
-        for f in facts.iter().filter(|f| f.opened_in && f.first_response.is_none()) {
-            match f.sla {
-                "missed" => fig.sla_missed += 1,
-                "pending" => fig.sla_pending += 1,
-                _ => {}
+        // A past period: the status and the answer at its end from the spans;
+        // the ones opened after the earliest cutoff one by one.
+        one_by_one.extend(rm::unanswered_at(conn, cust, &earliest, &e)?);
+        let mut n = 0usize;
+        for r in &spans {
+            if Status::parse(&r.status).is_some_and(Status::is_open)
+                && r.opened_month >= first
+                && r.opened_month <= last
+                && r.answered_month > last
+            {
+                n += r.n as usize;
             }
         }
-    }
+        n
+    };
+    // (Partial: only the waited ones, the others were counted from the index.)
+    let (_, facts) = facts_of(p, conn, &one_by_one, (start, end))?;
+    pending +=
+        facts.iter().filter(|f| f.opened_in && f.first_response.is_none() && f.open_end && f.sla == "pending").count();
+    let Some(missed) = unanswered_open.checked_sub(pending) else { return Ok(None) };
+    fig.sla_pending += pending;
+    fig.sla_missed += missed;
 
     // The period's escalations, of the tickets it shows.
     let esc_rows = rm::escalations(conn, cust, &s, &e)?;

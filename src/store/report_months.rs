@@ -38,6 +38,7 @@ pub fn rebuild(conn: &Connection, bounds: &[(String, String)], calendar: &str) -
     }
     let (created, answered, at) = (month_of("created_at"), month_of("first_response_at"), month_of("h.at"));
     let next = month_of("h.nx");
+    let (t_created, t_answered) = (month_of("t.created_at"), month_of("t.first_response_at"));
     conn.execute_batch(&format!(
         "DELETE FROM report_opened; DELETE FROM report_first; DELETE FROM report_spans;
          INSERT INTO report_opened (customer, month, category, level, priority, billable, unanswered_open, n)
@@ -49,12 +50,13 @@ pub fn rebuild(conn: &Connection, bounds: &[(String, String)], calendar: &str) -
                   first_response_secs % 60 = 0, count(*)
            FROM tickets WHERE customer IS NOT NULL AND merged_into IS NULL AND first_response_at IS NOT NULL
              AND first_response_secs IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7;
-         INSERT INTO report_spans (customer, until_month, month, status, n)
-           SELECT t.customer, CASE WHEN h.nx IS NULL THEN '~' ELSE {next} END, {at}, h.status, count(*)
+         INSERT INTO report_spans (customer, until_month, month, status, opened_month, answered_month, n)
+           SELECT t.customer, CASE WHEN h.nx IS NULL THEN '~' ELSE {next} END, {at}, h.status, {t_created},
+                  CASE WHEN t.first_response_at IS NULL THEN '~' ELSE {t_answered} END, count(*)
            FROM (SELECT ticket_id, status, at, lead(at) OVER (PARTITION BY ticket_id ORDER BY at, id) AS nx
                  FROM status_history) h
            JOIN tickets t ON t.id = h.ticket_id
-           WHERE t.customer IS NOT NULL AND t.merged_into IS NULL GROUP BY 1, 2, 3, 4;"
+           WHERE t.customer IS NOT NULL AND t.merged_into IS NULL GROUP BY 1, 2, 3, 4, 5, 6;"
     ))?;
     conn.execute(
         "INSERT INTO state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -128,6 +130,9 @@ pub struct FirstRow {
 pub struct SpanRow {
     pub month: String,
     pub status: String,
+    /// The month its ticket was opened, and answered ('~': not yet).
+    pub opened_month: String,
+    pub answered_month: String,
     pub n: i64,
 }
 
@@ -174,10 +179,19 @@ pub fn period_rows(
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut st = conn.prepare_cached(
-        "SELECT month, status, n FROM report_spans WHERE customer = ?1 AND until_month > ?2 AND month <= ?2 AND n <> 0",
+        "SELECT month, status, opened_month, answered_month, sum(n) FROM report_spans \
+         WHERE customer = ?1 AND until_month > ?2 AND month <= ?2 GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0",
     )?;
     let spans = st
-        .query_map(params![customer, last], |r| Ok(SpanRow { month: r.get(0)?, status: r.get(1)?, n: r.get(2)? }))?
+        .query_map(params![customer, last], |r| {
+            Ok(SpanRow {
+                month: r.get(0)?,
+                status: r.get(1)?,
+                opened_month: r.get(2)?,
+                answered_month: r.get(3)?,
+                n: r.get(4)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok((opened, first_rows, spans))
 }
@@ -223,7 +237,8 @@ pub fn waited(conn: &Connection, customer: &str, start: &str, end: &str) -> Resu
 }
 
 /// Tickets of `customer` opened in `[start, end)` without an answer before
-/// `end` and not closed for good before it (a past period's unanswered ones).
+/// `end` and not closed for good before it (a past period's unanswered ones
+/// opened from `start` on).
 pub fn unanswered_at(conn: &Connection, customer: &str, start: &str, end: &str) -> Result<Vec<i64>> {
     let mut out = ids(
         conn,

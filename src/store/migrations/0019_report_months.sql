@@ -23,7 +23,9 @@
 --   report_spans: status history rows by status, their month and the month
 --     of the ticket's next history row ('~': none). The status of a ticket
 --     at the end of month L is that of its row with month <= L < until_month,
---     so "open at the period's end" and "closed in the period" are sums.
+--     so "open at the period's end" and "closed in the period" are sums;
+--     with the month its ticket was opened and answered ('~': not yet), so
+--     "opened in the period, open and unanswered at its end" is one too.
 -- `tickets.first_response_secs`: the first response in support seconds
 -- (the clock paused while waiting), set by the writer that has the
 -- calendar; `tickets.waited`: the ticket waited on the customer before its
@@ -67,8 +69,10 @@ CREATE TABLE report_spans (
     until_month TEXT NOT NULL,
     month TEXT NOT NULL,
     status TEXT NOT NULL,
+    opened_month TEXT NOT NULL,
+    answered_month TEXT NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (customer, until_month, month, status)
+    PRIMARY KEY (customer, until_month, month, status, opened_month, answered_month)
 ) STRICT, WITHOUT ROWID;
 
 -- The few tickets a report still reads one by one: the unanswered ones
@@ -141,28 +145,30 @@ BEGIN
         ON CONFLICT (customer, month, answered_month, category, priority, minutes, whole) DO UPDATE SET n = n + excluded.n;
 END;
 
--- A ticket that changes customer, or is merged away (or back), takes its
--- history's spans with it.
-CREATE TRIGGER report_tickets_move AFTER UPDATE OF customer, merged_into ON tickets
+-- A ticket that changes customer, is merged away (or back), or gets its
+-- first answer, takes its history's spans with it.
+CREATE TRIGGER report_tickets_move AFTER UPDATE OF customer, merged_into, created_at, first_response_at ON tickets
     WHEN OLD.customer IS NOT NEW.customer OR (OLD.merged_into IS NULL) <> (NEW.merged_into IS NULL)
+        OR OLD.created_at IS NOT NEW.created_at OR OLD.first_response_at IS NOT NEW.first_response_at
 BEGIN
-    INSERT INTO report_spans (customer, until_month, month, status, n)
-        SELECT OLD.customer, CASE WHEN h.nx IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.nx ORDER BY b.start DESC LIMIT 1), '') END, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.at ORDER BY b.start DESC LIMIT 1), ''), h.status, -1
+    INSERT INTO report_spans (customer, until_month, month, status, opened_month, answered_month, n)
+        SELECT OLD.customer, CASE WHEN h.nx IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.nx ORDER BY b.start DESC LIMIT 1), '') END, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.at ORDER BY b.start DESC LIMIT 1), ''), h.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= OLD.created_at ORDER BY b.start DESC LIMIT 1), ''), CASE WHEN OLD.first_response_at IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= OLD.first_response_at ORDER BY b.start DESC LIMIT 1), '') END, -1
         FROM (SELECT status, at, lead(at) OVER (ORDER BY at, id) AS nx FROM status_history WHERE ticket_id = OLD.id) h
         WHERE OLD.customer IS NOT NULL AND OLD.merged_into IS NULL
-        ON CONFLICT (customer, until_month, month, status) DO UPDATE SET n = n + excluded.n;
-    INSERT INTO report_spans (customer, until_month, month, status, n)
-        SELECT NEW.customer, CASE WHEN h.nx IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.nx ORDER BY b.start DESC LIMIT 1), '') END, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.at ORDER BY b.start DESC LIMIT 1), ''), h.status, 1
+        ON CONFLICT (customer, until_month, month, status, opened_month, answered_month) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO report_spans (customer, until_month, month, status, opened_month, answered_month, n)
+        SELECT NEW.customer, CASE WHEN h.nx IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.nx ORDER BY b.start DESC LIMIT 1), '') END, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= h.at ORDER BY b.start DESC LIMIT 1), ''), h.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= NEW.created_at ORDER BY b.start DESC LIMIT 1), ''), CASE WHEN NEW.first_response_at IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= NEW.first_response_at ORDER BY b.start DESC LIMIT 1), '') END, 1
         FROM (SELECT status, at, lead(at) OVER (ORDER BY at, id) AS nx FROM status_history WHERE ticket_id = NEW.id) h
         WHERE NEW.customer IS NOT NULL AND NEW.merged_into IS NULL
-        ON CONFLICT (customer, until_month, month, status) DO UPDATE SET n = n + excluded.n;
+        ON CONFLICT (customer, until_month, month, status, opened_month, answered_month) DO UPDATE SET n = n + excluded.n;
 END;
 
 CREATE TRIGGER report_history_insert AFTER INSERT ON status_history
 BEGIN
     UPDATE tickets SET waited = 1 WHERE id = NEW.ticket_id AND NEW.status = 'waiting' AND first_response_at IS NULL AND waited = 0;
-    INSERT INTO report_spans (customer, until_month, month, status, n)
-        SELECT t.customer, u.until_month, u.month, u.status, u.n FROM tickets t JOIN (
+    INSERT INTO report_spans (customer, until_month, month, status, opened_month, answered_month, n)
+        SELECT t.customer, u.until_month, u.month, u.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= t.created_at ORDER BY b.start DESC LIMIT 1), ''), CASE WHEN t.first_response_at IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= t.first_response_at ORDER BY b.start DESC LIMIT 1), '') END, u.n
+        FROM tickets t JOIN (
             SELECT p.status AS status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= p.at ORDER BY b.start DESC LIMIT 1), '') AS month, CASE WHEN (SELECT x.at FROM status_history x WHERE x.ticket_id = NEW.ticket_id AND (x.at > NEW.at OR (x.at = NEW.at AND x.id > NEW.id)) ORDER BY x.at, x.id LIMIT 1) IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= (SELECT x.at FROM status_history x WHERE x.ticket_id = NEW.ticket_id AND (x.at > NEW.at OR (x.at = NEW.at AND x.id > NEW.id)) ORDER BY x.at, x.id LIMIT 1) ORDER BY b.start DESC LIMIT 1), '') END AS until_month, -1 AS n
                 FROM status_history p WHERE p.id = (SELECT p.id FROM status_history p WHERE p.ticket_id = NEW.ticket_id AND (p.at < NEW.at OR (p.at = NEW.at AND p.id < NEW.id)) ORDER BY p.at DESC, p.id DESC LIMIT 1)
             UNION ALL SELECT p.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= p.at ORDER BY b.start DESC LIMIT 1), ''), coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= NEW.at ORDER BY b.start DESC LIMIT 1), ''), 1
@@ -170,13 +176,14 @@ BEGIN
             UNION ALL SELECT NEW.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= NEW.at ORDER BY b.start DESC LIMIT 1), ''), CASE WHEN (SELECT x.at FROM status_history x WHERE x.ticket_id = NEW.ticket_id AND (x.at > NEW.at OR (x.at = NEW.at AND x.id > NEW.id)) ORDER BY x.at, x.id LIMIT 1) IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= (SELECT x.at FROM status_history x WHERE x.ticket_id = NEW.ticket_id AND (x.at > NEW.at OR (x.at = NEW.at AND x.id > NEW.id)) ORDER BY x.at, x.id LIMIT 1) ORDER BY b.start DESC LIMIT 1), '') END, 1
         ) u ON 1
         WHERE t.id = NEW.ticket_id AND t.customer IS NOT NULL AND t.merged_into IS NULL
-        ON CONFLICT (customer, until_month, month, status) DO UPDATE SET n = n + excluded.n;
+        ON CONFLICT (customer, until_month, month, status, opened_month, answered_month) DO UPDATE SET n = n + excluded.n;
 END;
 
 CREATE TRIGGER report_history_delete AFTER DELETE ON status_history
 BEGIN
-    INSERT INTO report_spans (customer, until_month, month, status, n)
-        SELECT t.customer, u.until_month, u.month, u.status, u.n FROM tickets t JOIN (
+    INSERT INTO report_spans (customer, until_month, month, status, opened_month, answered_month, n)
+        SELECT t.customer, u.until_month, u.month, u.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= t.created_at ORDER BY b.start DESC LIMIT 1), ''), CASE WHEN t.first_response_at IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= t.first_response_at ORDER BY b.start DESC LIMIT 1), '') END, u.n
+        FROM tickets t JOIN (
             SELECT p.status AS status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= p.at ORDER BY b.start DESC LIMIT 1), '') AS month, CASE WHEN (SELECT x.at FROM status_history x WHERE x.ticket_id = OLD.ticket_id AND (x.at > OLD.at OR (x.at = OLD.at AND x.id > OLD.id)) ORDER BY x.at, x.id LIMIT 1) IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= (SELECT x.at FROM status_history x WHERE x.ticket_id = OLD.ticket_id AND (x.at > OLD.at OR (x.at = OLD.at AND x.id > OLD.id)) ORDER BY x.at, x.id LIMIT 1) ORDER BY b.start DESC LIMIT 1), '') END AS until_month, 1 AS n
                 FROM status_history p WHERE p.id = (SELECT p.id FROM status_history p WHERE p.ticket_id = OLD.ticket_id AND (p.at < OLD.at OR (p.at = OLD.at AND p.id < OLD.id)) ORDER BY p.at DESC, p.id DESC LIMIT 1)
             UNION ALL SELECT p.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= p.at ORDER BY b.start DESC LIMIT 1), ''), coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= OLD.at ORDER BY b.start DESC LIMIT 1), ''), -1
@@ -184,5 +191,5 @@ BEGIN
             UNION ALL SELECT OLD.status, coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= OLD.at ORDER BY b.start DESC LIMIT 1), ''), CASE WHEN (SELECT x.at FROM status_history x WHERE x.ticket_id = OLD.ticket_id AND (x.at > OLD.at OR (x.at = OLD.at AND x.id > OLD.id)) ORDER BY x.at, x.id LIMIT 1) IS NULL THEN '~' ELSE coalesce((SELECT b.month FROM report_bounds b WHERE b.start <= (SELECT x.at FROM status_history x WHERE x.ticket_id = OLD.ticket_id AND (x.at > OLD.at OR (x.at = OLD.at AND x.id > OLD.id)) ORDER BY x.at, x.id LIMIT 1) ORDER BY b.start DESC LIMIT 1), '') END, -1
         ) u ON 1
         WHERE t.id = OLD.ticket_id AND t.customer IS NOT NULL AND t.merged_into IS NULL
-        ON CONFLICT (customer, until_month, month, status) DO UPDATE SET n = n + excluded.n;
+        ON CONFLICT (customer, until_month, month, status, opened_month, answered_month) DO UPDATE SET n = n + excluded.n;
 END;
