@@ -149,7 +149,13 @@ fn kept_figures_give_the_same_reports_as_every_ticket() {
     agent(&mut env, &s5, "s5r@rp", "#kategorie usage_question\n\nSiehe Handbuch.", berlin(2026, 12, 1, 9, 30));
     let s6 = open(&mut env, MAX, "Passwort vergessen", "s6@sw", berlin(2026, 12, 15, 8, 0));
     agent(&mut env, &s6, "s6c@rp", "#close", berlin(2026, 12, 15, 12, 0));
+    // The last day of December: one within its target at the end (pending), one past it (missed), answered in January.
+    let s11 = open(&mut env, MAX, "Auswertung leer", "s11@sw", berlin(2026, 12, 31, 10, 0));
+    agent(&mut env, &s11, "s11k@rp", "#kategorie usage_question", berlin(2026, 12, 31, 10, 5));
+    let s12 = open(&mut env, MAX, "Fehler beim Import", "s12@sw", berlin(2026, 12, 31, 10, 0));
+    agent(&mut env, &s12, "s12k@rp", "#kategorie functional_error", berlin(2026, 12, 31, 10, 5));
     tick(&mut env, berlin(2026, 12, 31, 12, 0));
+    agent(&mut env, &s12, "s12r@rp", "Wir prüfen das.", berlin(2027, 1, 4, 9, 0));
     // January: answered after the last refresh (not measured yet), waiting
     // without an answer, unanswered old and new.
     let s7 = open(&mut env, MAX, "Schnittstelle liefert nichts", "s7@sw", berlin(2027, 1, 5, 9, 0));
@@ -210,6 +216,16 @@ fn kept_figures_give_the_same_reports_as_every_ticket() {
     .unwrap()
     .unwrap();
     assert!(sep.tickets_total > reports::LISTED_MAX && sep.tickets_left_out > 0, "{}", sep.tickets_total);
+    let dec = reports_fast::compute(
+        &env.p,
+        env.store.conn(),
+        env.p.cfg.customer_by_name("Stadtwerke Musterstadt").unwrap(),
+        &Period::parse("2026-12").unwrap(),
+        tuesday,
+    )
+    .unwrap()
+    .unwrap();
+    assert!(dec.sla_pending >= 1 && dec.sla_missed >= 1, "{dec:?}");
 
     // Measured by the next refresh: the same reports; later, all periods complete.
     reports_fast::refresh(&env.p, env.store.conn()).unwrap();

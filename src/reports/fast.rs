@@ -299,7 +299,7 @@ pub fn compute(
     }
     let earliest = cuts.values().min().cloned().unwrap_or_else(|| s.clone()).max(s.clone());
     let mut pending = 0usize;
-    let mut one_by_one = rm::waited(conn, cust, &s, &e)?;
+    let one_by_one = rm::waited(conn, cust, &s, &e)?;
     let unanswered_open = if partial {
         rm::unanswered_open_since(conn, cust, &earliest, &e, |created, cat, prio| {
             let cat = Category::parse(cat).unwrap_or(Category::UsageQuestion);
@@ -311,8 +311,17 @@ pub fn compute(
         unanswered_open
     } else {
         // A past period: the status and the answer at its end from the spans;
-        // the ones opened after the earliest cutoff one by one.
-        one_by_one.extend(rm::unanswered_at(conn, cust, &earliest, &e)?);
+        // of the ones opened after their target's cutoff, the status at the end.
+        rm::unanswered_at_since(conn, cust, &earliest, &e, |id, created, cat, prio| {
+            let cat = Category::parse(cat).unwrap_or(Category::UsageQuestion);
+            let prio = Priority::parse(prio).unwrap_or(Priority::Normal);
+            if cuts.get(&(cat, prio)).is_some_and(|cut| created >= cut.as_str())
+                && rm::status_at(conn, id, &e)?.as_deref().and_then(Status::parse).unwrap_or(Status::New).is_open()
+            {
+                pending += 1;
+            }
+            Ok(())
+        })?;
         let mut n = 0usize;
         for r in &spans {
             if Status::parse(&r.status).is_some_and(Status::is_open)
@@ -325,7 +334,7 @@ pub fn compute(
         }
         n
     };
-    // (Partial: only the waited ones, the others were counted from the index.)
+    // The ones that waited on the customer before their answer.
     let (_, facts) = facts_of(p, conn, &one_by_one, (start, end))?;
     pending +=
         facts.iter().filter(|f| f.opened_in && f.first_response.is_none() && f.open_end && f.sla == "pending").count();

@@ -236,25 +236,6 @@ pub fn waited(conn: &Connection, customer: &str, start: &str, end: &str) -> Resu
     )
 }
 
-/// Tickets of `customer` opened in `[start, end)` without an answer before
-/// `end` and not closed for good before it (a past period's unanswered ones
-/// opened from `start` on).
-pub fn unanswered_at(conn: &Connection, customer: &str, start: &str, end: &str) -> Result<Vec<i64>> {
-    let mut out = ids(
-        conn,
-        "SELECT id FROM tickets INDEXED BY tickets_report_unanswered WHERE customer = ?1 AND merged_into IS NULL \
-         AND first_response_at IS NULL AND created_at >= ?2 AND created_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3)",
-        params![customer, start, end],
-    )?;
-    out.extend(ids(
-        conn,
-        "SELECT id FROM tickets INDEXED BY tickets_answered WHERE customer = ?1 AND merged_into IS NULL \
-         AND first_response_at >= ?3 AND created_at >= ?2 AND created_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3)",
-        params![customer, start, end],
-    )?);
-    Ok(out)
-}
-
 /// Tickets of `customer` opened in `[start, end)`, answered before `end`,
 /// whose support seconds are not stored yet.
 pub fn unmeasured_in(conn: &Connection, customer: &str, start: &str, end: &str) -> Result<Vec<i64>> {
@@ -350,4 +331,43 @@ pub fn opened_since(conn: &Connection, customer: &str, at: &str) -> Result<bool>
              AND created_at >= ?2)",
         )?
         .query_row(params![customer, at], |r| r.get(0))?)
+}
+
+/// Calls `f(id, created_at, category, priority)` for each ticket of
+/// `customer` opened in `[from, end)`, without an answer before `end`, not
+/// closed for good before it, that never waited on the customer before its
+/// answer (a past period's unanswered ones opened from `from` on).
+pub fn unanswered_at_since(
+    conn: &Connection,
+    customer: &str,
+    from: &str,
+    end: &str,
+    mut f: impl FnMut(i64, &str, &str, &str) -> Result<()>,
+) -> Result<()> {
+    for sql in [
+        "SELECT id, created_at, category, priority FROM tickets INDEXED BY tickets_report_unanswered \
+         WHERE customer = ?1 AND merged_into IS NULL AND first_response_at IS NULL AND created_at >= ?2 \
+         AND created_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3) AND waited = 0",
+        "SELECT id, created_at, category, priority FROM tickets INDEXED BY tickets_answered \
+         WHERE customer = ?1 AND merged_into IS NULL AND first_response_at >= ?3 AND created_at >= ?2 \
+         AND created_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3) AND waited = 0",
+    ] {
+        let mut st = conn.prepare_cached(sql)?;
+        let mut rows = st.query(params![customer, from, end])?;
+        while let Some(r) = rows.next()? {
+            f(r.get(0)?, r.get_ref(1)?.as_str()?, r.get_ref(2)?.as_str()?, r.get_ref(3)?.as_str()?)?;
+        }
+    }
+    Ok(())
+}
+
+/// The status of ticket `id` at `at` (its last history row before it).
+pub fn status_at(conn: &Connection, id: i64, at: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT status FROM status_history INDEXED BY status_history_status WHERE ticket_id = ?1 AND at < ?2 \
+             ORDER BY at DESC, id DESC LIMIT 1",
+        )?
+        .query_row(params![id, at], |r| r.get(0))
+        .optional()?)
 }
