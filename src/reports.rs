@@ -470,7 +470,11 @@ pub fn compute_summary(
     period: &Period,
     now: DateTime<Utc>,
 ) -> Result<Report> {
-    if let Some(r) = crate::reports::fast::compute(p, conn, customer, period, now)? {
+    // One read transaction for all the reads (one snapshot, one lock).
+    conn.execute_batch("SAVEPOINT report_read")?;
+    let fast = fast::compute(p, conn, customer, period, now);
+    conn.execute_batch("RELEASE report_read")?;
+    if let Some(r) = fast? {
         return Ok(r);
     }
     compute_with(p, conn, customer, period, now, false)

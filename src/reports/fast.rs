@@ -361,10 +361,18 @@ pub fn compute(
     let tickets_total = fig.open_at_end + fig.closed;
     let open_ids =
         if partial { rm::open_now(conn, cust, LISTED_MAX)? } else { rm::open_candidates_at(conn, cust, &e)? };
-    let (open_rows, open_facts) = facts_of(p, conn, &open_ids, (start, end))?;
     let mut listed: Vec<(store::ReportRow, Facts)> = Vec::new();
-    for f in open_facts.into_iter().filter(|f| f.open_end).take(LISTED_MAX) {
-        listed.push((open_rows.tickets[f.row].clone(), f));
+    // In id order, a few at a time, until LISTED_MAX were open at the end.
+    for batch in open_ids.chunks(LISTED_MAX + 28) {
+        let (rows, facts) = facts_of(p, conn, batch, (start, end))?;
+        for f in facts.into_iter().filter(|f| f.open_end) {
+            if listed.len() < LISTED_MAX {
+                listed.push((rows.tickets[f.row].clone(), f));
+            }
+        }
+        if listed.len() >= LISTED_MAX {
+            break;
+        }
     }
     if listed.len() < LISTED_MAX && tickets_total > listed.len() {
         let need = (LISTED_MAX - listed.len()).min(tickets_total - listed.len());
