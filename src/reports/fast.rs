@@ -2,12 +2,12 @@
 //! 0019, `store::report_months`): what `supportd report` prints as text or
 //! HTML sums a few hundred rows whatever the number of tickets in the
 //! period (issue #18). Only a few tickets are still read one by one: the
-//! ones it lists (at most [`LISTED_MAX`], by id with a limit), the
-//! escalated ones, the answered ones whose support seconds are not stored
-//! yet, and the unanswered ones whose target may not be used up at the
-//! period's end (opened within the longest first-response target before
-//! it, or that waited on the customer; for a past period every unanswered
-//! one, and those closed after its end). The figures are the same as
+//! ones it lists (at most [`LISTED_MAX`], in id order), the escalated
+//! ones, the answered ones whose support seconds are not stored yet, the
+//! ones that waited on the customer before their first answer, and, from an
+//! index, the unanswered ones opened within the longest first-response
+//! target before the period's end (pending or missed by their own target's
+//! cutoff). The figures are the same as
 //! [`reports::compute`](crate::reports::compute)'s, which reads every
 //! ticket (the CSV still does: it lists them all); `tests/report_months.rs`
 //! compares the two.
