@@ -445,6 +445,12 @@ pub fn load_config_with(path: &Path, secrets: Secrets) -> Result<Config> {
 pub fn open(cfg: Config) -> Result<(Store, Pipeline)> {
     let store = Store::open(&cfg.store_path)?;
     let pipeline = Pipeline::new(cfg, store.conn())?;
+    // The report figures kept per month (migration 0019): filled for this
+    // calendar at the first start, new first responses measured. A report
+    // reads every ticket when this could not be done.
+    if let Err(e) = crate::reports::fast::refresh(&pipeline, store.conn()) {
+        tracing::warn!("report figures not kept up to date: {e:#}");
+    }
     Ok((store, pipeline))
 }
 

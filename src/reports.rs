@@ -16,11 +16,14 @@ use serde_json::json;
 
 use crate::calendar::BusinessCalendar;
 use crate::calendar::MONTHS_EN;
+use crate::calendar::SupportTimeTable;
 use crate::config::{Customer, ReportCycle};
 use crate::domain::{Category, Priority, Status};
 use crate::engine::{Pipeline, QueuedMail, queue_mail_parts};
 use crate::store;
 use crate::templates::Attachment;
+pub mod fast;
+
 pub use crate::words::{asks_about_one_ticket, asks_for_overview, weekday_name};
 use crate::words::{status_title, strip_reply_prefixes};
 
@@ -456,8 +459,30 @@ pub fn compute(
 }
 
 /// [`compute`] without `all_tickets`: the same figures and listed tickets,
-/// without building a line for every ticket (`supportd report` as text or HTML).
+/// without building a line for every ticket (`supportd report` as text or
+/// HTML). From the figures kept per month ([`fast`]: a few
+/// hundred rows whatever the size), or where they cannot give it exactly
+/// as [`compute_by_ticket`].
 pub fn compute_summary(
+    p: &Pipeline,
+    conn: &Connection,
+    customer: &Customer,
+    period: &Period,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    // One read transaction for all the reads (one snapshot, one lock).
+    conn.execute_batch("SAVEPOINT report_read")?;
+    let fast = fast::compute(p, conn, customer, period, now);
+    conn.execute_batch("RELEASE report_read")?;
+    if let Some(r) = fast? {
+        return Ok(r);
+    }
+    compute_with(p, conn, customer, period, now, false)
+}
+
+/// [`compute_summary`] from every ticket of the period and its history
+/// (linear in them; what the kept figures are compared with in the tests).
+pub fn compute_by_ticket(
     p: &Pipeline,
     conn: &Connection,
     customer: &Customer,
@@ -468,17 +493,18 @@ pub fn compute_summary(
 }
 
 /// One ticket's figures in a report, before it becomes a [`ReportTicket`].
-struct Facts {
+pub(crate) struct Facts {
     /// Index into the rows read.
-    row: usize,
-    created: DateTime<Utc>,
-    status_end: Status,
-    closed_at: Option<DateTime<Utc>>,
-    opened_in: bool,
-    open_end: bool,
-    first_response: Option<i64>,
-    sla: &'static str,
-    escalations: usize,
+    pub(crate) row: usize,
+    pub(crate) created: DateTime<Utc>,
+    pub(crate) status_end: Status,
+    pub(crate) closed_at: Option<DateTime<Utc>>,
+    pub(crate) opened_in: bool,
+    pub(crate) closed_in: bool,
+    pub(crate) open_end: bool,
+    pub(crate) first_response: Option<i64>,
+    pub(crate) sla: &'static str,
+    pub(crate) escalations: usize,
 }
 
 /// [`store::waiting_from_history`] over a history whose times are parsed already.
@@ -504,6 +530,169 @@ fn waiting_pauses(
     out
 }
 
+/// The first response of a ticket created at `created` and answered at
+/// `first`, in support time: the clock pauses while it waits on the customer
+/// (`history`: (ticket, status, at) in time order).
+pub(crate) fn first_response_time(
+    clock: &SupportTimeTable<'_>,
+    created: DateTime<Utc>,
+    first: DateTime<Utc>,
+    history: &[(&str, Option<Status>, DateTime<Utc>)],
+) -> Duration {
+    clock.between_excluding(created, first, &waiting_pauses(history, first))
+}
+
+/// A history's rows with their times parsed (rows with an unreadable time left out).
+pub(crate) fn parsed_history(history: &[(i64, String, String)]) -> Vec<(&str, Option<Status>, DateTime<Utc>)> {
+    history.iter().filter_map(|(_, s, at)| Some((s.as_str(), Status::parse(s), store::parse_ts(at)?))).collect()
+}
+
+/// One ticket's figures for a report of `[start, end)` (`history`: its
+/// status history in time order); None when the period does not show it
+/// (opened after, or closed for good before, or an unreadable time).
+/// Escalations are the caller's.
+pub(crate) fn ticket_facts(
+    p: &Pipeline,
+    clock: &SupportTimeTable<'_>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    t: &store::ReportRow,
+    history: &[(i64, String, String)],
+    row: usize,
+) -> Option<Facts> {
+    let created = store::parse_ts(&t.created_at)?;
+    if created >= end {
+        return None;
+    }
+    let raw_history = parsed_history(history);
+    let history = || raw_history.iter().filter_map(|(_, s, at)| Some(((*s)?, *at)));
+    let status_end = history().rev().find(|(_, at)| *at < end).map(|(s, _)| s).unwrap_or(Status::New);
+    let opened_in = created >= start;
+    let closed_in = !status_end.is_open() && history().any(|(s, at)| !s.is_open() && at >= start && at < end);
+    let open_end = status_end.is_open();
+    if !(opened_in || closed_in || open_end) {
+        return None;
+    }
+    let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
+    let closed_at = if status_end.is_open() {
+        None
+    } else {
+        history().rev().find(|(s, at)| !s.is_open() && *at < end).map(|(_, at)| at)
+    };
+
+    // First response in support time; the clock pauses while waiting on the customer.
+    let fr_at = t.first_response_at.as_deref().and_then(store::parse_ts).filter(|f| *f < end);
+    let prio = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
+    let target = Duration::seconds((p.cfg.sla_targets(cat, prio).0 * 3600.0).round() as i64);
+    let (first_response, sla) = match fr_at {
+        Some(f) => {
+            let d = first_response_time(clock, created, f, &raw_history);
+            (Some(d.num_minutes()), if d <= target { "met" } else { "missed" })
+        }
+        None => {
+            let d = clock.between_excluding(created, end, &waiting_pauses(&raw_history, end));
+            if !status_end.is_open() {
+                // Closed without an answer by mail (e.g. solved by phone): no measurement.
+                (None, "")
+            } else if d > target {
+                (None, "missed")
+            } else {
+                (None, "pending")
+            }
+        }
+    };
+    Some(Facts {
+        row,
+        created,
+        status_end,
+        closed_at,
+        opened_in,
+        closed_in,
+        open_end,
+        first_response,
+        sla,
+        escalations: 0,
+    })
+}
+
+/// A report's figures, before the listed tickets and escalations are added.
+pub(crate) struct Figures {
+    pub(crate) opened: usize,
+    pub(crate) closed: usize,
+    pub(crate) open_at_end: usize,
+    pub(crate) by_cat: Vec<(Category, usize)>,
+    pub(crate) by_level: [usize; 3],
+    pub(crate) by_status: Vec<(Status, usize)>,
+    pub(crate) per_month: Vec<((i32, u32), usize)>,
+    pub(crate) billable: usize,
+    pub(crate) covered: usize,
+    pub(crate) first_responses: usize,
+    pub(crate) first_response_median: Option<i64>,
+    pub(crate) first_response_p90: Option<i64>,
+    pub(crate) sla_met: usize,
+    pub(crate) sla_missed: usize,
+    pub(crate) sla_pending: usize,
+}
+
+impl Figures {
+    pub(crate) fn empty(period: &Period) -> Figures {
+        Figures {
+            opened: 0,
+            closed: 0,
+            open_at_end: 0,
+            by_cat: Category::ALL.iter().map(|c| (*c, 0)).collect(),
+            by_level: [0; 3],
+            by_status: Status::ALL.iter().map(|s| (*s, 0)).collect(),
+            per_month: period.months().into_iter().map(|m| (m, 0)).collect(),
+            billable: 0,
+            covered: 0,
+            first_responses: 0,
+            first_response_median: None,
+            first_response_p90: None,
+            sla_met: 0,
+            sla_missed: 0,
+            sla_pending: 0,
+        }
+    }
+}
+
+/// A report's line of one ticket.
+pub(crate) fn ticket_line(p: &Pipeline, lang: &str, t: &store::ReportRow, f: &Facts, subject: &str) -> ReportTicket {
+    let tz = p.calendar.timezone();
+    let en = lang == "en";
+    let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
+    ReportTicket {
+        tag: p.tag(t.id),
+        subject: strip_reply_prefixes(subject),
+        category: t.category.clone(),
+        category_title: cat.title_one(lang).to_string(),
+        level: t.level,
+        level_ordinal: level_ordinal(&t.level.to_string()),
+        priority: t.priority.clone(),
+        status: f.status_end.as_str().to_string(),
+        status_title: status_title(f.status_end.as_str(), en).to_string(),
+        billable: t.billable,
+        opened: date_fmt(f.created, tz, lang),
+        closed: f.closed_at.map(|c| date_fmt(c, tz, lang)).unwrap_or_default(),
+        opened_date: date_fmt(f.created, tz, "en"),
+        closed_date: f.closed_at.map(|c| date_fmt(c, tz, "en")).unwrap_or_default(),
+        opened_in_period: f.opened_in,
+        first_response_minutes: f.first_response,
+        first_response: f.first_response.map(hm).unwrap_or_else(|| "-".into()),
+        sla: f.sla.to_string(),
+        sla_title: sla_title(f.sla, en).to_string(),
+        escalations: f.escalations,
+    }
+}
+
+/// An escalation as the report shows it.
+pub(crate) fn escalation_line(p: &Pipeline, lang: &str, ticket: i64, at: DateTime<Utc>, detail: &str) -> Escalation {
+    Escalation {
+        tag: p.tag(ticket),
+        date: date_fmt(at, p.calendar.timezone(), lang),
+        detail: escalation_words(detail, lang == "en"),
+    }
+}
+
 fn compute_with(
     p: &Pipeline,
     conn: &Connection,
@@ -514,21 +703,12 @@ fn compute_with(
 ) -> Result<Report> {
     let tz = p.calendar.timezone();
     let lang = customer.language.as_str();
-    let en = lang == "en";
     let start = period.start(tz);
-    let period_end = period.end(tz);
-    let partial = now < period_end;
-    let end = period_end.min(now);
+    let end = period.end(tz).min(now);
 
     let mut escalations = Vec::new();
-    let (mut opened, mut closed, mut open_at_end) = (0, 0, 0);
+    let mut fig = Figures::empty(period);
     let mut fr_minutes = Vec::new();
-    let (mut sla_met, mut sla_missed, mut sla_pending) = (0, 0, 0);
-    let mut by_cat: Vec<(Category, usize)> = Category::ALL.iter().map(|c| (*c, 0)).collect();
-    let mut by_level = [0usize; 3];
-    let mut by_status: Vec<(Status, usize)> = Status::ALL.iter().map(|s| (*s, 0)).collect();
-    let mut per_month: Vec<((i32, u32), usize)> = period.months().into_iter().map(|m| (m, 0)).collect();
-    let (mut billable, mut covered) = (0, 0);
 
     // Only the tickets the period can show, with their histories and the
     // period's escalations, in three queries; the support time by a table
@@ -555,134 +735,54 @@ fn compute_with(
         while x < rows.escalations.len() && rows.escalations[x].0 == t.id {
             x += 1;
         }
-        let Some(created) = store::parse_ts(&t.created_at) else { continue };
-        if created >= end {
-            continue;
-        }
-        let raw_history: Vec<(&str, Option<Status>, DateTime<Utc>)> = rows.history[h0..h]
-            .iter()
-            .filter_map(|(_, s, at)| Some((s.as_str(), Status::parse(s), store::parse_ts(at)?)))
-            .collect();
-        let history = || raw_history.iter().filter_map(|(_, s, at)| Some(((*s)?, *at)));
-        let status_end = history().rev().find(|(_, at)| *at < end).map(|(s, _)| s).unwrap_or(Status::New);
-        let opened_in = created >= start;
-        let closed_in = !status_end.is_open() && history().any(|(s, at)| !s.is_open() && at >= start && at < end);
-        let open_end = status_end.is_open();
-        if !(opened_in || closed_in || open_end) {
-            continue;
-        }
-        let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
-        let closed_at = if status_end.is_open() {
-            None
-        } else {
-            history().rev().find(|(s, at)| !s.is_open() && *at < end).map(|(_, at)| at)
-        };
-
-        // First response in support time; the clock pauses while waiting on the customer.
-        let fr_at = t.first_response_at.as_deref().and_then(store::parse_ts).filter(|f| *f < end);
-        let prio = Priority::parse(&t.priority).unwrap_or(Priority::Normal);
-        let target = Duration::seconds((p.cfg.sla_targets(cat, prio).0 * 3600.0).round() as i64);
-        let (fr, sla) = match fr_at {
-            Some(f) => {
-                let d = clock.between_excluding(created, f, &waiting_pauses(&raw_history, f));
-                (Some(d.num_minutes()), if d <= target { "met" } else { "missed" })
-            }
-            None => {
-                let d = clock.between_excluding(created, end, &waiting_pauses(&raw_history, end));
-                if !status_end.is_open() {
-                    // Closed without an answer by mail (e.g. solved by phone): no measurement.
-                    (None, "")
-                } else if d > target {
-                    (None, "missed")
-                } else {
-                    (None, "pending")
-                }
-            }
-        };
-        let mut esc = 0;
+        let Some(mut f) = ticket_facts(p, &clock, (start, end), t, &rows.history[h0..h], i) else { continue };
         for (_, at, detail) in &rows.escalations[x0..x] {
             let Some(at) = store::parse_ts(at).filter(|at| *at >= start && *at < end) else { continue };
-            esc += 1;
-            escalations.push(Escalation {
-                tag: p.tag(t.id),
-                date: date_fmt(at, tz, lang),
-                detail: escalation_words(detail, en),
-            });
+            f.escalations += 1;
+            escalations.push(escalation_line(p, lang, t.id, at, detail));
         }
-
-        if opened_in {
-            opened += 1;
-            if let Some(c) = by_cat.iter_mut().find(|(c, _)| *c == cat) {
+        if f.opened_in {
+            fig.opened += 1;
+            let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
+            if let Some(c) = fig.by_cat.iter_mut().find(|(c, _)| *c == cat) {
                 c.1 += 1;
             }
-            by_level[(t.level.clamp(1, 3) - 1) as usize] += 1;
-            let local = created.with_timezone(&tz);
-            if let Some(m) = per_month.iter_mut().find(|(m, _)| *m == (local.year(), local.month())) {
+            fig.by_level[(t.level.clamp(1, 3) - 1) as usize] += 1;
+            let local = f.created.with_timezone(&tz);
+            if let Some(m) = fig.per_month.iter_mut().find(|(m, _)| *m == (local.year(), local.month())) {
                 m.1 += 1;
             }
             if t.billable {
-                billable += 1;
+                fig.billable += 1;
             } else {
-                covered += 1;
+                fig.covered += 1;
             }
-            if let Some(m) = fr {
+            if let Some(m) = f.first_response {
                 fr_minutes.push(m);
             }
-            match sla {
-                "met" => sla_met += 1,
-                "missed" => sla_missed += 1,
-                "pending" => sla_pending += 1,
+            match f.sla {
+                "met" => fig.sla_met += 1,
+                "missed" => fig.sla_missed += 1,
+                "pending" => fig.sla_pending += 1,
                 _ => {}
             }
         }
-        if closed_in {
-            closed += 1;
+        if f.closed_in {
+            fig.closed += 1;
         }
-        if open_end {
-            open_at_end += 1;
+        if f.open_end {
+            fig.open_at_end += 1;
         }
-        if let Some(s) = by_status.iter_mut().find(|(s, _)| *s == status_end) {
+        if let Some(s) = fig.by_status.iter_mut().find(|(s, _)| *s == f.status_end) {
             s.1 += 1;
         }
-        facts.push(Facts {
-            row: i,
-            created,
-            status_end,
-            closed_at,
-            opened_in,
-            open_end,
-            first_response: fr,
-            sla,
-            escalations: esc,
-        });
+        facts.push(f);
     }
+    fr_minutes.sort_unstable();
+    fig.first_responses = fr_minutes.len();
+    fig.first_response_median = median(&fr_minutes);
+    fig.first_response_p90 = p90(&fr_minutes);
 
-    let line = |f: &Facts, subject: &str| -> ReportTicket {
-        let t = &rows.tickets[f.row];
-        let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
-        ReportTicket {
-            tag: p.tag(t.id),
-            subject: strip_reply_prefixes(subject),
-            category: t.category.clone(),
-            category_title: cat.title_one(lang).to_string(),
-            level: t.level,
-            level_ordinal: level_ordinal(&t.level.to_string()),
-            priority: t.priority.clone(),
-            status: f.status_end.as_str().to_string(),
-            status_title: status_title(f.status_end.as_str(), en).to_string(),
-            billable: t.billable,
-            opened: date_fmt(f.created, tz, lang),
-            closed: f.closed_at.map(|c| date_fmt(c, tz, lang)).unwrap_or_default(),
-            opened_date: date_fmt(f.created, tz, "en"),
-            closed_date: f.closed_at.map(|c| date_fmt(c, tz, "en")).unwrap_or_default(),
-            opened_in_period: f.opened_in,
-            first_response_minutes: f.first_response,
-            first_response: f.first_response.map(hm).unwrap_or_else(|| "-".into()),
-            sla: f.sla.to_string(),
-            sla_title: sla_title(f.sla, en).to_string(),
-            escalations: f.escalations,
-        }
-    };
     // The listed tickets: all, or over the cap the open ones first, in ticket order.
     let mut listed: Vec<&Facts> = facts.iter().filter(|f| f.open_end).collect();
     listed.extend(facts.iter().filter(|f| !f.open_end));
@@ -694,47 +794,81 @@ fn compute_with(
             Some(s) => s.clone(),
             None => store::ticket_subject(conn, rows.tickets[f.row].id)?.unwrap_or_default(),
         };
-        tickets.push(line(f, &subject));
+        tickets.push(ticket_line(p, lang, &rows.tickets[f.row], f, &subject));
     }
     let all_tickets: Vec<ReportTicket> = if full {
-        facts.iter().map(|f| line(f, rows.tickets[f.row].subject.as_deref().unwrap_or_default())).collect()
+        facts
+            .iter()
+            .map(|f| {
+                ticket_line(
+                    p,
+                    lang,
+                    &rows.tickets[f.row],
+                    f,
+                    rows.tickets[f.row].subject.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect()
     } else {
         Vec::new()
     };
-    let (tickets_total, escalations_total) = (facts.len(), escalations.len());
+    let tickets_total = facts.len();
+    Ok(assemble(p, customer, period, now, fig, (tickets, tickets_total), escalations, all_tickets))
+}
+
+/// The report from its figures, listed tickets (and how many the period
+/// has), the period's escalations (all; at most [`LISTED_MAX`] are kept)
+/// and, for the CSV, every ticket.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn assemble(
+    p: &Pipeline,
+    customer: &Customer,
+    period: &Period,
+    now: DateTime<Utc>,
+    fig: Figures,
+    (tickets, tickets_total): (Vec<ReportTicket>, usize),
+    mut escalations: Vec<Escalation>,
+    all_tickets: Vec<ReportTicket>,
+) -> Report {
+    let tz = p.calendar.timezone();
+    let lang = customer.language.as_str();
+    let en = lang == "en";
+    let escalations_total = escalations.len();
     escalations.truncate(LISTED_MAX);
-    fr_minutes.sort_unstable();
     let months = if en { &MONTHS_EN } else { &MONTHS_DE };
-    Ok(Report {
+    Report {
         customer: customer.name.clone(),
         language: lang.to_string(),
         period: period.label(),
         period_title: period.title(lang),
         from: day_fmt(period.first_day(), lang),
         to: day_fmt(period.last_day(), lang),
-        partial,
+        partial: now < period.end(tz),
         as_of: if en {
             now.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
         } else {
             now.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
         },
-        opened,
-        closed,
-        open_at_end,
-        by_category: by_cat.into_iter().map(|(c, n)| Count::new(c.as_str(), category_short(c, lang), n)).collect(),
-        by_level: by_level
+        opened: fig.opened,
+        closed: fig.closed,
+        open_at_end: fig.open_at_end,
+        by_category: fig.by_cat.into_iter().map(|(c, n)| Count::new(c.as_str(), category_short(c, lang), n)).collect(),
+        by_level: fig
+            .by_level
             .iter()
             .enumerate()
             .map(|(i, n)| {
                 Count::new(format!("{}", i + 1), format!("{} Level Support", level_ordinal(&(i + 1).to_string())), *n)
             })
             .collect(),
-        by_status: by_status
+        by_status: fig
+            .by_status
             .into_iter()
             .filter(|(_, n)| *n > 0)
             .map(|(s, n)| Count::new(s.as_str(), status_title(s.as_str(), en), n))
             .collect(),
-        per_month: per_month
+        per_month: fig
+            .per_month
             .into_iter()
             .map(|((y, m), n)| {
                 Count::new(
@@ -744,14 +878,14 @@ fn compute_with(
                 )
             })
             .collect(),
-        billable,
-        covered,
-        first_responses: fr_minutes.len(),
-        first_response_median: median(&fr_minutes).map(hm).unwrap_or_else(|| "-".into()),
-        first_response_p90: p90(&fr_minutes).map(hm).unwrap_or_else(|| "-".into()),
-        sla_met,
-        sla_missed,
-        sla_pending,
+        billable: fig.billable,
+        covered: fig.covered,
+        first_responses: fig.first_responses,
+        first_response_median: fig.first_response_median.map(hm).unwrap_or_else(|| "-".into()),
+        first_response_p90: fig.first_response_p90.map(hm).unwrap_or_else(|| "-".into()),
+        sla_met: fig.sla_met,
+        sla_missed: fig.sla_missed,
+        sla_pending: fig.sla_pending,
         escalations_left_out: escalations_total - escalations.len(),
         escalations_total,
         escalations,
@@ -759,7 +893,7 @@ fn compute_with(
         tickets_total,
         tickets,
         all_tickets,
-    })
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -957,6 +1091,8 @@ pub fn since_key(customer: &str) -> String {
 /// sent (see [`periods_due`]). Returns "customer period" of each report
 /// queued, and keeps `report.next_due` in the state table for `status`.
 pub fn tick_reports(p: &Pipeline, conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String>> {
+    // The report figures kept per month: the support seconds of new first responses.
+    crate::reports::fast::refresh(p, conn)?;
     let mut out = Vec::new();
     let mut next: Option<(DateTime<Utc>, String)> = None;
     for c in &p.cfg.customers {

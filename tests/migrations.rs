@@ -93,6 +93,17 @@ fn rows_for(i: usize) -> &'static str {
              UPDATE outbox SET state = 'failed' WHERE id = 1;
              UPDATE outbox SET state = 'sent' WHERE id = 1;"
         }
+        // Rows written after the report tables exist: the triggers keep them.
+        19 => {
+            "INSERT INTO tickets (id, subject, category, level, priority, status, customer, requester, billable, created_at,
+                                  updated_at, first_response_at, first_response_secs)
+               VALUES (3, 'Passwort', 'usage_question', 1, 'normal', 'new', 'Stadtwerke Musterstadt',
+                       'm.keller@stadtwerke-musterstadt.de', 0, '2026-11-04T09:00:00Z', '2026-11-04T09:00:00Z',
+                       '2026-11-04T10:00:00Z', 3600);
+             INSERT INTO status_history (ticket_id, status, at) VALUES (3, 'new', '2026-11-04T09:00:00Z'),
+                 (3, 'waiting', '2026-11-05T09:00:00Z');
+             UPDATE tickets SET status = 'waiting' WHERE id = 3;"
+        }
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }
 }
@@ -240,6 +251,26 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
             )
             .unwrap();
         assert_eq!((disp.as_str(), ticket), ("follow_up", Some(1)), "reply after upgrading from {k}");
+        // 0019: the first writer with the config filled the report figures
+        // from the rows that were there (ticket 1 opened in November 2026).
+        let opened: i64 = s
+            .conn()
+            .query_row(
+                "SELECT coalesce(sum(n), 0) FROM report_opened WHERE customer = 'Stadtwerke Musterstadt' AND month = '2026-11'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let tickets: i64 = s
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM tickets WHERE customer = 'Stadtwerke Musterstadt' AND merged_into IS NULL \
+                 AND created_at >= '2026-10-31T23:00:00Z' AND created_at < '2026-11-30T23:00:00Z'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(tickets >= 1 && opened == tickets, "report_opened after upgrading from {k}: {opened} of {tickets}");
     }
 }
 

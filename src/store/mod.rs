@@ -17,7 +17,8 @@ pub mod compact;
 pub mod erasure;
 pub mod listing;
 pub mod report;
-pub use report::{ReportRow, ReportRows, report_rows, ticket_subject};
+pub mod report_months;
+pub use report::{ReportRow, ReportRows, report_rows, report_rows_of, ticket_subject};
 pub mod retention;
 pub use changes::{Change, changes, changes_needing_reminder, insert_change, mark_change_reminded, set_change_state};
 pub use compact::{insert_packed, insert_raw, put_blob, raw_bytes, repack_raw};
@@ -42,6 +43,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0016_retention_erasure", include_str!("migrations/0016_retention_erasure.sql")),
     ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
     ("0018_counters", include_str!("migrations/0018_counters.sql")),
+    ("0019_report_months", include_str!("migrations/0019_report_months.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).

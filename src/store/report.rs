@@ -91,3 +91,48 @@ pub struct ReportRows {
 pub fn ticket_subject(conn: &Connection, id: i64) -> Result<Option<String>> {
     Ok(conn.prepare_cached("SELECT subject FROM tickets WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?)
 }
+
+/// [`report_rows`] for the tickets `ids` only (sorted, distinct; any
+/// customer's, merged ones too: the caller chose them): the few a report
+/// lists or reads one by one, with their subjects, histories and
+/// escalations in `[start, end)`.
+pub fn report_rows_of(conn: &Connection, ids: &[i64], start: DateTime<Utc>, end: DateTime<Utc>) -> Result<ReportRows> {
+    let (s, e) = (ts(start), ts(end));
+    let mut out = ReportRows::default();
+    let mut tk = conn.prepare_cached(
+        "SELECT id, created_at, category, level, priority, billable, first_response_at, subject FROM tickets WHERE id = ?1",
+    )?;
+    let mut hs =
+        conn.prepare_cached("SELECT ticket_id, status, at FROM status_history WHERE ticket_id = ?1 ORDER BY at, id")?;
+    let mut es = conn.prepare_cached(
+        "SELECT ticket_id, at, detail FROM events WHERE ticket_id = ?1 AND kind = 'escalation' AND at >= ?2 AND at < ?3 \
+         ORDER BY at, id",
+    )?;
+    for &id in ids {
+        let Some(t) = tk
+            .query_row([id], |r| {
+                Ok(ReportRow {
+                    id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    category: r.get(2)?,
+                    level: r.get(3)?,
+                    priority: r.get(4)?,
+                    billable: r.get::<_, i64>(5)? != 0,
+                    first_response_at: r.get(6)?,
+                    subject: r.get(7)?,
+                })
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        out.tickets.push(t);
+        for h in hs.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+            out.history.push(h?);
+        }
+        for x in es.query_map(params![id, s, e], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+            out.escalations.push(x?);
+        }
+    }
+    Ok(out)
+}
