@@ -316,6 +316,20 @@ pub fn check_with(mail: &InboundMail, support_address: &str, spam: &SpamThreshol
     None
 }
 
+/// The new text of the first 16 KB of a mail's body, made once
+/// ([`crate::parse::InboundMail::machine_head`]).
+fn machine_head(mail: &InboundMail) -> &str {
+    mail.machine_head
+        .get_or_init(|| crate::text::new_text(&String::from_utf8_lossy(head_bytes(mail.reply_body(), 16 * 1024))))
+}
+
+/// Makes what [`check`] reads of the new text now: the pipeline calls this
+/// on the thread that prepares a mail, so the text regexes keep their
+/// lazy-DFA caches on that thread only.
+pub fn prime(mail: &InboundMail) {
+    machine_head(mail);
+}
+
 /// Out-of-office notices and other systems' acknowledgements that carry
 /// no machine header: read in the text.
 fn machine_text(mail: &InboundMail) -> Option<Verdict> {
@@ -342,8 +356,8 @@ fn machine_text(mail: &InboundMail) -> Option<Verdict> {
     // Another system's acknowledgement with no machine header: read in the
     // new text only (a customer's reply quoting our own ack is a person's).
     // The first 16 KB are enough for the first 1,200 bytes of new text.
-    let fresh = crate::text::new_text(&String::from_utf8_lossy(head_bytes(mail.reply_body(), 16 * 1024)));
-    if let Some(m) = ACK_BODY.find(head_bytes(&fresh, 1200)) {
+    let fresh = machine_head(mail);
+    if let Some(m) = ACK_BODY.find(head_bytes(fresh, 1200)) {
         return verdict(
             Disposition::AutoReply,
             format!("automatic acknowledgement text {:?}", String::from_utf8_lossy(m.as_bytes())),
