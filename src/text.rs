@@ -881,8 +881,9 @@ fn decode_entity(e: &str) -> Option<String> {
 
 /// Every file of the repository's fixtures and the shared corpora
 /// (`../shared/ext-corpus`, `../shared/peer-corpus`) as text: its bytes
-/// (lossy UTF-8), and its decoded body when it parses as a mail. For tests
-/// that compare two ways of reading a line.
+/// (lossy UTF-8), and its decoded text when mail-parser reads it as a mail
+/// (directly: `crate::parse` imports this module). For tests that compare
+/// two ways of reading a line.
 #[cfg(test)]
 pub(crate) fn corpus_texts() -> Vec<String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -894,13 +895,14 @@ pub(crate) fn corpus_texts() -> Vec<String> {
             if p.is_dir() { dirs.push(p) } else { files.push(p) }
         }
     }
-    let limits = crate::config::Config::from_str(crate::config::EMBEDDED_DEFAULT, "x", root).expect("config").limits;
     let mut out = Vec::new();
     for f in &files {
         let raw = std::fs::read(f).expect("a corpus file");
         out.push(String::from_utf8_lossy(&raw).into_owned());
-        if let Ok(m) = crate::parse::parse(&raw, &limits) {
-            out.push(m.body_text);
+        if let Some(text) =
+            mail_parser::MessageParser::default().parse(&raw[..]).and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        {
+            out.push(text);
         }
     }
     out
