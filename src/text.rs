@@ -112,16 +112,27 @@ static WEAK_ATTRIBUTION: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
 /// tried only from a plausible first line, not from the reply's last line),
 /// besides names before an address ([`names_then_address`]).
 static ATTRIBUTION_START: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    regex::bytes::Regex::new(
-        r"(?i)^([-\s]*(on|am|le|op|el|em|il|den|på|w dniu|vào|dne|dana)\s|\p{L}{1,6}\.?,?\s+\d|\d)",
-    )
-    .expect("static regex")
+    regex::bytes::Regex::new(r"(?i)^([-\s]*(on|am|le|op|el|em|il|den|på|w dniu|vào|dne|dana)\s|\d)")
+        .expect("static regex")
 });
+
+/// A short word and a number: "Fr., 28." or "ср, 30" (`^\p{L}{1,6}\.?,?\s+\d`,
+/// whose six letter classes compiled to 0.3 MB): the letters are a whole
+/// run, so the regex takes the run and the count is checked here.
+static DAY_START: LazyLock<regex::bytes::Regex> =
+    LazyLock::new(|| regex::bytes::Regex::new(r"^(\p{L}+)\.?,?\s+\d").expect("static regex"));
+
+fn day_start(line: &str) -> bool {
+    DAY_START
+        .captures(line.as_bytes())
+        .and_then(|c| c.get(1))
+        .is_some_and(|w| std::str::from_utf8(w.as_bytes()).is_ok_and(|w| w.chars().count() <= 6))
+}
 
 /// Whether a line may start a header of several lines: [`ATTRIBUTION_START`]
 /// or [`names_then_address`].
 fn may_start_attribution(line: &str) -> bool {
-    ATTRIBUTION_START.is_match(line.as_bytes()) || names_then_address(line)
+    ATTRIBUTION_START.is_match(line.as_bytes()) || day_start(line) || names_then_address(line)
 }
 
 /// One to five words of 1 to 40 characters (no whitespace, `<` or `>`),
@@ -1224,6 +1235,7 @@ mod tests {
         )
         .unwrap();
         let names_old = regex::bytes::Regex::new(r"(?i)^[^\s<>]{1,40}(\s[^\s<>]{1,40}){0,4}\s<").unwrap();
+        let day_old = regex::bytes::Regex::new(r"(?i)^\p{L}{1,6}\.?,?\s+\d").unwrap();
         let mut lines: Vec<String> = [
             "-----Reply Message-----",
             "----- Antwort Nachricht -----",
@@ -1258,6 +1270,14 @@ mod tests {
             "abcdefghijabcdefghijabcdefghijabcdefghijk <a@b>",
             "äöüäöüäöüäöüäöüäöüäöüäöüäöüäöüäöüäöüäöüä <a@b>",
             "Am 3.3.2026 um 10:00 schrieb Max <a@b>:",
+            "Fr., 28. Apr. 2017 um 11:53",
+            "ср, 30 апр. 2025 г.",
+            "Sonnabend, 3. Mai",
+            "Samstag, 3. Mai",
+            "Sa.,\u{a0}3. Mai",
+            "Zeile 5",
+            "Zeile5",
+            "Zeilen 5",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -1266,7 +1286,7 @@ mod tests {
             lines.extend(text.lines().map(|l| l.trim().to_string()));
         }
         assert!(lines.len() > 100_000, "the corpora are missing: {} lines", lines.len());
-        let (mut framed, mut names) = (0, 0);
+        let (mut framed, mut names, mut days) = (0, 0, 0);
         for l in &lines {
             let old = framed_old.is_match(l.as_bytes());
             assert_eq!(framed_message_title(l), old, "framed title: {l:?}");
@@ -1274,8 +1294,11 @@ mod tests {
             let old = names_old.is_match(l.as_bytes());
             assert_eq!(names_then_address(l), old, "names before an address: {l:?}");
             names += usize::from(old);
+            let old = day_old.is_match(l.as_bytes());
+            assert_eq!(day_start(l), old, "a short word and a number: {l:?}");
+            days += usize::from(old);
         }
-        eprintln!("{} lines: {framed} framed titles, {names} names before an address", lines.len());
-        assert!(framed >= 10 && names >= 100, "{framed} framed titles, {names} names before an address");
+        eprintln!("{} lines: {framed} framed titles, {names} names before an address, {days} day starts", lines.len());
+        assert!(framed >= 10 && names >= 100 && days >= 100, "{framed} framed titles, {names} names, {days} days");
     }
 }
