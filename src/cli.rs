@@ -1357,7 +1357,7 @@ fn outbox_json(cfg: &Config, o: &store::OutboxEntry) -> serde_json::Value {
 }
 
 /// Mail bytes per `ingest` transaction at most (besides `--batch` mails).
-pub const INGEST_BATCH_BYTES: usize = 2 << 20;
+pub const INGEST_BATCH_BYTES: usize = 1 << 20;
 
 /// `ingest`: every path through the pipeline in batches, Maildir files
 /// acknowledged after their batch committed, then the outbox sent once.

@@ -90,6 +90,11 @@ pub struct InboundMail {
     /// Headers of an attached original message (bounces), raw text.
     pub embedded_headers: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The new text of the body's first 16 KB, which `hygiene` reads for
+    /// another system's acknowledgement; made once, on the thread that
+    /// prepares the mail (`hygiene::prime`), so that the writer thread
+    /// needs no lazy-DFA caches of `text`'s regexes of its own.
+    pub machine_head: std::sync::OnceLock<String>,
 }
 
 impl InboundMail {
@@ -763,6 +768,7 @@ fn read(hash: &str, msg: &mail_parser::Message) -> Result<InboundMail, ParseErro
         delivery_status,
         embedded_headers,
         attachments,
+        machine_head: std::sync::OnceLock::new(),
     })
 }
 

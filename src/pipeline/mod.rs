@@ -131,6 +131,7 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
                 format!("{}\n{rest}", body[..top].trim_end())
             };
             let class = classify.then(|| classifier.classify(&mail.subject, &new_text));
+            crate::hygiene::prime(&mail);
             Ok(Box::new(PreparedMail { mail, new_text, class }))
         }
         Err(e) => Err(e.0),
