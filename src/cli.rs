@@ -1503,12 +1503,14 @@ pub fn kb_command(path: &Path, cfg: Config, cmd: KbCmd) -> Result<()> {
             }
             for h in &hits {
                 println!(
-                    "{} {:>6.2}  {}  {}  [{}]",
+                    "{} {:>6.2}  {}  {}  [{}]{}{}",
                     if h.offered { "offered" } else { "       " },
                     h.score,
                     h.id,
                     shown(&h.title),
-                    h.matched.join(" ")
+                    h.matched.join(" "),
+                    h.action.as_ref().map(|a| format!("  action {a}")).unwrap_or_default(),
+                    h.held_back.as_ref().map(|a| format!("  held back: {a}")).unwrap_or_default()
                 );
             }
             Ok(())

@@ -29,6 +29,14 @@
 //! `fixtures/kb/writers.tsv` only; `fixtures/kb/holdout.tsv` measures them
 //! (`cargo run --release --example kb_eval`, README).
 //!
+//! An article may name the actions it explains (front matter `action:`,
+//! e.g. `create`); the actions the mail asks for are read from its subject
+//! and sentences ([`crate::kb_actions`]), and an article of another action
+//! than the mail asks for is held back, whatever its score: "rename the
+//! account" shares its words with "Neuen Benutzer anlegen" but asks for
+//! `rename`. A mail that asks for no action that can be read is searched as
+//! before; an article without `action:` is offered as before.
+//!
 //! Linear and bounded: the first [`MAX_QUERY_CHARS`] characters of a mail
 //! are read, each word at most [`MAX_WORD_CHARS`] characters, the compound
 //! parts of at most [`MAX_QUERY_WORDS`] distinct words are looked for (at
@@ -313,6 +321,10 @@ pub struct Article {
     pub title: String,
     pub keywords: Vec<String>,
     pub link: Option<String>,
+    /// The actions it explains (front matter `action:`, one of
+    /// [`crate::kb_actions::ACTIONS`] each): offered only to a mail that asks
+    /// for one of them, or asks for no action it can be read. Empty: any mail.
+    pub actions: Vec<String>,
     pub text: String,
     #[serde(skip)]
     pub path: PathBuf,
@@ -335,7 +347,7 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
         .split_once("\n---\n")
         .or_else(|| rest.split_once("\n---").filter(|(_, b)| b.trim().is_empty()))
         .ok_or("front matter not closed by a line `---`")?;
-    let (mut title, mut keywords, mut link) = (None, None, None);
+    let (mut title, mut keywords, mut link, mut actions) = (None, None, None, Vec::new());
     for (i, line) in head.lines().enumerate() {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
@@ -346,7 +358,15 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
             "title" => title = Some(v),
             "keywords" => keywords = Some(v),
             "link" => link = Some(v).filter(|l| !l.is_empty()),
-            other => return Err(format!("unknown front matter key {other:?} (title, keywords, link)")),
+            "action" => {
+                for a in v.split([',', '|']).map(str::trim).filter(|a| !a.is_empty()) {
+                    if !crate::kb_actions::ACTIONS.contains(&a) {
+                        return Err(format!("action {a:?} is none of {}", crate::kb_actions::ACTIONS.join(", ")));
+                    }
+                    actions.push(a.to_string());
+                }
+            }
+            other => return Err(format!("unknown front matter key {other:?} (title, keywords, link, action)")),
         }
     }
     let title = title.filter(|t| !t.is_empty()).ok_or("front matter key `title` missing or empty")?;
@@ -380,6 +400,7 @@ pub fn parse_article(id: &str, lang: &str, path: &Path, text: &str) -> Result<Ar
         title,
         keywords,
         link,
+        actions,
         text: body.to_string(),
         path: path.to_path_buf(),
         phrases,
@@ -462,6 +483,13 @@ pub struct Hit {
     pub offered: bool,
     /// The words of the mail it matched on.
     pub matched: Vec<String>,
+    /// The action of the article the mail asks for, with the mail's word
+    /// that named it ("create: anlegen"); None when the article names no
+    /// action or the mail asks for none of its actions.
+    pub action: Option<String>,
+    /// Why a scoring article is held back although its words match: the
+    /// mail asks for other actions than the article's ("asks for rename").
+    pub held_back: Option<String>,
 }
 
 impl Kb {
@@ -550,9 +578,12 @@ impl Kb {
         // (or the subject): its core, without which it is not offered.
         let mut core = vec![false; n];
         let units = std::iter::once((subject, Unit::Subject)).chain(sentences(body));
+        let mut asked: Vec<crate::kb_actions::Asked> = Vec::new();
         for (unit, kind) in units {
             unit_terms.clear();
-            for w in words(unit) {
+            let unit_words = words(unit);
+            crate::kb_actions::read_sentence(&unit_words, &mut asked);
+            for w in unit_words {
                 if is_stop(&w) {
                     continue;
                 }
@@ -609,6 +640,7 @@ impl Kb {
             }
             touched.clear();
         }
+        crate::kb_actions::settle(&mut asked);
         // The whole mail: every word once, at its best match.
         let mut ctx = vec![0.0; n];
         let mut ctx_words: Vec<Vec<String>> = vec![Vec::new(); n];
@@ -647,12 +679,25 @@ impl Kb {
                 score: (total * 100.0).round() / 100.0,
                 offered: false,
                 matched,
+                action: asked
+                    .iter()
+                    .find(|x| a.actions.iter().any(|y| y == x.action))
+                    .map(|x| format!("{}: {}", x.action, x.word)),
+                held_back: (!asked.is_empty()
+                    && !a.actions.is_empty()
+                    && !asked.iter().any(|x| a.actions.iter().any(|y| y == x.action)))
+                .then(|| {
+                    let names: Vec<String> = asked.iter().map(|x| format!("{} ({})", x.action, x.word)).collect();
+                    format!("asks for {}", names.join(", "))
+                }),
             });
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         let bar = self.bar(cat);
-        let top = hits.first().map_or(0.0, |h| h.score);
-        for h in hits.iter_mut().take(MAX_OFFERS) {
+        // An article of another task than the mail asks for is never
+        // offered, and the others are measured against the best of the rest.
+        let top = hits.iter().find(|h| h.held_back.is_none()).map_or(0.0, |h| h.score);
+        for h in hits.iter_mut().filter(|h| h.held_back.is_none()).take(MAX_OFFERS) {
             h.offered = h.score >= bar && h.score >= top * RELATIVE_CUT;
         }
         hits
@@ -788,7 +833,8 @@ pub fn offers_json(kb: &Kb, cat: Category, lang: &str, subject: &str, text: &str
             let a = kb.article(lang, &h.id)?;
             Some(json!({"id": h.id, "file": format!("{lang}/{}.md", h.id), "title": h.title, "link": h.link,
                         "text": excerpt(&a.text), "score": format!("{:.1}", h.score),
-                        "matched": h.matched.iter().take(MAX_SHOWN_WORDS).cloned().collect::<Vec<_>>().join(", ")}))
+                        "matched": h.matched.iter().take(MAX_SHOWN_WORDS).cloned().collect::<Vec<_>>().join(", "),
+                        "action": h.action}))
         })
         .collect();
     json!(offers)
@@ -1009,6 +1055,12 @@ pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
         let offered: Vec<&Hit> = hits.iter().filter(|h| h.offered).collect();
         let shown = offered.iter().map(|h| format!("{} {:.1}", h.id, h.score)).collect::<Vec<_>>().join(", ");
         let best = hits.first().map(|h| format!("{} {:.1}", h.id, h.score)).unwrap_or_else(|| "-".into());
+        let held = hits
+            .iter()
+            .filter_map(|h| h.held_back.as_ref().map(|w| format!("{} {:.1} {w}", h.id, h.score)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let best = if held.is_empty() { best } else { format!("{best}; held back {held}") };
         match &q.expected {
             Some(id) => {
                 e.with_article += 1;
@@ -1023,7 +1075,7 @@ pub fn evaluate(kb: &Kb, set: &[Labelled]) -> Eval {
                 if offered.is_empty() {
                     e.nothing_offered += 1;
                 } else {
-                    e.misses.push(format!("want nothing, offered [{shown}]: {}", q.text));
+                    e.misses.push(format!("want nothing, offered [{shown}] (best {best}): {}", q.text));
                 }
             }
         }
@@ -1124,6 +1176,42 @@ mod tests {
             offers_json(&kb, Category::UserManagement, "de", "Konto", "Bitte das Konto von Frau Maier entsperren.");
         assert_eq!(json[0]["matched"], "entsperr", "{json}");
         assert_eq!(offers_json(&kb, Category::FunctionalError, "de", "Konto", "entsperren"), json!([]));
+    }
+
+    #[test]
+    fn an_article_is_offered_only_for_the_action_the_mail_asks_for() {
+        let kb = shelf_kb(
+            &[
+                (
+                    "anlegen",
+                    "---\ntitle: Benutzer anlegen\nkeywords: benutzerkonto, benutzer anlegen\naction: create\n---\nText",
+                ),
+                ("drucken", "---\ntitle: Drucken\nkeywords: drucken\n---\nText"),
+            ],
+            1.0,
+        );
+        let um = Some(Category::UserManagement);
+        // Asked to create: offered, naming the action and the word.
+        let hits = kb.search_as("de", "Benutzerkonto\nBitte legen Sie für Frau Roth ein Benutzerkonto an.", um);
+        assert!(hits[0].offered && hits[0].action.as_deref() == Some("create: legen"), "{hits:?}");
+        // Asked to rename: the same words, held back, whatever the score.
+        let hits = kb.search_as(
+            "de",
+            "Benutzerkonto\nBitte im Benutzerkonto den Nachnamen ändern, Frau Roth hat geheiratet.",
+            um,
+        );
+        assert!(hits[0].score >= kb.bar(um) && !hits[0].offered, "{hits:?}");
+        assert_eq!(hits[0].held_back.as_deref(), Some("asks for rename (nachnamen)"));
+        // No action recognisable: as before, the score decides.
+        let hits = kb.search_as("de", "Benutzerkonto\nFrage zum Benutzerkonto von Frau Roth.", um);
+        assert!(hits[0].offered && hits[0].action.is_none() && hits[0].held_back.is_none(), "{hits:?}");
+        // An article naming no action is offered whatever the mail asks.
+        let hits = kb.search_as("de", "Drucken\nBitte den Nachnamen ändern. Wie kann ich drucken?", um);
+        assert!(hits.iter().any(|h| h.id == "drucken" && h.offered), "{hits:?}");
+        // An unknown action is an error naming it.
+        let err = parse_article("x", "de", Path::new("x.md"), "---\ntitle: X\nkeywords: x\naction: umbenennen\n---\n")
+            .unwrap_err();
+        assert!(err.contains("\"umbenennen\"") && err.contains("assign-role"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,7 @@
 //!   [`reports`]: overview and ticket reports; [`welcome`]: the handover mail at support start;
 //!   [`followup`]: the daily digest per level, reminders and the automatic close of waiting tickets.
 //! - [`kb`]: the knowledge base offered in acks (the 1st level's first solution attempt), `#kb` drafts.
+//! - [`kb_actions`]: the action a mail asks for (create, deactivate, …): an article is offered only for its own.
 //! - [`daemon`]: `run`, its loops under one stop signal; [`watchdog`]: their heartbeats for systemd;
 //!   [`journal`]: logs to journald or stderr; [`status`] and [`metrics`]: what ops can ask for.
 //! - [`cli`]: the subcommands (`docs/contracts.md`, "Command line").
@@ -55,6 +56,7 @@ pub mod imap_source;
 pub mod inflight;
 pub mod journal;
 pub mod kb;
+pub mod kb_actions;
 pub mod metrics;
 pub mod oauth;
 pub mod outbox;
