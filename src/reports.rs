@@ -547,6 +547,19 @@ pub(crate) fn parsed_history(history: &[(i64, String, String)]) -> Vec<(&str, Op
     history.iter().filter_map(|(_, s, at)| Some((s.as_str(), Status::parse(s), store::parse_ts(at)?))).collect()
 }
 
+/// The rows of ticket `id` in `rows` (sorted by ticket), read on from
+/// `*pos`, which ends past them: one pass over all tickets in id order.
+pub(crate) fn rows_of<'a>(rows: &'a [(i64, String, String)], pos: &mut usize, id: i64) -> &'a [(i64, String, String)] {
+    while *pos < rows.len() && rows[*pos].0 < id {
+        *pos += 1;
+    }
+    let from = *pos;
+    while *pos < rows.len() && rows[*pos].0 == id {
+        *pos += 1;
+    }
+    &rows[from..*pos]
+}
+
 /// One ticket's figures for a report of `[start, end)` (`history`: its
 /// status history in time order); None when the period does not show it
 /// (opened after, or closed for good before, or an unreadable time).
@@ -721,22 +734,10 @@ fn compute_with(
     let mut facts: Vec<Facts> = Vec::new();
     for (i, t) in rows.tickets.iter().enumerate() {
         // The rows are in ticket order, the histories and escalations too.
-        while h < rows.history.len() && rows.history[h].0 < t.id {
-            h += 1;
-        }
-        let h0 = h;
-        while h < rows.history.len() && rows.history[h].0 == t.id {
-            h += 1;
-        }
-        while x < rows.escalations.len() && rows.escalations[x].0 < t.id {
-            x += 1;
-        }
-        let x0 = x;
-        while x < rows.escalations.len() && rows.escalations[x].0 == t.id {
-            x += 1;
-        }
-        let Some(mut f) = ticket_facts(p, &clock, (start, end), t, &rows.history[h0..h], i) else { continue };
-        for (_, at, detail) in &rows.escalations[x0..x] {
+        let history = rows_of(&rows.history, &mut h, t.id);
+        let escalated = rows_of(&rows.escalations, &mut x, t.id);
+        let Some(mut f) = ticket_facts(p, &clock, (start, end), t, history, i) else { continue };
+        for (_, at, detail) in escalated {
             let Some(at) = store::parse_ts(at).filter(|at| *at >= start && *at < end) else { continue };
             f.escalations += 1;
             escalations.push(escalation_line(p, lang, t.id, at, detail));

@@ -117,14 +117,8 @@ fn facts_of(
     let mut facts = Vec::new();
     let mut h = 0usize;
     for (i, t) in rows.tickets.iter().enumerate() {
-        while h < rows.history.len() && rows.history[h].0 < t.id {
-            h += 1;
-        }
-        let h0 = h;
-        while h < rows.history.len() && rows.history[h].0 == t.id {
-            h += 1;
-        }
-        if let Some(f) = ticket_facts(p, &clock, (start, end), t, &rows.history[h0..h], i) {
+        let history = super::rows_of(&rows.history, &mut h, t.id);
+        if let Some(f) = ticket_facts(p, &clock, (start, end), t, history, i) {
             facts.push(f);
         }
     }

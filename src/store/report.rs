@@ -44,20 +44,7 @@ pub fn report_rows(
         "SELECT t.id, t.created_at, t.category, t.level, t.priority, t.billable, t.first_response_at, {subject} \
          FROM tickets t WHERE {WHERE} ORDER BY t.id"
     ))?;
-    let tickets = st
-        .query_map(params![customer, s, e], |r| {
-            Ok(ReportRow {
-                id: r.get(0)?,
-                created_at: r.get(1)?,
-                category: r.get(2)?,
-                level: r.get(3)?,
-                priority: r.get(4)?,
-                billable: r.get::<_, i64>(5)? != 0,
-                first_response_at: r.get(6)?,
-                subject: r.get(7)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let tickets = st.query_map(params![customer, s, e], report_row)?.collect::<rusqlite::Result<_>>()?;
     let mut st = conn.prepare(&format!(
         "SELECT h.ticket_id, h.status, h.at FROM status_history h JOIN tickets t ON t.id = h.ticket_id \
          WHERE {WHERE} ORDER BY h.ticket_id, h.at, h.id"
@@ -75,6 +62,21 @@ pub fn report_rows(
         .query_map(params![customer, s, e], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(ReportRows { tickets, history, escalations })
+}
+
+/// A report row from `id, created_at, category, level, priority, billable,
+/// first_response_at, subject` in that order.
+fn report_row(r: &rusqlite::Row) -> rusqlite::Result<ReportRow> {
+    Ok(ReportRow {
+        id: r.get(0)?,
+        created_at: r.get(1)?,
+        category: r.get(2)?,
+        level: r.get(3)?,
+        priority: r.get(4)?,
+        billable: r.get::<_, i64>(5)? != 0,
+        first_response_at: r.get(6)?,
+        subject: r.get(7)?,
+    })
 }
 
 /// [`report_rows`]: the tickets, their histories, their escalations in the period.
@@ -109,21 +111,7 @@ pub fn report_rows_of(conn: &Connection, ids: &[i64], start: DateTime<Utc>, end:
          ORDER BY at, id",
     )?;
     for &id in ids {
-        let Some(t) = tk
-            .query_row([id], |r| {
-                Ok(ReportRow {
-                    id: r.get(0)?,
-                    created_at: r.get(1)?,
-                    category: r.get(2)?,
-                    level: r.get(3)?,
-                    priority: r.get(4)?,
-                    billable: r.get::<_, i64>(5)? != 0,
-                    first_response_at: r.get(6)?,
-                    subject: r.get(7)?,
-                })
-            })
-            .optional()?
-        else {
+        let Some(t) = tk.query_row([id], report_row).optional()? else {
             continue;
         };
         out.tickets.push(t);
