@@ -293,7 +293,7 @@ pub fn sample_context(kind: &str, lang: &str) -> serde_json::Value {
     let kb_sample = json!([{"id": "dienstplan-drucken", "file": "de/dienstplan-drucken.md",
                             "title": "Dienstplan drucken", "link": "https://hilfe.example/drucken",
                             "text": "Oben rechts auf Drucken klicken.", "score": "6.1",
-                            "matched": "druck, dienstplan"}]);
+                            "matched": "druck, dienstplan", "action": "create: neue"}]);
     let extra = match kind {
         "ack" => json!({"in_hours": true, "next_opening": "Dienstag, 26.05.2026, 08:00 Uhr",
                         "response_by": "24.11.2026 14:00", "security": false, "kb_articles": kb_sample.clone()}),
