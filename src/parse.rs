@@ -412,7 +412,12 @@ fn delimiters(raw: &[u8], boundaries: &[Vec<u8>], stop: usize) -> usize {
         return 0;
     }
     let patterns: Vec<Vec<u8>> = boundaries.iter().map(|b| [b"--".as_slice(), b].concat()).collect();
-    let Ok(ac) = aho_corasick::AhoCorasick::new(&patterns) else {
+    // A contiguous NFA: a mail's few boundaries are searched once, and the
+    // DFA the default picks for them took longer to build than to search
+    // (0.6 % of an ingest's cycles).
+    let Ok(ac) =
+        aho_corasick::AhoCorasick::builder().kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA)).build(&patterns)
+    else {
         // Cannot happen for at most `stop` patterns of 72 bytes; count as too many.
         return stop.saturating_add(1);
     };
