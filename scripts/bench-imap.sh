@@ -200,7 +200,8 @@ for sec in "${SECS[@]}"; do
         sleep 0.1
     done
     t2=$(now)
-    dpid=$(pgrep -P "$tpid" -x supportd || true)
+    # the daemon is /usr/bin/time's only child, whatever SUPPORTD_BIN is called
+    dpid=$(pgrep -P "$tpid" || true)
     [[ -n "$dpid" ]] && kill -TERM "$dpid"
     wait "$tpid" || true
     tickets=$(sqlite3 "$dir/supportd.sqlite3" "SELECT count(*) FROM tickets")
