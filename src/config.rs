@@ -302,6 +302,10 @@ pub struct Config {
     pub mailbox: MailboxConfig,
     pub transport: TransportConfig,
     pub store_path: PathBuf,
+    /// `store.dictionary_samples`: rows of a kind (incoming, outgoing mails)
+    /// before the store trains a zstd dictionary on the newest of them
+    /// (`store::dict`); 0: no dictionaries. Default 1000.
+    pub dictionary_samples: usize,
     pub hours: HoursConfig,
     pub agents: AgentsConfig,
     /// Team addresses for levels 1, 2, 3 (index 0..=2).
@@ -901,12 +905,21 @@ impl Config {
             }
         };
 
-        let store_path = match raw.store.and_then(|s| s.path) {
+        let raw_store = raw.store.unwrap_or_default();
+        let store_path = match raw_store.path {
             Some(p) => c.path(&p),
             None => {
                 c.missing("store.path");
                 PathBuf::new()
             }
+        };
+        let dictionary_samples = match raw_store.dictionary_samples {
+            Some(n) if n != 0 && !(10..=100_000).contains(&n) => {
+                c.bad("store.dictionary_samples", "must be 0 (no dictionaries) or from 10 to 100000", n);
+                1000
+            }
+            Some(n) => n as usize,
+            None => 1000,
         };
 
         let h = raw.hours.unwrap_or_default();
@@ -1293,6 +1306,7 @@ impl Config {
             mailbox,
             transport,
             store_path,
+            dictionary_samples,
             hours,
             agents,
             level_teams,

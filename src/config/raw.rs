@@ -149,6 +149,7 @@ pub struct Transport {
 #[serde(deny_unknown_fields)]
 pub struct Store {
     pub path: Option<String>,
+    pub dictionary_samples: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

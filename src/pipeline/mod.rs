@@ -141,9 +141,10 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
         Ok(Ok(m)) => m.mail.content_hash.clone(),
         _ => parse::sha256_hex(raw),
     };
-    // The stored form, compressed here and not in the write transaction. A
-    // failure (which zstd does not have for bytes in memory) only means the
-    // writer compresses the bytes itself.
+    // The stored form (the skeleton and the attachments' packed bodies),
+    // made here and not in the write transaction; the writer compresses the
+    // skeleton with the store's dictionary. A failure (which zstd does not
+    // have for bytes in memory) only means the writer stores the bytes.
     let packed = match &work {
         Ok(Ok(m)) => catch_unwind(AssertUnwindSafe(|| store::compact::pack_mail(raw, &m.mail.attachments)))
             .ok()
@@ -234,7 +235,8 @@ impl Pipeline {
         // the mail's savepoint; without them the row is rewritten as zstd).
         let (row, stored) = match packed {
             Some(p) => {
-                let row = store::insert_packed(conn, p.format, &p.data, raw.len(), &hash, source, now)
+                let plain = p.skeleton.as_deref().unwrap_or(raw);
+                let row = store::insert_packed(conn, p.format, plain, raw.len(), &hash, source, now)
                     .context("storing the raw mail")?;
                 (row, Stored { skeleton: p.format == store::compact::SKELETON, blobs: p.blobs })
             }
@@ -506,6 +508,10 @@ pub fn process_batch_arrived_then(
     // seconds; a crash-restart loop would quarantine good mails).
     p.classifier();
     let (conn, guard) = store.parts_mut();
+    // Between batches, a step of the store's dictionary work (training once,
+    // then 200 rows recompressed at a time; store::dict), in its own
+    // transaction: a failure is logged and never holds the mail up.
+    store::dict::tick_logged(conn, now, p.cfg.dictionary_samples, 1);
     let tx = conn.transaction()?;
     // The in-flight marker (crate::inflight): a process death in this batch
     // makes its mails suspects at the next start; listed mails go the careful way.

@@ -16,6 +16,10 @@
 //!   replaced only when encoding its decoded bytes that way gives exactly
 //!   the bytes it replaces, so nothing odd is ever lost.
 //!
+//! The zstd of formats 1 and 2 may be made with a trained dictionary
+//! (migration 0020, [`super::dict`]): its frame header names it, and
+//! [`super::dict::unpack`] finds it; a frame without one is plain zstd.
+//!
 //! `blobs.codec`: 0 the bytes, 1 zstd (only kept when it saves a tenth).
 //!
 //! Invariant: every reader of raw bytes goes through [`raw_bytes`],
@@ -215,8 +219,9 @@ pub struct Part<'a> {
     pub data: &'a [u8],
 }
 
-/// The skeleton of `raw` without the base64 text of `parts` (zstd), or
-/// `None` when no part could be left out exactly.
+/// The skeleton of `raw` without the base64 text of `parts` (not yet
+/// compressed: [`super::dict::pack`] does that, with the store's
+/// dictionary), or `None` when no part could be left out exactly.
 pub fn skeleton(raw: &[u8], parts: &[Part]) -> Result<Option<Vec<u8>>> {
     Ok(skeleton_of(raw, parts)?.map(|(sk, _)| sk))
 }
@@ -248,7 +253,7 @@ fn skeleton_of(raw: &[u8], parts: &[Part]) -> Result<Option<(Vec<u8>, Vec<usize>
         return Ok(None);
     }
     literal(&mut out, &raw[at..]);
-    Ok(Some((pack(&out)?, replaced)))
+    Ok(Some((out, replaced)))
 }
 
 fn literal(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -269,11 +274,15 @@ fn u32_of(buf: &mut &[u8]) -> Result<usize> {
     Ok(u32::from_le_bytes(take(buf, 4)?.try_into().unwrap_or_default()) as usize)
 }
 
-/// The SHA-256 of every attachment a skeleton refers to.
-pub fn skeleton_refs(packed: &[u8]) -> Result<Vec<String>> {
-    let sk = unpack(packed)?;
+/// The SHA-256 of every attachment a stored skeleton refers to.
+pub fn skeleton_refs(conn: &Connection, packed: &[u8]) -> Result<Vec<String>> {
+    refs_of(&super::dict::unpack(conn, packed)?)
+}
+
+/// The SHA-256 of every attachment a skeleton (not compressed) refers to.
+fn refs_of(sk: &[u8]) -> Result<Vec<String>> {
     let mut refs = Vec::new();
-    walk(&sk, |seg| {
+    walk(sk, |seg| {
         if let Segment::Ref { sha, .. } = seg {
             refs.push(sha.to_string());
         }
@@ -314,9 +323,9 @@ fn walk<'a>(sk: &'a [u8], mut f: impl FnMut(Segment<'a>) -> Result<()>) -> Resul
 pub fn restore(conn: &Connection, format: i64, data: Vec<u8>) -> Result<Vec<u8>> {
     match format {
         PLAIN => Ok(data),
-        ZSTD => unpack(&data),
+        ZSTD => super::dict::unpack(conn, &data),
         SKELETON => {
-            let sk = unpack(&data)?;
+            let sk = super::dict::unpack(conn, &data)?;
             let mut out = Vec::with_capacity(sk.len() * 2);
             walk(&sk, |seg| {
                 match seg {
@@ -385,9 +394,9 @@ pub fn pack_outgoing_files(conn: &Connection, raw: &[u8], files: &[(&str, &[u8])
         for i in replaced {
             put_known_blob(conn, parts[i].sha256, parts[i].data, None, true)?;
         }
-        return Ok((SKELETON, sk));
+        return Ok((SKELETON, super::dict::pack(conn, super::dict::Kind::Outbox, &sk)?));
     }
-    Ok((ZSTD, pack(raw)?))
+    Ok((ZSTD, super::dict::pack(conn, super::dict::Kind::Outbox, raw)?))
 }
 
 /// Where `text` (an attachment's base64 text) starts in `hay`: its first
@@ -471,15 +480,15 @@ pub fn pack_outgoing(conn: &Connection, raw: &[u8]) -> Result<(i64, Vec<u8>)> {
         if let Some(sk) = skeleton(raw, &parts)? {
             // Usually kept already (the mail that brought it is written
             // after the answers it causes are queued): kept once either way.
-            let refs = skeleton_refs(&sk)?;
+            let refs = refs_of(&sk)?;
             for (_, sha, data) in found.iter().filter(|(_, s, _)| refs.contains(s)) {
                 let put = put_blob(conn, data)?;
                 debug_assert_eq!(&put, sha);
             }
-            return Ok((SKELETON, sk));
+            return Ok((SKELETON, super::dict::pack(conn, super::dict::Kind::Outbox, &sk)?));
         }
     }
-    Ok((ZSTD, pack(raw)?))
+    Ok((ZSTD, super::dict::pack(conn, super::dict::Kind::Outbox, raw)?))
 }
 
 /// The attachment bodies queued outgoing mails still need (retention and
@@ -489,20 +498,22 @@ pub fn needed_by_queued(conn: &Connection) -> Result<std::collections::HashSet<S
     let mut st = conn.prepare_cached("SELECT raw FROM outbox WHERE state = 'queued' AND raw_format = ?1")?;
     let rows = st.query_map([SKELETON], |r| r.get::<_, Vec<u8>>(0))?;
     for raw in rows {
-        out.extend(skeleton_refs(&raw?)?);
+        out.extend(skeleton_refs(conn, &raw?)?);
     }
     Ok(out)
 }
 
 /// A parsed incoming mail in its stored form, made before the writer needs
 /// it (on the prepare thread, beside the writer): the first write of the
-/// mail is this, not the bytes compressed once and then again.
+/// mail is this, not the bytes compressed once and then again. The writer
+/// compresses it ([`insert_packed`]): with the store's dictionary, which
+/// the prepare thread does not know (a skeleton is a few KB: tens of µs).
 pub struct Packed {
     /// `messages.raw_format`: [`SKELETON`] when an attachment's base64 text
     /// was left out (its body goes into `blobs` with the mail), else [`ZSTD`].
     pub format: i64,
-    /// `messages.raw`.
-    pub data: Vec<u8>,
+    /// The skeleton, not compressed; `None` ([`ZSTD`]): the raw bytes.
+    pub skeleton: Option<Vec<u8>>,
     /// For each attachment of the parsed mail, in order: its zstd body if
     /// that saves a tenth ([`zstd_blob`]), `None`: kept as it is.
     pub blobs: Vec<Option<Vec<u8>>>,
@@ -518,30 +529,32 @@ pub fn pack_mail(raw: &[u8], atts: &[crate::parse::Attachment]) -> Result<Packed
     if !parts.is_empty()
         && let Some(sk) = skeleton(raw, &parts)?
     {
-        return Ok(Packed { format: SKELETON, data: sk, blobs });
+        return Ok(Packed { format: SKELETON, skeleton: Some(sk), blobs });
     }
-    Ok(Packed { format: ZSTD, data: pack(raw)?, blobs })
+    Ok(Packed { format: ZSTD, skeleton: None, blobs })
 }
 
 /// Store the raw bytes of an incoming mail: the first write for every mail.
 /// Kept zstd-compressed.
 pub fn insert_raw(conn: &Connection, raw: &[u8], hash: &str, source: &str, now: DateTime<Utc>) -> Result<i64> {
-    insert_packed(conn, ZSTD, &pack(raw)?, raw.len(), hash, source, now)
+    insert_packed(conn, ZSTD, raw, raw.len(), hash, source, now)
 }
 
 /// [`insert_raw`] with the stored form made already ([`pack_mail`]):
-/// a skeleton's attachment bodies must go into `blobs` in the same
-/// transaction ([`put_known_blob`]), or the row is rewritten as
-/// zstd before the commit ([`repack_raw`]).
+/// `plain` is the skeleton (or for [`ZSTD`] the raw bytes), compressed
+/// here with the store's dictionary; a skeleton's attachment bodies must
+/// go into `blobs` in the same transaction ([`put_known_blob`]), or the
+/// row is rewritten as zstd before the commit ([`repack_raw`]).
 pub fn insert_packed(
     conn: &Connection,
     format: i64,
-    data: &[u8],
+    plain: &[u8],
     raw_size: usize,
     hash: &str,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
+    let data = super::dict::pack(conn, super::dict::Kind::Mail, plain)?;
     conn.prepare_cached(
         "INSERT INTO messages (content_hash, raw, raw_format, raw_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -553,7 +566,7 @@ pub fn insert_packed(
 /// attachment rows are not written: a duplicate, a quarantined mail).
 pub fn repack_raw(conn: &Connection, row: i64, raw: &[u8]) -> Result<()> {
     conn.prepare_cached("UPDATE messages SET raw = ?1, raw_format = ?2 WHERE id = ?3")?.execute(params![
-        pack(raw)?,
+        super::dict::pack(conn, super::dict::Kind::Mail, raw)?,
         ZSTD,
         row
     ])?;
@@ -626,7 +639,8 @@ pub fn convert_pending(conn: &mut Connection) -> Result<usize> {
             tx.execute("UPDATE messages SET raw = ?1, raw_format = ?2 WHERE id = ?3", params![data, format, id])?;
         }
         for (id, raw) in &rows_out {
-            tx.execute("UPDATE outbox SET raw = ?1, raw_format = 1 WHERE id = ?2", params![pack(raw)?, id])?;
+            let packed = super::dict::pack(&tx, super::dict::Kind::Outbox, raw)?;
+            tx.execute("UPDATE outbox SET raw = ?1, raw_format = 1 WHERE id = ?2", params![packed, id])?;
         }
         for (_, sha, data) in &blobs {
             let (codec, packed) = pack_blob(data)?;
@@ -674,11 +688,11 @@ fn convert_message(conn: &Connection, id: i64, raw: &[u8]) -> Result<(i64, Vec<u
             let parts: Vec<Part> =
                 found.iter().map(|(r, s, d)| Part { range: r.clone(), sha256: s, data: d }).collect();
             if let Some(sk) = skeleton(raw, &parts)? {
-                return Ok((SKELETON, sk));
+                return Ok((SKELETON, super::dict::pack(conn, super::dict::Kind::Mail, &sk)?));
             }
         }
     }
-    Ok((ZSTD, pack(raw)?))
+    Ok((ZSTD, super::dict::pack(conn, super::dict::Kind::Mail, raw)?))
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@
 //! tickets' requester, name and subject; their participant rows; attachment
 //! names and bodies; and, in every other row, each mention of the address
 //! (or domain) and of their display names (events, notes, other mails:
-//! such a mail's raw bytes go too). The write runs with `secure_delete`, and
+//! such a mail's raw bytes go too), and every trained zstd dictionary that
+//! learned from one of those mails or holds their address or name
+//! (`store::dict`). The write runs with `secure_delete`, and
 //! the WAL is folded into the file and free pages are handed back after it,
 //! so nothing of them stays in the file's free pages either.
 
@@ -98,6 +100,9 @@ pub struct Summary {
     pub other_mails: i64,
     /// Display names found and erased with the address (how many).
     pub names: i64,
+    /// Trained zstd dictionaries dropped (trained on a mail erased here or
+    /// holding their address or name; the rows made with them recompressed).
+    pub dictionaries: i64,
     /// Whether the whole file was rewritten afterwards (VACUUM), so no
     /// byte of them is left in unused parts of pages either; false: the
     /// file system had no room for the copy (run `supportd forget` again
@@ -375,7 +380,7 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
                 continue;
             }
             let text = match format {
-                compact::SKELETON => compact::unpack(&data)?,
+                compact::SKELETON => super::dict::unpack(tx, &data)?,
                 f => compact::restore(tx, f, data)?,
             };
             if contains_any(&text, &raw_terms) {
@@ -393,7 +398,8 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
         let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
         for row in rows {
             let (id, f, raw) = row?;
-            let text = if f == compact::SKELETON { compact::unpack(&raw)? } else { compact::outbox_raw(tx, f, raw)? };
+            let text =
+                if f == compact::SKELETON { super::dict::unpack(tx, &raw)? } else { compact::outbox_raw(tx, f, raw)? };
             if contains_any(&text, &raw_terms) {
                 hit_out.push(id);
             }
@@ -421,6 +427,17 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
             params![now_s, sha],
         )? as i64;
         s.blobs += compact::remove_blob(tx, sha)? as i64;
+    }
+
+    // The trained dictionaries hold pieces of the mails they learned from:
+    // one trained on a mail erased here, or holding an address or a name of
+    // theirs, goes now; the rows made with it are recompressed without one
+    // (a new one is trained later from the mails that stay).
+    let erased_mail: Vec<i64> = msgs.iter().chain(&hit_msgs).copied().collect();
+    let erased_out: Vec<i64> = outs.iter().chain(&hit_out).copied().collect();
+    for (kind, rows) in [(super::dict::Kind::Mail, &erased_mail), (super::dict::Kind::Outbox, &erased_out)] {
+        let ids = super::dict::touched_by(tx, kind, rows, &raw_terms)?;
+        s.dictionaries += super::dict::drop_now(tx, kind, &ids)? as i64;
     }
 
     // The receipt: what (as a hash), by whom, when, how much.

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub mod changes;
 pub mod compact;
+pub mod dict;
 pub mod erasure;
 pub mod listing;
 pub mod report;
@@ -44,6 +45,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0017_firstlevel", include_str!("migrations/0017_firstlevel.sql")),
     ("0018_counters", include_str!("migrations/0018_counters.sql")),
     ("0019_report_months", include_str!("migrations/0019_report_months.sql")),
+    ("0020_dictionaries", include_str!("migrations/0020_dictionaries.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).

@@ -87,6 +87,10 @@ pub fn purge_batch(conn: &Connection, p: &Policy, now: DateTime<Utc>, batch: usi
             f.raw_mails += 1;
             f.bytes += len;
         }
+        if !dry {
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            super::dict::retire_touching(conn, super::dict::Kind::Mail, &ids, now)?;
+        }
     }
     if p.attachments_after_days > 0 {
         let c = cutoff(now, p.attachments_after_days);
@@ -119,6 +123,10 @@ pub fn purge_batch(conn: &Connection, p: &Policy, now: DateTime<Utc>, batch: usi
             }
             f.outgoing += 1;
             f.bytes += len;
+        }
+        if !dry {
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            super::dict::retire_touching(conn, super::dict::Kind::Outbox, &ids, now)?;
         }
     }
     Ok(f)

@@ -1,0 +1,289 @@
+//! The store's trained zstd dictionaries (`store::dict`, migration 0020):
+//! mails compressed with and without one read back byte for byte, rows are
+//! moved to a new dictionary in batches, retention retires one and erasure
+//! drops every one that learned from the person.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use supportd::store::{self, dict};
+
+const BIN: &str = env!("CARGO_BIN_EXE_supportd");
+
+fn supportd(config: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("SUPPORTD_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn ok_json(o: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(o.status.success(), "exit {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A config in a temp dir (Maildir in, `.eml` files out) whose store trains
+/// a dictionary after `samples` rows.
+fn setup(samples: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(dir.path().join("var/inbox").join(sub)).unwrap();
+    }
+    let cfg = dir.path().join("config/supportd.toml");
+    let text = common::config_text("");
+    assert!(text.contains("[store]\n"));
+    std::fs::write(&cfg, text.replacen("[store]\n", &format!("[store]\ndictionary_samples = {samples}\n"), 1)).unwrap();
+    let db = dir.path().join("var/supportd.sqlite3");
+    (dir, cfg, db)
+}
+
+/// `supportd ingest --no-send` of `mails` (one batch: fewer than 200 small mails).
+fn ingest(dir: &Path, cfg: &Path, name: &str, mails: &[(String, Vec<u8>)]) {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    for (i, (_, m)) in mails.iter().enumerate() {
+        std::fs::write(d.join(format!("{i:05}.eml")), m).unwrap();
+    }
+    let o = supportd(cfg, &["ingest", "--no-send", d.to_str().unwrap()]);
+    assert!(o.status.success(), "ingest: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+const SENDERS: &[(&str, &str)] = &[
+    ("Max Keller", "m.keller@stadtwerke-musterstadt.de"),
+    ("Eva Roth", "e.roth@stadtwerke-musterstadt.de"),
+    ("Jane Porter", "jane@harbour-analytics.co.uk"),
+    ("Klaus Lang", "k.lang@gemeinde-irgendwo.de"),
+];
+
+const TOPICS: &[(&str, &str)] = &[
+    (
+        "Fehler beim Speichern des Dienstplans",
+        "beim Speichern des Dienstplans erscheint seit heute Morgen die Fehlermeldung 500. Betroffen sind alle \
+         Mitarbeiter der Abteilung Bürgerservice, die Änderungen gehen verloren.",
+    ),
+    (
+        "Neuen Benutzer anlegen",
+        "bitte legen Sie für unsere neue Kollegin Frau Weber einen Benutzer an und geben ihr die Rolle \
+         Sachbearbeitung im Fachverfahren Gewerbe.",
+    ),
+    (
+        "Frage zum Export",
+        "wie kann ich die Monatsübersicht als CSV exportieren? Ich finde die Funktion im Menü nicht mehr, seit \
+         die Oberfläche umgestellt wurde.",
+    ),
+];
+
+/// Mail `i` from sender `who`: German text, every third one with a
+/// base64 attachment (stored as a skeleton).
+fn mail(i: usize, who: usize) -> (String, Vec<u8>) {
+    let (name, addr) = SENDERS[who];
+    let (subject, text) = TOPICS[i % TOPICS.len()];
+    let id = format!("d{i}@test");
+    let body = format!("Guten Tag,\n\n{text}\nVorgang {i}.\n\nMit freundlichen Grüßen\n{name}\n");
+    let from = format!("{name} <{addr}>");
+    if !i.is_multiple_of(3) {
+        return (id.clone(), common::mail(&from, subject, &id, "", &body));
+    }
+    let data: Vec<u8> =
+        (0..3000u32).map(|k| (k.wrapping_mul(2_654_435_761).wrapping_add(i as u32) >> 13) as u8).collect();
+    let raw = format!(
+        "From: {from}\r\nTo: mein-team-support@roewaplan.de\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+         Date: Tue, 24 Nov 2026 09:55:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XyZ\"\r\n\r\n\
+         --XyZ\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
+         --XyZ\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"shot{i}.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}--XyZ--\r\n",
+        body.replace('\n', "\r\n"),
+        common::b64_lines(&data)
+    );
+    (id, raw.into_bytes())
+}
+
+fn ids(conn: &rusqlite::Connection, sql: &str) -> Vec<i64> {
+    conn.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+fn stored(conn: &rusqlite::Connection, table: &str, id: i64) -> Vec<u8> {
+    conn.query_row(&format!("SELECT raw FROM {table} WHERE id = ?1"), [id], |r| r.get(0)).unwrap()
+}
+
+fn bytes_of(conn: &rusqlite::Connection, table: &str) -> i64 {
+    conn.query_row(&format!("SELECT sum(length(raw)) FROM {table}"), [], |r| r.get(0)).unwrap()
+}
+
+/// Every incoming and outgoing mail as its reader gives it back.
+fn read_all(conn: &rusqlite::Connection) -> Vec<(String, i64, Vec<u8>)> {
+    let mut out = Vec::new();
+    for id in ids(conn, "SELECT id FROM messages ORDER BY id") {
+        out.push(("messages".into(), id, store::raw_bytes(conn, id).unwrap().unwrap()));
+    }
+    for id in ids(conn, "SELECT id FROM outbox ORDER BY id") {
+        out.push(("outbox".into(), id, store::outbox_raw(conn, id).unwrap().unwrap()));
+    }
+    out
+}
+
+/// Each of `want` (table, row, bytes) reads back as those bytes.
+fn reads_as(conn: &rusqlite::Connection, want: &[(String, i64, Vec<u8>)], what: &str) {
+    let got = read_all(conn);
+    for w in want {
+        assert!(got.contains(w), "{what}: {} #{}", w.0, w.1);
+    }
+}
+
+/// Proves: below `store.dictionary_samples` rows nothing is trained; once
+/// trained, a new mail is compressed with the dictionary (its frame names
+/// it) while the rows from before stay without one, and both kinds read
+/// back exactly (skeletons with their attachments, outgoing mails); the
+/// pass moves every row to the dictionary (the stored bytes shrink) with
+/// the same bytes read back; mails ingested through the binary afterwards
+/// are compressed with it and read back exactly (`messages show` gives
+/// their size too); retention's retiring a dictionary makes the next one
+/// take over and the retired one is deleted once no row uses it.
+#[test]
+fn mails_read_back_exactly_with_and_without_a_dictionary() {
+    let (dir, cfg, db) = setup(40);
+    let first: Vec<(String, Vec<u8>)> = (0..60).map(|i| mail(i, i % 4)).collect();
+    ingest(dir.path(), &cfg, "first", &first);
+    let now = chrono::Utc::now();
+    let mut s = store::Store::open_existing_writable(&db).unwrap();
+    let c = s.conn_mut();
+    assert_eq!(ids(c, "SELECT count(*) FROM dictionaries"), [0], "trained before the batch, at 0 rows: none");
+    let skeletons = ids(c, "SELECT count(*) FROM messages WHERE raw_format = 2")[0];
+    assert!(skeletons >= 20, "{skeletons} skeletons");
+    let before = read_all(c);
+    for (id, raw) in
+        first.iter().map(|(mid, raw)| (ids(c, &format!("SELECT id FROM messages WHERE message_id = '{mid}'"))[0], raw))
+    {
+        assert_eq!(&store::raw_bytes(c, id).unwrap().unwrap(), raw);
+    }
+    let (m0, o0) = (bytes_of(c, "messages"), bytes_of(c, "outbox"));
+
+    // Trained, nothing recompressed yet: a store with rows of both kinds.
+    let w = dict::tick(c, now, 40, 0).unwrap();
+    assert_eq!(w.trained, 2, "{w:?}");
+    let mail_dict = dict::current(c, dict::Kind::Mail).unwrap().expect("a mail dictionary");
+    let out_dict = dict::current(c, dict::Kind::Outbox).unwrap().expect("an outbox dictionary");
+    let (extra_id, extra) = mail(1000, 1);
+    let row = store::insert_raw(c, &extra, "h", "test", now).unwrap();
+    assert_eq!(dict::dict_of(&stored(c, "messages", row)), Some(mail_dict));
+    for (table, id, _) in &before {
+        assert_eq!(dict::dict_of(&stored(c, table, *id)), None, "{table} #{id} compressed before the dictionary");
+    }
+    assert_eq!(store::raw_bytes(c, row).unwrap().unwrap(), extra, "{extra_id}");
+    reads_as(c, &before, "rows without a dictionary read as before");
+
+    // The pass: every row moved to the dictionaries, the same bytes read back.
+    let w = dict::tick(c, now, 40, 10).unwrap();
+    assert!(w.recompressed >= before.len(), "{w:?}");
+    for (table, id, _) in &before {
+        let want = if table == "messages" { mail_dict } else { out_dict };
+        assert_eq!(dict::dict_of(&stored(c, table, *id)), Some(want), "{table} #{id} after the pass");
+    }
+    reads_as(c, &before, "rows recompressed read back exactly");
+    let (m1, o1) = (bytes_of(c, "messages"), bytes_of(c, "outbox"));
+    eprintln!("stored bytes: mails {m0} -> {m1}, outgoing {o0} -> {o1}");
+    assert!(m1 * 10 < m0 * 7, "mails {m0} -> {m1}");
+    assert!(o1 * 10 < o0 * 7, "outgoing {o0} -> {o1}");
+    drop(s);
+
+    // Through the binary: new mails are compressed with the dictionary.
+    let more: Vec<(String, Vec<u8>)> = (60..75).map(|i| mail(i, i % 4)).collect();
+    ingest(dir.path(), &cfg, "more", &more);
+    let mut s = store::Store::open_existing_writable(&db).unwrap();
+    let c = s.conn_mut();
+    for (mid, raw) in &more {
+        let id = ids(c, &format!("SELECT id FROM messages WHERE message_id = '{mid}'"))[0];
+        assert_eq!(dict::dict_of(&stored(c, "messages", id)), Some(mail_dict), "{mid}");
+        assert_eq!(&store::raw_bytes(c, id).unwrap().unwrap(), raw, "{mid}");
+        let shown = ok_json(&supportd(&cfg, &["messages", "show", &id.to_string(), "--json"]));
+        assert_eq!(shown[0]["size"], raw.len(), "{mid}");
+    }
+    let newest = ids(c, "SELECT max(id) FROM outbox")[0];
+    assert_eq!(dict::dict_of(&stored(c, "outbox", newest)), Some(out_dict));
+    let all = read_all(c);
+
+    // Retention removed a row the mail dictionary learned from: it is
+    // retired, a new one is trained, the rows move to it, the old one goes.
+    let first_row = ids(c, &format!("SELECT first_row FROM dictionaries WHERE id = {mail_dict}"))[0];
+    assert_eq!(dict::retire_touching(c, dict::Kind::Mail, &[first_row], now).unwrap(), 1);
+    assert_eq!(dict::current(c, dict::Kind::Mail).unwrap(), None);
+    let row = store::insert_raw(c, &extra, "h2", "test", now).unwrap();
+    assert_eq!(dict::dict_of(&stored(c, "messages", row)), None, "no current dictionary: plain zstd");
+    let w = dict::tick(c, now, 40, 10).unwrap();
+    let next = dict::current(c, dict::Kind::Mail).unwrap().expect("a new mail dictionary");
+    assert_eq!((w.trained, w.deleted), (1, 1), "{w:?}");
+    assert_eq!(
+        ids(c, &format!("SELECT count(*) FROM dictionaries WHERE id = {mail_dict}")),
+        [0],
+        "retired one deleted"
+    );
+    for id in ids(c, "SELECT id FROM messages WHERE raw_removed_at IS NULL") {
+        assert_eq!(dict::dict_of(&stored(c, "messages", id)), Some(next), "#{id}");
+    }
+    reads_as(c, &all, "every mail reads back after the change of dictionary");
+}
+
+fn file_has(path: &Path, needle: &str) -> bool {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes.extend(std::fs::read(path.with_extension("sqlite3-wal")).unwrap_or_default());
+    let n = needle.as_bytes();
+    bytes.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Proves: `supportd forget ADDRESS` drops every dictionary trained on one
+/// of the person's mails (the `dictionaries` count of its JSON): afterwards
+/// no dictionary holds their name or address, every other mail still reads
+/// (recompressed without the dropped dictionary), nothing of them is in the
+/// store file's bytes, and the next dictionaries are trained from the mails
+/// that stayed, without them.
+#[test]
+fn forget_drops_the_dictionaries_that_learned_from_the_person() {
+    let keller = SENDERS[0].1;
+    let (dir, cfg, db) = setup(20);
+    let first: Vec<(String, Vec<u8>)> = (0..30).map(|i| mail(i, i % 4)).collect();
+    ingest(dir.path(), &cfg, "first", &first);
+    ingest(dir.path(), &cfg, "second", &[mail(30, 1), mail(31, 2)]);
+    let dicts = |db: &Path| -> Vec<(i64, String, Vec<u8>)> {
+        let c = rusqlite::Connection::open(db).unwrap();
+        c.prepare("SELECT id, kind, data FROM dictionaries ORDER BY kind")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = dicts(&db);
+    assert_eq!(before.iter().map(|d| d.1.as_str()).collect::<Vec<_>>(), ["mail", "outbox"], "trained at 30 rows");
+    let named = before.iter().filter(|d| String::from_utf8_lossy(&d.2).to_lowercase().contains("keller")).count();
+    eprintln!("{named} of 2 dictionaries name Keller before");
+
+    let done = ok_json(&supportd(&cfg, &["forget", keller, "--json", "--by", "dsb"]));
+    assert_eq!(done[0]["dictionaries"], 2, "both learned from his mails: {done:?}");
+    assert!(dicts(&db).is_empty());
+    {
+        let s = store::Store::open_existing(&db).unwrap();
+        for (table, id, raw) in read_all(s.conn()) {
+            assert!(!String::from_utf8_lossy(&raw).to_lowercase().contains("keller"), "{table} #{id}");
+        }
+    }
+    for t in [keller, "Max Keller"] {
+        assert!(!file_has(&db, t), "{t} still in the store file's bytes");
+    }
+
+    // New dictionaries learn from what stayed.
+    ingest(dir.path(), &cfg, "third", &[mail(40, 2), mail(41, 3)]);
+    let after = dicts(&db);
+    assert_eq!(after.len(), 2, "trained again");
+    for (id, kind, data) in &after {
+        assert!(!String::from_utf8_lossy(data).to_lowercase().contains("keller"), "{kind} dictionary {id}");
+        assert!(before.iter().all(|b| b.0 != *id), "a new dictionary");
+    }
+    let s = store::Store::open_existing(&db).unwrap();
+    assert!(read_all(s.conn()).len() > 30);
+}
