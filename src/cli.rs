@@ -1459,6 +1459,7 @@ pub fn reprocess(store: &mut Store, pipeline: &Pipeline, id: i64) -> Result<pipe
     // The old row's history (its quarantine event, earlier reprocess events) moves to the new row.
     tx.execute("UPDATE events SET message_row = ?1 WHERE message_row = ?2", [o.row, id])?;
     tx.execute("DELETE FROM message_refs WHERE message_row = ?1", [id])?;
+    tx.execute("DELETE FROM message_trails WHERE message_row = ?1", [id])?;
     tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
     store::insert_event(
         &tx,

@@ -165,6 +165,17 @@ fn state(env: &Env) -> Vec<String> {
     out.extend(rows(
         "SELECT 'message', id, message_id, disposition, reason, ticket_id, arrived_at, trail FROM messages ORDER BY id",
     ));
+    // Trails are packed (migration 0020): read through the store.
+    let ids: Vec<i64> = c
+        .prepare("SELECT id FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for id in ids {
+        out.push(format!("trail {id} {:?}", supportd::store::dict::trail_of(c, id).unwrap()));
+    }
     out.extend(rows("SELECT 'event', ticket_id, message_row, at, actor, kind, detail FROM events ORDER BY id"));
     out.extend(rows("SELECT 'participant', * FROM participants ORDER BY 2, 3"));
     // Every answer, byte for byte but for the Date: line (when it was written).

@@ -496,8 +496,8 @@ fn purge_by_hand_dry_run_first() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--older-than"));
 }
 
-/// Every text and blob value of every table (raw mails, outgoing mails and
-/// attachment bodies decompressed), lowercase, with where it is.
+/// Every text and blob value of every table (raw mails, trails, outgoing
+/// mails and attachment bodies decompressed), lowercase, with where it is.
 fn everything(conn: &rusqlite::Connection) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let tables: Vec<String> = conn
@@ -529,6 +529,9 @@ fn everything(conn: &rusqlite::Connection) -> Vec<(String, String)> {
     for id in ids("SELECT id FROM messages") {
         let raw = store::raw_bytes(conn, id).unwrap().unwrap();
         out.push((format!("raw mail #{id}"), String::from_utf8_lossy(&raw).to_lowercase()));
+        // The trail, packed since migration 0020.
+        let trail = store::dict::trail_of(conn, id).unwrap().unwrap_or_default();
+        out.push((format!("trail of mail #{id}"), trail.to_lowercase()));
     }
     for id in ids("SELECT id FROM outbox") {
         let raw = store::outbox_raw(conn, id).unwrap().unwrap();

@@ -104,10 +104,12 @@ fn rows_for(i: usize) -> &'static str {
                  (3, 'waiting', '2026-11-05T09:00:00Z');
              UPDATE tickets SET status = 'waiting' WHERE id = 3;"
         }
-        // A dictionary on its way out (retired: no new row is compressed with it).
+        // A dictionary on its way out (retired: no new row is compressed with
+        // it) and a packed trail (zstd of '["new ticket"]').
         20 => {
             "INSERT INTO dictionaries (id, kind, data, first_row, last_row, samples, created_at, retired_at)
-               VALUES (32768, 'mail', X'37A430EC00800000', 1, 2, 2, '2026-11-05T09:00:00Z', '2026-11-06T09:00:00Z');"
+               VALUES (32768, 'mail', X'37A430EC00800000', 1, 2, 2, '2026-11-05T09:00:00Z', '2026-11-06T09:00:00Z');
+             INSERT INTO message_trails (message_row, data) VALUES (2, X'28B52FFD00587100005B226E6577207469636B6574225D');"
         }
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }

@@ -125,7 +125,7 @@ fn one_batch_ends_as_one_mail_at_a_time() {
             .store
             .conn()
             .prepare(
-                "SELECT m.id, m.disposition, coalesce(m.ticket_id, 0), coalesce(t.category, ''), m.trail, \
+                "SELECT m.id, m.disposition, coalesce(m.ticket_id, 0), coalesce(t.category, ''), m.id, \
                  (SELECT group_concat(kind, ',') FROM outbox o WHERE o.cause_row = m.id) \
                  FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id ORDER BY m.id",
             )
@@ -137,7 +137,8 @@ fn one_batch_ends_as_one_mail_at_a_time() {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
+                // The trail, packed since migration 0020: read through the store.
+                supportd::store::dict::trail_of(env.store.conn(), r.get(4)?).unwrap().unwrap(),
                 r.get::<_, Option<String>>(5)?
             ))
         })

@@ -41,11 +41,10 @@ pub fn dry_run(
 
 /// What processing one mail did, read back from the (uncommitted) rows.
 fn plan(p: &Pipeline, conn: &Connection, source: &str, o: &Outcome) -> Result<Value> {
-    let (trail, arrived_at): (Option<String>, Option<String>) =
-        conn.query_row("SELECT trail, arrived_at FROM messages WHERE id = ?1", [o.row], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    let trail: Vec<String> = trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let arrived_at: Option<String> =
+        conn.query_row("SELECT arrived_at FROM messages WHERE id = ?1", [o.row], |r| r.get(0))?;
+    let trail: Vec<String> =
+        store::dict::trail_of(conn, o.row)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
     let ticket = match o.ticket {
         Some(t) => store::get_ticket(conn, t)?.map(|t| {
             json!({

@@ -11,7 +11,8 @@
 //! tickets' requester, name and subject; their participant rows; attachment
 //! names and bodies; and, in every other row, each mention of the address
 //! (or domain) and of their display names (events, notes, other mails:
-//! such a mail's raw bytes go too), and every trained zstd dictionary that
+//! such a mail's raw bytes go too; the packed trails are read and packed
+//! again), and every trained zstd dictionary that
 //! learned from one of those mails or holds their address or name
 //! (`store::dict`). The write runs with `secure_delete`, and
 //! the WAL is folded into the file and free pages are handed back after it,
@@ -272,6 +273,7 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
         )?
         .execute(params![empty, now_s, ERASED_ADDR, ERASED, m])?;
         tx.prepare_cached("DELETE FROM message_refs WHERE message_row = ?1")?.execute([m])?;
+        tx.prepare_cached("DELETE FROM message_trails WHERE message_row = ?1")?.execute([m])?;
         let atts: Vec<(i64, String)> = tx
             .prepare_cached("SELECT id, sha256 FROM attachments WHERE message_row = ?1")?
             .query_map([m], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -366,6 +368,30 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
         }
     }
 
+    // Packed trails (migration 0020) of other mails: read, scrubbed, packed again.
+    let mut trail_hits = Vec::new();
+    let mut cursor = 0i64;
+    loop {
+        let rows: Vec<(i64, Vec<u8>)> = tx
+            .prepare_cached("SELECT message_row, data FROM message_trails WHERE message_row > ?1 ORDER BY 1 LIMIT 200")?
+            .query_map([cursor], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, packed) in &rows {
+            let text = String::from_utf8_lossy(&super::dict::unpack(tx, packed)?).into_owned();
+            if let Some(new) = scrub(&text, &terms) {
+                let packed = super::dict::pack(tx, super::dict::Kind::Trail, new.as_bytes())?;
+                tx.prepare_cached("UPDATE message_trails SET data = ?1 WHERE message_row = ?2")?
+                    .execute(params![packed, id])?;
+                s.mentions += 1;
+                trail_hits.push(*id);
+            }
+        }
+        match rows.last() {
+            Some((last, _)) if rows.len() == 200 => cursor = *last,
+            _ => break,
+        }
+    }
+
     // Every other mail whose bytes mention them, and attachment bodies that do.
     let mut hit_msgs = Vec::new();
     {
@@ -435,7 +461,12 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
     // (a new one is trained later from the mails that stay).
     let erased_mail: Vec<i64> = msgs.iter().chain(&hit_msgs).copied().collect();
     let erased_out: Vec<i64> = outs.iter().chain(&hit_out).copied().collect();
-    for (kind, rows) in [(super::dict::Kind::Mail, &erased_mail), (super::dict::Kind::Outbox, &erased_out)] {
+    let erased_trails: Vec<i64> = erased_mail.iter().chain(&trail_hits).copied().collect();
+    for (kind, rows) in [
+        (super::dict::Kind::Mail, &erased_mail),
+        (super::dict::Kind::Outbox, &erased_out),
+        (super::dict::Kind::Trail, &erased_trails),
+    ] {
         let ids = super::dict::touched_by(tx, kind, rows, &raw_terms)?;
         s.dictionaries += super::dict::drop_now(tx, kind, &ids)? as i64;
     }

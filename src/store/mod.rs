@@ -653,7 +653,7 @@ pub struct MessageFacts {
 pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<()> {
     conn.prepare_cached(
         "UPDATE messages SET message_id = ?1, from_addr = ?2, subject = ?3, sent_date = ?4, in_reply_to = ?5, refs = ?6, \
-         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10, trail = ?12, arrived_at = coalesce(?13, arrived_at) \
+         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10, trail = NULL, arrived_at = coalesce(?12, arrived_at) \
          WHERE id = ?11",
     )?
     .execute(params![
@@ -668,9 +668,9 @@ pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<(
         f.reason,
         f.ticket_id,
         row,
-        serde_json::to_string(&f.trail)?,
         f.arrived_at,
     ])?;
+    dict::put_trail(conn, row, &f.trail)?;
     Ok(())
 }
 
@@ -1322,21 +1322,21 @@ pub struct MessageDetail {
 }
 
 pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> {
-    let sql = format!("SELECT {MESSAGE_COLS}, new_text, trail, raw_removed_at, raw_size FROM messages WHERE id = ?1");
+    let sql = format!("SELECT {MESSAGE_COLS}, new_text, raw_removed_at, raw_size FROM messages WHERE id = ?1");
     conn.query_row(&sql, [id], |r| {
-        let trail: Option<String> = r.get(11)?;
         Ok(MessageDetail {
             entry: message_from_row(r)?,
             size: 0,
             raw: Vec::new(),
             new_text: r.get(10)?,
-            trail: trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
-            raw_removed_at: r.get(12)?,
-            raw_size: r.get(13)?,
+            trail: Vec::new(),
+            raw_removed_at: r.get(11)?,
+            raw_size: r.get(12)?,
         })
     })
     .optional()?
     .map(|mut d| -> Result<MessageDetail> {
+        d.trail = dict::trail_of(conn, id)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
         d.raw = compact::raw_bytes(conn, id)?.unwrap_or_default();
         d.size = d.raw.len();
         Ok(d)
