@@ -305,3 +305,26 @@ fn forget_drops_the_dictionaries_that_learned_from_the_person() {
     let s = store::Store::open_existing(&db).unwrap();
     assert!(read_all(s.conn()).len() > 30);
 }
+
+/// Proves: `store.dictionary_samples` is checked (0 or 10–100000; a bad
+/// value is named by check-config); 31 mails train the three dictionaries
+/// with 10 and none with 0.
+#[test]
+fn dictionary_samples_is_checked_and_zero_trains_none() {
+    let (_dir, cfg, _) = setup(5);
+    let o = supportd(&cfg, &["check-config", "--json"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("store.dictionary_samples"), "{o:?}");
+    let mails: Vec<(String, Vec<u8>)> = (0..30).map(|i| mail(i, i % 4)).collect();
+    // The same mails train all three with 10, none with 0.
+    for (samples, want) in [(10, 3), (0, 0)] {
+        let (dir, cfg, db) = setup(samples);
+        assert!(supportd(&cfg, &["check-config"]).status.success());
+        ingest(dir.path(), &cfg, "first", &mails);
+        ingest(dir.path(), &cfg, "second", &[mail(30, 1)]);
+        let s = store::Store::open_existing(&db).unwrap();
+        assert_eq!(ids(s.conn(), "SELECT count(*) FROM dictionaries"), [want], "{samples}");
+        let n = 31 * 2 + ids(s.conn(), "SELECT count(*) FROM outbox")[0] as usize;
+        assert_eq!(read_all(s.conn()).len(), n);
+    }
+}
