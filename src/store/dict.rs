@@ -511,6 +511,11 @@ fn recompress_batch(conn: &mut Connection, kind: Kind) -> Result<(usize, bool, u
         set_state(&tx, &kind.pass_key(), &format!("{last} {end}"))?;
     }
     tx.commit()?;
+    if done {
+        // The pages the smaller rows freed go back to the file system (an
+        // upgraded store shrinks once its rows have moved).
+        super::retention::vacuum(conn)?;
+    }
     Ok((n, done, deleted))
 }
 
