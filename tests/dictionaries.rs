@@ -355,3 +355,78 @@ fn the_daemon_trains_and_recompresses_on_its_clock() {
         assert_eq!(&store::raw_bytes(c, id).unwrap().unwrap(), raw, "{mid}");
     }
 }
+
+/// Proves: `supportd purge` retires exactly the dictionaries trained on
+/// mails it removes: removing older mails (outside the rows they learned
+/// from) retires none; removing mails they learned from sets `retired_at`
+/// (none of the kind is current), the mails that stay still read back
+/// exactly, and the next batch trains new ones from them, moves the rows and
+/// deletes the retired ones.
+#[test]
+fn purge_retires_the_dictionaries_trained_on_what_it_removes() {
+    let (dir, cfg, db) = setup(10);
+    let mails: Vec<(String, Vec<u8>)> = (0..30).map(|i| mail(i, i % 4)).collect();
+    ingest(dir.path(), &cfg, "first", &mails);
+    ingest(dir.path(), &cfg, "second", &[mail(30, 1), mail(31, 2)]);
+    let trained: Vec<i64> = ids(&rusqlite::Connection::open(&db).unwrap(), "SELECT id FROM dictionaries ORDER BY id");
+    assert_eq!(trained.len(), 3);
+    // Close the tickets of the mails in `rows` long ago.
+    let age = |rows: &str| {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(&format!(
+            "UPDATE tickets SET status = 'closed', closed_at = '2025-01-01T00:00:00Z'
+                 WHERE id IN (SELECT ticket_id FROM messages WHERE {rows});
+             UPDATE outbox SET created_at = '2024-12-01T00:00:00Z', state = 'sent'
+                 WHERE ticket_id IN (SELECT ticket_id FROM messages WHERE {rows});
+             UPDATE messages SET received_at = '2024-12-01T00:00:00Z'
+                 WHERE ticket_id IN (SELECT ticket_id FROM messages WHERE {rows});"
+        ))
+        .unwrap();
+    };
+    let retired = || {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        ids(&c, "SELECT count(*) FROM dictionaries WHERE retired_at IS NOT NULL AND kind IN ('mail', 'outbox')")[0]
+    };
+    let (first_mail, first_out): (i64, i64) = {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let f = |k: &str| ids(&c, &format!("SELECT first_row FROM dictionaries WHERE kind = '{k}'"))[0];
+        (f("mail"), f("outbox"))
+    };
+    age(&format!("id < 5 AND id < {first_mail}"));
+    let purged = ok_json(&supportd(&cfg, &["purge", "--older-than", "30", "--json"]));
+    assert!(purged[0]["raw_mails"].as_i64().unwrap() > 0, "{purged:?}");
+    let out_removed = ids(
+        &rusqlite::Connection::open(&db).unwrap(),
+        &format!("SELECT count(*) FROM outbox WHERE raw_removed_at IS NOT NULL AND id >= {first_out}"),
+    )[0];
+    assert_eq!(retired(), i64::from(out_removed > 0), "older mails only: no mail dictionary retired");
+
+    age(&format!("id >= {first_mail}"));
+    let kept: Vec<(i64, Vec<u8>)> = {
+        let s = store::Store::open_existing(&db).unwrap();
+        ids(s.conn(), &format!("SELECT id FROM messages WHERE raw_removed_at IS NULL AND id < {first_mail}"))
+            .into_iter()
+            .map(|id| (id, store::raw_bytes(s.conn(), id).unwrap().unwrap()))
+            .collect()
+    };
+    assert!(kept.len() >= 10);
+    ok_json(&supportd(&cfg, &["purge", "--older-than", "30", "--json"]));
+    assert_eq!(retired(), 2, "the mail and outbox dictionaries learned from what went");
+    {
+        let s = store::Store::open_existing(&db).unwrap();
+        let c = s.conn();
+        assert_eq!(dict::current(c, dict::Kind::Mail).unwrap(), None);
+        for (id, raw) in &kept {
+            assert_eq!(&store::raw_bytes(c, *id).unwrap().unwrap(), raw, "#{id} after purge");
+        }
+    }
+    ingest(dir.path(), &cfg, "third", &[mail(40, 2)]);
+    let s = store::Store::open_existing(&db).unwrap();
+    let c = s.conn();
+    let now: Vec<i64> = ids(c, "SELECT id FROM dictionaries WHERE kind IN ('mail', 'outbox') ORDER BY id");
+    assert_eq!(now.len(), 2, "new ones, the retired ones deleted once the rows moved");
+    assert!(now.iter().all(|d| !trained.contains(d)), "{now:?} {trained:?}");
+    for (id, raw) in &kept {
+        assert_eq!(&store::raw_bytes(c, *id).unwrap().unwrap(), raw, "#{id} after the new dictionary");
+    }
+}
