@@ -196,7 +196,10 @@ pub fn settled(conn: &Connection, customer: &str) -> Result<Option<String>> {
 /// it has tickets of the customer, or its reports were already scheduled.
 fn known_before(conn: &Connection, customer: &str) -> Result<bool> {
     let tickets: i64 = conn
-        .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM tickets WHERE customer = ?1 LIMIT 1)")?
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM tickets INDEXED BY tickets_customer_live WHERE customer = ?1 \
+             AND merged_into IS NULL LIMIT 1)",
+        )?
         .query_row([customer], |r| r.get(0))?;
     Ok(tickets > 0 || store::get_state(conn, &crate::reports::since_key(customer))?.is_some())
 }

@@ -111,6 +111,8 @@ fn rows_for(i: usize) -> &'static str {
                VALUES (32768, 'mail', X'37A430EC00800000', 1, 2, 2, '2026-11-05T09:00:00Z', '2026-11-06T09:00:00Z');
              INSERT INTO message_trails (message_row, data) VALUES (2, X'28B52FFD00587100005B226E6577207469636B6574225D');"
         }
+        // 0021 fewer ticket indexes: no new table or column.
+        21 => "",
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }
 }

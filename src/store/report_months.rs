@@ -261,21 +261,12 @@ pub fn open_now(conn: &Connection, customer: &str, limit: usize) -> Result<Vec<i
 /// Tickets of `customer` that may have been open at `end` (a past period):
 /// opened before it and not closed for good before it, by id.
 pub fn open_candidates_at(conn: &Connection, customer: &str, end: &str) -> Result<Vec<i64>> {
-    let mut out = ids(
+    ids(
         conn,
-        "SELECT id FROM tickets INDEXED BY tickets_closed WHERE customer = ?1 AND merged_into IS NULL \
-         AND closed_at IS NULL AND created_at < ?2",
+        "SELECT id FROM tickets INDEXED BY tickets_customer_id WHERE customer = ?1 AND merged_into IS NULL \
+         AND (closed_at IS NULL OR closed_at >= ?2) AND created_at < ?2 ORDER BY id",
         params![customer, end],
-    )?;
-    out.extend(ids(
-        conn,
-        "SELECT id FROM tickets INDEXED BY tickets_closed WHERE customer = ?1 AND merged_into IS NULL \
-         AND closed_at >= ?2 AND created_at < ?2",
-        params![customer, end],
-    )?);
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+    )
 }
 
 /// Calls `f` with the tickets of `customer` a report of `[start, end)` may
@@ -327,7 +318,7 @@ pub fn escalations(conn: &Connection, customer: &str, start: &str, end: &str) ->
 pub fn opened_since(conn: &Connection, customer: &str, at: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM tickets INDEXED BY tickets_report WHERE customer = ?1 AND merged_into IS NULL \
+            "SELECT EXISTS (SELECT 1 FROM tickets INDEXED BY tickets_customer_id WHERE customer = ?1 AND merged_into IS NULL \
              AND created_at >= ?2)",
         )?
         .query_row(params![customer, at], |r| r.get(0))?)
@@ -348,7 +339,7 @@ pub fn unanswered_at_since(
         "SELECT id, created_at, category, priority FROM tickets INDEXED BY tickets_report_unanswered \
          WHERE customer = ?1 AND merged_into IS NULL AND first_response_at IS NULL AND created_at >= ?2 \
          AND created_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3) AND waited = 0",
-        "SELECT id, created_at, category, priority FROM tickets INDEXED BY tickets_answered \
+        "SELECT id, created_at, category, priority FROM tickets INDEXED BY tickets_customer_id \
          WHERE customer = ?1 AND merged_into IS NULL AND first_response_at >= ?3 AND created_at >= ?2 \
          AND created_at < ?3 AND (closed_at IS NULL OR closed_at >= ?3) AND waited = 0",
     ] {
