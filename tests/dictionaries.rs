@@ -4,28 +4,11 @@
 //! drops every one that learned from the person.
 
 mod common;
+use common::{ok_json, supportd};
 
 use std::path::{Path, PathBuf};
 
 use supportd::store::{self, dict};
-
-const BIN: &str = env!("CARGO_BIN_EXE_supportd");
-
-fn supportd(config: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .env_remove("SUPPORTD_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn ok_json(o: &std::process::Output) -> Vec<serde_json::Value> {
-    assert!(o.status.success(), "exit {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
 
 /// A config in a temp dir (Maildir in, `.eml` files out) whose store trains
 /// a dictionary after `samples` rows.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Env, ok_json, supportd};
 use supportd::store;
 
 /// A customer mail with one base64 attachment (76-character CRLF lines).
@@ -183,24 +183,6 @@ fn real_client_mails_read_back_exactly() {
         skeletons += (f == 2) as usize;
     }
     assert!(skeletons >= 3, "{skeletons} of 4 client mails kept without their base64 text");
-}
-
-const BIN: &str = env!("CARGO_BIN_EXE_supportd");
-
-fn supportd(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .env_remove("SUPPORTD_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn ok_json(o: &std::process::Output) -> Vec<serde_json::Value> {
-    assert!(o.status.success(), "exit {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// A config in a temp dir (Maildir in, `.eml` files out) with `extra` TOML

@@ -22,6 +22,25 @@ pub struct Env {
     pub p: Pipeline,
 }
 
+/// `supportd --config CONFIG ARGS...` (the test's binary), with neither the
+/// systemd credentials directory nor `SUPPORTD_CONFIG` of the environment.
+pub fn supportd(config: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_supportd"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("SUPPORTD_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// The JSON lines of a command that must have succeeded.
+pub fn ok_json(o: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(o.status.success(), "exit {:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 /// Tuesday 24.11.2026 10:00 Berlin: inside support hours.
 pub fn tuesday_morning() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).unwrap()
