@@ -444,6 +444,7 @@ pub fn load_config_with(path: &Path, secrets: Secrets) -> Result<Config> {
 /// Open the store and build the pipeline for a config.
 pub fn open(cfg: Config) -> Result<(Store, Pipeline)> {
     let store = Store::open(&cfg.store_path)?;
+    store.set_cache_mib(cfg.store_cache_mib)?;
     let pipeline = Pipeline::new(cfg, store.conn())?;
     // The report figures kept per month (migration 0019): filled for this
     // calendar at the first start, new first responses measured. A report

@@ -306,6 +306,9 @@ pub struct Config {
     /// before the store trains a zstd dictionary on the newest of them
     /// (`store::dict`); 0: no dictionaries. Default 1000.
     pub dictionary_samples: usize,
+    /// `store.cache_mib`: SQLite's page cache of the store's connection, in
+    /// MiB (1..=1024). Default 1. See [`crate::store::Store::set_cache_mib`].
+    pub store_cache_mib: usize,
     pub hours: HoursConfig,
     pub agents: AgentsConfig,
     /// Team addresses for levels 1, 2, 3 (index 0..=2).
@@ -921,6 +924,14 @@ impl Config {
             Some(n) => n as usize,
             None => 1000,
         };
+        let store_cache_mib = match raw_store.cache_mib {
+            Some(n) if !(1..=1024).contains(&n) => {
+                c.bad("store.cache_mib", "must be from 1 to 1024 (MiB)", n);
+                1
+            }
+            Some(n) => n as usize,
+            None => 1,
+        };
 
         let h = raw.hours.unwrap_or_default();
         let tz_name = h.timezone.unwrap_or_else(|| "Europe/Berlin".into());
@@ -1307,6 +1318,7 @@ impl Config {
             transport,
             store_path,
             dictionary_samples,
+            store_cache_mib,
             hours,
             agents,
             level_teams,

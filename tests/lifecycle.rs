@@ -934,3 +934,30 @@ fn the_daemon_applies_retention_on_its_clock() {
     assert_eq!(figures["retention"]["raw_mails"], 2, "{v}");
     assert_eq!(figures["retention"]["attachments"], 2, "{v}");
 }
+
+/// Proves: `store.cache_mib` is checked (1–1024; check-config names a bad
+/// value) and sets the page cache of the connection `ingest` and the daemon
+/// open (`cli::open`: PRAGMA cache_size in KiB, negative), 1 MiB without it.
+#[test]
+fn store_cache_mib_is_checked_and_sets_the_page_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    let cfg = dir.path().join("config/supportd.toml");
+    let text = common::config_text("");
+    for (value, ok) in [("0", false), ("1025", false), ("4", true)] {
+        std::fs::write(&cfg, text.replacen("[store]\n", &format!("[store]\ncache_mib = {value}\n"), 1)).unwrap();
+        let o = supportd(&cfg, &["check-config"]);
+        assert_eq!(o.status.success(), ok, "cache_mib = {value}: {o:?}");
+        if !ok {
+            let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            assert!(out.contains("store.cache_mib"), "{out}");
+        }
+    }
+    for (extra, kib) in [("cache_mib = 4\n", -4096i64), ("", -1024)] {
+        std::fs::write(&cfg, text.replacen("[store]\n", &format!("[store]\n{extra}"), 1)).unwrap();
+        let c = supportd::cli::load_config(&cfg).unwrap();
+        let (store, _) = supportd::cli::open(c).unwrap();
+        let got: i64 = store.conn().pragma_query_value(None, "cache_size", |r| r.get(0)).unwrap();
+        assert_eq!(got, kib, "{extra:?}");
+    }
+}

@@ -150,6 +150,7 @@ pub struct Transport {
 pub struct Store {
     pub path: Option<String>,
     pub dictionary_samples: Option<i64>,
+    pub cache_mib: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Default)]

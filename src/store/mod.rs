@@ -412,6 +412,16 @@ impl Store {
         (&mut self.conn, self.inflight.as_deref_mut())
     }
 
+    /// SQLite's page cache for this connection, in MiB (`store.cache_mib`;
+    /// [`Store::open`] sets 1). More cache means fewer pages read through
+    /// the kernel in a large store, at that much more memory: 4 MiB kept
+    /// the ingest rate of a 200,000-mail store at a 10,000-mail one's, for
+    /// 3 MB more peak RSS (README, "Years of mail").
+    pub fn set_cache_mib(&self, mib: usize) -> Result<()> {
+        self.conn.pragma_update(None, "cache_size", -((mib.clamp(1, 1024) * 1024) as i64))?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check` result ("ok" when healthy).
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
