@@ -307,8 +307,9 @@ pub struct Config {
     /// (`store::dict`); 0: no dictionaries. Default 1000.
     pub dictionary_samples: usize,
     /// `store.cache_mib`: SQLite's page cache of the store's connection, in
-    /// MiB (1..=1024). Default 1. See [`crate::store::Store::set_cache_mib`].
-    pub store_cache_mib: usize,
+    /// MiB (1..=1024). Unset: by the store's size, 1 to 4 MiB
+    /// ([`crate::store::auto_cache_mib`]). See [`crate::store::Store::set_cache_mib`].
+    pub store_cache_mib: Option<usize>,
     pub hours: HoursConfig,
     pub agents: AgentsConfig,
     /// Team addresses for levels 1, 2, 3 (index 0..=2).
@@ -927,10 +928,10 @@ impl Config {
         let store_cache_mib = match raw_store.cache_mib {
             Some(n) if !(1..=1024).contains(&n) => {
                 c.bad("store.cache_mib", "must be from 1 to 1024 (MiB)", n);
-                1
+                None
             }
-            Some(n) => n as usize,
-            None => 1,
+            Some(n) => Some(n as usize),
+            None => None,
         };
 
         let h = raw.hours.unwrap_or_default();

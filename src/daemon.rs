@@ -467,6 +467,10 @@ async fn clock_pass(pipeline: &Arc<SharedPipeline>, store: &Arc<Mutex<Store>>) -
         crate::store::retention::tick_logged(s.conn_mut(), &pipeline.cfg.retention, Utc::now());
         // The dictionaries' work a quiet mailbox leaves (at most 5,000 rows a minute).
         crate::store::dict::tick_logged(s.conn_mut(), Utc::now(), pipeline.cfg.dictionary_samples, 25);
+        // The page cache follows the store's growth (`store.cache_mib` unset).
+        if pipeline.cfg.store_cache_mib.is_none() {
+            s.set_cache_mib(None)?;
+        }
         Ok(t)
     })
     .await?

@@ -937,7 +937,9 @@ fn the_daemon_applies_retention_on_its_clock() {
 
 /// Proves: `store.cache_mib` is checked (1–1024; check-config names a bad
 /// value) and sets the page cache of the connection `ingest` and the daemon
-/// open (`cli::open`: PRAGMA cache_size in KiB, negative), 1 MiB without it.
+/// open (`cli::open`: PRAGMA cache_size in KiB, negative); without it the
+/// cache follows the store's size, 1 MiB for a small store and 1 MiB per
+/// started GiB up to 4 for a large one.
 #[test]
 fn store_cache_mib_is_checked_and_sets_the_page_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -959,5 +961,9 @@ fn store_cache_mib_is_checked_and_sets_the_page_cache() {
         let (store, _) = supportd::cli::open(c).unwrap();
         let got: i64 = store.conn().pragma_query_value(None, "cache_size", |r| r.get(0)).unwrap();
         assert_eq!(got, kib, "{extra:?}");
+    }
+    const GIB: u64 = 1 << 30;
+    for (bytes, mib) in [(0, 1), (4096, 1), (GIB, 1), (GIB + 1, 2), (3 * GIB, 3), (5 * GIB, 4), (100 * GIB, 4)] {
+        assert_eq!(supportd::store::auto_cache_mib(bytes), mib, "{bytes} bytes");
     }
 }
