@@ -571,6 +571,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let cfg = load_config(&path)?;
             let (mut store, pipeline) = open(cfg)?;
             crate::inflight::guard(&mut store, &pipeline.cfg.store_path)?;
+            store.checkpoint_in_background(&pipeline.cfg.store_path)?;
             ingest_with(store, &pipeline, &paths, batch.max(1), !no_send, json)
         }
         Command::Report { customer, period, format, send } => {

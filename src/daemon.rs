@@ -179,6 +179,7 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
     let mut usr2 = tokio::signal::unix::signal(SignalKind::user_defined2())?;
     let mut store = open_store(&cfg.store_path)?;
     store.set_cache_mib(cfg.store_cache_mib)?;
+    store.checkpoint_in_background(&cfg.store_path)?;
     // A mail that killed the last run is quarantined now, not retried forever.
     crate::inflight::guard(&mut store, &cfg.store_path)?;
     if !once {

@@ -293,8 +293,20 @@ fn store_disk_full_mail_stays_on_the_server_and_recovers() {
     let _ = Command::new("dd").arg("if=/dev/zero").arg(format!("of={}", filler.display())).args(["bs=64k"]).output();
     let mut ids = Vec::new();
     for i in 0..2u8 {
-        // 750 KB attachments (distinct): more than any free page SQLite still has
-        let data: Vec<u8> = (0..750_000u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8 ^ i).collect();
+        // 750 KB attachments (distinct, random, so that the store cannot
+        // compress them): more than any free page SQLite still has, and
+        // more than the WAL file holds for reuse (the checkpoint thread
+        // empties it between mails, and a WAL that starts over overwrites
+        // its file before it grows it)
+        let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(i);
+        let data: Vec<u8> = (0..750_000u32)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
         let b64 = common::b64_lines(&data);
         let id = format!("{}@kunde.test", common::daemon::unique());
         let raw = format!(

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 pub mod changes;
+pub mod checkpoint;
 pub mod compact;
 pub mod dict;
 pub mod erasure;
@@ -162,6 +163,8 @@ pub use crate::domain::{parse_ts, ts};
 
 /// An open, migrated database.
 pub struct Store {
+    /// The checkpoint thread (stopped first: closing `conn` checkpoints last).
+    checkpointer: Option<checkpoint::Checkpointer>,
     conn: Connection,
     /// The in-flight marker of `run` and `ingest` (`None`: not guarded): an
     /// `inflight::Guard`, held here without naming its type so that the
@@ -276,7 +279,7 @@ impl Store {
         conn.pragma_update(None, "cache_size", -1024)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(Store { conn, inflight: None })
+        Ok(Store { checkpointer: None, conn, inflight: None })
     }
 
     /// A private in-memory store (tests, `classify`).
@@ -313,7 +316,7 @@ impl Store {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         // Every statement of the per-mail path fits (the default holds 16).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let mut store = Store { conn, inflight: None };
+        let mut store = Store { checkpointer: None, conn, inflight: None };
         store.migrate()?;
         store.ensure_lifecycle_schema()?;
         Ok(store)
@@ -412,26 +415,33 @@ impl Store {
         (&mut self.conn, self.inflight.as_deref_mut())
     }
 
-    /// SQLite's page cache for this connection, in MiB: `store.cache_mib`
-    /// when it is set, otherwise [`auto_cache_mib`] of the store's size now
-    /// ([`Store::open`] sets 1). Returns the MiB it set. More cache means
-    /// fewer pages read through the kernel in a large store, at that much
-    /// more memory: 4 MiB kept the ingest rate of a 200,000-mail store at a
-    /// 10,000-mail one's, for 3 MB more peak RSS (README, "Years of mail").
+    /// SQLite's page cache for this connection, in MiB: `store.cache_mib`, or
+    /// [`auto_cache_mib`] of the store's size now when unset. Returns the MiB.
+    /// More cache, fewer pages read through the kernel in a large store
+    /// (README, "Years of mail": 4 MiB at 200,000 mails, +3 MB RSS).
     pub fn set_cache_mib(&self, setting: Option<usize>) -> Result<usize> {
         let mib = match setting {
             Some(n) => n.clamp(1, 1024),
-            None => {
-                let bytes: i64 = self.conn.query_row(
-                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-                    [],
-                    |r| r.get(0),
-                )?;
-                auto_cache_mib(bytes.max(0) as u64)
-            }
+            None => auto_cache_mib(
+                self.conn
+                    .query_row("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?
+                    .max(0) as u64,
+            ),
         };
         self.conn.pragma_update(None, "cache_size", -((mib * 1024) as i64))?;
         Ok(mib)
+    }
+
+    /// Checkpoint the store at `path` (its file) on a thread of its own from
+    /// now on ([`checkpoint`]): for `ingest` and the daemon.
+    pub fn checkpoint_in_background(&mut self, path: &Path) -> Result<()> {
+        if self.checkpointer.is_none() {
+            self.conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_PAGES)?;
+            self.checkpointer = Some(checkpoint::Checkpointer::start(path)?);
+        }
+        Ok(())
     }
 
     /// `PRAGMA integrity_check` result ("ok" when healthy).
@@ -440,11 +450,8 @@ impl Store {
     }
 }
 
-/// The page cache `store.cache_mib` leaves to the store's size: 1 MiB per
-/// started GiB of store file, from 1 to 4 MiB. A store under 1 GiB (about
-/// 40,000 of the benchmark's mails) keeps SQLite's 1 MiB and its memory; a
-/// large one gets the cache that keeps its ingest rate (4 MiB at 200,000
-/// mails, 4.9 GB: 95 % of a 10,000-mail store's rate against 83 % with 1).
+/// The page cache when `store.cache_mib` is unset: 1 MiB per started GiB of
+/// store file, 1 to 4 MiB (1 under 1 GiB, about 40,000 mails; 4 at 200,000).
 pub fn auto_cache_mib(store_bytes: u64) -> usize {
     const GIB: u64 = 1 << 30;
     store_bytes.div_ceil(GIB).clamp(1, 4) as usize
