@@ -25,8 +25,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How often the thread copies the committed pages into the store file.
+/// How often the thread copies the committed pages into the store file
+/// while mails are written.
 pub const INTERVAL: Duration = Duration::from_millis(25);
+
+/// The longest wait of an idle thread: it doubles its wait from
+/// [`INTERVAL`] while the WAL stays as it was (a quiet mailbox does not
+/// wake the process forty times a second), and is back at [`INTERVAL`]
+/// at the first pass that finds new commits.
+pub const IDLE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The writer connection's `wal_autocheckpoint` while a [`Checkpointer`]
 /// runs: the most pages the WAL grows to (40 MB) before the writer
@@ -62,8 +69,9 @@ impl Checkpointer {
 fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
     let (lock, wake) = stop;
     let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let (mut wait, mut last) = (INTERVAL, None);
     loop {
-        let (guard, _) = wake.wait_timeout(stopped, INTERVAL).unwrap_or_else(|e| e.into_inner());
+        let (guard, _) = wake.wait_timeout(stopped, wait).unwrap_or_else(|e| e.into_inner());
         stopped = guard;
         if *stopped {
             return;
@@ -71,10 +79,24 @@ fn run(conn: Connection, stop: &(Mutex<bool>, Condvar)) {
         // Passive: copies what no reader still needs, waits for nobody. A
         // failure (the store busy, the disk full) is the writer's to meet
         // at its own checkpoint; this one tries again at the next interval.
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        // Its row: busy, the WAL's frames, the frames now in the file.
+        let wal =
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+        if let Err(e) = &wal {
             tracing::debug!("background checkpoint: {e}");
         }
+        let now = wal.ok();
+        wait = next_wait(wait, last, now);
+        last = now;
     }
+}
+
+/// The wait after a pass that left the WAL at `now` (frames, frames in the
+/// file; `None`: the pass failed) when the one before left it at `last`:
+/// nothing new (or the same failure again) doubles it up to
+/// [`IDLE_INTERVAL`], anything else brings it back to [`INTERVAL`].
+fn next_wait(wait: Duration, last: Option<(i64, i64)>, now: Option<(i64, i64)>) -> Duration {
+    if now == last { (wait * 2).min(IDLE_INTERVAL) } else { INTERVAL }
 }
 
 impl Drop for Checkpointer {
@@ -93,6 +115,23 @@ mod tests {
     use super::*;
     use crate::store::Store;
     use std::time::Instant;
+
+    /// Proves: an idle thread waits longer and longer, up to a second; new
+    /// commits (or a first failure) bring it back to 25 ms.
+    #[test]
+    fn an_idle_thread_waits_up_to_a_second_and_new_commits_wake_it_up() {
+        let (a, b) = (Some((10, 10)), Some((14, 14)));
+        let mut wait = INTERVAL;
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            wait = next_wait(wait, a, a);
+            seen.push(wait.as_millis());
+        }
+        assert_eq!(seen, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(next_wait(IDLE_INTERVAL, a, b), INTERVAL);
+        assert_eq!(next_wait(IDLE_INTERVAL, a, None), INTERVAL);
+        assert_eq!(next_wait(INTERVAL, None, None), INTERVAL * 2, "the same failure again backs off too");
+    }
 
     /// 8 MB in 20 commits: 2,000 pages, below the writer's [`WRITER_PAGES`].
     fn write_8mb(s: &Store) {
