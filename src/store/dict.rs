@@ -486,24 +486,14 @@ fn recompress_batch(conn: &mut Connection, kind: Kind) -> Result<(usize, bool, u
     let (cursor, end) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let target = current(&tx, kind)?;
-    let rows: Vec<(i64, Vec<u8>)> = tx
-        .prepare_cached(&format!(
-            "SELECT {id}, {} FROM {} WHERE {id} > ?1 AND {id} <= ?2 AND {} ORDER BY {id} LIMIT ?3",
-            kind.col(),
-            kind.table(),
-            kind.live(),
-            id = kind.id()
-        ))?
-        .query_map(params![cursor, end, BATCH as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows = ids_after(&tx, kind, kind.live(), cursor, end)?;
     let mut n = 0;
-    for (id, raw) in &rows {
-        if dict_of(raw) == target {
+    for &id in &rows {
+        let raw = value_of(&tx, kind, id)?;
+        if dict_of(&raw) == target {
             continue;
         }
-        let packed = pack_for(&tx, target, &unpack(&tx, raw)?)?;
-        tx.prepare_cached(&format!("UPDATE {} SET {} = ?1 WHERE {} = ?2", kind.table(), kind.col(), kind.id()))?
-            .execute(params![packed, id])?;
+        set_value(&tx, kind, id, &pack_for(&tx, target, &unpack(&tx, &raw)?)?)?;
         n += 1;
     }
     let done = rows.len() < BATCH;
@@ -511,7 +501,7 @@ fn recompress_batch(conn: &mut Connection, kind: Kind) -> Result<(usize, bool, u
     if done {
         tx.execute("DELETE FROM state WHERE key = ?1", [kind.pass_key()])?;
         deleted = delete(&tx, kind, "retired_at IS NOT NULL")?;
-    } else if let Some((last, _)) = rows.last() {
+    } else if let Some(last) = rows.last() {
         set_state(&tx, &kind.pass_key(), &format!("{last} {end}"))?;
     }
     tx.commit()?;
@@ -521,6 +511,34 @@ fn recompress_batch(conn: &mut Connection, kind: Kind) -> Result<(usize, bool, u
         super::retention::vacuum(conn)?;
     }
     Ok((n, done, deleted))
+}
+
+/// The next [`BATCH`] rows of `kind` after `cursor` up to `end` that
+/// match `cond`, by number: only the numbers, so that a batch of large mails
+/// is read one value at a time ([`value_of`]), never all at once.
+fn ids_after(conn: &Connection, kind: Kind, cond: &str, cursor: i64, end: i64) -> Result<Vec<i64>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {id} FROM {} WHERE {id} > ?1 AND {id} <= ?2 AND {cond} ORDER BY {id} LIMIT ?3",
+            kind.table(),
+            id = kind.id()
+        ))?
+        .query_map(params![cursor, end, BATCH as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The stored (compressed) value of row `id` of `kind`.
+fn value_of(conn: &Connection, kind: Kind, id: i64) -> Result<Vec<u8>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {} FROM {} WHERE {} = ?1", kind.col(), kind.table(), kind.id()))?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// Replace the stored value of row `id` of `kind`.
+fn set_value(conn: &Connection, kind: Kind, id: i64, packed: &[u8]) -> Result<()> {
+    conn.prepare_cached(&format!("UPDATE {} SET {} = ?1 WHERE {} = ?2", kind.table(), kind.col(), kind.id()))?
+        .execute(params![packed, id])?;
+    Ok(())
 }
 
 /// Delete the dictionaries of `kind` matching `cond`; returns how many.
@@ -582,30 +600,15 @@ pub fn drop_now(conn: &Connection, kind: Kind, ids: &[u32]) -> Result<usize> {
     }
     let mut cursor = 0i64;
     loop {
-        let rows: Vec<(i64, Vec<u8>)> = conn
-            .prepare_cached(&format!(
-                "SELECT {id}, {} FROM {} WHERE {id} > ?1 AND {} ORDER BY {id} LIMIT ?2",
-                kind.col(),
-                kind.table(),
-                kind.stored(),
-                id = kind.id()
-            ))?
-            .query_map(params![cursor, BATCH as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, raw) in &rows {
-            if dict_of(raw).is_some_and(|d| ids.contains(&d)) {
-                let packed = super::compact::pack(&unpack(conn, raw)?)?;
-                conn.prepare_cached(&format!(
-                    "UPDATE {} SET {} = ?1 WHERE {} = ?2",
-                    kind.table(),
-                    kind.col(),
-                    kind.id()
-                ))?
-                .execute(params![packed, id])?;
+        let rows = ids_after(conn, kind, kind.stored(), cursor, i64::MAX)?;
+        for &id in &rows {
+            let raw = value_of(conn, kind, id)?;
+            if dict_of(&raw).is_some_and(|d| ids.contains(&d)) {
+                set_value(conn, kind, id, &super::compact::pack(&unpack(conn, &raw)?)?)?;
             }
         }
         match rows.last() {
-            Some((last, _)) if rows.len() == BATCH => cursor = *last,
+            Some(&last) if rows.len() == BATCH => cursor = last,
             _ => break,
         }
     }
