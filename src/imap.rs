@@ -92,6 +92,8 @@ pub struct ImapMailbox {
     capabilities: Vec<String>,
     folder: String,
     processed_folder: Option<String>,
+    /// Set by `fetch_after`: mail was left for the next fetch.
+    more_waiting: bool,
 }
 
 impl fmt::Debug for ImapMailbox {
@@ -157,6 +159,7 @@ impl ImapMailbox {
             capabilities,
             folder: s.folder.clone(),
             processed_folder: s.processed_folder.clone(),
+            more_waiting: false,
         })
     }
 
@@ -189,10 +192,15 @@ impl ImapMailbox {
         self.session.as_mut().ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))
     }
 
-    /// Messages with UID > `last_uid`, ascending, at most `max`. The flags are
-    /// not touched (BODY.PEEK[]). `UID FETCH n:*` always returns the newest
+    /// Messages with UID > `last_uid`, ascending, at most `max` of them and,
+    /// beyond the first, at most [`FETCH_BYTES`] of mail (their RFC822.SIZE,
+    /// asked first when more than one is waiting). The flags are not
+    /// touched (BODY.PEEK[]). `UID FETCH n:*` always returns the newest
     /// message even when its UID is below n: those are filtered out here.
+    /// [`more_waiting`](Self::more_waiting) says whether mail was left for
+    /// the next fetch.
     pub async fn fetch_after(&mut self, last_uid: u32, max: usize) -> anyhow::Result<Vec<Fetched>> {
+        self.more_waiting = false;
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -210,37 +218,57 @@ impl ImapMailbox {
                 .filter(|&u| u > last_uid)
                 .collect();
             uids.sort_unstable();
+            let mut more = uids.len() > max;
             uids.truncate(max);
             if uids.is_empty() {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), false));
+            }
+            if uids.len() > 1 {
+                // Their sizes, so that a backlog of large mails is not held
+                // in memory 200 at a time (25 MB each at most: 5 GB).
+                let mut sizes: Vec<(u32, u64)> = Vec::with_capacity(uids.len());
+                {
+                    let mut stream = session
+                        .uid_fetch(uid_set(&uids), "(UID RFC822.SIZE)")
+                        .await
+                        .context("IMAP UID FETCH RFC822.SIZE")?;
+                    while let Some(f) = stream.try_next().await.context("IMAP UID FETCH RFC822.SIZE response")? {
+                        if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                            sizes.push((uid, u64::from(size)));
+                        }
+                    }
+                }
+                sizes.sort_unstable();
+                let keep = within_bytes(&uids, &sizes, FETCH_BYTES);
+                more |= keep < uids.len();
+                uids.truncate(keep);
             }
             let set = uid_set(&uids);
-            let fetches: Vec<_> = session
-                .uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
-                .await
-                .context("IMAP UID FETCH")?
-                .try_collect()
-                .await
-                .context("IMAP UID FETCH response")?;
-            // A FETCH of a requested UID without its body (no BODY[] item,
-            // or BODY[] NIL) is a server fault, not an empty mail: storing
-            // it would acknowledge, i.e. lose, the real one. The whole fetch
-            // fails and stays unacknowledged. FETCH responses for other UIDs
-            // (flag updates) are ignored.
-            let mut out: Vec<Fetched> = Vec::new();
+            // Each response is copied out and dropped as it arrives: the
+            // batch is held once, not twice (the responses and the copies).
+            let mut out: Vec<Fetched> = Vec::with_capacity(uids.len());
             let mut bodyless: Vec<u32> = Vec::new();
-            for f in &fetches {
-                let Some(uid) = f.uid else { continue };
-                if uid <= last_uid || uids.binary_search(&uid).is_err() {
-                    continue;
-                }
-                match f.body() {
-                    Some(raw) => out.push(Fetched {
-                        uid,
-                        raw: raw.to_vec(),
-                        internal_date: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
-                    }),
-                    None => bodyless.push(uid),
+            {
+                let mut stream =
+                    session.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await.context("IMAP UID FETCH")?;
+                while let Some(f) = stream.try_next().await.context("IMAP UID FETCH response")? {
+                    // A FETCH of a requested UID without its body (no BODY[]
+                    // item, or BODY[] NIL) is a server fault, not an empty
+                    // mail: storing it would acknowledge, i.e. lose, the real
+                    // one. The whole fetch fails and stays unacknowledged.
+                    // FETCH responses for other UIDs (flag updates) are ignored.
+                    let Some(uid) = f.uid else { continue };
+                    if uid <= last_uid || uids.binary_search(&uid).is_err() {
+                        continue;
+                    }
+                    match f.body() {
+                        Some(raw) => out.push(Fetched {
+                            uid,
+                            raw: raw.to_vec(),
+                            internal_date: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+                        }),
+                        None => bodyless.push(uid),
+                    }
                 }
             }
             out.sort_by_key(|f| f.uid);
@@ -250,12 +278,19 @@ impl ImapMailbox {
                 bail!("IMAP server answered UID FETCH for UID {u} without the message body (BODY[])");
             }
             out.truncate(max);
-            anyhow::Ok(out)
+            anyhow::Ok((out, more))
         };
-        let out = tokio::time::timeout(COMMAND_TIMEOUT, fut)
+        let (out, more) = tokio::time::timeout(COMMAND_TIMEOUT, fut)
             .await
             .map_err(|_| anyhow!("IMAP fetch timed out after {COMMAND_TIMEOUT:?}"))??;
+        self.more_waiting = more;
         Ok(out)
+    }
+
+    /// Whether the last [`fetch_after`](Self::fetch_after) left mail on the
+    /// server for the next one (a backlog).
+    pub fn more_waiting(&self) -> bool {
+        self.more_waiting
     }
 
     /// Marks messages as processed: MOVE to the processed folder (UID MOVE, or
@@ -490,6 +525,26 @@ fn capability_names(caps: &Capabilities) -> Vec<String> {
 }
 
 /// Compact UID set: `1:3,7,9:10`.
+/// The most mail bytes one fetch holds beyond its first mail (their
+/// RFC822.SIZE): a batch in processing, the next one read ahead and the
+/// fetch in progress stay within a few times this, whatever the backlog.
+pub const FETCH_BYTES: u64 = 4 << 20;
+
+/// How many of `uids` (ascending) one fetch takes: at least one, then as
+/// long as their sizes (`sizes`: (UID, RFC822.SIZE), sorted) stay within
+/// `budget`. A UID whose size the server did not say counts as 0.
+pub fn within_bytes(uids: &[u32], sizes: &[(u32, u64)], budget: u64) -> usize {
+    let mut total = 0u64;
+    for (i, uid) in uids.iter().enumerate() {
+        let size = sizes.binary_search_by_key(uid, |&(u, _)| u).map(|k| sizes[k].1).unwrap_or(0);
+        total = total.saturating_add(size);
+        if i > 0 && total > budget {
+            return i;
+        }
+    }
+    uids.len()
+}
+
 pub fn uid_set(sorted_uids: &[u32]) -> String {
     let mut out = String::new();
     let mut i = 0;
@@ -618,6 +673,20 @@ mod tests {
         assert_eq!(uid_set(&[5]), "5");
         assert_eq!(uid_set(&[]), "");
         assert_eq!(uid_set(&[u32::MAX - 1, u32::MAX]), "4294967294:4294967295");
+    }
+
+    /// A batch stops before the mail that would take it past the budget,
+    /// but always holds one mail, however large; unknown sizes count as 0.
+    #[test]
+    fn a_fetch_takes_mails_within_its_byte_budget() {
+        let sizes = [(3, 400), (4, 400), (5, 300), (9, 5000)];
+        assert_eq!(within_bytes(&[3, 4, 5, 9], &sizes, 1000), 2, "400 + 400 fit, + 300 does not");
+        assert_eq!(within_bytes(&[3, 4, 5, 9], &sizes, 1100), 3);
+        assert_eq!(within_bytes(&[9, 10], &sizes, 1000), 1, "one mail larger than the budget goes alone");
+        assert_eq!(within_bytes(&[3, 4, 6, 7], &sizes, 1000), 4, "no size said: 0");
+        assert_eq!(within_bytes(&[], &sizes, 1000), 0);
+        let huge = [(1, u64::MAX), (2, u64::MAX)];
+        assert_eq!(within_bytes(&[1, 2], &huge, FETCH_BYTES), 1, "no overflow");
     }
 
     #[test]

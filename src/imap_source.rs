@@ -32,7 +32,8 @@ use crate::pipeline::{self, SharedPipeline};
 use crate::store::{self, Store};
 use crate::watchdog::Heartbeat;
 
-/// Mails per fetch and per transaction.
+/// Mails per fetch and per transaction, at most (and beyond the first
+/// mail at most `imap::FETCH_BYTES` of them).
 pub const BATCH: usize = 200;
 /// Longest IDLE before it is re-issued (RFC 2177: below 29 minutes).
 pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
@@ -342,6 +343,9 @@ async fn serve(
                 _ = stop.changed() => return Ok(total),
             },
         };
+        // A backlog: the fetch left mail on the server (BATCH mails or
+        // imap::FETCH_BYTES of them at most).
+        let backlog = mb.more_waiting();
         // Healthy means a whole cycle worked: an empty fetch, or a batch
         // committed and acknowledged (a store that keeps failing its commit
         // must not reset the backoff on every successful fetch).
@@ -370,13 +374,13 @@ async fn serve(
             });
             // Meanwhile, on the connection (the processing runs on the
             // blocking pool): the MOVE of the batch committed before, and
-            // for a full batch (a backlog) the fetch of the next one.
+            // in a backlog the fetch of the next one.
             let last_uid = next.last_uid;
             let io = async {
                 if !to_ack.is_empty() {
                     mb.acknowledge(&to_ack).await?;
                 }
-                if n >= BATCH { mb.fetch_after(last_uid, BATCH).await.map(Some) } else { anyhow::Ok(None) }
+                if backlog { mb.fetch_after(last_uid, BATCH).await.map(Some) } else { anyhow::Ok(None) }
             };
             let (outcomes, io) = tokio::join!(process, io);
             let outcomes = outcomes.context("processing an IMAP batch (left unacknowledged on the server)")?;

@@ -348,3 +348,50 @@ async fn every_configured_recipient_is_a_mailbox() {
         assert_eq!(files.len(), 1, "{to}: no mail in its maildir");
     }
 }
+
+/// Proves: a backlog of large mails is fetched in batches bounded by bytes
+/// (`imap::FETCH_BYTES`, from the server's RFC822.SIZE), not 200 at a time:
+/// 12 mails of 1 MB come 4 at a time (the fifth would pass 4 MiB), a mail
+/// larger than the budget comes alone, every mail arrives once with its
+/// exact bytes, and `more_waiting` says when the backlog is drained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_large_mails_is_fetched_within_the_byte_budget() {
+    let ms = MailServers::start();
+    let mut s = raw_session(&ms, SUPPORT, "INBOX").await;
+    let mut sent = Vec::new();
+    for i in 0..13usize {
+        // 1 MB of base64-like text; the last one 5 MB, alone above the budget
+        let len = if i == 12 { 5_000_000 } else { 1_000_000 };
+        let line = format!("{:076}\r\n", i);
+        let body: String = line.repeat(len / line.len());
+        let raw = message(CUSTOMER, SUPPORT, &format!("Anhang {i}"), &body);
+        s.append("INBOX", None, None, &raw).await.unwrap();
+        sent.push(raw);
+    }
+    s.logout().await.unwrap();
+
+    let mut mb = ImapMailbox::connect(&ms.imap(SUPPORT, Security::Plain)).await.unwrap();
+    let (mut sizes, mut got, mut last) = (Vec::new(), Vec::new(), 0);
+    loop {
+        let batch = mb.fetch_after(last, 200).await.unwrap();
+        if batch.is_empty() {
+            assert!(!mb.more_waiting());
+            break;
+        }
+        let bytes: usize = batch.iter().map(|f| f.raw.len()).sum();
+        assert!(
+            batch.len() == 1 || bytes as u64 <= supportd::imap::FETCH_BYTES,
+            "{} mails, {bytes} bytes",
+            batch.len()
+        );
+        sizes.push((batch.len(), mb.more_waiting()));
+        last = batch.last().unwrap().uid;
+        got.extend(batch.into_iter().map(|f| f.raw));
+    }
+    assert_eq!(sizes, [(4, true), (4, true), (4, true), (1, false)], "mails per fetch, more waiting");
+    assert_eq!(got.len(), sent.len());
+    for (g, s) in got.iter().zip(&sent) {
+        assert!(g == s, "a mail came back changed ({} vs {} bytes)", g.len(), s.len());
+    }
+    mb.logout().await.unwrap();
+}
