@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::status;
 use crate::store::{self, Store};
@@ -95,19 +95,41 @@ pub async fn deliver_due_until(
             // send (at most that many are in flight, and leased, when the
             // process dies), then sent at once.
             let mut group = Vec::new();
+            // A row's raw bytes are read once it is claimed: at most
+            // `max_concurrency` outgoing mails are in memory, not the 50 due
+            // ones (a queue of notifications that carry 20 MB attachments).
             while group.len() < transport.concurrency() {
-                let Some((row, raw)) = due.next() else { break };
+                let Some(row) = due.next() else { break };
                 if stop() || !transport.wait_for_slot(&stop).await {
                     break;
                 }
-                let claimed = {
+                let raw = {
                     let s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
                     let t = now();
-                    store::outbox_claim(s.conn(), row.id, t, t + LEASE)?
+                    if !store::outbox_claim(s.conn(), row.id, t, t + LEASE)? {
+                        continue;
+                    }
+                    match store::outbox_raw(s.conn(), row.id) {
+                        Ok(Some(raw)) => raw,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            // Not readable now, not readable later: this row
+                            // fails, the rest of the queue goes on.
+                            let e = format!("the stored mail cannot be read: {e:#}");
+                            store::outbox_mark_failed(s.conn(), row.id, &e)?;
+                            error!(
+                                outbox = row.id,
+                                kind = row.kind,
+                                status = "failed",
+                                "failed outbox={}: {e}",
+                                row.id
+                            );
+                            pass.failed += 1;
+                            continue;
+                        }
+                    }
                 };
-                if claimed {
-                    group.push((row, raw));
-                }
+                group.push((row, raw));
             }
             if group.is_empty() {
                 if stop() {

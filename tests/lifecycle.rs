@@ -651,6 +651,56 @@ fn forget_leaves_nothing_of_the_person() {
     assert_eq!(bad.status.code(), Some(2), "not an address or a domain");
 }
 
+/// Proves: an outgoing mail whose stored bytes cannot be read (a damaged
+/// row) fails alone, with the reason as its error, and the rest of the
+/// queue is sent in the same pass (the raw bytes are read per row, once it
+/// is claimed, not for 50 due rows at once up front).
+#[test]
+fn an_unreadable_outgoing_mail_fails_alone() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut env = Env::new();
+    for i in 0..2 {
+        env.ingest(&common::mail(
+            &format!("k{i}@stadtwerke-musterstadt.de"),
+            &format!("Frage {i}"),
+            &format!("q{i}@sw"),
+            "",
+            "Wie geht das?",
+        ));
+    }
+    let queued: Vec<i64> = env.outbox().into_iter().filter(|o| o.state == "queued").map(|o| o.id).collect();
+    assert_eq!(queued.len(), 4);
+    let damaged = queued[1];
+    env.store
+        .conn()
+        .execute(
+            "UPDATE outbox SET raw = x'28b52ffd0011223344', raw_format = ?1 WHERE id = ?2",
+            rusqlite::params![store::compact::ZSTD, damaged],
+        )
+        .unwrap();
+    let transport = supportd::transport::Transport::from_config(&env.p.cfg).unwrap();
+    let store = std::sync::Arc::new(std::sync::Mutex::new(std::mem::replace(
+        &mut env.store,
+        store::Store::open_in_memory().unwrap(),
+    )));
+    let pass = rt
+        .block_on(supportd::outbox::deliver_due(
+            &store,
+            &transport,
+            "mein-team-support@roewaplan.de",
+            common::tuesday_morning,
+        ))
+        .unwrap();
+    assert_eq!((pass.sent, pass.failed), (3, 1), "{pass:?}");
+    env.store = std::sync::Arc::try_unwrap(store).ok().unwrap().into_inner().unwrap();
+    let rows = env.outbox();
+    let bad = rows.iter().find(|o| o.id == damaged).unwrap();
+    assert_eq!(bad.state, "failed");
+    assert!(bad.last_error.as_deref().unwrap_or("").contains("the stored mail cannot be read"), "{bad:?}");
+    assert_eq!(rows.iter().filter(|o| o.state == "sent").count(), 3);
+    assert_eq!(std::fs::read_dir(env.dir.path().join("var/outbox")).unwrap().count(), 3);
+}
+
 /// Proves: `[transport] max_per_minute = 3` holds through the outbox
 /// worker: 8 queued mails go out in 3 + 3 + 2 over two more minutes (on
 /// tokio's paused clock: the test takes no real minutes), every one of them

@@ -1120,22 +1120,15 @@ pub fn outbox_flush(conn: &Connection, now: DateTime<Utc>) -> Result<usize> {
     )?)
 }
 
-/// Queued rows due at `now`, oldest first, with their raw bytes.
-pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<(OutboxEntry, Vec<u8>)>> {
+/// Queued rows due at `now`, oldest first (their raw bytes: [`outbox_raw`],
+/// read one at a time as each is sent).
+pub fn due_outbox(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {OUTBOX_COLS}, raw_format, raw FROM outbox WHERE state = 'queued' AND held IS NULL AND next_attempt_at <= ?1 \
+        "SELECT {OUTBOX_COLS} FROM outbox WHERE state = 'queued' AND held IS NULL AND next_attempt_at <= ?1 \
          ORDER BY next_attempt_at, id LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
-        Ok((outbox_from_row(r)?, r.get::<_, i64>(12)?, r.get::<_, Vec<u8>>(13)?))
-    })?;
-    let rows: Vec<(OutboxEntry, i64, Vec<u8>)> = rows.collect::<rusqlite::Result<_>>()?;
-    rows.into_iter()
-        .map(|(e, f, raw)| {
-            let id = e.id;
-            Ok((e, compact::outbox_raw(conn, f, raw).with_context(|| format!("outgoing mail #{id}"))?))
-        })
-        .collect()
+    let rows = stmt.query_map(params![ts(now), limit as i64], outbox_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The earliest `next_attempt_at` of a queued row.
