@@ -569,6 +569,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Ingest { paths, no_send, batch, json, dry_run: false } => {
             let cfg = load_config(&path)?;
+            pipeline::build_classifier_ahead(&cfg);
             let (mut store, pipeline) = open(cfg)?;
             crate::inflight::guard(&mut store, &pipeline.cfg.store_path)?;
             store.checkpoint_in_background(&pipeline.cfg.store_path)?;

@@ -177,6 +177,8 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
     // sends the outbox now (also to a suspended relay).
     let mut usr1 = tokio::signal::unix::signal(SignalKind::user_defined1())?;
     let mut usr2 = tokio::signal::unix::signal(SignalKind::user_defined2())?;
+    // Built while the store opens and the mailbox connects.
+    crate::pipeline::build_classifier_ahead(&cfg);
     let mut store = open_store(&cfg.store_path)?;
     store.set_cache_mib(cfg.store_cache_mib)?;
     store.checkpoint_in_background(&cfg.store_path)?;
