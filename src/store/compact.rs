@@ -603,29 +603,34 @@ const BATCH: usize = 200;
 /// (an interrupted conversion goes on where it stopped at the next open).
 /// Returns how many rows were converted.
 pub fn convert_pending(conn: &mut Connection) -> Result<usize> {
+    // The batch's row numbers first, then one value at a time: 200 raw
+    // mails of up to `limits.max_mail_bytes` each are never held at once.
+    fn ids(tx: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<i64>> {
+        Ok(tx.prepare(sql)?.query_map(p, |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+    }
+    fn value(tx: &Connection, sql: &str, id: i64) -> Result<Vec<u8>> {
+        Ok(tx.prepare_cached(sql)?.query_row([id], |r| r.get(0))?)
+    }
     let mut total = 0;
     loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let rows: Vec<(i64, Vec<u8>)> = tx
-            .prepare("SELECT id, raw FROM messages WHERE raw_format = 0 ORDER BY id LIMIT ?1")?
-            .query_map([BATCH as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let rows_out: Vec<(i64, Vec<u8>)> = if rows.len() < BATCH {
-            tx.prepare("SELECT id, raw FROM outbox WHERE raw_format = 0 ORDER BY id LIMIT ?1")?
-                .query_map([(BATCH - rows.len()) as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
+        let rows = ids(&tx, "SELECT id FROM messages WHERE raw_format = 0 ORDER BY id LIMIT ?1", [BATCH as i64])?;
+        let rows_out = if rows.len() < BATCH {
+            let left = (BATCH - rows.len()) as i64;
+            ids(&tx, "SELECT id FROM outbox WHERE raw_format = 0 ORDER BY id LIMIT ?1", [left])?
         } else {
             Vec::new()
         };
         // Blobs in rowid order after a cursor kept in `state` (so an
         // incompressible one is looked at once, and an interrupted run goes on).
         let cursor: i64 = super::get_state(&tx, BLOB_CURSOR_KEY)?.and_then(|c| c.parse().ok()).unwrap_or(0);
-        let blobs: Vec<(i64, String, Vec<u8>)> = if rows.len() + rows_out.len() < BATCH {
-            tx.prepare("SELECT rowid, sha256, data FROM blobs WHERE rowid > ?1 AND codec = 0 ORDER BY rowid LIMIT ?2")?
-                .query_map(params![cursor, (BATCH - rows.len() - rows_out.len()) as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?
+        let blobs = if rows.len() + rows_out.len() < BATCH {
+            let left = (BATCH - rows.len() - rows_out.len()) as i64;
+            ids(
+                &tx,
+                "SELECT rowid FROM blobs WHERE rowid > ?1 AND codec = 0 ORDER BY rowid LIMIT ?2",
+                params![cursor, left],
+            )?
         } else {
             Vec::new()
         };
@@ -634,21 +639,24 @@ pub fn convert_pending(conn: &mut Connection) -> Result<usize> {
             tx.commit()?;
             return Ok(total);
         }
-        for (id, raw) in &rows {
-            let (format, data) = convert_message(&tx, *id, raw)?;
+        for &id in &rows {
+            let raw = value(&tx, "SELECT raw FROM messages WHERE id = ?1", id)?;
+            let (format, data) = convert_message(&tx, id, &raw)?;
             tx.execute("UPDATE messages SET raw = ?1, raw_format = ?2 WHERE id = ?3", params![data, format, id])?;
         }
-        for (id, raw) in &rows_out {
-            let packed = super::dict::pack(&tx, super::dict::Kind::Outbox, raw)?;
+        for &id in &rows_out {
+            let raw = value(&tx, "SELECT raw FROM outbox WHERE id = ?1", id)?;
+            let packed = super::dict::pack(&tx, super::dict::Kind::Outbox, &raw)?;
             tx.execute("UPDATE outbox SET raw = ?1, raw_format = 1 WHERE id = ?2", params![packed, id])?;
         }
-        for (_, sha, data) in &blobs {
-            let (codec, packed) = pack_blob(data)?;
+        for &rowid in &blobs {
+            let data = value(&tx, "SELECT data FROM blobs WHERE rowid = ?1", rowid)?;
+            let (codec, packed) = pack_blob(&data)?;
             if codec != 0 {
-                tx.execute("UPDATE blobs SET data = ?1, codec = ?2 WHERE sha256 = ?3", params![packed, codec, sha])?;
+                tx.execute("UPDATE blobs SET data = ?1, codec = ?2 WHERE rowid = ?3", params![packed, codec, rowid])?;
             }
         }
-        if let Some((last, _, _)) = blobs.last() {
+        if let Some(last) = blobs.last() {
             super::set_state(&tx, BLOB_CURSOR_KEY, &last.to_string())?;
         } else if super::get_state(&tx, BLOB_CURSOR_KEY)?.is_none() {
             super::set_state(&tx, BLOB_CURSOR_KEY, "0")?;
