@@ -598,19 +598,24 @@ pub fn maildir_drain(
         if files.is_empty() {
             return Ok(total);
         }
-        let items = source::read_maildir_items(&files);
-        let mails: Vec<(String, Vec<u8>)> = items.iter().map(|i| (i.source.clone(), i.raw.clone())).collect();
+        // As many as an IMAP fetch holds (the mails' bytes), moved into the batch, not copied.
+        let items = source::read_maildir_items(&files, crate::imap::FETCH_BYTES);
+        let n = items.len();
+        let mut mails = Vec::with_capacity(n);
+        let mut done = Vec::with_capacity(n);
+        for i in items {
+            mails.push((i.source, i.raw));
+            done.extend(i.maildir_file);
+        }
         {
             let mut s = store.lock().map_err(|_| anyhow::anyhow!("store lock poisoned"))?;
             pipeline::process_batch(pipeline, &mut s, &mails, Utc::now()).context("processing a Maildir batch")?;
         }
-        for i in &items {
-            if let Some(f) = &i.maildir_file {
-                source::maildir_ack(f)?;
-            }
+        for f in &done {
+            source::maildir_ack(f)?;
         }
-        total += items.len();
-        if items.is_empty() {
+        total += n;
+        if n == 0 {
             // Every file vanished or was unreadable: do not spin.
             return Ok(total);
         }

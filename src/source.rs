@@ -45,23 +45,29 @@ pub fn maildir_pending(dir: &Path, limit: usize) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Read Maildir files into items.
-pub fn read_maildir_items(files: &[PathBuf]) -> Vec<Item> {
-    files
-        .iter()
-        .filter_map(|p| match std::fs::read(p) {
-            Ok(raw) => Some(Item {
+/// Read Maildir files into items, in order, while they stay within
+/// `max_bytes` (by their size on disk; the first is read whatever its
+/// size): the rest stays in `new/` for the next batch.
+pub fn read_maildir_items(files: &[PathBuf], max_bytes: u64) -> Vec<Item> {
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    for p in files {
+        let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        total = total.saturating_add(size);
+        if !out.is_empty() && total > max_bytes {
+            break;
+        }
+        match std::fs::read(p) {
+            Ok(raw) => out.push(Item {
                 source: format!("maildir:{}", p.file_name().unwrap_or_default().to_string_lossy()),
                 raw,
                 maildir_file: Some(p.clone()),
             }),
             // Vanished (another reader) or unreadable: leave it for the next pass.
-            Err(e) => {
-                tracing::warn!("cannot read {}: {e}", p.display());
-                None
-            }
-        })
-        .collect()
+            Err(e) => tracing::warn!("cannot read {}: {e}", p.display()),
+        }
+    }
+    out
 }
 
 /// Acknowledge a committed Maildir file: move it from `new/` to `cur/` with the Seen flag.
@@ -117,4 +123,27 @@ pub fn read_item(path: &Path, maildir: bool) -> Result<Item> {
         raw,
         maildir_file: maildir.then(|| path.to_path_buf()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch takes Maildir files in order while their sizes stay within
+    /// the budget, the first whatever its size; the rest stays in `new/`.
+    #[test]
+    fn a_maildir_batch_reads_files_within_its_byte_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        ensure_maildir(dir.path()).unwrap();
+        for (name, size) in [("1.M1", 600), ("2.M2", 600), ("3.M3", 600), ("4.M4", 5000)] {
+            std::fs::write(dir.path().join("new").join(name), vec![b'x'; size]).unwrap();
+        }
+        let files = maildir_pending(dir.path(), 200).unwrap();
+        let names = |items: &[Item]| items.iter().map(|i| i.source.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&read_maildir_items(&files, 1000)), ["maildir:1.M1"]);
+        assert_eq!(names(&read_maildir_items(&files, 1800)), ["maildir:1.M1", "maildir:2.M2", "maildir:3.M3"]);
+        assert_eq!(read_maildir_items(&files[3..], 1000).len(), 1, "one file above the budget comes alone");
+        assert_eq!(read_maildir_items(&files, u64::MAX).len(), 4);
+        assert!(read_maildir_items(&files, 1000)[0].raw.len() == 600);
+    }
 }

@@ -115,7 +115,7 @@ fn deliver(maildir: &std::path::Path, n: usize, at: DateTime<Utc>, raw: &[u8]) {
 /// Take what is in `new/` the way the daemon's Maildir source does, at `now`.
 fn drain(env: &mut Env, maildir: &std::path::Path, now: DateTime<Utc>) -> usize {
     let files = source::maildir_pending(maildir, 200).unwrap();
-    let items = source::read_maildir_items(&files);
+    let items = source::read_maildir_items(&files, supportd::imap::FETCH_BYTES);
     let mails: Vec<(String, Vec<u8>)> = items.iter().map(|i| (i.source.clone(), i.raw.clone())).collect();
     pipeline::process_batch(&env.p, &mut env.store, &mails, now).unwrap();
     for i in &items {
@@ -389,4 +389,29 @@ fn the_schedule_escalates_at_the_same_times_live_and_after_an_outage() {
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(events[0].starts_with(&supportd::store::ts(berlin(23, 13, 10))), "{events:?}");
     assert_eq!(escalations(&late), escalations(&live), "the schedule after an outage differs from the live one");
+}
+
+/// Proves: the daemon's Maildir source drains a backlog of large mails in
+/// batches bounded by their bytes (at most `imap::FETCH_BYTES` beyond the
+/// first, not 200 files read at once and copied): five mails of 2 MB are
+/// all stored, each once, as five tickets, and all moved to `cur/`.
+#[test]
+fn a_maildir_backlog_of_large_mails_is_drained_in_byte_bounded_batches() {
+    let env = Env::new();
+    let maildir = env.dir.path().join("big");
+    source::ensure_maildir(&maildir).unwrap();
+    let body = format!("{:076}\r\n", 0).repeat(2_000_000 / 78);
+    for i in 0..5 {
+        let raw = mail("kunde@stadtwerke-musterstadt.de", &format!("Protokoll {i}"), &format!("big{i}@sw"), "", &body);
+        deliver(&maildir, i, Utc::now(), &raw);
+    }
+    let store = std::sync::Mutex::new(env.store);
+    let n = supportd::daemon::maildir_drain(&maildir, &env.p, &store, &|| false).unwrap();
+    assert_eq!(n, 5);
+    let s = store.lock().unwrap();
+    let tickets: i64 = s.conn().query_row("SELECT count(*) FROM tickets", [], |r| r.get(0)).unwrap();
+    let stored: i64 = s.conn().query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap();
+    assert_eq!((tickets, stored), (5, 5));
+    assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(maildir.join("cur")).unwrap().count(), 5);
 }
