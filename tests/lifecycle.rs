@@ -651,15 +651,9 @@ fn forget_leaves_nothing_of_the_person() {
     assert_eq!(bad.status.code(), Some(2), "not an address or a domain");
 }
 
-/// Proves: an outgoing mail whose stored bytes cannot be read (a damaged
-/// row) fails alone, with the reason as its error, and the rest of the
-/// queue is sent in the same pass (the raw bytes are read per row, once it
-/// is claimed, not for 50 due rows at once up front).
-#[test]
-fn an_unreadable_outgoing_mail_fails_alone() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let mut env = Env::new();
-    for i in 0..2 {
+/// `n` customers ask a question each: an ack and a team notification per mail are queued.
+fn ask_questions(env: &mut Env, n: usize) {
+    for i in 0..n {
         env.ingest(&common::mail(
             &format!("k{i}@stadtwerke-musterstadt.de"),
             &format!("Frage {i}"),
@@ -668,6 +662,17 @@ fn an_unreadable_outgoing_mail_fails_alone() {
             "Wie geht das?",
         ));
     }
+}
+
+/// Proves: an outgoing mail whose stored bytes cannot be read (a damaged
+/// row) fails alone, with the reason as its error, and the rest of the
+/// queue is sent in the same pass (the raw bytes are read per row, once it
+/// is claimed, not for 50 due rows at once up front).
+#[test]
+fn an_unreadable_outgoing_mail_fails_alone() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut env = Env::new();
+    ask_questions(&mut env, 2);
     let queued: Vec<i64> = env.outbox().into_iter().filter(|o| o.state == "queued").map(|o| o.id).collect();
     assert_eq!(queued.len(), 4);
     let damaged = queued[1];
@@ -718,15 +723,7 @@ fn sending_is_capped_per_minute() {
             ),
             None => Env::new(),
         };
-        for i in 0..4 {
-            env.ingest(&common::mail(
-                &format!("k{i}@stadtwerke-musterstadt.de"),
-                &format!("Frage {i}"),
-                &format!("q{i}@sw"),
-                "",
-                "Wie geht das?",
-            ));
-        }
+        ask_questions(&mut env, 4);
         let queued: Vec<_> = env.outbox().into_iter().filter(|o| o.state == "queued").collect();
         assert_eq!(queued.len(), 8, "an ack and a team notification per mail");
         let transport = supportd::transport::Transport::from_config(&env.p.cfg).unwrap();
