@@ -247,7 +247,12 @@ impl ImapMailbox {
             // Each response is copied out and dropped as it arrives: the
             // batch is held once, not twice (the responses and the copies).
             let mut out: Vec<Fetched> = Vec::with_capacity(uids.len());
-            let mut bodyless: Vec<u32> = Vec::new();
+            // Which of `uids` came with a body: a repeated response is not
+            // copied again (the batch stays within its bytes whatever the
+            // server sends).
+            let mut got = vec![false; uids.len()];
+            // Indexes in `uids` of answers without a body.
+            let mut bodyless: Vec<usize> = Vec::new();
             {
                 let mut stream =
                     session.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])").await.context("IMAP UID FETCH")?;
@@ -258,26 +263,27 @@ impl ImapMailbox {
                     // one. The whole fetch fails and stays unacknowledged.
                     // FETCH responses for other UIDs (flag updates) are ignored.
                     let Some(uid) = f.uid else { continue };
-                    if uid <= last_uid || uids.binary_search(&uid).is_err() {
+                    let Ok(k) = uids.binary_search(&uid) else { continue };
+                    if got[k] {
                         continue;
                     }
                     match f.body() {
-                        Some(raw) => out.push(Fetched {
-                            uid,
-                            raw: raw.to_vec(),
-                            internal_date: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
-                        }),
-                        None => bodyless.push(uid),
+                        Some(raw) => {
+                            got[k] = true;
+                            out.push(Fetched {
+                                uid,
+                                raw: raw.to_vec(),
+                                internal_date: f.internal_date().map(|d| d.with_timezone(&chrono::Utc)),
+                            });
+                        }
+                        None => bodyless.push(k),
                     }
                 }
             }
             out.sort_by_key(|f| f.uid);
-            out.dedup_by_key(|f| f.uid);
-            bodyless.retain(|u| out.binary_search_by_key(u, |f| f.uid).is_err());
-            if let Some(u) = bodyless.first() {
-                bail!("IMAP server answered UID FETCH for UID {u} without the message body (BODY[])");
+            if let Some(&k) = bodyless.iter().find(|&&k| !got[k]) {
+                bail!("IMAP server answered UID FETCH for UID {} without the message body (BODY[])", uids[k]);
             }
-            out.truncate(max);
             anyhow::Ok((out, more))
         };
         let (out, more) = tokio::time::timeout(COMMAND_TIMEOUT, fut)

@@ -163,6 +163,6 @@ mod tests {
         assert_eq!(names(&read_maildir_items(&files, 1800)), ["maildir:1.M1", "maildir:2.M2", "maildir:3.M3"]);
         assert_eq!(read_maildir_items(&files[3..], 1000).len(), 1, "one file above the budget comes alone");
         assert_eq!(read_maildir_items(&files, u64::MAX).len(), 4);
-        assert!(read_maildir_items(&files, 1000)[0].raw.len() == 600);
+        assert_eq!(read_maildir_items(&files, 1000)[0].raw.len(), 600);
     }
 }
