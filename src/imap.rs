@@ -11,6 +11,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -77,7 +78,9 @@ pub struct Fetched {
 
 /// Timeout for connecting (TCP + TLS + greeting + LOGIN + SELECT).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Timeout for one command round trip (fetch batch, move, store, logout).
+/// Timeout for one command round trip (store, NOOP, IDLE start and end,
+/// logout); a fetch or acknowledge instead fails only when the server sends
+/// nothing for this long (see [`unless_stalled`]).
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest single IDLE: RFC 2177 asks clients to re-issue IDLE at least
 /// every 29 minutes, so `wait` returns after this even if `max` is longer.
@@ -94,6 +97,12 @@ pub struct ImapMailbox {
     processed_folder: Option<String>,
     /// Set by `fetch_after`: mail was left for the next fetch.
     more_waiting: bool,
+    /// Bytes read from the server on this connection (counted by the stream).
+    received: Arc<AtomicU64>,
+    /// How long a fetch or acknowledge may go without data from the server.
+    stall: Duration,
+    /// Called while a fetch or acknowledge is receiving data.
+    on_progress: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl fmt::Debug for ImapMailbox {
@@ -120,17 +129,19 @@ impl ImapMailbox {
             .await
             .with_context(|| format!("IMAP connect to {}:{}", s.host, s.port))?;
         tcp.set_nodelay(true).ok();
-        let stream = match s.security {
-            Security::Plain => ImapStream::Plain(tcp),
-            Security::Tls => ImapStream::Tls(Box::new(tls_handshake(tcp, s).await?)),
+        let link = match s.security {
+            Security::Plain => Link::Plain(tcp),
+            Security::Tls => Link::Tls(Box::new(tls_handshake(tcp, s).await?)),
             Security::StartTls => {
                 let mut client = async_imap::Client::new(tcp);
                 read_greeting(&mut client).await?;
                 client.run_command_and_check_ok("STARTTLS", None).await.context("IMAP STARTTLS refused")?;
                 let tcp = client.into_inner();
-                ImapStream::Tls(Box::new(tls_handshake(tcp, s).await?))
+                Link::Tls(Box::new(tls_handshake(tcp, s).await?))
             }
         };
+        let received = Arc::new(AtomicU64::new(0));
+        let stream = ImapStream { link, received: received.clone() };
         let mut client = async_imap::Client::new(stream);
         if s.security != Security::StartTls {
             read_greeting(&mut client).await?;
@@ -160,6 +171,9 @@ impl ImapMailbox {
             folder: s.folder.clone(),
             processed_folder: s.processed_folder.clone(),
             more_waiting: false,
+            received,
+            stall: COMMAND_TIMEOUT,
+            on_progress: None,
         })
     }
 
@@ -188,6 +202,19 @@ impl ImapMailbox {
         self.capabilities.retain(|c| !c.eq_ignore_ascii_case(name));
     }
 
+    /// `f` is called while a fetch or acknowledge keeps receiving data: a
+    /// large mail on a slow link may take longer than the daemon's usual
+    /// limit for one piece of work, and is not a hang.
+    pub fn on_progress(&mut self, f: impl Fn() + Send + Sync + 'static) {
+        self.on_progress = Some(Arc::new(f));
+    }
+
+    /// How long a fetch or acknowledge may go without data from the server
+    /// ([`COMMAND_TIMEOUT`] unless set; tests shorten it).
+    pub fn set_stall_timeout(&mut self, stall: Duration) {
+        self.stall = stall;
+    }
+
     fn session(&mut self) -> anyhow::Result<&mut Session> {
         self.session.as_mut().ok_or_else(|| anyhow!("IMAP session lost (an earlier IDLE failed): reconnect"))
     }
@@ -207,6 +234,7 @@ impl ImapMailbox {
         let Some(first) = last_uid.checked_add(1) else {
             return Ok(Vec::new());
         };
+        let (received, stall, progress) = (self.received.clone(), self.stall, self.on_progress.clone());
         let session = self.session()?;
         let fut = async {
             // Ask for the UIDs first so a large backlog is fetched in bounded batches.
@@ -286,9 +314,7 @@ impl ImapMailbox {
             }
             anyhow::Ok((out, more))
         };
-        let (out, more) = tokio::time::timeout(COMMAND_TIMEOUT, fut)
-            .await
-            .map_err(|_| anyhow!("IMAP fetch timed out after {COMMAND_TIMEOUT:?}"))??;
+        let (out, more) = unless_stalled(fut, &received, stall, progress.as_deref(), "IMAP fetch").await?;
         self.more_waiting = more;
         Ok(out)
     }
@@ -313,6 +339,7 @@ impl ImapMailbox {
         let has_move = self.has_capability("MOVE");
         let has_uidplus = self.has_capability("UIDPLUS");
         let processed = self.processed_folder.clone();
+        let (received, stall, progress) = (self.received.clone(), self.stall, self.on_progress.clone());
         let session = self.session()?;
         let fut = async {
             match &processed {
@@ -361,9 +388,7 @@ impl ImapMailbox {
             }
             anyhow::Ok(())
         };
-        tokio::time::timeout(COMMAND_TIMEOUT, fut)
-            .await
-            .map_err(|_| anyhow!("IMAP acknowledge timed out after {COMMAND_TIMEOUT:?}"))??;
+        unless_stalled(fut, &received, stall, progress.as_deref(), "IMAP acknowledge").await?;
         // Our own EXPUNGE responses are not news for `wait`.
         drain_unsolicited(self.session()?);
         Ok(())
@@ -630,41 +655,101 @@ async fn tls_handshake(tcp: TcpStream, s: &ImapSettings) -> anyhow::Result<TlsSt
         .with_context(|| format!("TLS handshake with {}:{}", s.host, s.port))
 }
 
-/// The byte stream under the IMAP session: plain TCP or TLS over TCP.
+/// The byte stream under the IMAP session: plain TCP or TLS over TCP,
+/// counting the bytes read from the server (see [`unless_stalled`]).
 #[derive(Debug)]
-pub enum ImapStream {
+pub struct ImapStream {
+    link: Link,
+    received: Arc<AtomicU64>,
+}
+
+#[derive(Debug)]
+enum Link {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
 }
 
 impl AsyncRead for ImapStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let r = match &mut this.link {
+            Link::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Link::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        let n = buf.filled().len().saturating_sub(before);
+        if n > 0 {
+            this.received.fetch_add(n as u64, Ordering::Relaxed);
         }
+        r
     }
 }
 
 impl AsyncWrite for ImapStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().link {
+            Link::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Link::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().link {
+            Link::Plain(s) => Pin::new(s).poll_flush(cx),
+            Link::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().link {
+            Link::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Link::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Longest any one fetch or acknowledge may take while data keeps coming
+/// (a 25 MB mail at 7 KB/s): a server that trickles is cut off too.
+pub const COMMAND_CEILING: Duration = Duration::from_secs(3600);
+
+/// Runs `fut`, one IMAP command that may carry many megabytes (a fetch, a
+/// MOVE of a batch), until it ends; it fails when the server has sent
+/// nothing for `stall`, or after [`COMMAND_CEILING`]. A slow link therefore
+/// still delivers a mail that takes longer than `stall` to arrive (a fixed
+/// timeout would fail the same fetch after every reconnect, and no later
+/// mail would come through). `on_progress` is called whenever data came
+/// since the last look (the daemon's watchdog heartbeat).
+pub async fn unless_stalled<T>(
+    fut: impl std::future::Future<Output = anyhow::Result<T>>,
+    received: &AtomicU64,
+    stall: Duration,
+    on_progress: Option<&(dyn Fn() + Send + Sync)>,
+    what: &str,
+) -> anyhow::Result<T> {
+    let mut fut = std::pin::pin!(fut);
+    let started = tokio::time::Instant::now();
+    let mut seen = received.load(Ordering::Relaxed);
+    let mut last_data = started;
+    // Look a few times per `stall`, so a stall is noticed within 1.25 x `stall`.
+    let look = (stall / 4).max(Duration::from_millis(10));
+    loop {
+        if let Ok(r) = tokio::time::timeout(look, fut.as_mut()).await {
+            return r;
+        }
+        let now = tokio::time::Instant::now();
+        let n = received.load(Ordering::Relaxed);
+        if n != seen {
+            seen = n;
+            last_data = now;
+            if let Some(f) = on_progress {
+                f();
+            }
+        }
+        if now.duration_since(last_data) >= stall {
+            bail!("{what}: the server sent nothing for {stall:?}");
+        }
+        if now.duration_since(started) >= COMMAND_CEILING {
+            bail!("{what}: not finished after {COMMAND_CEILING:?} (the server sends too slowly)");
         }
     }
 }
@@ -672,6 +757,26 @@ impl AsyncWrite for ImapStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that keeps sending a byte a second is not a stall, but the
+    /// command still ends at the ceiling.
+    #[tokio::test(start_paused = true)]
+    async fn a_command_that_keeps_trickling_ends_at_the_ceiling() {
+        let received = Arc::new(AtomicU64::new(0));
+        let r = received.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                r.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let t0 = tokio::time::Instant::now();
+        let never = std::future::pending::<anyhow::Result<()>>();
+        let err = unless_stalled(never, &received, COMMAND_TIMEOUT, None, "IMAP fetch").await.unwrap_err();
+        let took = t0.elapsed();
+        assert!(err.to_string().contains("not finished after"), "{err}");
+        assert!(took >= COMMAND_CEILING && took <= COMMAND_CEILING + COMMAND_TIMEOUT, "{took:?}");
+    }
 
     #[test]
     fn uid_set_compacts_runs() {

@@ -228,7 +228,7 @@ pub async fn run(
 pub async fn drain_once(src: &ImapSource, pipeline: &Arc<SharedPipeline>, store: &Arc<Mutex<Store>>) -> Result<usize> {
     let (_tx, mut stop) = watch::channel(false);
     let mut health = Health { failing: false, backoff: BACKOFF_MIN };
-    let beat = Heartbeat::new("mailbox");
+    let beat = Arc::new(Heartbeat::new("mailbox"));
     session(src, pipeline, store, &Arc::new(Notify::new()), &mut stop, &mut health, &beat, true).await
 }
 
@@ -243,13 +243,16 @@ async fn session(
     queued: &Arc<Notify>,
     stop: &mut watch::Receiver<bool>,
     health: &mut Health,
-    beat: &Heartbeat,
+    beat: &Arc<Heartbeat>,
     once: bool,
 ) -> Result<usize> {
     let mut mb = tokio::select! {
         r = ImapMailbox::connect(&src.settings) => r?,
         _ = stop.changed() => return Ok(0),
     };
+    // A large mail on a slow link is work in progress, not a hang.
+    let alive = beat.clone();
+    mb.on_progress(move || alive.working());
     if !src.idle {
         mb.forget_capability("IDLE");
     }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 /// The longest one piece of work may take: a batch of mails, one outgoing
 /// send (bounded by the SMTP timeouts, 120 s), one clock tick, an IMAP
-/// connect or command (bounded by their timeouts).
+/// connect or command (bounded by their timeouts). An IMAP fetch or move
+/// that keeps receiving data renews it (`ImapMailbox::on_progress`).
 pub const WORK_LIMIT: Duration = Duration::from_secs(300);
 /// Slack on top of an announced wait (timer jitter, a busy machine).
 pub const GRACE: Duration = Duration::from_secs(30);

@@ -3,6 +3,9 @@
 //!
 //! - connection cut mid-literal: `connection_cut_mid_literal_stores_nothing_and_the_mail_comes_through_once` (scripted peer)
 //! - a server that answers with a malformed FETCH: `malformed_fetch_answers_store_nothing_and_lose_nothing` (scripted peer)
+//! - a large mail on a slow link, and a server that stalls mid-mail:
+//!   `a_mail_slower_than_the_stall_timeout_arrives_while_data_flows`,
+//!   `a_server_that_stalls_mid_mail_is_cut_off_after_the_stall_timeout` (scripted peer)
 //! - a STORE/MOVE that fails after the commit: `a_move_that_fails_after_the_commit_makes_no_second_ticket`
 //!   (scripted peer, with a SIGKILL while it fails) and
 //!   `processed_folder_deleted_on_dovecot_the_move_fails_and_no_second_ticket` (real Dovecot)
@@ -355,4 +358,72 @@ fn store_disk_full_mail_stays_on_the_server_and_recovers() {
     let c = rusqlite::Connection::open(&db).unwrap();
     let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok");
+}
+
+fn peer_settings(peer: &ImapPeer) -> supportd::imap::ImapSettings {
+    supportd::imap::ImapSettings {
+        host: "127.0.0.1".into(),
+        port: peer.port,
+        security: supportd::imap::Security::Plain,
+        username: "support".into(),
+        password: "secret".into(),
+        token: None,
+        ca_file: None,
+        folder: "INBOX".into(),
+        processed_folder: Some("Processed".into()),
+    }
+}
+
+/// Proves: a mail that takes longer to arrive than the stall timeout (a
+/// large mail on a slow link) is fetched whole while data keeps coming; a
+/// fixed timeout failed that fetch after every reconnect, so no later mail
+/// came through. The progress callback (the daemon's watchdog heartbeat)
+/// is called while it arrives.
+#[tokio::test]
+async fn a_mail_slower_than_the_stall_timeout_arrives_while_data_flows() {
+    let peer = ImapPeer::start();
+    let (_, small) = one_mail(4);
+    let raw = [small.as_slice(), &b"Anhang folgt.\r\n".repeat(8000)].concat();
+    peer.deliver(&raw);
+    peer.with(|s| s.fetch_faults.push_back(FetchFault::Trickle { chunk: 4096, every_ms: 50 }));
+    let mut mb = supportd::imap::ImapMailbox::connect(&peer_settings(&peer)).await.unwrap();
+    let stall = Duration::from_millis(300);
+    mb.set_stall_timeout(stall);
+    let beats = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let b = beats.clone();
+    mb.on_progress(move || {
+        b.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
+    let t0 = Instant::now();
+    let got = mb.fetch_after(0, 10).await.expect("the slow fetch completes");
+    let took = t0.elapsed();
+    println!("{} bytes in {took:?} with a stall timeout of {stall:?}", raw.len());
+    assert!(took > stall * 3, "the answer took {took:?}: not slower than the timeout, so this proves nothing");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].raw, raw, "the whole mail, byte for byte");
+    assert!(beats.load(std::sync::atomic::Ordering::Relaxed) >= 2, "the heartbeat was fed while data came");
+}
+
+/// Proves: a server that stops sending in the middle of a mail is cut off
+/// after the stall timeout (not waited on for ever); nothing partial comes
+/// back, and on the next connection the mail is fetched whole.
+#[tokio::test]
+async fn a_server_that_stalls_mid_mail_is_cut_off_after_the_stall_timeout() {
+    let peer = ImapPeer::start();
+    let (_, raw) = one_mail(5);
+    peer.deliver(&raw);
+    peer.with(|s| s.fetch_faults.push_back(FetchFault::StallMidLiteral { secs: 4 }));
+    let mut mb = supportd::imap::ImapMailbox::connect(&peer_settings(&peer)).await.unwrap();
+    let stall = Duration::from_millis(400);
+    mb.set_stall_timeout(stall);
+    let t0 = Instant::now();
+    let err = mb.fetch_after(0, 10).await.expect_err("a stalled fetch fails");
+    let took = t0.elapsed();
+    println!("stalled fetch failed after {took:?}: {err:#}");
+    assert!(format!("{err:#}").contains("the server sent nothing for"), "{err:#}");
+    assert!(took >= stall && took < stall * 2 + Duration::from_millis(500), "cut off after {took:?}");
+    let mut mb = supportd::imap::ImapMailbox::connect(&peer_settings(&peer)).await.unwrap();
+    let got = mb.fetch_after(0, 10).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].raw, raw);
 }

@@ -21,6 +21,11 @@ pub enum FetchFault {
     NoBody,
     /// `BODY[] NIL`.
     NilBody,
+    /// A slow link: the whole answer, in pieces of `chunk` bytes with
+    /// `every_ms` between them.
+    Trickle { chunk: usize, every_ms: u64 },
+    /// Half of the literal, then nothing for `secs` seconds, then the rest.
+    StallMidLiteral { secs: u64 },
 }
 
 #[derive(Default)]
@@ -96,7 +101,7 @@ fn serve(conn: TcpStream, st: &Mutex<PeerState>) -> std::io::Result<()> {
     let mut r = BufReader::new(conn);
     w.write_all(b"* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS] scripted peer ready\r\n")?;
     let mut line = String::new();
-    loop {
+    'lines: loop {
         line.clear();
         if r.read_line(&mut line)? == 0 {
             return Ok(());
@@ -165,7 +170,21 @@ fn serve(conn: TcpStream, st: &Mutex<PeerState>) -> std::io::Result<()> {
                     Some(FetchFault::NilBody) => {
                         out.extend_from_slice(format!("* {seq} FETCH (UID {uid} BODY[] NIL)\r\n").as_bytes())
                     }
-                    None => {
+                    Some(FetchFault::StallMidLiteral { secs }) => {
+                        // One mail's answer, not holding the state while it stalls.
+                        drop(s);
+                        out.extend_from_slice(
+                            format!("* {seq} FETCH (UID {uid} BODY[] {{{}}}\r\n", raw.len()).as_bytes(),
+                        );
+                        out.extend_from_slice(&raw[..raw.len() / 2]);
+                        w.write_all(&out)?;
+                        w.flush()?;
+                        std::thread::sleep(std::time::Duration::from_secs(secs));
+                        w.write_all(&raw[raw.len() / 2..])?;
+                        w.write_all(format!(")\r\n{tag} OK FETCH completed\r\n").as_bytes())?;
+                        continue 'lines;
+                    }
+                    Some(FetchFault::Trickle { .. }) | None => {
                         out.extend_from_slice(
                             format!("* {seq} FETCH (UID {uid} BODY[] {{{}}}\r\n", raw.len()).as_bytes(),
                         );
@@ -177,7 +196,16 @@ fn serve(conn: TcpStream, st: &Mutex<PeerState>) -> std::io::Result<()> {
             }
             drop(s);
             out.extend_from_slice(format!("{tag} OK FETCH completed\r\n").as_bytes());
-            w.write_all(&out)?;
+            match fault {
+                Some(FetchFault::Trickle { chunk, every_ms }) => {
+                    for piece in out.chunks(chunk.max(1)) {
+                        w.write_all(piece)?;
+                        w.flush()?;
+                        std::thread::sleep(std::time::Duration::from_millis(every_ms));
+                    }
+                }
+                _ => w.write_all(&out)?,
+            }
         } else if upper.starts_with("UID MOVE") || upper.starts_with("UID COPY") {
             let mut s = st.lock().unwrap();
             if s.move_failures > 0 {
