@@ -532,7 +532,14 @@ pub fn build(
     for a in &draft.attachments {
         let ct = ContentType::parse(&a.content_type)
             .with_context(|| format!("attachment {}: content type {:?}", a.filename, a.content_type))?;
-        mixed = mixed.singlepart(lettre::message::Attachment::new(one_line(&a.filename)).body(a.data.clone(), ct));
+        // Always base64: the file arrives byte for byte (7bit or
+        // quoted-printable would let a relay rewrite a text file's line
+        // ends), and the store keeps the body once, by reference to the
+        // incoming mail's copy (store::compact::pack_outgoing_files finds
+        // only base64 text; a text file sent as 7bit was kept again).
+        let body = Body::new_with_encoding(a.data.clone(), ContentTransferEncoding::Base64)
+            .map_err(|_| anyhow!("attachment {}: cannot be encoded as base64", a.filename))?;
+        mixed = mixed.singlepart(lettre::message::Attachment::new(one_line(&a.filename)).body(body, ct));
     }
     Ok(b.multipart(mixed).context("building the mail")?.formatted())
 }

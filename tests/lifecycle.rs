@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Env, ok_json, supportd};
+use mail_parser::MimeHeaders;
 use supportd::store;
 
 /// A customer mail with one base64 attachment (76-character CRLF lines).
@@ -101,6 +102,73 @@ fn raw_mails_are_compressed_and_attachments_kept_once() {
     }
     assert!(skeletons >= 2, "the notifications of both mails refer to the screenshot: {skeletons}");
     assert_eq!(env.count("SELECT count(*) FROM blobs"), 1, "still one body");
+}
+
+/// Proves: a text file a customer attached (here sent as 8 bit, with a
+/// line that ends in spaces and one with a bare LF) reaches the team's
+/// notification as base64, byte for byte as it was stored, and the
+/// notification is kept by reference to the one stored body: its stored
+/// bytes are a small part of the file (it was kept again, compressed, when
+/// the file went out as 7 bit or quoted-printable).
+#[test]
+fn a_text_file_goes_to_the_team_as_base64_and_is_kept_once() {
+    let mut env = Env::new();
+    let hex: String = noise(12_000, 5).iter().map(|b| format!("{b:02x}")).collect();
+    let mut log = String::new();
+    for (i, chunk) in hex.as_bytes().chunks(64).enumerate() {
+        let end = if i == 3 {
+            "  \r\n"
+        } else if i == 7 {
+            "\n"
+        } else {
+            "\r\n"
+        };
+        log.push_str(&format!(
+            "2026-11-24 09:55:{:02} ERROR export {}{end}",
+            i % 60,
+            std::str::from_utf8(chunk).unwrap()
+        ));
+    }
+    let mail = format!(
+        "From: m.keller@stadtwerke-musterstadt.de\r\nTo: mein-team-support@roewaplan.de\r\nSubject: Export bricht ab\r\n\
+         Message-ID: <log1@sw>\r\nDate: Tue, 24 Nov 2026 09:55:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"XyZ\"\r\n\r\n\
+         --XyZ\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Guten Tag,\r\n\r\nder Export bricht ab, das Protokoll haengt an.\r\n\r\nM. Keller\r\n\
+         --XyZ\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Disposition: attachment; filename=\"export.log\"\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n{log}\r\n--XyZ--\r\n"
+    );
+    let o = env.ingest(mail.as_bytes());
+    assert_eq!(o.disposition.as_str(), "new_ticket");
+    let stored: Vec<u8> = env
+        .store
+        .conn()
+        .query_row("SELECT sha256 FROM attachments WHERE message_row = ?1", [o.row], |r| r.get::<_, String>(0))
+        .map(|sha| store::blob(env.store.conn(), &sha).unwrap().unwrap())
+        .unwrap();
+    assert!(stored.len() > 20_000, "the log was kept: {} bytes", stored.len());
+    let (id, format, packed): (i64, i64, i64) = env
+        .store
+        .conn()
+        .query_row(
+            "SELECT id, raw_format, length(raw) FROM outbox WHERE cause_row = ?1 AND kind = 'notify_agents'",
+            [o.row],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let raw = store::outbox_raw(env.store.conn(), id).unwrap().unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&raw[..]).unwrap();
+    let part = msg.attachments().find(|a| a.attachment_name() == Some("export.log")).expect("the log goes to the team");
+    assert_eq!(part.contents(), stored.as_slice(), "byte for byte as stored");
+    let cte = part.content_transfer_encoding().unwrap_or_default();
+    assert!(cte.eq_ignore_ascii_case("base64"), "sent as {cte:?}");
+    assert_eq!(format, 2, "kept as a skeleton that refers to the stored body");
+    assert!(
+        packed * 10 < stored.len() as i64,
+        "{packed} bytes kept for a notification carrying a {} byte log",
+        stored.len()
+    );
+    assert_eq!(env.count("SELECT count(*) FROM blobs"), 1, "one body for the mail and its notification");
 }
 
 /// Proves: the skeleton a mail is first written as (made before the write
