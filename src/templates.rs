@@ -530,7 +530,7 @@ pub fn build(
         None => MultiPart::mixed().singlepart(SinglePart::plain(text_body(&draft.body))),
     };
     for a in &draft.attachments {
-        let ct = ContentType::parse(&a.content_type)
+        let ct = ContentType::parse(&attachment_type(a))
             .with_context(|| format!("attachment {}: content type {:?}", a.filename, a.content_type))?;
         // Always base64: the file arrives byte for byte (7bit or
         // quoted-printable would let a relay rewrite a text file's line
@@ -542,6 +542,19 @@ pub fn build(
         mixed = mixed.singlepart(lettre::message::Attachment::new(one_line(&a.filename)).body(body, ct));
     }
     Ok(b.multipart(mixed).context("building the mail")?.formatted())
+}
+
+/// The Content-Type an attached file goes out with: a text file whose
+/// bytes are UTF-8 (the parser turns an incoming text part into UTF-8,
+/// whatever its charset was) says so; without it a client reads the bytes
+/// as US-ASCII or its locale's default (Thunderbird: "Ãœbersicht").
+fn attachment_type(a: &Attachment) -> Cow<'_, str> {
+    let t = a.content_type.to_ascii_lowercase();
+    if t.starts_with("text/") && !t.contains("charset") && !a.data.is_ascii() && std::str::from_utf8(&a.data).is_ok() {
+        Cow::Owned(format!("{}; charset=utf-8", a.content_type))
+    } else {
+        Cow::Borrowed(&a.content_type)
+    }
 }
 
 #[cfg(test)]
@@ -708,5 +721,52 @@ mod tests {
         assert!(s.contains("Auto-Submitted: auto-replied"), "{s}");
         assert!(s.contains("Message-ID: <mt.x@roewaplan.de>"), "{s}");
         assert!(!s.lines().any(|l| l.starts_with("Bcc:")), "{s}");
+    }
+
+    /// Proves: attached files go out in base64, a UTF-8 text file says
+    /// `charset=utf-8` (the parser made it UTF-8, whatever it came as), an
+    /// ASCII one and a picture keep their type, and each decodes to its bytes.
+    #[test]
+    fn attachments_go_out_in_base64_and_a_utf8_text_says_its_charset() {
+        let file = |name: &str, ct: &str, data: &[u8]| Attachment {
+            filename: name.into(),
+            content_type: ct.into(),
+            data: data.to_vec(),
+            sha256: None,
+        };
+        let umlauts = "Übersicht für März: Größe überschritten\r\n".repeat(40);
+        let d = Draft {
+            kind: "notify_agents".into(),
+            ticket: Some(1),
+            to: vec!["support-1st@roewaplan.de".into()],
+            subject: "[MT-000001] Export".into(),
+            body: "Neues Ticket".into(),
+            in_reply_to: None,
+            references: Vec::new(),
+            auto_submitted: "auto-generated",
+            html: None,
+            attachments: vec![
+                file("export.log", "text/plain", umlauts.as_bytes()),
+                file("ascii.log", "text/plain", b"ERROR export\r\n"),
+                file("shot.png", "image/png", &[0x89, b'P', b'N', b'G', 0, 0xff, 0xfe]),
+            ],
+        };
+        let raw =
+            build(&d, "mein-team-support@roewaplan.de", "MEIN TEAM Support", "mt.x@roewaplan.de", Utc::now()).unwrap();
+        let msg = mail_parser::MessageParser::default().parse(&raw[..]).unwrap();
+        use mail_parser::MimeHeaders;
+        let parts: Vec<_> = msg.attachments().collect();
+        assert_eq!(parts.len(), 3);
+        for (p, a) in parts.iter().zip(&d.attachments) {
+            assert_eq!(p.content_transfer_encoding(), Some("base64"), "{}", a.filename);
+            assert_eq!(p.contents(), a.data.as_slice(), "{}", a.filename);
+        }
+        let charset = |i: usize| parts[i].content_type().and_then(|c| c.attribute("charset")).map(str::to_string);
+        assert_eq!(charset(0).as_deref(), Some("utf-8"));
+        assert_eq!(charset(1), None);
+        assert_eq!(
+            parts[2].content_type().map(|c| (c.ctype().to_string(), c.subtype().map(str::to_string))),
+            Some(("image".to_string(), Some("png".to_string())))
+        );
     }
 }
