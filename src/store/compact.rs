@@ -172,6 +172,14 @@ fn pieces(data: &[u8], l: Layout, mut f: impl FnMut(&[u8]) -> bool) -> bool {
     (0..l.tail).all(|_| f(eol))
 }
 
+/// The length of [`encode`]'s text of `n` bytes in layout `l` (lines of a
+/// multiple of 4 characters).
+fn encoded_len(n: usize, l: Layout) -> usize {
+    let chars = n.div_ceil(3) * 4;
+    let lines = chars.div_ceil(l.line_len.max(1));
+    chars + lines.saturating_sub(1) * eol_bytes(l.eol).len() + l.tail as usize * eol_bytes(l.eol).len()
+}
+
 /// The base64 text of `data` laid out as `l`.
 fn encode(data: &[u8], l: Layout, out: &mut Vec<u8>) {
     pieces(data, l, |p| {
@@ -378,16 +386,25 @@ pub fn outbox_raw(conn: &Connection, format: i64, data: Vec<u8>) -> Result<Vec<u
 pub fn pack_outgoing_files(conn: &Connection, raw: &[u8], files: &[(&str, &[u8])]) -> Result<(i64, Vec<u8>)> {
     let mut parts: Vec<Part> = Vec::new();
     let mut from = 0usize;
+    // Our mails carry each file in base64, 76-character CRLF lines
+    // (templates::build): its text starts with the first line's 76
+    // characters and has a known length. Only that line is encoded here;
+    // skeleton_of checks the whole text against the file (once), and a
+    // text that is not exactly the file's stays in the skeleton.
+    let layout = Layout { line_len: 76, eol: 1, tail: 0 };
     for &(sha256, data) in files {
         if data.len() < 1024 || from >= raw.len() {
             continue;
         }
-        let mut text = Vec::with_capacity(data.len() / 3 * 4 + data.len() / 28 + 8);
-        encode(data, Layout { line_len: 76, eol: 1, tail: 0 }, &mut text);
-        if let Some(at) = find_text(&raw[from..], &text) {
-            let range = from + at..from + at + text.len();
-            from = range.end;
-            parts.push(Part { range, sha256, data });
+        let mut head = Vec::with_capacity(76);
+        encode(&data[..57], layout, &mut head);
+        let len = encoded_len(data.len(), layout);
+        if let Some(at) = memchr::memmem::find(&raw[from..], &head) {
+            let range = from + at..from + at + len;
+            if range.end <= raw.len() {
+                from = range.end;
+                parts.push(Part { range, sha256, data });
+            }
         }
     }
     if let Some((sk, replaced)) = skeleton_of(raw, &parts)? {
@@ -397,26 +414,6 @@ pub fn pack_outgoing_files(conn: &Connection, raw: &[u8], files: &[(&str, &[u8])
         return Ok((SKELETON, super::dict::pack(conn, super::dict::Kind::Outbox, &sk)?));
     }
     Ok((ZSTD, super::dict::pack(conn, super::dict::Kind::Outbox, raw)?))
-}
-
-/// Where `text` (an attachment's base64 text) starts in `hay`: its first
-/// line is looked for (a searcher for all of a 40 KB text took longer to
-/// build than the search: 6 % of the writer's cycles), then the rest
-/// compared, at the first 8 places the line occurs at most. Linear in
-/// `hay`: a text that recurs, e.g. the base64 of a file of zeros quoted
-/// many times in a body, is given up on (the mail is kept as zstd).
-fn find_text(hay: &[u8], text: &[u8]) -> Option<usize> {
-    let head = &text[..text.len().min(78)];
-    let finder = memchr::memmem::Finder::new(head);
-    let mut from = 0;
-    for _ in 0..8 {
-        let at = from + finder.find(&hay[from..])?;
-        if hay[at..].starts_with(text) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
 }
 
 /// Keep an attachment body once by its known SHA-256 (`zstd`: its packed
@@ -740,6 +737,20 @@ mod tests {
             let mut changed = b64.clone().into_bytes();
             changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
             assert!(layout_of(&changed, &data).is_none(), "{at}");
+        }
+    }
+
+    /// Proves: the length pack_outgoing_files expects for a file's text is
+    /// the length of that text, whatever the file's size modulo 3 and 57.
+    #[test]
+    fn encoded_len_is_the_length_of_the_text() {
+        for n in [1, 2, 3, 56, 57, 58, 113, 114, 1024, 1025, 1026, 4096, 40_001] {
+            let data = vec![0x5au8; n];
+            for l in [Layout { line_len: 76, eol: 1, tail: 0 }, Layout { line_len: 64, eol: 0, tail: 2 }] {
+                let mut text = Vec::new();
+                encode(&data, l, &mut text);
+                assert_eq!(encoded_len(n, l), text.len(), "{n} bytes, lines of {}", l.line_len);
+            }
         }
     }
 }
