@@ -322,8 +322,8 @@ impl Store {
         Ok(store)
     }
 
-    /// Apply the migrations not yet applied, each in its own transaction,
-    /// then make sure the store has its Message-ID secret and hold the
+    /// Apply the migrations not yet applied, each in its own transaction
+    /// (all of them in one for a new store), then make sure the store has its Message-ID secret and hold the
     /// outbox of a restored backup ([`hold_restored`]).
     ///
     /// Safe to race: several processes may open a fresh store at the same
@@ -345,7 +345,7 @@ impl Store {
             let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             check_version(version)?;
-            let Some((name, sql)) = MIGRATIONS.get(version as usize) else {
+            let Some(migration) = MIGRATIONS.get(version as usize) else {
                 if get_state(&tx, SECRET_KEY)?.is_none() {
                     set_state(&tx, SECRET_KEY, &random_hex(32)?)?;
                 }
@@ -359,8 +359,12 @@ impl Store {
                 }
                 return Ok(());
             };
-            tx.execute_batch(sql).with_context(|| format!("migration {name}"))?;
-            tx.pragma_update(None, "user_version", version + 1)?;
+            // A new store gets the whole schema in one transaction.
+            let todo = if version == 0 { MIGRATIONS } else { std::slice::from_ref(migration) };
+            for (name, sql) in todo {
+                tx.execute_batch(sql).with_context(|| format!("migration {name}"))?;
+            }
+            tx.pragma_update(None, "user_version", version + todo.len() as i64)?;
             tx.commit()?;
         }
     }
