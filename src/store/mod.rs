@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0019_report_months", include_str!("migrations/0019_report_months.sql")),
     ("0020_dictionaries", include_str!("migrations/0020_dictionaries.sql")),
     ("0021_fewer_ticket_indexes", include_str!("migrations/0021_fewer_ticket_indexes.sql")),
+    ("0022_dictionary_current", include_str!("migrations/0022_dictionary_current.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
