@@ -324,8 +324,9 @@ impl Store {
     }
 
     /// Apply the migrations not yet applied, each in its own transaction
-    /// (all of them in one for a new store), then make sure the store has its Message-ID secret and hold the
-    /// outbox of a restored backup ([`hold_restored`]).
+    /// (all of them in one for a new store), then make sure the store has
+    /// its Message-ID secret and hold the outbox of a restored backup
+    /// ([`hold_restored`]).
     ///
     /// Safe to race: several processes may open a fresh store at the same
     /// moment (the daemon and a monitoring command during an install). Each
