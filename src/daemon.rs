@@ -693,7 +693,9 @@ async fn outbox_loop(
             beat.working();
             *stop.borrow()
         };
-        let pass = outbox::deliver_due_until(&store, &transport, &cfg.support_address, Utc::now, stopping);
+        // A group of large mails may take longer than one piece of work.
+        let expect = |d: Duration| beat.expect_within(d.max(watchdog::WORK_LIMIT) + watchdog::GRACE);
+        let pass = outbox::deliver_due_with(&store, &transport, &cfg.support_address, Utc::now, stopping, expect);
         let mut suspended = false;
         let wait = match pass.await {
             Ok(p) => {

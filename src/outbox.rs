@@ -78,6 +78,20 @@ pub async fn deliver_due_until(
     now: impl Fn() -> DateTime<Utc>,
     stop: impl Fn() -> bool,
 ) -> Result<Pass> {
+    deliver_due_with(store, transport, from, now, stop, |_| {}).await
+}
+
+/// [`deliver_due_until`]; `expect(d)` before each group of sends: they end
+/// within `d` (`smtp::send_bound` of its largest mail; the daemon's
+/// watchdog waits that long).
+pub async fn deliver_due_with(
+    store: &Arc<Mutex<Store>>,
+    transport: &Transport,
+    from: &str,
+    now: impl Fn() -> DateTime<Utc>,
+    stop: impl Fn() -> bool,
+    expect: impl Fn(std::time::Duration),
+) -> Result<Pass> {
     let mut pass = Pass::default();
     loop {
         let t = now();
@@ -110,7 +124,15 @@ pub async fn deliver_due_until(
                         continue;
                     }
                     match store::outbox_raw(s.conn(), row.id) {
-                        Ok(Some(raw)) => raw,
+                        Ok(Some(raw)) => {
+                            // A send that may outlast the lease keeps its claim.
+                            let lease = chrono::Duration::from_std(crate::smtp::send_bound(raw.len()))?
+                                + chrono::Duration::minutes(1);
+                            if lease > LEASE {
+                                store::outbox_extend_claim(s.conn(), row.id, t + lease)?;
+                            }
+                            raw
+                        }
                         Ok(None) => continue,
                         Err(e) => {
                             // Not readable now, not readable later: this row
@@ -138,6 +160,7 @@ pub async fn deliver_due_until(
                 continue;
             }
             claimed_any = true;
+            expect(group.iter().map(|(_, raw)| crate::smtp::send_bound(raw.len())).max().unwrap_or_default());
             let results = futures::future::join_all(
                 group.iter().map(|(row, raw)| transport.send(row.id, &row.kind, from, &row.recipients, raw)),
             )

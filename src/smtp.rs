@@ -14,8 +14,21 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::imap::{Security, load_pem_certs};
 
-/// Timeout for each SMTP network operation (connect, each command, DATA).
+/// Timeout for the connection to the relay (lettre's own `timeout`: on its
+/// async transport it covers the connect only).
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The slowest upstream a send is allowed (128 kbit/s): see [`send_bound`].
+pub const MIN_SEND_RATE: u64 = 16 * 1024;
+
+/// How long one send of `len` bytes may take in all: two minutes, plus the
+/// mail's size at [`MIN_SEND_RATE`]. A fixed bound failed a large mail (a
+/// team notification carrying 10 MB of the customer's files) on every try
+/// over a slow upstream, and as a timeout counts as "relay unreachable",
+/// the queue behind it waited for ever.
+pub fn send_bound(len: usize) -> Duration {
+    SMTP_TIMEOUT * 4 + Duration::from_millis(len as u64 * 1000 / MIN_SEND_RATE)
+}
 
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
@@ -106,6 +119,8 @@ pub struct SmtpTransport {
     endpoint: String,
     /// `Some` for XOAUTH2: `inner` is rebuilt whenever the token changes.
     oauth: Option<Arc<OauthState>>,
+    /// The fixed part of [`send_bound`] (tests shorten it).
+    base: Duration,
 }
 
 struct OauthState {
@@ -132,6 +147,12 @@ impl SmtpTransport {
         &self.endpoint
     }
 
+    /// Replaces the fixed two minutes of [`send_bound`] (tests).
+    #[doc(hidden)]
+    pub fn set_send_base(&mut self, base: Duration) {
+        self.base = base;
+    }
+
     pub fn new(s: &SmtpSettings) -> anyhow::Result<SmtpTransport> {
         let endpoint = format!("{}:{}", s.host, s.port);
         if let Some(source) = &s.token {
@@ -139,14 +160,14 @@ impl SmtpTransport {
             // checks TLS settings and the CA file now rather than at the first send
             let inner = build(s, None)?;
             let oauth = OauthState { settings: s.clone(), username, source: source.clone(), current: Mutex::new(None) };
-            return Ok(SmtpTransport { inner, endpoint, oauth: Some(Arc::new(oauth)) });
+            return Ok(SmtpTransport { inner, endpoint, oauth: Some(Arc::new(oauth)), base: SMTP_TIMEOUT * 4 });
         }
         let creds = match (&s.username, &s.password) {
             (Some(u), Some(p)) => Some((Credentials::new(u.clone(), p.clone()), Mechanism::Plain)),
             (None, None) => None,
             _ => anyhow::bail!("SMTP: username and password must be given together"),
         };
-        Ok(SmtpTransport { inner: build(s, creds)?, endpoint, oauth: None })
+        Ok(SmtpTransport { inner: build(s, creds)?, endpoint, oauth: None, base: SMTP_TIMEOUT * 4 })
     }
 
     /// Sends `raw` (a complete RFC 5322 message) with envelope sender `from`
@@ -198,8 +219,9 @@ impl SmtpTransport {
         envelope: &Envelope,
         raw: &[u8],
     ) -> Result<(), SendErrorOrTimeout> {
-        // lettre's own timeout covers each network step; this bounds the whole send.
-        match tokio::time::timeout(SMTP_TIMEOUT * 4, inner.send_raw(envelope, raw)).await {
+        // lettre's own timeout covers the connect; this bounds the whole send.
+        let bound = send_bound(raw.len()) - SMTP_TIMEOUT * 4 + self.base;
+        match tokio::time::timeout(bound, inner.send_raw(envelope, raw)).await {
             Err(_) => Err(SendErrorOrTimeout::Timeout),
             Ok(Err(e)) => Err(SendErrorOrTimeout::Smtp(e)),
             Ok(Ok(_response)) => Ok(()),

@@ -892,6 +892,13 @@ fn forget_a_domain_erases_the_customer() {
 /// at once. Returns (port, the most at once, mails taken).
 fn slow_smtp() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>, std::sync::Arc<std::sync::atomic::AtomicUsize>)
 {
+    slow_smtp_with(300)
+}
+
+/// [`slow_smtp`], `ms` before each 250 after DATA.
+fn slow_smtp_with(
+    ms: u64,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -928,7 +935,7 @@ fn slow_smtp() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>, std::syn
                         }
                         let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(at_once, Ordering::SeqCst);
-                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        std::thread::sleep(std::time::Duration::from_millis(ms));
                         now.fetch_sub(1, Ordering::SeqCst);
                         taken.fetch_add(1, Ordering::SeqCst);
                         b"250 queued\r\n"
@@ -944,6 +951,123 @@ fn slow_smtp() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>, std::syn
         }
     });
     (port, most, taken)
+}
+
+/// Proves: how long one SMTP send may take grows with the mail's size
+/// (`smtp::send_bound`: a fixed part plus the size at 16 KiB/s). A relay
+/// that needs 1.5 s per mail takes a 64 KiB mail with a fixed part of
+/// 300 ms; a 1 KiB mail, whose bound is under 400 ms, times out as before.
+/// A fixed bound failed a large mail on every try over a slow upstream,
+/// and, as a timeout suspends the relay, the queue behind it waited.
+#[test]
+fn an_smtp_send_may_take_longer_the_larger_the_mail() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (port, _, taken) = slow_smtp_with(1500);
+    let mail = |n: usize| {
+        format!(
+            "From: mein-team-support@roewaplan.de\r\nTo: support-1st@roewaplan.de\r\nSubject: x\r\n\r\n{}\r\n",
+            "Protokollzeile 0123456789\r\n".repeat(n / 27)
+        )
+        .into_bytes()
+    };
+    let (large, small) = (mail(64 * 1024), mail(1024));
+    assert!(
+        supportd::smtp::send_bound(large.len()) >= supportd::smtp::send_bound(0) + std::time::Duration::from_secs(4)
+    );
+    let to = vec!["support-1st@roewaplan.de".to_string()];
+    let (big, little) = rt.block_on(async {
+        let mut t = supportd::smtp::SmtpTransport::new(&supportd::smtp::SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            security: supportd::imap::Security::Plain,
+            username: None,
+            password: None,
+            token: None,
+            ca_file: None,
+        })
+        .unwrap();
+        t.set_send_base(std::time::Duration::from_millis(300));
+        let from = "mein-team-support@roewaplan.de";
+        (t.send_raw(from, &to, &large).await, t.send_raw(from, &to, &small).await)
+    });
+    assert!(big.is_ok(), "{big:?}");
+    let e = little.expect_err("a small mail's bound is under the relay's 1.5 s");
+    assert!(e.message().contains("timed out"), "{e:?}");
+    assert!(!e.is_permanent());
+    assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 1, "the large mail went through");
+}
+
+/// Proves: a send that may outlast the claim's lease (3 minutes) keeps its
+/// claim: while a team notification carrying a 4 MB file is with the relay,
+/// its row is not due again before the send's bound (so a second sender
+/// cannot claim it and send it twice), and the daemon's watchdog is told
+/// to wait that long for the group.
+#[test]
+fn a_large_send_keeps_its_claim_and_tells_the_watchdog() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let (port, _, taken) = slow_smtp_with(1500);
+    let smtp = format!("kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"");
+    let mut env = Env::with_replaced("kind = \"file\"\npath = \"../var/outbox\"", &smtp);
+    let file = noise(4 << 20, 3);
+    env.ingest(&with_attachment("m.keller@stadtwerke-musterstadt.de", "big@sw", "Fehler", "dump.png", &file));
+    let (id, size): (i64, i64) = env
+        .store
+        .conn()
+        .query_row("SELECT id, raw_size FROM outbox WHERE kind = 'notify_agents'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let bound = supportd::smtp::send_bound(size as usize);
+    assert!(bound > std::time::Duration::from_secs(240), "{bound:?}: not longer than the lease, proves nothing");
+    let store = std::sync::Arc::new(std::sync::Mutex::new(std::mem::replace(
+        &mut env.store,
+        store::Store::open_in_memory().unwrap(),
+    )));
+    let cfg = env.p.cfg.clone();
+    let expected = std::sync::Arc::new(std::sync::Mutex::new(std::time::Duration::ZERO));
+    let (s2, e2) = (store.clone(), expected.clone());
+    let lease_during = rt.block_on(async move {
+        let transport = supportd::transport::Transport::from_config(&cfg).unwrap();
+        let pass = tokio::spawn(async move {
+            supportd::outbox::deliver_due_with(
+                &s2,
+                &transport,
+                "mein-team-support@roewaplan.de",
+                common::tuesday_morning,
+                || false,
+                move |d| {
+                    let mut e = e2.lock().unwrap();
+                    *e = (*e).max(d);
+                },
+            )
+            .await
+            .unwrap()
+        });
+        let mut lease = None;
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let s = store.lock().unwrap();
+            let (state, next, err): (String, String, Option<String>) = s
+                .conn()
+                .query_row("SELECT state, next_attempt_at, last_error FROM outbox WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap();
+            if state == "queued" && err.is_some_and(|e| e.starts_with(store::CLAIM_MARK)) {
+                lease = Some(next);
+                break;
+            }
+        }
+        let p = pass.await.unwrap();
+        assert_eq!(p.sent, 2, "{p:?}");
+        lease
+    });
+    let lease = store::parse_ts(&lease_during.expect("the row seen while it was being sent")).unwrap();
+    let claimed = common::tuesday_morning();
+    assert!(
+        lease >= claimed + chrono::Duration::from_std(bound).unwrap(),
+        "due again at {lease}, before the send's bound {bound:?} after {claimed}"
+    );
+    assert!(*expected.lock().unwrap() >= bound, "the watchdog was told {:?}", expected.lock().unwrap());
+    assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 /// Proves: `[transport] max_concurrency` holds against a real (stub) SMTP
