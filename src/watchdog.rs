@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The longest one piece of work may take: a batch of mails, one outgoing
-/// send (bounded by the SMTP timeouts, 120 s), one clock tick, an IMAP
+/// send of a mail up to about 2.9 MB (`smtp::send_bound`; a group of larger
+/// ones announces its own bound), one clock tick, an IMAP
 /// connect or command (bounded by their timeouts). An IMAP fetch or move
 /// that keeps receiving data renews it (`ImapMailbox::on_progress`).
 pub const WORK_LIMIT: Duration = Duration::from_secs(300);
