@@ -27,7 +27,12 @@ pub const MIN_SEND_RATE: u64 = 16 * 1024;
 /// over a slow upstream, and as a timeout counts as "relay unreachable",
 /// the queue behind it waited for ever.
 pub fn send_bound(len: usize) -> Duration {
-    SMTP_TIMEOUT * 4 + Duration::from_millis(len as u64 * 1000 / MIN_SEND_RATE)
+    bound_from(SMTP_TIMEOUT * 4, len)
+}
+
+/// [`send_bound`] with `base` as its fixed part.
+fn bound_from(base: Duration, len: usize) -> Duration {
+    base + Duration::from_millis(len as u64 * 1000 / MIN_SEND_RATE)
 }
 
 #[derive(Debug, Clone)]
@@ -220,8 +225,7 @@ impl SmtpTransport {
         raw: &[u8],
     ) -> Result<(), SendErrorOrTimeout> {
         // lettre's own timeout covers the connect; this bounds the whole send.
-        let bound = send_bound(raw.len()) - SMTP_TIMEOUT * 4 + self.base;
-        match tokio::time::timeout(bound, inner.send_raw(envelope, raw)).await {
+        match tokio::time::timeout(bound_from(self.base, raw.len()), inner.send_raw(envelope, raw)).await {
             Err(_) => Err(SendErrorOrTimeout::Timeout),
             Ok(Err(e)) => Err(SendErrorOrTimeout::Smtp(e)),
             Ok(Ok(_response)) => Ok(()),
