@@ -719,6 +719,59 @@ fn forget_leaves_nothing_of_the_person() {
     assert_eq!(bad.status.code(), Some(2), "not an address or a domain");
 }
 
+/// Proves: a new ticket's `created` event keeps its classification reasons
+/// once, in the creating mail's (compressed) trail: the event's stored
+/// detail ends in the marker instead and names no rule. `tickets show
+/// --json` and `ingest --dry-run` still show the whole detail: the head,
+/// then exactly the reasons of the trail's classify line. After `forget`
+/// the trail is gone and the marker stays, naming nothing of the person.
+#[test]
+fn a_created_events_reasons_are_kept_once_and_shown_whole() {
+    let keller = "m.keller@stadtwerke-musterstadt.de";
+    let body = "Guten Tag,\n\nFrau Müller braucht Zugriff auf die Auswertungen, bisher kommt \"keine Berechtigung\".\n\nM. Keller\n";
+    let mail = common::mail(keller, "Berechtigung für Auswertungen", "u1@sw", "", body);
+    let (dir, cfg) = store_with("", std::slice::from_ref(&mail));
+    let db = dir.path().join("var/supportd.sqlite3");
+    let (stored, row): (String, i64) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT detail, message_row FROM events WHERE kind = 'created'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let head = stored.strip_suffix(store::events::REASONS_IN_TRAIL).expect(&stored);
+    assert!(head.starts_with("category user_management (confidence ") && head.ends_with(": "), "{stored}");
+    assert!(!stored.contains("rule") && !stored.contains("zugriff"), "the reasons are stored again: {stored}");
+
+    let s = store::Store::open_existing(&db).unwrap();
+    let trail: Vec<String> = serde_json::from_str(&store::dict::trail_of(s.conn(), row).unwrap().unwrap()).unwrap();
+    let classify = trail.iter().find(|l| l.starts_with("classify: ")).expect("a classify line");
+    let reasons = classify.split_once("): ").unwrap().1;
+    assert!(reasons.contains("rule '") && reasons.contains("zugriff"), "{classify}");
+    drop(s);
+    let whole = format!("{head}{reasons}");
+    let shown = ok_json(&supportd(&cfg, &["tickets", "show", "MT-000001", "--json"]));
+    let created: Vec<&serde_json::Value> =
+        shown[0]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "created").collect();
+    assert_eq!(created.len(), 1, "{shown:?}");
+    assert_eq!(created[0]["detail"], whole.as_str());
+    let text = String::from_utf8(supportd(&cfg, &["tickets", "show", "MT-000001"]).stdout).unwrap();
+    assert!(text.contains(reasons) && !text.contains(store::events::REASONS_IN_TRAIL), "{text}");
+
+    // A dry run of another such mail (nothing is kept) prints the whole detail too.
+    let eml = dir.path().join("u2.eml");
+    std::fs::write(&eml, common::mail(keller, "Berechtigung für Berichte", "u2@sw", "", body)).unwrap();
+    let dry = ok_json(&supportd(&cfg, &["ingest", "--dry-run", eml.to_str().unwrap()]));
+    let dry_created: Vec<&serde_json::Value> =
+        dry[0]["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "created").collect();
+    assert_eq!(dry_created.len(), 1, "{dry:?}");
+    let detail = dry_created[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("rule '") && !detail.contains(store::events::REASONS_IN_TRAIL), "{detail}");
+
+    assert!(supportd(&cfg, &["forget", keller, "--by", "test"]).status.success());
+    let shown = ok_json(&supportd(&cfg, &["tickets", "show", "MT-000001", "--json"]));
+    let created = shown[0]["events"].as_array().unwrap().iter().find(|e| e["kind"] == "created").unwrap();
+    let after = created["detail"].as_str().unwrap();
+    assert!(after.ends_with(store::events::REASONS_IN_TRAIL) && !after.contains("zugriff"), "{after}");
+}
+
 /// `n` customers ask a question each: an ack and a team notification per mail are queued.
 fn ask_questions(env: &mut Env, n: usize) {
     for i in 0..n {

@@ -151,12 +151,11 @@ impl<'a> Apply<'a> {
         let customer = self.customer();
         let class: Classification =
             self.class.take().unwrap_or_else(|| p.classifier().classify(&mail.subject, &self.new_text));
-        self.trail.push(format!(
-            "classify: {} (confidence {:.2}{}): {}",
-            class.category,
+        self.trail.push(store::events::classify_line(
+            class.category.as_str(),
             class.confidence,
-            if class.low_confidence { ", LOW" } else { "" },
-            class.reasons.join("; ")
+            class.low_confidence,
+            &class.reasons.join("; "),
         ));
         let plan = decide::new_ticket(cfg, &p.calendar, &class, customer, &mail.subject, &self.new_text, self.now);
         let NewTicketPlan { category: cat, priority, level, status, language, .. } = plan.clone();
@@ -183,7 +182,7 @@ impl<'a> Apply<'a> {
         store::add_participant(self.conn, id, &from, "requester")?;
         let copied: Vec<String> = mail.cc.iter().chain(mail.to.iter()).map(|m| m.addr.clone()).collect();
         self.add_cc_participants(id, nt.customer.as_deref(), &from, &copied)?;
-        let reasons = class.reasons.join("; ");
+        // The reasons are in the trail's classify line (above): kept once.
         store::insert_event(
             self.conn,
             Some(id),
@@ -191,15 +190,14 @@ impl<'a> Apply<'a> {
             self.now,
             "supportd",
             "created",
-            &format!(
-                "category {} (confidence {:.2}{}), level {}, priority {}: {}",
+            &store::events::created_detail(&format!(
+                "category {} (confidence {:.2}{}), level {}, priority {}",
                 cat,
                 class.confidence,
                 if class.low_confidence { ", LOW" } else { "" },
                 level,
                 priority,
-                reasons
-            ),
+            )),
         )?;
         if let Some(n) = &note {
             store::insert_event(self.conn, Some(id), Some(self.row), self.now, "supportd", "linked", n)?;

@@ -67,18 +67,22 @@ fn plan(p: &Pipeline, conn: &Connection, source: &str, o: &Outcome) -> Result<Va
     };
     let mut q =
         conn.prepare("SELECT ticket_id, at, actor, kind, detail FROM events WHERE message_row = ?1 ORDER BY id")?;
-    let events = q
+    let rows = q
         .query_map([o.row], |r| {
-            let t: Option<i64> = r.get(0)?;
-            Ok(json!({
-                "ticket": t.map(|t| p.tag(t)),
-                "at": r.get::<_, String>(1)?,
-                "actor": r.get::<_, String>(2)?,
-                "kind": r.get::<_, String>(3)?,
-                "detail": r.get::<_, String>(4)?,
-            }))
+            Ok((
+                r.get::<_, Option<i64>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut events = Vec::with_capacity(rows.len());
+    for (t, at, actor, kind, detail) in rows {
+        let detail = store::events::expand(conn, &kind, Some(o.row), detail)?;
+        events.push(json!({ "ticket": t.map(|t| p.tag(t)), "at": at, "actor": actor, "kind": kind, "detail": detail }));
+    }
     let mut q = conn.prepare(
         "SELECT kind, ticket_id, recipients, subject, in_reply_to, id FROM outbox WHERE cause_row = ?1 ORDER BY id",
     )?;

@@ -10,7 +10,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
 pub mod changes;
 pub mod checkpoint;
@@ -19,6 +18,8 @@ pub use claims::{CLAIM_MARK, outbox_claim, outbox_extend_claim, outbox_release_c
 pub mod compact;
 pub mod dict;
 pub mod erasure;
+pub mod events;
+pub use events::{Event, events, insert_event, ticket_events};
 pub mod listing;
 pub mod report;
 pub mod report_months;
@@ -846,38 +847,6 @@ pub fn ticket_for_message_ids(conn: &Connection, ids: &[String]) -> Result<Optio
     Ok(None)
 }
 
-pub fn insert_event(
-    conn: &Connection,
-    ticket: Option<i64>,
-    message_row: Option<i64>,
-    now: DateTime<Utc>,
-    actor: &str,
-    kind: &str,
-    detail: &str,
-) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO events (ticket_id, message_row, at, actor, kind, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![ticket, message_row, ts(now), actor, kind, detail])?;
-    Ok(())
-}
-
-/// An event row.
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub at: String,
-    pub actor: String,
-    pub kind: String,
-    pub detail: String,
-}
-
-pub fn events(conn: &Connection, ticket: i64) -> Result<Vec<Event>> {
-    let mut stmt = conn.prepare("SELECT at, actor, kind, detail FROM events WHERE ticket_id = ?1 ORDER BY id")?;
-    let rows = stmt
-        .query_map([ticket], |r| Ok(Event { at: r.get(0)?, actor: r.get(1)?, kind: r.get(2)?, detail: r.get(3)? }))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 /// Link an attachment whose body is in `blobs` already (by its SHA-256) to its message.
 pub fn insert_attachment_row(conn: &Connection, message_row: i64, a: &crate::parse::Attachment) -> Result<()> {
     conn.prepare_cached(
@@ -1446,14 +1415,6 @@ pub fn insert_report_sent(
 pub fn status_history(conn: &Connection, ticket: i64) -> Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached("SELECT status, at FROM status_history WHERE ticket_id = ?1 ORDER BY at, id")?;
     let rows = stmt.query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Events of one kind on a ticket: (at, detail), oldest first.
-pub fn ticket_events(conn: &Connection, ticket: i64, kind: &str) -> Result<Vec<(String, String)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT at, detail FROM events WHERE ticket_id = ?1 AND kind = ?2 ORDER BY at, id")?;
-    let rows = stmt.query_map(params![ticket, kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
