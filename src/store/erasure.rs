@@ -314,8 +314,10 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
         .execute(params![empty, now_s, serde_json::to_string(&list)?, ERASED, o])?;
     }
     s.outgoing = outs.len() as i64;
+    // OR REPLACE: two erased recipients of one mail become one row (the
+    // table's key is address, time, mail).
     tx.execute(
-        &format!("UPDATE outbox_rcpt SET address = ?2 WHERE {}", who.sql("address")),
+        &format!("UPDATE OR REPLACE outbox_rcpt SET address = ?2 WHERE {}", who.sql("address")),
         params![term, ERASED_ADDR],
     )?;
 
@@ -338,27 +340,38 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
                 conds.push(format!("{c} LIKE '%' || ?{} || '%'", i + 1));
             }
         }
-        let sql = format!("SELECT rowid, {} FROM {table} WHERE {}", cols.join(", "), conds.join(" OR "));
+        // A row is named by its rowid, or by its key in a WITHOUT ROWID table.
+        let key: &[&str] = if table == "outbox_rcpt" { &["address", "created_at", "outbox_id"] } else { &["rowid"] };
+        // `k = ?from AND …`: the key's values as parameters from number `from`.
+        let at_key = |from: usize| -> String {
+            key.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + from)).collect::<Vec<_>>().join(" AND ")
+        };
+        let sql = format!("SELECT {}, {} FROM {table} WHERE {}", key.join(", "), cols.join(", "), conds.join(" OR "));
         let params: Vec<&dyn rusqlite::ToSql> = terms.iter().map(|t| t as &dyn rusqlite::ToSql).collect();
-        let rows: Vec<(i64, Vec<Option<String>>)> = tx
+        type Row = (Vec<rusqlite::types::Value>, Vec<Option<String>>);
+        let rows: Vec<Row> = tx
             .prepare(&sql)?
             .query_map(params.as_slice(), |r| {
+                let ids = (0..key.len()).map(|i| r.get(i)).collect::<rusqlite::Result<Vec<_>>>()?;
                 let mut vals = Vec::with_capacity(cols.len());
                 for i in 0..cols.len() {
-                    vals.push(r.get::<_, Option<String>>(i + 1)?);
+                    vals.push(r.get::<_, Option<String>>(key.len() + i)?);
                 }
-                Ok((r.get(0)?, vals))
+                Ok((ids, vals))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        for (rowid, vals) in rows {
+        for (ids, vals) in rows {
             for (col, v) in cols.iter().zip(vals) {
                 let Some(new) = v.as_deref().and_then(|v| scrub(v, &terms)) else { continue };
-                let res = tx.execute(&format!("UPDATE {table} SET {col} = ?1 WHERE rowid = ?2"), params![new, rowid]);
+                let mut args: Vec<&dyn rusqlite::ToSql> = vec![&new];
+                args.extend(ids.iter().map(|v| v as &dyn rusqlite::ToSql));
+                let res = tx.execute(&format!("UPDATE {table} SET {col} = ?1 WHERE {}", at_key(2)), args.as_slice());
                 match res {
                     Ok(_) => s.mentions += 1,
-                    // A key that would collide after scrubbing (participants): the row goes.
+                    // A key that would collide after scrubbing (participants, outbox_rcpt): the row goes.
                     Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                        tx.execute(&format!("DELETE FROM {table} WHERE rowid = ?1"), [rowid])?;
+                        let ids: Vec<&dyn rusqlite::ToSql> = ids.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+                        tx.execute(&format!("DELETE FROM {table} WHERE {}", at_key(1)), ids.as_slice())?;
                         s.mentions += 1;
                         break;
                     }

@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0020_dictionaries", include_str!("migrations/0020_dictionaries.sql")),
     ("0021_fewer_ticket_indexes", include_str!("migrations/0021_fewer_ticket_indexes.sql")),
     ("0022_dictionary_current", include_str!("migrations/0022_dictionary_current.sql")),
+    ("0023_outbox_rcpt_without_rowid", include_str!("migrations/0023_outbox_rcpt_without_rowid.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
@@ -399,6 +400,8 @@ impl Store {
             for (name, sql) in LIFECYCLE_MIGRATIONS {
                 tx.execute_batch(sql).with_context(|| format!("migration {name} (applied late)"))?;
             }
+            // 0015's index on outbox_rcpt(outbox_id) went with 0023, which this store ran already.
+            tx.execute_batch("DROP INDEX IF EXISTS outbox_rcpt_outbox")?;
         }
         tx.commit()?;
         Ok(())
@@ -914,7 +917,8 @@ fn insert_outbox_packed(
     ])?;
     let id = conn.last_insert_rowid();
     for r in &o.recipients {
-        conn.prepare_cached("INSERT INTO outbox_rcpt (outbox_id, address, created_at) VALUES (?1, ?2, ?3)")?
+        // OR IGNORE: a recipient named twice is one row (the key).
+        conn.prepare_cached("INSERT OR IGNORE INTO outbox_rcpt (outbox_id, address, created_at) VALUES (?1, ?2, ?3)")?
             .execute(params![id, r.to_ascii_lowercase(), now_s])?;
     }
     Ok(id)
