@@ -333,13 +333,7 @@ fn mail_customer(
     let cat = Category::parse(&t.category).unwrap_or(Category::UsageQuestion);
     let level = Level::new(t.level).unwrap_or(Level::FIRST);
     let customer = t.customer.as_deref().and_then(|n| p.cfg.customer_by_name(n));
-    let last_agent_text: String = conn
-        .prepare_cached(
-            "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 AND disposition = 'agent_reply' ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row([t.id], |r| r.get(0))
-        .optional()?
-        .unwrap_or_default();
+    let last_agent_text = store::ticket_new_text(conn, t.id, "AND disposition = 'agent_reply'", true)?;
     // What the customer read: without the agent's command lines.
     let last_agent_text = crate::commands::parse(&last_agent_text, &p.cfg.tag_prefix).text.trim().to_string();
     let ctx = json!({

@@ -899,13 +899,9 @@ pub fn save_draft(
         )?;
         return Ok(None);
     }
-    let question: String = conn
-        .query_row(
-            "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 AND disposition IN ('new_ticket', 'follow_up') ORDER BY id LIMIT 1",
-            [ticket.id],
-            |r| r.get(0),
-        )
-        .unwrap_or_default();
+    let question =
+        crate::store::ticket_new_text(conn, ticket.id, "AND disposition IN ('new_ticket', 'follow_up')", false)
+            .unwrap_or_default();
     let question: String = question.chars().take(8000).collect();
     let answer: String = answer.chars().take(16000).collect();
     let subject = crate::words::strip_reply_prefixes(&ticket.subject);

@@ -230,13 +230,7 @@ fn mail_team(
         return Ok(());
     }
     let mut ctx = base_context(p, t, &p.cfg.language);
-    let text: String = conn
-        .query_row(
-            "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1",
-            [t.id],
-            |r| r.get(0),
-        )
-        .unwrap_or_default();
+    let text = store::ticket_new_text(conn, t.id, "", false).unwrap_or_default();
     ctx["text"] = json!(text);
     if let (Some(o), serde_json::Value::Object(e)) = (ctx.as_object_mut(), extra) {
         o.extend(e);

@@ -582,6 +582,9 @@ fn everything(conn: &rusqlite::Connection) -> Vec<(String, String)> {
         // The trail, packed since migration 0020.
         let trail = store::dict::trail_of(conn, id).unwrap().unwrap_or_default();
         out.push((format!("trail of mail #{id}"), trail.to_lowercase()));
+        // The new text, packed with the trail since 2026-12.
+        let text = store::message_new_text(conn, id).unwrap().unwrap_or_default();
+        out.push((format!("new text of mail #{id}"), text.to_lowercase()));
     }
     for id in ids("SELECT id FROM outbox") {
         let raw = store::outbox_raw(conn, id).unwrap().unwrap();
@@ -770,6 +773,43 @@ fn a_created_events_reasons_are_kept_once_and_shown_whole() {
     let created = shown[0]["events"].as_array().unwrap().iter().find(|e| e["kind"] == "created").unwrap();
     let after = created["detail"].as_str().unwrap();
     assert!(after.ends_with(store::events::REASONS_IN_TRAIL) && !after.contains("zugriff"), "{after}");
+}
+
+/// Proves: a mail's new text is kept once, packed with its trail (the
+/// column stays NULL), and every reader gets it back: `messages show
+/// --json`, the ticket's latest customer text, the trail still parses; a
+/// row from before (text in the column) reads as it did.
+#[test]
+fn a_mails_new_text_is_packed_with_its_trail() {
+    let mut env = Env::new();
+    let body = "Guten Tag,\n\nder Export der Monatsübersicht bricht mit Fehler 500 ab.\n\nM. Keller\n";
+    let o = env.ingest(&common::mail("m.keller@stadtwerke-musterstadt.de", "Export bricht ab", "n1@sw", "", body));
+    let conn = env.store.conn();
+    let column: Option<String> =
+        conn.query_row("SELECT new_text FROM messages WHERE id = ?1", [o.row], |r| r.get(0)).unwrap();
+    assert_eq!(column, None, "the text is not kept a second time in the column");
+    let text = store::message_new_text(conn, o.row).unwrap().expect("a new text");
+    assert!(text.contains("bricht mit Fehler 500 ab"), "{text}");
+    let packed: Vec<u8> =
+        conn.query_row("SELECT data FROM message_trails WHERE message_row = ?1", [o.row], |r| r.get(0)).unwrap();
+    assert!(packed.len() < text.len() + 400, "packed: {} bytes", packed.len());
+    let trail: Vec<String> = serde_json::from_str(&store::dict::trail_of(conn, o.row).unwrap().unwrap()).unwrap();
+    assert!(trail.iter().any(|l| l.starts_with("classify: ")), "{trail:?}");
+    let detail = store::get_message(conn, o.row).unwrap().unwrap();
+    assert_eq!(detail.new_text.as_deref(), Some(text.as_str()));
+    assert_eq!(detail.trail, trail);
+    assert_eq!(store::latest_customer_text(conn, o.ticket.unwrap()).unwrap().as_deref(), Some(text.as_str()));
+
+    // A row stored before: its text in the column, a trail without one.
+    conn.execute("UPDATE messages SET new_text = 'Alter Text.' WHERE id = ?1", [o.row]).unwrap();
+    store::dict::put_trail(conn, o.row, &trail, None).unwrap();
+    assert_eq!(store::message_new_text(conn, o.row).unwrap().as_deref(), Some("Alter Text."));
+    conn.execute("UPDATE messages SET new_text = NULL WHERE id = ?1", [o.row]).unwrap();
+    assert_eq!(store::message_new_text(conn, o.row).unwrap(), None, "no text anywhere: none");
+    assert_eq!(
+        store::dict::trail_of(conn, o.row).unwrap().map(|t| serde_json::from_str::<Vec<String>>(&t).unwrap()),
+        Some(trail)
+    );
 }
 
 /// `n` customers ask a question each: an ack and a team notification per mail are queued.

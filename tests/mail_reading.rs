@@ -12,11 +12,7 @@ use common::{Env, mail};
 use supportd::config::Config;
 
 fn new_text_of(env: &Env, row: i64) -> String {
-    env.store
-        .conn()
-        .query_row("SELECT new_text FROM messages WHERE id = ?1", [row], |r| r.get::<_, Option<String>>(0))
-        .unwrap()
-        .unwrap_or_default()
+    supportd::store::message_new_text(env.store.conn(), row).unwrap().unwrap_or_default()
 }
 
 /// fixtures/replies-de (tools/make_mailreading.py): Outlook 365, Thunderbird

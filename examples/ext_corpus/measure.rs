@@ -202,10 +202,7 @@ impl Runner {
             pipeline::process_batch(&self.p, &mut store, &[("ext".to_string(), raw.to_vec())], now).unwrap().remove(0);
         let answered =
             store::list_outbox(store.conn(), None).unwrap().iter().any(|r| !INTERNAL_KINDS.contains(&r.kind.as_str()));
-        let text: Option<String> = store
-            .conn()
-            .query_row("SELECT new_text FROM messages WHERE id = ?1", [o.row], |r| r.get(0))
-            .unwrap_or(None);
+        let text: Option<String> = store::message_new_text(store.conn(), o.row).unwrap_or(None);
         (o.disposition.as_str().to_string(), o.reason, o.ticket.is_some(), answered, text.unwrap_or_default())
     }
 }

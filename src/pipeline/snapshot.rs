@@ -150,13 +150,7 @@ pub(super) fn read_agent(conn: &Connection, ticket: &store::Ticket, commands: &[
                 disposition: m.disposition.clone(),
             })
             .collect();
-        let first_text: String = conn
-            .query_row(
-                "SELECT coalesce(new_text, '') FROM messages WHERE ticket_id = ?1 ORDER BY id LIMIT 1",
-                [id],
-                |r| r.get(0),
-            )
-            .unwrap_or_default();
+        let first_text = store::ticket_new_text(conn, id, "", false).unwrap_or_default();
         let files = store::ticket_attachments(conn, id, 100)?
             .into_iter()
             .map(|a| StoredFile {

@@ -705,7 +705,7 @@ pub struct MessageFacts {
 pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<()> {
     conn.prepare_cached(
         "UPDATE messages SET message_id = ?1, from_addr = ?2, subject = ?3, sent_date = ?4, in_reply_to = ?5, refs = ?6, \
-         new_text = ?7, disposition = ?8, reason = ?9, ticket_id = ?10, trail = NULL, arrived_at = coalesce(?12, arrived_at) \
+         new_text = NULL, disposition = ?8, reason = ?9, ticket_id = ?10, trail = NULL, arrived_at = coalesce(?12, arrived_at) \
          WHERE id = ?11",
     )?
     .execute(params![
@@ -715,14 +715,15 @@ pub fn finish_message(conn: &Connection, row: i64, f: &MessageFacts) -> Result<(
         f.sent_date,
         f.in_reply_to,
         f.refs,
-        f.new_text,
+        // ?7: the new text is kept packed with the trail (dict::put_trail).
+        None::<String>,
         f.disposition,
         f.reason,
         f.ticket_id,
         row,
         f.arrived_at,
     ])?;
-    dict::put_trail(conn, row, &f.trail)?;
+    dict::put_trail(conn, row, &f.trail, f.new_text.as_deref())?;
     Ok(())
 }
 
@@ -1267,15 +1268,43 @@ pub fn ticket_notes(conn: &Connection, ticket: i64) -> Result<Vec<(String, Strin
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The new text of stored mail `row` (the column of an old row, else packed with its trail).
+pub fn message_new_text(conn: &Connection, row: i64) -> Result<Option<String>> {
+    let column: Option<String> = conn
+        .prepare_cached("SELECT new_text FROM messages WHERE id = ?1")?
+        .query_row([row], |r| r.get(0))
+        .optional()?
+        .flatten();
+    dict::new_text_of(conn, row, column)
+}
+
+/// The new text of a ticket's first (`newest`: last) mail that meets
+/// `filter` (`AND …` on `messages`, or empty); empty when there is none.
+pub fn ticket_new_text(conn: &Connection, ticket: i64, filter: &str, newest: bool) -> Result<String> {
+    let order = if newest { "DESC" } else { "" };
+    let sql = format!("SELECT id, new_text FROM messages WHERE ticket_id = ?1 {filter} ORDER BY id {order} LIMIT 1");
+    let row: Option<(i64, Option<String>)> =
+        conn.prepare_cached(&sql)?.query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    Ok(match row {
+        Some((id, column)) => dict::new_text_of(conn, id, column)?.unwrap_or_default(),
+        None => String::new(),
+    })
+}
+
 /// The new text of the customer side's latest mail on a ticket (the current problem).
 pub fn latest_customer_text(conn: &Connection, ticket: i64) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT new_text FROM messages WHERE ticket_id = ?1 AND disposition IN ('new_ticket', 'follow_up') \
-             AND new_text IS NOT NULL ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row([ticket], |r| r.get(0))
-        .optional()?)
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, new_text FROM messages WHERE ticket_id = ?1 AND disposition IN ('new_ticket', 'follow_up') \
+         ORDER BY id DESC",
+    )?;
+    let mut rows = stmt.query([ticket])?;
+    // The newest with a text: an erased mail has none.
+    while let Some(r) = rows.next()? {
+        if let Some(t) = dict::new_text_of(conn, r.get(0)?, r.get(1)?)? {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
 }
 
 /// The Message-IDs of a ticket's mails, incoming and outgoing, in order of
@@ -1321,6 +1350,7 @@ pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> 
     .optional()?
     .map(|mut d| -> Result<MessageDetail> {
         d.trail = dict::trail_of(conn, id)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        d.new_text = dict::new_text_of(conn, id, d.new_text.take())?;
         d.raw = compact::raw_bytes(conn, id)?.unwrap_or_default();
         d.size = d.raw.len();
         Ok(d)
