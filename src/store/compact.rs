@@ -21,6 +21,8 @@
 //! [`super::dict::unpack`] finds it; a frame without one is plain zstd.
 //!
 //! `blobs.codec`: 0 the bytes, 1 zstd (only kept when it saves a tenth).
+//! The stored bytes of a body are `blobs.data` followed by its tail pieces
+//! (`blob_tails`, migration 0024; see [`split_at`] and [`with_tail`]).
 //!
 //! Invariant: every reader of raw bytes goes through [`raw_bytes`],
 //! [`outbox_raw`] or [`super::blob`].
@@ -102,10 +104,114 @@ pub const REMOVED: i64 = 2;
 
 /// Remove an attachment body, keeping its row. Returns whether one was there.
 pub fn remove_blob(conn: &Connection, sha256: &str) -> Result<bool> {
+    drop_tail(conn, sha256)?;
     Ok(conn
-        .prepare_cached("UPDATE blobs SET data = X'', codec = ?1 WHERE sha256 = ?2 AND codec <> ?1")?
+        .prepare_cached(
+            "UPDATE blobs SET data = X'', codec = ?1, tail_first = NULL, tail_pieces = 0 WHERE sha256 = ?2 AND codec <> ?1",
+        )?
         .execute(params![REMOVED, sha256])?
         == 1)
+}
+
+/// Bytes of a tail piece: small rows pack leaf pages densely (at most one
+/// piece's room is left at a page's end).
+const PIECE: usize = 512;
+/// Page geometry SQLite splits a row by (4 KB pages, the store's default):
+/// an overflow page holds 4,092 bytes; a table leaf keeps at least 489
+/// bytes of a row that overflows (`minLocal`), and then `minLocal + (P -
+/// minLocal) % 4092` of a row of `P` bytes when that is at most 4,061.
+const OVERFLOW_BYTES: usize = 4092;
+const MIN_LOCAL: usize = 489;
+/// Room for misjudging the row's own bytes: the leaf part is 489 to ~530 bytes.
+const SLACK: usize = 24;
+
+/// How many of a body's `n` stored bytes go into `blobs.data` (the rest is
+/// its tail): as many as fill whole overflow pages with only `minLocal`
+/// bytes of the row on its leaf page. A body smaller than one overflow
+/// page goes wholly into the tail. A store with another page size loses
+/// only the packing, never a byte.
+pub fn split_at(n: usize, size: usize) -> usize {
+    // The row's bytes besides `data` (SQLite's record: header, the
+    // SHA-256's 64 hex digits, size, codec, tail_first, tail_pieces).
+    let int_len = |v: usize| match v {
+        0 | 1 => 0,
+        2..=127 => 1,
+        128..=32_767 => 2,
+        32_768..=8_388_607 => 3,
+        8_388_608..=2_147_483_647 => 4,
+        _ => 6,
+    };
+    let own = 8 + 4 + 64 + int_len(size) + 4 + 1;
+    if n + own < MIN_LOCAL + SLACK + OVERFLOW_BYTES {
+        return 0;
+    }
+    let pages = (n + own - MIN_LOCAL - SLACK) / OVERFLOW_BYTES;
+    pages * OVERFLOW_BYTES + MIN_LOCAL + SLACK - own
+}
+
+/// Delete the tail pieces of body `sha256`, if any.
+fn drop_tail(conn: &Connection, sha256: &str) -> Result<()> {
+    let tail: Option<(Option<i64>, i64)> = conn
+        .prepare_cached("SELECT tail_first, tail_pieces FROM blobs WHERE sha256 = ?1")?
+        .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((Some(first), pieces)) = tail {
+        conn.prepare_cached("DELETE FROM blob_tails WHERE id >= ?1 AND id < ?1 + ?2")?
+            .execute(params![first, pieces])?;
+    }
+    Ok(())
+}
+
+/// Store body `sha256` (`size` bytes decoded) as `body` in `codec`: the
+/// row, and its tail as pieces ([`split_at`]).
+fn write_blob(conn: &Connection, sha256: &str, size: usize, codec: i64, body: &[u8]) -> Result<()> {
+    drop_tail(conn, sha256)?;
+    let (head, tail) = body.split_at(split_at(body.len(), size));
+    let mut first = None;
+    let mut pieces = 0i64;
+    if !tail.is_empty() {
+        let start: i64 =
+            conn.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM blob_tails")?.query_row([], |r| r.get(0))?;
+        for piece in tail.chunks(PIECE) {
+            conn.prepare_cached("INSERT INTO blob_tails (id, data) VALUES (?1, ?2)")?
+                .execute(params![start + pieces, piece])?;
+            pieces += 1;
+        }
+        first = Some(start);
+    }
+    conn.prepare_cached(
+        "INSERT INTO blobs (sha256, size, data, codec, tail_first, tail_pieces) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec, \
+         tail_first = excluded.tail_first, tail_pieces = excluded.tail_pieces",
+    )?
+    .execute(params![sha256, size as i64, head, codec, first, pieces])?;
+    Ok(())
+}
+
+/// A body's stored bytes: `data` and its `pieces` tail pieces from `first` on.
+pub fn with_tail(conn: &Connection, mut data: Vec<u8>, first: Option<i64>, pieces: i64) -> Result<Vec<u8>> {
+    let Some(first) = first else { return Ok(data) };
+    let mut st = conn.prepare_cached("SELECT data FROM blob_tails WHERE id >= ?1 AND id < ?1 + ?2 ORDER BY id")?;
+    let mut rows = st.query(params![first, pieces])?;
+    let mut got = 0;
+    while let Some(r) = rows.next()? {
+        data.extend_from_slice(r.get_ref(0)?.as_blob()?);
+        got += 1;
+    }
+    anyhow::ensure!(got == pieces, "an attachment body lacks {} of its {pieces} tail pieces", pieces - got);
+    Ok(data)
+}
+
+/// The stored length of body `sha256` (`data` and tail), unless removed.
+pub fn stored_len(conn: &Connection, sha256: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT length(b.data) + coalesce((SELECT sum(length(t.data)) FROM blob_tails t \
+             WHERE t.id >= b.tail_first AND t.id < b.tail_first + b.tail_pieces), 0) \
+             FROM blobs b WHERE b.sha256 = ?1 AND b.codec <> ?2",
+        )?
+        .query_row(params![sha256, REMOVED], |r| r.get(0))
+        .optional()?)
 }
 
 pub fn unpack_blob(codec: i64, data: Vec<u8>) -> Result<Vec<u8>> {
@@ -442,12 +548,7 @@ pub fn put_known_blob(
         Some(z) => (1, z),
         None => (0, data),
     };
-    conn.prepare_cached(
-        "INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec",
-    )?
-    .execute(params![sha256, data.len() as i64, body, codec])?;
-    Ok(())
+    write_blob(conn, sha256, data.len(), codec, body)
 }
 
 /// An outgoing mail as stored: (`raw_format`, `raw`). The attachments it
@@ -579,11 +680,7 @@ pub fn put_blob(conn: &Connection, data: &[u8]) -> Result<String> {
     if !known {
         // New, or removed by retention and now brought again.
         let (codec, packed) = pack_blob(data)?;
-        conn.prepare_cached(
-            "INSERT INTO blobs (sha256, size, data, codec) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT(sha256) DO UPDATE SET data = excluded.data, codec = excluded.codec",
-        )?
-        .execute(params![sha, data.len() as i64, packed, codec])?;
+        write_blob(conn, &sha, data.len(), codec, &packed)?;
     }
     Ok(sha)
 }
@@ -625,7 +722,7 @@ pub fn convert_pending(conn: &mut Connection) -> Result<usize> {
             let left = (BATCH - rows.len() - rows_out.len()) as i64;
             ids(
                 &tx,
-                "SELECT rowid FROM blobs WHERE rowid > ?1 AND codec = 0 ORDER BY rowid LIMIT ?2",
+                "SELECT rowid FROM blobs WHERE rowid > ?1 AND codec = 0 AND tail_first IS NULL ORDER BY rowid LIMIT ?2",
                 params![cursor, left],
             )?
         } else {

@@ -451,10 +451,13 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
     s.other_mails = (hit_msgs.len() + hit_out.len()) as i64;
     let mut hit_blobs = Vec::new();
     {
-        let mut st = tx.prepare("SELECT sha256, codec, data FROM blobs")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+        let mut st = tx.prepare("SELECT sha256, codec, data, tail_first, tail_pieces FROM blobs")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get(3)?, r.get(4)?))
+        })?;
         for row in rows {
-            let (sha, codec, data) = row?;
+            let (sha, codec, data, first, pieces) = row?;
+            let data = compact::with_tail(tx, data, first, pieces)?;
             if contains_any(&compact::unpack_blob(codec, data)?, &raw_terms) {
                 hit_blobs.push(sha);
             }

@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0021_fewer_ticket_indexes", include_str!("migrations/0021_fewer_ticket_indexes.sql")),
     ("0022_dictionary_current", include_str!("migrations/0022_dictionary_current.sql")),
     ("0023_outbox_rcpt_without_rowid", include_str!("migrations/0023_outbox_rcpt_without_rowid.sql")),
+    ("0024_blob_tails", include_str!("migrations/0024_blob_tails.sql")),
 ];
 
 /// The migrations of the compact store, retention and erasure (see [`Store::ensure_lifecycle_schema`]).
@@ -397,8 +398,26 @@ impl Store {
         )?;
         if !again {
             tracing::warn!("the store skipped the compact-store migrations (placeholders): applying them now");
+            // 0024 (run already) put blobs' tail columns before 0013's codec:
+            // they go and come back after it, in a fresh store's order. No
+            // body here has a tail: the binary that ran the placeholders
+            // never wrote one.
+            let tails: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('blobs') WHERE name = 'tail_first')",
+                [],
+                |r| r.get(0),
+            )?;
+            if tails {
+                tx.execute_batch("ALTER TABLE blobs DROP COLUMN tail_first; ALTER TABLE blobs DROP COLUMN tail_pieces;")?;
+            }
             for (name, sql) in LIFECYCLE_MIGRATIONS {
                 tx.execute_batch(sql).with_context(|| format!("migration {name} (applied late)"))?;
+            }
+            if tails {
+                tx.execute_batch(
+                    "ALTER TABLE blobs ADD COLUMN tail_first INTEGER; \
+                     ALTER TABLE blobs ADD COLUMN tail_pieces INTEGER NOT NULL DEFAULT 0;",
+                )?;
             }
             // 0015's index on outbox_rcpt(outbox_id) went with 0023, which this store ran already.
             tx.execute_batch("DROP INDEX IF EXISTS outbox_rcpt_outbox")?;
@@ -1244,11 +1263,12 @@ pub fn ticket_attachments(conn: &Connection, ticket: i64, limit: usize) -> Resul
 
 /// The bytes of a stored attachment, by its SHA-256.
 pub fn blob(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>> {
-    let got: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT codec, data FROM blobs WHERE sha256 = ?1 AND codec <> 2")?
-        .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+    let got: Option<(i64, Vec<u8>, Option<i64>, i64)> = conn
+        .prepare_cached("SELECT codec, data, tail_first, tail_pieces FROM blobs WHERE sha256 = ?1 AND codec <> 2")?
+        .query_row([sha256], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
-    got.map(|(codec, data)| compact::unpack_blob(codec, data)).transpose()
+    got.map(|(codec, data, first, pieces)| compact::unpack_blob(codec, compact::with_tail(conn, data, first, pieces)?))
+        .transpose()
 }
 
 /// The raw bytes of an outgoing mail, decompressed (`None`: no such row).

@@ -165,10 +165,7 @@ pub fn remove_attachments(conn: &Connection, rows: &[(i64, String)], now: &str, 
                 continue;
             }
         }
-        let len: Option<i64> = conn
-            .prepare_cached("SELECT length(data) FROM blobs WHERE sha256 = ?1 AND codec <> ?2")?
-            .query_row(params![sha, compact::REMOVED], |r| r.get(0))
-            .ok();
+        let len = compact::stored_len(conn, sha)?;
         if let Some(len) = len {
             if !dry {
                 compact::remove_blob(conn, sha)?;
