@@ -408,7 +408,9 @@ impl Store {
                 |r| r.get(0),
             )?;
             if tails {
-                tx.execute_batch("ALTER TABLE blobs DROP COLUMN tail_first; ALTER TABLE blobs DROP COLUMN tail_pieces;")?;
+                tx.execute_batch(
+                    "ALTER TABLE blobs DROP COLUMN tail_first; ALTER TABLE blobs DROP COLUMN tail_pieces;",
+                )?;
             }
             for (name, sql) in LIFECYCLE_MIGRATIONS {
                 tx.execute_batch(sql).with_context(|| format!("migration {name} (applied late)"))?;
