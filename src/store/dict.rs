@@ -232,7 +232,7 @@ pub fn pack(conn: &Connection, kind: Kind, bytes: &[u8]) -> Result<Vec<u8>> {
 fn pack_for(conn: &Connection, dict: Option<u32>, bytes: &[u8]) -> Result<Vec<u8>> {
     match dict {
         Some(id) => compress_with(&encoder(conn, id)?, bytes),
-        None => super::compact::pack(bytes),
+        None => super::compact::pack_before_dictionary(bytes),
     }
 }
 
