@@ -303,20 +303,40 @@ fn packed_trail(conn: &Connection, row: i64) -> Result<Option<Vec<u8>>> {
     packed.map(|p| unpack(conn, &p)).transpose()
 }
 
-/// The trail of stored mail `row` as JSON text: packed (`message_trails`)
-/// or, in a row from before migration 0020, `messages.trail`.
-pub fn trail_of(conn: &Connection, row: i64) -> Result<Option<String>> {
-    if let Some(mut bytes) = packed_trail(conn, row)? {
-        if let Some(end) = bytes.iter().position(|&b| b == NEW_TEXT_MARK) {
-            bytes.truncate(end);
-        }
-        return Ok(Some(String::from_utf8(bytes).context("a stored trail")?));
+/// An unpacked `message_trails.data` split into the trail's JSON and the new text after the mark.
+fn split_packed(mut bytes: Vec<u8>) -> Result<(String, Option<String>)> {
+    let text = bytes.iter().position(|&b| b == NEW_TEXT_MARK).map(|end| {
+        let text = String::from_utf8_lossy(&bytes[end + 1..]).into_owned();
+        bytes.truncate(end);
+        text
+    });
+    Ok((String::from_utf8(bytes).context("a stored trail")?, text))
+}
+
+/// The trail of stored mail `row` as JSON text and its new text, from one
+/// read: packed (`message_trails`), or in a row from before migration 0020
+/// `messages.trail`. `column`: the row's `messages.new_text`, which an old
+/// row holds (then it is the new text).
+pub fn trail_and_new_text(
+    conn: &Connection,
+    row: i64,
+    column: Option<String>,
+) -> Result<(Option<String>, Option<String>)> {
+    if let Some(bytes) = packed_trail(conn, row)? {
+        let (trail, text) = split_packed(bytes)?;
+        return Ok((Some(trail), column.or(text)));
     }
-    Ok(conn
+    let trail = conn
         .prepare_cached("SELECT trail FROM messages WHERE id = ?1")?
         .query_row([row], |r| r.get(0))
         .optional()?
-        .flatten())
+        .flatten();
+    Ok((trail, column))
+}
+
+/// The trail of stored mail `row` as JSON text (see [`trail_and_new_text`]).
+pub fn trail_of(conn: &Connection, row: i64) -> Result<Option<String>> {
+    Ok(trail_and_new_text(conn, row, None)?.0)
 }
 
 /// The new text of stored mail `row`: the column (rows stored before
@@ -325,10 +345,10 @@ pub fn new_text_of(conn: &Connection, row: i64, column: Option<String>) -> Resul
     if column.is_some() {
         return Ok(column);
     }
-    Ok(packed_trail(conn, row)?.and_then(|bytes| {
-        let start = bytes.iter().position(|&b| b == NEW_TEXT_MARK)? + 1;
-        Some(String::from_utf8_lossy(&bytes[start..]).into_owned())
-    }))
+    Ok(match packed_trail(conn, row)? {
+        Some(bytes) => split_packed(bytes)?.1,
+        None => None,
+    })
 }
 
 /// What one [`tick`] did.

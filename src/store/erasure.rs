@@ -76,6 +76,21 @@ impl Subject {
     }
 }
 
+/// The columns that name a row of `table`: `rowid`, or the primary key's
+/// columns of a WITHOUT ROWID table.
+fn row_key(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let without_rowid: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM pragma_table_list(?1) WHERE wr = 1)", [table], |r| r.get(0))?;
+    if !without_rowid {
+        return Ok(vec!["rowid".to_string()]);
+    }
+    let cols = conn
+        .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")?
+        .query_map([table], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(cols)
+}
+
 /// What stands in for an erased address, name or text.
 pub const ERASED: &str = "[erased]";
 /// What stands in for an erased address where an address must be.
@@ -340,8 +355,10 @@ fn erase(tx: &Connection, who: &Subject, by: &str, now: DateTime<Utc>) -> Result
                 conds.push(format!("{c} LIKE '%' || ?{} || '%'", i + 1));
             }
         }
-        // A row is named by its rowid, or by its key in a WITHOUT ROWID table.
-        let key: &[&str] = if table == "outbox_rcpt" { &["address", "created_at", "outbox_id"] } else { &["rowid"] };
+        // A row is named by its rowid, or by its primary key in a WITHOUT
+        // ROWID table (outbox_rcpt: its one scrubbed column is the last
+        // written, so the key read here still names the row).
+        let key = row_key(tx, table)?;
         // `k = ?from AND …`: the key's values as parameters from number `from`.
         let at_key = |from: usize| -> String {
             key.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + from)).collect::<Vec<_>>().join(" AND ")
@@ -516,6 +533,17 @@ pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scrub pass names rows by rowid, and those of a WITHOUT ROWID
+    /// table (which has none) by their key.
+    #[test]
+    fn rows_are_named_by_rowid_or_by_their_key() {
+        let s = crate::store::Store::open_in_memory().unwrap();
+        assert_eq!(row_key(s.conn(), "outbox_rcpt").unwrap(), ["address", "created_at", "outbox_id"]);
+        for table in ["participants", "messages", "inflight_suspects", "state"] {
+            assert_eq!(row_key(s.conn(), table).unwrap(), ["rowid"], "{table}");
+        }
+    }
 
     #[test]
     fn subjects_parse_and_match() {

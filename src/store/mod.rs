@@ -1371,8 +1371,9 @@ pub fn get_message(conn: &Connection, id: i64) -> Result<Option<MessageDetail>> 
     })
     .optional()?
     .map(|mut d| -> Result<MessageDetail> {
-        d.trail = dict::trail_of(conn, id)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
-        d.new_text = dict::new_text_of(conn, id, d.new_text.take())?;
+        let (trail, new_text) = dict::trail_and_new_text(conn, id, d.new_text.take())?;
+        d.trail = trail.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        d.new_text = new_text;
         d.raw = compact::raw_bytes(conn, id)?.unwrap_or_default();
         d.size = d.raw.len();
         Ok(d)
