@@ -179,6 +179,9 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
     let mut usr2 = tokio::signal::unix::signal(SignalKind::user_defined2())?;
     // Built while the store opens and the mailbox connects.
     crate::pipeline::build_classifier_ahead(&cfg);
+    let imap = ImapSource::from_config(&cfg).transpose()?;
+    // The daemon's connection is opened meanwhile too (`--once` connects in its pass).
+    let ahead = imap.as_ref().filter(|_| !once).map(crate::imap_source::connect_ahead);
     let mut store = open_store(&cfg.store_path)?;
     store.set_cache_mib(cfg.store_cache_mib)?;
     store.checkpoint_in_background(&cfg.store_path)?;
@@ -194,7 +197,6 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
     let pipeline = SharedPipeline::new(Pipeline::new(cfg.clone(), store.conn())?);
     let store = Arc::new(Mutex::new(store));
     let transport = Arc::new(Transport::from_config(&cfg)?);
-    let imap = ImapSource::from_config(&cfg).transpose()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     // Poked after every committed batch: the outbox worker sends at once.
     let queued = Arc::new(Notify::new());
@@ -251,6 +253,7 @@ async fn run_async(cfg: Config, config_path: PathBuf, once: bool) -> Result<()> 
     let mailbox = match imap {
         Some(src) => tokio::spawn(crate::imap_source::run(
             src,
+            ahead,
             pipeline.clone(),
             store.clone(),
             queued.clone(),

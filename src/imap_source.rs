@@ -35,6 +35,13 @@ use crate::watchdog::Heartbeat;
 /// Mails per fetch and per transaction, at most (and beyond the first
 /// mail at most `imap::FETCH_BYTES` of them).
 pub const BATCH: usize = 200;
+/// A connection's first fetch asks for this many mails at most, and each
+/// next one for [`BATCH_GROWTH`] times as many, up to [`BATCH`]: the first
+/// mails are being stored while the next, larger batch is fetched, instead
+/// of the store waiting for a whole batch to arrive (a fetch of 200 mails
+/// of 8 KB took 50 ms on loopback TLS, storing 16 takes about 12 ms).
+pub const FIRST_BATCH: usize = 16;
+pub const BATCH_GROWTH: usize = 4;
 /// Longest IDLE before it is re-issued (RFC 2177: below 29 minutes).
 pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
 /// In a backlog, the outbox is woken at most this long after the first batch.
@@ -182,10 +189,24 @@ impl Health {
     }
 }
 
+/// A connection being opened while the daemon starts (see [`connect_ahead`]).
+pub type Ahead = tokio::task::JoinHandle<Result<ImapMailbox>>;
+
+/// Starts connecting (TCP, TLS, login, SELECT: several round trips to the
+/// server) at once, so that it runs while the store opens and the
+/// classifier is built; [`run`] takes the connection over. A failure is the
+/// first session's failure (logged, backoff, reconnect).
+pub fn connect_ahead(src: &ImapSource) -> Ahead {
+    let settings = src.settings.clone();
+    tokio::spawn(async move { ImapMailbox::connect(&settings).await })
+}
+
 /// The daemon's mailbox loop for IMAP; returns when `stop` turns true.
 /// `queued` is poked after every committed batch (the outbox worker wakes).
+/// `ahead`: the first connection, when it was started ahead.
 pub async fn run(
     src: ImapSource,
+    mut ahead: Option<Ahead>,
     pipeline: Arc<SharedPipeline>,
     store: Arc<Mutex<Store>>,
     queued: Arc<Notify>,
@@ -195,10 +216,14 @@ pub async fn run(
     let mut health = Health { failing: false, backoff: BACKOFF_MIN };
     loop {
         if *stop.borrow() {
+            if let Some(a) = ahead.take() {
+                a.abort();
+            }
             return Ok(());
         }
         beat.working();
-        match session(&src, &pipeline, &store, &queued, &mut stop, &mut health, &beat, false).await {
+        let link = Link { ahead: ahead.take(), once: false };
+        match session(&src, link, &pipeline, &store, &queued, &mut stop, &mut health, &beat).await {
             Ok(_) => return Ok(()),
             Err(e) => {
                 crate::status::HEALTH.mailbox_failed(&format!("{e:#}"), Utc::now());
@@ -229,7 +254,16 @@ pub async fn drain_once(src: &ImapSource, pipeline: &Arc<SharedPipeline>, store:
     let (_tx, mut stop) = watch::channel(false);
     let mut health = Health { failing: false, backoff: BACKOFF_MIN };
     let beat = Arc::new(Heartbeat::new("mailbox"));
-    session(src, pipeline, store, &Arc::new(Notify::new()), &mut stop, &mut health, &beat, true).await
+    let link = Link { ahead: None, once: true };
+    session(src, link, pipeline, store, &Arc::new(Notify::new()), &mut stop, &mut health, &beat).await
+}
+
+/// How a session gets its connection and when it ends.
+struct Link {
+    /// A connection started ahead, else the session connects itself.
+    ahead: Option<Ahead>,
+    /// Return as soon as the folder is drained (`run --once`).
+    once: bool,
 }
 
 /// One connection: connect, repair, then fetch/process/ack/wait until stop
@@ -238,17 +272,27 @@ pub async fn drain_once(src: &ImapSource, pipeline: &Arc<SharedPipeline>, store:
 #[allow(clippy::too_many_arguments)]
 async fn session(
     src: &ImapSource,
+    link: Link,
     pipeline: &Arc<SharedPipeline>,
     store: &Arc<Mutex<Store>>,
     queued: &Arc<Notify>,
     stop: &mut watch::Receiver<bool>,
     health: &mut Health,
     beat: &Arc<Heartbeat>,
-    once: bool,
 ) -> Result<usize> {
-    let mut mb = tokio::select! {
-        r = ImapMailbox::connect(&src.settings) => r?,
-        _ = stop.changed() => return Ok(0),
+    let once = link.once;
+    let mut mb = match link.ahead {
+        Some(mut ahead) => tokio::select! {
+            r = &mut ahead => r.context("IMAP connect task")??,
+            _ = stop.changed() => {
+                ahead.abort();
+                return Ok(0);
+            }
+        },
+        None => tokio::select! {
+            r = ImapMailbox::connect(&src.settings) => r?,
+            _ = stop.changed() => return Ok(0),
+        },
     };
     // A large mail on a slow link is work in progress, not a hang.
     let alive = beat.clone();
@@ -330,6 +374,8 @@ async fn serve(
     // During a backlog storing comes first: the outbox is woken when the
     // backlog is drained, or every BACKLOG_NOTIFY at the latest.
     let mut notified = std::time::Instant::now();
+    // Mails the next fetch asks for (see FIRST_BATCH).
+    let mut batch = FIRST_BATCH;
     loop {
         if *stop.borrow() {
             if !in_flight.is_empty() {
@@ -342,13 +388,14 @@ async fn serve(
         let fetched = match prefetched.take() {
             Some(f) => f,
             None => tokio::select! {
-                r = mb.fetch_after(pos.last_uid, BATCH) => r?,
+                r = mb.fetch_after(pos.last_uid, batch) => r?,
                 _ = stop.changed() => return Ok(total),
             },
         };
         // A backlog: the fetch left mail on the server (BATCH mails or
         // imap::FETCH_BYTES of them at most).
         let backlog = mb.more_waiting();
+        batch = if backlog { (batch * BATCH_GROWTH).min(BATCH) } else { FIRST_BATCH };
         // Healthy means a whole cycle worked: an empty fetch, or a batch
         // committed and acknowledged (a store that keeps failing its commit
         // must not reset the backoff on every successful fetch).
@@ -383,7 +430,7 @@ async fn serve(
                 if !to_ack.is_empty() {
                     mb.acknowledge(&to_ack).await?;
                 }
-                if backlog { mb.fetch_after(last_uid, BATCH).await.map(Some) } else { anyhow::Ok(None) }
+                if backlog { mb.fetch_after(last_uid, batch).await.map(Some) } else { anyhow::Ok(None) }
             };
             let (outcomes, io) = tokio::join!(process, io);
             let outcomes = outcomes.context("processing an IMAP batch (left unacknowledged on the server)")?;
