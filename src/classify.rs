@@ -985,6 +985,11 @@ mod tests {
         longer.push(0);
         assert!(SavedModel::decode(longer.leak()).is_none(), "trailing bytes");
         assert!(SavedModel::decode(b"").is_none());
+        // Rows out of order could not be found by binary search.
+        let rows_at = 8 + 8 + 4 + 4 * N + 4;
+        let mut swapped = EMBEDDED_MODEL.to_vec();
+        swapped[rows_at..rows_at + 2 * model::ROW_BYTES].rotate_left(model::ROW_BYTES);
+        assert!(SavedModel::decode(swapped.leak()).is_none(), "rows out of order");
         // Another configuration (here one comment more) trains its own model.
         let other = Classifier::from_toml_str(&format!("# local copy\n{EMBEDDED_CONFIG}"), "x.toml").unwrap();
         assert!(other.has_model());

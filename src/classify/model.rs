@@ -67,12 +67,16 @@ impl SavedModel {
         }
         let n_rows = r.u32()? as usize;
         let rows = r.take(n_rows.checked_mul(ROW_BYTES)?)?;
-        let mut slot = vec![0u32; 1usize << hash_bits];
-        for (i, row) in rows.chunks_exact(ROW_BYTES).enumerate() {
-            let f = u32::from_le_bytes(row[..4].try_into().ok()?) as usize;
-            *slot.get_mut(f)? = i as u32 + 1;
+        // Ascending by feature, each below 2^hash_bits: looked up by binary search.
+        let mut last: Option<u32> = None;
+        for row in rows.chunks_exact(ROW_BYTES) {
+            let f = u32::from_le_bytes(row[..4].try_into().ok()?);
+            if f >> hash_bits != 0 || last.is_some_and(|l| l >= f) {
+                return None;
+            }
+            last = Some(f);
         }
-        let model = Model { bias, weights: Weights::Saved { slot, rows } };
+        let model = Model { bias, weights: Weights::Saved { rows } };
         let mut lists = [Vec::new(), Vec::new()];
         for list in lists.iter_mut() {
             let n = r.u32()? as usize;
@@ -89,6 +93,21 @@ impl SavedModel {
 
 /// A saved weight row: the feature (u32) and one f32 per category.
 pub(super) const ROW_BYTES: usize = 4 + 4 * N;
+
+/// The saved row of feature `f` (rows ascending by feature), if it has one.
+fn saved_row(rows: &[u8], f: u32) -> Option<&[u8]> {
+    let (mut lo, mut hi) = (0usize, rows.len() / ROW_BYTES);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let row = &rows[mid * ROW_BYTES..(mid + 1) * ROW_BYTES];
+        match u32::from_le_bytes([row[0], row[1], row[2], row[3]]).cmp(&f) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return Some(row),
+        }
+    }
+    None
+}
 
 pub(super) struct Reader<'a>(&'a [u8]);
 
@@ -123,9 +142,10 @@ pub(super) enum Weights {
     /// `w[feature * N + category]`: a model trained in this process.
     Dense(Vec<f32>),
     /// The non-zero rows of a saved model, read in place from its bytes
-    /// (see [`SavedModel`]); `slot[feature]` is 1 + the row's position, 0
-    /// for a row of zeros.
-    Saved { slot: Vec<u32>, rows: &'static [u8] },
+    /// (see [`SavedModel`]), ascending by feature: a feature's row is found
+    /// by binary search (an index by feature, 2^hash_bits slots, took 1 MB
+    /// of memory; a mail looks up a few hundred features).
+    Saved { rows: &'static [u8] },
 }
 
 impl Model {
@@ -135,10 +155,9 @@ impl Model {
         let mut out = [0.0; N];
         match &self.weights {
             Weights::Dense(w) => out.copy_from_slice(&w[f * N..f * N + N]),
-            Weights::Saved { slot, rows } => {
-                if let Some(k) = slot[f].checked_sub(1) {
-                    let row = &rows[k as usize * ROW_BYTES + 4..(k as usize + 1) * ROW_BYTES];
-                    for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
+            Weights::Saved { rows } => {
+                if let Some(row) = saved_row(rows, f as u32) {
+                    for (o, b) in out.iter_mut().zip(row[4..].chunks_exact(4)) {
                         *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                     }
                 }
@@ -149,11 +168,13 @@ impl Model {
 
     /// The features whose weights are not all zero, ascending.
     pub(super) fn nonzero_rows(&self) -> Vec<(u32, [f32; N])> {
-        let n = match &self.weights {
-            Weights::Dense(w) => w.len() / N,
-            Weights::Saved { slot, .. } => slot.len(),
+        let features: Vec<u32> = match &self.weights {
+            Weights::Dense(w) => (0..(w.len() / N) as u32).collect(),
+            Weights::Saved { rows } => {
+                rows.chunks_exact(ROW_BYTES).map(|r| u32::from_le_bytes([r[0], r[1], r[2], r[3]])).collect()
+            }
         };
-        (0..n as u32).map(|f| (f, self.row(f))).filter(|(_, r)| r.iter().any(|x| *x != 0.0)).collect()
+        features.into_iter().map(|f| (f, self.row(f))).filter(|(_, r)| r.iter().any(|x| *x != 0.0)).collect()
     }
 
     pub(super) fn scores(&self, feats: &[(u32, f32, Origin)]) -> [f64; N] {
