@@ -561,7 +561,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 Store::open_in_memory()?
             };
             let all = source::collect_paths(&paths).map_err(|e| UsageError(format!("{e:#}")))?;
-            let mails = all.iter().map(|(p, maildir)| source::read_item(p, *maildir).map(|i| (i.source, i.raw)));
+            let mails = all.iter().map(|(p, maildir)| source::read_item(&p, maildir).map(|i| (i.source, i.raw)));
             pipeline::dry_run::dry_run(cfg, &mut store, mails, Utc::now(), |plan| {
                 println!("{}", json_line(&plan));
                 Ok(())
@@ -1381,20 +1381,20 @@ pub fn ingest_with(
     let all = source::collect_paths(paths).map_err(|e| UsageError(format!("{e:#}")))?;
     let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
     let mut total = 0usize;
-    let mut rest: &[(PathBuf, bool)] = &all;
-    while !rest.is_empty() {
+    let mut next = 0usize;
+    while next < all.len() {
         // A batch ends at `batch` mails or INGEST_BATCH_BYTES of them:
         // memory stays flat when the mails are large.
-        let mut items = Vec::with_capacity(batch.min(rest.len()));
+        let mut items = Vec::with_capacity(batch.min(all.len() - next));
         let mut bytes = 0usize;
-        while let Some(((p, maildir), tail)) = rest.split_first() {
+        while let Some((p, maildir)) = all.get(next) {
             if items.len() >= batch || (bytes >= INGEST_BATCH_BYTES && !items.is_empty()) {
                 break;
             }
-            let item = source::read_item(p, *maildir)?;
+            let item = source::read_item(&p, maildir)?;
             bytes += item.raw.len();
             items.push(item);
-            rest = tail;
+            next += 1;
         }
         // The raw bytes move into the batch (only the source and the Maildir
         // file of an item are needed after it).
