@@ -52,6 +52,26 @@ t0=$(date +%s)
 cargo build --release --locked
 echo "package.sh: release build in $(($(date +%s) - t0)) s"
 
+# build.rs lays out the code that ingest executes together (lower resident
+# memory); a symbol order made before many functions were renamed does little.
+echo "== symbol order (tools/symbol-order.txt)"
+python3 - "$target/release/supportd" tools/symbol-order.txt <<'PY' || die "tools/symbol-order.txt is stale: python3 tools/make_symbol_order.py, then build again"
+import subprocess, sys
+binary, order = sys.argv[1:]
+want = [l.strip() for l in open(order) if l.strip()]
+syms = {}
+for line in subprocess.run(["nm", "-S", binary], capture_output=True, text=True, check=True).stdout.splitlines():
+    p = line.split()
+    if len(p) == 4 and p[2] in "tT":
+        syms.setdefault(p[3], (int(p[0], 16), int(p[1], 16)))
+found = [syms[w] for w in want if w in syms]
+size = sum(s for _, s in found)
+span = max(a + s for a, s in found) - min(a for a, _ in found) if found else 0
+print(f"package.sh: symbol order: {len(found)} of {len(want)} listed functions in the binary, "
+      f"{size / 1e6:.2f} MB of code laid out in {span / 1e6:.2f} MB")
+sys.exit(0 if len(found) >= 0.9 * len(want) and span <= 1.5 * size else 1)
+PY
+
 echo "== manual page and shell completions into $target/release/assets/"
 mkdir -p "$target/release/assets"
 "$target/release/supportd" man | gzip -9n >"$target/release/assets/supportd.1.gz"
