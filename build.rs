@@ -8,7 +8,27 @@
 //! 1.90 is rust-lld (`--symbol-ordering-file` is lld's); with another linker
 //! set, SUPPORTD_NO_SYMBOL_ORDER=1 leaves the layout to it.
 
+// fnv, fingerprint, MODEL_FORMAT: the classifier's own code.
+include!("src/classify/fingerprint.rs");
+
 fn main() {
+    embedded_model_fingerprint();
+    symbol_order();
+}
+
+/// The fingerprint of the embedded classifier configuration and training
+/// data (src/classify.rs: EMBEDDED_FINGERPRINT).
+fn embedded_model_fingerprint() {
+    let read = |path: &str| {
+        println!("cargo:rerun-if-changed={path}");
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    println!("cargo:rerun-if-changed=src/classify/fingerprint.rs");
+    let (config, training) = (read("config/classifier.toml"), read("fixtures/classifier_training.tsv"));
+    println!("cargo:rustc-env=SUPPORTD_EMBEDDED_FINGERPRINT={}", fingerprint(&config, &training));
+}
+
+fn symbol_order() {
     println!("cargo:rerun-if-changed=tools/symbol-order.txt");
     println!("cargo:rerun-if-env-changed=SUPPORTD_NO_SYMBOL_ORDER");
     let target = std::env::var("TARGET").unwrap_or_default();

@@ -45,10 +45,20 @@ pub const EMBEDDED_TRAINING: &str = include_str!("../fixtures/classifier_trainin
 /// configuration being loaded: training took 0.2 s and ~15 MB at start.
 pub const EMBEDDED_MODEL: &[u8] = include_bytes!("../fixtures/classifier_model.bin");
 
-/// Bump when feature extraction, cleaning, the speller or training change in
-/// a way that changes the trained model (the fingerprint of a saved model
-/// includes it).
-const MODEL_FORMAT: u32 = 2;
+/// [`fingerprint`] of [`EMBEDDED_CONFIG`] and [`EMBEDDED_TRAINING`],
+/// computed by build.rs (the same code: src/classify/fingerprint.rs).
+const EMBEDDED_FINGERPRINT: u64 = parse_u64(env!("SUPPORTD_EMBEDDED_FINGERPRINT"));
+
+/// A decimal number at compile time.
+const fn parse_u64(s: &str) -> u64 {
+    let (b, mut i, mut n) = (s.as_bytes(), 0, 0u64);
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "not a decimal number");
+        n = n * 10 + (b[i] - b'0') as u64;
+        i += 1;
+    }
+    n
+}
 
 /// The result of classifying one mail.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -378,7 +388,7 @@ impl Classifier {
     pub fn export_model(&self) -> Option<Vec<u8>> {
         let m = self.inner.model.as_ref()?;
         let saved = SavedModel {
-            fingerprint: fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING),
+            fingerprint: EMBEDDED_FINGERPRINT,
             hash_bits: self.inner.model_cfg.hash_bits,
             model: m.clone(),
             vocab: self.inner.speller.words.clone(),
@@ -555,8 +565,9 @@ impl Classifier {
             model: None,
         };
         let saved = if cfg.model.enabled && cfg.model.training == "embedded" && !force_training {
-            SavedModel::decode(EMBEDDED_MODEL)
-                .filter(|m| m.fingerprint == fingerprint(text, EMBEDDED_TRAINING) && m.hash_bits == cfg.model.hash_bits)
+            let wanted =
+                if text == EMBEDDED_CONFIG { EMBEDDED_FINGERPRINT } else { fingerprint(text, EMBEDDED_TRAINING) };
+            SavedModel::decode(EMBEDDED_MODEL).filter(|m| m.fingerprint == wanted && m.hash_bits == cfg.model.hash_bits)
         } else {
             None
         };
@@ -975,6 +986,7 @@ mod tests {
     fn the_saved_model_matches_the_embedded_configuration() {
         let m = SavedModel::decode(EMBEDDED_MODEL).expect("fixtures/classifier_model.bin decodes");
         assert_eq!(m.fingerprint, fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING));
+        assert_eq!(EMBEDDED_FINGERPRINT, fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING), "build.rs's = the start's");
         assert_eq!(m.encode(), EMBEDDED_MODEL, "decode and encode are inverse");
     }
 
@@ -1084,12 +1096,16 @@ mod tests {
 
 pub mod eval;
 mod features;
+/// FNV-1a and the fingerprint of a configuration and its training data
+/// (also compiled into build.rs).
+mod fingerprint;
 mod model;
 mod speller;
 mod text;
 mod words;
 
 use features::*;
+use fingerprint::*;
 use model::*;
 use speller::*;
 use text::*;

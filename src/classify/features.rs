@@ -14,25 +14,6 @@ pub(super) enum Origin {
     Rule(usize),
 }
 
-/// FNV-1a over a tag byte and some byte slices.
-pub(super) fn fnv(tag: u8, parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: u8| {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
-    eat(tag);
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            eat(b' ');
-        }
-        for &b in *p {
-            eat(b);
-        }
-    }
-    h
-}
-
 /// Hashed sparse features of a mail: word unigrams (`w`), subject words
 /// (`s`, valued `model.subject_weight`), word bigrams (`b`), character
 /// n-grams of each word with boundary marks (`c`), with `model.stems` the

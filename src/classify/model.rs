@@ -3,12 +3,6 @@
 
 use super::*;
 
-/// The fingerprint of a configuration and its training data, as saved with
-/// a trained model.
-pub(super) fn fingerprint(config: &str, training: &str) -> u64 {
-    fnv(b'm', &[&MODEL_FORMAT.to_le_bytes(), config.as_bytes(), training.as_bytes()])
-}
-
 /// A trained model with the speller vocabulary, as saved in
 /// [`EMBEDDED_MODEL`]: magic, fingerprint, hash bits, biases, the non-zero
 /// weight rows, the vocabulary; little-endian.
