@@ -16,7 +16,9 @@ not sampled: every executed function is seen) on the repository's fixture
 mails (bounces, agent commands, replies, spam, threads, all languages) and
 300 of the peer benchmark's mails (tools/gen_bench_mails.py: HTML
 alternatives, attachments, legacy charsets), into a new store with the
-shipped default config. Takes about two minutes. A function not listed
+shipped default config. Takes about a minute. The counts vary a little
+run to run (two threads), so functions of near-equal cost may swap places;
+the set of functions does not change. A function not listed
 (new or renamed since) is laid out after the listed ones: the file only
 needs making again when the resident size (README, "Years of mail") grows.
 """
@@ -35,30 +37,26 @@ OUT = os.path.join(ROOT, "tools", "symbol-order.txt")
 def executed_functions(profile: str, binary: str) -> list[str]:
     """Functions of `binary` in a callgrind profile, by self cost descending."""
     cost: dict[str, int] = {}
-    objects: dict[str, str] = {}
-    names: dict[str, str] = {}
+    # callgrind names objects (ob=, cob=) and functions (fn=, cfn=) by a
+    # number, with the name at the number's first use.
+    known: dict[str, dict[str, str]] = {"ob": {}, "fn": {}}
     current = None
     in_binary = False
     skip_next = False
     real_binary = os.path.realpath(binary)
     with open(profile, errors="replace") as f:
         for line in f:
-            line = line.rstrip("\n")
-            m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line)
+            m = re.match(r"^(c?)(ob|fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
             if m:
-                kind, i, name = m.groups()
+                called, kind, i, name = m.groups()
                 if name:
-                    objects[i] = name
+                    known[kind][i] = name
+                if called:
+                    continue
                 if kind == "ob":
-                    in_binary = os.path.realpath(objects.get(i, "")) == real_binary
-                continue
-            m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line)
-            if m:
-                kind, i, name = m.groups()
-                if name:
-                    names[i] = name
-                if kind == "fn":
-                    current = names[i] if in_binary else None
+                    in_binary = os.path.realpath(known["ob"].get(i, "")) == real_binary
+                else:
+                    current = known["fn"][i] if in_binary else None
                     if current is not None:
                         cost.setdefault(current, 0)
                 continue
@@ -66,9 +64,9 @@ def executed_functions(profile: str, binary: str) -> list[str]:
                 # the next cost line is the call's inclusive cost, not the caller's own
                 skip_next = True
                 continue
-            if current is None or not (line[:1].isdigit() or line[:1] in "+-*"):
+            if not (line[:1].isdigit() or line[:1] in "+-*"):
                 continue
-            if skip_next:
+            if skip_next or current is None:
                 skip_next = False
                 continue
             parts = line.split()
