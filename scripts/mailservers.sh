@@ -11,7 +11,7 @@
 #                                           Postfix to retry its deferred mail at once)
 #
 # `start` writes DIR/env, shell KEY=VALUE lines: HOST, IMAP_PORT, IMAPS_PORT,
-# SMTP_PORT, SUBMISSION_PORT, CA_FILE, PASSWORD (all users), SUPPORT_USER,
+# SMTP_PORT, SUBMISSION_PORT, SUBMISSIONS_PORT, CA_FILE, PASSWORD (all users), SUPPORT_USER,
 # CUSTOMER_USER (+ _PASSWORD), USERS (comma list), TEMPFAIL_RECIPIENT (always
 # 451 at RCPT), DOVECOT_PID_FILE, POSTFIX_PID_FILE, DOVECOT_LOG, POSTFIX_LOG,
 # MAIL_ROOT (maildirs: MAIL_ROOT/<domain>/<local>). Nothing is
@@ -19,9 +19,10 @@
 # socket paths) and traversable by the mail/postfix users: use /tmp/xyz.
 # Ports: BASE (argument, exact), else the first free block at or above
 # $MAILSERVERS_BASE_PORT (so parallel instances still work), else a random
-# free block in 24000..43999. Four consecutive ports: BASE+0 IMAP (plain +
+# free block in 24000..48999. Five consecutive ports: BASE+0 IMAP (plain +
 # STARTTLS), BASE+1 IMAPS, BASE+2 SMTP (MX-like, no auth, delivers locally),
-# BASE+3 submission (STARTTLS required, AUTH via Dovecot SASL).
+# BASE+3 submission (STARTTLS required, AUTH via Dovecot SASL), BASE+4
+# submissions (implicit TLS, RFC 8314, AUTH as on submission).
 # MAILSERVERS_OAUTH2_URL=http://127.0.0.1:PORT/...: Dovecot (IMAP and the
 # submission AUTH) also offers XOAUTH2 and OAUTHBEARER, validating each token
 # with GET URL + "Authorization: Bearer <token>"; the answer must be JSON
@@ -121,9 +122,9 @@ port_listening() { # PORT -> 0 if some socket listens on it (IPv4 or IPv6)
         /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-block_free() { # BASE -> 0 if BASE..BASE+3 are free
+block_free() { # BASE -> 0 if BASE..BASE+4 are free
     local i
-    for i in 0 1 2 3; do
+    for i in 0 1 2 3 4; do
         if port_listening $(($1 + i)); then return 1; fi
     done
     return 0
@@ -263,7 +264,7 @@ cmd_start_one() { # dovecot|postfix DIR
         postfix)
             /usr/sbin/postfix -c "$dir/pf/etc" start </dev/null >>"$dir/log/postfix.start.log" 2>&1 ||
                 die "postfix failed to start (logs in $dir/log)"
-            for p in "$(env_get "$dir" SMTP_PORT)" "$(env_get "$dir" SUBMISSION_PORT)"; do
+            for p in "$(env_get "$dir" SMTP_PORT)" "$(env_get "$dir" SUBMISSION_PORT)" "$(env_get "$dir" SUBMISSIONS_PORT)"; do
                 wait_listening "$p" 100 || die "nothing listens on port $p after 10 s"
             done
             ;;
@@ -378,7 +379,7 @@ protocol lmtp {
 EOF
 }
 
-write_postfix() { # DIR SMTP SUBMISSION
+write_postfix() { # DIR SMTP SUBMISSION SUBMISSIONS
     local d=$1 pf=$1/pf u
     mkdir -p "$pf/etc" "$pf/spool" "$pf/data"
     chown postfix "$pf/data"
@@ -442,6 +443,12 @@ EOF
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+127.0.0.1:$4 inet n - n - - smtpd
+  -o syslog_name=postfix/submissions
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -471,7 +478,7 @@ EOF
     touch -d '-1 min' "$pf/etc/main.cf" "$pf/etc/master.cf" "$pf/etc/vmailbox" "$pf/etc/recipient_access"
 }
 
-write_env() { # DIR IMAP IMAPS SMTP SUBMISSION
+write_env() { # DIR IMAP IMAPS SMTP SUBMISSION SUBMISSIONS
     local d=$1
     cat >"$d/env.tmp" <<EOF
 MAILSERVERS_DIR=$d
@@ -480,6 +487,7 @@ IMAP_PORT=$2
 IMAPS_PORT=$3
 SMTP_PORT=$4
 SUBMISSION_PORT=$5
+SUBMISSIONS_PORT=$6
 CA_FILE=$d/tls/ca.crt
 PASSWORD=$PASSWORD
 SUPPORT_USER=mein-team-support@roewaplan.de
@@ -525,26 +533,26 @@ cmd_start() {
     local tries=0
     if [[ -n "$base" ]]; then
         [[ "$base" =~ ^[0-9]+$ && $base -ge 1024 && $base -le 65532 ]] || die "bad base port $base"
-        block_free "$base" || die "ports $base..$((base + 3)) not free"
+        block_free "$base" || die "ports $base..$((base + 4)) not free"
     elif [[ -n "$from" ]]; then
         [[ "$from" =~ ^[0-9]+$ && $from -ge 1024 && $from -le 65332 ]] || die "bad MAILSERVERS_BASE_PORT $from"
         base=$from
         until block_free "$base"; do
-            base=$((base + 4))
+            base=$((base + 5))
             [[ $base -lt $((from + 200)) ]] || die "no free port block in $from..$((from + 199))"
         done
     else
         while :; do
-            base=$((24000 + (RANDOM % 5000) * 4))
+            base=$((24000 + (RANDOM % 5000) * 5))
             if block_free "$base"; then break; fi
             tries=$((tries + 1))
             [[ $tries -lt 50 ]] || die "no free port block found"
         done
     fi
     trace "ports chosen (lock held)"
-    local imap=$base imaps=$((base + 1)) smtp=$((base + 2)) sub=$((base + 3))
+    local imap=$base imaps=$((base + 1)) smtp=$((base + 2)) sub=$((base + 3)) subs=$((base + 4))
     write_dovecot "$dir" "$imap" "$imaps"
-    write_postfix "$dir" "$smtp" "$sub"
+    write_postfix "$dir" "$smtp" "$sub" "$subs"
 
     # fd 9 (the lock) must not leak into the daemons
     "$DOVECOT_BIN" -c "$dir/dovecot.conf" </dev/null >>"$dir/log/dovecot.start.log" 2>&1 9>&- ||
@@ -553,7 +561,7 @@ cmd_start() {
         { cat "$dir/log/postfix.start.log" "$dir/log/postfix.log" >&2 2>/dev/null; cmd_stop "$dir"; die "postfix failed to start"; }
     trace "daemons started"
     local p
-    for p in "$imap" "$imaps" "$smtp" "$sub"; do
+    for p in "$imap" "$imaps" "$smtp" "$sub" "$subs"; do
         wait_listening "$p" 100 || { cmd_stop "$dir"; die "nothing listens on port $p after 10 s (logs in $dir/log)"; }
     done
     local n=0
@@ -565,8 +573,8 @@ cmd_start() {
     trace "listening"
     flock -u 9
     exec 9>&-
-    write_env "$dir" "$imap" "$imaps" "$smtp" "$sub"
-    echo "mailservers.sh: started in $dir (imap $imap, imaps $imaps, smtp $smtp, submission $sub)"
+    write_env "$dir" "$imap" "$imaps" "$smtp" "$sub" "$subs"
+    echo "mailservers.sh: started in $dir (imap $imap, imaps $imaps, smtp $smtp, submission $sub, submissions $subs)"
 }
 
 # (sourcing the file only defines the functions)

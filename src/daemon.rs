@@ -746,6 +746,10 @@ async fn outbox_loop(
             // What is still queued goes out on the next start.
             return Ok(());
         }
+        if wait >= crate::smtp::KEEP_IDLE {
+            // nothing due soon: QUIT rather than let the relay time us out
+            transport.close_idle().await;
+        }
         beat.waiting(wait);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

@@ -59,14 +59,17 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::minutes(1i64 << attempts.clamp(1, 7).saturating_sub(1)).min(Duration::hours(1))
 }
 
-/// Send every row due at `now()`, in batches, until none is due.
+/// Send every row due at `now()`, in batches, until none is due; then
+/// close the connections to the relay (a one-off pass: `ingest`, `--once`).
 pub async fn deliver_due(
     store: &Arc<Mutex<Store>>,
     transport: &Transport,
     from: &str,
     now: impl Fn() -> DateTime<Utc>,
 ) -> Result<Pass> {
-    deliver_due_until(store, transport, from, now, || false).await
+    let pass = deliver_due_until(store, transport, from, now, || false).await;
+    transport.close_idle().await;
+    pass
 }
 
 /// [`deliver_due`], but `stop()` is asked before each row: the daemon's

@@ -146,6 +146,13 @@ impl Transport {
         }
     }
 
+    /// Closes the connections kept open for the next send (SMTP: QUIT).
+    pub async fn close_idle(&self) {
+        if let Dest::Smtp(t) = &self.dest {
+            t.close_idle().await;
+        }
+    }
+
     /// Send one rendered mail to `to` (envelope recipients).
     pub async fn send(&self, id: i64, kind: &str, from: &str, to: &[String], raw: &[u8]) -> Result<(), SendError> {
         match &self.dest {

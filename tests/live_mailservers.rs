@@ -395,3 +395,116 @@ async fn a_backlog_of_large_mails_is_fetched_within_the_byte_budget() {
     }
     mb.logout().await.unwrap();
 }
+
+/// Postfix's "disconnect from" lines of this instance's log: one per SMTP
+/// connection, with its command counts (`mail=3 ... quit=1`).
+fn postfix_disconnects(ms: &MailServers) -> Vec<String> {
+    let log = std::fs::read_to_string(ms.dir.join("log/postfix.log")).unwrap_or_default();
+    log.lines().filter(|l| l.contains("disconnect from") && l.contains("mail=")).map(str::to_string).collect()
+}
+
+/// Proves: one connection carries consecutive sends (Postfix counts three
+/// MAIL commands on it); `close_idle` ends it with QUIT; a connection the
+/// relay dropped meanwhile (Postfix restarted) is noticed (NOOP) and
+/// replaced, the send succeeds; over STARTTLS + AUTH and implicit TLS +
+/// AUTH as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_connections_are_kept_between_sends_and_closed_with_quit() {
+    let ms = MailServers::start();
+    let mx = SmtpTransport::new(&ms.smtp_mx()).unwrap();
+    for i in 0..3 {
+        let raw = message(SUPPORT, CUSTOMER, &format!("kept {i}"), "x");
+        mx.send_raw(SUPPORT, &[CUSTOMER.to_string()], &raw).await.unwrap();
+    }
+    assert_eq!(mx.idle_connections(), 1);
+    mx.close_idle().await;
+    assert_eq!(mx.idle_connections(), 0);
+    ms.wait_for_files(CUSTOMER, "", 3, Duration::from_secs(10));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while postfix_disconnects(&ms).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let lines = postfix_disconnects(&ms);
+    println!("{lines:#?}");
+    assert_eq!(lines.len(), 1, "one connection for three mails: {lines:#?}");
+    assert!(lines[0].contains(" mail=3 ") && lines[0].contains(" quit=1 "), "{}", lines[0]);
+
+    // the relay restarts under a kept connection: the next send reconnects
+    mx.send_raw(SUPPORT, &[CUSTOMER.to_string()], &message(SUPPORT, CUSTOMER, "before restart", "x")).await.unwrap();
+    for cmd in ["stop-postfix", "start-postfix"] {
+        let out = std::process::Command::new("bash")
+            .arg(common::repo().join("scripts/mailservers.sh"))
+            .arg(cmd)
+            .arg(&ms.dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    mx.send_raw(SUPPORT, &[CUSTOMER.to_string()], &message(SUPPORT, CUSTOMER, "after restart", "x"))
+        .await
+        .unwrap_or_else(|e| panic!("a dropped kept connection must be replaced: {e}"));
+    ms.wait_for_files(CUSTOMER, "", 5, Duration::from_secs(10));
+
+    // STARTTLS + AUTH (submission) and implicit TLS + AUTH (submissions,
+    // our handshake under lettre's session) keep their connection too
+    for (name, settings) in
+        [("submission", ms.smtp_submission(CUSTOMER)), ("submissions", ms.smtp_submissions(CUSTOMER))]
+    {
+        let t = SmtpTransport::new(&settings).unwrap();
+        for i in 0..2 {
+            t.send_raw(CUSTOMER, &[SUPPORT.to_string()], &message(CUSTOMER, SUPPORT, &format!("{name} {i}"), "y"))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        assert_eq!(t.idle_connections(), 1, "{name}");
+        t.close_idle().await;
+    }
+    ms.wait_for_files(SUPPORT, "", 4, Duration::from_secs(10));
+    let lines = postfix_disconnects(&ms);
+    for service in ["postfix/submission/", "postfix/submissions/"] {
+        let on: Vec<_> = lines.iter().filter(|l| l.contains(service)).collect();
+        assert!(on.len() == 1 && on[0].contains(" mail=2 ") && on[0].contains(" quit=1 "), "{service}: {lines:#?}");
+    }
+}
+
+/// Proves: `supportd ingest` with an SMTP transport hands the answers it
+/// queued to Postfix and they arrive (it aborted before: lettre's pool
+/// spawned a task when the transport was built, outside any runtime), over
+/// one connection (max_concurrency 1), closed with QUIT at the end.
+#[test]
+fn ingest_sends_its_answers_through_the_smtp_transport() {
+    let ms = MailServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mails = dir.path().join("mails");
+    std::fs::create_dir(&mails).unwrap();
+    for i in 0..10 {
+        let raw = message(CUSTOMER, SUPPORT, &format!("Fehler beim Speichern {i}"), "Beim Speichern kommt ein Fehler.");
+        std::fs::write(mails.join(format!("{i:02}.eml")), raw).unwrap();
+    }
+    let cfg = common::daemon::write_config(
+        dir.path(),
+        "[mailbox]\nkind = \"maildir\"\npath = \"inbox\"\n",
+        &common::daemon::transport_mx(&ms),
+    );
+    let out = common::supportd(&cfg, &["ingest", mails.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ingest failed: {stderr}");
+    assert!(stderr.contains("outbox: ") && stderr.contains(" 0 to retry, 0 failed"), "{stderr}");
+    let db = rusqlite::Connection::open(dir.path().join("supportd.sqlite3")).unwrap();
+    let (sent, all): (i64, i64) = db
+        .query_row("SELECT count(*) FILTER (WHERE state = 'sent'), count(*) FROM outbox", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(all >= 10, "an ack per mail at least: {all}");
+    assert_eq!(sent, all, "every queued mail sent");
+    // the acks reach the customer's mailbox
+    ms.wait_for_files(CUSTOMER, "", 10, Duration::from_secs(20));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while postfix_disconnects(&ms).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let lines = postfix_disconnects(&ms);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains(&format!(" mail={all} ")) && lines[0].contains(" quit=1 "), "{}", lines[0]);
+}

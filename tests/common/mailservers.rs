@@ -49,6 +49,8 @@ pub struct MailServers {
     pub imaps_port: u16,
     pub smtp_port: u16,
     pub submission_port: u16,
+    /// Implicit TLS (RFC 8314 submissions) + AUTH.
+    pub submissions_port: u16,
     pub ca_file: PathBuf,
     pub password: String,
     /// Wall-clock time of `mailservers.sh start`.
@@ -102,6 +104,7 @@ impl MailServers {
             imaps_port: port("IMAPS_PORT"),
             smtp_port: port("SMTP_PORT"),
             submission_port: port("SUBMISSION_PORT"),
+            submissions_port: port("SUBMISSIONS_PORT"),
             ca_file: PathBuf::from(&env["CA_FILE"]),
             password: env["PASSWORD"].clone(),
             env,
@@ -154,6 +157,11 @@ impl MailServers {
             token: None,
             ca_file: Some(self.ca_file.clone()),
         }
+    }
+
+    /// Submissions: implicit TLS + AUTH.
+    pub fn smtp_submissions(&self, user: &str) -> SmtpSettings {
+        SmtpSettings { port: self.submissions_port, security: Security::Tls, ..self.smtp_submission(user) }
     }
 
     /// Maildir of a user (Dovecot layout `mail/<domain>/<local>`).
