@@ -19,7 +19,7 @@
 # socket paths) and traversable by the mail/postfix users: use /tmp/xyz.
 # Ports: BASE (argument, exact), else the first free block at or above
 # $MAILSERVERS_BASE_PORT (so parallel instances still work), else a random
-# free block in 24000..48999. Five consecutive ports: BASE+0 IMAP (plain +
+# free block in 24000..32753 (below the ephemeral ports). Five consecutive ports: BASE+0 IMAP (plain +
 # STARTTLS), BASE+1 IMAPS, BASE+2 SMTP (MX-like, no auth, delivers locally),
 # BASE+3 submission (STARTTLS required, AUTH via Dovecot SASL), BASE+4
 # submissions (implicit TLS, RFC 8314, AUTH as on submission).
@@ -543,7 +543,9 @@ cmd_start() {
         done
     else
         while :; do
-            base=$((24000 + (RANDOM % 5000) * 5))
+            # below Linux's ephemeral ports (32768..60999): a client
+            # socket's local port there would make a listener's bind fail
+            base=$((24000 + (RANDOM % 1750) * 5))
             if block_free "$base"; then break; fi
             tries=$((tries + 1))
             [[ $tries -lt 50 ]] || die "no free port block found"

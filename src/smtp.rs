@@ -159,6 +159,16 @@ struct Idle {
 /// closed with QUIT instead of being tried.
 pub const KEEP_IDLE: Duration = Duration::from_secs(30);
 
+/// How long a kept connection may take to answer NOOP or QUIT: a relay
+/// that went silent must not hold up the send that wanted it, or the
+/// outbox going idle.
+const QUIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// QUIT, then close, within [`QUIT_TIMEOUT`] (dropped unanswered after it).
+async fn quit(mut conn: AsyncSmtpConnection) {
+    let _ = tokio::time::timeout(QUIT_TIMEOUT, conn.abort()).await;
+}
+
 /// Opens connections: TCP (with `TCP_NODELAY`), TLS, EHLO.
 struct Connector {
     host: String,
@@ -323,18 +333,22 @@ impl SmtpTransport {
         loop {
             let idle = self.lock_idle().pop()?;
             let mut conn = idle.conn;
-            if idle.token.as_deref() == token && idle.since.elapsed() < KEEP_IDLE && conn.test_connected().await {
+            if idle.token.as_deref() != token || idle.since.elapsed() >= KEEP_IDLE {
+                quit(conn).await;
+                continue;
+            }
+            if tokio::time::timeout(QUIT_TIMEOUT, conn.test_connected()).await.unwrap_or(false) {
                 return Some(conn);
             }
-            conn.abort().await;
+            // NOOP unanswered or refused: the connection is gone; dropping closes it
         }
     }
 
     /// Closes (QUIT) the idle connections: the outbox has nothing to send soon.
     pub async fn close_idle(&self) {
         let idle = std::mem::take(&mut *self.lock_idle());
-        for mut i in idle {
-            i.conn.abort().await;
+        for i in idle {
+            quit(i.conn).await;
         }
     }
 
