@@ -17,7 +17,8 @@
 //! - SIGTERM mid-work: tests/live_daemon.rs `sigterm_during_work_exits_zero_and_leaves_a_consistent_store`
 //! - SIGKILL at random moments: tests/crash_consistency.rs
 //! - an SMTP relay that goes silent on a kept connection:
-//!   `a_relay_silent_on_a_kept_connection_costs_a_bounded_wait_and_a_new_connection` (scripted SMTP peer)
+//!   `a_relay_silent_on_a_kept_connection_costs_a_bounded_wait_and_a_new_connection` (scripted SMTP peer,
+//!   tests/common/smtp_peer.rs)
 
 mod common;
 
@@ -459,79 +460,14 @@ async fn a_server_that_stalls_mid_mail_is_cut_off_after_the_stall_timeout() {
     assert_eq!(got[0].raw, raw);
 }
 
-/// A scripted SMTP relay: each connection answers one mail (EHLO, MAIL,
-/// RCPT, DATA) and then reads on without ever answering again (a relay
-/// that went silent, a NAT that dropped the flow). Returns its port and
-/// the count of connections taken.
-fn silent_after_one_mail_relay() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let taken = count.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            std::thread::spawn(move || {
-                let mut out = stream.try_clone().unwrap();
-                let mut lines = BufReader::new(stream);
-                let _ = out.write_all(b"220 silent.test ESMTP\r\n");
-                let mut line = String::new();
-                let mut answered = false;
-                loop {
-                    line.clear();
-                    if lines.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if answered {
-                        continue; // silent from now on
-                    }
-                    let cmd = line.to_ascii_uppercase();
-                    let reply: &[u8] = if cmd.starts_with("EHLO") {
-                        b"250-silent.test\r\n250 8BITMIME\r\n"
-                    } else if cmd.starts_with("DATA") {
-                        let _ = out.write_all(b"354 go on\r\n");
-                        loop {
-                            line.clear();
-                            if lines.read_line(&mut line).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if line == ".\r\n" {
-                                break;
-                            }
-                        }
-                        answered = true;
-                        b"250 queued\r\n"
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    let _ = out.write_all(reply);
-                }
-            });
-        }
-    });
-    (port, count)
-}
-
 /// Proves: a kept SMTP connection whose relay no longer answers costs the
 /// next send a bounded wait (NOOP unanswered), then a new connection, and
 /// the mail goes out; closing idle connections (the outbox going idle)
 /// ends within a bound too, where an unanswered QUIT would have hung.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_silent_on_a_kept_connection_costs_a_bounded_wait_and_a_new_connection() {
-    use supportd::smtp::{SmtpSettings, SmtpTransport};
-    let (port, connections) = silent_after_one_mail_relay();
-    let settings = SmtpSettings {
-        host: "127.0.0.1".into(),
-        port,
-        security: supportd::imap::Security::Plain,
-        username: None,
-        password: None,
-        token: None,
-        ca_file: None,
-    };
-    let t = SmtpTransport::new(&settings).unwrap();
+    let relay = common::smtp_peer::SmtpPeer::start(Duration::ZERO, Some(1));
+    let t = supportd::smtp::SmtpTransport::new(&relay.settings()).unwrap();
     let raw = common::mailservers::message(SUPPORT, "kunde@example.de", "eins", "x");
     let to = ["kunde@example.de".to_string()];
     t.send_raw(SUPPORT, &to, &raw).await.unwrap();
@@ -543,7 +479,7 @@ async fn a_relay_silent_on_a_kept_connection_costs_a_bounded_wait_and_a_new_conn
         .unwrap_or_else(|e| panic!("the second mail must go out on a new connection: {e}"));
     println!("second send after the relay went silent: {:?}", t0.elapsed());
     assert!(t0.elapsed() < Duration::from_secs(15), "NOOP is given 5 s, not the send's whole bound");
-    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(relay.connections(), 2);
     let t0 = Instant::now();
     tokio::time::timeout(Duration::from_secs(30), t.close_idle()).await.expect("closing must not hang");
     println!("closing the silent kept connection: {:?}", t0.elapsed());

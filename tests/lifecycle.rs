@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::smtp_peer::SmtpPeer;
 use common::{Env, ok_json, supportd};
 use mail_parser::MimeHeaders;
 use supportd::store;
@@ -1045,72 +1046,6 @@ fn forget_a_domain_erases_the_customer() {
     assert_eq!(r[0]["kind"], "domain");
 }
 
-/// A plain SMTP server on loopback that takes its time over each mail
-/// (300 ms before the 250 after DATA) and counts the mails in that wait
-/// at once. Returns (port, the most at once, mails taken).
-fn slow_smtp() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>, std::sync::Arc<std::sync::atomic::AtomicUsize>)
-{
-    slow_smtp_with(300)
-}
-
-/// [`slow_smtp`], `ms` before each 250 after DATA.
-fn slow_smtp_with(
-    ms: u64,
-) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::{BufRead, BufReader, Write};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let (now, most, taken) = (
-        std::sync::Arc::new(AtomicUsize::new(0)),
-        std::sync::Arc::new(AtomicUsize::new(0)),
-        std::sync::Arc::new(AtomicUsize::new(0)),
-    );
-    let (m, t) = (most.clone(), taken.clone());
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(mut w) = c else { return };
-            let (now, most, taken) = (now.clone(), m.clone(), t.clone());
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(w.try_clone().unwrap());
-                let _ = w.write_all(b"220 stub ESMTP\r\n");
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.to_ascii_uppercase();
-                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
-                        b"250-stub\r\n250 8BITMIME\r\n"
-                    } else if cmd.starts_with("DATA") {
-                        let _ = w.write_all(b"354 go on\r\n");
-                        loop {
-                            line.clear();
-                            if r.read_line(&mut line).unwrap_or(0) == 0 || line == ".\r\n" {
-                                break;
-                            }
-                        }
-                        let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(at_once, Ordering::SeqCst);
-                        std::thread::sleep(std::time::Duration::from_millis(ms));
-                        now.fetch_sub(1, Ordering::SeqCst);
-                        taken.fetch_add(1, Ordering::SeqCst);
-                        b"250 queued\r\n"
-                    } else if cmd.starts_with("QUIT") {
-                        let _ = w.write_all(b"221 bye\r\n");
-                        return;
-                    } else {
-                        b"250 ok\r\n"
-                    };
-                    let _ = w.write_all(reply);
-                }
-            });
-        }
-    });
-    (port, most, taken)
-}
-
 /// Proves: how long one SMTP send may take grows with the mail's size
 /// (`smtp::send_bound`: a fixed part plus the size at 16 KiB/s). A relay
 /// that needs 1.5 s per mail takes a 64 KiB mail with a fixed part of
@@ -1120,7 +1055,7 @@ fn slow_smtp_with(
 #[test]
 fn an_smtp_send_may_take_longer_the_larger_the_mail() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (port, _, taken) = slow_smtp_with(1500);
+    let relay = SmtpPeer::start(std::time::Duration::from_millis(1500), None);
     let mail = |n: usize| {
         format!(
             "From: mein-team-support@roewaplan.de\r\nTo: support-1st@roewaplan.de\r\nSubject: x\r\n\r\n{}\r\n",
@@ -1134,16 +1069,7 @@ fn an_smtp_send_may_take_longer_the_larger_the_mail() {
     );
     let to = vec!["support-1st@roewaplan.de".to_string()];
     let (big, little) = rt.block_on(async {
-        let mut t = supportd::smtp::SmtpTransport::new(&supportd::smtp::SmtpSettings {
-            host: "127.0.0.1".into(),
-            port,
-            security: supportd::imap::Security::Plain,
-            username: None,
-            password: None,
-            token: None,
-            ca_file: None,
-        })
-        .unwrap();
+        let mut t = supportd::smtp::SmtpTransport::new(&relay.settings()).unwrap();
         t.set_send_base(std::time::Duration::from_millis(300));
         let from = "mein-team-support@roewaplan.de";
         (t.send_raw(from, &to, &large).await, t.send_raw(from, &to, &small).await)
@@ -1152,7 +1078,7 @@ fn an_smtp_send_may_take_longer_the_larger_the_mail() {
     let e = little.expect_err("a small mail's bound is under the relay's 1.5 s");
     assert!(e.message().contains("timed out"), "{e:?}");
     assert!(!e.is_permanent());
-    assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 1, "the large mail went through");
+    assert_eq!(relay.taken(), 1, "the large mail went through");
 }
 
 /// Proves: a send that may outlast the claim's lease (3 minutes) keeps its
@@ -1163,8 +1089,8 @@ fn an_smtp_send_may_take_longer_the_larger_the_mail() {
 #[test]
 fn a_large_send_keeps_its_claim_and_tells_the_watchdog() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (port, _, taken) = slow_smtp_with(1500);
-    let smtp = format!("kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"");
+    let relay = SmtpPeer::start(std::time::Duration::from_millis(1500), None);
+    let smtp = format!("kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"", relay.port);
     let mut env = Env::with_replaced("kind = \"file\"\npath = \"../var/outbox\"", &smtp);
     let file = noise(4 << 20, 3);
     env.ingest(&with_attachment("m.keller@stadtwerke-musterstadt.de", "big@sw", "Fehler", "dump.png", &file));
@@ -1225,7 +1151,7 @@ fn a_large_send_keeps_its_claim_and_tells_the_watchdog() {
         "due again at {lease}, before the send's bound {bound:?} after {claimed}"
     );
     assert!(*expected.lock().unwrap() >= bound, "the watchdog was told {:?}", expected.lock().unwrap());
-    assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(relay.taken(), 2);
 }
 
 /// Proves: `[transport] max_concurrency` holds against a real (stub) SMTP
@@ -1236,9 +1162,10 @@ fn a_large_send_keeps_its_claim_and_tells_the_watchdog() {
 fn sends_in_flight_are_capped_by_max_concurrency() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     for n in [4usize, 1] {
-        let (port, most, taken) = slow_smtp();
+        let relay = SmtpPeer::start(std::time::Duration::from_millis(300), None);
         let smtp = format!(
-            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\nmax_concurrency = {n}"
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nmax_concurrency = {n}",
+            relay.port
         );
         let mut env = Env::with_replaced("kind = \"file\"\npath = \"../var/outbox\"", &smtp);
         for i in 0..4 {
@@ -1271,8 +1198,8 @@ fn sends_in_flight_are_capped_by_max_concurrency() {
             (pass, t.elapsed())
         });
         assert_eq!(pass.sent, 8, "{pass:?}");
-        assert_eq!(taken.load(std::sync::atomic::Ordering::SeqCst), 8);
-        let most = most.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(relay.taken(), 8);
+        let most = relay.most_at_once();
         if n == 1 {
             assert_eq!(most, 1, "one after the other");
             assert!(took >= std::time::Duration::from_millis(2400), "{took:?}");

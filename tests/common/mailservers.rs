@@ -135,15 +135,7 @@ impl MailServers {
 
     /// Port-25-like delivery: plain, no auth.
     pub fn smtp_mx(&self) -> SmtpSettings {
-        SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: self.smtp_port,
-            security: Security::Plain,
-            username: None,
-            password: None,
-            token: None,
-            ca_file: None,
-        }
+        plain_smtp(self.smtp_port)
     }
 
     /// Submission: STARTTLS required + AUTH.
@@ -250,6 +242,19 @@ impl Drop for MailServers {
                 eprintln!("mailservers.sh stop failed: {}", String::from_utf8_lossy(&out.stderr));
             }
         }
+    }
+}
+
+/// Plain SMTP to `127.0.0.1:port`, no AUTH.
+pub fn plain_smtp(port: u16) -> SmtpSettings {
+    SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::Plain,
+        username: None,
+        password: None,
+        token: None,
+        ca_file: None,
     }
 }
 

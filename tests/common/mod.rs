@@ -8,6 +8,7 @@ pub mod imap_peer;
 pub mod inbox;
 pub mod mailservers;
 pub mod mutt;
+pub mod smtp_peer;
 
 use std::path::{Path, PathBuf};
 
