@@ -417,11 +417,17 @@ async fn serve(
                 fetched.into_iter().map(|f| (format!("imap:{folder}/{validity}/{}", f.uid), f.raw)).collect();
             let (p, s2, n2) = (pipeline.current(), src.clone(), next.clone());
             // Not raced against `stop`: the batch in hand is finished.
-            let process = with_store(store, move |s| {
-                pipeline::process_batch_arrived_then(&p, s, &mails, &arrivals, Utc::now(), |tx, _| {
-                    save_position(&s2, tx, &n2)
+            let started = std::time::Instant::now();
+            let process = async {
+                let r = with_store(store, move |s| {
+                    pipeline::process_batch_arrived_then(&p, s, &mails, &arrivals, Utc::now(), |tx, _| {
+                        save_position(&s2, tx, &n2)
+                    })
                 })
-            });
+                .await;
+                debug!("{n} mails processed in {} ms", started.elapsed().as_millis());
+                r
+            };
             // Meanwhile, on the connection (the processing runs on the
             // blocking pool): the MOVE of the batch committed before, and
             // in a backlog the fetch of the next one.
@@ -430,7 +436,12 @@ async fn serve(
                 if !to_ack.is_empty() {
                     mb.acknowledge(&to_ack).await?;
                 }
-                if backlog { mb.fetch_after(last_uid, batch).await.map(Some) } else { anyhow::Ok(None) }
+                if !backlog {
+                    return anyhow::Ok(None);
+                }
+                let next = mb.fetch_after(last_uid, batch).await?;
+                debug!("{} mails fetched ahead in {} ms", next.len(), started.elapsed().as_millis());
+                Ok(Some(next))
             };
             let (outcomes, io) = tokio::join!(process, io);
             let outcomes = outcomes.context("processing an IMAP batch (left unacknowledged on the server)")?;
