@@ -670,12 +670,15 @@ impl Classifier {
         // Scores: rules alone, or the learned model (rule hits are among its
         // features) plus the rule scores times `rule_offset`.
         let mut feats = Vec::new();
+        let mut rows = Vec::new();
         let mut tokens = Vec::new();
         let z = match &inner.model {
             None => z_rules,
             Some(m) => {
                 let (f, t) = features(inner, &ns, &nb, &matched);
-                let zm = m.scores(&f);
+                // found once, for the scores and the reasons below
+                rows = m.rows(&f);
+                let zm = m.scores_of(&f, &rows);
                 feats = f;
                 tokens = t;
                 let mut z = [0.0; N];
@@ -738,7 +741,7 @@ impl Classifier {
                 reasons.push(d.clone());
             }
         }
-        if let Some(m) = &inner.model {
+        if inner.model.is_some() {
             let other = if chosen == top { second } else { top };
             // contribution of each word / word pair to chosen over other
             // (in first-seen order). Linear: a word's or pair's entry is
@@ -750,8 +753,7 @@ impl Classifier {
             let mut by_text: HashMap<String, usize> = HashMap::new();
             let mut by_word: HashMap<usize, usize> = HashMap::new();
             let mut by_pair: HashMap<usize, usize> = HashMap::new();
-            for &(f, x, o) in &feats {
-                let w = m.row(f);
+            for (&(_, x, o), w) in feats.iter().zip(&rows) {
                 let d = (x * (w[chosen] - w[other])) as f64;
                 let (positions, i) = match o {
                     Origin::Word(i) => (&mut by_word, i),
@@ -988,6 +990,43 @@ mod tests {
         assert_eq!(m.fingerprint, fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING));
         assert_eq!(EMBEDDED_FINGERPRINT, fingerprint(EMBEDDED_CONFIG, EMBEDDED_TRAINING), "build.rs's = the start's");
         assert_eq!(m.encode(), EMBEDDED_MODEL, "decode and encode are inverse");
+    }
+
+    #[test]
+    fn rows_found_in_ascending_runs_are_the_rows_found_one_by_one() {
+        let m = SavedModel::decode(EMBEDDED_MODEL).expect("fixtures/classifier_model.bin decodes").model;
+        let saved: Vec<u32> = m.nonzero_rows().into_iter().map(|(f, _)| f).collect();
+        assert!(saved.len() > 1000, "the embedded model has rows");
+        // Features with rows and without, ascending runs and jumps back,
+        // repeats, the first and the last row and beyond it.
+        let mut fs: Vec<u32> = vec![0, saved[0], saved[0], saved[1] + 1, *saved.last().unwrap(), u32::MAX];
+        let mut x = 12345u64;
+        for run in 0..40 {
+            let mut r: Vec<u32> = (0..run * 7)
+                .map(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    let i = (x >> 33) as usize % saved.len();
+                    if x & 1 == 0 { saved[i] } else { saved[i] + 1 }
+                })
+                .collect();
+            r.sort_unstable();
+            fs.extend(r);
+        }
+        let feats: Vec<(u32, f32, Origin)> = fs.iter().map(|&f| (f, 1.0, Origin::Word(0))).collect();
+        let found = m.rows(&feats);
+        let hits = found.iter().filter(|r| r.iter().any(|w| *w != 0.0)).count();
+        assert!(hits > 100 && hits < feats.len(), "rows found and missed: {hits} of {}", feats.len());
+        for (&(f, _, _), r) in feats.iter().zip(&found) {
+            assert_eq!(*r, m.row(f), "feature {f}");
+        }
+        let one_by_one: [f64; N] = feats.iter().fold(m.bias.map(f64::from), |mut z, &(f, x, _)| {
+            let w = m.row(f);
+            for c in 0..N {
+                z[c] += (x * w[c]) as f64;
+            }
+            z
+        });
+        assert_eq!(m.scores_of(&feats, &found), one_by_one);
     }
 
     #[test]

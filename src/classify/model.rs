@@ -90,17 +90,52 @@ pub(super) const ROW_BYTES: usize = 4 + 4 * N;
 
 /// The saved row of feature `f` (rows ascending by feature), if it has one.
 fn saved_row(rows: &[u8], f: u32) -> Option<&[u8]> {
-    let (mut lo, mut hi) = (0usize, rows.len() / ROW_BYTES);
+    saved_row_from(rows, f, 0).0
+}
+
+/// The feature of saved row `i`.
+fn feature_at(rows: &[u8], i: usize) -> u32 {
+    let r = &rows[i * ROW_BYTES..];
+    u32::from_le_bytes([r[0], r[1], r[2], r[3]])
+}
+
+/// [`saved_row`] searching only the rows from index `from` on, by galloping
+/// (1, 2, 4, … rows ahead, then binary search in the last step): a mail's
+/// features come in ascending runs, and the next one is usually near the
+/// last one found. Returns the row and where the next search may start.
+fn saved_row_from(rows: &[u8], f: u32, from: usize) -> (Option<&[u8]>, usize) {
+    let n = rows.len() / ROW_BYTES;
+    let (mut lo, mut step) = (from.min(n), 1usize);
+    // Invariant: every row below `lo` has a feature below `f`.
+    let mut hi = loop {
+        let probe = lo + step - 1;
+        if probe >= n {
+            break n;
+        }
+        if feature_at(rows, probe) >= f {
+            break probe + 1;
+        }
+        lo = probe + 1;
+        step *= 2;
+    };
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let row = &rows[mid * ROW_BYTES..(mid + 1) * ROW_BYTES];
-        match u32::from_le_bytes([row[0], row[1], row[2], row[3]]).cmp(&f) {
+        match feature_at(rows, mid).cmp(&f) {
             std::cmp::Ordering::Less => lo = mid + 1,
             std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(row),
+            std::cmp::Ordering::Equal => return (Some(&rows[mid * ROW_BYTES..(mid + 1) * ROW_BYTES]), mid),
         }
     }
-    None
+    (None, lo)
+}
+
+/// The f32 weights of a saved row.
+fn row_weights(row: &[u8]) -> [f32; N] {
+    let mut out = [0.0; N];
+    for (o, b) in out.iter_mut().zip(row[4..].chunks_exact(4)) {
+        *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    out
 }
 
 pub(super) struct Reader<'a>(&'a [u8]);
@@ -151,13 +186,33 @@ impl Model {
             Weights::Dense(w) => out.copy_from_slice(&w[f * N..f * N + N]),
             Weights::Saved { rows } => {
                 if let Some(row) = saved_row(rows, f as u32) {
-                    for (o, b) in out.iter_mut().zip(row[4..].chunks_exact(4)) {
-                        *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                    }
+                    out = row_weights(row);
                 }
             }
         }
         out
+    }
+
+    /// The rows of `feats`' features, in their order: [`Model::row`] of
+    /// each, but a saved model is searched from where the previous feature
+    /// was found while the features ascend (they come in ascending runs).
+    pub(super) fn rows(&self, feats: &[(u32, f32, Origin)]) -> Vec<[f32; N]> {
+        let Weights::Saved { rows } = &self.weights else {
+            return feats.iter().map(|&(f, _, _)| self.row(f)).collect();
+        };
+        let (mut at, mut last) = (0usize, 0u32);
+        feats
+            .iter()
+            .map(|&(f, _, _)| {
+                if f < last {
+                    at = 0;
+                }
+                last = f;
+                let (row, next) = saved_row_from(rows, f, at);
+                at = next;
+                row.map(row_weights).unwrap_or([0.0; N])
+            })
+            .collect()
     }
 
     /// The features whose weights are not all zero, ascending.
@@ -171,13 +226,13 @@ impl Model {
         features.into_iter().map(|f| (f, self.row(f))).filter(|(_, r)| r.iter().any(|x| *x != 0.0)).collect()
     }
 
-    pub(super) fn scores(&self, feats: &[(u32, f32, Origin)]) -> [f64; N] {
+    /// The scores of `feats` given their rows ([`Model::rows`]).
+    pub(super) fn scores_of(&self, feats: &[(u32, f32, Origin)], rows: &[[f32; N]]) -> [f64; N] {
         let mut z = [0.0f64; N];
         for c in 0..N {
             z[c] = self.bias[c] as f64;
         }
-        for &(f, x, _) in feats {
-            let w = self.row(f);
+        for (&(_, x, _), w) in feats.iter().zip(rows) {
             for c in 0..N {
                 z[c] += (x * w[c]) as f64;
             }
