@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use rusqlite::Connection;
-use supportd::store::{self, MIGRATIONS, Store};
+use supportd::store::{self, FRESH_SCHEMA, MIGRATIONS, Store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_supportd");
 const RAW: &[u8] = b"From: m.keller@stadtwerke-musterstadt.de\r\nSubject: Export kaputt\r\nMessage-ID: <old1@sw>\r\n\r\nGeht nicht.\r\n";
@@ -295,6 +295,60 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
 
 /// Proves: the representative rows cover every migration (a new migration
 /// without rows makes `rows_for` panic here, not silently pass).
+/// The first line of src/store/fresh_schema.sql.
+const FRESH_SCHEMA_HEADER: &str = "-- The schema src/store/migrations/ build, one object per statement in the order \
+     SQLite keeps them: a new store is created with it. Written by tests/migrations.rs \
+     (SUPPORTD_WRITE_SCHEMA=1 cargo test --test migrations a_new_store); do not edit.\n";
+
+/// Proves: the script a new store is created with (src/store/fresh_schema.sql)
+/// is exactly what the migrations build one after the other: every object
+/// with its SQL, in SQLite's order. With SUPPORTD_WRITE_SCHEMA=1 the file is
+/// written anew (after a new migration). The migrations' only row, 0014's
+/// `vacuum.pending`, is for older files: a new store is incremental already.
+#[test]
+fn a_new_stores_schema_is_what_the_migrations_build() {
+    let conn = Connection::open_in_memory().unwrap();
+    for (name, sql) in MIGRATIONS {
+        conn.execute_batch(sql).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let mut st = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+        .unwrap();
+    let objects: Vec<String> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert!(objects.len() > 50, "tables, indexes and triggers: {}", objects.len());
+    let script = format!("{FRESH_SCHEMA_HEADER}{}", objects.iter().map(|o| format!("{o};\n")).collect::<String>());
+    if std::env::var_os("SUPPORTD_WRITE_SCHEMA").is_some() {
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/fresh_schema.sql"), &script).unwrap();
+        return;
+    }
+    assert!(
+        script == FRESH_SCHEMA,
+        "src/store/fresh_schema.sql is not what the migrations build: write it anew with \
+         SUPPORTD_WRITE_SCHEMA=1 cargo test --test migrations a_new_store"
+    );
+    let rows: Vec<String> = conn
+        .prepare("SELECT key FROM state")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows, ["vacuum.pending"], "the migrations write no other row into an empty store");
+
+    // A new store has that schema, its secret, and nothing pending.
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("new.sqlite3")).unwrap();
+    let fresh = Connection::open_in_memory().unwrap();
+    fresh.execute_batch(FRESH_SCHEMA).unwrap();
+    assert_eq!(schema(s.conn()), schema(&fresh));
+    let v: i64 = s.conn().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(v as usize, MIGRATIONS.len());
+    assert!(store::get_state(s.conn(), store::SECRET_KEY).unwrap().is_some(), "the Message-ID secret");
+    assert_eq!(store::get_state(s.conn(), store::VACUUM_PENDING_KEY).unwrap(), None);
+    let mode: i64 = s.conn().pragma_query_value(None, "auto_vacuum", |r| r.get(0)).unwrap();
+    assert_eq!(mode, 2, "incremental vacuum");
+}
+
 #[test]
 fn every_migration_has_representative_rows() {
     for i in 1..=MIGRATIONS.len() {
