@@ -189,33 +189,14 @@ fn prepare_thread() -> Option<std::sync::MutexGuard<'static, std::sync::mpsc::Se
 /// [`Pipeline::classifier`] waits for it if it is not done. Does nothing
 /// with `classifier.path` (that one is loaded when the pipeline is built)
 /// or without a prepare thread.
-///
-/// Then the same thread prepares [`WARM_UP_MAILS`] and throws the result
-/// away: the first mail's own set-up (the text and hygiene patterns built
-/// on first use, the rule regexes' first automaton states) is
-/// paid before the mailbox hands over the first batch, not in it.
 pub fn build_classifier_ahead(cfg: &crate::config::Config) {
     if cfg.classifier_path.is_some() {
         return;
     }
-    let limits = cfg.limits.clone();
     if let Some(t) = prepare_thread() {
-        let _ = t.send(Box::new(move || {
-            let classifier = crate::classify::Classifier::embedded();
-            for raw in WARM_UP_MAILS {
-                drop(prepare(&limits, &classifier, raw, true));
-            }
-        }));
+        let _ = t.send(Box::new(|| drop(crate::classify::Classifier::embedded())));
     }
 }
-
-/// Two customer mails of the usual kinds (a first request from Outlook
-/// with a PDF and an HTML part, a follow-up quoting the answer), prepared
-/// once at the daemon's start: see [`build_classifier_ahead`].
-const WARM_UP_MAILS: [&[u8]; 2] = [
-    include_bytes!("../../fixtures/pipeline/07-de-outlook-pdf-anhang.eml"),
-    include_bytes!("../../fixtures/pipeline/11-de-followup-references.eml"),
-];
 
 /// The message of a caught panic.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -595,29 +576,6 @@ pub fn process_batch_arrived_then(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The start-up's warm-up mails exercise what a first batch needs:
-    /// each parses, has new text, is classified, and the first carries its
-    /// attachment to the packed form.
-    #[test]
-    fn the_warm_up_mails_are_prepared_whole() {
-        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config/supportd.toml");
-        let limits = crate::config::Config::load(std::path::Path::new(shipped)).expect("the shipped config").limits;
-        let classifier = Classifier::embedded();
-        for (i, raw) in WARM_UP_MAILS.iter().enumerate() {
-            let p = prepare(&limits, &classifier, raw, true);
-            let m = match p.work {
-                Ok(Ok(m)) => m,
-                _ => panic!("warm-up mail {i} did not prepare"),
-            };
-            assert!(m.new_text.len() > 50, "warm-up mail {i}: new text {:?}", m.new_text);
-            assert!(m.class.is_some(), "warm-up mail {i} classified");
-            if i == 0 {
-                assert_eq!(m.mail.attachments.len(), 1, "the PDF");
-                assert!(p.packed.is_some(), "packed for the store");
-            }
-        }
-    }
 
     /// The delivery time leads a Maildir file's name, whether the label is
     /// the name (the daemon) or the path (`ingest MAILDIR`).
