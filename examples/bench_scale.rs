@@ -184,6 +184,21 @@ fn log_file(rng: &mut Rng, i: usize) -> Vec<u8> {
 }
 
 /// One mail: (bytes, Message-ID, subject) — the subject for replies to it.
+/// When mail `i` reached the mailbox (its `Received:` time, which `ingest`
+/// takes as the arrival): one mail every 20 s in order, the first 50 days
+/// before today (UTC midnight), so 210,000 mails end before today and stay
+/// within the 60 days `ingest` takes an arrival from. A mailbox receives in
+/// time order; earlier versions cycled through one hour, which put every
+/// ticket, outgoing mail and due time on a random page of its time index.
+fn arrival(i: usize) -> chrono::DateTime<chrono::Utc> {
+    static ANCHOR: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    let anchor = *ANCHOR.get_or_init(|| {
+        let today = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).expect("midnight");
+        chrono::DateTime::from_naive_utc_and_offset(today, chrono::Utc) - chrono::Duration::days(50)
+    });
+    anchor + chrono::Duration::seconds(20 * i as i64)
+}
+
 fn mail(rng: &mut Rng, i: usize, parent: Option<&(String, String, String)>) -> (Vec<u8>, String, String) {
     let (dom, people) = rng.pick(CUSTOMERS);
     let (local, name) = rng.pick(people);
@@ -217,14 +232,14 @@ fn mail(rng: &mut Rng, i: usize, parent: Option<&(String, String, String)>) -> (
     } else {
         format!("=?UTF-8?Q?{}?=", qp(&subject, false).replace("=\r\n", "").replace(' ', "_").replace('?', "=3F"))
     };
+    let received = arrival(i);
     let mut head = format!(
-        "Received: from mx.{dom} (mx.{dom} [192.0.2.{}]) by mx.roewaplan.de with ESMTPS id {i:08x}; Tue, 24 Nov 2026 09:{:02}:00 +0100\r\n\
+        "Received: from mx.{dom} (mx.{dom} [192.0.2.{}]) by mx.roewaplan.de with ESMTPS id {i:08x}; {}\r\n\
          From: {name} <{local}@{dom}>\r\nTo: MEIN TEAM Support <mein-team-support@roewaplan.de>\r\n\
-         Date: Tue, 24 Nov 2026 {:02}:{:02}:00 +0100\r\nMessage-ID: <{id}>\r\nSubject: {enc_subject}\r\n{extra}MIME-Version: 1.0\r\n",
+         Date: {}\r\nMessage-ID: <{id}>\r\nSubject: {enc_subject}\r\n{extra}MIME-Version: 1.0\r\n",
         i % 250 + 1,
-        i % 60,
-        8 + i % 9,
-        i % 60
+        received.to_rfc2822(),
+        (received - chrono::Duration::seconds(40 + (i % 50) as i64)).to_rfc2822(),
     );
     let latin1 = !en && rng.chance(0.5);
     let cs = if latin1 { "iso-8859-1" } else { "utf-8" };
@@ -389,6 +404,8 @@ fn main() {
     std::fs::copy(repo.join("config/supportd.toml"), &cfg).unwrap();
     let store = work.join("var/supportd.sqlite3");
     let mut mails = Generator::new();
+    // The yearly report of the year the last mail arrives in.
+    let year = arrival(total).format("%Y").to_string();
     let mut mail_bytes: u64 = 0;
     let mut n = 0usize;
     println!(
@@ -436,7 +453,7 @@ fn main() {
         let (list_ms, _) = time_cmd(&bin, &cfg, &["tickets", "list", "--limit", "50"]);
         let (status_ms, _) = time_cmd(&bin, &cfg, &["status", "--json"]);
         let (report_ms, _) =
-            time_cmd(&bin, &cfg, &["report", "--customer", "Stadtwerke Musterstadt", "--period", "2026"]);
+            time_cmd(&bin, &cfg, &["report", "--customer", "Stadtwerke Musterstadt", "--period", &year]);
         let tag = format!("MT-{:06}", (n / 2).max(1));
         let (show_ms, _) = time_cmd(&bin, &cfg, &["tickets", "show", &tag]);
         println!(
