@@ -183,7 +183,6 @@ fn log_file(rng: &mut Rng, i: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// One mail: (bytes, Message-ID, subject) — the subject for replies to it.
 /// When mail `i` reached the mailbox (its `Received:` time, which `ingest`
 /// takes as the arrival): one mail every 20 s in order, the first 50 days
 /// before today (UTC midnight), so 210,000 mails end before today and stay
@@ -199,6 +198,7 @@ fn arrival(i: usize) -> chrono::DateTime<chrono::Utc> {
     anchor + chrono::Duration::seconds(20 * i as i64)
 }
 
+/// One mail: (bytes, Message-ID, subject) — the subject for replies to it.
 fn mail(rng: &mut Rng, i: usize, parent: Option<&(String, String, String)>) -> (Vec<u8>, String, String) {
     let (dom, people) = rng.pick(CUSTOMERS);
     let (local, name) = rng.pick(people);

@@ -293,8 +293,6 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
     }
 }
 
-/// Proves: the representative rows cover every migration (a new migration
-/// without rows makes `rows_for` panic here, not silently pass).
 /// The first line of src/store/fresh_schema.sql.
 const FRESH_SCHEMA_HEADER: &str = "-- The schema src/store/migrations/ build, one object per statement in the order \
      SQLite keeps them: a new store is created with it. Written by tests/migrations.rs \
@@ -349,6 +347,8 @@ fn a_new_stores_schema_is_what_the_migrations_build() {
     assert_eq!(mode, 2, "incremental vacuum");
 }
 
+/// Proves: the representative rows cover every migration (a new migration
+/// without rows makes `rows_for` panic here, not silently pass).
 #[test]
 fn every_migration_has_representative_rows() {
     for i in 1..=MIGRATIONS.len() {
