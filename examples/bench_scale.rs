@@ -10,8 +10,10 @@
 //! cargo run --release --example bench_scale -- --mails-only DIR N [FROM]    # only write mails FROM..N
 //! ```
 //!
-//! The mails (deterministic): German and English customer mails of four
-//! customers, new requests and replies (In-Reply-To + quoted history), plain
+//! The mails (deterministic but for their arrival times: one every 20 s,
+//! ending before the day of the run, see `arrival`): German and English
+//! customer mails of four customers, new requests and replies
+//! (In-Reply-To + quoted history), plain
 //! text in quoted-printable or 8 bit (ISO-8859-1 or UTF-8), HTML
 //! alternatives with the sender's signature logo inline (the same logo in
 //! every mail of a sender), and attachments in base64: screenshots (PNG,

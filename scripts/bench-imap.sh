@@ -78,7 +78,7 @@ while True:
         if after is None:
             print(f"{time.time():.6f}")
         else:
-            print(f"{max(e.stat().st_mtime for e in found if e.stat().st_mtime >= after):.6f}")
+            print(f"{max(m for m in (e.stat().st_mtime for e in found) if m >= after):.6f}")
         break
     if time.time() > deadline:
         sys.exit(f"{md}: {len(found)} of {n} mails after {os.environ.get('WATCH_SECS', '600')} s")

@@ -440,7 +440,11 @@ async fn serve(
                     return anyhow::Ok(None);
                 }
                 let next = mb.fetch_after(last_uid, batch).await?;
-                debug!("{} mails fetched ahead in {} ms", next.len(), started.elapsed().as_millis());
+                debug!(
+                    "MOVE of the batch before and {} mails fetched ahead in {} ms",
+                    next.len(),
+                    started.elapsed().as_millis()
+                );
                 Ok(Some(next))
             };
             let (outcomes, io) = tokio::join!(process, io);
