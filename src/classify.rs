@@ -327,10 +327,10 @@ struct Inner {
     model_cfg: ModelConfig,
     cut_at: regex::bytes::RegexSet,
     rules: Vec<Rule>,
-    /// The regexes of each rule, all of which must match (a RegexSet over
-    /// these patterns is ten times slower). Byte regexes in ASCII mode: see
+    /// The patterns of each rule, all of which must match (a RegexSet over
+    /// these patterns is ten times slower). Byte patterns in ASCII mode: see
     /// [`compile_rule`].
-    rule_regexes: Vec<Vec<regex::bytes::Regex>>,
+    rule_regexes: Vec<Vec<rules::RulePattern>>,
     stopwords: HashSet<String>,
     /// Words of the rule patterns (always part of the speller's vocabulary).
     pattern_words: Vec<String>,
@@ -657,7 +657,7 @@ impl Classifier {
             let word = inner.rule_regexes[i]
                 .iter()
                 .filter_map(|re| re.find(norm.as_bytes()))
-                .map(|m| shown(String::from_utf8_lossy(m.as_bytes()).trim()))
+                .map(|m| shown(String::from_utf8_lossy(m).trim()))
                 .collect::<Vec<_>>()
                 .join("\" + \"");
             let desc =
@@ -928,7 +928,7 @@ fn prepare(inner: &Inner, subject: &str, text: &str) -> (String, String) {
     (inner.speller.correct_text(&normalize(subject)), inner.speller.correct_text(&normalize(&body)))
 }
 
-/// Lazy-DFA cache bytes of one rule regex (the regex crate's default is 2 MB).
+/// Lazy-DFA cache bytes of the cut-at set (the regex crate's default is 2 MB).
 const RULE_DFA_CACHE: usize = 256 * 1024;
 
 /// Compile one rule pattern. The text is lowercased and folded (umlauts ->
@@ -938,10 +938,10 @@ const RULE_DFA_CACHE: usize = 256 * 1024;
 /// Unicode `.`, `\w` and `\b` made the ~90 rule regexes take 14 MB compiled
 /// and 20 MB more of lazy-DFA caches; in ASCII mode they take 4 + 4 MB and
 /// give the same matches on the corpus (the text is nearly all ASCII after
-/// folding).
-fn compile_rule(pat: &str) -> Result<regex::bytes::Regex, regex::Error> {
+/// folding). Matched by forward lazy DFAs of their own ([`rules`]).
+fn compile_rule(pat: &str) -> Result<rules::RulePattern, String> {
     let p = lower_pattern(&normalize_pattern(pat));
-    regex::bytes::RegexBuilder::new(&format!("(?-u){p}")).dfa_size_limit(RULE_DFA_CACHE).build()
+    rules::RulePattern::new(&format!("(?-u){p}"))
 }
 
 /// Rule score per category and the indices of the matched rules.
@@ -1139,6 +1139,7 @@ mod features;
 /// (also compiled into build.rs).
 mod fingerprint;
 mod model;
+mod rules;
 mod speller;
 mod text;
 mod words;
