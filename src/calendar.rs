@@ -158,7 +158,7 @@ const EXTRA_EN: &str = "Extra closed day";
 /// Support hours: time zone, weekdays, daily opening window, holidays.
 #[derive(Debug, Clone)]
 pub struct BusinessCalendar {
-    tz: chrono_tz::Tz,
+    tz: crate::zone::Zone,
     /// Sorted Monday first, no duplicates.
     weekdays: Vec<Weekday>,
     open: NaiveTime,
@@ -172,7 +172,7 @@ impl BusinessCalendar {
     /// Builds a calendar. Err if `open >= close` or `weekdays` is empty.
     /// Duplicate weekdays and extra closed days are merged.
     pub fn new(
-        tz: chrono_tz::Tz,
+        tz: crate::zone::Zone,
         weekdays: Vec<Weekday>,
         open: NaiveTime,
         close: NaiveTime,
@@ -201,7 +201,7 @@ impl BusinessCalendar {
     /// Europe/Berlin, Monday–Friday, 08:00–17:00, BW holidays, no extra closed days.
     pub fn default_bw() -> Self {
         Self::new(
-            chrono_tz::Europe::Berlin,
+            crate::zone::Zone::berlin(),
             vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
             NaiveTime::from_hms_opt(8, 0, 0).expect("valid time"),
             NaiveTime::from_hms_opt(17, 0, 0).expect("valid time"),
@@ -211,7 +211,7 @@ impl BusinessCalendar {
         .expect("default calendar is valid")
     }
 
-    pub fn timezone(&self) -> chrono_tz::Tz {
+    pub fn timezone(&self) -> crate::zone::Zone {
         self.tz
     }
 

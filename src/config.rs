@@ -134,7 +134,7 @@ pub enum TransportConfig {
 /// Support hours as configured; `calendar::BusinessCalendar` is built from it.
 #[derive(Debug, Clone)]
 pub struct HoursConfig {
-    pub timezone: chrono_tz::Tz,
+    pub timezone: crate::zone::Zone,
     pub weekdays: Vec<Weekday>,
     pub open: NaiveTime,
     pub close: NaiveTime,
@@ -936,9 +936,9 @@ impl Config {
 
         let h = raw.hours.unwrap_or_default();
         let tz_name = h.timezone.unwrap_or_else(|| "Europe/Berlin".into());
-        let timezone = tz_name.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+        let timezone = tz_name.parse::<crate::zone::Zone>().unwrap_or_else(|_| {
             c.bad("hours.timezone", "must be an IANA time zone such as Europe/Berlin", &tz_name);
-            chrono_tz::Europe::Berlin
+            crate::zone::Zone::berlin()
         });
         let mut weekdays = Vec::new();
         for (i, w) in h

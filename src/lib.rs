@@ -75,3 +75,4 @@ pub mod transport;
 pub mod watchdog;
 pub mod welcome;
 pub mod words;
+pub mod zone;

@@ -179,18 +179,18 @@ impl Period {
     }
 
     /// Start instant: local midnight of the first day in `tz`.
-    pub fn start(&self, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    pub fn start(&self, tz: crate::zone::Zone) -> DateTime<Utc> {
         local_at(tz, self.first_day(), NaiveTime::MIN)
     }
 
     /// End instant (exclusive): local midnight after the last day.
-    pub fn end(&self, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    pub fn end(&self, tz: crate::zone::Zone) -> DateTime<Utc> {
         local_at(tz, self.end_day(), NaiveTime::MIN)
     }
 }
 
 /// A local date and time in `tz` as UTC (a time in a DST gap moves forward by an hour).
-pub fn local_at(tz: chrono_tz::Tz, d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
+pub fn local_at(tz: crate::zone::Zone, d: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
     let naive = d.and_time(t);
     tz.from_local_datetime(&naive)
         .earliest()
@@ -200,7 +200,7 @@ pub fn local_at(tz: chrono_tz::Tz, d: NaiveDate, t: NaiveTime) -> DateTime<Utc> 
 }
 
 /// The period of `cycle` that ended last before `now` (local time of `tz`).
-pub fn period_just_ended(cycle: ReportCycle, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Period {
+pub fn period_just_ended(cycle: ReportCycle, now: DateTime<Utc>, tz: crate::zone::Zone) -> Period {
     Period::containing(cycle, now.with_timezone(&tz).date_naive()).prev()
 }
 
@@ -394,7 +394,7 @@ pub fn p90(sorted: &[i64]) -> Option<i64> {
     Some(sorted[rank - 1])
 }
 
-fn date_fmt(d: DateTime<Utc>, tz: chrono_tz::Tz, lang: &str) -> String {
+fn date_fmt(d: DateTime<Utc>, tz: crate::zone::Zone, lang: &str) -> String {
     let l = d.with_timezone(&tz);
     if lang == "en" { l.format("%Y-%m-%d").to_string() } else { l.format("%d.%m.%Y").to_string() }
 }

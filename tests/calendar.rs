@@ -8,6 +8,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Europe::Berlin;
 use holiday_de::{GermanHoliday, GermanRegion};
 use supportd::calendar::{BusinessCalendar, Holiday, MAX_HORIZON_DAYS, bw_holidays, easter_sunday, parse_weekday};
+use supportd::zone::Zone;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -40,7 +41,7 @@ const ALL_WEEK: [Weekday; 7] =
     [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
 
 fn with_extra_days(extra: Vec<NaiveDate>) -> BusinessCalendar {
-    BusinessCalendar::new(Berlin, MON_FRI.to_vec(), time(8, 0), time(17, 0), true, extra).unwrap()
+    BusinessCalendar::new(Zone::berlin(), MON_FRI.to_vec(), time(8, 0), time(17, 0), true, extra).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -260,7 +261,7 @@ fn bw_holidays_sorted_with_twelve_entries_per_year() {
 /// Proves: new() rejects open >= close and an empty weekday list, accepts a valid setup.
 #[test]
 fn new_rejects_invalid_hours_and_empty_weekdays() {
-    let new = |w: Vec<Weekday>, o, c| BusinessCalendar::new(Berlin, w, o, c, true, vec![]);
+    let new = |w: Vec<Weekday>, o, c| BusinessCalendar::new(Zone::berlin(), w, o, c, true, vec![]);
     assert!(new(MON_FRI.to_vec(), time(17, 0), time(8, 0)).is_err());
     assert!(new(MON_FRI.to_vec(), time(8, 0), time(8, 0)).is_err());
     assert!(new(vec![], time(8, 0), time(17, 0)).is_err());
@@ -271,7 +272,7 @@ fn new_rejects_invalid_hours_and_empty_weekdays() {
 #[test]
 fn default_bw_matches_support_concept() {
     let cal = BusinessCalendar::default_bw();
-    assert_eq!(cal.timezone(), Berlin);
+    assert_eq!(cal.timezone(), Zone::berlin());
     assert_eq!(cal.weekdays(), &MON_FRI);
     assert_eq!(cal.open_time(), time(8, 0));
     assert_eq!(cal.close_time(), time(17, 0));
@@ -319,7 +320,7 @@ fn closed_reason_table() {
         assert_eq!(cal.is_working_day(d), want.is_none(), "{d}");
     }
     let no_wed = BusinessCalendar::new(
-        Berlin,
+        Zone::berlin(),
         vec![Weekday::Mon, Weekday::Tue, Weekday::Thu],
         time(8, 0),
         time(17, 0),
@@ -524,7 +525,8 @@ fn format_opening_local_time_and_languages() {
 /// Sundays is 22h59 (spring) and 24h59 (autumn) of real time, not the wall-clock 23h59.
 #[test]
 fn support_time_on_dst_switch_days_is_real_elapsed_time() {
-    let cal = BusinessCalendar::new(Berlin, ALL_WEEK.to_vec(), time(0, 0), time(23, 59), false, vec![]).unwrap();
+    let cal =
+        BusinessCalendar::new(Zone::berlin(), ALL_WEEK.to_vec(), time(0, 0), time(23, 59), false, vec![]).unwrap();
     let spring = cal.support_time_between(berlin(2026, 3, 29, 0, 0), berlin(2026, 3, 30, 0, 0));
     assert_eq!(spring, hours(22) + mins(59));
     let autumn = cal.support_time_between(berlin(2026, 10, 25, 0, 0), berlin(2026, 10, 26, 0, 0));
@@ -537,7 +539,8 @@ fn support_time_on_dst_switch_days_is_real_elapsed_time() {
 /// (03:00 CEST), and one inside the repeated autumn hour opens at its first occurrence.
 #[test]
 fn opening_time_inside_dst_gap_or_repeated_hour() {
-    let cal = BusinessCalendar::new(Berlin, vec![Weekday::Sun], time(2, 30), time(10, 0), false, vec![]).unwrap();
+    let cal =
+        BusinessCalendar::new(Zone::berlin(), vec![Weekday::Sun], time(2, 30), time(10, 0), false, vec![]).unwrap();
     // 29.03.2026: 02:00 CET -> 03:00 CEST; 02:30 does not exist.
     assert_eq!(cal.next_opening(utc(2026, 3, 28, 22, 0)), utc(2026, 3, 29, 1, 0));
     assert!(!cal.is_open(utc(2026, 3, 29, 0, 59)));
@@ -721,7 +724,7 @@ fn render_year_lists_settings_and_every_closed_day() {
 /// Proves: a non-Berlin calendar works in its own zone (New York, DST on other dates).
 #[test]
 fn other_time_zone_uses_its_own_local_time() {
-    let ny = chrono_tz::America::New_York;
+    let ny: Zone = "America/New_York".parse().unwrap();
     let cal = BusinessCalendar::new(ny, MON_FRI.to_vec(), time(9, 0), time(17, 0), false, vec![]).unwrap();
     assert_eq!(cal.timezone(), ny);
     // Mon 09.03.2026 09:00 EDT (DST began Sun 08.03.) = 13:00Z.
@@ -742,7 +745,8 @@ fn far_future_guard_and_extreme_instants() {
         mondays.push(d);
         d += Duration::days(7);
     }
-    let cal = BusinessCalendar::new(Berlin, vec![Weekday::Mon], time(8, 0), time(17, 0), false, mondays).unwrap();
+    let cal =
+        BusinessCalendar::new(Zone::berlin(), vec![Weekday::Mon], time(8, 0), time(17, 0), false, mondays).unwrap();
     assert_eq!(cal.next_opening(utc(2026, 1, 1, 0, 0)), DateTime::<Utc>::MAX_UTC);
     assert_eq!(cal.add_support_hours(utc(2026, 1, 1, 0, 0), hours(1)), DateTime::<Utc>::MAX_UTC);
 
@@ -777,8 +781,8 @@ fn far_future_guard_and_extreme_instants() {
 fn the_support_time_table_equals_the_day_walk() {
     let cals = [
         BusinessCalendar::default_bw(),
-        BusinessCalendar::new(Berlin, vec![Weekday::Sun], time(2, 30), time(10, 0), false, vec![]).unwrap(),
-        BusinessCalendar::new(Berlin, ALL_WEEK.to_vec(), time(0, 0), time(23, 59), false, vec![]).unwrap(),
+        BusinessCalendar::new(Zone::berlin(), vec![Weekday::Sun], time(2, 30), time(10, 0), false, vec![]).unwrap(),
+        BusinessCalendar::new(Zone::berlin(), ALL_WEEK.to_vec(), time(0, 0), time(23, 59), false, vec![]).unwrap(),
     ];
     let from = utc(2025, 1, 1, 0, 0);
     let to = utc(2026, 12, 31, 23, 0);

@@ -18,6 +18,7 @@ use supportd::pipeline::Pipeline;
 use supportd::reports::{self, Period};
 use supportd::schedule;
 use supportd::store::Store;
+use supportd::zone::Zone;
 
 fn berlin(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Berlin.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
@@ -211,9 +212,9 @@ fn period_boundaries_for_every_cycle_including_the_year_boundary() {
         assert_eq!(period.end_day(), day(2028, 1, 1), "{cycle:?} tiles the years");
     }
     // Instants: local midnight in Berlin (CET in winter, CEST in summer).
-    assert_eq!(p("2026-11").start(Berlin), Utc.with_ymd_and_hms(2026, 10, 31, 23, 0, 0).unwrap());
-    assert_eq!(p("2026-11").end(Berlin), Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap());
-    assert_eq!(p("2026-Q2").start(Berlin), Utc.with_ymd_and_hms(2026, 3, 31, 22, 0, 0).unwrap());
+    assert_eq!(p("2026-11").start(Zone::berlin()), Utc.with_ymd_and_hms(2026, 10, 31, 23, 0, 0).unwrap());
+    assert_eq!(p("2026-11").end(Zone::berlin()), Utc.with_ymd_and_hms(2026, 11, 30, 23, 0, 0).unwrap());
+    assert_eq!(p("2026-Q2").start(Zone::berlin()), Utc.with_ymd_and_hms(2026, 3, 31, 22, 0, 0).unwrap());
     // The period just ended, at the year boundary.
     let new_year = berlin(2027, 1, 1, 0, 30);
     for (cycle, want) in [
@@ -222,11 +223,11 @@ fn period_boundaries_for_every_cycle_including_the_year_boundary() {
         (ReportCycle::HalfYearly, "2026-H2"),
         (ReportCycle::Yearly, "2026"),
     ] {
-        assert_eq!(reports::period_just_ended(cycle, new_year, Berlin).label(), want);
+        assert_eq!(reports::period_just_ended(cycle, new_year, Zone::berlin()).label(), want);
     }
     let eve = berlin(2026, 12, 31, 23, 30);
-    assert_eq!(reports::period_just_ended(ReportCycle::Monthly, eve, Berlin).label(), "2026-11");
-    assert_eq!(reports::period_just_ended(ReportCycle::Yearly, eve, Berlin).label(), "2025");
+    assert_eq!(reports::period_just_ended(ReportCycle::Monthly, eve, Zone::berlin()).label(), "2026-11");
+    assert_eq!(reports::period_just_ended(ReportCycle::Yearly, eve, Zone::berlin()).label(), "2025");
 }
 
 /// Proves: a report is due on the first working day of the new cycle (BW

@@ -35,7 +35,7 @@ pub fn calendar_fingerprint(p: &Pipeline) -> String {
 }
 
 /// The UTC start (stored form) of every local month from 1970 to 2199 in `tz`, with its `YYYY-MM`.
-pub fn month_bounds(tz: chrono_tz::Tz) -> Vec<(String, String)> {
+pub fn month_bounds(tz: crate::zone::Zone) -> Vec<(String, String)> {
     let mut out = Vec::with_capacity(230 * 12);
     for y in 1970..2200 {
         for m in 1..=12 {
