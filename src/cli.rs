@@ -1359,8 +1359,10 @@ fn outbox_json(cfg: &Config, o: &store::OutboxEntry) -> serde_json::Value {
     })
 }
 
-/// Mail bytes per `ingest` transaction at most (besides `--batch` mails).
-pub const INGEST_BATCH_BYTES: usize = 1 << 20;
+/// Mail bytes per `ingest` transaction at most (besides `--batch` mails):
+/// all of them are in memory until the commit. 1 MiB held 0.5 MB more peak
+/// RSS.
+pub const INGEST_BATCH_BYTES: usize = 1 << 19;
 
 /// `ingest`: every path through the pipeline in batches, Maildir files
 /// acknowledged after their batch committed, then the outbox sent once.
