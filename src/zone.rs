@@ -143,8 +143,9 @@ impl TimeZone for Zone {
     /// (fall back) has two, the earlier instant first, as chrono-tz gave.
     fn offset_from_local_datetime(&self, local: &NaiveDateTime) -> LocalResult<ZoneOffset> {
         use chrono::{Datelike, Timelike};
+        let year = i16::try_from(local.year()).unwrap_or(i16::MAX);
         let civil = jiff::civil::DateTime::new(
-            local.year() as i16,
+            year,
             local.month() as i8,
             local.day() as i8,
             local.hour() as i8,

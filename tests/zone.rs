@@ -75,3 +75,21 @@ fn a_zone_is_looked_up_once_and_compares_by_name() {
     assert_ne!(a, "Europe/Paris".parse::<Zone>().unwrap());
     assert_eq!(format!("{a}"), "Europe/Berlin");
 }
+
+/// Instants and local times beyond jiff's years (±9999) take the nearest
+/// end's offset instead of failing or wrapping around.
+#[test]
+fn far_instants_and_local_times_do_not_panic() {
+    let berlin = Zone::berlin();
+    for y in [-200_000, -10_000, 10_000, 40_000, 70_000, 200_000] {
+        let local = NaiveDate::from_ymd_opt(y, 6, 1).unwrap().and_hms_opt(12, 0, 0).unwrap();
+        let LocalResult::Single(t) = berlin.from_local_datetime(&local) else { panic!("{y}: one instant") };
+        // Berlin at jiff's last instant (December 9999: CET) and before its
+        // first rule (local mean time, +0:53:28), not the offset of a year
+        // that a cast to 16 bits wrapped into (70,000 -> 4464, summer time).
+        let want = if y > 0 { 3600 } else { 3208 };
+        assert_eq!(t.offset().fix().local_minus_utc(), want, "{y}: {}", t.offset());
+        let utc = local.and_utc();
+        assert_eq!(utc.with_timezone(&berlin).naive_utc(), local, "{y}");
+    }
+}
