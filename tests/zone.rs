@@ -68,7 +68,7 @@ fn an_unknown_or_malformed_name_is_an_error_naming_it() {
 }
 
 #[test]
-fn a_zone_is_looked_up_once_and_compares_by_name() {
+fn zones_compare_and_show_by_their_iana_name() {
     let a: Zone = "Europe/Berlin".parse().unwrap();
     let b = Zone::berlin();
     assert_eq!(a, b);
