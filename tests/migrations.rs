@@ -122,6 +122,8 @@ fn rows_for(i: usize) -> &'static str {
             "INSERT INTO blob_tails (id, data) VALUES (1, X'0506');
              INSERT INTO blobs (sha256, size, data, codec, tail_first, tail_pieces) VALUES ('ef56', 4, X'0304', 0, 1, 1);"
         }
+        // 0025: the kind beside each recipient; migration 1's row takes its mail's ("ack").
+        25 => "",
         n => panic!("migration {n} has no representative rows in tests/migrations.rs: add them"),
     }
 }
@@ -212,10 +214,16 @@ fn every_earlier_schema_version_upgrades_with_its_data() {
             store::get_state(c, "imap:INBOX:position").unwrap().as_deref(),
             Some("{\"uid_validity\":7,\"last_uid\":42}")
         );
-        for (table, n) in [("participants", 1), ("events", 1), ("outbox_rcpt", 1), ("blobs", 1), ("attachments", 1)] {
+        let since = |m: usize, n: i64| if k >= m { n } else { 0 };
+        // 0024's rows add a body kept with a tail.
+        for (table, n) in
+            [("participants", 1), ("events", 1), ("outbox_rcpt", 1), ("blobs", 1 + since(24, 1)), ("attachments", 1)]
+        {
             assert_eq!(count(c, table), n, "{table} from {k}");
         }
-        let since = |m: usize, n: i64| if k >= m { n } else { 0 };
+        // 0025: the recipient's row names its mail's kind (the cap counts by it).
+        let kind: String = c.query_row("SELECT kind FROM outbox_rcpt", [], |r| r.get(0)).unwrap();
+        assert_eq!(kind, "ack", "outbox_rcpt.kind from {k}");
         assert_eq!(count(c, "message_refs"), since(2, 1), "message_refs from {k}");
         // 0019's rows add ticket 3's two.
         assert_eq!(count(c, "status_history"), since(3, 2) + since(19, 2), "status_history from {k}");

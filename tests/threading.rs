@@ -277,6 +277,55 @@ fn past_the_rate_cap_mail_is_still_ticketed_but_not_answered() {
     assert_eq!(env.tickets().len(), 8);
 }
 
+/// Proves: the per-sender cap counts the mails of its kinds only (a status
+/// mail or an agent's answer to the same address is not an ack), counts
+/// `user+tag@domain` with `user@domain` but not `otheruser@domain`, and
+/// splits the hour from the day; the kind is read beside the recipient
+/// (outbox_rcpt.kind, migration 0025).
+#[test]
+fn the_answer_cap_counts_its_kinds_per_mailbox_in_the_hour_and_the_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = supportd::store::Store::open(&dir.path().join("s.sqlite3")).unwrap();
+    let c = s.conn();
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-02T12:00:00Z").unwrap().to_utc();
+    let mut n = 0;
+    let mut queue = |kind: &str, to: &str, minutes_before: i64| {
+        n += 1;
+        let row = supportd::store::OutRow {
+            kind: kind.into(),
+            ticket_id: None,
+            message_id: format!("m{n}@roewaplan.de"),
+            recipients: vec![to.into()],
+            subject: "s".into(),
+            raw: b"Subject: s\r\n\r\nx\r\n".to_vec(),
+            in_reply_to: None,
+        };
+        supportd::store::insert_outbox(c, &row, None, t0 - chrono::Duration::minutes(minutes_before)).unwrap();
+    };
+    queue("ack", "m.keller@sw.de", 10); // the hour
+    queue("ack", "M.Keller+support@sw.de", 30); // the same mailbox, the hour
+    queue("ack", "m.keller@sw.de", 120); // the day only
+    queue("ack", "m.keller@sw.de", 25 * 60); // older than a day
+    queue("status", "m.keller@sw.de", 5); // another kind
+    queue("agent_reply", "m.keller@sw.de", 5);
+    queue("overview", "m.keller@sw.de", 5);
+    queue("ack", "m.kellerin@sw.de", 5); // another mailbox
+    queue("ack", "m.keller@other.de", 5); // another domain
+    let count = |kinds: &[&str]| {
+        supportd::store::auto_mails_to_since(
+            c,
+            "m.keller@sw.de",
+            kinds,
+            t0 - chrono::Duration::hours(1),
+            t0 - chrono::Duration::days(1),
+        )
+        .unwrap()
+    };
+    assert_eq!(count(&["ack"]), (2, 3));
+    assert_eq!(count(&["overview"]), (1, 1));
+    assert_eq!(count(&["ack", "overview"]), (3, 4));
+}
+
 #[test]
 fn attachments_are_stored_once_with_safe_names() {
     let mut env = Env::new();

@@ -436,7 +436,7 @@ CREATE INDEX dictionaries_current ON dictionaries(kind, created_at DESC, id) WHE
 CREATE TABLE "outbox_rcpt" (
     address TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+    outbox_id INTEGER NOT NULL REFERENCES outbox(id), kind TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (address, created_at, outbox_id)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE blob_tails (

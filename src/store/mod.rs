@@ -54,6 +54,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0022_dictionary_current", include_str!("migrations/0022_dictionary_current.sql")),
     ("0023_outbox_rcpt_without_rowid", include_str!("migrations/0023_outbox_rcpt_without_rowid.sql")),
     ("0024_blob_tails", include_str!("migrations/0024_blob_tails.sql")),
+    ("0025_outbox_rcpt_kind", include_str!("migrations/0025_outbox_rcpt_kind.sql")),
 ];
 
 /// The schema [`MIGRATIONS`] build, as one script: a new store is created
@@ -948,8 +949,10 @@ fn insert_outbox_packed(
     let id = conn.last_insert_rowid();
     for r in &o.recipients {
         // OR IGNORE: a recipient named twice is one row (the key).
-        conn.prepare_cached("INSERT OR IGNORE INTO outbox_rcpt (outbox_id, address, created_at) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, r.to_ascii_lowercase(), now_s])?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO outbox_rcpt (outbox_id, address, created_at, kind) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, r.to_ascii_lowercase(), now_s, o.kind])?;
     }
     Ok(id)
 }
@@ -978,13 +981,14 @@ pub fn auto_mails_to_since(
     let at_domain = format!("@{domain}");
     Ok(conn
         .prepare_cached(
-            "SELECT count(*) FILTER (WHERE r.created_at >= ?2), count(*) FROM outbox_rcpt r JOIN outbox o ON o.id = r.outbox_id \
-             WHERE (r.address = ?1 OR (r.address >= ?4 AND r.address < ?5 AND substr(r.address, -length(?6)) = ?6)) \
-             AND r.created_at >= ?3 AND instr(?7, ',' || o.kind || ',') > 0",
+            "SELECT count(*) FILTER (WHERE created_at >= ?2), count(*) FROM outbox_rcpt \
+             WHERE (address = ?1 OR (address >= ?4 AND address < ?5 AND substr(address, -length(?6)) = ?6)) \
+             AND created_at >= ?3 AND instr(?7, ',' || kind || ',') > 0",
         )?
-        .query_row(params![base, ts(recent), ts(earlier.min(recent)), lo, hi, at_domain, format!(",{},", kinds.join(","))], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?)
+        .query_row(
+            params![base, ts(recent), ts(earlier.min(recent)), lo, hi, at_domain, format!(",{},", kinds.join(","))],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
 }
 
 /// An outbox row as listed.
