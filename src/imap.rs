@@ -601,14 +601,19 @@ pub fn uid_set(sorted_uids: &[u32]) -> String {
 
 // --- TLS ---------------------------------------------------------------------
 
-fn native_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+/// The system's root certificates, read and parsed once per process: every
+/// TLS connection (IMAP, and each SMTP connection of the outbox) took
+/// them from the ~140 certificates of the system bundle again before.
+fn native_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
     ROOTS.get_or_init(|| {
         let res = rustls_native_certs::load_native_certs();
         for e in &res.errors {
             tracing::debug!(error = %e, "loading a system root certificate failed");
         }
-        res.certs
+        let mut roots = RootCertStore::empty();
+        let (_added, _ignored) = roots.add_parsable_certificates(res.certs);
+        roots
     })
 }
 
@@ -627,8 +632,7 @@ pub fn load_pem_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>
 /// A rustls client config trusting the system roots plus the certificates
 /// in `ca_file` (if any).
 pub fn tls_client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>> {
-    let mut roots = RootCertStore::empty();
-    let (_added, _ignored) = roots.add_parsable_certificates(native_roots().iter().cloned());
+    let mut roots = native_roots().clone();
     if let Some(path) = ca_file {
         for cert in load_pem_certs(path)? {
             roots.add(cert).with_context(|| format!("CA file {}: unusable certificate", path.display()))?;
