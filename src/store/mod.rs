@@ -957,11 +957,10 @@ fn insert_outbox_packed(
     Ok(id)
 }
 
-/// How many automatic mails went (or are queued) to `addr` since `recent`
-/// and since `earlier`, in one index range read.
-/// How many mails of the given `kinds` went to `addr` since `recent` and
-/// since `earlier` (the per-sender caps of automatic answers count only the
-/// automatic kinds, never relayed agent answers or status mails).
+/// How many mails of the given `kinds` went (or are queued) to `addr` since
+/// `recent` and since `earlier`, in one range read of `outbox_rcpt` (the
+/// per-sender caps count only the automatic kinds, never relayed agent
+/// answers or status mails).
 pub fn auto_mails_to_since(
     conn: &Connection,
     addr: &str,
