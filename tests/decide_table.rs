@@ -220,6 +220,14 @@ fn a_bounce_is_noted_on_the_ticket_of_the_bounced_mail() {
     assert!(!detail.is_empty());
     let without = decide::route(&cfg, &m, body, &Snapshot::default());
     assert!(matches!(without.route, Route::Machine { disposition: Disposition::Bounce, bounce: None, .. }));
+    // The snapshot's machine-mail check (made once by the writer) is the
+    // one route follows: the same route with it as without it, and a
+    // person's answer there is taken as made, not checked again.
+    let made = supportd::hygiene::check_config(&m, &cfg);
+    let snap = Snapshot { bounced_ticket: Some(7), machine: Some(made), ..Default::default() };
+    assert_eq!(format!("{:?}", decide::route(&cfg, &m, body, &snap).route), format!("{:?}", with.route));
+    let person = decide::route(&cfg, &m, body, &Snapshot { machine: Some(None), ..Default::default() });
+    assert!(!matches!(person.route, Route::Machine { .. }), "{:?}", person.route);
 }
 
 #[test]

@@ -62,6 +62,10 @@ pub struct Snapshot {
     pub bounced_ticket: Option<i64>,
     /// The ticket the mail points at (after merges), if any.
     pub thread: Option<Found>,
+    /// The machine-mail check as the snapshot made it (`Some(None)`: a
+    /// person wrote the mail), so the writer makes it once a mail; `None`:
+    /// not made, [`route`] makes it.
+    pub machine: Option<Option<hygiene::Verdict>>,
 }
 
 /// The ticket a mail points at.
@@ -161,7 +165,11 @@ pub fn route(cfg: &Config, mail: &InboundMail, new_text: &str, snap: &Snapshot) 
         return r;
     }
     r.trail.push("dedupe: first time seen".into());
-    if let Some(v) = hygiene::check_config(mail, cfg) {
+    let machine = match &snap.machine {
+        Some(made) => made.clone(),
+        None => hygiene::check_config(mail, cfg),
+    };
+    if let Some(v) = machine {
         r.trail.push(format!("hygiene: {} ({}): never answered", v.disposition, v.reason));
         let bounce = match (v.disposition, snap.bounced_ticket) {
             (Disposition::Bounce, Some(t)) => {

@@ -36,7 +36,9 @@ pub(super) fn read(p: &Pipeline, conn: &Connection, mail: &InboundMail, row: i64
     if snap.duplicate_of.is_some() {
         return Ok(snap);
     }
-    if let Some(v) = hygiene::check_config(mail, &p.cfg) {
+    let machine = hygiene::check_config(mail, &p.cfg);
+    snap.machine = Some(machine.clone());
+    if let Some(v) = machine {
         if v.disposition == Disposition::Bounce {
             let info = hygiene::bounce_info(mail);
             snap.bounced_ticket = ticket_for_ids(p, conn, &info.original_ids)?.map(|(t, _)| t);
