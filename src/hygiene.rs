@@ -323,13 +323,6 @@ fn machine_head(mail: &InboundMail) -> &str {
         .get_or_init(|| crate::text::new_text(&String::from_utf8_lossy(head_bytes(mail.reply_body(), 16 * 1024))))
 }
 
-/// Makes what [`check`] reads of the new text now: the pipeline calls this
-/// on the thread that prepares a mail, so the text regexes keep their
-/// lazy-DFA caches on that thread only.
-pub fn prime(mail: &InboundMail) {
-    machine_head(mail);
-}
-
 /// Out-of-office notices and other systems' acknowledgements that carry
 /// no machine header: read in the text.
 fn machine_text(mail: &InboundMail) -> Option<Verdict> {

@@ -92,8 +92,9 @@ pub struct InboundMail {
     pub attachments: Vec<Attachment>,
     /// The new text of the body's first 16 KB, which `hygiene` reads for
     /// another system's acknowledgement; made once, on the thread that
-    /// prepares the mail (`hygiene::prime`), so that the writer thread
-    /// needs no lazy-DFA caches of `text`'s regexes of its own.
+    /// prepares the mail (the pipeline makes the whole machine-mail check
+    /// there), so that the writer thread needs no lazy-DFA caches of
+    /// `text`'s regexes of its own.
     pub machine_head: std::sync::OnceLock<String>,
 }
 

@@ -40,6 +40,8 @@ pub(super) struct Apply<'a> {
     pub(super) new_text: String,
     /// The classification, if [`Pipeline::prepare`] made it already.
     pub(super) class: Option<Classification>,
+    /// The machine-mail check, if [`Pipeline::prepare`] made it already.
+    pub(super) machine: Option<Option<crate::hygiene::Verdict>>,
     /// What each stage decided (stored with the message).
     pub(super) trail: Vec<String>,
     /// The sender is an agent whose mail passed the trust check
@@ -77,7 +79,7 @@ impl<'a> Apply<'a> {
     /// Read what the decision needs, decide the mail's route
     /// ([`decide::route`], pure) and carry it out.
     pub(super) fn run(&mut self) -> Result<Decided> {
-        let snap = snapshot::read(self.p, self.conn, self.mail, self.row)?;
+        let snap = snapshot::read(self.p, self.conn, self.mail, self.row, self.machine.take())?;
         let routed = decide::route(&self.p.cfg, self.mail, &self.new_text, &snap);
         self.apply_route(routed)
     }

@@ -18,8 +18,8 @@
 //! Invariant: the mailbox is acknowledged only after the transaction holding
 //! a mail's row committed.
 //!
-//! The pure part of a mail's work (parse, new text, classification) is
-//! [`Pipeline::prepare`]; `process` is `prepare` then `process_prepared`. A
+//! The pure part of a mail's work (parse, new text, classification, the
+//! machine-mail check) is [`Pipeline::prepare`]; `process` is `prepare` then `process_prepared`. A
 //! batch ([`process_batch`]) prepares the next mails on a long-lived thread
 //! while the current one is written, which uses the second core (ingest of
 //! 5,000 mails 2,550-2,810 -> 3,920-4,380 mails/s). Nothing is stored by
@@ -104,6 +104,11 @@ struct PreparedMail {
     mail: InboundMail,
     new_text: String,
     class: Option<Classification>,
+    /// The machine-mail check ([`crate::hygiene::check_config`]): a pure
+    /// function of the mail and the config, so it is made here, beside
+    /// the writer, which has no other work to wait on (`None`: a person
+    /// wrote it).
+    machine: Option<crate::hygiene::Verdict>,
 }
 
 /// How the first write stored a mail (see [`Pipeline::process_prepared`]).
@@ -116,9 +121,9 @@ struct Stored {
 }
 
 /// See [`Pipeline::prepare`].
-fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], classify: bool) -> Prepared {
+fn prepare(cfg: &crate::config::Config, classifier: &Classifier, raw: &[u8], classify: bool) -> Prepared {
     let started = std::time::Instant::now();
-    let work = catch_unwind(AssertUnwindSafe(|| match parse::parse(raw, limits) {
+    let work = catch_unwind(AssertUnwindSafe(|| match parse::parse(raw, &cfg.limits) {
         Ok(mail) => {
             // Command lines on top are kept as they are; the new text is read
             // from what follows them (a bottom-posted answer is found then).
@@ -131,8 +136,8 @@ fn prepare(limits: &crate::config::Limits, classifier: &Classifier, raw: &[u8], 
                 format!("{}\n{rest}", body[..top].trim_end())
             };
             let class = classify.then(|| classifier.classify(&mail.subject, &new_text));
-            crate::hygiene::prime(&mail);
-            Ok(Box::new(PreparedMail { mail, new_text, class }))
+            let machine = crate::hygiene::check_config(&mail, cfg);
+            Ok(Box::new(PreparedMail { mail, new_text, class, machine }))
         }
         Err(e) => Err(e.0),
     }))
@@ -214,14 +219,14 @@ impl Pipeline {
     }
 
     /// The work on a mail that needs neither the store nor the clock: its
-    /// hash, the parse, the new text and (when `classify`, else later and
-    /// only if needed) the classification. Pure, so a batch prepares the
+    /// hash, the parse, the new text, the machine-mail check and (when
+    /// `classify`, else later and only if needed) the classification. Pure, so a batch prepares the
     /// next mails on another thread while this one writes (see
     /// [`process_batch_then`]). A panic in here is kept and turns into a
     /// quarantine once the raw bytes are stored, as a panic while deciding
     /// does.
     pub fn prepare(&self, raw: &[u8], classify: bool) -> Prepared {
-        prepare(&self.cfg.limits, self.classifier(), raw, classify)
+        prepare(&self.cfg, self.classifier(), raw, classify)
     }
 
     /// [`Pipeline::process`] with the pure work done already (by
@@ -354,7 +359,7 @@ impl Pipeline {
         arrived: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<Outcome, MailError>> {
-        let PreparedMail { mail, new_text, class } = match work {
+        let PreparedMail { mail, new_text, class, machine } = match work {
             Ok(m) => *m,
             Err(e) => return Ok(Err(MailError(e))),
         };
@@ -380,6 +385,7 @@ impl Pipeline {
             queued: Vec::new(),
             new_text,
             class,
+            machine: Some(machine),
             agent: false,
             warnings: Vec::new(),
             copied: copied_of(&mail, &self.cfg.support_address),
@@ -541,7 +547,7 @@ pub fn process_batch_arrived_then(
     // while this thread writes; at most PREPARE_AHEAD raw mails are copied
     // for it at a time. A job that is lost (no thread) leaves its channel
     // closed, and the mail is prepared here instead.
-    let shared = std::sync::Arc::new((p.cfg.limits.clone(), p.classifier().clone()));
+    let shared = std::sync::Arc::new((p.cfg.clone(), p.classifier().clone()));
     let submit = |raw: &[u8]| -> std::sync::mpsc::Receiver<Prepared> {
         let (done, result) = std::sync::mpsc::sync_channel::<Prepared>(1);
         let (raw, shared) = (raw.to_vec(), shared.clone());
@@ -588,5 +594,31 @@ mod tests {
         }
         assert_eq!(arrival(None, "maildir:/var/lib/inbox/new/x.M1P1.mx", None, now), now);
         assert_eq!(arrival(None, "file:/tmp/1796527138.eml", None, now), now, "only Maildir names count");
+    }
+
+    /// The machine-mail check is made by `prepare` (the prepare thread's
+    /// step), with the config's support address and spam settings, so the
+    /// writer only reads it: a bounce and an out-of-office notice come out
+    /// of `prepare` with their verdicts, a customer's request with none.
+    #[test]
+    fn prepare_makes_the_machine_mail_check() {
+        let cfg = crate::config::Config::from_str(
+            crate::config::EMBEDDED_DEFAULT,
+            "x.toml",
+            std::path::Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let classifier = Classifier::embedded();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let machine_of = |path: &str| {
+            let raw = std::fs::read(dir.join(path)).unwrap();
+            match prepare(&cfg, &classifier, &raw, true).work {
+                Ok(Ok(m)) => m.machine.map(|v| v.disposition),
+                _ => panic!("{path} did not parse"),
+            }
+        };
+        assert_eq!(machine_of("hygiene/13-dsn-postfix-user-unknown.eml"), Some(Disposition::Bounce));
+        assert_eq!(machine_of("hygiene/20-oof-text-out-of-office.eml"), Some(Disposition::AutoReply));
+        assert_eq!(machine_of("pipeline/01-de-outlook-login-fehler.eml"), None);
     }
 }
