@@ -562,8 +562,13 @@ pub fn process_batch_arrived_then(
     let mut ahead = std::collections::VecDeque::with_capacity(PREPARE_AHEAD + 1);
     let mut out = Vec::with_capacity(mails.len());
     for (i, (source, raw)) in mails.iter().enumerate() {
-        while ahead.len() <= PREPARE_AHEAD && i + ahead.len() < mails.len() {
-            ahead.push_back(submit(&mails[i + ahead.len()].1));
+        // Refilled in groups, not one mail at a time: the prepare thread is
+        // the faster stage and sleeps whenever it has caught up, so each
+        // job sent alone woke it (a futex call, 3 % of the writer's time).
+        if ahead.len() <= PREPARE_AHEAD / 2 {
+            while ahead.len() <= PREPARE_AHEAD && i + ahead.len() < mails.len() {
+                ahead.push_back(submit(&mails[i + ahead.len()].1));
+            }
         }
         inflight.mail(i);
         let mut prepared = ahead
