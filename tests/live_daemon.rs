@@ -313,7 +313,11 @@ async fn dovecot_and_postfix_outages_are_survived() {
     let cfg = write_config(dir.path(), &mailbox_toml(&ms, "plain", "Processed"), &transport_mx(&ms));
     let d = Daemon::start(&cfg);
 
-    // --- Dovecot down
+    // --- Dovecot down, under an established session (logged in, INBOX
+    // selected): stopped while the daemon was still logging in, the new
+    // session's imap process outlived Dovecot's master once (CI of aa7fe77),
+    // and the daemon rightly saw no outage.
+    d.wait_log_count("IMAP connected", 1, Duration::from_secs(10));
     run("stop-dovecot");
     d.wait_log_count("reconnecting with backoff", 1, Duration::from_secs(10));
     let (_, raw) = customer_mail(CUSTOMER, "Während Dovecot weg ist", "Bitte melden.", "");
