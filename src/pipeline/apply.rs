@@ -40,8 +40,9 @@ pub(super) struct Apply<'a> {
     pub(super) new_text: String,
     /// The classification, if [`Pipeline::prepare`] made it already.
     pub(super) class: Option<Classification>,
-    /// The machine-mail check, if [`Pipeline::prepare`] made it already.
-    pub(super) machine: Option<Option<crate::hygiene::Verdict>>,
+    /// The machine-mail check as [`Pipeline::prepare`] made it (`None`:
+    /// a person wrote the mail).
+    pub(super) machine: Option<crate::hygiene::Verdict>,
     /// What each stage decided (stored with the message).
     pub(super) trail: Vec<String>,
     /// The sender is an agent whose mail passed the trust check

@@ -19,10 +19,11 @@
 //! a mail's row committed.
 //!
 //! The pure part of a mail's work (parse, new text, classification, the
-//! machine-mail check) is [`Pipeline::prepare`]; `process` is `prepare` then `process_prepared`. A
-//! batch ([`process_batch`]) prepares the next mails on a long-lived thread
-//! while the current one is written, which uses the second core (ingest of
-//! 5,000 mails 2,550-2,810 -> 3,920-4,380 mails/s). Nothing is stored by
+//! machine-mail check) is [`Pipeline::prepare`]; `process` is `prepare`
+//! then `process_prepared`. A batch ([`process_batch`]) prepares the next
+//! mails on a long-lived thread while the current one is written, which
+//! uses the second core (ingest of 5,000 mails 2,550-2,810 -> 3,920-4,380
+//! mails/s). Nothing is stored by
 //! `prepare`, so the raw bytes are still the first write of every mail.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -220,9 +221,9 @@ impl Pipeline {
 
     /// The work on a mail that needs neither the store nor the clock: its
     /// hash, the parse, the new text, the machine-mail check and (when
-    /// `classify`, else later and only if needed) the classification. Pure, so a batch prepares the
-    /// next mails on another thread while this one writes (see
-    /// [`process_batch_then`]). A panic in here is kept and turns into a
+    /// `classify`, else later and only if needed) the classification. Pure,
+    /// so a batch prepares the next mails on another thread while this one
+    /// writes (see [`process_batch_then`]). A panic in here is kept and turns into a
     /// quarantine once the raw bytes are stored, as a panic while deciding
     /// does.
     pub fn prepare(&self, raw: &[u8], classify: bool) -> Prepared {
@@ -385,7 +386,7 @@ impl Pipeline {
             queued: Vec::new(),
             new_text,
             class,
-            machine: Some(machine),
+            machine,
             agent: false,
             warnings: Vec::new(),
             copied: copied_of(&mail, &self.cfg.support_address),

@@ -27,14 +27,14 @@ pub const MAX_REFERENCES: usize = 100;
 
 /// Read what deciding `mail` (stored as `row`) needs. Reads only what its
 /// route can use: nothing more for a duplicate, only the bounced ticket for
-/// machine mail. `machine`: the machine-mail check if the prepare step made
-/// it already, else it is made here.
+/// machine mail. `machine`: the machine-mail check, which the prepare step
+/// made (`None`: a person wrote the mail).
 pub(super) fn read(
     p: &Pipeline,
     conn: &Connection,
     mail: &InboundMail,
     row: i64,
-    machine: Option<Option<hygiene::Verdict>>,
+    machine: Option<hygiene::Verdict>,
 ) -> Result<Snapshot> {
     let mut snap = Snapshot {
         duplicate_of: store::find_duplicate(conn, &mail.message_id, &mail.content_hash, row)?,
@@ -43,7 +43,6 @@ pub(super) fn read(
     if snap.duplicate_of.is_some() {
         return Ok(snap);
     }
-    let machine = machine.unwrap_or_else(|| hygiene::check_config(mail, &p.cfg));
     snap.machine = Some(machine.clone());
     if let Some(v) = machine {
         if v.disposition == Disposition::Bounce {
