@@ -163,20 +163,22 @@ pid_from_file() { # FILE -> pid or empty
     tr -dc '0-9' <"$1"
 }
 
-# All descendants of PID (children first found via /proc/*/stat ppid).
+# All descendants of PID (children first found via /proc/*/stat ppid). The
+# files are read by cat, which goes on past a process that ends meanwhile
+# (mawk, Debian's awk, gives up on the first file it cannot open, and then
+# printed nothing: a stop under load left the imap processes running).
 descendants() {
     local root=$1
-    awk -v root="$root" '
-        { sub(/^.*\) /, ""); ppid[FILENAME] = $2 }
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$root" '
+        { p = $1; sub(/^.*\) /, ""); ppid[p] = $2 }
         END {
-            for (f in ppid) { split(f, a, "/"); pid[f] = a[3] }
             want[root] = 1; changed = 1
             while (changed) {
                 changed = 0
-                for (f in ppid) if ((ppid[f] in want) && !(pid[f] in want)) { want[pid[f]] = 1; changed = 1 }
+                for (p in ppid) if ((ppid[p] in want) && !(p in want)) { want[p] = 1; changed = 1 }
             }
             for (p in want) if (p != root) print p
-        }' /proc/[0-9]*/stat 2>/dev/null || true
+        }' || true
 }
 
 starttime() { awk '{ sub(/^.*\) /, ""); print $20 }' "/proc/$1/stat" 2>/dev/null || true; }
@@ -194,8 +196,13 @@ stop_master() { # KIND PIDFILE DIR
     for p in "$pid" $(descendants "$pid"); do
         tree+=("$p:$(starttime "$p")")
     done
-    kill -TERM "$pid" 2>/dev/null || true
+    # the whole tree at once, as systemd stops a service (KillMode=control-group):
+    # Dovecot's master alone lets an IDLE session's imap process run on for ~8 s
     local n=0 alive entry
+    for entry in "${tree[@]}"; do
+        p=${entry%%:*}
+        [[ "$(starttime "$p")" == "${entry#*:}" ]] && kill -TERM "$p" 2>/dev/null || true
+    done
     while :; do
         alive=()
         for entry in "${tree[@]}"; do

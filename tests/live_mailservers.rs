@@ -277,6 +277,78 @@ async fn stop_leaves_no_process_running() {
     assert!(again.status.success());
 }
 
+/// Proves: `mailservers.sh stop-dovecot` ends an IDLE session at once, also
+/// while other processes come and go. It used to list the master's children
+/// with mawk over /proc/*/stat, which gives up on the first process that ends
+/// meanwhile and then listed none; Dovecot's master alone lets an IDLE
+/// session's imap process run on for about 8 s. So under CI's load the outage
+/// test's daemon saw no outage (twice: CI of aa7fe77 and of a6c40e7).
+#[test]
+fn stop_dovecot_ends_an_idle_session_at_once_under_process_churn() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let ms = MailServers::start();
+    let sock = std::net::TcpStream::connect(("127.0.0.1", ms.imap_port)).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut w = sock.try_clone().unwrap();
+    let mut r = BufReader::new(sock);
+    let mut line = String::new();
+    let mut until_tagged = |r: &mut BufReader<std::net::TcpStream>, tag: &str| loop {
+        line.clear();
+        assert!(r.read_line(&mut line).unwrap() > 0, "connection closed before {tag}");
+        if line.starts_with(tag) || line.starts_with('+') {
+            return line.clone();
+        }
+    };
+    until_tagged(&mut r, "* OK");
+    write!(w, "a LOGIN \"{SUPPORT}\" \"{}\"\r\n", ms.env["PASSWORD"]).unwrap();
+    assert!(until_tagged(&mut r, "a ").starts_with("a OK"));
+    write!(w, "b SELECT INBOX\r\n").unwrap();
+    assert!(until_tagged(&mut r, "b ").starts_with("b OK"));
+    write!(w, "c IDLE\r\n").unwrap();
+    assert!(until_tagged(&mut r, "c ").starts_with('+'));
+    let imap_before = ms.processes().len();
+
+    // churn: short-lived processes all the time, as under `cargo test`
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let churn = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let kids: Vec<_> = (0..20).filter_map(|_| std::process::Command::new("true").spawn().ok()).collect();
+                for mut k in kids {
+                    let _ = k.wait();
+                    n += 1;
+                }
+            }
+            n
+        })
+    };
+    let t0 = Instant::now();
+    let out = std::process::Command::new("bash")
+        .arg(common::repo().join("scripts/mailservers.sh"))
+        .arg("stop-dovecot")
+        .arg(&ms.dir)
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let spawned = churn.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    println!(
+        "stop-dovecot took {took:?} ({imap_before} instance processes before, {spawned} processes spawned meanwhile)"
+    );
+    // the session's imap process is gone when the stop returns: its socket
+    // says BYE or is closed, at once (no 8 s wait, no 5 s read timeout)
+    let t1 = Instant::now();
+    line.clear();
+    let n = r.read_line(&mut line).expect("the session ended (not a read timeout)");
+    assert!(n == 0 || line.starts_with("* BYE"), "{line:?}");
+    assert!(t1.elapsed() < Duration::from_secs(1), "the session lived on for {:?}", t1.elapsed());
+    assert!(took < Duration::from_secs(5), "stop-dovecot took {took:?}");
+}
+
 /// Proves: without MOVE the fallback (UID COPY + \Deleted + UID EXPUNGE)
 /// moves exactly the acknowledged mail, and without IDLE `wait` polls (NOOP,
 /// then sleeps its full time) instead of returning at once.
