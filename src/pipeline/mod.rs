@@ -651,6 +651,12 @@ pub fn process_batch_arrived_then(
 mod tests {
     use super::*;
 
+    /// The shipped default config.
+    fn default_config() -> crate::config::Config {
+        crate::config::Config::from_str(crate::config::EMBEDDED_DEFAULT, "x.toml", std::path::Path::new("/nonexistent"))
+            .unwrap()
+    }
+
     /// A mail with this in its subject panics in `decide_and_write`.
     pub(super) const PANIC_WHILE_DECIDING: &str = "[supportd test: panic while deciding]";
 
@@ -661,12 +667,7 @@ mod tests {
     /// tickets and answers once, and nothing of the first pass is left.
     #[test]
     fn a_mail_failing_while_deciding_is_quarantined_and_its_batch_stored_once() {
-        let cfg = crate::config::Config::from_str(
-            crate::config::EMBEDDED_DEFAULT,
-            "x.toml",
-            std::path::Path::new("/nonexistent"),
-        )
-        .unwrap();
+        let cfg = default_config();
         let mut store = store::Store::open_in_memory().unwrap();
         let p = Pipeline::new(cfg, store.conn()).unwrap();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pipeline");
@@ -713,12 +714,7 @@ mod tests {
     /// of `prepare` with their verdicts, a customer's request with none.
     #[test]
     fn prepare_makes_the_machine_mail_check() {
-        let cfg = crate::config::Config::from_str(
-            crate::config::EMBEDDED_DEFAULT,
-            "x.toml",
-            std::path::Path::new("/nonexistent"),
-        )
-        .unwrap();
+        let cfg = default_config();
         let classifier = Classifier::embedded();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
         let machine_of = |path: &str| {
