@@ -70,8 +70,9 @@ fn default_sigpipe() {}
 /// find one of their own. With two, the writer and the prepare thread waited
 /// on each other's arena lock (`perf` of the IMAP bench: 116 ms of 400 blocked
 /// in `__lll_lock_wait_private`, now about 15 ms); the peer's 500 mails over
-/// IMAP TLS went from a median of 1,166 to 1,279 mails/s, at +0.5 MB peak RSS
-/// (ingest's peak RSS is unchanged, 25.2-25.4 MB).
+/// IMAP TLS went from a median of 1,216 to 1,355 mails/s (the same binary,
+/// twelve interleaved runs each), at +0.5 MB peak RSS (ingest's peak RSS is
+/// unchanged, 25.2-25.4 MB).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     unsafe extern "C" {
