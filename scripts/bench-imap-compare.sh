@@ -7,8 +7,9 @@
 # ROUNDS (default 12) rounds; each round runs every BIN once, in the order
 # given in odd rounds and in the reverse order in even ones: a change in the
 # host's speed during the session falls on all of them alike, and so does
-# the place in a round (with a fixed order, the binary run first had the
-# higher median in five of six sets of twelve, whichever binary it was).
+# the place in a round (with two binaries in a fixed order, the one run
+# first had the higher median in all six sets of 10-12 rounds on 2026-12-07,
+# whichever binary it was).
 # Prints one line per run (round, binary, mails/s, peak RSS in MB) and then
 # per binary: the rates sorted, their median, and the range of the peak RSS.
 # On the 2-core development machines one run of the same binary varies by
