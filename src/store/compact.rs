@@ -61,9 +61,9 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// The largest value [`unpack`] decompresses in one piece (its frame says
-/// its size); anything else is streamed.
-const ONE_PIECE: u64 = 1 << 30;
+/// The largest value decompressed in one piece (its frame says its size),
+/// here and with a dictionary (`dict::unpack`); anything else is streamed.
+pub(super) const ONE_PIECE: u64 = 1 << 30;
 
 /// zstd of `data` at `level`, with this thread's context.
 fn compress(data: &[u8], level: i32) -> std::io::Result<Vec<u8>> {

@@ -236,15 +236,11 @@ fn pack_for(conn: &Connection, dict: Option<u32>, bytes: &[u8]) -> Result<Vec<u8
     }
 }
 
-/// The largest value decompressed in one piece (the frame says its size);
-/// anything else is streamed.
-const ONE_PIECE: u64 = 1 << 30;
-
 /// Decompress a stored value, with the dictionary its frame names.
 pub fn unpack(conn: &Connection, data: &[u8]) -> Result<Vec<u8>> {
     let Some(id) = dict_of(data) else { return super::compact::unpack(data) };
     match zstd_safe::get_frame_content_size(data) {
-        Ok(Some(n)) if n <= ONE_PIECE => {
+        Ok(Some(n)) if n <= super::compact::ONE_PIECE => {
             let d = decoder(conn, id)?;
             let mut out = Vec::with_capacity(n as usize);
             DCTX.with(|c| {
