@@ -19,6 +19,10 @@
 #    started and timed until all N are in the Processed folder (= committed
 #    and acknowledged); prints mails/s and the peak RSS (/usr/bin/time -v).
 #    The answers go out through Postfix meanwhile (they compete for the CPU).
+#    A second line splits the run by the daemon's log (its batch lines):
+#    the start (process start, store, TLS, login, SELECT, the first batch
+#    stored), the rest of the mails from the first commit to the last, and
+#    the last MOVE (the last commit until all are in Processed).
 # 2. With the daemon running (plain, IDLE): N_LATENCY mails, one at a time,
 #    submitted over SMTP with swaks; latency = SMTP accepted -> the ack is in
 #    the customer's Maildir. Prints median and p95.
@@ -204,6 +208,35 @@ start_servers() {
     source "$WORK/ms/env"
 }
 
+# phases LOG T0 T1 N SECURITY: the run split by the daemon's "N mails committed"
+# lines (their times have milliseconds; up to the N benchmark mails): start
+# until the first batch was committed, the other mails from the first commit
+# to the last, the last MOVE.
+phases() {
+    python3 - "$@" <<'PY'
+import re, sys, datetime
+log, t0, t1, n, sec = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+commits = []
+for line in open(log, errors="replace"):
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z .*imap_source: (\d+) mails committed", line)
+    if m:
+        at = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc).timestamp()
+        commits.append((at, int(m.group(2))))
+        # the benchmark's mails only (bounces of the answers come in later)
+        if sum(k for _, k in commits) >= n:
+            break
+if len(commits) < 2:
+    print(f"  phases {sec}: fewer than two batches in the log, no split")
+    sys.exit(0)
+first, last = commits[0], commits[-1]
+rest = sum(k for _, k in commits[1:])
+span = max(last[0] - first[0], 1e-3)
+print(f"  phases {sec}: first batch ({first[1]} mails) committed {1000 * (first[0] - t0):.0f} ms after the start;"
+      f" the other {rest} mails at {rest / span:.0f} mails/s (first to last commit, {len(commits) - 1} batches);"
+      f" last MOVE {1000 * (t1 - last[0]):.0f} ms")
+PY
+}
+
 # --- 1. throughput ----------------------------------------------------------------
 
 declare -A RATE RSS
@@ -221,7 +254,8 @@ for sec in "${SECS[@]}"; do
     PIDS+=($wpid)
     sleep 0.3
     t0=$(now)
-    RUST_LOG=warn /usr/bin/time -v -o "$dir/time.txt" "$BIN" --config "$dir/supportd.toml" run 2>"$dir/daemon.log" &
+    # the batch lines (a few per run) give the phases below
+    RUST_LOG=warn,supportd::imap_source=info /usr/bin/time -v -o "$dir/time.txt" "$BIN" --config "$dir/supportd.toml" run 2>"$dir/daemon.log" &
     PIDS+=($!)
     tpid=$!
     while kill -0 "$wpid" 2>/dev/null; do
@@ -250,6 +284,7 @@ for sec in "${SECS[@]}"; do
     RSS[$sec]=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$dir/time.txt")
     echo "imap $sec: $N mails processed (committed + moved) in ${secs}s = ${RATE[$sec]} mails/s;" \
         "$tickets tickets; $sent answers sent after $(elapsed "$t0" "$t2")s; peak RSS ${RSS[$sec]} MB"
+    phases "$dir/daemon.log" "$t0" "$t1" "$N" "$sec"
 done
 
 # --- 2. latency ---------------------------------------------------------------------
