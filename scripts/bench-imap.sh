@@ -216,20 +216,21 @@ phases() {
     python3 - "$@" <<'PY'
 import re, sys, datetime
 log, t0, t1, n, sec = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-commits = []
+commits, stored = [], 0
 for line in open(log, errors="replace"):
     m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z .*imap_source: (\d+) mails committed", line)
     if m:
         at = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc).timestamp()
         commits.append((at, int(m.group(2))))
+        stored += int(m.group(2))
         # the benchmark's mails only (bounces of the answers come in later)
-        if sum(k for _, k in commits) >= n:
+        if stored >= n:
             break
 if len(commits) < 2:
     print(f"  phases {sec}: fewer than two batches in the log, no split")
     sys.exit(0)
 first, last = commits[0], commits[-1]
-rest = sum(k for _, k in commits[1:])
+rest = stored - first[1]
 span = max(last[0] - first[0], 1e-3)
 print(f"  phases {sec}: first batch ({first[1]} mails) committed {1000 * (first[0] - t0):.0f} ms after the start;"
       f" the other {rest} mails at {rest / span:.0f} mails/s (first to last commit, {len(commits) - 1} batches);"
